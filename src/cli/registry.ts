@@ -1,0 +1,18 @@
+import type { Command } from './command.ts';
+
+interface Entry {
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+/** Every subcommand, in the order `phoenix --help` lists them. */
+export const commands: Readonly<Record<string, Entry>> = {
+  version: {
+    summary: 'Print the Phoenix version and the API group it serves',
+    load: async () => (await import('./commands/version.ts')).versionCommand,
+  },
+  cluster: {
+    summary: 'Start or stop a local kube-apiserver and etcd for tests and the demo',
+    load: async () => (await import('./commands/cluster.ts')).clusterCommand,
+  },
+};
