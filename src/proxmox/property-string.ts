@@ -1,0 +1,100 @@
+/**
+ * Property strings (`name=eth0,bridge=vmbr0,ip=dhcp`), parsed and printed as pve-common
+ * `parse_property_string` / `print_property_string` do: comma-separated `key=value`
+ * pairs, one bare value allowed for the format's `default_key`, and key aliases such as
+ * qemu's `virtio=<mac>` (model and MAC in one pair).
+ */
+import type { PropertyFormat } from './schema.ts';
+import { checkValue } from './validate.ts';
+
+export type PropertyValues = Record<string, string>;
+
+export interface PropertyParseResult {
+  readonly values: PropertyValues;
+  /** Per sub-key errors, in Proxmox's wording; empty when the string is valid. */
+  readonly errors: Readonly<Record<string, string>>;
+}
+
+function defaultKeyOf(format: PropertyFormat): string | undefined {
+  return Object.keys(format).find((k) => format[k]!.default_key);
+}
+
+export function parsePropertyString(text: string, format: PropertyFormat): PropertyParseResult {
+  const values: PropertyValues = {};
+  const errors: Record<string, string> = {};
+  const defaultKey = defaultKeyOf(format);
+  for (const part of text.split(',')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    let key: string;
+    let value: string;
+    if (eq < 0) {
+      if (defaultKey === undefined || values[defaultKey] !== undefined) {
+        errors['_'] = `value without key, but schema does not define a default key`;
+        continue;
+      }
+      key = defaultKey;
+      value = part;
+    } else {
+      key = part.slice(0, eq);
+      value = part.slice(eq + 1);
+    }
+    const def = format[key];
+    if (def?.alias !== undefined) {
+      if (def.keyAlias !== undefined) values[def.keyAlias] = key;
+      key = def.alias;
+    }
+    if (!Object.hasOwn(format, key)) {
+      errors[key] = 'property is not defined in schema and the schema does not allow additional properties';
+      continue;
+    }
+    if (Object.hasOwn(values, key)) {
+      errors[key] = `duplicate key in comma-separated list property: ${key}`;
+      continue;
+    }
+    values[key] = value;
+  }
+  for (const [key, def] of Object.entries(format)) {
+    if (def.alias !== undefined) continue;
+    const value = values[key];
+    if (value === undefined) {
+      if (!def.optional && errors[key] === undefined) errors[key] = 'property is missing and it is not optional';
+      continue;
+    }
+    const err = checkValue({ type: def.type ?? 'string', ...def, optional: true, format: def.format }, value);
+    if (err !== undefined) errors[key] = err;
+  }
+  return { values, errors };
+}
+
+/** Proxmox's error text for a bad property string: `invalid format - format error\nkey: msg\n…`. */
+export function propertyErrorMessage(errors: Readonly<Record<string, string>>): string {
+  const lines = Object.entries(errors).map(([k, v]) => `${k}: ${v.replace(/\n$/, '')}\n`);
+  return `invalid format - format error\n${lines.join('')}`;
+}
+
+/**
+ * Prints values in Proxmox's canonical order: the default key's bare value first (or
+ * `model=mac` for aliased keys), then the remaining keys sorted.
+ */
+export function formatPropertyString(values: Readonly<PropertyValues>, format: PropertyFormat): string {
+  const parts: string[] = [];
+  const used = new Set<string>();
+  const defaultKey = defaultKeyOf(format);
+  if (defaultKey !== undefined && values[defaultKey] !== undefined) {
+    const aliasKey = values[defaultKey]!;
+    const aliasDef = format[aliasKey];
+    if (aliasDef?.alias !== undefined && aliasDef.keyAlias === defaultKey && values[aliasDef.alias] !== undefined) {
+      parts.push(`${aliasKey}=${values[aliasDef.alias]}`);
+      used.add(aliasDef.alias);
+    } else {
+      parts.push(aliasKey);
+    }
+    used.add(defaultKey);
+  }
+  for (const key of Object.keys(values).sort()) {
+    if (used.has(key) || values[key] === undefined) continue;
+    parts.push(`${key}=${values[key]}`);
+  }
+  return parts.join(',');
+}

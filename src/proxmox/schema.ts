@@ -1,0 +1,83 @@
+/**
+ * A typed model of Proxmox API parameter definitions, shaped like the `parameters`
+ * section of the official schema (pve-common JSONSchema) so that hand-written
+ * definitions can be compared with it field by field. Builders keep the hand-written
+ * tables short.
+ */
+export type ParamType = 'string' | 'integer' | 'number' | 'boolean' | 'array';
+
+/** One key inside a property string such as `net0: virtio,bridge=vmbr0`. */
+export interface PropertyKeyDef {
+  readonly type?: ParamType;
+  readonly optional?: boolean;
+  /** The key may be omitted: `local-lvm:8` means `volume=local-lvm:8`. */
+  readonly default_key?: boolean;
+  readonly enum?: readonly string[];
+  readonly format?: string;
+  readonly pattern?: string;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly default?: string | number;
+  /** `virtio=<mac>`: the key `virtio` stores its value under `alias` and its own name under `keyAlias`. */
+  readonly alias?: string;
+  readonly keyAlias?: string;
+}
+
+export type PropertyFormat = Readonly<Record<string, PropertyKeyDef>>;
+
+export interface ParamDef {
+  readonly type: ParamType;
+  readonly optional?: boolean;
+  /** A named format (`pve-vmid`) or an inline property-string format. */
+  readonly format?: string | PropertyFormat;
+  readonly enum?: readonly string[];
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly maxLength?: number;
+  readonly minLength?: number;
+  /** JavaScript regex source; matched anchored, as Perl's `^(?:…)$`. */
+  readonly pattern?: string;
+  readonly default?: string | number;
+  /**
+   * For indexed options (`net[n]`): how many exist, i.e. the highest index + 1. The
+   * official schema collapses `net0..net31` into `net[n]`, so this is not in it.
+   */
+  readonly count?: number;
+}
+
+/** Keyed by parameter name; indexed options use the schema's `name[n]` spelling. */
+export type ParamDefs = Readonly<Record<string, ParamDef>>;
+
+type Extra = Omit<ParamDef, 'type'>;
+type Opt = Extra & { optional?: boolean };
+
+export const str = (extra: Opt = {}): ParamDef => ({ type: 'string', ...extra });
+export const int = (extra: Opt = {}): ParamDef => ({ type: 'integer', ...extra });
+export const num = (extra: Opt = {}): ParamDef => ({ type: 'number', ...extra });
+export const bool = (extra: Opt = {}): ParamDef => ({ type: 'boolean', ...extra });
+export const oneOf = (values: readonly string[], extra: Opt = {}): ParamDef => ({ type: 'string', enum: values, ...extra });
+
+/** Marks every definition optional: most API parameters are. */
+export function optional(defs: ParamDefs): ParamDefs {
+  return Object.fromEntries(Object.entries(defs).map(([k, d]) => [k, { ...d, optional: true }]));
+}
+
+/** Path parameters appear in the schema as required properties. */
+export const nodeParam: ParamDef = str({ format: 'pve-node' });
+export const vmidParam: ParamDef = int({ format: 'pve-vmid', minimum: 100, maximum: 999999999 });
+
+/** Splits `net12` into `net` and 12, for matching against `net[n]` definitions. */
+export function splitIndexedName(name: string): { base: string; index: number } | undefined {
+  const m = /^([a-z_]+)(\d+)$/.exec(name);
+  return m ? { base: m[1]!, index: Number(m[2]) } : undefined;
+}
+
+/** Finds the definition for a concrete name, honouring indexed options' maximum count. */
+export function lookupParam(defs: ParamDefs, name: string): ParamDef | undefined {
+  if (Object.hasOwn(defs, name)) return defs[name];
+  const indexed = splitIndexedName(name);
+  if (!indexed) return undefined;
+  const def = defs[`${indexed.base}[n]`];
+  if (!def) return undefined;
+  return def.count === undefined || indexed.index < def.count ? def : undefined;
+}
