@@ -62,4 +62,17 @@ if [ ! -x "$BIN/kube-apiserver" ]; then
 fi
 log "kube-apiserver: $("$BIN/kube-apiserver" --version)"
 
+# kubectl of the same minor as the server (kubectl supports one minor of skew; the
+# machine's may be older). Built in the same wrapper module, so it shares the cache.
+if [ ! -x "$BIN/kubectl" ]; then
+  log "building kubectl v$K8S_VERSION (first time only)"
+  cd "$WORK/kube-apiserver-$K8S_VERSION"
+  with_heartbeat "kubectl download" go get "k8s.io/kubernetes/cmd/kubectl@v$K8S_VERSION"
+  ldflags="-X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=${K8S_VERSION#1.}"
+  ldflags="$ldflags -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION"
+  with_heartbeat "kubectl compile" env CGO_ENABLED=0 go build -ldflags "$ldflags" -o "$BIN/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
+  mv "$BIN/kubectl.tmp" "$BIN/kubectl"
+fi
+log "kubectl: $("$BIN/kubectl" version --client 2>/dev/null | head -1)"
+
 echo "$BIN"

@@ -1,0 +1,209 @@
+import * as s from './schema.ts';
+
+// Formats follow Proxmox's own (pve-common JSONSchema.pm) so that a manifest the API server
+// accepts is one Proxmox accepts too.
+export const patterns = {
+  k8sName: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  dnsName: '^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$',
+  pveNode: '^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$',
+  pveStorageId: '^[a-zA-Z][a-zA-Z0-9._-]*[a-zA-Z0-9]$',
+  pveConfigId: '^[a-zA-Z][a-zA-Z0-9_-]+$',
+  pveTag: '^[a-zA-Z0-9_][a-zA-Z0-9_+.-]*$',
+  bridge: '^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$',
+  /** A Proxmox size: K, M, G and T are binary units (KiB, MiB, GiB, TiB), as in `pct resize`. */
+  size: '^[0-9]+(\\.[0-9]+)?[KMGT]$',
+  volumeId: '^[a-zA-Z][a-zA-Z0-9._-]*[a-zA-Z0-9]:.+$',
+  /** A unicast MAC address (the low bit of the first octet clear). */
+  mac: '^[0-9A-Fa-f][02468ACEace](:[0-9A-Fa-f]{2}){5}$',
+  duration: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$',
+} as const;
+
+export const k8sName = (description: string) =>
+  s.string({ description, pattern: patterns.k8sName, maxLength: 253, minLength: 1 });
+
+export const size = (description: string, example = '8G') =>
+  s.string({ description: `${description} A Proxmox size: a number and a binary unit K, M, G or T (for example \`${example}\`).`, pattern: patterns.size, maxLength: 16, example });
+
+export const storageId = (description: string) =>
+  s.string({ description, pattern: patterns.pveStorageId, minLength: 2, maxLength: 64 });
+
+export const nodeName = (description: string) =>
+  s.string({ description, pattern: patterns.pveNode, maxLength: 63 });
+
+export const volumeId = (description: string, example: string) =>
+  s.string({ description: `${description} A Proxmox volume id, \`<storage>:<path>\`.`, pattern: patterns.volumeId, maxLength: 512, example });
+
+export const duration = (description: string, example: string) =>
+  s.string({ description: `${description} A duration such as \`${example}\`.`, pattern: patterns.duration, maxLength: 32, example });
+
+/** Sizes as CEL quantities: Proxmox's binary K/M/G/T plus "i" are Kubernetes binary suffixes. */
+export const growOnly = (field: string): s.CelRule => ({
+  rule: `quantity(self${field} + 'i').compareTo(quantity(oldSelf${field} + 'i')) >= 0`,
+  message: 'disks can only grow: Proxmox cannot shrink a volume, and Phoenix never re-creates a guest to do it',
+});
+
+export const immutable = (what: string): s.CelRule => ({ rule: 'self == oldSelf', message: `${what} is immutable once set` });
+
+export const localObjectReference = (description: string) =>
+  s.object({ name: k8sName('Name of the referenced object.') }, { description, required: ['name'] });
+
+export const secretKeySelector = (description: string, defaultKey?: string) =>
+  s.object(
+    {
+      name: k8sName('Name of the Secret.'),
+      key: s.string({ description: `Key within the Secret${defaultKey ? ` (default \`${defaultKey}\`)` : ''}.`, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' }),
+    },
+    { description, required: defaultKey ? ['name'] : ['name', 'key'] },
+  );
+
+/** For cluster-scoped objects, which must say where the Secret lives. */
+export const namespacedSecretKeySelector = (description: string, defaultKey: string) =>
+  s.object(
+    {
+      name: k8sName('Name of the Secret.'),
+      namespace: k8sName('Namespace of the Secret.'),
+      key: s.string({ description: `Key within the Secret (default \`${defaultKey}\`).`, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' }),
+    },
+    { description, required: ['name', 'namespace'] },
+  );
+
+export const tags = s.array(s.string({ description: 'A Proxmox tag.', pattern: patterns.pveTag, maxLength: 64 }), {
+  description: 'Proxmox tags. Proxmox stores them lower-cased and sorted; Phoenix compares them the same way, so order and case never cause a diff.',
+  maxItems: 32,
+  listType: 'set',
+});
+
+export const firewallRule = s.object(
+  {
+    type: s.literal(['in', 'out', 'group'] as const, { description: 'Direction, or `group` to insert a security group.' }),
+    action: s.string({ description: '`ACCEPT`, `DROP` or `REJECT`, or the security group name when `type` is `group`.', maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_-]*$' }),
+    macro: s.string({ description: 'A Proxmox firewall macro, such as `SSH` or `HTTPS`.', maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+    proto: s.string({ description: 'IP protocol: a name from /etc/protocols (`tcp`, `udp`, `icmp`…) or a number.', maxLength: 32, pattern: '^[a-z0-9-]+$' }),
+    source: s.string({ description: 'Source address, CIDR, range, alias or IP set (`+name`).', maxLength: 512 }),
+    dest: s.string({ description: 'Destination address, CIDR, range, alias or IP set.', maxLength: 512 }),
+    sport: s.string({ description: 'Source port(s): `80`, `80,443` or `8000:8100`.', maxLength: 128, pattern: '^[0-9a-z:,\\-]+$' }),
+    dport: s.string({ description: 'Destination port(s): `80`, `80,443` or `8000:8100`.', maxLength: 128, pattern: '^[0-9a-z:,\\-]+$' }),
+    iface: s.string({ description: 'Interface the rule applies to, such as `net0`.', maxLength: 20, pattern: '^[a-zA-Z0-9_.-]+$' }),
+    log: s.literal(['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'nolog'] as const, { description: 'Log level for packets that match.' }),
+    comment: s.string({ description: 'Free text shown in the Proxmox UI.', maxLength: 512 }),
+    enabled: s.boolean({ description: 'Whether the rule is active.', default: true }),
+  },
+  {
+    description: 'A Proxmox VE firewall rule, in the order it is evaluated.',
+    required: ['type', 'action'],
+    rules: [
+      { rule: "self.type == 'group' || self.action in ['ACCEPT', 'DROP', 'REJECT']", message: 'action must be ACCEPT, DROP or REJECT (or a security group name with type: group)', fieldPath: '.action' },
+      { rule: '!has(self.macro) || !has(self.proto)', message: 'a rule takes either a macro or a protocol, not both', fieldPath: '.macro' },
+      { rule: "!(has(self.dport) || has(self.sport)) || has(self.macro) || (has(self.proto) && self.proto in ['tcp', 'udp', 'udplite', 'dccp', 'sctp', '6', '17'])", message: 'ports need a port-based protocol (tcp, udp, sctp…) or a macro', fieldPath: '.dport' },
+    ],
+  },
+);
+
+export const firewallRules = s.array(firewallRule, { description: 'Rules, evaluated in order.', maxItems: 256 });
+
+export const firewallPolicy = (direction: string) =>
+  s.literal(['ACCEPT', 'DROP', 'REJECT'] as const, { description: `Default policy for ${direction} traffic.` });
+
+export const guestFirewall = s.object(
+  {
+    enabled: s.boolean({ description: 'Turns the guest firewall on. Each network interface also needs `firewall: true`.', default: true }),
+    policyIn: firewallPolicy('incoming'),
+    policyOut: firewallPolicy('outgoing'),
+    dhcp: s.boolean({ description: 'Allow DHCP.' }),
+    macFilter: s.boolean({ description: 'Drop traffic from MAC addresses other than the guest\'s own.' }),
+    ipFilter: s.boolean({ description: 'Drop traffic from IP addresses other than the guest\'s own.' }),
+    rules: firewallRules,
+  },
+  { description: 'The guest\'s Proxmox firewall: options and rules. Phoenix owns the whole rule list when this is set.' },
+);
+
+export const startup = s.object(
+  {
+    order: s.integer({ description: 'Start order: lower starts first, and stops last.', minimum: 0, maximum: 999999 }),
+    upDelay: s.integer({ description: 'Seconds to wait after this guest starts before the next one.', minimum: 0, maximum: 86400 }),
+    downDelay: s.integer({ description: 'Seconds to wait for this guest to shut down before the next one.', minimum: 0, maximum: 86400 }),
+  },
+  { description: 'Proxmox boot-time start order (`startup: order=,up=,down=`), as the legacy `boot_order`/`boot_delay`.' },
+);
+
+export const dns = s.object(
+  {
+    nameservers: s.array(s.string({ description: 'An IP address.', maxLength: 45, rules: [{ rule: 'isIP(self)', message: 'must be an IP address' }] }), {
+      description: 'DNS servers.',
+      maxItems: 3,
+      listType: 'atomic',
+    }),
+    searchDomain: s.string({ description: 'DNS search domain.', pattern: patterns.dnsName, maxLength: 253 }),
+  },
+  { description: 'Guest DNS settings. Unset fields are taken from the host.' },
+);
+
+export const dependency = s.object(
+  {
+    kind: s.literal(['PhoenixLXC', 'PhoenixVM', 'PhoenixStack', 'PhoenixHypervisor'] as const, { description: 'Kind of the object depended on.' }),
+    name: k8sName('Name of the object depended on (in this namespace; PhoenixHypervisor is cluster-scoped).'),
+  },
+  { description: 'An object that must be Ready before this one is created or started.', required: ['kind', 'name'] },
+);
+
+export const dependsOn = s.array(dependency, {
+  description: 'Objects that must be Ready first. Clone sources and a stack\'s VM are implicit dependencies and need not be listed.',
+  maxItems: 32,
+  listType: 'atomic',
+});
+
+export const managementPolicy = s.literal(['Manage', 'Observe'] as const, {
+  description: '`Manage` converges Proxmox to the spec. `Observe` only reads and reports (status, drift, events) and never writes to Proxmox, not even on delete.',
+  default: 'Manage',
+});
+
+export const deletionPolicy = s.literal(['Delete', 'Retain'] as const, {
+  description: 'What deleting this object does to the guest. `Delete` stops and destroys it (with its disks). `Retain` leaves it running and removes Phoenix\'s marker. Default: `Delete`, or `Retain` for an adopted guest.',
+});
+
+export const condition = s.object(
+  {
+    type: s.string({ description: 'Condition type: `Ready`, `Reconciling`, `Stalled`, or a kind-specific one.', maxLength: 316 }),
+    status: s.literal(['True', 'False', 'Unknown'] as const, { description: 'Status of the condition.' }),
+    reason: s.string({ description: 'One CamelCase word for machines.', maxLength: 1024 }),
+    message: s.string({ description: 'What a person needs to know, and what to do about it.', maxLength: 32768 }),
+    lastTransitionTime: s.string({ description: 'When `status` last changed.', format: 'date-time', maxLength: 64 }),
+    observedGeneration: s.integer({ description: 'The generation this condition was computed for.', minimum: 0 }),
+  },
+  { description: 'A standard Kubernetes condition.', required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'] },
+);
+
+/** The status contract every Phoenix kind shares (kstatus, Argo CD, Flux and `kubectl wait`). */
+export const commonStatus = {
+  observedGeneration: s.integer({ description: 'The `metadata.generation` the status describes.', minimum: 0 }),
+  conditions: s.array(condition, {
+    description: '`Ready` (converged), `Reconciling` (work in progress) and `Stalled` (cannot progress without a change), plus kind-specific conditions.',
+    maxItems: 16,
+    listType: 'map',
+    mapKeys: ['type'],
+  }),
+};
+
+export const taskRecord = s.object(
+  {
+    upid: s.string({ description: 'The Proxmox task id (UPID). Persisted before waiting, so a restarted controller resumes the wait instead of submitting again.', maxLength: 512 }),
+    operation: s.string({ description: 'What Phoenix asked for: `create`, `clone`, `start`, `resize`…', maxLength: 64 }),
+    node: s.string({ description: 'Node the task runs on.', maxLength: 63 }),
+    status: s.literal(['running', 'stopped'] as const, { description: 'Task state as Proxmox reports it.' }),
+    exitStatus: s.string({ description: '`OK`, `WARNINGS: n`, or the error text.', maxLength: 4096 }),
+    startTime: s.string({ description: 'When the task started.', format: 'date-time', maxLength: 64 }),
+    endTime: s.string({ description: 'When the task ended.', format: 'date-time', maxLength: 64 }),
+  },
+  { description: 'A Proxmox task.', required: ['upid', 'operation'] },
+);
+
+export const driftRecord = s.object(
+  {
+    field: s.string({ description: 'The spec field that drifted.', maxLength: 256 }),
+    observed: s.string({ description: 'The value found in Proxmox (secrets masked).', maxLength: 4096 }),
+    desired: s.string({ description: 'The value in the spec (secrets masked).', maxLength: 4096 }),
+    time: s.string({ description: 'When it was detected.', format: 'date-time', maxLength: 64 }),
+    corrected: s.boolean({ description: 'Whether Phoenix wrote the desired value back.' }),
+  },
+  { description: 'One detected difference between Proxmox and the spec.', required: ['field', 'time'] },
+);

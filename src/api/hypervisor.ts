@@ -1,0 +1,189 @@
+import * as s from './schema.ts';
+import * as c from './common.ts';
+
+const tlsFields = {
+  caBundle: s.string({ description: 'PEM CA certificates to verify the server with, instead of the system trust store.', maxLength: 65536 }),
+  insecureSkipTLSVerify: s.boolean({ description: 'Skip TLS verification. Off by default; only for a lab with a self-signed certificate and no CA to hand.', default: false }),
+};
+
+const tlsRules: s.CelRule[] = [
+  { rule: '!(has(self.caBundle) && has(self.insecureSkipTLSVerify) && self.insecureSkipTLSVerify)', message: 'caBundle and insecureSkipTLSVerify exclude each other', fieldPath: '.insecureSkipTLSVerify' },
+];
+
+const network = s.object(
+  {
+    name: s.string({ description: 'Interface name: `vmbr1`, `vmbr0.20`, `bond0`…', pattern: c.patterns.bridge, maxLength: 15 }),
+    type: s.literal(['bridge', 'bond', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort'] as const, { description: 'Interface type.' }),
+    cidr: s.string({ description: 'IPv4 address in CIDR form.', maxLength: 18, rules: [{ rule: 'isCIDR(self) && cidr(self).ip().family() == 4', message: 'must be an IPv4 address in CIDR form' }] }),
+    gateway: s.string({ description: 'IPv4 gateway.', maxLength: 15, rules: [{ rule: 'isIP(self) && ip(self).family() == 4', message: 'must be an IPv4 address' }] }),
+    cidr6: s.string({ description: 'IPv6 address in CIDR form.', maxLength: 43, rules: [{ rule: 'isCIDR(self) && cidr(self).ip().family() == 6', message: 'must be an IPv6 address in CIDR form' }] }),
+    gateway6: s.string({ description: 'IPv6 gateway.', maxLength: 39, rules: [{ rule: 'isIP(self) && ip(self).family() == 6', message: 'must be an IPv6 address' }] }),
+    bridgePorts: s.array(s.string({ description: 'A port.', pattern: c.patterns.bridge, maxLength: 15 }), { description: 'Bridge ports.', maxItems: 32, listType: 'set' }),
+    vlanAware: s.boolean({ description: 'VLAN-aware bridge.' }),
+    vlanId: s.integer({ description: 'VLAN tag (type vlan).', minimum: 1, maximum: 4094 }),
+    vlanRawDevice: s.string({ description: 'Parent device (type vlan).', pattern: c.patterns.bridge, maxLength: 15 }),
+    bondSlaves: s.array(s.string({ description: 'A slave interface.', pattern: c.patterns.bridge, maxLength: 15 }), { description: 'Bond slaves.', maxItems: 16, listType: 'set' }),
+    bondMode: s.literal(['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'] as const, { description: 'Bond mode.' }),
+    mtu: s.integer({ description: 'MTU.', minimum: 1280, maximum: 65520 }),
+    autostart: s.boolean({ description: 'Bring the interface up at boot.', default: true }),
+    comments: s.string({ description: 'Comment.', maxLength: 1024 }),
+  },
+  {
+    description: 'A host network interface. Phoenix stages changes and reloads the node\'s network.',
+    required: ['name', 'type'],
+    rules: [
+      { rule: "self.type != 'vlan' || has(self.vlanId) || self.name.contains('.')", message: 'a vlan interface needs vlanId or a name such as vmbr0.20', fieldPath: '.vlanId' },
+      { rule: "self.type == 'bond' || !has(self.bondSlaves)", message: 'bondSlaves apply to bonds only', fieldPath: '.bondSlaves' },
+    ],
+  },
+);
+
+const node = s.object(
+  {
+    name: c.nodeName('Proxmox node name.'),
+    dns: s.object(
+      {
+        servers: s.array(s.string({ description: 'An IP address.', maxLength: 45, rules: [{ rule: 'isIP(self)', message: 'must be an IP address' }] }), { description: 'Up to three DNS servers.', maxItems: 3, listType: 'atomic' }),
+        searchDomain: s.string({ description: 'Search domain.', pattern: c.patterns.dnsName, maxLength: 253 }),
+      },
+      { description: 'The node\'s DNS (`/nodes/{node}/dns`).', required: ['searchDomain'] },
+    ),
+    networks: s.array(network, { description: 'Network interfaces Phoenix manages on this node; others are left alone.', maxItems: 64, listType: 'map', mapKeys: ['name'] }),
+  },
+  { description: 'Configuration of one node.', required: ['name'] },
+);
+
+const storageContent = s.literal(['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets', 'import'] as const, { description: 'A content type.' });
+
+const storage = s.object(
+  {
+    id: c.storageId('Storage id.'),
+    type: s.literal(['dir', 'nfs', 'cifs', 'zfspool', 'lvm', 'lvmthin', 'btrfs', 'rbd', 'cephfs', 'pbs', 'iscsi'] as const, { description: 'Storage type. Immutable.', rules: [c.immutable('type')] }),
+    content: s.array(storageContent, { description: 'What the storage holds.', maxItems: 7, minItems: 1, listType: 'set' }),
+    path: s.string({ description: 'Directory (dir, btrfs).', pattern: '^/', maxLength: 4096 }),
+    server: s.string({ description: 'Server (nfs, cifs, pbs).', maxLength: 253 }),
+    export: s.string({ description: 'NFS export path.', pattern: '^/', maxLength: 4096 }),
+    share: s.string({ description: 'CIFS share.', maxLength: 256 }),
+    pool: s.string({ description: 'ZFS pool or Ceph pool.', maxLength: 256 }),
+    vgName: s.string({ description: 'LVM volume group.', maxLength: 128 }),
+    thinPool: s.string({ description: 'LVM thin pool.', maxLength: 128 }),
+    nodes: s.array(c.nodeName('A node.'), { description: 'Nodes that may use it (default: all).', maxItems: 64, listType: 'set' }),
+    shared: s.boolean({ description: 'The same storage is reachable from every node.' }),
+    enabled: s.boolean({ description: 'Whether the storage is enabled.', default: true }),
+  },
+  {
+    description: 'A Proxmox storage definition (`/storage`). Phoenix never removes a storage it did not create, and never wipes disks.',
+    required: ['id', 'type', 'content'],
+    rules: [
+      { rule: "!(self.type in ['dir', 'btrfs']) || has(self.path)", message: 'dir and btrfs storages need path', fieldPath: '.path' },
+      { rule: "self.type != 'nfs' || (has(self.server) && has(self.export))", message: 'nfs storages need server and export', fieldPath: '.server' },
+      { rule: "self.type != 'zfspool' || has(self.pool)", message: 'zfspool storages need pool', fieldPath: '.pool' },
+      { rule: "self.type != 'lvmthin' || (has(self.vgName) && has(self.thinPool))", message: 'lvmthin storages need vgName and thinPool', fieldPath: '.vgName' },
+    ],
+  },
+);
+
+const download = s.object(
+  {
+    node: c.nodeName('Node to download on.'),
+    storage: c.storageId('Target storage.'),
+    appliance: s.string({ description: 'An appliance from the Proxmox template index (`pveam available`), such as `ubuntu-24.04-standard_24.04-2_amd64.tar.zst`.', maxLength: 256, pattern: '^[a-zA-Z0-9._+-]+$' }),
+    url: s.string({ description: 'Download from this URL (`download-url`).', maxLength: 2048, pattern: '^https?://' }),
+    filename: s.string({ description: 'File name on the storage (with `url`).', maxLength: 256, pattern: '^[a-zA-Z0-9._+-]+$' }),
+    content: s.literal(['iso', 'vztmpl', 'import'] as const, { description: 'Content type (with `url`).' }),
+    checksum: s.string({ description: 'Expected checksum.', pattern: '^[0-9a-fA-F]+$', maxLength: 128 }),
+    checksumAlgorithm: s.literal(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const, { description: 'Checksum algorithm.' }),
+  },
+  {
+    description: 'A template or image to have on a storage. Downloaded when missing.',
+    required: ['node', 'storage'],
+    rules: [
+      { rule: 'has(self.appliance) != has(self.url)', message: 'a download takes exactly one of appliance or url' },
+      { rule: '!has(self.url) || (has(self.filename) && has(self.content))', message: 'a url download needs filename and content', fieldPath: '.filename' },
+      { rule: 'has(self.checksum) == has(self.checksumAlgorithm)', message: 'checksum and checksumAlgorithm go together', fieldPath: '.checksum' },
+    ],
+  },
+);
+
+export const phoenixHypervisorSpec = s.object(
+  {
+    proxmox: s.object(
+      {
+        url: s.string({ description: 'Proxmox VE API address, such as `https://pve.example.com:8006`.', pattern: '^https?://[^/]+/?$', maxLength: 2048 }),
+        tokenSecretRef: c.namespacedSecretKeySelector('Secret holding the API token as `user@realm!tokenid=uuid`.', 'token'),
+        ...tlsFields,
+      },
+      { description: 'The Proxmox VE endpoint.', required: ['url', 'tokenSecretRef'], rules: tlsRules },
+    ),
+    portainer: s.object(
+      {
+        url: s.string({ description: 'Portainer address, such as `https://portainer.example.com:9443`.', pattern: '^https?://[^/]+/?$', maxLength: 2048 }),
+        apiKeySecretRef: c.namespacedSecretKeySelector('Secret holding a Portainer API key (`X-API-Key`).', 'apiKey'),
+        ...tlsFields,
+      },
+      { description: 'The Portainer endpoint that deploys PhoenixStacks.', required: ['url', 'apiKeySecretRef'], rules: tlsRules },
+    ),
+    vmidRange: s.object(
+      {
+        min: s.integer({ description: 'Lowest VMID.', minimum: 100, maximum: 999999999 }),
+        max: s.integer({ description: 'Highest VMID.', minimum: 100, maximum: 999999999 }),
+      },
+      { description: 'Allocate VMIDs from this range instead of `/cluster/nextid`.', required: ['min', 'max'], rules: [{ rule: 'self.min <= self.max', message: 'min must not exceed max' }] },
+    ),
+    concurrency: s.object(
+      {
+        createsPerNode: s.integer({ description: 'Creates and clones in flight per node.', minimum: 1, maximum: 64, default: 4 }),
+        createsPerStorage: s.integer({ description: 'Creates and clones in flight per storage.', minimum: 1, maximum: 64, default: 2 }),
+      },
+      { description: 'Limits that keep Proxmox\'s storage locks from timing out.' },
+    ),
+    managementPolicy: c.managementPolicy,
+    nodes: s.array(node, { description: 'Per-node host configuration.', maxItems: 64, listType: 'map', mapKeys: ['name'] }),
+    storages: s.array(storage, { description: 'Storage definitions.', maxItems: 64, listType: 'map', mapKeys: ['id'] }),
+    pools: s.array(
+      s.object(
+        { id: s.string({ description: 'Pool id.', pattern: c.patterns.pveStorageId, maxLength: 64 }), comment: s.string({ description: 'Comment.', maxLength: 1024 }) },
+        { description: 'A resource pool.', required: ['id'] },
+      ),
+      { description: 'Resource pools.', maxItems: 256, listType: 'map', mapKeys: ['id'] },
+    ),
+    downloads: s.array(download, { description: 'Templates and images to download.', maxItems: 128 }),
+    firewall: s.object(
+      {
+        enabled: s.boolean({ description: 'Turn the cluster firewall on.' }),
+        policyIn: c.firewallPolicy('incoming'),
+        policyOut: c.firewallPolicy('outgoing'),
+        rules: c.firewallRules,
+      },
+      { description: 'The cluster firewall (`/cluster/firewall`). Phoenix owns the whole rule list when `rules` is set.' },
+    ),
+  },
+  { description: 'A Proxmox VE endpoint and the host configuration Phoenix manages on it.', required: ['proxmox'] },
+);
+
+const nodeStatus = s.object(
+  {
+    name: s.string({ description: 'Node name.', maxLength: 63 }),
+    status: s.string({ description: '`online` or `offline`.', maxLength: 16 }),
+    cpu: s.string({ description: 'CPU load as a fraction (a decimal string).', maxLength: 32 }),
+    maxCpu: s.integer({ description: 'CPU threads.', minimum: 0 }),
+    memoryUsed: s.integer({ description: 'Memory in use, bytes.', minimum: 0 }),
+    memoryTotal: s.integer({ description: 'Memory, bytes.', minimum: 0 }),
+  },
+  { description: 'A node as Proxmox reports it.', required: ['name'] },
+);
+
+export const phoenixHypervisorStatus = s.object(
+  {
+    ...c.commonStatus,
+    proxmoxVersion: s.string({ description: 'Proxmox VE version.', maxLength: 64 }),
+    nodes: s.array(nodeStatus, { description: 'Nodes.', maxItems: 256 }),
+    portainerVersion: s.string({ description: 'Portainer version.', maxLength: 64 }),
+    lastTask: c.taskRecord,
+    lastObservedTime: s.string({ description: 'When Phoenix last read the host.', format: 'date-time', maxLength: 64 }),
+  },
+  { description: 'The observed state of the endpoint.' },
+);
+
+export type PhoenixHypervisorSpec = s.Infer<typeof phoenixHypervisorSpec>;
+export type PhoenixHypervisorStatus = s.Infer<typeof phoenixHypervisorStatus>;
