@@ -15,4 +15,8 @@ export const commands: Readonly<Record<string, Entry>> = {
     summary: 'Start or stop a local kube-apiserver and etcd for tests and the demo',
     load: async () => (await import('./commands/cluster.ts')).clusterCommand,
   },
+  controller: {
+    summary: 'Run the Phoenix controllers (watch, reconcile, serve /metrics and probes)',
+    load: async () => (await import('./commands/controller.ts')).controllerCommand,
+  },
 };

@@ -1,0 +1,63 @@
+import * as k8s from '@kubernetes/client-node';
+import { UsageError, type Command } from '../command.ts';
+import { controllers } from '../../controllers/registry.ts';
+import { ConfigError, configUsage, parseRuntimeConfig, type RuntimeConfig } from '../../runtime/config.ts';
+import { createLogger } from '../../runtime/logging.ts';
+import { Manager } from '../../runtime/manager.ts';
+
+const usage = `phoenix controller [options]
+
+Runs the Phoenix controllers against the cluster: watches the Phoenix kinds, reconciles them,
+and serves /healthz, /readyz and /metrics. Stops gracefully on SIGTERM or SIGINT.
+
+${configUsage}`;
+
+function loadKubeConfig(config: RuntimeConfig): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export const controllerCommand: Command = {
+  name: 'controller',
+  summary: 'Run the Phoenix controllers',
+  usage,
+  async run(argv) {
+    let config: RuntimeConfig;
+    try {
+      config = parseRuntimeConfig(argv, process.env);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+    const manager = new Manager({ config, kubeConfig: loadKubeConfig(config), logger });
+    for (const definition of controllers) await manager.addController(definition);
+
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn('second signal; exiting without waiting', { signal });
+        process.exit(1);
+      }
+      logger.info('signal received; stopping', { signal });
+      void manager.stop();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+
+    await manager.start();
+    logger.info('serving', { metricsPort: manager.ports.metrics, probePort: manager.ports.probes, identity: config.leaderElection.identity });
+    const exit = await manager.exited;
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    if (exit.reason === 'leadership-lost') logger.error('leadership lost; exiting so a fresh process can rejoin the election');
+    if (exit.reason === 'failed') logger.error('manager failed', { error: exit.error });
+    // Anything still holding the event loop open (a stuck socket) must not keep a dead controller alive.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+    return exit.reason === 'stopped' ? 0 : 1;
+  },
+};

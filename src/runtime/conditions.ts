@@ -1,0 +1,131 @@
+/**
+ * The status contract every Phoenix kind shares, as pure functions: metav1.Condition semantics
+ * (lastTransitionTime moves only when a condition's status changes) and the kstatus trio
+ * Ready / Reconciling / Stalled, which Argo CD, Flux and `kubectl wait` all understand.
+ */
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  readonly type: string;
+  readonly status: ConditionStatus;
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+  readonly observedGeneration?: number;
+}
+
+export type ConditionUpdate = Omit<Condition, 'lastTransitionTime'>;
+
+export interface StandardStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  [field: string]: unknown;
+}
+
+export const Ready = 'Ready';
+export const Reconciling = 'Reconciling';
+export const Stalled = 'Stalled';
+
+/** The only states a reconcile can leave an object in, as far as kstatus is concerned. */
+export type Phase = 'ready' | 'reconciling' | 'stalled';
+
+const reasonPattern = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
+const maxMessageLength = 32_768;
+
+export function isValidReason(reason: string): boolean {
+  return reason.length <= 1024 && reasonPattern.test(reason);
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+export function isConditionTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return findCondition(conditions, type)?.status === 'True';
+}
+
+/**
+ * Sets one condition. The time of the last transition is kept unless the status itself changed,
+ * so rewriting the same state (or only a new message) never looks like a transition.
+ */
+export function setCondition(conditions: readonly Condition[], update: ConditionUpdate, now: Date): Condition[] {
+  if (!isValidReason(update.reason)) throw new Error(`invalid condition reason '${update.reason}' for ${update.type}`);
+  const message = update.message.length > maxMessageLength ? `${update.message.slice(0, maxMessageLength - 3)}...` : update.message;
+  const existing = findCondition(conditions, update.type);
+  const lastTransitionTime =
+    existing && existing.status === update.status ? existing.lastTransitionTime : formatConditionTime(now);
+  const next: Condition = { ...update, message, lastTransitionTime };
+  return existing ? conditions.map((c) => (c.type === update.type ? next : c)) : [...conditions, next];
+}
+
+/** metav1.Time is whole seconds in RFC 3339; writing milliseconds would differ from what the server echoes back. */
+export function formatConditionTime(now: Date): string {
+  return new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export interface PhaseChange {
+  readonly phase: Phase;
+  /** CamelCase, e.g. Succeeded, Progressing, DependencyNotReady, InvalidSpec. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+/**
+ * The three standard conditions for a phase, all stamped with `generation`:
+ * ready → Ready=True, Reconciling=False, Stalled=False;
+ * reconciling → Ready=False, Reconciling=True, Stalled=False;
+ * stalled → Ready=False, Reconciling=False, Stalled=True.
+ */
+export function phaseConditions(change: PhaseChange, generation: number | undefined): ConditionUpdate[] {
+  const { phase, reason, message } = change;
+  const stamp = generation === undefined ? {} : { observedGeneration: generation };
+  const flag = (type: string, on: boolean): ConditionUpdate => ({
+    type,
+    status: on ? 'True' : 'False',
+    reason,
+    message: on ? message : '',
+    ...stamp,
+  });
+  return [
+    { type: Ready, status: phase === 'ready' ? 'True' : 'False', reason, message, ...stamp },
+    flag(Reconciling, phase === 'reconciling'),
+    flag(Stalled, phase === 'stalled'),
+  ];
+}
+
+/**
+ * The status an object should have after a reconcile: kind-specific fields merged in,
+ * observedGeneration set, and the standard conditions for the phase applied.
+ */
+export function nextStatus(
+  current: StandardStatus | undefined,
+  generation: number | undefined,
+  change: PhaseChange,
+  fields: Readonly<Record<string, unknown>>,
+  now: Date,
+): StandardStatus {
+  let conditions: Condition[] = [...(current?.conditions ?? [])];
+  for (const update of phaseConditions(change, generation)) conditions = setCondition(conditions, update, now);
+  const status: StandardStatus = { ...current, ...fields, conditions };
+  if (generation !== undefined) status.observedGeneration = generation;
+  return status;
+}
+
+/** kstatus' verdict for an object, so tests and `phoenix` tooling agree with Flux and Argo CD. */
+export type KStatus = 'InProgress' | 'Failed' | 'Current' | 'Terminating';
+
+export function computeKStatus(object: {
+  metadata?: { generation?: number; deletionTimestamp?: unknown };
+  status?: StandardStatus;
+}): KStatus {
+  if (object.metadata?.deletionTimestamp) return 'Terminating';
+  const status = object.status;
+  if (status?.observedGeneration !== undefined && status.observedGeneration !== object.metadata?.generation) {
+    return 'InProgress';
+  }
+  if (isConditionTrue(status?.conditions, Reconciling)) return 'InProgress';
+  if (isConditionTrue(status?.conditions, Stalled)) return 'Failed';
+  const ready = findCondition(status?.conditions, Ready);
+  if (ready && ready.status !== 'True') return 'InProgress';
+  return 'Current';
+}

@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock.ts';
+import { isConflict, isTerminalError } from './errors.ts';
+import type { EventRecorder } from './events.ts';
+import type { Informer } from './informer.ts';
+import type { Logger } from './logging.ts';
+import type { RuntimeMetrics } from './metrics.ts';
+import { parseKey, type ObjectRef } from './object-key.ts';
+import type { KubeObject, ResourceType } from './resource.ts';
+import type { StatusWriter } from './status-writer.ts';
+import type { WorkQueue } from './work-queue.ts';
+
+export interface ReconcileRequest extends ObjectRef {
+  /** "namespace/name" (or "name" for cluster-scoped kinds). */
+  readonly key: string;
+}
+
+export interface ReconcileContext<T extends KubeObject> {
+  readonly request: ReconcileRequest;
+  /**
+   * The object as the cache holds it when the reconcile starts, or undefined if it no longer
+   * exists. Reconcile from this, not from whatever event caused the call (level triggering).
+   */
+  readonly object: T | undefined;
+  /** Carries kind, object, generation and reconcileID on every line. */
+  readonly log: Logger;
+  readonly reconcileID: string;
+  /** Aborted when leadership is lost or the shutdown deadline passes: stop external work. */
+  readonly signal: AbortSignal;
+}
+
+export interface ReconcileResult {
+  /** Reconcile this object again after this many milliseconds (drift checks, polling). */
+  readonly requeueAfter?: number;
+}
+
+/**
+ * Brings one object towards its desired state. Return normally when done (optionally asking to
+ * be called again later); throw to be retried with per-object exponential backoff; throw a
+ * TerminalError when retrying cannot help, which records Stalled=True and stops retries.
+ */
+export interface Reconciler<T extends KubeObject> {
+  reconcile(context: ReconcileContext<T>): Promise<ReconcileResult | void>;
+}
+
+export interface ControllerOptions<T extends KubeObject> {
+  /** The kind, used in metrics labels and logs. */
+  readonly name: string;
+  readonly resource: ResourceType;
+  readonly informer: Informer<T>;
+  readonly queue: WorkQueue;
+  readonly reconciler: Reconciler<T>;
+  readonly concurrency: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics?: RuntimeMetrics;
+  /** When present, failures are recorded in the object's conditions. */
+  readonly status?: StatusWriter;
+  readonly events?: EventRecorder;
+}
+
+/**
+ * Workers that take keys from the queue and reconcile them. The queue guarantees one worker per
+ * key; the controller turns each outcome into the next queue operation: success forgets the
+ * key's failures (and schedules requeueAfter), an error re-adds it with backoff, a terminal error
+ * forgets it and records Stalled.
+ */
+export class Controller<T extends KubeObject> {
+  readonly name: string;
+  private readonly options: ControllerOptions<T>;
+  private readonly abort = new AbortController();
+  private workers: Promise<void>[] = [];
+  private readonly log: Logger;
+
+  constructor(options: ControllerOptions<T>) {
+    this.options = options;
+    this.name = options.name;
+    this.log = options.logger.child({ controller: options.name });
+  }
+
+  get queue(): WorkQueue {
+    return this.options.queue;
+  }
+
+  start(): void {
+    if (this.workers.length > 0) return;
+    this.log.info('starting workers', { workers: this.options.concurrency });
+    for (let i = 0; i < this.options.concurrency; i++) this.workers.push(this.work());
+  }
+
+  /** Stops taking keys and waits up to `deadlineMs` for reconciles in flight, then aborts them. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.options.queue.shutDown();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), deadlineMs)));
+    const finished = await Promise.race([Promise.all(this.workers).then(() => 'done' as const), deadline]);
+    clearTimeout(timer);
+    if (finished === 'timeout') this.log.warn('reconciles still running at the shutdown deadline; aborting them');
+    this.abort.abort();
+  }
+
+  /** Leadership lost: another replica may be acting already, so stop everything now. */
+  abortNow(): void {
+    this.abort.abort();
+    this.options.queue.shutDown();
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.options.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.reconcileKey(key);
+      } finally {
+        this.options.queue.done(key);
+      }
+    }
+  }
+
+  private async reconcileKey(key: string): Promise<void> {
+    const { queue, informer, reconciler, metrics, clock } = this.options;
+    const object = informer.get(key);
+    const reconcileID = randomBytes(6).toString('hex');
+    const log = this.log.child({
+      kind: this.options.name,
+      object: key,
+      ...(object?.metadata.generation !== undefined ? { generation: object.metadata.generation } : {}),
+      reconcileID,
+    });
+    const started = clock.now();
+    metrics?.activeWorkers.inc({ controller: this.name });
+    try {
+      const result = await reconciler.reconcile({ request: { key, ...parseKey(key) }, object, log, reconcileID, signal: this.abort.signal });
+      queue.forget(key);
+      if (result?.requeueAfter !== undefined && result.requeueAfter > 0) {
+        queue.addAfter(key, result.requeueAfter);
+        metrics?.reconcileTotal.inc({ controller: this.name, result: 'requeue_after' });
+      } else {
+        metrics?.reconcileTotal.inc({ controller: this.name, result: 'success' });
+      }
+      log.debug('reconciled', { requeueAfterMs: result?.requeueAfter });
+    } catch (err) {
+      if (this.abort.signal.aborted) return; // shutting down or lost leadership: nothing to retry here
+      metrics?.reconcileErrors.inc({ controller: this.name });
+      if (isTerminalError(err)) {
+        metrics?.reconcileTotal.inc({ controller: this.name, result: 'terminal' });
+        queue.forget(key);
+        log.error('reconcile failed permanently; not retrying until the object changes', { reason: err.reason, error: err.message });
+        await this.record(log, key, 'stalled', err.reason, err.message);
+        return;
+      }
+      metrics?.reconcileTotal.inc({ controller: this.name, result: 'error' });
+      queue.addRateLimited(key);
+      if (isConflict(err)) {
+        // Someone wrote the object since our cache saw it: routine, retried on a fresh copy.
+        log.debug('conflict; retrying', { error: (err as Error).message });
+        return;
+      }
+      log.error('reconcile failed; retrying with backoff', { error: err as Error, retries: queue.retries(key) });
+      await this.record(log, key, 'reconciling', 'ReconcileError', (err as Error).message ?? String(err));
+    } finally {
+      metrics?.activeWorkers.dec({ controller: this.name });
+      metrics?.reconcileDuration.observe({ controller: this.name }, (clock.now() - started) / 1000);
+    }
+  }
+
+  /** Puts a failure where users look: the object's conditions and an Event. Best effort. */
+  private async record(log: Logger, key: string, phase: 'stalled' | 'reconciling', reason: string, message: string): Promise<void> {
+    const current = this.options.informer.get(key);
+    if (!current) return;
+    await this.options.events?.warning(current, reason, 'Reconcile', message);
+    if (!this.options.status) return;
+    try {
+      await this.options.status.update(this.options.resource, current, { phase, reason, message });
+    } catch (err) {
+      log.warn('could not record the failure in status', { error: (err as Error).message });
+      if (phase === 'stalled') this.options.queue.addRateLimited(key);
+    }
+  }
+}

@@ -1,0 +1,310 @@
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError } from './errors.ts';
+import { resourceLabel, resourcePath, type KubeList, type KubeObject, type ResourceType } from './resource.ts';
+
+/** One finished API request, for metrics and for tests that count writes. */
+export interface KubeRequestRecord {
+  readonly verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+  readonly resource: string;
+  readonly subresource?: string;
+  readonly code: number | 'error';
+  readonly seconds: number;
+}
+
+export type KubeRequestListener = (record: KubeRequestRecord) => void;
+
+export const writeVerbs: ReadonlySet<KubeRequestRecord['verb']> = new Set(['create', 'update', 'patch', 'delete']);
+
+export interface ListOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly limit?: number;
+  readonly continue?: string;
+}
+
+export interface WatchOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly resourceVersion: string;
+  /** Server closes the watch after this, so a quiet connection is still renewed regularly. */
+  readonly timeoutSeconds: number;
+  /** No byte for this long means the connection is dead even if TCP has not noticed. */
+  readonly idleTimeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface WatchEvent<T> {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  readonly object: T;
+}
+
+/** The watch delivered an in-stream ERROR (410 Gone when the resourceVersion is too old). */
+export class WatchStalledError extends Error {
+  override readonly name = 'WatchStalledError';
+}
+
+interface Endpoint {
+  readonly server: URL;
+  readonly agent: HttpsAgent | HttpAgent;
+}
+
+/**
+ * A small REST client for any resource, over node:http(s) with keep-alive. The generated
+ * client-node APIs are per group and pick awkward patch content types; the runtime needs the
+ * same few verbs on every kind, including subresources, streaming watches it can time out, and
+ * one place that sees every request (metrics, write counting).
+ */
+export class KubeClient {
+  private readonly kc: KubeConfig;
+  private readonly listeners: KubeRequestListener[] = [];
+  private endpoint?: Promise<Endpoint>;
+  private readonly userAgent: string;
+
+  constructor(kc: KubeConfig, userAgent = 'phoenix-controller') {
+    this.kc = kc;
+    this.userAgent = userAgent;
+  }
+
+  onRequest(listener: KubeRequestListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  async get<T extends KubeObject>(resource: ResourceType, name: string, namespace?: string): Promise<T> {
+    return (await this.call('get', resource, 'GET', resourcePath(resource, namespace, name))) as T;
+  }
+
+  async list<T extends KubeObject>(resource: ResourceType, options: ListOptions = {}): Promise<KubeList<T>> {
+    const query = new URLSearchParams();
+    if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    if (options.limit) query.set('limit', String(options.limit));
+    if (options.continue) query.set('continue', options.continue);
+    return (await this.call('list', resource, 'GET', resourcePath(resource, options.namespace), { query })) as KubeList<T>;
+  }
+
+  async create<T extends KubeObject>(resource: ResourceType, object: T): Promise<T> {
+    return (await this.call('create', resource, 'POST', resourcePath(resource, object.metadata.namespace), { body: object })) as T;
+  }
+
+  /** PUT: fails with 409 if `object.metadata.resourceVersion` is stale. */
+  async replace<T extends KubeObject>(resource: ResourceType, object: T, subresource?: string): Promise<T> {
+    const path = resourcePath(resource, object.metadata.namespace, object.metadata.name, subresource);
+    return (await this.call('update', resource, 'PUT', path, { body: object, subresource })) as T;
+  }
+
+  /** JSON merge patch; put metadata.resourceVersion in the patch for an optimistic lock. */
+  async mergePatch<T extends KubeObject>(
+    resource: ResourceType,
+    ref: { name: string; namespace?: string },
+    patch: unknown,
+    subresource?: string,
+  ): Promise<T> {
+    const path = resourcePath(resource, ref.namespace, ref.name, subresource);
+    return (await this.call('patch', resource, 'PATCH', path, {
+      body: patch,
+      contentType: 'application/merge-patch+json',
+      subresource,
+    })) as T;
+  }
+
+  async delete(resource: ResourceType, ref: { name: string; namespace?: string }): Promise<void> {
+    await this.call('delete', resource, 'DELETE', resourcePath(resource, ref.namespace, ref.name));
+  }
+
+  /**
+   * Streams watch events to `onEvent` until the server closes the stream (resolves), the
+   * connection fails or goes silent for idleTimeoutMs (rejects), or `signal` aborts (resolves).
+   * An HTTP 410 rejects with a KubeApiError of code 410.
+   */
+  async watch<T>(resource: ResourceType, options: WatchOptions, onEvent: (event: WatchEvent<T>) => void): Promise<void> {
+    const query = new URLSearchParams({
+      watch: '1',
+      allowWatchBookmarks: 'true',
+      resourceVersion: options.resourceVersion,
+      timeoutSeconds: String(options.timeoutSeconds),
+    });
+    if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    const started = performance.now();
+    const label = resourceLabel(resource);
+    const { req, response } = await this.open('GET', resourcePath(resource, options.namespace), query, undefined, undefined);
+    let finished = false;
+    return new Promise<void>((resolve, reject) => {
+      let idleTimer: NodeJS.Timeout | undefined;
+      const finish = (err?: Error, code: number | 'error' = 200) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(idleTimer);
+        options.signal?.removeEventListener('abort', onAbort);
+        req.destroy();
+        this.record({ verb: 'watch', resource: label, code, seconds: (performance.now() - started) / 1000 });
+        if (err) reject(err);
+        else resolve();
+      };
+      const armIdleTimer = () => {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(
+          () => finish(new WatchStalledError(`watch of ${label} silent for ${options.idleTimeoutMs} ms`), 'error'),
+          options.idleTimeoutMs,
+        );
+      };
+      const onAbort = () => finish();
+      if (options.signal?.aborted) return finish();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      armIdleTimer();
+      response.then(
+        (res) => {
+          if (res.statusCode !== 200) {
+            readBody(res).then(
+              (body) => finish(KubeApiError.fromResponse(res.statusCode ?? 0, body, `watch ${label}`), res.statusCode ?? 'error'),
+              (err: Error) => finish(err, 'error'),
+            );
+            return;
+          }
+          let buffered = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            armIdleTimer();
+            buffered += chunk;
+            let newline = buffered.indexOf('\n');
+            while (newline >= 0 && !finished) {
+              const line = buffered.slice(0, newline).trim();
+              buffered = buffered.slice(newline + 1);
+              newline = buffered.indexOf('\n');
+              if (!line) continue;
+              let event: WatchEvent<T>;
+              try {
+                event = JSON.parse(line) as WatchEvent<T>;
+              } catch {
+                finish(new Error(`watch ${label}: unparseable line`), 'error');
+                return;
+              }
+              try {
+                onEvent(event);
+              } catch (err) {
+                finish(err as Error, 'error');
+                return;
+              }
+            }
+          });
+          res.on('end', () => finish());
+          res.on('error', (err) => finish(err, 'error'));
+          res.on('close', () => finish());
+        },
+        (err: Error) => finish(err, 'error'),
+      );
+    });
+  }
+
+  private async call(
+    verb: KubeRequestRecord['verb'],
+    resource: ResourceType,
+    method: string,
+    path: string,
+    options: { query?: URLSearchParams; body?: unknown; contentType?: string; subresource?: string | undefined } = {},
+  ): Promise<unknown> {
+    const started = performance.now();
+    const label = resourceLabel(resource);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    let code: number | 'error' = 'error';
+    try {
+      const { response } = await this.open(method, path, options.query, body, options.contentType ?? 'application/json');
+      const res = await response;
+      code = res.statusCode ?? 0;
+      const text = await readBody(res);
+      if (code < 200 || code > 299) throw KubeApiError.fromResponse(code, text, `${verb} ${label}`);
+      return text ? JSON.parse(text) : undefined;
+    } finally {
+      this.record({
+        verb,
+        resource: label,
+        ...(options.subresource ? { subresource: options.subresource } : {}),
+        code,
+        seconds: (performance.now() - started) / 1000,
+      });
+    }
+  }
+
+  private record(record: KubeRequestRecord): void {
+    for (const listener of this.listeners) listener(record);
+  }
+
+  private async open(
+    method: string,
+    path: string,
+    query: URLSearchParams | undefined,
+    body: string | undefined,
+    contentType: string | undefined,
+  ): Promise<{ req: ClientRequest; response: Promise<IncomingMessage> }> {
+    const endpoint = await this.resolveEndpoint();
+    // Headers are fetched per request: in a pod the service-account token file is rotated.
+    const auth: RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(auth);
+    const headers: Record<string, string> = {
+      ...(auth.headers as Record<string, string> | undefined),
+      accept: 'application/json',
+      'user-agent': this.userAgent,
+    };
+    if (body !== undefined) {
+      headers['content-type'] = contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    const url = new URL(endpoint.server.toString().replace(/\/$/, '') + path);
+    if (query) url.search = query.toString();
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, { method, headers, agent: endpoint.agent, ...(auth.auth ? { auth: auth.auth } : {}) });
+    const response = new Promise<IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve);
+      req.on('error', reject);
+    });
+    req.end(body);
+    return { req, response };
+  }
+
+  private resolveEndpoint(): Promise<Endpoint> {
+    this.endpoint ??= (async () => {
+      const cluster = this.kc.getCurrentCluster();
+      if (!cluster) throw new Error('kubeconfig has no current cluster');
+      const server = new URL(cluster.server);
+      const tls: RequestOptions = {};
+      await this.kc.applyToHTTPSOptions(tls);
+      const agentOptions = { keepAlive: true, maxSockets: 64 };
+      const agent =
+        server.protocol === 'https:'
+          ? new HttpsAgent({
+              ...agentOptions,
+              ca: tls.ca,
+              cert: tls.cert,
+              key: tls.key,
+              ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
+              ...(tls.servername ? { servername: tls.servername } : {}),
+            })
+          : new HttpAgent(agentOptions);
+      return { server, agent };
+    })();
+    return this.endpoint;
+  }
+
+  /** Closes idle keep-alive sockets so the process can exit. */
+  close(): void {
+    void this.endpoint?.then((e) => e.agent.destroy());
+  }
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (text += chunk));
+    res.on('end', () => resolve(text));
+    res.on('error', reject);
+  });
+}

@@ -1,0 +1,65 @@
+import { systemClock, type Clock } from './clock.ts';
+import { nextStatus, type PhaseChange, type StandardStatus } from './conditions.ts';
+import { jsonEqual } from './deep-equal.ts';
+import type { KubeClient } from './kube-client.ts';
+import { defaultRedactor, type Redactor } from './redact.ts';
+import type { KubeObject, ResourceType } from './resource.ts';
+
+export interface StatusUpdate extends PhaseChange {
+  /** Kind-specific status fields (vmid, node, ipAddresses...). `undefined` removes a field. */
+  readonly fields?: Readonly<Record<string, unknown>>;
+}
+
+export interface StatusWriteResult<T> {
+  /** False when the status already said exactly this, and nothing was sent. */
+  readonly written: boolean;
+  readonly object: T;
+}
+
+/**
+ * Writes the standard status (observedGeneration, Ready / Reconciling / Stalled, kind fields)
+ * through the status subresource, and only when it differs from what the object already has, so
+ * a converged object costs no writes however often it is reconciled.
+ */
+export class StatusWriter {
+  private readonly client: KubeClient;
+  private readonly clock: Clock;
+  private readonly redactor: Redactor;
+
+  constructor(client: KubeClient, options: { clock?: Clock; redactor?: Redactor } = {}) {
+    this.client = client;
+    this.clock = options.clock ?? systemClock;
+    this.redactor = options.redactor ?? defaultRedactor;
+  }
+
+  /** The status `object` would have after `update`, without writing it. */
+  desired(object: KubeObject, update: StatusUpdate): StandardStatus {
+    const current = (object.status ?? undefined) as StandardStatus | undefined;
+    // Condition messages are public (kubectl describe, Argo CD): they must not carry secrets.
+    const change = { ...update, message: this.redactor.text(update.message) };
+    const status = nextStatus(current, object.metadata.generation, change, update.fields ?? {}, new Date(this.clock.now()));
+    for (const [key, value] of Object.entries(status)) if (value === undefined) delete status[key];
+    return status;
+  }
+
+  async update<T extends KubeObject>(resource: ResourceType, object: T, update: StatusUpdate): Promise<StatusWriteResult<T>> {
+    const status = this.desired(object, update);
+    if (jsonEqual(object.status ?? {}, status)) return { written: false, object };
+    // The resourceVersion makes this a compare-and-swap: a status computed from a stale copy is
+    // refused with 409 (and the reconcile retried) instead of overwriting newer conditions.
+    const patch = {
+      metadata: { resourceVersion: object.metadata.resourceVersion },
+      status: mergePatchOf((object.status ?? {}) as Record<string, unknown>, status),
+    };
+    const written = await this.client.mergePatch<T>(resource, object.metadata, patch, 'status');
+    return { written: true, object: written };
+  }
+}
+
+/** Top-level status fields to send: changed ones in full (lists are replaced whole), removed ones as null. */
+function mergePatchOf(current: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(next)) if (!jsonEqual(current[key], value)) patch[key] = value;
+  for (const key of Object.keys(current)) if (!(key in next)) patch[key] = null;
+  return patch;
+}
