@@ -1,0 +1,93 @@
+import { strict as assert } from 'node:assert';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { testCluster, type TestCluster } from '../../support/cluster.ts';
+import { installPhoenixCrds } from '../../support/crds.ts';
+import { kubectl } from '../../support/kubectl.ts';
+import { apiGroup, apiVersion } from '../../../src/api/group.ts';
+import { lxc } from './fixtures.ts';
+
+const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
+const namespace = 'crd-test';
+const G = { group: apiGroup, version: apiVersion, plural: 'phoenixlxcs', namespace };
+
+describe('CRDs on a real API server', function () {
+  let cluster: TestCluster;
+  let custom: k8s.CustomObjectsApi;
+
+  before(async function () {
+    this.timeout(30 * 60_000);
+    cluster = await testCluster();
+    await installPhoenixCrds(cluster.kc);
+    custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
+    await cluster.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
+  });
+
+  it('applies every example with kubectl (server-side validation, strict fields)', async () => {
+    const files = readdirSync(examples).filter((f) => f.endsWith('.yaml'));
+    assert.ok(files.length >= 6, 'examples are missing');
+    const out = await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '--field-manager=examples-test', '-f', examples]);
+    for (const kind of ['phoenixhypervisor', 'phoenixlxc', 'phoenixvm', 'phoenixstack']) {
+      assert.match(out, new RegExp(`${kind}\\.${apiGroup.replace(/\./g, '\\.')}/\\S+ serverside-applied`), `no ${kind} in:\n${out}`);
+    }
+    const chain = await custom.getNamespacedCustomObject({ ...G, namespace: 'default', name: 'copy-cuda' });
+    assert.equal(chain.spec.source.clone.lxcRef.name, 'copy-base');
+    assert.equal(chain.spec.source.clone.snapshot, 'final-form');
+  });
+
+  it('keeps status a subresource: a spec write cannot change status, a status write cannot change spec', async () => {
+    const created = await custom.createNamespacedCustomObject({ ...G, body: lxc('status-split') });
+    const generation = created.metadata.generation as number;
+
+    const withStatus = structuredClone(created);
+    withStatus.status = { vmid: 4242 };
+    withStatus.spec.cores = 3;
+    const afterSpecWrite = await custom.replaceNamespacedCustomObject({ ...G, name: 'status-split', body: withStatus });
+    assert.equal(afterSpecWrite.spec.cores, 3);
+    assert.equal(afterSpecWrite.status, undefined, 'a write to the main resource set status');
+    assert.equal(afterSpecWrite.metadata.generation, generation + 1);
+
+    const statusWrite = structuredClone(afterSpecWrite);
+    statusWrite.status = { vmid: 4242, observedGeneration: generation + 1 };
+    statusWrite.spec.cores = 8;
+    const afterStatusWrite = await custom.replaceNamespacedCustomObjectStatus({ ...G, name: 'status-split', body: statusWrite });
+    assert.equal(afterStatusWrite.status.vmid, 4242);
+    assert.equal(afterStatusWrite.spec.cores, 3, 'a write to /status changed spec');
+    assert.equal(afterStatusWrite.metadata.generation, generation + 1, 'a status write bumped the generation');
+  });
+
+  it('lists all four kinds with `kubectl get phoenix`, with each kind\'s columns filled from status', async () => {
+    const created = await custom.createNamespacedCustomObject({ ...G, body: lxc('columns') });
+    await custom.replaceNamespacedCustomObjectStatus({
+      ...G,
+      name: 'columns',
+      body: {
+        ...created,
+        status: {
+          observedGeneration: 1,
+          vmid: 321,
+          node: 'pve1',
+          powerState: 'Running',
+          ipAddresses: ['10.0.0.5'],
+          conditions: [
+            { type: 'Ready', status: 'True', reason: 'Converged', message: 'Running as specified', lastTransitionTime: new Date().toISOString() },
+          ],
+        },
+      },
+    });
+    const lxcTable = await kubectl(cluster.kubeconfigPath, ['get', 'phoenixlxcs', '-n', namespace, 'columns']);
+    const [header, row] = lxcTable.trim().split('\n');
+    assert.deepEqual(header?.split(/\s{2,}/), ['NAME', 'READY', 'STATUS', 'NODE', 'VMID', 'POWER', 'IP', 'AGE']);
+    assert.match(row ?? '', /^columns\s+True\s+Running as specified\s+pve1\s+321\s+Running\s+10\.0\.0\.5\s+\d+s$/);
+
+    const all = await kubectl(cluster.kubeconfigPath, ['get', 'phoenix', '--all-namespaces']);
+    for (const resource of ['phoenixhypervisor', 'phoenixlxc', 'phoenixvm', 'phoenixstack']) {
+      assert.match(all, new RegExp(`${resource}\\.${apiGroup.replace(/\./g, '\\.')}/`), `kubectl get phoenix did not list ${resource}:\n${all}`);
+    }
+    for (const [shortName, column] of [['phv', 'VERSION'], ['pvm', 'POWER'], ['pstack', 'STACK ID'], ['plxc', 'VMID']] as const) {
+      const table = await kubectl(cluster.kubeconfigPath, ['get', shortName, '--all-namespaces']);
+      assert.ok(table.split('\n')[0]?.includes(column), `${shortName} has no ${column} column:\n${table}`);
+    }
+  });
+});

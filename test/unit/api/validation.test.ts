@@ -1,0 +1,42 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { SpecValidator } from '../../../src/api/validation.ts';
+import { kinds } from '../../../src/api/kinds.ts';
+import type { PhoenixLXCSpec } from '../../../src/api/lxc.ts';
+
+const examplesDir = new URL('../../../examples/', import.meta.url);
+
+describe('SpecValidator (ajv over the CRD schemas)', () => {
+  const validator = new SpecValidator();
+
+  it('accepts every Phoenix object in examples/', () => {
+    let checked = 0;
+    for (const file of readdirSync(examplesDir).filter((f) => f.endsWith('.yaml'))) {
+      for (const doc of parseAllDocuments(readFileSync(new URL(file, examplesDir), 'utf8'))) {
+        const obj = doc.toJS() as { kind: string; spec: unknown };
+        if (!kinds.some((k) => k.kind === obj.kind)) continue;
+        assert.deepEqual(validator.validate(obj.kind, obj.spec), [], `${file}: ${obj.kind}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 8, `only ${checked} Phoenix objects in examples/`);
+  });
+
+  it('reports errors with Kubernetes field paths', () => {
+    const spec: Partial<PhoenixLXCSpec> = {
+      hypervisorRef: { name: 'pve' },
+      source: { osTemplate: { volume: 'local:vztmpl/x.tar.zst' } },
+      networks: [{ name: 'eth0', bridge: 'vmbr0', mac: 'not-a-mac' }],
+      memory: '2GB',
+    };
+    const errors = validator.validate('PhoenixLXC', spec);
+    const fields = errors.map((e) => e.field).sort();
+    assert.deepEqual(fields, ['spec.memory', 'spec.networks[0].mac', 'spec.node']);
+    assert.equal(errors.find((e) => e.field === 'spec.node')?.message, 'Required value');
+  });
+
+  it('refuses an unknown kind rather than passing it', () => {
+    assert.throws(() => validator.validate('PhoenixNothing', {}), /unknown Phoenix kind/);
+  });
+});
