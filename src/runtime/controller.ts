@@ -47,7 +47,8 @@ export interface ControllerOptions<T extends KubeObject> {
   /** The kind, used in metrics labels and logs. */
   readonly name: string;
   readonly resource: ResourceType;
-  readonly informer: Informer<T>;
+  /** Where the object is read from: the primary kind's informer. */
+  readonly informer: Pick<Informer<T>, 'get'>;
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler<T>;
   readonly concurrency: number;

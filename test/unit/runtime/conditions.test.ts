@@ -1,0 +1,68 @@
+import { strict as assert } from 'node:assert';
+import {
+  computeKStatus,
+  findCondition,
+  nextStatus,
+  setCondition,
+  type Condition,
+  type StandardStatus,
+} from '../../../src/runtime/conditions.ts';
+
+const t0 = new Date('2026-01-01T00:00:00.600Z');
+const t1 = new Date('2026-01-01T01:00:00Z');
+
+describe('runtime: conditions', () => {
+  it('stamps a new condition with the time in whole seconds', () => {
+    const [ready] = setCondition([], { type: 'Ready', status: 'False', reason: 'Progressing', message: 'booting' }, t0);
+    assert.equal(ready?.lastTransitionTime, '2026-01-01T00:00:00Z');
+  });
+
+  it('keeps lastTransitionTime when only reason or message change', () => {
+    const first = setCondition([], { type: 'Ready', status: 'False', reason: 'Progressing', message: 'a' }, t0);
+    const second = setCondition(first, { type: 'Ready', status: 'False', reason: 'Waiting', message: 'b' }, t1);
+    assert.equal(second[0]?.lastTransitionTime, '2026-01-01T00:00:00Z');
+    assert.equal(second[0]?.reason, 'Waiting');
+  });
+
+  it('moves lastTransitionTime when the status changes, and leaves other conditions alone', () => {
+    const other: Condition = { type: 'Custom', status: 'True', reason: 'X', message: '', lastTransitionTime: 'then' };
+    const first = setCondition([other], { type: 'Ready', status: 'False', reason: 'Progressing', message: '' }, t0);
+    const second = setCondition(first, { type: 'Ready', status: 'True', reason: 'Succeeded', message: '' }, t1);
+    assert.equal(findCondition(second, 'Ready')?.lastTransitionTime, '2026-01-01T01:00:00Z');
+    assert.deepEqual(findCondition(second, 'Custom'), other);
+    assert.equal(second.length, 2);
+  });
+
+  it('rejects reasons Kubernetes would reject', () => {
+    assert.throws(() => setCondition([], { type: 'Ready', status: 'True', reason: 'not valid', message: '' }, t0), /invalid condition reason/);
+  });
+
+  it('sets the kstatus trio and observedGeneration for each phase', () => {
+    const ready = nextStatus(undefined, 3, { phase: 'ready', reason: 'Succeeded', message: 'up' }, { vmid: 101 }, t0);
+    assert.equal(ready.observedGeneration, 3);
+    assert.equal(ready['vmid'], 101);
+    const statuses = (s: StandardStatus) => Object.fromEntries((s.conditions ?? []).map((c) => [c.type, c.status]));
+    assert.deepEqual(statuses(ready), { Ready: 'True', Reconciling: 'False', Stalled: 'False' });
+    assert.ok(ready.conditions?.every((c) => c.observedGeneration === 3));
+    const stalled = nextStatus(ready, 4, { phase: 'stalled', reason: 'InvalidSpec', message: 'bad' }, {}, t1);
+    assert.deepEqual(statuses(stalled), { Ready: 'False', Reconciling: 'False', Stalled: 'True' });
+    const reconciling = nextStatus(stalled, 5, { phase: 'reconciling', reason: 'Progressing', message: '' }, {}, t1);
+    assert.deepEqual(statuses(reconciling), { Ready: 'False', Reconciling: 'True', Stalled: 'False' });
+  });
+
+  it('is a fixed point: applying the same phase twice changes nothing', () => {
+    const once = nextStatus(undefined, 2, { phase: 'ready', reason: 'Succeeded', message: 'up' }, {}, t0);
+    const twice = nextStatus(once, 2, { phase: 'ready', reason: 'Succeeded', message: 'up' }, {}, t1);
+    assert.deepEqual(twice, once);
+  });
+
+  it('agrees with kstatus on each state', () => {
+    const gen = (g: number, status?: StandardStatus) => ({ metadata: { generation: g }, ...(status ? { status } : {}) });
+    const ready = nextStatus(undefined, 2, { phase: 'ready', reason: 'Succeeded', message: '' }, {}, t0);
+    assert.equal(computeKStatus(gen(2, ready)), 'Current');
+    assert.equal(computeKStatus(gen(3, ready)), 'InProgress', 'a newer generation not yet observed');
+    assert.equal(computeKStatus(gen(2, nextStatus(undefined, 2, { phase: 'stalled', reason: 'Bad', message: '' }, {}, t0))), 'Failed');
+    assert.equal(computeKStatus(gen(2, nextStatus(undefined, 2, { phase: 'reconciling', reason: 'P', message: '' }, {}, t0))), 'InProgress');
+    assert.equal(computeKStatus({ metadata: { generation: 1, deletionTimestamp: 'x' } }), 'Terminating');
+  });
+});

@@ -1,0 +1,108 @@
+import { strict as assert } from 'node:assert';
+import { ItemBackoff, itemBackoffPolicy } from '../../../src/runtime/backoff.ts';
+import { defaultRateLimiter } from '../../../src/runtime/rate-limiter.ts';
+import { WorkQueue } from '../../../src/runtime/work-queue.ts';
+import { FakeClock } from './fake-clock.ts';
+
+function queueWith(clock: FakeClock): WorkQueue {
+  return new WorkQueue({
+    clock,
+    rateLimiter: defaultRateLimiter({ clock, backoff: new ItemBackoff(itemBackoffPolicy, () => 0) }),
+  });
+}
+
+describe('runtime: work queue', () => {
+  it('holds a key once however often it is added', async () => {
+    const queue = queueWith(new FakeClock());
+    for (let i = 0; i < 1000; i++) queue.add('ns/a');
+    queue.add('ns/b');
+    assert.equal(queue.length, 2);
+    assert.equal(await queue.get(), 'ns/a');
+    assert.equal(await queue.get(), 'ns/b');
+    assert.equal(queue.length, 0);
+  });
+
+  it('never hands a key being processed to a second worker, and re-queues it once when done', async () => {
+    const queue = queueWith(new FakeClock());
+    queue.add('k');
+    const first = await queue.get();
+    queue.add('k');
+    queue.add('k');
+    let second: string | undefined;
+    void queue.get().then((key) => (second = key));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(second, undefined, 'a second worker got the key while the first still held it');
+    queue.done(first as string);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(second, 'k');
+    queue.done('k');
+    assert.equal(queue.length, 0, 'the key was queued more than once');
+  });
+
+  it('adds after a delay, keeping the earliest of two delayed adds', async () => {
+    const clock = new FakeClock();
+    const queue = queueWith(clock);
+    queue.addAfter('k', 1000);
+    queue.addAfter('k', 300);
+    queue.addAfter('k', 5000);
+    await clock.advance(299);
+    assert.equal(queue.length, 0);
+    await clock.advance(1);
+    assert.equal(queue.length, 1);
+    assert.equal(clock.pending, 0, 'superseded timers were left behind');
+  });
+
+  it('retries a failing key after 5, 10, 20 ms and starts again after forget', async () => {
+    const clock = new FakeClock();
+    const queue = queueWith(clock);
+    const readyAfter = async (): Promise<number> => {
+      const start = clock.now();
+      queue.addRateLimited('k');
+      while (queue.length === 0) {
+        const due = clock.nextDue;
+        assert.ok(due !== undefined, 'nothing scheduled');
+        await clock.advance(due - clock.now());
+      }
+      const key = await queue.get();
+      queue.done(key as string);
+      return clock.now() - start;
+    };
+    assert.deepEqual([await readyAfter(), await readyAfter(), await readyAfter()], [5, 10, 20]);
+    assert.equal(queue.retries('k'), 3);
+    queue.forget('k');
+    assert.equal(await readyAfter(), 5);
+  });
+
+  it('releases waiting workers on shutdown and then refuses keys', async () => {
+    const queue = queueWith(new FakeClock());
+    const waiting = [queue.get(), queue.get()];
+    queue.shutDown();
+    assert.deepEqual(await Promise.all(waiting), [undefined, undefined]);
+    queue.add('k');
+    assert.equal(queue.length, 0);
+  });
+
+  it('reports depth, adds, latency and work time to its observer', async () => {
+    const clock = new FakeClock();
+    const seen = { depth: -1, added: 0, waited: [] as number[], worked: [] as number[] };
+    const queue = new WorkQueue({
+      clock,
+      rateLimiter: defaultRateLimiter({ clock }),
+      observer: {
+        depth: (n) => (seen.depth = n),
+        added: () => seen.added++,
+        retried: () => {},
+        waited: (s) => seen.waited.push(s),
+        worked: (s) => seen.worked.push(s),
+      },
+    });
+    queue.add('a');
+    queue.add('a');
+    assert.equal(seen.depth, 1);
+    await clock.advance(250);
+    const key = await queue.get();
+    await clock.advance(1500);
+    queue.done(key as string);
+    assert.deepEqual(seen, { depth: 0, added: 1, waited: [0.25], worked: [1.5] });
+  });
+});
