@@ -16,8 +16,11 @@ scripts/ensure-deps.sh
 step "control plane (etcd, kube-apiserver, kubectl)"
 bin=$(scripts/build-control-plane.sh)
 export TEST_ASSET_ETCD="$bin/etcd" TEST_ASSET_KUBE_APISERVER="$bin/kube-apiserver"
-[ -x "$bin/kubectl" ] && PATH="$bin:$PATH"
+PATH="$bin:$PATH"
 echo "kubectl: $(kubectl version --client 2>/dev/null | head -1)"
+
+step "helm"
+scripts/build-helm.sh >/dev/null
 
 for hook in scripts/test-setup.d/*.sh; do
   [ -e "$hook" ] || continue
