@@ -1,0 +1,132 @@
+import { strict as assert } from 'node:assert';
+import { KubeApiError } from '../../../src/runtime/errors.ts';
+import { Informer } from '../../../src/runtime/informer.ts';
+import type { KubeClient, WatchEvent, WatchOptions } from '../../../src/runtime/kube-client.ts';
+import type { KubeList, KubeObject, ResourceType } from '../../../src/runtime/resource.ts';
+import { FakeClock, settle } from './fake-clock.ts';
+
+const resource: ResourceType = { group: 'x.io', version: 'v1', plural: 'things', kind: 'Thing', namespaced: true };
+const thing = (name: string, rv: string): KubeObject => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
+
+type WatchScript = (onEvent: (e: WatchEvent<KubeObject>) => void, options: WatchOptions) => Promise<void>;
+
+/** Plays the API server's part from a script: successive lists, and successive watch behaviours. */
+function scriptedClient(lists: Array<KubeList<KubeObject>>, watches: WatchScript[]) {
+  const calls = { lists: 0, watchVersions: [] as string[] };
+  const client = {
+    list: async () => {
+      const next = lists[calls.lists++];
+      if (!next) throw new Error('unexpected list');
+      return structuredClone(next);
+    },
+    watch: (_r: ResourceType, options: WatchOptions, onEvent: (e: WatchEvent<KubeObject>) => void) => {
+      calls.watchVersions.push(options.resourceVersion);
+      const script = watches.shift() ?? hangUntilAborted;
+      return script(onEvent, options);
+    },
+  } as unknown as KubeClient;
+  return { client, calls };
+}
+
+const hangUntilAborted: WatchScript = (_onEvent, options) =>
+  new Promise((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
+
+function record(informer: Informer<KubeObject>) {
+  const log: string[] = [];
+  informer.addHandler({
+    onAdd: (o) => log.push(`add ${o.metadata.name}@${o.metadata.resourceVersion}`),
+    onUpdate: (_p, o, resync) => log.push(`${resync ? 'resync' : 'update'} ${o.metadata.name}@${o.metadata.resourceVersion}`),
+    onDelete: (o) => log.push(`delete ${o.metadata.name}`),
+  });
+  return log;
+}
+
+describe('runtime: informer recovery (scripted API, controllable clock)', () => {
+  it('relists on 410 Gone and delivers what changed meanwhile as update, delete and add', async () => {
+    const clock = new FakeClock();
+    const { client, calls } = scriptedClient(
+      [
+        { metadata: { resourceVersion: '10' }, items: [thing('a', '1'), thing('b', '1')] },
+        { metadata: { resourceVersion: '20' }, items: [thing('a', '12'), thing('c', '15')] },
+      ],
+      [
+        async (onEvent) => {
+          onEvent({ type: 'MODIFIED', object: thing('a', '11') });
+          throw new KubeApiError(410, 'Expired', 'too old resource version');
+        },
+      ],
+    );
+    const informer = new Informer<KubeObject>({ client, resource, clock });
+    const log = record(informer);
+    informer.start();
+    await settle();
+    assert.deepEqual(log, ['add a@1', 'add b@1', 'update a@11', 'delete b', 'update a@12', 'add c@15']);
+    assert.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['a', 'c']);
+    assert.deepEqual(calls.watchVersions, ['10', '20']);
+    await informer.stop();
+  });
+
+  it('treats an in-stream ERROR 410 like an HTTP 410', async () => {
+    const clock = new FakeClock();
+    const { client, calls } = scriptedClient(
+      [
+        { metadata: { resourceVersion: '10' }, items: [thing('a', '1')] },
+        { metadata: { resourceVersion: '30' }, items: [] },
+      ],
+      [async (onEvent) => onEvent({ type: 'ERROR', object: { code: 410, reason: 'Expired', message: 'gone' } as unknown as KubeObject })],
+    );
+    const informer = new Informer<KubeObject>({ client, resource, clock });
+    const log = record(informer);
+    informer.start();
+    await settle();
+    assert.equal(calls.lists, 2);
+    assert.deepEqual(log, ['add a@1', 'delete a']);
+    await informer.stop();
+  });
+
+  it('resumes a failed watch from the last version seen, after a backoff that grows', async () => {
+    const clock = new FakeClock();
+    const connectionReset: WatchScript = async () => {
+      throw new Error('ECONNRESET');
+    };
+    const { client, calls } = scriptedClient(
+      [{ metadata: { resourceVersion: '10' }, items: [] }],
+      [
+        async (onEvent) => {
+          onEvent({ type: 'ADDED', object: thing('a', '11') });
+          onEvent({ type: 'BOOKMARK', object: thing('', '14') });
+          throw new Error('socket hang up');
+        },
+        connectionReset,
+        connectionReset,
+      ],
+    );
+    const informer = new Informer<KubeObject>({ client, resource, clock, reconnectBackoff: { baseMs: 1000, maxMs: 30_000, jitter: 0 } });
+    informer.start();
+    await settle();
+    assert.equal(calls.watchVersions.length, 1);
+    await clock.advance(999);
+    assert.equal(calls.watchVersions.length, 1, 'reconnected before the backoff');
+    await clock.advance(1);
+    assert.equal(calls.watchVersions.length, 2);
+    await clock.advance(2000);
+    assert.equal(calls.watchVersions.length, 3, 'the second wait should be 2 s');
+    await clock.advance(4000);
+    assert.deepEqual(calls.watchVersions, ['10', '14', '14', '14'], 'should resume from the bookmark, never relist');
+    assert.equal(calls.lists, 1);
+    assert.ok(informer.get('ns/a'));
+    await informer.stop();
+  });
+
+  it('replays the cache to handlers every resync period', async () => {
+    const clock = new FakeClock();
+    const { client } = scriptedClient([{ metadata: { resourceVersion: '10' }, items: [thing('a', '1')] }], []);
+    const informer = new Informer<KubeObject>({ client, resource, clock, resyncPeriodMs: 60_000 });
+    const log = record(informer);
+    informer.start();
+    await settle();
+    await clock.advance(120_000);
+    assert.deepEqual(log, ['add a@1', 'resync a@1', 'resync a@1']);
+    await informer.stop();
+  });
+});
