@@ -103,6 +103,14 @@ const checks: Record<string, Check> = {
   'pve-command-batch': () => undefined,
   'pve-qm-ipconfig': checkIpConfig,
   'pve-qm-boot': re(/^(order=[a-z0-9]+(;[a-z0-9]+)*|legacy=[acdn]{1,4}|[acdn]{1,4})?$/, () => 'invalid boot order'),
+  'pve-qm-cicustom': re(/^((meta|network|user|vendor)=[^,]+)(,(meta|network|user|vendor)=[^,]+)*$/, () => 'invalid cicustom specification'),
+  'pve-vm-cpu-conf': re(/^(cputype=)?[A-Za-z0-9_\-.]+(,[a-z\-]+=[^,]+)*$/, () => 'invalid CPU configuration'),
+  'pve-hotplug-features': re(/^(0|1|((network|disk|cpu|memory|usb|cloudinit)(,(network|disk|cpu|memory|usb|cloudinit))*))$/, (v) => `invalid hotplug feature '${v}'`),
+  'pve-qm-smbios1': re(/^[a-z0-9]+=[^,]+(,[a-z0-9]+=[^,]+)*$/i, () => 'invalid smbios1 specification'),
+  'pve-lxc-dev-string': re(/^\/dev\/.+$/, (v) => `invalid device path '${v}'`),
+  'pve-qm-ide': (v) => (VOLUME_ID_RE.test(v.split(',')[0]!) || /^(cdrom|none|\/)/.test(v) ? undefined : `unable to parse volume ID '${v}'`),
+  'storage-pair': re(/^([a-z][a-z0-9\-_.]*[a-z0-9](:[a-z][a-z0-9\-_.]*[a-z0-9])?|1)$/i, (v) => `invalid storage pair '${v}'`),
+  'pve-task-status-type': re(/^(ok|error|warning|unknown)$/i, (v) => `invalid task status '${v}'`),
   'pve-replication-job-id': re(/^\d+-\d+$/, () => 'invalid job ID'),
 };
 

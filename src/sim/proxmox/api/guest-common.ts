@@ -1,0 +1,361 @@
+/**
+ * Behaviour VMs and containers share: config reads with Proxmox's JSON typing, config
+ * updates with digest checks, deletions and pending changes, snapshots, status, and
+ * the wording differences between qemu-server and pve-container.
+ */
+import { lookupParam, type ParamDefs } from '../../../proxmox/schema.ts';
+import { normaliseTags, splitList } from '../../../proxmox/tags.ts';
+import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
+import { guestOptionFormat, isDiskOption } from '../../../proxmox/guest-formats.ts';
+import { GiB, parseSize } from '../../../proxmox/size.ts';
+import type { Params } from '../../../proxmox/validate.ts';
+import { fail, paramError, TaskFailure } from '../errors.ts';
+import { guestMemoryBytes, type Simulator } from '../simulator.ts';
+import type { GuestConfig, GuestType, SimGuestState } from '../state.ts';
+import { lxcOptionParams, qemuOptionParams } from './guest-params.ts';
+import type { Subject } from '../auth.ts';
+
+export function optionDefs(type: GuestType): ParamDefs {
+  return type === 'qemu' ? qemuOptionParams : lxcOptionParams;
+}
+
+export const label = (type: GuestType): 'VM' | 'CT' => (type === 'qemu' ? 'VM' : 'CT');
+
+/** Values as Proxmox's config parsers type them: integers and booleans are JSON numbers. */
+export function typedConfig(type: GuestType, config: Readonly<GuestConfig>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    const def = lookupParam(optionDefs(type), k);
+    if (k === 'cipassword') out[k] = '**********';
+    else if (def && (def.type === 'integer' || def.type === 'boolean') && /^-?\d+$/.test(v)) out[k] = Number(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** The config with pending values applied, as `GET …/config` shows it by default. */
+export function effectiveConfig(g: SimGuestState): GuestConfig {
+  const out: GuestConfig = { ...g.config, ...g.pending };
+  for (const k of g.pendingDelete) delete out[k];
+  return out;
+}
+
+export function readConfig(sim: Simulator, g: SimGuestState, params: Params): Record<string, unknown> {
+  if (params['snapshot'] !== undefined) {
+    const snap = g.snapshots.find((s) => s.name === params['snapshot']);
+    if (!snap) throw fail(`snapshot '${String(params['snapshot'])}' does not exist`);
+    return { ...typedConfig(g.type, snap.config), digest: sim.digest(g) };
+  }
+  const config = params['current'] === 1 ? g.config : effectiveConfig(g);
+  return { ...typedConfig(g.type, config), digest: sim.digest(g) };
+}
+
+export function pendingList(g: SimGuestState): Array<Record<string, unknown>> {
+  const keys = new Set([...Object.keys(g.config), ...Object.keys(g.pending), ...g.pendingDelete]);
+  return [...keys].sort().map((key) => {
+    const entry: Record<string, unknown> = { key };
+    const typed = typedConfig(g.type, { [key]: g.config[key] ?? '', ...(g.pending[key] !== undefined ? { p: g.pending[key]! } : {}) });
+    if (g.config[key] !== undefined) entry['value'] = typed[key];
+    if (g.pending[key] !== undefined) entry['pending'] = typedConfig(g.type, { [key]: g.pending[key]! })[key];
+    if (g.pendingDelete.includes(key)) entry['delete'] = 1;
+    return entry;
+  });
+}
+
+export function checkDigest(sim: Simulator, g: SimGuestState, digest: unknown): void {
+  if (digest === undefined || digest === sim.digest(g)) return;
+  throw fail(g.type === 'qemu' ? 'checksum mismatch (file change by other user?)' : 'detected modified configuration - file changed by other user? Try again.');
+}
+
+/** Fills generated values Proxmox adds on write: MACs for NICs, normalised tags. */
+export function normaliseOption(sim: Simulator, type: GuestType, key: string, value: string): string {
+  if (key === 'tags') return normaliseTags(value);
+  if (/^net\d+$/.test(key)) {
+    const format = guestOptionFormat(type, key)!;
+    const { values } = parsePropertyString(value, format);
+    const macKey = type === 'qemu' ? 'macaddr' : 'hwaddr';
+    if (values[macKey] === undefined) values[macKey] = sim.mac();
+    else values[macKey] = values[macKey]!.toUpperCase();
+    return formatPropertyString(values, format);
+  }
+  return value;
+}
+
+/**
+ * Turns `storage:<GiB>` disk requests into allocated volumes (inside a task or a
+ * synchronous update), returning the option value as the config stores it.
+ */
+export function materialiseDisk(sim: Simulator, g: { type: GuestType; vmid: number; node: string }, key: string, value: string): string {
+  if (!isDiskOption(g.type, key)) return value;
+  const format = guestOptionFormat(g.type, key);
+  if (!format) return value;
+  const { values } = parsePropertyString(value, format);
+  const volKey = g.type === 'lxc' ? 'volume' : 'file';
+  const target = values[volKey] ?? '';
+  const m = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(\d+(?:\.\d+)?)$/i.exec(target);
+  if (values['media'] === 'cdrom' || /:cloudinit$/.test(target)) {
+    if (/:cloudinit$/.test(target)) {
+      const storage = target.split(':')[0]!;
+      sim.storageOn(storage, g.node);
+      values[volKey] = `${storage}:vm-${g.vmid}-cloudinit`;
+      values['media'] = 'cdrom';
+      return formatPropertyString(values, format);
+    }
+    if (target !== 'none' && target !== 'cdrom' && !sim.volume(target)) throw new TaskFailure(`volume '${target}' does not exist`);
+    return value;
+  }
+  if (!m) {
+    if (target.includes(':') && !sim.volume(target)) throw new TaskFailure(`volume '${target}' does not exist`);
+    return value;
+  }
+  const storage = m[1]!;
+  let bytes = Math.round(Number(m[2]) * GiB);
+  const importFrom = values['import-from'];
+  if (importFrom !== undefined) {
+    const source = sim.volume(importFrom);
+    if (!source) throw new TaskFailure(`import-from: volume '${importFrom}' does not exist`);
+    bytes = Math.max(bytes, source.size);
+    delete values['import-from'];
+  }
+  const vol = sim.allocateDisk(storage, g.node, g.vmid, bytes, g.type === 'lxc' ? 'rootdir' : 'images');
+  values[volKey] = vol.volid;
+  values['size'] = formatSizeForConfig(bytes);
+  return formatPropertyString(values, format);
+}
+
+function formatSizeForConfig(bytes: number): string {
+  if (bytes % GiB === 0) return `${bytes / GiB}G`;
+  return `${Math.round(bytes / 1024 / 1024)}M`;
+}
+
+/** Size recorded in a disk option (`size=8G`), in bytes. */
+export function diskSize(type: GuestType, key: string, value: string): number {
+  const format = guestOptionFormat(type, key);
+  if (!format) return 0;
+  const size = parsePropertyString(value, format).values['size'];
+  return size === undefined ? 0 : (parseSize(size) ?? 0);
+}
+
+export function diskVolume(type: GuestType, key: string, value: string): string | undefined {
+  const format = guestOptionFormat(type, key);
+  if (!format) return undefined;
+  const v = parsePropertyString(value, format).values;
+  return v[type === 'lxc' ? 'volume' : 'file'];
+}
+
+/** Whether a changed option takes effect on a running guest at once. */
+function hotApplies(type: GuestType, g: SimGuestState, key: string, hotApply: ReadonlySet<string>): boolean {
+  if (hotApply.has(key)) return true;
+  if (type === 'lxc') return /^net\d+$/.test(key) || (/^(mp|dev)\d+$/.test(key) && g.config[key] === undefined);
+  const hotplug = (effectiveConfig(g)['hotplug'] ?? 'network,disk,usb').split(',');
+  if (/^net\d+$/.test(key)) return hotplug.includes('network') || hotplug.includes('1');
+  if (/^(scsi|virtio|sata)\d+$/.test(key)) return hotplug.includes('disk') || hotplug.includes('1');
+  if (/^ipconfig\d+$/.test(key)) return true;
+  if (key === 'cores' || key === 'vcpus') return hotplug.includes('cpu');
+  if (key === 'memory') return hotplug.includes('memory');
+  return false;
+}
+
+/**
+ * Applies a config update (`PUT|POST …/config`): validates the delete/revert lists,
+ * normalises values, allocates new disks, and either applies each change or leaves
+ * it pending when the guest runs and the option does not hot-plug.
+ */
+export function updateConfig(sim: Simulator, g: SimGuestState, params: Params, hotApply: ReadonlySet<string>, readOnly: ReadonlySet<string>): void {
+  const reserved = new Set(['node', 'vmid', 'digest', 'delete', 'revert', 'skiplock', 'background_delay', 'force']);
+  const changes = Object.entries(params).filter(([k]) => !reserved.has(k)) as Array<[string, unknown]>;
+  const deletes = params['delete'] === undefined ? [] : splitList(String(params['delete']));
+  const reverts = params['revert'] === undefined ? [] : splitList(String(params['revert']));
+  const errors: Record<string, string> = {};
+  for (const d of deletes) {
+    if (Object.hasOwn(params, d)) errors['delete'] = `you can't use '-${d}' and -delete ${d}' at the same time`;
+    else if (!lookupParam(optionDefs(g.type), d)) errors['delete'] = `unknown option '${d}'`;
+  }
+  for (const [k] of changes) if (readOnly.has(k)) errors[k] = `unable to modify read-only option: '${k}'`;
+  if (Object.keys(errors).length > 0) throw paramError(errors);
+  if (changes.length === 0 && deletes.length === 0 && reverts.length === 0) throw fail('no options specified');
+
+  for (const r of reverts) {
+    delete g.pending[r];
+    g.pendingDelete = g.pendingDelete.filter((x) => x !== r);
+  }
+  const running = g.status === 'running';
+  for (const [key, raw] of changes) {
+    let value = normaliseOption(sim, g.type, key, String(raw));
+    value = materialiseDisk(sim, g, key, value);
+    if (!running || hotApplies(g.type, g, key, hotApply)) {
+      g.config[key] = value;
+      delete g.pending[key];
+    } else {
+      g.pending[key] = value;
+    }
+    g.pendingDelete = g.pendingDelete.filter((x) => x !== key);
+  }
+  for (const key of deletes) {
+    if (!running || hotApplies(g.type, g, key, hotApply)) {
+      detachOption(g, key);
+      delete g.pending[key];
+    } else if (!g.pendingDelete.includes(key)) {
+      g.pendingDelete.push(key);
+    }
+  }
+}
+
+/** Removing a disk option keeps the volume as `unusedN`, as Proxmox does. */
+function detachOption(g: SimGuestState, key: string): void {
+  const value = g.config[key];
+  delete g.config[key];
+  if (value === undefined || !isDiskOption(g.type, key)) return;
+  const volume = diskVolume(g.type, key, value);
+  if (volume === undefined || !volume.includes(':') || /cloudinit/.test(volume)) return;
+  let i = 0;
+  while (g.config[`unused${i}`] !== undefined) i++;
+  g.config[`unused${i}`] = volume;
+}
+
+/** Start and reboot apply everything pending. */
+export function applyPending(g: SimGuestState): void {
+  for (const [k, v] of Object.entries(g.pending)) g.config[k] = v;
+  for (const k of g.pendingDelete) detachOption(g, k);
+  g.pending = {};
+  g.pendingDelete = [];
+}
+
+export function statusCurrent(sim: Simulator, g: SimGuestState): Record<string, unknown> {
+  const c = g.config;
+  const running = g.status === 'running';
+  const maxdisk = Object.entries(c).filter(([k]) => isDiskOption(g.type, k) && !/media=cdrom/.test(c[k]!)).reduce((s, [k, v]) => s + diskSize(g.type, k, v), 0);
+  const out: Record<string, unknown> = {
+    vmid: g.vmid,
+    status: g.status,
+    name: c[g.type === 'qemu' ? 'name' : 'hostname'] ?? `${g.type === 'qemu' ? 'VM' : 'CT'}${g.vmid}`,
+    cpus: Number(c['cores'] ?? (g.type === 'qemu' ? 1 : 1)) * (g.type === 'qemu' ? Number(c['sockets'] ?? 1) : 1),
+    cpu: running ? 0.01 : 0,
+    maxmem: guestMemoryBytes(g),
+    mem: running ? Math.floor(guestMemoryBytes(g) / 4) : 0,
+    maxdisk,
+    disk: 0,
+    uptime: running && g.startedAt !== undefined ? Math.floor((sim.clock.now() - g.startedAt) / 1000) : 0,
+    netin: 0, netout: 0, diskread: 0, diskwrite: 0,
+    ha: { managed: 0 },
+  };
+  if (c['lock'] !== undefined) out['lock'] = c['lock'];
+  if (c['tags'] !== undefined) out['tags'] = c['tags'];
+  if (c['template'] === '1') out['template'] = 1;
+  if (g.type === 'qemu') {
+    out['qmpstatus'] = g.status;
+    if (running) out['pid'] = 10000 + g.vmid;
+    if (c['agent'] !== undefined && /^(enabled=)?1/.test(c['agent'])) out['agent'] = 1;
+    out['running-qemu'] = running ? '10.1.2' : undefined;
+    out['running-machine'] = running ? 'pc-i440fx-10.1+pve0' : undefined;
+  } else {
+    out['type'] = 'lxc';
+    out['maxswap'] = Number(c['swap'] ?? 512) * 1024 * 1024;
+    out['swap'] = 0;
+  }
+  return out;
+}
+
+export function listEntry(sim: Simulator, g: SimGuestState): Record<string, unknown> {
+  const s = statusCurrent(sim, g);
+  const entry: Record<string, unknown> = {
+    vmid: g.vmid, name: s['name'], status: g.status, cpus: s['cpus'], cpu: s['cpu'], maxmem: s['maxmem'], mem: s['mem'],
+    maxdisk: s['maxdisk'], disk: 0, uptime: s['uptime'], netin: 0, netout: 0, diskread: 0, diskwrite: 0,
+  };
+  if (g.type === 'lxc') entry['type'] = 'lxc';
+  for (const k of ['lock', 'tags', 'template'] as const) if (s[k] !== undefined) entry[k] = s[k];
+  if (g.type === 'qemu' && s['pid'] !== undefined) entry['pid'] = s['pid'];
+  return entry;
+}
+
+// ---- snapshots ------------------------------------------------------------------------
+
+export function snapshotList(g: SimGuestState): Array<Record<string, unknown>> {
+  const list: Array<Record<string, unknown>> = g.snapshots.map((s) => {
+    const e: Record<string, unknown> = { name: s.name, description: s.description, snaptime: s.snaptime };
+    if (g.type === 'qemu') e['vmstate'] = s.vmstate ? 1 : 0;
+    if (s.parent !== undefined) e['parent'] = s.parent;
+    return e;
+  });
+  const current: Record<string, unknown> = { name: 'current', description: 'You are here!', digest: '' };
+  if (g.parentSnapshot !== undefined) current['parent'] = g.parentSnapshot;
+  if (g.type === 'qemu') current['running'] = g.status === 'running' ? 1 : 0;
+  list.push(current);
+  return list;
+}
+
+/** Sets a task lock on the guest now and returns the function that clears it. */
+export function holdLock(g: SimGuestState, lock: string): () => void {
+  g.config['lock'] = lock;
+  return () => {
+    if (g.config['lock'] === lock) delete g.config['lock'];
+  };
+}
+
+export function createSnapshot(sim: Simulator, g: SimGuestState, params: Params, subject: Subject): string {
+  const name = String(params['snapname']);
+  if (name === 'current') throw fail("invalid snapshot name 'current'");
+  if (g.snapshots.some((s) => s.name === name)) throw fail(`snapshot name '${name}' already used`);
+  sim.checkLock(g);
+  const release = holdLock(g, 'snapshot');
+  const task = sim.startTask({
+    node: g.node, type: g.type === 'qemu' ? 'qmsnapshot' : 'vzsnapshot', id: g.vmid, subject,
+    finish: () => {
+      release();
+      const config = { ...g.config };
+      delete config['lock'];
+      const snap = { name, description: String(params['description'] ?? ''), snaptime: sim.clock.nowSeconds(), vmstate: params['vmstate'] === 1, config };
+      g.snapshots.push(g.parentSnapshot === undefined ? snap : { ...snap, parent: g.parentSnapshot });
+      g.parentSnapshot = name;
+    },
+  });
+  return task.upid;
+}
+
+export function deleteSnapshot(sim: Simulator, g: SimGuestState, name: string, params: Params, subject: Subject): string {
+  const snap = g.snapshots.find((s) => s.name === name);
+  if (!snap) throw fail(`snapshot '${name}' does not exist`);
+  if (params['force'] !== 1) sim.checkLock(g);
+  const release = holdLock(g, 'snapshot-delete');
+  return sim.startTask({
+    node: g.node, type: g.type === 'qemu' ? 'qmdelsnapshot' : 'vzdelsnapshot', id: g.vmid, subject,
+    finish: () => {
+      release();
+      for (const s of g.snapshots) if (s.parent === name) s.parent = snap.parent;
+      if (g.parentSnapshot === name) g.parentSnapshot = snap.parent;
+      g.snapshots = g.snapshots.filter((s) => s !== snap);
+    },
+  }).upid;
+}
+
+export function rollbackSnapshot(sim: Simulator, g: SimGuestState, name: string, params: Params, subject: Subject, start: () => void): string {
+  const snap = g.snapshots.find((s) => s.name === name);
+  if (!snap) throw fail(`snapshot '${name}' does not exist`);
+  sim.checkLock(g);
+  const release = holdLock(g, 'rollback');
+  return sim.startTask({
+    node: g.node, type: g.type === 'qemu' ? 'qmrollback' : 'vzrollback', id: g.vmid, subject,
+    finish: () => {
+      release();
+      g.status = 'stopped';
+      g.startedAt = undefined;
+      g.config = { ...snap.config };
+      g.pending = {};
+      g.pendingDelete = [];
+      g.parentSnapshot = name;
+      if (params['start'] === 1) start();
+    },
+  }).upid;
+}
+
+/** Template conversion renames `vm-<vmid>-disk-N` volumes to `base-<vmid>-disk-N`. */
+export function convertDisksToBase(sim: Simulator, g: SimGuestState): void {
+  for (const [k, v] of Object.entries(g.config)) {
+    if (!isDiskOption(g.type, k)) continue;
+    const volid = diskVolume(g.type, k, v);
+    const vol = volid === undefined ? undefined : sim.volume(volid);
+    if (!vol || volid === undefined) continue;
+    vol.volid = volid.replace(`vm-${g.vmid}-disk-`, `base-${g.vmid}-disk-`);
+    g.config[k] = v.replace(volid, vol.volid);
+  }
+}

@@ -1,0 +1,13 @@
+/** Every endpoint the simulator serves; the conformance test walks this list. */
+import type { Endpoint } from '../endpoint.ts';
+import { clusterEndpoints } from './cluster.ts';
+import { lxcEndpoints } from './lxc.ts';
+import { qemuEndpoints } from './qemu.ts';
+import { storageEndpoints } from './storage.ts';
+import { poolEndpoints } from './pools.ts';
+import { networkEndpoints } from './network.ts';
+import { firewallEndpoints } from './firewall.ts';
+
+export const endpoints: readonly Endpoint[] = [
+  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints,
+];

@@ -1,0 +1,408 @@
+/**
+ * Container endpoints (`/nodes/{node}/lxc/…`), with pve-container's quirks: config
+ * updates are synchronous PUTs, start/stop preconditions fail synchronously, a clone
+ * locks its source with `disk`, `/template` returns null while a worker finishes.
+ */
+import { bool, int, num, oneOf, str as strDef, nodeParam, vmidParam, type ParamDefs } from '../../../proxmox/schema.ts';
+import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
+import { lxcNetFormat, lxcRootfsFormat } from '../../../proxmox/guest-formats.ts';
+import { parseSizeChange, GiB } from '../../../proxmox/size.ts';
+import type { Params } from '../../../proxmox/validate.ts';
+import { fail, TaskFailure } from '../errors.ts';
+import type { Endpoint } from '../endpoint.ts';
+import type { Simulator } from '../simulator.ts';
+import { emptyFirewall, type SimGuestState } from '../state.ts';
+import type { Subject } from '../auth.ts';
+import { lxcOptionParams, LXC_HOT_APPLY } from './guest-params.ts';
+import { nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
+import {
+  applyPending, checkDigest, convertDisksToBase, createSnapshot, deleteSnapshot, diskSize, diskVolume, holdLock, listEntry, materialiseDisk,
+  normaliseOption, pendingList, readConfig, rollbackSnapshot, snapshotList, statusCurrent, updateConfig,
+} from './guest-common.ts';
+
+const o = { optional: true } as const;
+const snapname = strDef({ format: 'pve-configid', maxLength: 40 });
+const MP_KEYS = Array.from({ length: 256 }, (_, i) => `mp${i}`);
+
+const ct = (sim: Simulator, p: Params): SimGuestState => sim.guest(String(p['node']), 'lxc', Number(p['vmid']));
+
+export function alreadyExists(sim: Simulator, vmid: number): string | undefined {
+  const other = sim.findGuest(vmid);
+  return other ? `${other.type === 'qemu' ? 'VM' : 'CT'} ${vmid} already exists on node '${other.node}'` : undefined;
+}
+
+function detectOstype(template: string): string {
+  const name = template.replace(/^.*\//, '');
+  for (const os of ['debian', 'ubuntu', 'alpine', 'centos', 'fedora', 'archlinux', 'devuan', 'opensuse', 'gentoo', 'nixos']) if (name.startsWith(os)) return os;
+  return 'unmanaged';
+}
+
+export function startContainer(sim: Simulator, g: SimGuestState): void {
+  if (g.config['template'] === '1') throw new TaskFailure("you can't start a CT if it's a template");
+  applyPending(g);
+  g.status = 'running';
+  g.startedAt = sim.clock.now();
+}
+
+function stopContainer(g: SimGuestState): void {
+  g.status = 'stopped';
+  g.startedAt = undefined;
+  applyPending(g);
+}
+
+function requireRunning(g: SimGuestState, word: 'CT' | 'VM' = 'CT'): void {
+  if (g.status !== 'running') throw fail(`${word} ${g.vmid} not running`);
+}
+
+function create(sim: Simulator, p: Params, subject: Subject): string {
+  const node = String(p['node']);
+  const vmid = Number(p['vmid']);
+  const exists = alreadyExists(sim, vmid);
+  if (exists) throw fail(exists);
+  const pool = optStr(p, 'pool');
+  if (pool !== undefined && !sim.state.pools.some((x) => x.poolid === pool)) throw fail(`pool '${pool}' does not exist`);
+  const storage = optStr(p, 'storage') ?? 'local';
+  const ostemplate = String(p['ostemplate']);
+  const g: SimGuestState = {
+    type: 'lxc', vmid, node, config: { lock: 'create' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
+    agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
+  };
+  sim.state.guests.push(g);
+  const task = sim.startTask({
+    node, type: 'vzcreate', id: vmid, subject,
+    finish: () => {
+      try {
+        const template = sim.volume(ostemplate);
+        if (!template || template.content !== 'vztmpl') throw new TaskFailure(`volume '${ostemplate}' does not exist`);
+        const config: Record<string, string> = {
+          arch: 'amd64', hostname: `CT${vmid}`, memory: '512', ostype: detectOstype(ostemplate), swap: '512', unprivileged: '1',
+        };
+        const skip = new Set(['node', 'vmid', 'ostemplate', 'storage', 'pool', 'password', 'ssh-public-keys', 'start', 'force', 'restore', 'unique', 'ignore-unpack-errors', 'bwlimit', 'ha-managed']);
+        for (const [k, v] of Object.entries(p)) if (!skip.has(k)) config[k] = normaliseOption(sim, 'lxc', k, String(v));
+        config['rootfs'] = materialiseDisk(sim, g, 'rootfs', config['rootfs'] ?? `${storage}:4`);
+        for (const k of Object.keys(config)) if (/^mp\d+$/.test(k)) config[k] = materialiseDisk(sim, g, k, config[k]!);
+        g.config = sortConfig(config);
+        if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`lxc/${vmid}`);
+        if (p['start'] === 1) startContainer(sim, g);
+      } catch (err) {
+        removeGuest(sim, g);
+        throw new TaskFailure(`unable to create CT ${vmid} - ${err instanceof Error ? err.message.replace(/\n$/, '') : String(err)}`);
+      }
+    },
+  });
+  return task.upid;
+}
+
+export function sortConfig(config: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Deletes a guest and every volume it owns. */
+export function removeGuest(sim: Simulator, g: SimGuestState): void {
+  sim.state.guests = sim.state.guests.filter((x) => x !== g);
+  sim.state.volumes = sim.state.volumes.filter((v) => v.vmid !== g.vmid || v.content === 'vztmpl' || v.content === 'iso' || v.content === 'import');
+  for (const pool of sim.state.pools) pool.members = pool.members.filter((m) => m !== `${g.type}/${g.vmid}`);
+}
+
+function destroy(sim: Simulator, p: Params, subject: Subject): string {
+  const g = ct(sim, p);
+  sim.checkLock(g);
+  if (g.config['protection'] === '1') throw fail(`can't remove CT ${g.vmid} - protection mode enabled`);
+  if (g.status === 'running' && p['force'] !== 1) throw fail(`unable to destroy CT ${g.vmid} - container is running`);
+  holdLock(g, 'destroyed');
+  return sim.startTask({
+    node: g.node, type: 'vzdestroy', id: g.vmid, subject,
+    finish: () => {
+      g.status = 'stopped';
+      removeGuest(sim, g);
+    },
+  }).upid;
+}
+
+function clone(sim: Simulator, p: Params, subject: Subject): string {
+  const src = ct(sim, p);
+  const newid = Number(p['newid']);
+  const exists = alreadyExists(sim, newid);
+  if (exists) throw fail(exists);
+  sim.checkLock(src);
+  const isTemplate = src.config['template'] === '1';
+  const full = p['full'] === undefined ? !isTemplate : p['full'] === 1;
+  if (!full && !isTemplate) throw fail('linked clone feature not available - source CT is not a template');
+  if (!full && p['storage'] !== undefined) throw fail("parameter 'storage' not allowed for linked clones");
+  if (src.status === 'running' && p['snapname'] === undefined) throw fail('unable to clone a running container without a snapshot');
+  const target = optStr(p, 'target') ?? src.node;
+  sim.node(target);
+  const releaseSource = holdLock(src, 'disk');
+  const g: SimGuestState = {
+    type: 'lxc', vmid: newid, node: target, config: { lock: 'create' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
+    agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
+  };
+  sim.state.guests.push(g);
+  const durationMs = full ? 5000 + Math.round((diskSize('lxc', 'rootfs', src.config['rootfs'] ?? '') / GiB) * 500) : 3000;
+  return sim.startTask({
+    node: src.node, type: 'vzclone', id: src.vmid, subject, durationMs,
+    finish: () => {
+      releaseSource();
+      try {
+        const config: Record<string, string> = { ...src.config };
+        delete config['lock'];
+        delete config['template'];
+        for (const k of Object.keys(config)) {
+          if (/^net\d+$/.test(k)) {
+            const values = parsePropertyString(config[k]!, lxcNetFormat).values;
+            values['hwaddr'] = sim.mac();
+            config[k] = formatPropertyString(values, lxcNetFormat);
+          }
+          if (k === 'rootfs' || /^mp\d+$/.test(k)) config[k] = cloneDisk(sim, src, g, k, config[k]!, full, optStr(p, 'storage'));
+          if (/^unused\d+$/.test(k)) delete config[k];
+        }
+        if (p['hostname'] !== undefined) config['hostname'] = String(p['hostname']);
+        if (p['description'] !== undefined) config['description'] = String(p['description']);
+        g.config = sortConfig(config);
+        const pool = optStr(p, 'pool');
+        if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`lxc/${newid}`);
+      } catch (err) {
+        removeGuest(sim, g);
+        throw err;
+      }
+    },
+  }).upid;
+}
+
+/** Full clones copy the disk; linked clones reference the template's base volume (`base-100-disk-0/vm-101-disk-0`). */
+export function cloneDisk(sim: Simulator, src: SimGuestState, dst: SimGuestState, key: string, value: string, full: boolean, storage?: string): string {
+  const volume = diskVolume(src.type, key, value);
+  if (volume === undefined || !volume.includes(':') || /media=cdrom/.test(value) || /cloudinit/.test(volume)) return value;
+  const size = diskSize(src.type, key, value) || GiB;
+  const [sourceStorage, sourceName] = volume.split(':') as [string, string];
+  const vol = sim.allocateDisk(full ? (storage ?? sourceStorage) : sourceStorage, dst.node, dst.vmid, size, src.type === 'lxc' ? 'rootdir' : 'images');
+  if (!full) {
+    vol.parent = volume;
+    vol.volid = `${sourceStorage}:${sourceName}/${vol.volid.split(':')[1]}`;
+  }
+  return value.replace(volume, vol.volid);
+}
+
+function resize(sim: Simulator, p: Params, subject: Subject): string {
+  const g = ct(sim, p);
+  checkDigest(sim, g, p['digest']);
+  sim.checkLock(g);
+  const disk = String(p['disk']);
+  const value = g.config[disk];
+  if (value === undefined) throw fail(`unable to resize - no such disk '${disk}'`);
+  const change = parseSizeChange(String(p['size']))!;
+  const current = diskSize('lxc', disk, value);
+  const newSize = change.relative ? current + change.bytes : change.bytes;
+  if (newSize < current) throw fail(`unable to shrink disk size`);
+  const release = holdLock(g, 'disk');
+  return sim.startTask({
+    node: g.node, type: 'resize', id: g.vmid, subject,
+    finish: () => {
+      release();
+      const volid = diskVolume('lxc', disk, g.config[disk]!);
+      const vol = volid === undefined ? undefined : sim.volume(volid);
+      if (vol) {
+        const s = sim.storage(vol.storage)!;
+        if (newSize - vol.size > s.totalBytes - sim.storageUsed(s, g.node)) throw new TaskFailure(`unable to resize volume '${volid}' - not enough free space`);
+        vol.size = newSize;
+      }
+      const values = parsePropertyString(g.config[disk]!, lxcRootfsFormat).values;
+      values['size'] = newSize % GiB === 0 ? `${newSize / GiB}G` : `${Math.round(newSize / 1048576)}M`;
+      g.config[disk] = formatPropertyString(values, lxcRootfsFormat);
+    },
+  }).upid;
+}
+
+function template(sim: Simulator, p: Params, subject: Subject): null {
+  const g = ct(sim, p);
+  sim.checkLock(g);
+  if (g.config['template'] === '1') throw fail("you can't convert a template to a template");
+  if (g.status === 'running') throw fail("you can't convert a CT to template if the CT is running");
+  if (g.snapshots.length > 0) throw fail("you can't convert a CT to template if the CT contains snapshots");
+  const release = holdLock(g, 'disk');
+  // Proxmox answers null at once and converts in a background worker.
+  sim.startTask({ node: g.node, type: 'vztemplate', id: g.vmid, subject, finish: () => {
+    release();
+    convertDisksToBase(sim, g);
+    g.config['template'] = '1';
+    g.config = sortConfig(g.config);
+  } });
+  return null;
+}
+
+function migrate(sim: Simulator, p: Params, subject: Subject): string {
+  const g = ct(sim, p);
+  const target = String(p['target']);
+  if (target === g.node) throw fail(`target is local node.`);
+  sim.node(target);
+  sim.checkLock(g);
+  if (g.status === 'running' && p['restart'] !== 1) throw fail(`lxc live migration is currently not implemented\n`);
+  const release = holdLock(g, 'migrate');
+  return sim.startTask({ node: g.node, type: 'vzmigrate', id: g.vmid, subject, finish: () => {
+    release();
+    for (const v of sim.state.volumes) if (v.vmid === g.vmid && v.node === g.node) v.node = target;
+    g.node = target;
+  } }).upid;
+}
+
+function interfaces(g: SimGuestState): unknown {
+  if (g.status !== 'running') return null;
+  const out: Array<Record<string, unknown>> = [{ name: 'lo', hwaddr: '00:00:00:00:00:00', inet: '127.0.0.1/8', inet6: '::1/128' }];
+  for (const [k, v] of Object.entries(g.config)) {
+    if (!/^net\d+$/.test(k)) continue;
+    const n = parsePropertyString(v, lxcNetFormat).values;
+    const inet = n['ip'] === 'dhcp' ? `10.0.${g.vmid % 250}.${Number(k.slice(3)) + 10}/24` : n['ip'];
+    out.push({ name: n['name'], hwaddr: n['hwaddr']?.toLowerCase(), ...(inet !== undefined && inet !== 'manual' ? { inet } : {}) });
+  }
+  return out;
+}
+
+const resizeDisk = oneOf(['rootfs', ...MP_KEYS]);
+
+const createParams: ParamDefs = {
+  ...lxcOptionParams,
+  node: nodeParam,
+  vmid: vmidParam,
+  ostemplate: strDef({ maxLength: 255 }),
+  bwlimit: num({ ...o, minimum: 0 }),
+  force: bool(o),
+  'ha-managed': bool(o),
+  'ignore-unpack-errors': bool(o),
+  password: strDef(o),
+  pool: strDef({ ...o, format: 'pve-poolid' }),
+  restore: bool(o),
+  'ssh-public-keys': strDef(o),
+  start: bool(o),
+  storage: strDef({ ...o, format: 'pve-storage-id' }),
+  unique: bool(o),
+};
+
+export const lxcEndpoints: Endpoint[] = [
+  {
+    method: 'GET', path: '/nodes/{node}/lxc', params: nodeOnly,
+    handler: ({ sim, params }) => sim.state.guests.filter((g) => g.type === 'lxc' && g.node === params['node']).map((g) => listEntry(sim, g)),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc', params: createParams,
+    permissions: (p) => [{ path: `/vms/${String(p['vmid'])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) }],
+    handler: ({ sim, params, subject }) => create(sim, params, subject),
+  },
+  {
+    method: 'DELETE', path: '/nodes/{node}/lxc/{vmid}', params: { ...nodeVmid, 'destroy-unreferenced-disks': bool(o), force: bool(o), purge: bool(o) },
+    permissions: vmPerm(['VM.Allocate']), handler: ({ sim, params, subject }) => destroy(sim, params, subject),
+  },
+  {
+    method: 'GET', path: '/nodes/{node}/lxc/{vmid}/config', params: { ...nodeVmid, current: bool(o), snapshot: optionalSnapname() },
+    permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => readConfig(sim, ct(sim, params), params),
+  },
+  {
+    method: 'PUT', path: '/nodes/{node}/lxc/{vmid}/config',
+    params: { ...lxcOptionParams, ...nodeVmid, delete: strDef({ ...o, format: 'pve-configid-list' }), digest: strDef({ ...o, maxLength: 40 }), revert: strDef({ ...o, format: 'pve-configid-list' }) },
+    permissions: vmPerm(['VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.Options'], true),
+    handler: ({ sim, params }) => {
+      const g = ct(sim, params);
+      checkDigest(sim, g, params['digest']);
+      sim.checkLock(g);
+      updateConfig(sim, g, params, LXC_HOT_APPLY, new Set(['unprivileged']));
+      return null;
+    },
+  },
+  { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/pending', params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => pendingList(ct(sim, params)) },
+  {
+    method: 'GET', path: '/nodes/{node}/lxc/{vmid}/status/current', params: nodeVmid, permissions: vmPerm(['VM.Audit']),
+    handler: ({ sim, params }) => statusCurrent(sim, ct(sim, params)),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/status/start', params: { ...nodeVmid, debug: bool(o), skiplock: bool(o) }, permissions: vmPerm(['VM.PowerMgmt']),
+    handler: ({ sim, params, subject }) => {
+      const node = String(params['node']);
+      const vmid = Number(params['vmid']);
+      const g = sim.state.guests.find((x) => x.type === 'lxc' && x.vmid === vmid && x.node === node);
+      if (g?.status === 'running') throw fail(`CT ${vmid} already running`);
+      return sim.startTask({ node, type: 'vzstart', id: vmid, subject, finish: () => {
+        if (!g || !sim.state.guests.includes(g)) throw new TaskFailure(`Configuration file 'nodes/${node}/lxc/${vmid}.conf' does not exist`);
+        if (params['skiplock'] !== 1) sim.checkLock(g);
+        startContainer(sim, g);
+      } }).upid;
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/status/stop', params: { ...nodeVmid, 'overrule-shutdown': bool(o), skiplock: bool(o) }, permissions: vmPerm(['VM.PowerMgmt']),
+    handler: ({ sim, params, subject }) => {
+      const g = sim.state.guests.find((x) => x.type === 'lxc' && x.vmid === Number(params['vmid']) && x.node === params['node']);
+      if (!g || g.status !== 'running') throw fail(`CT ${String(params['vmid'])} not running`);
+      if (params['skiplock'] !== 1) sim.checkLock(g);
+      return sim.startTask({ node: g.node, type: 'vzstop', id: g.vmid, subject, finish: () => stopContainer(g) }).upid;
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/status/shutdown', params: { ...nodeVmid, forceStop: bool(o), timeout: int({ ...o, minimum: 0 }) }, permissions: vmPerm(['VM.PowerMgmt']),
+    handler: ({ sim, params, subject }) => {
+      const g = sim.state.guests.find((x) => x.type === 'lxc' && x.vmid === Number(params['vmid']) && x.node === params['node']);
+      if (!g || g.status !== 'running') throw fail(`CT ${String(params['vmid'])} not running`);
+      sim.checkLock(g);
+      return sim.startTask({ node: g.node, type: 'vzshutdown', id: g.vmid, subject, finish: () => stopContainer(g) }).upid;
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/status/reboot', params: { ...nodeVmid, timeout: int({ ...o, minimum: 0 }) }, permissions: vmPerm(['VM.PowerMgmt']),
+    handler: ({ sim, params, subject }) => {
+      const g = sim.state.guests.find((x) => x.type === 'lxc' && x.vmid === Number(params['vmid']) && x.node === params['node']);
+      // pve-container really says "VM" here.
+      if (!g) throw fail(`VM ${String(params['vmid'])} not running`);
+      requireRunning(g, 'VM');
+      return sim.startTask({ node: g.node, type: 'vzreboot', id: g.vmid, subject, finish: () => {
+        stopContainer(g);
+        startContainer(sim, g);
+      } }).upid;
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/clone',
+    params: {
+      ...nodeVmid, newid: { ...vmidParam }, bwlimit: num({ ...o, minimum: 0 }), description: strDef(o), full: bool(o), hostname: strDef({ ...o, format: 'dns-name' }),
+      pool: strDef({ ...o, format: 'pve-poolid' }), snapname: optionalSnapname(), storage: strDef({ ...o, format: 'pve-storage-id' }), target: strDef({ ...o, format: 'pve-node' }),
+    },
+    permissions: (p) => [
+      { path: `/vms/${String(p['vmid'])}`, privs: ['VM.Clone'] },
+      { path: `/vms/${String(p['newid'])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) },
+    ],
+    handler: ({ sim, params, subject }) => clone(sim, params, subject),
+  },
+  {
+    method: 'PUT', path: '/nodes/{node}/lxc/{vmid}/resize',
+    params: { ...nodeVmid, digest: strDef({ ...o, maxLength: 40 }), disk: resizeDisk, size: strDef({ pattern: '\\+?\\d+(\\.\\d+)?[KMGT]?' }) },
+    permissions: vmPerm(['VM.Config.Disk'], true), handler: ({ sim, params, subject }) => resize(sim, params, subject),
+  },
+  { method: 'POST', path: '/nodes/{node}/lxc/{vmid}/template', params: nodeVmid, permissions: vmPerm(['VM.Allocate']), handler: ({ sim, params, subject }) => template(sim, params, subject) },
+  { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/snapshot', params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => snapshotList(ct(sim, params)) },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/snapshot', params: { ...nodeVmid, description: strDef(o), snapname }, permissions: vmPerm(['VM.Snapshot']),
+    handler: ({ sim, params, subject }) => createSnapshot(sim, ct(sim, params), params, subject),
+  },
+  {
+    method: 'DELETE', path: '/nodes/{node}/lxc/{vmid}/snapshot/{snapname}', params: { ...nodeVmid, force: bool(o), snapname }, permissions: vmPerm(['VM.Snapshot']),
+    handler: ({ sim, params, subject }) => deleteSnapshot(sim, ct(sim, params), String(params['snapname']), params, subject),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback', params: { ...nodeVmid, snapname, start: bool(o) },
+    permissions: vmPerm(['VM.Snapshot', 'VM.Snapshot.Rollback'], true),
+    handler: ({ sim, params, subject }) => {
+      const g = ct(sim, params);
+      return rollbackSnapshot(sim, g, String(params['snapname']), params, subject, () => startContainer(sim, g));
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/migrate',
+    params: {
+      ...nodeVmid, bwlimit: num({ ...o, minimum: 0 }), online: bool(o), restart: bool(o), target: nodeParam,
+      'target-storage': strDef({ ...o, format: 'storage-pair-list' }), timeout: int(o),
+    },
+    permissions: vmPerm(['VM.Migrate']), handler: ({ sim, params, subject }) => migrate(sim, params, subject),
+  },
+  { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/interfaces', params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => interfaces(ct(sim, params)) },
+];
+
+function optionalSnapname() {
+  return strDef({ ...o, format: 'pve-configid', maxLength: 40 });
+}

@@ -1,0 +1,491 @@
+/**
+ * VM endpoints (`/nodes/{node}/qemu/…`), with qemu-server's quirks: power checks happen
+ * inside the worker (a start of a running VM is a failed task, a stop of a stopped VM
+ * is OK), `POST config` is a task while `PUT config` is synchronous, resize is a task
+ * whose checks only show in the task, a clone task's id is the source vmid, cloud-init
+ * `sshkeys` must be URL-encoded, and the guest agent answers only while running.
+ */
+import { bool, int, oneOf, str as strDef, nodeParam, vmidParam, type ParamDefs } from '../../../proxmox/schema.ts';
+import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
+import { INDEX_COUNT, qemuDriveFormat, qemuNetFormat } from '../../../proxmox/guest-formats.ts';
+import { parseSizeChange, GiB } from '../../../proxmox/size.ts';
+import type { Params } from '../../../proxmox/validate.ts';
+import { fail, TaskFailure } from '../errors.ts';
+import type { Endpoint } from '../endpoint.ts';
+import { configMissing, guestMemoryBytes, type Simulator } from '../simulator.ts';
+import { emptyFirewall, type SimGuestState } from '../state.ts';
+import type { Subject } from '../auth.ts';
+import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
+import { nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
+import {
+  applyPending, checkDigest, convertDisksToBase, createSnapshot, deleteSnapshot, diskSize, diskVolume, holdLock, listEntry,
+  materialiseDisk, normaliseOption, pendingList, readConfig, rollbackSnapshot, snapshotList, statusCurrent, updateConfig, effectiveConfig,
+} from './guest-common.ts';
+import { alreadyExists, cloneDisk, removeGuest, sortConfig } from './lxc.ts';
+
+const o = { optional: true } as const;
+const snapname = strDef({ format: 'pve-configid', maxLength: 40 });
+const optionalSnapname = strDef({ ...o, format: 'pve-configid', maxLength: 40 });
+const digestParam = strDef({ ...o, maxLength: 40 });
+const DISK_KEYS = [
+  ...Array.from({ length: INDEX_COUNT.qemu.ide }, (_, i) => `ide${i}`),
+  ...Array.from({ length: INDEX_COUNT.qemu.scsi }, (_, i) => `scsi${i}`),
+  ...Array.from({ length: INDEX_COUNT.qemu.virtio }, (_, i) => `virtio${i}`),
+  ...Array.from({ length: INDEX_COUNT.qemu.sata }, (_, i) => `sata${i}`),
+  'efidisk0', 'tpmstate0',
+];
+const CLOUDINIT_KEYS = ['ciuser', 'cipassword', 'sshkeys', 'nameserver', 'searchdomain', 'citype', 'ciupgrade', 'cicustom'];
+const SSH_KEY_RE = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+[A-Za-z0-9+/]+={0,3}(\s.*)?$/;
+
+const vm = (sim: Simulator, p: Params): SimGuestState => sim.guest(String(p['node']), 'qemu', Number(p['vmid']));
+
+/** qemu-server unescapes `sshkeys` and runs ssh-keygen on every line. */
+function checkSshKeys(p: Params): void {
+  if (p['sshkeys'] === undefined) return;
+  const keys = decodeURIComponent(String(p['sshkeys']));
+  for (const line of keys.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))) {
+    if (!SSH_KEY_RE.test(line)) throw fail('SSH public key validation error');
+  }
+}
+
+function bootOrder(config: Record<string, string>): string {
+  const devices = Object.keys(config).filter((k) => /^(ide|sata|scsi|virtio)\d+$/.test(k) || /^net\d+$/.test(k));
+  const rank = (k: string) => (/^net/.test(k) ? 2 : /media=cdrom/.test(config[k]!) ? 1 : 0);
+  devices.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }));
+  return `order=${devices.slice(0, 3).join(';')}`;
+}
+
+export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): void {
+  if (!sim.state.guests.includes(g)) throw new TaskFailure(configMissing(g.node, 'qemu', g.vmid));
+  if (g.status === 'running') throw new TaskFailure(`VM ${g.vmid} already running`);
+  if (g.config['template'] === '1') throw new TaskFailure("you can't start a vm if it's a template");
+  if (!skiplock && g.config['lock'] !== undefined) throw new TaskFailure(`VM is locked (${g.config['lock']})`);
+  const node = sim.state.nodes.find((n) => n.name === g.node)!;
+  applyPending(g);
+  if (sim.nodeMemoryCommitted(g.node) + guestMemoryBytes(g) > node.memoryBytes) {
+    throw new TaskFailure(`start failed: QEMU exited with code 1`);
+  }
+  g.status = 'running';
+  g.startedAt = sim.clock.now();
+  g.agentRunning = /^(enabled=)?1/.test(g.config['agent'] ?? '0');
+}
+
+function stopVm(g: SimGuestState): void {
+  g.status = 'stopped';
+  g.startedAt = undefined;
+  g.agentRunning = false;
+}
+
+function create(sim: Simulator, p: Params, subject: Subject): string {
+  const node = String(p['node']);
+  const vmid = Number(p['vmid']);
+  const exists = alreadyExists(sim, vmid);
+  if (exists) throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${sim.findGuest(vmid)!.node}'`);
+  checkSshKeys(p);
+  const pool = optStr(p, 'pool');
+  if (pool !== undefined && !sim.state.pools.some((x) => x.poolid === pool)) throw fail(`pool '${pool}' does not exist`);
+  const g: SimGuestState = {
+    type: 'qemu', vmid, node, config: { lock: 'create' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
+    agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
+  };
+  sim.state.guests.push(g);
+  const imports = Object.values(p).some((v) => /import-from=/.test(String(v)));
+  return sim.startTask({
+    node, type: 'qmcreate', id: vmid, subject, durationMs: imports ? 20000 : undefined,
+    finish: () => {
+      try {
+        const skip = new Set(['node', 'vmid', 'pool', 'start', 'storage', 'force', 'unique', 'archive', 'ha-managed', 'bwlimit', 'live-restore', 'import-working-storage']);
+        const config: Record<string, string> = {};
+        for (const [k, v] of Object.entries(p)) {
+          if (skip.has(k)) continue;
+          config[k] = materialiseDisk(sim, g, k, normaliseOption(sim, 'qemu', k, String(v)));
+        }
+        config['smbios1'] ??= `uuid=${sim.random.uuid()}`;
+        config['vmgenid'] ??= sim.random.uuid();
+        config['meta'] = `creation-qemu=10.1.2,ctime=${sim.clock.nowSeconds()}`;
+        config['boot'] ??= bootOrder(config);
+        g.config = sortConfig(config);
+        if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`qemu/${vmid}`);
+        if (p['start'] === 1) startVm(sim, g, false);
+      } catch (err) {
+        removeGuest(sim, g);
+        throw new TaskFailure(`unable to create VM ${vmid} - ${err instanceof Error ? err.message.replace(/\n$/, '') : String(err)}`);
+      }
+    },
+  }).upid;
+}
+
+function destroy(sim: Simulator, p: Params, subject: Subject): string {
+  const g = vm(sim, p);
+  if (g.config['protection'] === '1') throw fail(`can't remove VM ${g.vmid} - protection mode enabled`);
+  if (g.status === 'running') throw fail(`VM ${g.vmid} is running - destroy failed`);
+  const skiplock = p['skiplock'] === 1;
+  return sim.startTask({
+    node: g.node, type: 'qmdestroy', id: g.vmid, subject,
+    finish: () => {
+      if (!skiplock) sim.checkLock(g);
+      removeGuest(sim, g);
+    },
+  }).upid;
+}
+
+function clone(sim: Simulator, p: Params, subject: Subject): string {
+  const src = vm(sim, p);
+  const newid = Number(p['newid']);
+  if (sim.findGuest(newid)) throw fail(`unable to create VM ${newid}: config file already exists`);
+  sim.checkLock(src);
+  const isTemplate = src.config['template'] === '1';
+  const full = p['full'] === undefined ? !isTemplate : p['full'] === 1;
+  if (!full && (p['storage'] !== undefined || p['format'] !== undefined)) throw fail(`parameter '${p['storage'] !== undefined ? 'storage' : 'format'}' not allowed for linked clones`);
+  if (!full && !isTemplate) {
+    const firstDisk = Object.keys(src.config).find((k) => /^(scsi|virtio|sata|ide)\d+$/.test(k) && !/media=cdrom/.test(src.config[k]!)) ?? 'scsi0';
+    throw fail(`Linked clone feature is not supported for drive '${firstDisk}'`);
+  }
+  const target = optStr(p, 'target') ?? src.node;
+  sim.node(target);
+  const g: SimGuestState = {
+    type: 'qemu', vmid: newid, node: target, config: { lock: 'clone' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
+    agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
+  };
+  sim.state.guests.push(g);
+  const diskBytes = Object.entries(src.config).filter(([k]) => /^(scsi|virtio|sata|ide)\d+$/.test(k)).reduce((s, [k, v]) => s + diskSize('qemu', k, v), 0);
+  return sim.startTask({
+    node: src.node, type: 'qmclone', id: src.vmid, subject, durationMs: full ? 5000 + Math.round((diskBytes / GiB) * 400) : 3000,
+    finish: () => {
+      try {
+        const config: Record<string, string> = { ...src.config };
+        delete config['lock'];
+        delete config['template'];
+        for (const k of Object.keys(config)) {
+          if (/^net\d+$/.test(k)) {
+            const values = parsePropertyString(config[k]!, qemuNetFormat).values;
+            values['macaddr'] = sim.mac();
+            config[k] = formatPropertyString(values, qemuNetFormat);
+          } else if (/^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$/.test(k)) {
+            config[k] = /cloudinit/.test(config[k]!) ? config[k]!.replace(`vm-${src.vmid}-cloudinit`, `vm-${newid}-cloudinit`) : cloneDisk(sim, src, g, k, config[k]!, full, optStr(p, 'storage'));
+          } else if (/^unused\d+$/.test(k)) delete config[k];
+        }
+        config['name'] = optStr(p, 'name') ?? `Copy-of-VM-${src.config['name'] ?? src.vmid}`;
+        if (p['description'] !== undefined) config['description'] = String(p['description']);
+        config['smbios1'] = `uuid=${sim.random.uuid()}`;
+        config['vmgenid'] = sim.random.uuid();
+        g.config = sortConfig(config);
+        const pool = optStr(p, 'pool');
+        if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`qemu/${newid}`);
+      } catch (err) {
+        removeGuest(sim, g);
+        throw new TaskFailure(`clone failed: ${err instanceof Error ? err.message.replace(/\n$/, '') : String(err)}`);
+      }
+    },
+  }).upid;
+}
+
+function configUpdate(sim: Simulator, g: SimGuestState, p: Params): void {
+  checkSshKeys(p);
+  updateConfig(sim, g, p, QEMU_FAST_PLUG, new Set());
+}
+
+async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
+  const g = vm(sim, p);
+  checkDigest(sim, g, p['digest']);
+  if (p['skiplock'] !== 1) sim.checkLock(g);
+  const task = sim.startTask({ node: g.node, type: 'qmconfig', id: g.vmid, subject, finish: () => configUpdate(sim, g, p) });
+  const delay = p['background_delay'];
+  if (delay === undefined) return task.upid;
+  // With background_delay the API waits for the worker, and answers null if it finished OK in time.
+  await sim.clock.sleep(Math.min(Number(delay) * 1000, task.endsAt - sim.clock.now()));
+  sim.settle();
+  if (task.status === 'running') return task.upid;
+  if (task.exitstatus !== 'OK') throw fail(`failed to update VM ${g.vmid}: ${task.exitstatus ?? ''}`);
+  return null;
+}
+
+function resize(sim: Simulator, p: Params, subject: Subject): string {
+  const g = vm(sim, p);
+  const disk = String(p['disk']);
+  const digest = p['digest'];
+  return sim.startTask({
+    node: g.node, type: 'resize', id: g.vmid, subject,
+    finish: () => {
+      if (digest !== undefined && digest !== sim.digest(g)) throw new TaskFailure('checksum mismatch (file change by other user?)');
+      if (p['skiplock'] !== 1 && g.config['lock'] !== undefined) throw new TaskFailure(`VM is locked (${g.config['lock']})`);
+      const value = g.config[disk];
+      if (value === undefined) throw new TaskFailure(`disk '${disk}' does not exist`);
+      if (/media=cdrom/.test(value)) throw new TaskFailure("you can't resize a cdrom");
+      const change = parseSizeChange(String(p['size']))!;
+      const current = diskSize('qemu', disk, value);
+      const newSize = change.relative ? current + change.bytes : change.bytes;
+      if (newSize < current) throw new TaskFailure('shrinking disks is not supported');
+      const volid = diskVolume('qemu', disk, value);
+      const vol = volid === undefined ? undefined : sim.volume(volid);
+      if (vol) {
+        const s = sim.storage(vol.storage)!;
+        if (newSize - vol.size > s.totalBytes - sim.storageUsed(s, g.node)) throw new TaskFailure(`unable to resize volume '${volid}' - not enough free space`);
+        vol.size = newSize;
+      }
+      const values = parsePropertyString(value, qemuDriveFormat).values;
+      values['size'] = newSize % GiB === 0 ? `${newSize / GiB}G` : `${Math.round(newSize / 1048576)}M`;
+      g.config[disk] = formatPropertyString(values, qemuDriveFormat);
+    },
+  }).upid;
+}
+
+function template(sim: Simulator, p: Params, subject: Subject): string {
+  const g = vm(sim, p);
+  sim.checkLock(g);
+  if (g.config['template'] === '1') throw fail("you can't convert a template to a template");
+  if (g.status === 'running') throw fail("you can't convert a VM to template if VM is running");
+  if (g.snapshots.length > 0) throw fail("you can't convert a VM to template if VM contains snapshots");
+  return sim.startTask({ node: g.node, type: 'qmtemplate', id: g.vmid, subject, finish: () => {
+    convertDisksToBase(sim, g);
+    g.config['template'] = '1';
+    g.config = sortConfig(g.config);
+  } }).upid;
+}
+
+function migrate(sim: Simulator, p: Params, subject: Subject): string {
+  const g = vm(sim, p);
+  const target = String(p['target']);
+  if (target === g.node) throw fail(`target is local node.`);
+  sim.node(target);
+  sim.checkLock(g);
+  if (g.status === 'running' && p['online'] !== 1) throw fail(`can't migrate running VM without --online`);
+  const release = holdLock(g, 'migrate');
+  return sim.startTask({ node: g.node, type: 'qmigrate', id: g.vmid, subject, finish: () => {
+    release();
+    for (const v of sim.state.volumes) if (v.vmid === g.vmid && v.node === g.node) v.node = target;
+    g.node = target;
+  } }).upid;
+}
+
+/** Guest-agent calls need the agent enabled in the config and answering in a running VM. */
+function agentGuest(sim: Simulator, p: Params): SimGuestState {
+  const g = vm(sim, p);
+  if (!/^(enabled=)?1/.test(g.config['agent'] ?? '0')) throw fail('No QEMU guest agent configured');
+  if (g.status !== 'running') throw fail(`VM ${g.vmid} is not running`);
+  if (!g.agentRunning) throw fail('QEMU guest agent is not running');
+  return g;
+}
+
+function agentInterfaces(g: SimGuestState): unknown {
+  const result: Array<Record<string, unknown>> = [
+    { name: 'lo', 'hardware-address': '00:00:00:00:00:00', 'ip-addresses': [{ 'ip-address-type': 'ipv4', 'ip-address': '127.0.0.1', prefix: 8 }] },
+  ];
+  for (const [k, v] of Object.entries(g.config)) {
+    if (!/^net\d+$/.test(k)) continue;
+    const n = Number(k.slice(3));
+    const mac = parsePropertyString(v, qemuNetFormat).values['macaddr']?.toLowerCase();
+    const ipconfig = /ip=([0-9.]+)\/(\d+)/.exec(g.config[`ipconfig${n}`] ?? '');
+    const ip = ipconfig ? { address: ipconfig[1]!, prefix: Number(ipconfig[2]) } : { address: `10.1.${g.vmid % 250}.${n + 10}`, prefix: 24 };
+    result.push({ name: `eth${n}`, 'hardware-address': mac, 'ip-addresses': [{ 'ip-address-type': 'ipv4', 'ip-address': ip.address, prefix: ip.prefix }] });
+  }
+  return { result };
+}
+
+const execResults = new WeakMap<SimGuestState, Map<number, Record<string, unknown>>>();
+
+const createParams: ParamDefs = {
+  ...qemuOptionParams,
+  node: nodeParam,
+  vmid: vmidParam,
+  archive: strDef({ ...o, maxLength: 255 }),
+  bwlimit: int({ ...o, minimum: 0 }),
+  force: bool(o),
+  'ha-managed': bool(o),
+  'import-working-storage': strDef({ ...o, format: 'pve-storage-id' }),
+  'live-restore': bool(o),
+  pool: strDef({ ...o, format: 'pve-poolid' }),
+  start: bool(o),
+  storage: strDef({ ...o, format: 'pve-storage-id' }),
+  unique: bool(o),
+};
+
+const configWriteParams: ParamDefs = {
+  ...qemuOptionParams,
+  ...nodeVmid,
+  delete: strDef({ ...o, format: 'pve-configid-list' }),
+  digest: digestParam,
+  force: bool(o),
+  revert: strDef({ ...o, format: 'pve-configid-list' }),
+  skiplock: bool(o),
+};
+
+const CONFIG_PRIVS = ['VM.Config.Disk', 'VM.Config.CDROM', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType', 'VM.Config.Options', 'VM.Config.Cloudinit'];
+
+export const qemuEndpoints: Endpoint[] = [
+  {
+    method: 'GET', path: '/nodes/{node}/qemu', params: { ...nodeOnly, full: bool(o) },
+    handler: ({ sim, params }) => sim.state.guests.filter((g) => g.type === 'qemu' && g.node === params['node']).map((g) => listEntry(sim, g)),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu', params: createParams,
+    permissions: (p) => [{ path: `/vms/${String(p['vmid'])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) }],
+    handler: ({ sim, params, subject }) => create(sim, params, subject),
+  },
+  {
+    method: 'DELETE', path: '/nodes/{node}/qemu/{vmid}', params: { ...nodeVmid, 'destroy-unreferenced-disks': bool(o), purge: bool(o), skiplock: bool(o) },
+    permissions: vmPerm(['VM.Allocate']), handler: ({ sim, params, subject }) => destroy(sim, params, subject),
+  },
+  {
+    method: 'GET', path: '/nodes/{node}/qemu/{vmid}/config', params: { ...nodeVmid, current: bool(o), snapshot: optionalSnapname },
+    permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => readConfig(sim, vm(sim, params), params),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/config', params: { ...configWriteParams, background_delay: int({ ...o, minimum: 1, maximum: 30 }) },
+    permissions: vmPerm(CONFIG_PRIVS, true), handler: ({ sim, params, subject }) => postConfig(sim, params, subject),
+  },
+  {
+    method: 'PUT', path: '/nodes/{node}/qemu/{vmid}/config', params: configWriteParams, permissions: vmPerm(CONFIG_PRIVS, true),
+    handler: ({ sim, params }) => {
+      const g = vm(sim, params);
+      checkDigest(sim, g, params['digest']);
+      if (params['skiplock'] !== 1) sim.checkLock(g);
+      configUpdate(sim, g, params);
+      return null;
+    },
+  },
+  { method: 'GET', path: '/nodes/{node}/qemu/{vmid}/pending', params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => pendingList(vm(sim, params)) },
+  {
+    method: 'GET', path: '/nodes/{node}/qemu/{vmid}/cloudinit', params: nodeVmid, permissions: vmPerm(['VM.Audit']),
+    handler: ({ sim, params }) => {
+      const g = vm(sim, params);
+      const eff = effectiveConfig(g);
+      return Object.keys(eff).filter((k) => CLOUDINIT_KEYS.includes(k) || /^ipconfig\d+$/.test(k)).sort().map((key) => ({ key, value: key === 'cipassword' ? '**********' : eff[key] }));
+    },
+  },
+  { method: 'PUT', path: '/nodes/{node}/qemu/{vmid}/cloudinit', params: nodeVmid, permissions: vmPerm(['VM.Config.Cloudinit']), handler: ({ sim, params }) => (vm(sim, params), null) },
+  { method: 'GET', path: '/nodes/{node}/qemu/{vmid}/status/current', params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => statusCurrent(sim, vm(sim, params)) },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start',
+    params: {
+      ...nodeVmid, 'force-cpu': strDef(o), machine: strDef({ ...o, format: { type: { type: 'string', default_key: true, optional: true, maxLength: 40 } as never, viommu: { type: 'string', enum: ['intel', 'virtio'], optional: true } } }),
+      migratedfrom: strDef({ ...o, format: 'pve-node' }), migration_network: strDef({ ...o, format: 'CIDR' }), migration_type: oneOf(['secure', 'insecure'], o),
+      'nets-host-mtu': strDef({ ...o, pattern: 'net\\d+=\\d+(,net\\d+=\\d+)*' }), skiplock: bool(o), stateuri: strDef({ ...o, maxLength: 128 }),
+      targetstorage: strDef({ ...o, format: 'storage-pair-list' }), timeout: int({ ...o, minimum: 0 }), 'with-conntrack-state': bool(o),
+    },
+    permissions: vmPerm(['VM.PowerMgmt']),
+    handler: ({ sim, params, subject }) => {
+      const node = String(params['node']);
+      const vmid = Number(params['vmid']);
+      const g = sim.state.guests.find((x) => x.type === 'qemu' && x.vmid === vmid && x.node === node);
+      return sim.startTask({ node, type: 'qmstart', id: vmid, subject, finish: () => {
+        if (!g) throw new TaskFailure(configMissing(node, 'qemu', vmid));
+        startVm(sim, g, params['skiplock'] === 1);
+      } }).upid;
+    },
+  },
+  ...(['stop', 'shutdown'] as const).map((action): Endpoint => ({
+    method: 'POST', path: `/nodes/{node}/qemu/{vmid}/status/${action}`,
+    params: action === 'stop'
+      ? { ...nodeVmid, keepActive: bool(o), migratedfrom: strDef({ ...o, format: 'pve-node' }), 'overrule-shutdown': bool(o), skiplock: bool(o), timeout: int({ ...o, minimum: 0 }) }
+      : { ...nodeVmid, forceStop: bool(o), keepActive: bool(o), skiplock: bool(o), timeout: int({ ...o, minimum: 0 }) },
+    permissions: vmPerm(['VM.PowerMgmt']),
+    handler: ({ sim, params, subject }) => {
+      const node = String(params['node']);
+      const vmid = Number(params['vmid']);
+      const g = sim.state.guests.find((x) => x.type === 'qemu' && x.vmid === vmid && x.node === node);
+      return sim.startTask({ node, type: action === 'stop' ? 'qmstop' : 'qmshutdown', id: vmid, subject, finish: () => {
+        if (!g || !sim.state.guests.includes(g)) throw new TaskFailure(configMissing(node, 'qemu', vmid));
+        if (params['skiplock'] !== 1 && g.config['lock'] !== undefined) throw new TaskFailure(`VM is locked (${g.config['lock']})`);
+        stopVm(g);
+      } }).upid;
+    },
+  })),
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/reboot', params: { ...nodeVmid, timeout: int({ ...o, minimum: 0 }) }, permissions: vmPerm(['VM.PowerMgmt']),
+    handler: ({ sim, params, subject }) => {
+      const g = vm(sim, params);
+      if (g.status !== 'running') throw fail(`VM ${g.vmid} not running`);
+      return sim.startTask({ node: g.node, type: 'qmreboot', id: g.vmid, subject, finish: () => {
+        stopVm(g);
+        startVm(sim, g, false);
+      } }).upid;
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone',
+    params: {
+      ...nodeVmid, newid: { ...vmidParam }, bwlimit: int({ ...o, minimum: 0 }), description: strDef(o), format: oneOf(['raw', 'qcow2', 'vmdk'], o), full: bool(o),
+      name: strDef({ ...o, format: 'dns-name' }), pool: strDef({ ...o, format: 'pve-poolid' }), snapname: optionalSnapname,
+      storage: strDef({ ...o, format: 'pve-storage-id' }), target: strDef({ ...o, format: 'pve-node' }),
+    },
+    permissions: (p) => [
+      { path: `/vms/${String(p['vmid'])}`, privs: ['VM.Clone'] },
+      { path: `/vms/${String(p['newid'])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) },
+    ],
+    handler: ({ sim, params, subject }) => clone(sim, params, subject),
+  },
+  {
+    method: 'PUT', path: '/nodes/{node}/qemu/{vmid}/resize',
+    params: { ...nodeVmid, digest: digestParam, disk: oneOf(DISK_KEYS), size: strDef({ pattern: '\\+?\\d+(\\.\\d+)?[KMGT]?' }), skiplock: bool(o) },
+    permissions: vmPerm(['VM.Config.Disk']), handler: ({ sim, params, subject }) => resize(sim, params, subject),
+  },
+  { method: 'POST', path: '/nodes/{node}/qemu/{vmid}/template', params: { ...nodeVmid, disk: oneOf(DISK_KEYS, o) }, permissions: vmPerm(['VM.Allocate']), handler: ({ sim, params, subject }) => template(sim, params, subject) },
+  { method: 'GET', path: '/nodes/{node}/qemu/{vmid}/snapshot', params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => snapshotList(vm(sim, params)) },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/snapshot', params: { ...nodeVmid, description: strDef(o), snapname, vmstate: bool(o) }, permissions: vmPerm(['VM.Snapshot']),
+    handler: ({ sim, params, subject }) => createSnapshot(sim, vm(sim, params), params, subject),
+  },
+  {
+    method: 'DELETE', path: '/nodes/{node}/qemu/{vmid}/snapshot/{snapname}', params: { ...nodeVmid, force: bool(o), snapname }, permissions: vmPerm(['VM.Snapshot']),
+    handler: ({ sim, params, subject }) => deleteSnapshot(sim, vm(sim, params), String(params['snapname']), params, subject),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback', params: { ...nodeVmid, snapname, start: bool(o) },
+    permissions: vmPerm(['VM.Snapshot', 'VM.Snapshot.Rollback'], true),
+    handler: ({ sim, params, subject }) => {
+      const g = vm(sim, params);
+      return rollbackSnapshot(sim, g, String(params['snapname']), params, subject, () => startVm(sim, g, true));
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/migrate',
+    params: {
+      ...nodeVmid, bwlimit: int({ ...o, minimum: 0 }), force: bool(o), migration_network: strDef({ ...o, format: 'CIDR' }), migration_type: oneOf(['secure', 'insecure'], o),
+      online: bool(o), target: nodeParam, targetstorage: strDef({ ...o, format: 'storage-pair-list' }), 'with-conntrack-state': bool(o), 'with-local-disks': bool(o),
+    },
+    permissions: vmPerm(['VM.Migrate']), handler: ({ sim, params, subject }) => migrate(sim, params, subject),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/agent/ping', params: nodeVmid, permissions: vmPerm(['VM.GuestAgent.Audit', 'VM.GuestAgent.Unrestricted'], true),
+    handler: ({ sim, params }) => (agentGuest(sim, params), { result: {} }),
+  },
+  {
+    method: 'GET', path: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', params: nodeVmid,
+    permissions: vmPerm(['VM.GuestAgent.Audit', 'VM.GuestAgent.Unrestricted'], true), handler: ({ sim, params }) => agentInterfaces(agentGuest(sim, params)),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/agent/exec', params: { ...nodeVmid, command: { type: 'array' }, 'input-data': strDef({ ...o, maxLength: 65536 }) },
+    permissions: vmPerm(['VM.GuestAgent.Unrestricted']),
+    handler: ({ sim, params }) => {
+      const g = agentGuest(sim, params);
+      const results = execResults.get(g) ?? new Map<number, Record<string, unknown>>();
+      execResults.set(g, results);
+      const pid = 1000 + results.size;
+      const command = (params['command'] as unknown[]).map(String);
+      // The simulated guest runs `echo` and `cat` faithfully; anything else exits 0 silently.
+      const out = command[0] === 'echo' ? `${command.slice(1).join(' ')}\n` : command[0] === 'cat' ? (g.agentFiles[command[1] ?? ''] ?? '') : '';
+      results.set(pid, { exited: 1, exitcode: 0, ...(out !== '' ? { 'out-data': out } : {}) });
+      return { pid };
+    },
+  },
+  {
+    method: 'GET', path: '/nodes/{node}/qemu/{vmid}/agent/exec-status', params: { ...nodeVmid, pid: int() }, permissions: vmPerm(['VM.GuestAgent.Unrestricted']),
+    handler: ({ sim, params }) => {
+      const g = agentGuest(sim, params);
+      const r = execResults.get(g)?.get(Number(params['pid']));
+      if (!r) throw fail(`Agent error: GuestExecStatus: no such pid ${String(params['pid'])}`);
+      return r;
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/agent/file-write', params: { ...nodeVmid, content: strDef({ maxLength: 61440 }), encode: bool(o), file: strDef() },
+    permissions: vmPerm(['VM.GuestAgent.FileWrite', 'VM.GuestAgent.Unrestricted'], true),
+    handler: ({ sim, params }) => {
+      const g = agentGuest(sim, params);
+      const content = String(params['content']);
+      g.agentFiles[String(params['file'])] = params['encode'] === 0 ? Buffer.from(content, 'base64').toString('utf8') : content;
+      return null;
+    },
+  },
+];

@@ -1,0 +1,132 @@
+/**
+ * Authentication and privileges as pve-access-control does them: signed tickets with
+ * a 2 h lifetime and a CSRF token for ticket-authenticated writes, API tokens
+ * (`PVEAPIToken=user@realm!id=uuid`, effective privileges = user ∩ token when
+ * privilege-separated), and ACLs on paths with propagation.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { AclEntry, SimState, SimTokenState } from './state.ts';
+
+export const TICKET_LIFETIME_S = 7200;
+
+/** Roles as shipped by Proxmox, reduced to the privileges the simulator checks. */
+export const ROLES: Readonly<Record<string, readonly string[]>> = {
+  Administrator: ['*'],
+  PVEAuditor: ['Datastore.Audit', 'Mapping.Audit', 'Pool.Audit', 'SDN.Audit', 'Sys.Audit', 'VM.Audit'],
+  PVEVMAdmin: [
+    'VM.Allocate', 'VM.Audit', 'VM.Backup', 'VM.Clone', 'VM.Config.CDROM', 'VM.Config.CPU', 'VM.Config.Cloudinit', 'VM.Config.Disk',
+    'VM.Config.HWType', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.Options', 'VM.Console', 'VM.Migrate', 'VM.PowerMgmt',
+    'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.GuestAgent.Audit', 'VM.GuestAgent.Unrestricted',
+  ],
+  PVEVMUser: ['VM.Audit', 'VM.Backup', 'VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.PowerMgmt'],
+  PVEDatastoreUser: ['Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit'],
+  PVEDatastoreAdmin: ['Datastore.Allocate', 'Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit'],
+  PVEPoolAdmin: ['Pool.Allocate', 'Pool.Audit'],
+  PVESysAdmin: ['Sys.Audit', 'Sys.Console', 'Sys.Modify', 'Sys.Syslog', 'Sys.PowerMgmt'],
+};
+
+/** Who is calling: a ticket user or an API token. */
+export interface Subject {
+  readonly userid: string;
+  readonly tokenid?: string;
+  readonly via: 'ticket' | 'token' | 'none';
+}
+
+export function subjectName(s: Subject): string {
+  return s.tokenid === undefined ? s.userid : `${s.userid}!${s.tokenid}`;
+}
+
+const hex8 = (n: number): string => n.toString(16).toUpperCase().padStart(8, '0');
+
+export class TicketSigner {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    this.#key = key;
+  }
+
+  #sign(text: string): string {
+    return createHmac('sha256', this.#key).update(text).digest('base64').replace(/=+$/, '');
+  }
+
+  /** `PVE:<userid>:<hex epoch>::<signature>` (pve-common Ticket.pm layout). */
+  ticket(userid: string, nowS: number): string {
+    const plain = `PVE:${userid}:${hex8(nowS)}`;
+    return `${plain}::${this.#sign(plain)}`;
+  }
+
+  csrf(userid: string, nowS: number): string {
+    const ts = hex8(nowS);
+    return `${ts}:${this.#sign(`${ts}:${userid}`)}`;
+  }
+
+  /** The ticket's user when the signature is good and it is younger than 2 h. */
+  verifyTicket(ticket: string, nowS: number, notBeforeS: number): string | undefined {
+    const m = /^(PVE:([^:]+):([0-9A-F]{8}))::(.+)$/.exec(ticket);
+    if (!m) return undefined;
+    if (!safeEqual(this.#sign(m[1]!), m[4]!)) return undefined;
+    const issued = parseInt(m[3]!, 16);
+    if (issued < notBeforeS || nowS - issued >= TICKET_LIFETIME_S || issued > nowS + 300) return undefined;
+    return m[2]!;
+  }
+
+  verifyCsrf(token: string, userid: string, nowS: number): boolean {
+    const m = /^([0-9A-F]{8}):(.+)$/.exec(token);
+    if (!m) return false;
+    const issued = parseInt(m[1]!, 16);
+    return safeEqual(this.#sign(`${m[1]}:${userid}`), m[2]!) && nowS - issued < TICKET_LIFETIME_S;
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Parses `PVEAPIToken=user@realm!id=secret` (also with a space after the name). */
+export function parseTokenHeader(header: string): { fullId: string; secret: string } | undefined {
+  const m = /(?:^|\s)PVEAPIToken(?:=| )([^;]*)/.exec(header);
+  if (!m) return undefined;
+  const eq = m[1]!.lastIndexOf('=');
+  if (eq < 0) return undefined;
+  return { fullId: m[1]!.slice(0, eq), secret: m[1]!.slice(eq + 1) };
+}
+
+function privilegesAt(acl: readonly AclEntry[], path: string): Set<string> {
+  const privs = new Set<string>();
+  let best = -1;
+  // The most specific matching ACL path wins, as in PVE's permission propagation.
+  for (const entry of acl) {
+    const applies = entry.path === path || (entry.propagate && (entry.path === '/' || path.startsWith(`${entry.path}/`)));
+    if (!applies) continue;
+    const depth = entry.path === '/' ? 0 : entry.path.split('/').length;
+    if (depth < best) continue;
+    if (depth > best) {
+      privs.clear();
+      best = depth;
+    }
+    for (const role of entry.roles) for (const p of ROLES[role] ?? [role]) privs.add(p);
+  }
+  return privs;
+}
+
+function grants(privs: Set<string>, priv: string): boolean {
+  return privs.has('*') || privs.has(priv);
+}
+
+export function hasPrivilege(state: SimState, subject: Subject, path: string, priv: string): boolean {
+  if (subject.via === 'none') return false;
+  if (subject.userid === 'root@pam' && subject.tokenid === undefined) return true;
+  const user = state.users.find((u) => u.userid === subject.userid);
+  const userPrivs = subject.userid === 'root@pam' ? new Set(['*']) : privilegesAt(user?.acl ?? [], path);
+  if (!grants(userPrivs, priv)) return false;
+  if (subject.tokenid === undefined) return true;
+  const token = findToken(state, `${subject.userid}!${subject.tokenid}`);
+  if (!token) return false;
+  return !token.privsep || grants(privilegesAt(token.acl, path), priv);
+}
+
+export function findToken(state: SimState, fullId: string): SimTokenState | undefined {
+  return state.tokens.find((t) => t.fullId === fullId);
+}

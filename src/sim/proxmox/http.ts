@@ -1,0 +1,202 @@
+/**
+ * The HTTP face of the simulator, shaped like pve-http-server: `/api2/json`, form or
+ * JSON bodies with query parameters overriding body ones, exact response headers,
+ * the first error line as reason phrase, empty-bodied auth 401s, 501 for unknown
+ * methods, and fault injection around the handler. `/_sim/` is the admin API.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { validateParams, type Params } from '../../proxmox/validate.ts';
+import { ApiError, paramError, permissionDenied } from './errors.ts';
+import { endpointGroup, Reply, type Router } from './endpoint.ts';
+import { findToken, hasPrivilege, parseTokenHeader, type Subject } from './auth.ts';
+import { requestMatches, type RequestFacts } from './faults.ts';
+import type { Simulator } from './simulator.ts';
+
+const API_PREFIX = '/api2/json';
+const CONTENT_TYPE = 'application/json;charset=UTF-8';
+
+/** pve-http-server splits form pairs on `&` and `;`; repeated keys become arrays. */
+export function parseForm(text: string): Params {
+  const out: Params = {};
+  for (const pair of text.split(/[&;]/)) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = decodeURIComponent((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '));
+    const value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
+    const prev = out[key];
+    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+function reasonOf(message: string): string {
+  return message.split('\n')[0]!;
+}
+
+export function sendJson(res: ServerResponse, status: number, reason: string, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  // A reason phrase that still holds a CR is refused by the real server too.
+  res.statusMessage = /[\r\u0000-\u001f\u007f-\uffff]/.test(reason) ? 'Bad Request' : reason;
+  res.setHeader('Content-Type', CONTENT_TYPE);
+  res.setHeader('Server', 'pve-api-daemon/3.0');
+  res.setHeader('Cache-Control', 'max-age=0');
+  res.setHeader('Pragma', 'no-cache');
+  res.setHeader('Expires', new Date().toUTCString());
+  res.setHeader('Connection', status >= 400 ? 'close' : 'Keep-Alive');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+function sendEmpty(res: ServerResponse, status: number, reason: string): void {
+  res.statusCode = status;
+  res.statusMessage = reason;
+  res.setHeader('Server', 'pve-api-daemon/3.0');
+  res.setHeader('Connection', 'close');
+  res.setHeader('Content-Length', 0);
+  res.end();
+}
+
+function sendError(res: ServerResponse, err: ApiError): void {
+  if (err.emptyBody) return sendEmpty(res, err.status, reasonOf(err.message));
+  const body: Record<string, unknown> = { data: null };
+  if (err.errors) body['errors'] = err.errors;
+  body['message'] = err.message;
+  sendJson(res, err.status, reasonOf(err.message), body);
+}
+
+/** Resolves the caller from a ticket cookie/header or an API token header. */
+function authenticate(sim: Simulator, req: IncomingMessage, method: string): Subject {
+  const authFailed = () => new ApiError(401, sim.versionInfo.authFailure, { emptyBody: true });
+  const authorization = req.headers.authorization ?? '';
+  const token = parseTokenHeader(authorization);
+  if (token) {
+    const t = findToken(sim.state, token.fullId);
+    const now = sim.clock.nowSeconds();
+    if (!t || t.secret !== token.secret || (t.expire !== 0 && t.expire < now)) throw authFailed();
+    const bang = token.fullId.indexOf('!');
+    return { userid: token.fullId.slice(0, bang), tokenid: token.fullId.slice(bang + 1), via: 'token' };
+  }
+  const ticket = cookie(req, 'PVEAuthCookie') ?? /(?:^|\s)PVEAuthCookie=([^;\s]+)/.exec(authorization)?.[1];
+  if (ticket === undefined) throw new ApiError(401, 'No ticket', { emptyBody: true });
+  const userid = sim.signer.verifyTicket(decodeURIComponent(ticket), sim.clock.nowSeconds(), sim.ticketsNotBefore);
+  if (userid === undefined) throw authFailed();
+  if (method !== 'GET') {
+    const csrf = req.headers['csrfpreventiontoken'];
+    if (typeof csrf !== 'string' || !sim.signer.verifyCsrf(csrf, userid, sim.clock.nowSeconds())) {
+      throw new ApiError(401, 'Permission denied - invalid csrf token', { emptyBody: true });
+    }
+  }
+  return { userid, via: 'ticket' };
+}
+
+export interface ApiRequestHandler {
+  (req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+export function apiHandler(sim: Simulator, router: Router, admin: ApiRequestHandler): ApiRequestHandler {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    if (url.pathname.startsWith('/_sim/')) return admin(req, res);
+    const method = req.method ?? 'GET';
+    const bodyText = await readBody(req);
+    sim.settle();
+    if (!url.pathname.startsWith(`${API_PREFIX}/`)) return sendEmpty(res, 404, 'Not Found');
+    const path = url.pathname.slice(API_PREFIX.length).replace(/\/+$/, '') || '/';
+    const match = router.match(method, path);
+    sim.count(method, match?.endpoint.path ?? path, path);
+    try {
+      if ((method === 'GET' || method === 'DELETE') && bodyText.length > 0) throw new ApiError(501, `Unexpected content for method '${method}'\n`);
+      if (!match) throw new ApiError(501, `Method '${method} ${API_PREFIX}${path}' not implemented\n`);
+      const { endpoint, pathParams } = match;
+      const facts: RequestFacts = { method, path: endpoint.path, group: endpointGroup(endpoint.path) };
+
+      let subject: Subject = { userid: '', via: 'none' };
+      if (!endpoint.public) {
+        try {
+          subject = authenticate(sim, req, method);
+        } catch (err) {
+          if (sim.authFailureDelayMs > 0) await sim.clock.sleep(sim.authFailureDelayMs);
+          throw err;
+        }
+        if (subject.via === 'token' && endpoint.allowToken === false) {
+          throw new ApiError(403, `Permission check failed (URI '${path}' not available with API token, need proper ticket.)\n`);
+        }
+      }
+
+      const params = mergeParams(req, bodyText, url, pathParams);
+      const latency = sim.faults.take('latency', (f) => requestMatches(f, facts));
+      if (latency) await sim.clock.sleep(latency.ms);
+      if (sim.faults.take('drop', (f) => f.when === 'before' && requestMatches(f, facts))) {
+        req.socket.destroy();
+        return;
+      }
+      if (pathParams['node'] !== undefined && endpoint.path.startsWith('/nodes/{node}')) sim.node(pathParams['node']);
+
+      for (const check of endpoint.permissions?.(params) ?? []) {
+        const okAt = (path: string) =>
+          check.any ? check.privs.some((p) => hasPrivilege(sim.state, subject, path, p)) : check.privs.every((p) => hasPrivilege(sim.state, subject, path, p));
+        if (okAt(check.path) || (check.orPath !== undefined && okAt(check.orPath))) continue;
+        throw permissionDenied(check.path, check.any ? check.privs.join('|') : check.privs.find((p) => !hasPrivilege(sim.state, subject, check.path, p))!);
+      }
+
+      const validated = validateParams(endpoint.params, params);
+      if (!validated.ok) throw paramError({ ...validated.errors });
+
+      const injected = sim.faults.take('error', (f) => requestMatches(f, facts) && sim.random.next() < f.rate);
+      if (injected) throw new ApiError(injected.status ?? 500, `${injected.message ?? 'injected error'}\n`);
+
+      const result = await endpoint.handler({ sim, params: validated.params, subject });
+      if (sim.faults.take('drop', (f) => f.when === 'after' && requestMatches(f, facts))) {
+        req.socket.destroy();
+        return;
+      }
+      if (result instanceof Reply) sendJson(res, 200, 'OK', { data: result.data ?? null, ...result.extras });
+      else sendJson(res, 200, 'OK', { data: result ?? null });
+    } catch (err) {
+      if (err instanceof ApiError) return sendError(res, err);
+      const message = err instanceof Error ? err.message : String(err);
+      sendError(res, new ApiError(500, message.endsWith('\n') ? message : `${message}\n`));
+    }
+  };
+}
+
+function mergeParams(req: IncomingMessage, bodyText: string, url: URL, pathParams: Record<string, string>): Params {
+  let body: Params = {};
+  if (bodyText.length > 0) {
+    const type = req.headers['content-type'] ?? '';
+    if (type.includes('application/json')) {
+      try {
+        const parsed: unknown = JSON.parse(bodyText);
+        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Params;
+      } catch {
+        throw new ApiError(400, 'Bad Request\n');
+      }
+    } else {
+      body = parseForm(bodyText);
+    }
+  }
+  const query = parseForm(url.search.slice(1));
+  const merged: Params = { ...body, ...query };
+  const conflicts: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pathParams)) {
+    if (merged[k] !== undefined && String(merged[k]) !== v) conflicts[k] = 'duplicate parameter (already defined in URI) with conflicting values!';
+    merged[k] = v;
+  }
+  if (Object.keys(conflicts).length > 0) throw paramError(conflicts);
+  return merged;
+}

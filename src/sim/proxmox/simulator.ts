@@ -1,0 +1,261 @@
+/**
+ * The simulated Proxmox VE cluster: state, clock, tasks, auth, faults and the domain
+ * operations the API handlers share (guest lookup, locks, digests, volumes).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { generateMac } from '../../proxmox/mac.ts';
+import { GiB } from '../../proxmox/size.ts';
+import { SimClock, type ClockMode } from './clock.ts';
+import { SeededRandom } from './random.ts';
+import { TaskTable, type SimTask, type TaskOutcome } from './tasks.ts';
+import { TicketSigner, subjectName, type Subject } from './auth.ts';
+import { FaultTable } from './faults.ts';
+import { ApiError, fail, TaskFailure } from './errors.ts';
+import { defaultState } from './default-state.ts';
+import type { GuestType, SimGuestState, SimNodeState, SimState, SimStorageState, SimVolume } from './state.ts';
+
+export type PveVersion = '9.1' | '8.4';
+
+export interface SimulatorOptions {
+  /** Seeds MACs, UUIDs, PIDs, task durations and fault dice. Default 1. */
+  seed?: number;
+  /** Simulated seconds per real second. Default 1 (realistic durations). */
+  speed?: number;
+  /** `manual`: time only moves when advanced (tests). Default `real`. */
+  clock?: ClockMode;
+  pveVersion?: PveVersion;
+  /** Initial state; default a fresh single-node install. */
+  state?: SimState;
+  /** Real Proxmox delays every 401 by about 3 s; off by default. */
+  authFailureDelayMs?: number;
+  /** How long /cluster/resources lags behind the truth (pvestatd's 10 s cycle). Default 0. */
+  resourcesLagMs?: number;
+  /** Simulated start time (ms since epoch). Default 2026-01-01T00:00:00Z, for reproducibility. */
+  startMs?: number;
+}
+
+/** Default simulated durations (ms) per task type, before jitter and the speed factor. */
+export const TASK_DURATION_MS: Readonly<Record<string, number>> = {
+  vzcreate: 8000, qmcreate: 2000, qmclone: 4000, vzclone: 5000, qmconfig: 500,
+  qmstart: 2500, vzstart: 1500, qmstop: 1000, vzstop: 1000, qmshutdown: 5000, vzshutdown: 4000,
+  qmreboot: 7000, vzreboot: 5000, qmdestroy: 2000, vzdestroy: 2000, qmtemplate: 2000, vztemplate: 1500,
+  qmsnapshot: 2000, vzsnapshot: 2000, qmdelsnapshot: 1500, vzdelsnapshot: 1500, qmrollback: 3000, vzrollback: 3000,
+  resize: 1500, qmigrate: 10000, vzmigrate: 10000, download: 15000, srvreload: 2000, imgdel: 500,
+};
+
+export const VERSION_INFO: Readonly<Record<PveVersion, { version: string; release: string; repoid: string; authFailure: string }>> = {
+  '9.1': { version: '9.1.5', release: '9.1', repoid: '26c10a2e8fe0ab19', authFailure: 'Authentication failed!' },
+  '8.4': { version: '8.4.1', release: '8.4', repoid: '2a5fa54a8503f96d', authFailure: 'permission denied - invalid PVE ticket' },
+};
+
+export interface RequestCounters {
+  total: number;
+  /** `GET /nodes/{node}/qemu/{vmid}/config` → count */
+  byEndpoint: Record<string, number>;
+  /** `GET /nodes/pve/qemu/100/config` → count */
+  byPath: Record<string, number>;
+}
+
+export class Simulator {
+  readonly clock: SimClock;
+  readonly random: SeededRandom;
+  readonly tasks: TaskTable;
+  readonly faults = new FaultTable();
+  readonly signer = new TicketSigner(randomBytes(32));
+  readonly pveVersion: PveVersion;
+  readonly authFailureDelayMs: number;
+  resourcesLagMs: number;
+  state: SimState;
+  counters: RequestCounters = { total: 0, byEndpoint: {}, byPath: {} };
+  /** Tickets issued before this (unix s) are rejected: the "ticket expiry" fault. */
+  ticketsNotBefore = 0;
+  /** Snapshot of /cluster/resources data served while lagging. */
+  resourcesSnapshot: { at: number; items: unknown[] } | undefined;
+
+  constructor(options: SimulatorOptions = {}) {
+    const seed = options.seed ?? 1;
+    this.random = new SeededRandom(seed);
+    this.clock = new SimClock({ startMs: options.startMs ?? Date.UTC(2026, 0, 1), speed: options.speed ?? 1, mode: options.clock ?? 'real' });
+    this.tasks = new TaskTable(seed);
+    this.pveVersion = options.pveVersion ?? '9.1';
+    this.authFailureDelayMs = options.authFailureDelayMs ?? 0;
+    this.resourcesLagMs = options.resourcesLagMs ?? 0;
+    this.state = options.state ?? defaultState(this.clock.nowSeconds());
+    this.clock.onAdvance(() => this.settle());
+  }
+
+  get versionInfo() {
+    return VERSION_INFO[this.pveVersion];
+  }
+
+  /** Finishes every task whose simulated duration has elapsed. */
+  settle(): void {
+    this.tasks.settle(this.clock.now());
+  }
+
+  count(method: string, template: string, path: string): void {
+    this.counters.total++;
+    const e = `${method} ${template}`;
+    const p = `${method} ${path}`;
+    this.counters.byEndpoint[e] = (this.counters.byEndpoint[e] ?? 0) + 1;
+    this.counters.byPath[p] = (this.counters.byPath[p] ?? 0) + 1;
+  }
+
+  // ---- nodes ---------------------------------------------------------------------
+
+  /** A node named in a request path: unknown → host lookup failure, offline → 595. */
+  node(name: string): SimNodeState {
+    const node = this.state.nodes.find((n) => n.name === name);
+    if (!node) throw fail(`hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known`);
+    if (!node.online) throw new ApiError(595, `Connection refused`, { emptyBody: true });
+    return node;
+  }
+
+  nodeMemoryCommitted(node: string): number {
+    return this.state.guests
+      .filter((g) => g.node === node && g.status === 'running')
+      .reduce((sum, g) => sum + guestMemoryBytes(g), 0);
+  }
+
+  // ---- guests --------------------------------------------------------------------
+
+  findGuest(vmid: number): SimGuestState | undefined {
+    return this.state.guests.find((g) => g.vmid === vmid);
+  }
+
+  /** The guest at node/type/vmid, or Proxmox's 500 for a missing config file. */
+  guest(node: string, type: GuestType, vmid: number): SimGuestState {
+    const g = this.state.guests.find((x) => x.vmid === vmid && x.type === type && x.node === node);
+    if (!g) throw fail(configMissing(node, type, vmid));
+    return g;
+  }
+
+  /** `check_lock`: a locked guest refuses changes. */
+  checkLock(g: SimGuestState): void {
+    const lock = g.config['lock'];
+    if (lock !== undefined) throw fail(`${g.type === 'qemu' ? 'VM' : 'CT'} is locked (${lock})`);
+  }
+
+  /** sha1 of the config file as Proxmox would write it (config, pending, snapshots). */
+  digest(g: SimGuestState): string {
+    const lines = Object.entries(g.config).map(([k, v]) => `${k}: ${v}`);
+    if (Object.keys(g.pending).length > 0 || g.pendingDelete.length > 0) {
+      lines.push('', '[PENDING]', ...Object.entries(g.pending).map(([k, v]) => `${k}: ${v}`));
+      if (g.pendingDelete.length > 0) lines.push(`delete: ${g.pendingDelete.join(',')}`);
+    }
+    for (const s of g.snapshots) lines.push('', `[${s.name}]`, ...Object.entries(s.config).map(([k, v]) => `${k}: ${v}`));
+    return createHash('sha1').update(lines.join('\n') + '\n').digest('hex');
+  }
+
+  mac(): string {
+    return generateMac(() => this.random.byte());
+  }
+
+  // ---- storage -------------------------------------------------------------------
+
+  storage(id: string): SimStorageState | undefined {
+    return this.state.storages.find((s) => s.id === id);
+  }
+
+  /** Storage `id` as seen from `node`, or Proxmox's error when it is not there. */
+  storageOn(id: string, node: string): SimStorageState {
+    const s = this.storage(id);
+    if (!s) throw fail(`storage '${id}' does not exist`);
+    if (s.nodes && !s.nodes.includes(node)) throw fail(`storage '${id}' is not available on node '${node}'`);
+    if (s.disable) throw fail(`storage '${id}' is disabled`);
+    return s;
+  }
+
+  storageUsed(s: SimStorageState, node: string): number {
+    return this.state.volumes.filter((v) => v.storage === s.id && (s.shared || v.node === node)).reduce((sum, v) => sum + v.size, 0);
+  }
+
+  volume(volid: string): SimVolume | undefined {
+    return this.state.volumes.find((v) => v.volid === volid);
+  }
+
+  /**
+   * Allocates a guest disk inside a task: applies the storage-lock-timeout fault,
+   * checks capacity, names the volume as the storage plugin would.
+   */
+  allocateDisk(storageId: string, node: string, vmid: number, sizeBytes: number, content: 'images' | 'rootdir', format?: string): SimVolume {
+    const s = this.storageOn(storageId, node);
+    this.throwIfStorageLocked(storageId);
+    if (!s.content.includes(content)) throw new TaskFailure(`storage '${storageId}' does not support content-type '${content}'`);
+    const free = s.totalBytes - this.storageUsed(s, node);
+    const name = this.nextDiskName(s, vmid, format);
+    if (sizeBytes > free) {
+      throw new TaskFailure(
+        s.type === 'lvmthin' || s.type === 'lvm'
+          ? `lvcreate '${s.vgname ?? 'pve'}/${name}' error:   Volume group "${s.vgname ?? 'pve'}" has insufficient free space (${Math.floor(free / 4194304)} extents): ${Math.ceil(sizeBytes / 4194304)} required.`
+          : `unable to create image: qemu-img: ${name}: Could not resize image: No space left on device`,
+      );
+    }
+    const isFile = s.type === 'dir' || s.type === 'nfs';
+    const fmt = format ?? (isFile ? (content === 'rootdir' ? 'raw' : 'qcow2') : 'raw');
+    const volid = isFile ? `${s.id}:${vmid}/${name}.${fmt}` : `${s.id}:${name}`;
+    const vol: SimVolume = { volid, storage: s.id, content, format: fmt, size: sizeBytes, ctime: this.clock.nowSeconds(), vmid };
+    if (!s.shared) vol.node = node;
+    this.state.volumes.push(vol);
+    return vol;
+  }
+
+  throwIfStorageLocked(storageId: string): void {
+    if (this.faults.take('storage-lock-timeout', (f) => f.storage === storageId)) {
+      throw new TaskFailure(`can't lock file '/var/lock/pve-manager/pve-storage-${storageId}' - got timeout`);
+    }
+  }
+
+  /** The plugin's `find_free_diskname`: the lowest unused `vm-<vmid>-disk-<n>`. */
+  nextDiskName(s: SimStorageState, vmid: number, _format?: string): string {
+    const used = new Set(this.state.volumes.filter((v) => v.storage === s.id).map((v) => v.volid.replace(/^.*[:/]/, '').replace(/\.[a-z0-9]+$/, '')));
+    for (let i = 0; ; i++) {
+      const name = `vm-${vmid}-disk-${i}`;
+      if (!used.has(name)) return name;
+    }
+  }
+
+  removeVolume(volid: string): void {
+    this.state.volumes = this.state.volumes.filter((v) => v.volid !== volid);
+  }
+
+  // ---- tasks ---------------------------------------------------------------------
+
+  /**
+   * Starts a worker task. Its `finish` step runs when the simulated duration has
+   * elapsed; a task-failure fault for this type replaces the outcome.
+   */
+  startTask(spec: { node: string; type: string; id: string | number; subject: Subject; durationMs?: number; log?: string[]; finish: () => TaskOutcome | void }): SimTask {
+    const base = spec.durationMs ?? TASK_DURATION_MS[spec.type] ?? 1000;
+    const jitter = 0.8 + this.random.next() * 0.4;
+    const id = String(spec.id);
+    const injected = this.faults.take('task-failure', (f) => f.taskType === spec.type && (f.vmid === undefined || String(f.vmid) === id));
+    const finish = injected
+      ? () => {
+          if (injected.warnings !== undefined) {
+            const outcome = spec.finish() ?? {};
+            return { ...outcome, warnings: Array.from({ length: injected.warnings }, (_, i) => `injected warning ${i + 1}`) };
+          }
+          throw new TaskFailure(injected.message ?? 'injected task failure');
+        }
+      : spec.finish;
+    return this.tasks.start({
+      node: spec.node, type: spec.type, id, user: subjectName(spec.subject), nowMs: this.clock.now(),
+      durationMs: Math.round(base * jitter), log: spec.log, finish,
+    });
+  }
+}
+
+export function configMissing(node: string, type: GuestType, vmid: number): string {
+  return `Configuration file 'nodes/${node}/${type === 'qemu' ? 'qemu-server' : 'lxc'}/${vmid}.conf' does not exist`;
+}
+
+/** Memory a guest claims from its node while running (MiB in the config). */
+export function guestMemoryBytes(g: SimGuestState): number {
+  const raw = g.config['memory'] ?? '512';
+  const mib = Number(/^(?:current=)?(\d+)/.exec(raw)?.[1] ?? 512);
+  return mib * 1024 * 1024;
+}
+
+export const DEFAULT_ROOTFS_GIB = 4;
+export const BYTES_PER_GIB = GiB;

@@ -1,0 +1,136 @@
+/**
+ * The simulated cluster's state: plain data, so it can be seeded, dumped to JSON
+ * (`--state file.json`) and inspected by tests.
+ */
+export type GuestType = 'qemu' | 'lxc';
+
+export interface SimNodeState {
+  name: string;
+  online: boolean;
+  cpus: number;
+  memoryBytes: number;
+  /** Management address reported by /cluster/status. */
+  ip: string;
+  dns: { search: string; dns1?: string; dns2?: string; dns3?: string };
+  network: Record<string, NetworkInterface>;
+  /** Staged `/etc/network/interfaces.new`; undefined when nothing is staged. */
+  pendingNetwork?: Record<string, NetworkInterface>;
+}
+
+export type NetworkInterface = Record<string, string | number>;
+
+export interface SimStorageState {
+  id: string;
+  type: 'dir' | 'lvmthin' | 'lvm' | 'zfspool' | 'nfs';
+  content: string[];
+  shared: boolean;
+  /** Nodes the storage is available on; undefined means all. */
+  nodes?: string[];
+  /** Capacity per node (or once, when shared). */
+  totalBytes: number;
+  path?: string;
+  vgname?: string;
+  thinpool?: string;
+  disable?: boolean;
+}
+
+export interface SimVolume {
+  volid: string;
+  storage: string;
+  /** Node holding the volume; undefined on shared storage. */
+  node?: string;
+  content: 'images' | 'rootdir' | 'vztmpl' | 'iso' | 'import' | 'snippets' | 'backup';
+  format: string;
+  size: number;
+  ctime: number;
+  vmid?: number;
+  /** Linked clones keep their base volume. */
+  parent?: string;
+}
+
+export type GuestConfig = Record<string, string>;
+
+export interface SnapshotState {
+  name: string;
+  description: string;
+  snaptime: number;
+  vmstate: boolean;
+  parent?: string;
+  config: GuestConfig;
+}
+
+export interface FirewallState {
+  options: Record<string, string | number>;
+  rules: FirewallRule[];
+}
+
+export type FirewallRule = Record<string, string | number>;
+
+export interface SimGuestState {
+  type: GuestType;
+  vmid: number;
+  node: string;
+  /** Options as the `.conf` file holds them (strings, like the file). */
+  config: GuestConfig;
+  /** The `[PENDING]` section: changed values and deletions not yet applied. */
+  pending: GuestConfig;
+  pendingDelete: string[];
+  snapshots: SnapshotState[];
+  /** Name of the snapshot the current state descends from. */
+  parentSnapshot?: string;
+  status: 'running' | 'stopped';
+  /** Simulated ms when the guest was started. */
+  startedAt?: number;
+  /** Whether a configured guest agent answers. */
+  agentRunning: boolean;
+  pool?: string;
+  firewall: FirewallState;
+  /** Files written via agent file-write, and exec results, for tests to inspect. */
+  agentFiles: Record<string, string>;
+}
+
+export interface SimPoolState {
+  poolid: string;
+  comment?: string;
+  /** `qemu/100`, `lxc/101`, `storage/local`. */
+  members: string[];
+}
+
+export interface AclEntry {
+  path: string;
+  /** Privilege names or role names (Administrator, PVEVMAdmin, …). */
+  roles: string[];
+  propagate: boolean;
+}
+
+export interface SimUserState {
+  userid: string;
+  password?: string;
+  acl: AclEntry[];
+}
+
+export interface SimTokenState {
+  /** `user@realm!tokenid` */
+  fullId: string;
+  secret: string;
+  privsep: boolean;
+  acl: AclEntry[];
+  /** Unix seconds; 0 = never. */
+  expire: number;
+}
+
+export interface SimState {
+  clusterName?: string;
+  nodes: SimNodeState[];
+  storages: SimStorageState[];
+  volumes: SimVolume[];
+  guests: SimGuestState[];
+  pools: SimPoolState[];
+  users: SimUserState[];
+  tokens: SimTokenState[];
+  clusterFirewall: FirewallState;
+}
+
+export function emptyFirewall(): FirewallState {
+  return { options: {}, rules: [] };
+}
