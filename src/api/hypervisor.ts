@@ -38,9 +38,36 @@ const network = s.object(
   },
 );
 
+const zfsPool = s.object(
+  {
+    name: s.string({ description: 'Pool name.', pattern: c.patterns.pveStorageId, maxLength: 64 }),
+    raidLevel: s.literal(['single', 'mirror', 'raid10', 'raidz', 'raidz2', 'raidz3', 'draid', 'draid2', 'draid3'] as const, { description: 'RAID level.' }),
+    devices: s.array(s.string({ description: 'A whole disk, by id: `/dev/disk/by-id/…`.', pattern: '^/dev/', maxLength: 256 }), {
+      description: 'Disks to build the pool from. Proxmox refuses disks that are in use; Phoenix never wipes one.',
+      minItems: 1,
+      maxItems: 64,
+      listType: 'set',
+    }),
+    compression: s.literal(['on', 'off', 'gzip', 'lz4', 'lzjb', 'zle', 'zstd'] as const, { description: 'Compression.', default: 'lz4' }),
+    ashift: s.integer({ description: 'Sector size exponent.', minimum: 9, maximum: 16, default: 12 }),
+    addStorage: s.boolean({ description: 'Also add a Proxmox storage of the same name.', default: false }),
+  },
+  {
+    description: 'A ZFS pool (`/nodes/{node}/disks/zfs`). Created when missing; Phoenix never destroys or changes a pool.',
+    required: ['name', 'raidLevel', 'devices'],
+    rules: [
+      { rule: "self.raidLevel != 'mirror' || size(self.devices) >= 2", message: 'a mirror needs at least two devices', fieldPath: '.devices' },
+      { rule: "self.raidLevel != 'raid10' || (size(self.devices) >= 4 && size(self.devices) % 2 == 0)", message: 'raid10 needs an even number of devices, at least four', fieldPath: '.devices' },
+      { rule: "self.raidLevel != 'single' || size(self.devices) == 1", message: 'single takes exactly one device', fieldPath: '.devices' },
+    ],
+  },
+);
+
 const node = s.object(
   {
     name: c.nodeName('Proxmox node name.'),
+    timezone: s.string({ description: 'Time zone, such as `Europe/Berlin` (`/nodes/{node}/time`).', pattern: '^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$', maxLength: 64 }),
+    zfsPools: s.array(zfsPool, { description: 'ZFS pools to create on this node.', maxItems: 16, listType: 'map', mapKeys: ['name'] }),
     dns: s.object(
       {
         servers: s.array(s.string({ description: 'An IP address.', maxLength: 45, rules: [{ rule: 'isIP(self)', message: 'must be an IP address' }] }), { description: 'Up to three DNS servers.', maxItems: 3, listType: 'atomic' }),
@@ -105,6 +132,41 @@ const download = s.object(
   },
 );
 
+const user = s.object(
+  {
+    userid: s.string({ description: 'User id with realm, such as `heads@pam` or `ops@pve`.', pattern: '^[^\\s:/@]+@[A-Za-z][A-Za-z0-9._-]*$', maxLength: 128 }),
+    comment: s.string({ description: 'Comment.', maxLength: 1024 }),
+    email: s.string({ description: 'E-mail address.', maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' }),
+    firstName: s.string({ description: 'First name.', maxLength: 128 }),
+    lastName: s.string({ description: 'Last name.', maxLength: 128 }),
+    enabled: s.boolean({ description: 'Whether the account may log in.', default: true }),
+    groups: s.array(s.string({ description: 'A group id.', pattern: '^[A-Za-z0-9._-]+$', maxLength: 64 }), { description: 'Groups.', maxItems: 64, listType: 'set' }),
+    expire: s.string({ description: 'Expiry date (RFC 3339).', format: 'date-time', maxLength: 64 }),
+    passwordSecretRef: c.namespacedSecretKeySelector('Password for a `pve`-realm user (PAM users keep their Linux password).', 'password'),
+  },
+  {
+    description: 'A Proxmox user (the legacy admin user).',
+    required: ['userid'],
+    rules: [{ rule: "!has(self.passwordSecretRef) || self.userid.endsWith('@pve')", message: 'only pve-realm users have a Proxmox password', fieldPath: '.passwordSecretRef' }],
+  },
+);
+
+const acl = s.object(
+  {
+    path: s.string({ description: 'Object path, such as `/`, `/vms/101` or `/storage/local`.', pattern: '^/[^,;]*$', maxLength: 256 }),
+    role: s.string({ description: 'Role, such as `Administrator` or `PVEVMAdmin`.', pattern: '^[A-Za-z0-9._-]+$', maxLength: 64 }),
+    users: s.array(s.string({ description: 'A user id.', maxLength: 128 }), { description: 'Users granted the role.', maxItems: 64, listType: 'set' }),
+    groups: s.array(s.string({ description: 'A group id.', maxLength: 64 }), { description: 'Groups granted the role.', maxItems: 64, listType: 'set' }),
+    tokens: s.array(s.string({ description: 'A token id, `user@realm!token`.', maxLength: 192 }), { description: 'API tokens granted the role.', maxItems: 64, listType: 'set' }),
+    propagate: s.boolean({ description: 'Apply to the objects below the path too.', default: true }),
+  },
+  {
+    description: 'A permission: a role on a path for users, groups or tokens.',
+    required: ['path', 'role'],
+    rules: [{ rule: 'has(self.users) || has(self.groups) || has(self.tokens)', message: 'an acl needs at least one of users, groups or tokens' }],
+  },
+);
+
 export const phoenixHypervisorSpec = s.object(
   {
     proxmox: s.object(
@@ -148,6 +210,8 @@ export const phoenixHypervisorSpec = s.object(
       { description: 'Resource pools.', maxItems: 256, listType: 'map', mapKeys: ['id'] },
     ),
     downloads: s.array(download, { description: 'Templates and images to download.', maxItems: 128 }),
+    users: s.array(user, { description: 'Proxmox users Phoenix manages (`/access/users`); others are left alone.', maxItems: 256, listType: 'map', mapKeys: ['userid'] }),
+    acls: s.array(acl, { description: 'Permissions (`/access/acl`) Phoenix grants; others are left alone.', maxItems: 512 }),
     firewall: s.object(
       {
         enabled: s.boolean({ description: 'Turn the cluster firewall on.' }),

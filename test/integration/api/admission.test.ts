@@ -73,6 +73,9 @@ const refusedAtCreate: Refusal[] = [
   { title: 'a token reference without a namespace', manifest: mutate(H(), (s) => delete s.proxmox.tokenSecretRef.namespace), field: 'spec.proxmox.tokenSecretRef.namespace', text: 'Required value' },
   { title: 'an inverted VMID range', manifest: mutate(H(), (s) => (s.vmidRange = { min: 500, max: 200 })), field: 'spec.vmidRange', text: 'min must not exceed max' },
   { title: 'an NFS storage without a server', manifest: mutate(H(), (s) => (s.storages = [{ id: 'nfs1', type: 'nfs', export: '/x', content: ['images'] }])), field: 'spec.storages[0].server', text: 'nfs storages need server and export' },
+  { title: 'a ZFS mirror of one disk', manifest: mutate(H(), (s) => (s.nodes = [{ name: 'pve1', zfsPools: [{ name: 'tank', raidLevel: 'mirror', devices: ['/dev/disk/by-id/a'] }] }])), field: 'spec.nodes[0].zfsPools[0].devices', text: 'a mirror needs at least two devices' },
+  { title: 'a permission granted to nobody', manifest: mutate(H(), (s) => (s.acls = [{ path: '/', role: 'Administrator' }])), field: 'spec.acls[0]', text: 'needs at least one of users, groups or tokens' },
+  { title: 'a Proxmox password for a PAM user', manifest: mutate(H(), (s) => (s.users = [{ userid: 'root@pam', passwordSecretRef: { name: 'p', namespace: 'phoenix-system' } }])), field: 'spec.users[0].passwordSecretRef', text: 'only pve-realm users' },
   { title: 'four DNS servers on a node', manifest: mutate(H(), (s) => (s.nodes = [{ name: 'pve1', dns: { searchDomain: 'lan', servers: ['1.1.1.1', '1.0.0.1', '8.8.8.8', '8.8.4.4'] } }])), field: 'spec.nodes[0].dns.servers', text: 'Too many' },
 ];
 
