@@ -40,7 +40,7 @@ export const lxcNetFormat: PropertyFormat = {
   firewall: boolKey,
   gw: { type: 'string', format: 'ipv4', ...opt },
   gw6: { type: 'string', format: 'ipv6', ...opt },
-  'host-managed': boolKey,
+  'host-managed': { ...boolKey, since: '9.1' },
   hwaddr: { type: 'string', format: 'mac-addr', ...opt },
   ip: { type: 'string', format: 'pve-ipv4-config', ...opt },
   ip6: { type: 'string', format: 'pve-ipv6-config', ...opt },
@@ -52,7 +52,7 @@ export const lxcNetFormat: PropertyFormat = {
   type: { type: 'string', enum: ['veth'], ...opt },
 };
 
-const MOUNT_OPTIONS = '(discard|lazytime|noatime|nodev|noexec|nosuid)';
+const MOUNT_OPTIONS = '(?:(discard|lazytime|noatime|nodev|noexec|nosuid))';
 const mountKeys: PropertyFormat = {
   acl: boolKey,
   mountoptions: { type: 'string', pattern: `${MOUNT_OPTIONS}(;${MOUNT_OPTIONS})*`, ...opt },
@@ -69,7 +69,7 @@ export const lxcRootfsFormat: PropertyFormat = mountKeys;
 export const lxcMountPointFormat: PropertyFormat = {
   ...mountKeys,
   backup: boolKey,
-  keepattrs: { type: 'boolean', default: 0, ...opt },
+  keepattrs: { type: 'boolean', default: 0, since: '9.1', ...opt },
   mp: { type: 'string', format: 'pve-lxc-mp-string' },
 };
 
@@ -107,8 +107,9 @@ export const qemuDriveFormat: PropertyFormat = {
   ssd: boolKey,
 };
 
-/** ide drives have no iothread; virtio has no ssd. Proxmox rejects those keys. */
-export const qemuIdeFormat: PropertyFormat = Object.fromEntries(Object.entries(qemuDriveFormat).filter(([k]) => k !== 'iothread'));
+/** ide and sata drives have no iothread or ro; virtio has no ssd. Proxmox rejects those keys. */
+export const qemuIdeFormat: PropertyFormat = Object.fromEntries(Object.entries(qemuDriveFormat).filter(([k]) => k !== 'iothread' && k !== 'ro'));
+export const qemuSataFormat: PropertyFormat = qemuIdeFormat;
 export const qemuVirtioFormat: PropertyFormat = Object.fromEntries(Object.entries(qemuDriveFormat).filter(([k]) => k !== 'ssd'));
 
 export const qemuMemoryFormat: PropertyFormat = {
@@ -117,9 +118,10 @@ export const qemuMemoryFormat: PropertyFormat = {
 
 export const qemuAgentFormat: PropertyFormat = {
   enabled: { type: 'boolean', default: 0, default_key: true },
-  'freeze-fs': { type: 'boolean', default: 1, ...opt },
-  'freeze-fs-on-backup': { alias: 'freeze-fs' },
-  'guest-fsfreeze': { alias: 'freeze-fs' },
+  'freeze-fs': { type: 'boolean', default: 1, since: '9.1', ...opt },
+  // 9.x renamed freeze-fs-on-backup to freeze-fs and kept the old name as an alias.
+  'freeze-fs-on-backup': { alias: 'freeze-fs', olderForm: { until: '9.1', def: { type: 'boolean', default: 1, optional: true } } },
+  'guest-fsfreeze': { alias: 'freeze-fs', since: '9.1' },
   fstrim_cloned_disks: { type: 'boolean', default: 0, ...opt },
   type: { type: 'string', default: 'virtio', enum: ['virtio', 'isa'], ...opt },
 };
@@ -140,7 +142,8 @@ export function guestOptionFormat(guest: 'qemu' | 'lxc', option: string): Proper
     return undefined;
   }
   if (base === 'net') return qemuNetFormat;
-  if (base === 'scsi' || base === 'sata') return qemuDriveFormat;
+  if (base === 'scsi') return qemuDriveFormat;
+  if (base === 'sata') return qemuSataFormat;
   if (base === 'ide') return qemuIdeFormat;
   if (base === 'virtio') return qemuVirtioFormat;
   if (option === 'memory') return qemuMemoryFormat;

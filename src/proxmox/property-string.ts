@@ -61,7 +61,8 @@ export function parsePropertyString(text: string, format: PropertyFormat): Prope
       if (!def.optional && errors[key] === undefined) errors[key] = 'property is missing and it is not optional';
       continue;
     }
-    const err = checkValue({ type: def.type ?? 'string', ...def, optional: true, format: def.format }, value);
+    const { olderForm: _older, alias: _alias, keyAlias: _keyAlias, ...rule } = def;
+    const err = checkValue({ ...rule, type: def.type ?? 'string', optional: true }, value);
     if (err !== undefined) errors[key] = err;
   }
   return { values, errors };

@@ -6,8 +6,17 @@
  */
 export type ParamType = 'string' | 'integer' | 'number' | 'boolean' | 'array';
 
+/**
+ * Which Proxmox VE releases have a definition: it exists when `since <= version` and
+ * `version < until`. Versions compare numerically (`8.4` < `9.1`).
+ */
+export interface Versioned {
+  readonly since?: string;
+  readonly until?: string;
+}
+
 /** One key inside a property string such as `net0: virtio,bridge=vmbr0`. */
-export interface PropertyKeyDef {
+export interface PropertyKeyDef extends Versioned {
   readonly type?: ParamType;
   readonly optional?: boolean;
   /** The key may be omitted: `local-lvm:8` means `volume=local-lvm:8`. */
@@ -21,11 +30,13 @@ export interface PropertyKeyDef {
   /** `virtio=<mac>`: the key `virtio` stores its value under `alias` and its own name under `keyAlias`. */
   readonly alias?: string;
   readonly keyAlias?: string;
+  /** How releases before `until` defined this key (e.g. an alias that used to be a real key). */
+  readonly olderForm?: { readonly until: string; readonly def: PropertyKeyDef };
 }
 
 export type PropertyFormat = Readonly<Record<string, PropertyKeyDef>>;
 
-export interface ParamDef {
+export interface ParamDef extends Versioned {
   readonly type: ParamType;
   readonly optional?: boolean;
   /** A named format (`pve-vmid`) or an inline property-string format. */
@@ -43,6 +54,8 @@ export interface ParamDef {
    * official schema collapses `net0..net31` into `net[n]`, so this is not in it.
    */
   readonly count?: number;
+  /** How releases before `until` defined this parameter (e.g. a shorter enum). */
+  readonly olderForm?: { readonly until: string; readonly def: ParamDef };
 }
 
 /** Keyed by parameter name; indexed options use the schema's `name[n]` spelling. */
@@ -80,4 +93,38 @@ export function lookupParam(defs: ParamDefs, name: string): ParamDef | undefined
   const def = defs[`${indexed.base}[n]`];
   if (!def) return undefined;
   return def.count === undefined || indexed.index < def.count ? def : undefined;
+}
+
+export function compareVersions(a: string, b: string): number {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function existsIn(def: Versioned, version: string): boolean {
+  return (def.since === undefined || compareVersions(def.since, version) <= 0) && (def.until === undefined || compareVersions(version, def.until) < 0);
+}
+
+function formatForVersion(format: PropertyFormat, version: string): PropertyFormat {
+  const out: Record<string, PropertyKeyDef> = {};
+  for (const [key, def] of Object.entries(format)) {
+    const effective = def.olderForm && compareVersions(version, def.olderForm.until) < 0 ? def.olderForm.def : def;
+    if (existsIn(effective, version)) out[key] = effective;
+  }
+  return out;
+}
+
+/** The definitions as a given Proxmox VE release has them. */
+export function defsForVersion(defs: ParamDefs, version: string): ParamDefs {
+  const out: Record<string, ParamDef> = {};
+  for (const [name, def] of Object.entries(defs)) {
+    const effective = def.olderForm && compareVersions(version, def.olderForm.until) < 0 ? def.olderForm.def : def;
+    if (!existsIn(effective, version)) continue;
+    out[name] = typeof effective.format === 'object' ? { ...effective, format: formatForVersion(effective.format, version) } : effective;
+  }
+  return out;
 }

@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateParams, type Params } from '../../proxmox/validate.ts';
 import { ApiError, paramError, permissionDenied } from './errors.ts';
-import { endpointGroup, Reply, type Router } from './endpoint.ts';
+import { endpointGroup, Reply, type Endpoint, type Router } from './endpoint.ts';
+import { defsForVersion, type ParamDefs } from '../../proxmox/schema.ts';
 import { findToken, hasPrivilege, parseTokenHeader, type Subject } from './auth.ts';
 import { requestMatches, type RequestFacts } from './faults.ts';
 import type { Simulator } from './simulator.ts';
@@ -104,6 +105,17 @@ function authenticate(sim: Simulator, req: IncomingMessage, method: string): Sub
   return { userid, via: 'ticket' };
 }
 
+const versionedParams = new WeakMap<Endpoint, Map<string, ParamDefs>>();
+
+/** The endpoint's parameters as the simulated Proxmox VE release defines them. */
+export function paramsFor(sim: Simulator, endpoint: Endpoint): ParamDefs {
+  let byVersion = versionedParams.get(endpoint);
+  if (!byVersion) versionedParams.set(endpoint, (byVersion = new Map()));
+  let defs = byVersion.get(sim.pveVersion);
+  if (!defs) byVersion.set(sim.pveVersion, (defs = defsForVersion(endpoint.params, sim.pveVersion)));
+  return defs;
+}
+
 export interface ApiRequestHandler {
   (req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
@@ -154,7 +166,7 @@ export function apiHandler(sim: Simulator, router: Router, admin: ApiRequestHand
         throw permissionDenied(check.path, check.any ? check.privs.join('|') : check.privs.find((p) => !hasPrivilege(sim.state, subject, check.path, p))!);
       }
 
-      const validated = validateParams(endpoint.params, params);
+      const validated = validateParams(paramsFor(sim, endpoint), params);
       if (!validated.ok) throw paramError({ ...validated.errors });
 
       const injected = sim.faults.take('error', (f) => requestMatches(f, facts) && sim.random.next() < f.rate);

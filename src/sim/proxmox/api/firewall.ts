@@ -15,7 +15,8 @@ import { nodeVmid, vmPerm } from './common.ts';
 const o = { optional: true } as const;
 const LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'nolog'];
 const digest = str({ ...o, maxLength: 64 });
-const pos = int({ minimum: 0 });
+/** The schema marks the `{pos}` path parameter optional; a missing position means "no rule". */
+const pos = int({ optional: true, minimum: 0 });
 
 const ruleFields: ParamDefs = {
   action: str({ ...o, maxLength: 20, pattern: '[A-Za-z][A-Za-z0-9\\-\\_]+' }),

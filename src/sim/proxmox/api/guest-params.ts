@@ -6,7 +6,7 @@
 import { bool, int, num, oneOf, str, type ParamDefs } from '../../../proxmox/schema.ts';
 import {
   INDEX_COUNT, lxcFeaturesFormat, lxcMountPointFormat, lxcNetFormat, lxcRootfsFormat, lxcUnusedFormat,
-  qemuAgentFormat, qemuDriveFormat, qemuIdeFormat, qemuMemoryFormat, qemuNetFormat, qemuUnusedFormat, qemuVirtioFormat,
+  qemuAgentFormat, qemuDriveFormat, qemuIdeFormat, qemuSataFormat, qemuMemoryFormat, qemuNetFormat, qemuUnusedFormat, qemuVirtioFormat,
 } from '../../../proxmox/guest-formats.ts';
 
 const o = { optional: true } as const;
@@ -31,8 +31,8 @@ export const lxcOptionParams: ParamDefs = {
     path: { type: 'string', default_key: true, format: 'pve-lxc-dev-string', optional: true },
     uid: { type: 'integer', minimum: 0, optional: true },
   } }),
-  entrypoint: str({ ...o, pattern: '[^\\x00-\\x08\\x10-\\x1F\\x7F]+' }),
-  env: str({ ...o, pattern: '(?:\\w+=[^\\x00-\\x08\\x10-\\x1F\\x7F]*)(?:\\0\\w+=[^\\x00-\\x08\\x10-\\x1F\\x7F]*)*' }),
+  entrypoint: str({ ...o, since: '9.1', pattern: '[^\\x00-\\x08\\x10-\\x1F\\x7F]+' }),
+  env: str({ ...o, since: '9.1', pattern: '(?:\\w+=[^\\x00-\\x08\\x10-\\x1F\\x7F]*)(?:\\0\\w+=[^\\x00-\\x08\\x10-\\x1F\\x7F]*)*' }),
   features: str({ ...o, format: lxcFeaturesFormat }),
   hookscript: str({ ...o, format: 'pve-volume-id' }),
   hostname: str({ ...o, format: 'dns-name', maxLength: 255 }),
@@ -93,7 +93,7 @@ export const qemuOptionParams: ParamDefs = {
   onboot: bool(o),
   ostype: oneOf(['other', 'wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11', 'l24', 'l26', 'solaris'], o),
   protection: bool(o),
-  'sata[n]': str({ ...o, count: INDEX_COUNT.qemu.sata, format: qemuDriveFormat }),
+  'sata[n]': str({ ...o, count: INDEX_COUNT.qemu.sata, format: qemuSataFormat }),
   'scsi[n]': str({ ...o, count: INDEX_COUNT.qemu.scsi, format: qemuDriveFormat }),
   scsihw: oneOf(['lsi', 'lsi53c810', 'virtio-scsi-pci', 'virtio-scsi-single', 'megasas', 'pvscsi'], o),
   searchdomain: str(o),

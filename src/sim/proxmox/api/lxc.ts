@@ -266,7 +266,7 @@ const createParams: ParamDefs = {
   ostemplate: strDef({ maxLength: 255 }),
   bwlimit: num({ ...o, minimum: 0 }),
   force: bool(o),
-  'ha-managed': bool(o),
+  'ha-managed': bool({ ...o, since: '9.1' }),
   'ignore-unpack-errors': bool(o),
   password: strDef(o),
   pool: strDef({ ...o, format: 'pve-poolid' }),

@@ -13,6 +13,10 @@ import { nodeOnly, nodePerm } from './common.ts';
 
 const o = { optional: true } as const;
 const IFACE_TYPES = ['bridge', 'bond', 'eth', 'alias', 'vlan', 'fabric', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort', 'vnet', 'unknown'];
+/** SDN fabrics (and listing SDN interfaces) arrived with PVE 9. */
+const withoutFabric = (values: string[]) => values.filter((v) => v !== 'fabric' && v !== 'include_sdn');
+const ifaceType = (values: string[], extra: { optional?: boolean } = {}) => ({ ...oneOf(values, extra), olderForm: { until: '9.1', def: oneOf(withoutFabric(values), extra) } });
+const LIST_TYPES = ['bridge', 'bond', 'eth', 'alias', 'vlan', 'fabric', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort', 'vnet', 'any_bridge', 'any_local_bridge', 'include_sdn'];
 const iface = str({ format: 'pve-iface', maxLength: 20 });
 
 const ifaceParams = {
@@ -30,7 +34,7 @@ const ifaceParams = {
   iface,
   mtu: int({ ...o, minimum: 1280, maximum: 65520 }),
   slaves: str({ ...o, format: 'pve-iface-list' }),
-  type: oneOf(IFACE_TYPES),
+  type: ifaceType(IFACE_TYPES),
   'vlan-id': int({ ...o, minimum: 1, maximum: 4094 }),
   'vlan-raw-device': str({ ...o, format: 'pve-iface' }),
 };
@@ -85,7 +89,7 @@ export const networkEndpoints: Endpoint[] = [
   },
   {
     method: 'GET', path: '/nodes/{node}/network',
-    params: { ...nodeOnly, type: oneOf(['bridge', 'bond', 'eth', 'alias', 'vlan', 'fabric', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort', 'vnet', 'any_bridge', 'any_local_bridge', 'include_sdn'], o) },
+    params: { ...nodeOnly, type: ifaceType(LIST_TYPES, o) },
     handler: ({ sim, params }) => list(sim, params),
   },
   {
@@ -99,7 +103,7 @@ export const networkEndpoints: Endpoint[] = [
     },
   },
   {
-    method: 'PUT', path: '/nodes/{node}/network', params: { ...nodeOnly, 'regenerate-frr': bool(o) }, permissions: nodePerm(['Sys.Modify']),
+    method: 'PUT', path: '/nodes/{node}/network', params: { ...nodeOnly, 'regenerate-frr': bool({ ...o, since: '9.1' }) }, permissions: nodePerm(['Sys.Modify']),
     handler: ({ sim, params, subject }) => {
       const n = sim.node(String(params['node']));
       return sim.startTask({ node: n.name, type: 'srvreload', id: 'networking', subject, finish: () => {

@@ -291,7 +291,7 @@ const createParams: ParamDefs = {
   archive: strDef({ ...o, maxLength: 255 }),
   bwlimit: int({ ...o, minimum: 0 }),
   force: bool(o),
-  'ha-managed': bool(o),
+  'ha-managed': bool({ ...o, since: '9.1' }),
   'import-working-storage': strDef({ ...o, format: 'pve-storage-id' }),
   'live-restore': bool(o),
   pool: strDef({ ...o, format: 'pve-poolid' }),
@@ -358,10 +358,10 @@ export const qemuEndpoints: Endpoint[] = [
   {
     method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start',
     params: {
-      ...nodeVmid, 'force-cpu': strDef(o), machine: strDef({ ...o, format: { type: { type: 'string', default_key: true, optional: true, maxLength: 40 } as never, viommu: { type: 'string', enum: ['intel', 'virtio'], optional: true } } }),
+      ...nodeVmid, 'force-cpu': strDef(o),
       migratedfrom: strDef({ ...o, format: 'pve-node' }), migration_network: strDef({ ...o, format: 'CIDR' }), migration_type: oneOf(['secure', 'insecure'], o),
-      'nets-host-mtu': strDef({ ...o, pattern: 'net\\d+=\\d+(,net\\d+=\\d+)*' }), skiplock: bool(o), stateuri: strDef({ ...o, maxLength: 128 }),
-      targetstorage: strDef({ ...o, format: 'storage-pair-list' }), timeout: int({ ...o, minimum: 0 }), 'with-conntrack-state': bool(o),
+      'nets-host-mtu': strDef({ ...o, since: '9.1', pattern: 'net\\d+=\\d+(,net\\d+=\\d+)*' }), skiplock: bool(o), stateuri: strDef({ ...o, maxLength: 128 }),
+      targetstorage: strDef({ ...o, format: 'storage-pair-list' }), timeout: int({ ...o, minimum: 0 }), 'with-conntrack-state': bool({ ...o, since: '9.1' }),
     },
     permissions: vmPerm(['VM.PowerMgmt']),
     handler: ({ sim, params, subject }) => {
@@ -442,7 +442,7 @@ export const qemuEndpoints: Endpoint[] = [
     method: 'POST', path: '/nodes/{node}/qemu/{vmid}/migrate',
     params: {
       ...nodeVmid, bwlimit: int({ ...o, minimum: 0 }), force: bool(o), migration_network: strDef({ ...o, format: 'CIDR' }), migration_type: oneOf(['secure', 'insecure'], o),
-      online: bool(o), target: nodeParam, targetstorage: strDef({ ...o, format: 'storage-pair-list' }), 'with-conntrack-state': bool(o), 'with-local-disks': bool(o),
+      online: bool(o), target: nodeParam, targetstorage: strDef({ ...o, format: 'storage-pair-list' }), 'with-conntrack-state': bool({ ...o, since: '9.1' }), 'with-local-disks': bool(o),
     },
     permissions: vmPerm(['VM.Migrate']), handler: ({ sim, params, subject }) => migrate(sim, params, subject),
   },

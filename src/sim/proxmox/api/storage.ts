@@ -17,6 +17,8 @@ import { nodeOnly } from './common.ts';
 const o = { optional: true } as const;
 const storageId = str({ format: 'pve-storage-id' });
 const STORAGE_TYPES = ['btrfs', 'cephfs', 'cifs', 'dir', 'esxi', 'iscsi', 'iscsidirect', 'lvm', 'lvmthin', 'nfs', 'pbs', 'rbd', 'zfs', 'zfspool'];
+/** PVE 9 dropped GlusterFS. */
+const storageType = (extra: { optional?: boolean } = {}) => ({ ...oneOf(STORAGE_TYPES, extra), olderForm: { until: '9.1', def: oneOf([...STORAGE_TYPES, 'glusterfs'], extra) } });
 const SIMULATED_TYPES = new Set(['dir', 'lvmthin', 'lvm', 'zfspool', 'nfs']);
 
 function definition(s: SimStorageState): Record<string, unknown> {
@@ -104,13 +106,13 @@ const storageDefParams = {
 
 export const storageEndpoints: Endpoint[] = [
   {
-    method: 'GET', path: '/storage', params: { type: oneOf(STORAGE_TYPES, o) },
+    method: 'GET', path: '/storage', params: { type: storageType(o) },
     handler: ({ sim, params, subject }) =>
       sim.state.storages.filter((s) => (params['type'] === undefined || s.type === params['type']) && hasPrivilege(sim.state, subject, `/storage/${s.id}`, 'Datastore.Audit')).map(definition),
   },
   {
     method: 'POST', path: '/storage',
-    params: { ...storageDefParams, storage: storageId, type: oneOf(STORAGE_TYPES), path: str({ ...o, format: 'pve-storage-path' }), vgname: str({ ...o, format: 'pve-storage-vgname' }), thinpool: str({ ...o, format: 'pve-storage-vgname' }) },
+    params: { ...storageDefParams, storage: storageId, type: storageType(), path: str({ ...o, format: 'pve-storage-path' }), vgname: str({ ...o, format: 'pve-storage-vgname' }), thinpool: str({ ...o, format: 'pve-storage-vgname' }) },
     permissions: () => [{ path: '/storage', privs: ['Datastore.Allocate'] }],
     handler: ({ sim, params }) => createStorage(sim, params),
   },
@@ -124,7 +126,7 @@ export const storageEndpoints: Endpoint[] = [
   },
   {
     method: 'PUT', path: '/storage/{storage}',
-    params: { ...storageDefParams, storage: storageId, delete: str({ ...o, format: 'pve-configid-list' }), digest: str({ ...o, maxLength: 64 }) },
+    params: { ...storageDefParams, storage: storageId, delete: str({ ...o, format: 'pve-configid-list', maxLength: 4096 }), digest: str({ ...o, maxLength: 64 }) },
     permissions: () => [{ path: '/storage', privs: ['Datastore.Allocate'] }],
     handler: ({ sim, params }) => {
       const s = sim.storage(String(params['storage']));
