@@ -1,0 +1,76 @@
+import type { PropertyFormat } from '../proxmox/schema.ts';
+import { parseSize, GiB, MiB } from '../proxmox/size.ts';
+import { describeWithMarker, type Owner } from './marker.ts';
+import { norm, type DesiredOption, type PropertyOption } from './desired.ts';
+
+/** Fields both guest kinds share, as the guest mapping modules read them. */
+export interface CommonGuestSpec {
+  hostname?: string;
+  description?: string;
+  tags?: string[];
+  cores?: number;
+  cpuLimit?: number;
+  cpuUnits?: number;
+  memory?: string;
+  onBoot?: boolean;
+  startup?: { order?: number; upDelay?: number; downDelay?: number };
+  protection?: boolean;
+  dns?: { nameservers?: string[]; searchDomain?: string };
+}
+
+export interface GuestIdentity {
+  /** metadata.name: the default guest name. */
+  readonly name: string;
+  readonly owner: Owner;
+}
+
+/** A spec size in whole MiB (Proxmox's unit for memory and swap). */
+export function mebibytes(size: string): number {
+  return Math.ceil((parseSize(size) ?? 0) / MiB);
+}
+
+/** A spec size in GiB for a new volume (`local-lvm:8`); Proxmox takes fractions. */
+export function gibibytesForNewVolume(size: string): string {
+  const gib = (parseSize(size) ?? 0) / GiB;
+  return String(Math.round(gib * 1000) / 1000);
+}
+
+export const startupFormat: PropertyFormat = {
+  order: { type: 'integer', optional: true },
+  up: { type: 'integer', optional: true },
+  down: { type: 'integer', optional: true },
+};
+
+export function scalar(key: string, desired: string | number | boolean, normalise = norm.text): DesiredOption {
+  const value = typeof desired === 'boolean' ? (desired ? '1' : '0') : String(desired);
+  return { kind: 'scalar', key, desired: value, normalise };
+}
+
+export function startupOption(startup: NonNullable<CommonGuestSpec['startup']>): PropertyOption {
+  const desired: Record<string, string> = {};
+  if (startup.order !== undefined) desired['order'] = String(startup.order);
+  if (startup.upDelay !== undefined) desired['up'] = String(startup.upDelay);
+  if (startup.downDelay !== undefined) desired['down'] = String(startup.downDelay);
+  return { kind: 'property', key: 'startup', format: startupFormat, desired, managedKeys: ['order', 'up', 'down'] };
+}
+
+/**
+ * Options both kinds map the same way. The description always carries the ownership
+ * marker, so it is always managed.
+ */
+export function commonOptions(spec: CommonGuestSpec, id: GuestIdentity, nameKey: 'hostname' | 'name'): DesiredOption[] {
+  const options: DesiredOption[] = [
+    scalar(nameKey, spec.hostname ?? id.name),
+    scalar('description', describeWithMarker(spec.description, id.owner), (v) => (v ?? '').trim() || undefined),
+  ];
+  if (spec.tags !== undefined) options.push(scalar('tags', spec.tags.map((t) => t.toLowerCase()).sort().join(';'), norm.set(/[;, ]+/, ';')));
+  if (spec.cores !== undefined) options.push(scalar('cores', spec.cores, norm.int()));
+  if (spec.cpuLimit !== undefined) options.push(scalar('cpulimit', spec.cpuLimit, norm.int(0)));
+  if (spec.cpuUnits !== undefined) options.push(scalar('cpuunits', spec.cpuUnits, norm.int()));
+  if (spec.onBoot !== undefined) options.push(scalar('onboot', spec.onBoot, norm.bool()));
+  if (spec.protection !== undefined) options.push(scalar('protection', spec.protection, norm.bool()));
+  if (spec.startup !== undefined) options.push(startupOption(spec.startup));
+  if (spec.dns?.nameservers !== undefined) options.push(scalar('nameserver', spec.dns.nameservers.join(' '), (v) => v?.trim().split(/[\s,;]+/).join(' ') || undefined));
+  if (spec.dns?.searchDomain !== undefined) options.push(scalar('searchdomain', spec.dns.searchDomain, norm.lower));
+  return options;
+}
