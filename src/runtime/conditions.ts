@@ -1,3 +1,5 @@
+import { secondsTime } from './kube-time.ts';
+
 /**
  * The status contract every Phoenix kind shares, as pure functions: metav1.Condition semantics
  * (lastTransitionTime moves only when a condition's status changes) and the kstatus trio
@@ -58,9 +60,9 @@ export function setCondition(conditions: readonly Condition[], update: Condition
   return existing ? conditions.map((c) => (c.type === update.type ? next : c)) : [...conditions, next];
 }
 
-/** metav1.Time is whole seconds in RFC 3339; writing milliseconds would differ from what the server echoes back. */
+/** metav1.Time is whole seconds: writing milliseconds would differ from what the server echoes back. */
 export function formatConditionTime(now: Date): string {
-  return new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return secondsTime(now.getTime());
 }
 
 export interface PhaseChange {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from './clock.ts';
+import { microTime } from './kube-time.ts';
 import type { KubeClient } from './kube-client.ts';
 import { silentLogger, type Logger } from './logging.ts';
 import { defaultRedactor, type Redactor } from './redact.ts';
@@ -36,10 +37,6 @@ interface Tracked {
   flushTimer?: () => void;
 }
 
-/** MicroTime, which events.k8s.io/v1 requires for eventTime and series.lastObservedTime. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 /**
  * Records events.k8s.io/v1 Events. An event identical to one recorded recently (same object,

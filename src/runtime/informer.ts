@@ -4,7 +4,7 @@ import { isGone, KubeApiError } from './errors.ts';
 import type { KubeClient } from './kube-client.ts';
 import { silentLogger, type Logger } from './logging.ts';
 import { objectKey } from './object-key.ts';
-import { resourceLabel, type KubeObject, type ResourceType } from './resource.ts';
+import { apiVersionOf, resourceLabel, type KubeObject, type ResourceType } from './resource.ts';
 
 export interface InformerHandler<T extends KubeObject> {
   onAdd?(object: T): void;
@@ -294,7 +294,7 @@ function addToIndex(entries: Map<string, Set<string>>, value: string, key: strin
 /** List items come without apiVersion and kind; owner references and events need them. */
 function withTypeMeta<T extends KubeObject>(object: T, resource: ResourceType): T {
   if (object.apiVersion && object.kind) return object;
-  object.apiVersion = resource.group ? `${resource.group}/${resource.version}` : resource.version;
+  object.apiVersion = apiVersionOf(resource);
   object.kind = resource.kind;
   return object;
 }

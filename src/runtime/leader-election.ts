@@ -1,4 +1,5 @@
 import { delay, systemClock, type Clock } from './clock.ts';
+import { microTime } from './kube-time.ts';
 import { isConflict, isNotFound } from './errors.ts';
 import type { KubeClient } from './kube-client.ts';
 import { silentLogger, type Logger } from './logging.ts';
@@ -28,9 +29,6 @@ interface LeaseObject extends KubeObject {
 
 export const leaderElectionDefaults = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
 
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 /**
  * client-go's Lease protocol. Another holder's lease is judged by when *we* last saw its record
