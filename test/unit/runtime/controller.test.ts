@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { Writable } from 'node:stream';
 import { ItemBackoff, itemBackoffPolicy } from '../../../src/runtime/backoff.ts';
 import { Controller, type ReconcileContext, type ReconcileResult } from '../../../src/runtime/controller.ts';
 import { TerminalError } from '../../../src/runtime/errors.ts';
-import { silentLogger } from '../../../src/runtime/logging.ts';
+import { createLogger, silentLogger } from '../../../src/runtime/logging.ts';
 import { RuntimeMetrics } from '../../../src/runtime/metrics.ts';
 import { defaultRateLimiter } from '../../../src/runtime/rate-limiter.ts';
 import type { KubeObject, ResourceType } from '../../../src/runtime/resource.ts';
@@ -88,5 +89,69 @@ describe('runtime: controller (controllable clock)', () => {
     const text = await h.metrics.registry.metrics();
     assert.match(text, /phoenix_reconcile_total\{controller="Widget",result="terminal"\} 1/);
     await h.controller.stop(1000);
+  });
+});
+
+describe('runtime: controller logs and shutdown', () => {
+  function controllerWith(reconcile: (ctx: ReconcileContext<KubeObject>) => Promise<void>, logger = silentLogger()) {
+    const clock = new FakeClock();
+    const object: KubeObject = { metadata: { name: 'w', namespace: 'ns', generation: 7 } };
+    const queue = new WorkQueue({ clock, rateLimiter: defaultRateLimiter({ clock }) });
+    const controller = new Controller({ name: 'Widget', resource, informer: { get: () => object }, queue, clock, logger, concurrency: 1, reconciler: { reconcile } });
+    controller.start();
+    return { controller, queue, clock };
+  }
+
+  it('puts kind, object, generation and a fresh reconcile id on every reconcile line', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _e, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const { controller, queue, clock } = controllerWith(async ({ log }) => void log.info('working'), createLogger({ format: 'json', stream }));
+    queue.add('ns/w');
+    await clock.advance(0);
+    queue.add('ns/w');
+    await clock.advance(0);
+    await controller.stop(100);
+    const working = lines.filter((l) => l['message'] === 'working');
+    assert.equal(working.length, 2);
+    for (const line of working) {
+      assert.equal(line['kind'], 'Widget');
+      assert.equal(line['object'], 'ns/w');
+      assert.equal(line['generation'], 7);
+      assert.match(String(line['reconcileID']), /^[0-9a-f]{12}$/);
+    }
+    assert.notEqual(working[0]?.['reconcileID'], working[1]?.['reconcileID']);
+  });
+
+  it('lets a reconcile in flight finish on stop, and takes no new work', async () => {
+    let release!: () => void;
+    const finishing = new Promise<void>((resolve) => (release = resolve));
+    const finished: string[] = [];
+    const { controller, queue, clock } = controllerWith(async ({ request, signal }) => {
+      await finishing;
+      finished.push(`${request.name} aborted=${signal.aborted}`);
+    });
+    queue.add('ns/w');
+    await clock.advance(0);
+    const stopped = controller.stop(60_000);
+    queue.add('ns/other');
+    release();
+    await stopped;
+    assert.deepEqual(finished, ['w aborted=false']);
+  });
+
+  it('aborts a reconcile that outlives the shutdown deadline', async () => {
+    let aborted = false;
+    const { controller, queue, clock } = controllerWith(
+      ({ signal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve()), { once: true })),
+    );
+    queue.add('ns/w');
+    await clock.advance(0);
+    await controller.stop(50);
+    assert.equal(aborted, true);
   });
 });
