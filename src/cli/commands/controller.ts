@@ -4,6 +4,7 @@ import { controllers } from '../../controllers/registry.ts';
 import { ConfigError, configUsage, parseRuntimeConfig, type RuntimeConfig } from '../../runtime/config.ts';
 import { createLogger } from '../../runtime/logging.ts';
 import { Manager } from '../../runtime/manager.ts';
+import { defaultRedactor } from '../../runtime/redact.ts';
 
 const usage = `phoenix controller [options]
 
@@ -17,6 +18,10 @@ function loadKubeConfig(config: RuntimeConfig): k8s.KubeConfig {
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
   else kc.loadFromDefault();
+  // Our own credentials must never reach a log line, whatever error text carries them.
+  const user = kc.getCurrentUser();
+  defaultRedactor.addSecret(user?.token);
+  defaultRedactor.addSecret(user?.password);
   return kc;
 }
 
