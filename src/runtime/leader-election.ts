@@ -95,10 +95,12 @@ export class LeaderElector {
       const attemptStarted = this.clock.now();
       // A renewal that hangs must not outlive the deadline: race it against the remaining time.
       const remaining = this.renewDeadlineMs - (attemptStarted - lastRenew);
+      const giveUp = new AbortController();
       const renewed = await Promise.race([
         this.tryAcquireOrRenew().catch(() => false),
-        delay(this.clock, Math.max(0, remaining)).then(() => false),
+        delay(this.clock, Math.max(0, remaining), giveUp.signal).then(() => false),
       ]);
+      giveUp.abort();
       if (renewed) {
         lastRenew = this.clock.now();
         continue;

@@ -1,0 +1,106 @@
+import { strict as assert } from 'node:assert';
+import { KubeApiError } from '../../../src/runtime/errors.ts';
+import type { KubeClient } from '../../../src/runtime/kube-client.ts';
+import { LeaderElector } from '../../../src/runtime/leader-election.ts';
+import type { KubeObject } from '../../../src/runtime/resource.ts';
+import { FakeClock, settle } from './fake-clock.ts';
+
+/** One Lease with the API server's optimistic locking, and a switch to make it unreachable. */
+function leaseStore() {
+  let stored: KubeObject | undefined;
+  let version = 0;
+  const state = { reachable: true };
+  const check = () => {
+    if (!state.reachable) throw new Error('connect ECONNREFUSED');
+  };
+  const client = {
+    get: async () => {
+      check();
+      if (!stored) throw new KubeApiError(404, 'NotFound', 'lease not found');
+      return structuredClone(stored);
+    },
+    create: async (_r: unknown, object: KubeObject) => {
+      check();
+      if (stored) throw new KubeApiError(409, 'AlreadyExists', 'exists');
+      stored = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++version) } };
+      return structuredClone(stored);
+    },
+    replace: async (_r: unknown, object: KubeObject) => {
+      check();
+      if (object.metadata.resourceVersion !== stored?.metadata.resourceVersion) throw new KubeApiError(409, 'Conflict', 'stale');
+      stored = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++version) } };
+      return structuredClone(stored);
+    },
+  } as unknown as KubeClient;
+  return { client, state, holder: () => (stored?.spec as { holderIdentity?: string | null } | undefined)?.holderIdentity };
+}
+
+function elector(client: KubeClient, clock: FakeClock, identity: string): LeaderElector {
+  return new LeaderElector({ client, clock, identity, namespace: 'ns', name: 'lease' });
+}
+
+/** Advances the clock in retry-period steps until `done()` or `limitMs` has passed; returns the time taken. */
+async function advanceUntil(clock: FakeClock, done: () => boolean, limitMs: number): Promise<number> {
+  const start = clock.now();
+  while (!done() && clock.now() - start < limitMs) await clock.advance(100);
+  return clock.now() - start;
+}
+
+describe('runtime: leader election (controllable clock)', () => {
+  it('lets one of two candidates lead, and the other take over 15 s after the last renewal', async () => {
+    const clock = new FakeClock();
+    const { client, holder } = leaseStore();
+    const a = elector(client, clock, 'a');
+    const b = elector(client, clock, 'b');
+    const aStop = new AbortController();
+    const bStop = new AbortController();
+    assert.equal(await a.acquire(aStop.signal), true);
+    let bLeads = false;
+    void b.acquire(bStop.signal).then((ok) => (bLeads = ok));
+    const aHolding = a.hold(aStop.signal);
+    await clock.advance(60_000);
+    assert.equal(bLeads, false, 'b took a lease a was renewing');
+    assert.equal(holder(), 'a');
+
+    // a dies without a word: it stops renewing.
+    aStop.abort();
+    assert.equal(await aHolding, 'stopped');
+    const waited = await advanceUntil(clock, () => bLeads, 30_000);
+    assert.equal(holder(), 'b');
+    assert.ok(waited >= 13_000 && waited <= 15_100, `b took over ${waited} ms after a's last renewal`);
+    bStop.abort();
+  });
+
+  it('gives up leadership when it cannot renew for the whole renew deadline', async () => {
+    const clock = new FakeClock();
+    const { client, state } = leaseStore();
+    const a = elector(client, clock, 'a');
+    const stop = new AbortController();
+    await a.acquire(stop.signal);
+    let outcome: string | undefined;
+    void a.hold(stop.signal).then((o) => (outcome = o));
+    await clock.advance(10_000);
+    assert.equal(outcome, undefined);
+    state.reachable = false;
+    const waited = await advanceUntil(clock, () => outcome !== undefined, 30_000);
+    assert.equal(outcome, 'lost');
+    assert.equal(a.isLeader, false);
+    // The last good renewal was at most one retry period before the outage began.
+    assert.ok(waited <= 10_000 && waited >= 8_000, `gave up ${waited} ms after the API became unreachable`);
+  });
+
+  it('hands over at once on release', async () => {
+    const clock = new FakeClock();
+    const { client, holder } = leaseStore();
+    const a = elector(client, clock, 'a');
+    const b = elector(client, clock, 'b');
+    await a.acquire(new AbortController().signal);
+    let bLeads = false;
+    void b.acquire(new AbortController().signal).then((ok) => (bLeads = ok));
+    await settle();
+    await a.release();
+    const waited = await advanceUntil(clock, () => bLeads, 30_000);
+    assert.equal(holder(), 'b');
+    assert.ok(waited <= 2_000, `take-over after release took ${waited} ms`);
+  });
+});
