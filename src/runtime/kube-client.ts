@@ -62,6 +62,7 @@ export class KubeClient {
   private readonly kc: KubeConfig;
   private readonly listeners: KubeRequestListener[] = [];
   private endpoint?: Promise<Endpoint>;
+  private auth?: { options: RequestOptions; at: number };
   private readonly userAgent: string;
 
   constructor(kc: KubeConfig, userAgent = 'phoenix-controller') {
@@ -245,9 +246,7 @@ export class KubeClient {
     contentType: string | undefined,
   ): Promise<{ req: ClientRequest; response: Promise<IncomingMessage> }> {
     const endpoint = await this.resolveEndpoint();
-    // Headers are fetched per request: in a pod the service-account token file is rotated.
-    const auth: RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(auth);
+    const auth = await this.credentials();
     const headers: Record<string, string> = {
       ...(auth.headers as Record<string, string> | undefined),
       accept: 'application/json',
@@ -269,6 +268,20 @@ export class KubeClient {
     return { req, response };
   }
 
+  /**
+   * Authentication headers, re-read at most every 30 s: in a pod the service-account token file
+   * is rotated (well before it expires), and reading it and the CA per request would be waste.
+   */
+  private async credentials(): Promise<RequestOptions> {
+    const now = performance.now();
+    if (!this.auth || now - this.auth.at > 30_000) {
+      const options: RequestOptions = {};
+      await this.kc.applyToHTTPSOptions(options);
+      this.auth = { options: { ...(options.headers ? { headers: options.headers } : {}), ...(options.auth ? { auth: options.auth } : {}) }, at: now };
+    }
+    return this.auth.options;
+  }
+
   private resolveEndpoint(): Promise<Endpoint> {
     this.endpoint ??= (async () => {
       const cluster = this.kc.getCurrentCluster();
@@ -276,7 +289,9 @@ export class KubeClient {
       const server = new URL(cluster.server);
       const tls: RequestOptions = {};
       await this.kc.applyToHTTPSOptions(tls);
-      const agentOptions = { keepAlive: true, maxSockets: 64 };
+      // No socket limit: every watch holds a connection for minutes, and a cap would leave
+      // ordinary requests queued behind them once there are enough watches.
+      const agentOptions = { keepAlive: true };
       const agent =
         server.protocol === 'https:'
           ? new HttpsAgent({
