@@ -261,6 +261,21 @@ describe('runtime: controllers against a real kube-apiserver', function () {
     await eventually('dependent becomes Ready when base does', async () => findCondition((cache.get(`${ns}/dependent`)?.status as StandardStatus | undefined)?.conditions, 'Ready')?.status === 'True');
   });
 
+  it('is not ready until its caches have synced', async function () {
+    this.timeout(60_000);
+    const ns = await freshNamespace(client, 'unready');
+    const config = parseRuntimeConfig(['--namespaces', ns, '--metrics-bind-address', '0', '--health-probe-bind-address', '127.0.0.1:0'], {});
+    const manager = new Manager({ config, kubeConfig: kc, logger: silentLogger(), metrics: new RuntimeMetrics({ processMetrics: false }) });
+    managers.push(manager);
+    // A kind the server does not serve: its list fails (404) and is retried, so the cache never syncs.
+    manager.informer({ group: 'runtime-test.phoenix.io', version: 'v1', plural: 'nonexistents', kind: 'Nonexistent', namespaced: true });
+    await manager.start();
+    const probe = (path: string) => fetch(`http://127.0.0.1:${manager.ports.probes}${path}`).then((r) => r.status);
+    await eventually('a failed list has been retried', async () => /phoenix_kube_api_requests_total\{verb="list",resource="nonexistents.runtime-test.phoenix.io",code="404"\} [2-9]/.test(await manager.metrics.registry.metrics()));
+    assert.equal(await probe('/readyz'), 503);
+    assert.equal(await probe('/healthz'), 200);
+  });
+
   it('stops every reconcile at once when another replica takes the Lease', async function () {
     this.timeout(60_000);
     const ns = await freshNamespace(client, 'lease-loss');
