@@ -213,27 +213,16 @@ describe('runtime: controllers against a real kube-apiserver', function () {
     await client.create(widgets, widget(ns, 'base', { size: 0 }));
     await client.create(widgets, widget(ns, 'dependent', { dependsOn: 'base' }));
     const reconciled: Record<string, number> = {};
+    let running = 0;
     const manager = await startManager(
       ns,
       async ({ object, request }, { client: c, status, primary }) => {
         reconciled[request.name] = (reconciled[request.name] ?? 0) + 1;
-        if (!object) return;
-        if (object.spec?.dependsOn) {
-          const dependency = primary.get(`${ns}/${object.spec.dependsOn}`);
-          const ready = findCondition((dependency?.status as StandardStatus | undefined)?.conditions, 'Ready')?.status === 'True';
-          await status.update(widgets, object, ready ? { phase: 'ready', reason: 'Succeeded', message: '' } : { phase: 'reconciling', reason: 'DependencyNotReady', message: `${object.spec.dependsOn} is not Ready` });
-          return;
-        }
-        if (object.metadata.name === 'base') {
-          const done = (object.spec?.size ?? 0) > 0;
-          await status.update(widgets, object, done ? { phase: 'ready', reason: 'Succeeded', message: '' } : { phase: 'reconciling', reason: 'Waiting', message: 'size is 0' });
-          return;
-        }
-        const owned = await getOrUndefined(c, configMaps, `${object.metadata.name}-owned`, ns);
-        if (!owned) {
-          const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${object.metadata.name}-owned`, namespace: ns } };
-          cm.metadata.ownerReferences = withControllerReference(cm, object);
-          await c.create(configMaps, cm);
+        running++;
+        try {
+          await reconcileMapped(object, c, status, primary);
+        } finally {
+          running--;
         }
       },
       [],
@@ -244,14 +233,39 @@ describe('runtime: controllers against a real kube-apiserver', function () {
         setup.watchReadiness<Widget>(widgets, (w) => setup.primary.list().filter((d) => d.spec?.dependsOn === w.metadata.name).map((d) => ({ namespace: ns, name: d.metadata.name })));
       },
     );
+    async function reconcileMapped(object: Widget | undefined, c: KubeClient, status: ControllerSetup<Widget>['status'], primary: ControllerSetup<Widget>['primary']) {
+      if (!object) return;
+      if (object.spec?.dependsOn) {
+        const dependency = primary.get(`${ns}/${object.spec.dependsOn}`);
+        const ready = findCondition((dependency?.status as StandardStatus | undefined)?.conditions, 'Ready')?.status === 'True';
+        await status.update(widgets, object, ready ? { phase: 'ready', reason: 'Succeeded', message: '' } : { phase: 'reconciling', reason: 'DependencyNotReady', message: `${object.spec.dependsOn} is not Ready` });
+        return;
+      }
+      if (object.metadata.name === 'base') {
+        const done = (object.spec?.size ?? 0) > 0;
+        await status.update(widgets, object, done ? { phase: 'ready', reason: 'Succeeded', message: '' } : { phase: 'reconciling', reason: 'Waiting', message: 'size is 0' });
+        return;
+      }
+      const owned = await getOrUndefined(c, configMaps, `${object.metadata.name}-owned`, ns);
+      if (!owned) {
+        const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${object.metadata.name}-owned`, namespace: ns } };
+        cm.metadata.ownerReferences = withControllerReference(cm, object);
+        await c.create(configMaps, cm);
+      }
+    }
     const cache = manager.informer<Widget>(widgets);
     await eventually('dependent waits for base', async () => findCondition((cache.get(`${ns}/dependent`)?.status as StandardStatus | undefined)?.conditions, 'Ready')?.reason === 'DependencyNotReady');
     await eventually('user created its owned ConfigMap', async () => (await getOrUndefined(client, configMaps, 'user-owned', ns)) !== undefined);
+    // Nothing pending: every event seen so far has been handled, so the next reconcile of `user`
+    // can only come from the change the test makes.
+    const quiet = async () => running === 0 && (await metric(manager, /phoenix_workqueue_depth\{name="Widget"\} (\d+)/)) === 0;
+    await eventually('the owned ConfigMap in the cache and the queue idle', async () => manager.informer(configMaps).get(`${ns}/user-owned`) !== undefined && (await quiet()));
 
     let before = reconciled['user'] ?? 0;
     await client.mergePatch(configMaps, { name: 'settings', namespace: ns }, { data: { v: '2' } });
     await eventually('a change to the referenced ConfigMap reconciles its user', async () => (reconciled['user'] ?? 0) > before);
 
+    await eventually('idle again', quiet);
     before = reconciled['user'] ?? 0;
     await client.mergePatch(configMaps, { name: 'user-owned', namespace: ns }, { data: { tampered: 'yes' } });
     await eventually('a change to an owned ConfigMap reconciles its owner', async () => (reconciled['user'] ?? 0) > before);
