@@ -4,6 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Informer, type InformerObserver } from '../../src/runtime/informer.ts';
 import { KubeClient } from '../../src/runtime/kube-client.ts';
+import { parseRuntimeConfig } from '../../src/runtime/config.ts';
+import { silentLogger } from '../../src/runtime/logging.ts';
+import { defineController, Manager } from '../../src/runtime/manager.ts';
+import { RuntimeMetrics } from '../../src/runtime/metrics.ts';
 import { objectKey } from '../../src/runtime/object-key.ts';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
 import { eventually, freshNamespace, installWidgetCrd, widget, widgets, type Widget } from './support.ts';
@@ -98,6 +102,23 @@ describe('runtime: informers against a real kube-apiserver', function () {
     informer.start();
     await informer.waitForSync();
     assert.equal(informer.size, 3);
+    // A controller running through the restart: it must end up having reconciled every change.
+    const reconciledGeneration = new Map<string, number | undefined>();
+    const manager = new Manager({
+      config: parseRuntimeConfig(['--namespaces', ns, '--metrics-bind-address', '0', '--health-probe-bind-address', '0'], {}),
+      kubeConfig: cluster.kc,
+      logger: silentLogger(),
+      metrics: new RuntimeMetrics({ processMetrics: false }),
+    });
+    await manager.addController(
+      defineController<Widget>({
+        kind: 'Widget',
+        resource: widgets,
+        setup: () => ({ reconcile: async ({ request, object }) => void reconciledGeneration.set(request.name, object?.metadata.generation) }),
+      }),
+    );
+    await manager.start();
+    await eventually('the controller has seen all three', async () => reconciledGeneration.size === 3);
 
     await cluster.plane!.restartApiserver();
     // Changes made at once, while the informer is still between failed reconnects.
@@ -109,6 +130,16 @@ describe('runtime: informers against a real kube-apiserver', function () {
     assert.equal(informer.get(`${ns}/change`)?.spec?.size, 2);
     assert.deepEqual(deleted, ['remove']);
     assert.ok((restarts['error'] ?? 0) + (restarts['closed'] ?? 0) > 0, `the watch never broke: ${JSON.stringify(restarts)}`);
+
+    await eventually('the controller reconciled the final state of each object', async () => {
+      const truth = (await client.list<Widget>(widgets, { namespace: ns })).items;
+      return (
+        truth.every((w) => reconciledGeneration.get(w.metadata.name) === w.metadata.generation) &&
+        reconciledGeneration.has('remove') &&
+        reconciledGeneration.get('remove') === undefined
+      );
+    }, 60_000);
+    await manager.stop();
 
     // And it keeps watching afterwards.
     await client.mergePatch(widgets, { name: 'keep', namespace: ns }, { spec: { size: 9 } });
