@@ -90,6 +90,7 @@ export class Manager {
   private stopping?: Promise<void>;
   private exitResolve!: (exit: ManagerExit) => void;
   private started = false;
+  private failure?: Error;
   private controllersRunning = false;
   /** Resolves when the manager has stopped, saying why. */
   readonly exited: Promise<ManagerExit>;
@@ -190,7 +191,8 @@ export class Manager {
     for (const informer of this.informers.values()) informer.start();
     void this.runControllers().catch((error: Error) => {
       this.logger.error('manager failed', { error });
-      void this.stop().then(() => this.exitResolve({ reason: 'failed', error }));
+      this.failure = error;
+      void this.stop();
     });
     this.logger.info('manager started', {
       namespaces: config.namespaces.length ? config.namespaces : 'all',
@@ -278,7 +280,7 @@ export class Manager {
       await this.elector?.release();
       if (this.elector) this.metrics.leader.set({ name: this.options.config.leaderElection.name }, 0);
       await this.shutdownRest();
-      this.exitResolve({ reason: 'stopped' });
+      this.exitResolve(this.failure ? { reason: 'failed', error: this.failure } : { reason: 'stopped' });
     })();
     return this.stopping;
   }
