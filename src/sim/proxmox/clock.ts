@@ -81,8 +81,12 @@ export class SimClock {
   #arm(s: Sleeper): void {
     if (s.timer) clearTimeout(s.timer);
     if (this.mode === 'manual') return;
-    const realMs = Math.max(0, (s.due - this.now()) / this.#speed);
-    s.timer = setTimeout(() => this.#wake(), realMs);
+    const realMs = Math.max(0, Math.ceil((s.due - this.now()) / this.#speed));
+    // Timers may fire a little early against performance.now(); re-arm until due.
+    s.timer = setTimeout(() => {
+      if (s.due <= this.now()) this.#wake();
+      else this.#arm(s);
+    }, realMs);
   }
 
   #wake(): void {
