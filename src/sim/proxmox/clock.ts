@@ -70,6 +70,11 @@ export class SimClock {
     });
   }
 
+  /** How many sleeps are waiting (e.g. responses held back by a latency fault). */
+  pendingSleeps(): number {
+    return this.#sleepers.length;
+  }
+
   /** Releases every pending sleep (server shutdown). */
   releaseAll(): void {
     for (const s of this.#sleepers.splice(0)) {
