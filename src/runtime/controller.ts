@@ -20,6 +20,7 @@ export interface ReconcileContext<T extends KubeObject> {
   /**
    * The object as the cache holds it when the reconcile starts, or undefined if it no longer
    * exists. Reconcile from this, not from whatever event caused the call (level triggering).
+   * It is the cache's own copy, shared with every other reader: never mutate it; build patches.
    */
   readonly object: T | undefined;
   /** Carries kind, object, generation and reconcileID on every line. */
