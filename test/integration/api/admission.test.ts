@@ -112,6 +112,17 @@ describe('API admission: the API server refuses bad manifests with field-level m
     await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
   });
 
+  after(async () => {
+    // Leave no Phoenix objects behind for later suites' controllers to pick up.
+    for (const plural of ['phoenixlxcs', 'phoenixvms', 'phoenixstacks']) {
+      await custom.deleteCollectionNamespacedCustomObject({ group: apiGroup, version: apiVersion, plural, namespace }).catch(() => undefined);
+    }
+    const hvs = (await custom.listClusterCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixhypervisors' })) as { items: { metadata: { name: string } }[] };
+    for (const hv of hvs.items.filter((h) => h.metadata.name.includes('-hv'))) {
+      await custom.deleteClusterCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixhypervisors', name: hv.metadata.name }).catch(() => undefined);
+    }
+  });
+
   function target(manifest: Manifest) {
     const def = kindByName(manifest.kind);
     return { group: apiGroup, version: apiVersion, plural: def.plural, cluster: def.scope === 'Cluster' };

@@ -1,0 +1,50 @@
+import type { KubeObject } from '../runtime/resource.ts';
+import { isConditionTrue, type Condition } from '../runtime/conditions.ts';
+
+export interface DependencyRef {
+  readonly kind: 'PhoenixLXC' | 'PhoenixVM' | 'PhoenixStack' | 'PhoenixHypervisor';
+  readonly name: string;
+  /** Undefined for the cluster-scoped PhoenixHypervisor. */
+  readonly namespace?: string;
+}
+
+interface WithDependencies {
+  metadata: { namespace?: string };
+  spec: {
+    dependsOn?: { kind: DependencyRef['kind']; name: string }[];
+    source?: { clone?: { lxcRef?: { name: string }; vmRef?: { name: string } } };
+    vmRef?: { name: string };
+  };
+}
+
+/** Everything an object waits for: its `dependsOn`, plus a clone source or a stack's VM. */
+export function dependenciesOf(object: WithDependencies): DependencyRef[] {
+  const namespace = object.metadata.namespace;
+  const refs: DependencyRef[] = [];
+  const add = (kind: DependencyRef['kind'], name: string) => {
+    const ref: DependencyRef = kind === 'PhoenixHypervisor' ? { kind, name } : { kind, name, ...(namespace ? { namespace } : {}) };
+    if (!refs.some((r) => r.kind === ref.kind && r.name === ref.name)) refs.push(ref);
+  };
+  const clone = object.spec.source?.clone;
+  if (clone?.lxcRef) add('PhoenixLXC', clone.lxcRef.name);
+  if (clone?.vmRef) add('PhoenixVM', clone.vmRef.name);
+  if (object.spec.vmRef) add('PhoenixVM', object.spec.vmRef.name);
+  for (const dep of object.spec.dependsOn ?? []) add(dep.kind, dep.name);
+  return refs;
+}
+
+export function describeRef(ref: DependencyRef): string {
+  return ref.namespace ? `${ref.kind} ${ref.namespace}/${ref.name}` : `${ref.kind} ${ref.name}`;
+}
+
+/** Ready for its current generation: a stale Ready from before a spec change does not count. */
+export function isReady(object: KubeObject | undefined): boolean {
+  if (!object) return false;
+  const status = object.status as { observedGeneration?: number; conditions?: Condition[] } | undefined;
+  return isConditionTrue(status?.conditions, 'Ready') && status?.observedGeneration === object.metadata.generation;
+}
+
+/** The dependencies not Ready yet, as words for a condition message. */
+export function waitingFor(refs: readonly DependencyRef[], lookup: (ref: DependencyRef) => KubeObject | undefined): string[] {
+  return refs.filter((ref) => !isReady(lookup(ref))).map((ref) => (lookup(ref) ? `${describeRef(ref)} (not Ready)` : `${describeRef(ref)} (not found)`));
+}

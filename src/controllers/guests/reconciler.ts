@@ -1,0 +1,653 @@
+import { createHash } from 'node:crypto';
+import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
+import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
+import { defineController } from '../../runtime/manager.ts';
+import { TerminalError } from '../../runtime/errors.ts';
+import { ensureFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../runtime/finalizers.ts';
+import { secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
+import type { StatusUpdate } from '../../runtime/status-writer.ts';
+import type { Informer } from '../../runtime/informer.ts';
+import { phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms, type PhoenixHypervisor } from '../../api/objects.ts';
+import type { SpecValidator } from '../../api/validation.ts';
+import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
+import { diffConfig, type ConfigDiff } from '../../guests/desired.ts';
+import { describeWithMarker, ownershipOf, stripMarker } from '../../guests/marker.ts';
+import type { GuestIdentity } from '../../guests/common-config.ts';
+import { formatSize } from '../../proxmox/size.ts';
+import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
+import { dependenciesOf, isReady, waitingFor, type DependencyRef } from '../dependencies.ts';
+import { RetryableError } from '../reasons.ts';
+import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
+import type { CreateCapacity } from './capacity.ts';
+import { GuestApi, type GuestConfig } from './guest-api.ts';
+import type { VmidAllocator } from './vmid-allocator.ts';
+import { guestAddresses } from './addresses.ts';
+import { parseDuration } from '../duration.ts';
+
+export interface GuestControllerDeps {
+  readonly connections: ConnectionRegistry;
+  readonly allocator: VmidAllocator;
+  readonly capacity: CreateCapacity;
+  readonly validator: SpecValidator;
+  /** Default drift-check period (the controller's --observe-period). */
+  readonly observePeriodMs: number;
+}
+
+interface SecretObject extends KubeObject {
+  data?: Record<string, string>;
+}
+
+type TaskRecord = NonNullable<NonNullable<GuestObject['status']>['task']>;
+
+const createOperations = new Set(['create', 'clone']);
+
+/** Polls a young task often and an old one rarely: fast convergence without hammering Proxmox. */
+export function taskPollDelayMs(startTime: string | undefined, now: number): number {
+  const age = startTime ? now - Date.parse(startTime) : 0;
+  if (age < 5_000) return 500;
+  if (age < 30_000) return 1_000;
+  return 2_000;
+}
+
+/** How many times the same change may be written before Phoenix calls it a perpetual diff. */
+const maxIdenticalWrites = 3;
+
+/**
+ * The whole lifecycle of a Proxmox guest (PhoenixLXC or PhoenixVM): create or clone, configure,
+ * grow disks, snapshots, template, power, delete. Every step is level-triggered and short: a
+ * reconcile submits at most one Proxmox task, records its UPID in status, and returns; the next
+ * reconcile polls it. A restarted controller therefore resumes exactly where it was.
+ */
+export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>, deps: GuestControllerDeps): ControllerDefinition<O> {
+  return defineController<O>({
+    kind: adapter.kind,
+    resource: adapter.resource,
+    setup(setup: ControllerSetup<O>): Reconciler<O> {
+      const hypervisors = setup.cache<PhoenixHypervisor>(phoenixHypervisors);
+      const caches: Record<DependencyRef['kind'], Informer<KubeObject>> = {
+        PhoenixHypervisor: hypervisors as unknown as Informer<KubeObject>,
+        PhoenixLXC: setup.cache<KubeObject>(phoenixLxcs),
+        PhoenixVM: setup.cache<KubeObject>(phoenixVms),
+        PhoenixStack: setup.cache<KubeObject>(phoenixStacks),
+      };
+      const lookup = (ref: DependencyRef) => caches[ref.kind].get(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
+      const guests = () => setup.primary.list();
+
+      setup.watchReadiness<PhoenixHypervisor>(phoenixHypervisors, (hv) =>
+        guests().filter((g) => g.spec.hypervisorRef.name === hv.metadata.name).map(refOf));
+      for (const resource of [phoenixLxcs, phoenixVms, phoenixStacks]) {
+        setup.watchReadiness<KubeObject>(resource, (dep) =>
+          guests()
+            .filter((g) => dependenciesOf(g).some((r) => r.kind === dep.kind && r.name === dep.metadata.name && r.namespace === dep.metadata.namespace))
+            .map(refOf));
+      }
+      setup.watchMapped<SecretObject>(secretsResource, (secret) =>
+        guests()
+          .filter((g) => g.metadata.namespace === secret.metadata.namespace && adapter.secretRefs(g).some((r) => r.name === secret.metadata.name))
+          .map(refOf));
+      const secretCache = setup.cache<SecretObject>(secretsResource);
+      const identicalWrites = new Map<string, { hash: string; count: number }>();
+
+      return {
+        async reconcile({ object, log }): Promise<ReconcileResult | void> {
+          if (!object) return;
+          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, guests });
+          try {
+            return await run.reconcile();
+          } finally {
+            if (run.converged) identicalWrites.delete(run.key);
+            log.debug('guest reconcile finished', { converged: run.converged });
+          }
+        },
+      };
+    },
+  });
+}
+
+function refOf(object: KubeObject) {
+  return { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
+}
+
+interface Shared<O extends GuestObject> {
+  readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
+  readonly secretCache: Informer<SecretObject>;
+  readonly identicalWrites: Map<string, { hash: string; count: number }>;
+  readonly guests: () => O[];
+}
+
+/** One reconcile of one guest; holds the latest copy of the object as status writes return it. */
+class GuestReconcile<O extends GuestObject> {
+  readonly key: string;
+  converged = false;
+  private current: O;
+  private readonly adapter: GuestAdapter<O>;
+  private readonly deps: GuestControllerDeps;
+  private readonly setup: ControllerSetup<O>;
+  private readonly shared: Shared<O>;
+
+  constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: Shared<O>) {
+    this.adapter = adapter;
+    this.deps = deps;
+    this.setup = setup;
+    this.current = object;
+    this.shared = shared;
+    this.key = `${adapter.kind} ${object.metadata.namespace}/${object.metadata.name}`;
+  }
+
+  private get spec() {
+    return this.current.spec;
+  }
+
+  private get status() {
+    return this.current.status ?? {};
+  }
+
+  private get identity(): GuestIdentity {
+    return { name: this.current.metadata.name, owner: { uid: this.current.metadata.uid ?? '', ref: `${this.adapter.kind} ${this.current.metadata.namespace}/${this.current.metadata.name}` } };
+  }
+
+  private async write(update: StatusUpdate): Promise<void> {
+    const result = await this.setup.status.update(this.adapter.resource, this.current, update);
+    this.current = result.object;
+  }
+
+  private async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
+    await this.write({ phase: 'reconciling', reason, message, ...(fields ? { fields } : {}) });
+  }
+
+  private observePeriodMs(): number {
+    return this.spec.observePeriod ? parseDuration(this.spec.observePeriod) : this.deps.observePeriodMs;
+  }
+
+  async reconcile(): Promise<ReconcileResult | void> {
+    for (const vmid of [this.status.vmid, this.spec.vmid]) if (vmid !== undefined) this.deps.allocator.claim(vmid, this.key);
+    if (isBeingDeleted(this.current)) return this.delete();
+    const mode = this.spec.managementPolicy ?? 'Manage';
+    if (mode === 'Manage' && !hasFinalizer(this.current, phoenixFinalizer)) {
+      this.current = await ensureFinalizer(this.setup.client, this.adapter.resource, this.current, phoenixFinalizer);
+    }
+    const invalid = this.deps.validator.validate(this.adapter.kind, this.spec);
+    if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
+
+    const waiting = waitingFor(dependenciesOf(this.current), this.shared.lookup);
+    if (waiting.length) {
+      await this.progress('WaitingForDependencies', `waiting for ${waiting.join(', ')}`);
+      return;
+    }
+    const connection = await this.connection();
+    if (!connection) return;
+    if (mode === 'Observe') return this.observeOnly(connection);
+
+    const task = this.status.task;
+    if (task) {
+      const outcome = await this.pollTask(connection, task);
+      if (outcome.running) return { requeueAfter: outcome.delayMs };
+    }
+
+    const vmid = await this.ensureVmid(connection);
+    if (vmid === undefined) return { requeueAfter: 100 };
+    const node = this.status.node ?? this.spec.node;
+    const api = new GuestApi(connection.client, node, this.adapter.type, vmid);
+    const config = await api.config();
+    if (!config) return this.bringIntoExistence(connection, api);
+    if (config.lock) {
+      await this.progress('GuestLocked', `VMID ${vmid} is locked (${config.lock}) by a running Proxmox task; waiting for it to finish`);
+      return { requeueAfter: 2_000 };
+    }
+    const owned = await this.checkOwnership(api, config);
+    if (owned !== 'ours') return owned;
+    return this.converge(connection, api, config);
+  }
+
+  /** The hypervisor's connection, or a status saying what the guest waits for. */
+  private async connection(): Promise<Connection | undefined> {
+    const name = this.spec.hypervisorRef.name;
+    const hv = this.shared.lookup({ kind: 'PhoenixHypervisor', name });
+    const connection = this.deps.connections.get(name);
+    if (!hv || !isReady(hv) || !connection) {
+      await this.progress('WaitingForHypervisor', hv ? `PhoenixHypervisor ${name} is not Ready` : `PhoenixHypervisor ${name} does not exist`);
+      return undefined;
+    }
+    if (!connection.nodes.includes(this.spec.node)) {
+      const known = ((hv.status as { nodes?: { name: string }[] } | undefined)?.nodes ?? []).map((n) => n.name);
+      if (known.includes(this.spec.node)) throw new RetryableError('NodeOffline', `node ${this.spec.node} is offline`);
+      throw new TerminalError('UnknownNode', `node ${this.spec.node} is not part of PhoenixHypervisor ${name} (nodes: ${known.join(', ') || 'none'})`);
+    }
+    return connection;
+  }
+
+  /** Follows the task recorded in status. Returns running with a poll delay, or records how it ended. */
+  private async pollTask(connection: Connection, task: TaskRecord): Promise<{ running: true; delayMs: number } | { running: false }> {
+    const api = new GuestApi(connection.client, task.node ?? this.spec.node, this.adapter.type, this.status.vmid ?? 0);
+    let state;
+    try {
+      state = await api.task(task.upid);
+    } catch (err) {
+      if (!isProxmoxError(err, 'NotFound')) throw err;
+      // The task log is gone (node reinstalled, log rotated): observe the guest as it is.
+      await this.progress('TaskLost', `task ${task.upid} is no longer known to Proxmox`, { task: undefined });
+      return { running: false };
+    }
+    const createLike = createOperations.has(task.operation);
+    if (state.status === 'running') {
+      if (createLike) this.deps.capacity.adopt(this.key, this.capacityKeys(connection).map((k) => k.key));
+      return { running: true, delayMs: taskPollDelayMs(task.startTime, Date.now()) };
+    }
+    if (createLike) this.deps.capacity.release(this.key);
+    const exit = state.exitstatus ?? 'unknown';
+    const ok = exit === 'OK' || exit.startsWith('WARNINGS');
+    const finished = { ...task, status: 'stopped' as const, exitStatus: exit, ...(state.endtime ? { endTime: new Date(state.endtime * 1000).toISOString() } : {}) };
+    await this.progress(ok ? 'TaskSucceeded' : 'TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished });
+    if (ok) return { running: false };
+    await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
+    const kind = classifyProxmoxFailure(500, exit);
+    if (kind === 'LockTimeout') throw new RetryableError('StorageLockTimeout', `${task.operation} failed on a storage lock timeout; retrying with backoff: ${exit}`);
+    throw new RetryableError('TaskFailed', `${task.operation} failed: ${exit}`);
+  }
+
+  private capacityKeys(connection: Connection): { key: string; limit: number }[] {
+    const storage = this.adapter.storage(this.current);
+    return [
+      { key: `node:${this.spec.node}`, limit: connection.settings.createsPerNode },
+      ...(storage ? [{ key: `storage:${storage}`, limit: connection.settings.createsPerStorage }] : []),
+    ];
+  }
+
+  /** The guest's VMID, allocated and persisted before anything is created with it. */
+  private async ensureVmid(connection: Connection): Promise<number | undefined> {
+    let vmid = this.status.vmid ?? this.spec.vmid ?? this.spec.adopt?.vmid;
+    if (vmid === undefined && this.spec.adopt?.name) vmid = await this.findByName(connection, this.spec.adopt.name);
+    if (vmid === undefined) {
+      const avoid = this.shared.guests().flatMap((g) => [g.status?.vmid, g.spec.vmid].filter((v): v is number => v !== undefined));
+      vmid = await this.deps.allocator.allocate(connection.client, this.key, connection.settings.vmidRange, avoid);
+      await this.progress('VmidAllocated', `allocated VMID ${vmid}`, { vmid, node: this.spec.node });
+      return vmid;
+    }
+    if (this.status.vmid !== vmid) await this.progress('VmidAssigned', `VMID ${vmid}`, { vmid, node: this.spec.node });
+    return vmid;
+  }
+
+  private async findByName(connection: Connection, name: string): Promise<number> {
+    const resources = (await connection.client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; name?: string; type: string }[];
+    const matches = resources.filter((r) => r.name === name && r.type === this.adapter.type);
+    if (matches.length !== 1) {
+      throw new TerminalError('AdoptionAmbiguous', `adopt.name ${name} matches ${matches.length} ${this.adapter.type} guests (${matches.map((m) => m.vmid).join(', ') || 'none'}); name the guest by adopt.vmid`);
+    }
+    return Number(matches[0]?.vmid);
+  }
+
+  /** The guest does not exist: report it vanished, or create it (after pre-flight checks). */
+  private async bringIntoExistence(connection: Connection, api: GuestApi): Promise<ReconcileResult | void> {
+    if (this.spec.adopt) throw new TerminalError('AdoptTargetMissing', `no ${this.adapter.type} guest ${api.vmid} exists on node ${api.node} to adopt`);
+    if (this.status.configDigest !== undefined) {
+      if (this.spec.missingPolicy !== 'Recreate') {
+        throw new TerminalError('GuestMissing', `guest ${api.vmid} no longer exists in Proxmox (deleted outside Phoenix). Set missingPolicy: Recreate to have Phoenix create it again, or delete this object`);
+      }
+      await this.setup.events.warning(this.current, 'GuestMissing', 'Recreate', `guest ${api.vmid} disappeared from Proxmox; creating it again (missingPolicy: Recreate)`);
+      await this.progress('Recreating', `guest ${api.vmid} disappeared; creating it again`, { configDigest: undefined });
+    }
+    const download = await this.ensureSourceVolume(connection, api);
+    if (download) return download;
+    await this.preflight(connection, api.node);
+
+    let cloneSource: number | undefined;
+    const clone = this.spec.source?.clone as { vmid?: number; lxcRef?: { name: string }; vmRef?: { name: string } } | undefined;
+    if (clone) {
+      const ref = clone.lxcRef ?? clone.vmRef;
+      cloneSource = clone.vmid ?? ((ref && this.shared.lookup({ kind: this.adapter.kind, name: ref.name, namespace: this.current.metadata.namespace ?? '' })?.status) as { vmid?: number } | undefined)?.vmid;
+      if (cloneSource === undefined) throw new RetryableError('CloneSourceUnknown', `the clone source has no VMID yet`);
+    }
+    if (!this.deps.capacity.tryAcquire(this.key, this.capacityKeys(connection))) {
+      await this.progress('WaitingForCapacity', `waiting for a create slot on node ${this.spec.node} (limits: ${connection.settings.createsPerNode} per node, ${connection.settings.createsPerStorage} per storage)`);
+      return { requeueAfter: 2_000 };
+    }
+    const creation = this.adapter.creation(this.current, this.identity, this.secrets(), cloneSource);
+    let upid: string;
+    try {
+      upid = creation.action === 'create' ? await api.create(creation.params) : await api.cloneFrom(creation.source, creation.params);
+    } catch (err) {
+      this.deps.capacity.release(this.key);
+      if (isProxmoxError(err, 'AlreadyExists')) return this.vmidTaken(api.vmid);
+      if (isProxmoxError(err, 'Locked', 'LockTimeout')) throw new RetryableError('SourceLocked', `cannot ${creation.action} yet: ${(err as Error).message}`);
+      if (isProxmoxError(err, 'InvalidParameter')) throw new TerminalError('RejectedByProxmox', `Proxmox refused the ${creation.action}: ${(err as Error).message}`);
+      throw err;
+    }
+    await this.setup.events.normal(this.current, creation.action === 'create' ? 'Creating' : 'Cloning', creation.action, `${creation.action === 'create' ? 'creating' : `cloning VMID ${cloneSource} to`} VMID ${api.vmid} on node ${api.node}`);
+    await this.progress('Creating', `${creation.action} of VMID ${api.vmid} submitted`, {
+      task: { upid, operation: creation.action, node: api.node, status: 'running', startTime: new Date().toISOString() },
+    });
+    return { requeueAfter: 500 };
+  }
+
+  /** Another creator took the VMID between allocation and create. */
+  private async vmidTaken(vmid: number): Promise<ReconcileResult> {
+    if (this.spec.vmid !== undefined) throw new TerminalError('VmidInUse', `VMID ${vmid} is used by another guest; choose another spec.vmid or adopt that guest`);
+    this.deps.allocator.release(this.key);
+    await this.setup.events.warning(this.current, 'VmidCollision', 'Create', `VMID ${vmid} was taken by another creator; allocating a new one`);
+    await this.progress('VmidCollision', `VMID ${vmid} was taken by another creator; allocating a new one`, { vmid: undefined, node: undefined });
+    return { requeueAfter: 100 };
+  }
+
+  /** Downloads a missing template or image first when the spec allows it; else a clear error. */
+  private async ensureSourceVolume(connection: Connection, api: GuestApi): Promise<ReconcileResult | undefined> {
+    const source = this.adapter.sourceVolume(this.current);
+    if (!source) return undefined;
+    const storageApi = connection.client.api.nodes.$(api.node).storage.$(source.storage) as any;
+    let content: { volid: string }[];
+    try {
+      content = await storageApi.content.$get();
+    } catch (err) {
+      if (isProxmoxError(err, 'NotFound', 'InvalidParameter', 'ServerError')) throw new TerminalError('StorageNotFound', `storage ${source.storage} is not available on node ${api.node}: ${(err as Error).message}`);
+      throw err;
+    }
+    if (content.some((c) => c.volid === source.volume)) return undefined;
+    if (!source.fetch) throw new TerminalError('SourceNotFound', `${source.volume} does not exist on node ${api.node}`);
+    let upid: string;
+    if ('appliance' in source.fetch) {
+      upid = await (connection.client.api.nodes.$(api.node) as any).aplinfo.$post({ storage: source.storage, template: source.fetch.appliance });
+    } else {
+      upid = await storageApi['download-url'].$post({ url: source.fetch.url, filename: source.fetch.filename, content: source.fetch.content });
+    }
+    await this.setup.events.normal(this.current, 'Downloading', 'Download', `downloading ${source.volume}`);
+    await this.progress('Downloading', `downloading ${source.volume}`, { task: { upid, operation: 'download', node: api.node, status: 'running', startTime: new Date().toISOString() } });
+    return { requeueAfter: 1_000 };
+  }
+
+  /** Spec errors Proxmox would only report from inside a task: caught before submitting. */
+  private async preflight(connection: Connection, node: string): Promise<void> {
+    const bridges = (this.spec.networks ?? []).map((n) => n.bridge);
+    if (bridges.length) {
+      const ifaces = (await connection.client.api.nodes.$(node).network.$get()) as { iface: string; type: string }[];
+      const known = new Set(ifaces.map((i) => i.iface));
+      const missing = [...new Set(bridges)].filter((b) => !known.has(b));
+      if (missing.length) throw new TerminalError('BridgeNotFound', `bridge ${missing.join(', ')} does not exist on node ${node}`);
+    }
+    const storage = this.adapter.storage(this.current);
+    if (storage) {
+      const storages = (await connection.client.api.nodes.$(node).storage.$get()) as { storage: string; active?: number; enabled?: number }[];
+      if (!storages.some((s) => s.storage === storage)) throw new TerminalError('StorageNotFound', `storage ${storage} is not available on node ${node}`);
+    }
+  }
+
+  /** Phoenix acts only on guests that carry its marker with this object's UID. */
+  private async checkOwnership(api: GuestApi, config: GuestConfig): Promise<'ours' | ReconcileResult> {
+    const ownership = ownershipOf(config.description, this.current.metadata.uid ?? '');
+    if (ownership === 'ours') return 'ours';
+    if (this.spec.adopt) return this.adopt(api, config);
+    if (this.spec.vmid === undefined && this.status.configDigest === undefined) return this.vmidTaken(api.vmid);
+    throw new TerminalError('NotOwned', `VMID ${api.vmid} holds a guest Phoenix did not create (${ownership === 'foreign' ? 'it belongs to another Phoenix object' : 'it has no Phoenix marker'}), so Phoenix will not change it. To manage it, set spec.adopt.vmid: ${api.vmid}`);
+  }
+
+  /**
+   * Adoption in two steps: first record the guest as found and report every difference from
+   * the spec, changing nothing; then, on the next reconcile, mark it and converge it.
+   */
+  private async adopt(api: GuestApi, config: GuestConfig): Promise<ReconcileResult> {
+    const diff = diffConfig(this.adapter.desired(this.current, this.identity, this.secrets(), config), config);
+    if (!this.status.adopted) {
+      const drift = driftRecords(diff, false, this.status.drift);
+      await this.setup.events.normal(this.current, 'AdoptionPlanned', 'Adopt', `found ${this.adapter.type} ${api.vmid}; ${diffSummary(diff, config)}`);
+      await this.progress('Adopting', `found guest ${api.vmid}; ${drift.length} differences from the spec will be converged`, { adopted: true, drift: drift.length ? drift : undefined });
+      return { requeueAfter: 100 };
+    }
+    await api.updateConfig({ description: describeWithMarker(stripMarker(String(config.description ?? '')), this.identity.owner) }, [], config.digest);
+    await this.setup.events.normal(this.current, 'Adopted', 'Adopt', `guest ${api.vmid} now carries Phoenix's marker`);
+    return { requeueAfter: 100 };
+  }
+
+  private secrets(): SecretValues {
+    const values = new Map<string, string>();
+    for (const ref of this.adapter.secretRefs(this.current)) {
+      const secret = this.shared.secretCache.get(`${this.current.metadata.namespace}/${ref.name}`);
+      if (!secret) throw new TerminalError('SecretNotFound', `Secret ${ref.name} does not exist in namespace ${this.current.metadata.namespace}`);
+      const encoded = secret.data?.[ref.key];
+      if (encoded === undefined) throw new TerminalError('SecretKeyNotFound', `Secret ${ref.name} has no key "${ref.key}"`);
+      values.set(`${ref.name}/${ref.key}`, Buffer.from(encoded, 'base64').toString('utf8'));
+    }
+    return values;
+  }
+
+  /** Refuses to write the same change again and again: that is a bug, not drift. */
+  private guardPerpetualDiff(diff: ConfigDiff): void {
+    const hash = createHash('sha256').update(JSON.stringify(diff.changes.map((c) => [c.key, c.value]))).digest('hex');
+    const last = this.shared.identicalWrites.get(this.key);
+    const count = last?.hash === hash ? last.count + 1 : 1;
+    this.shared.identicalWrites.set(this.key, { hash, count });
+    if (count > maxIdenticalWrites) {
+      throw new TerminalError('PerpetualDiff', `Proxmox keeps a different value for ${diff.changes.map((c) => c.key).join(', ')} after ${maxIdenticalWrites} writes; Phoenix stopped writing. Observed: ${diff.changes.map((c) => `${c.key}=${c.observed ?? '(unset)'}`).join('; ')}`);
+    }
+  }
+
+  private async converge(connection: Connection, api: GuestApi, config: GuestConfig): Promise<ReconcileResult | void> {
+    const isTemplate = String(config.template ?? '0') === '1';
+    const diff = diffConfig(this.adapter.desired(this.current, this.identity, this.secrets(), config), config);
+    if (diff.changes.length) {
+      this.guardPerpetualDiff(diff);
+      const set: Record<string, string> = {};
+      const deletes: string[] = [];
+      for (const change of diff.changes) {
+        if (change.value === undefined) deletes.push(change.key);
+        else set[change.key] = change.value;
+      }
+      let upid: string | undefined;
+      try {
+        upid = await api.updateConfig(set, deletes, config.digest);
+      } catch (err) {
+        if (isProxmoxError(err, 'Conflict')) throw new RetryableError('ConfigChanged', 'the config changed while Phoenix was updating it; reading it again');
+        if (isProxmoxError(err, 'InvalidParameter')) throw new TerminalError('RejectedByProxmox', `Proxmox refused the change: ${(err as Error).message}`);
+        throw err;
+      }
+      const fields = diff.changes.map((c) => (c.fields.length ? `${c.key} (${c.fields.join(', ')})` : c.key));
+      if (this.status.configDigest !== undefined) {
+        await this.setup.events.normal(this.current, 'Configured', 'Update', `set ${fields.join(', ')}`);
+      }
+      if (upid) {
+        await this.progress('Configuring', `updating ${fields.join(', ')}`, { task: { upid, operation: 'configure', node: api.node, status: 'running', startTime: new Date().toISOString() } });
+        return { requeueAfter: 500 };
+      }
+      return { requeueAfter: 100 };
+    }
+    if (diff.resizes.length) {
+      const resize = diff.resizes[0]!;
+      const upid = await api.resize(resize.disk, formatSize(resize.toBytes), config.digest);
+      await this.setup.events.normal(this.current, 'Resizing', 'Resize', `growing ${resize.disk} from ${formatSize(resize.fromBytes)} to ${formatSize(resize.toBytes)}`);
+      if (upid) {
+        await this.progress('Resizing', `growing ${resize.disk} to ${formatSize(resize.toBytes)}`, { task: { upid, operation: 'resize', node: api.node, status: 'running', startTime: new Date().toISOString() } });
+        return { requeueAfter: 500 };
+      }
+      return { requeueAfter: 100 };
+    }
+
+    const snapshotStep = await this.ensureSnapshots(api, isTemplate);
+    if (snapshotStep) return snapshotStep;
+
+    const current = await api.currentStatus();
+    const running = current.status === 'running';
+    if (this.spec.template && !isTemplate) {
+      if (running) return this.powerTask(api, 'stop', () => api.stop(), 'stopping before conversion to a template');
+      const upid = await api.convertToTemplate();
+      await this.setup.events.normal(this.current, 'Templated', 'Template', `converted VMID ${api.vmid} to a template`);
+      if (upid) return this.trackTask(api, upid, 'template', 'converting to a template');
+      return { requeueAfter: 500 };
+    }
+    const wantRunning = !isTemplate && (this.spec.powerState ?? (this.spec.template ? 'Stopped' : 'Running')) === 'Running';
+    if (wantRunning && !running) return this.powerTask(api, 'start', () => api.start(), 'starting');
+    if (!wantRunning && running) {
+      const timeout = Math.max(1, Math.round(parseDuration(this.spec.shutdownTimeout ?? '3m') / 1000));
+      return this.powerTask(api, 'shutdown', () => api.shutdown(timeout), `shutting down (hard stop after ${timeout} s)`);
+    }
+
+    const pending = isTemplate ? [] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
+    if (pending.length && running && this.spec.restartPolicy === 'IfRequired') {
+      return this.powerTask(api, 'reboot', () => api.reboot(), `restarting to apply ${pending.join(', ')}`);
+    }
+
+    const addresses = running ? await guestAddresses(api, config, this.spec) : [];
+    const fields = {
+      vmid: api.vmid,
+      node: api.node,
+      powerState: isTemplate || !running ? 'Stopped' : 'Running',
+      ipAddresses: addresses.length ? addresses : undefined,
+      pendingChanges: pending.length ? pending : undefined,
+      configDigest: config.digest,
+    };
+    if (diff.shrinks.length) {
+      const text = diff.shrinks.map((s) => `${s.disk} is ${formatSize(s.fromBytes)}, the spec asks for ${formatSize(s.toBytes)}`).join('; ');
+      await this.write({ phase: 'stalled', reason: 'ShrinkRefused', message: `${text}. Proxmox cannot shrink a disk and Phoenix never re-creates a guest to do it: set the size to at least the current one`, fields });
+      return { requeueAfter: this.observePeriodMs() };
+    }
+    this.converged = true;
+    const what = `${isTemplate ? 'template' : running ? 'running' : 'stopped'} on ${api.node} as VMID ${api.vmid}`;
+    if (pending.length) {
+      await this.write({ phase: 'ready', reason: 'RestartRequired', message: `${what}; ${pending.join(', ')} take effect at the next restart (restartPolicy: Never)`, fields });
+    } else {
+      await this.write({ phase: 'ready', reason: 'Converged', message: what, fields });
+    }
+    return { requeueAfter: this.observePeriodMs() };
+  }
+
+  /** Creates missing snapshots from spec.snapshots, one per reconcile. */
+  private async ensureSnapshots(api: GuestApi, isTemplate: boolean): Promise<ReconcileResult | undefined> {
+    const wanted = this.spec.snapshots ?? [];
+    if (!wanted.length || isTemplate) return undefined;
+    const existing = new Set((await api.snapshots()).map((s) => s.name));
+    const missing = wanted.find((s) => !existing.has(s.name));
+    if (!missing) return undefined;
+    const upid = await api.createSnapshot(missing.name, missing.description);
+    const managed = [...new Set([...(this.status.snapshots ?? []), missing.name])].sort();
+    await this.setup.events.normal(this.current, 'Snapshotting', 'Snapshot', `taking snapshot ${missing.name}`);
+    await this.progress('Snapshotting', `taking snapshot ${missing.name}`, {
+      snapshots: managed,
+      task: { upid, operation: 'snapshot', node: api.node, status: 'running', startTime: new Date().toISOString() },
+    });
+    return { requeueAfter: 500 };
+  }
+
+  private async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string): Promise<ReconcileResult> {
+    let upid: string;
+    try {
+      upid = await submit();
+    } catch (err) {
+      // "already running" / "not running": the state moved under us; observe it again.
+      if (isProxmoxError(err, 'ServerError') && /already running|not running/.test((err as Error).message)) return { requeueAfter: 500 };
+      if (isProxmoxError(err, 'Locked')) throw new RetryableError('GuestLocked', (err as Error).message);
+      throw err;
+    }
+    return this.trackTask(api, upid, operation, message);
+  }
+
+  private async trackTask(api: GuestApi, upid: string, operation: string, message: string): Promise<ReconcileResult> {
+    await this.progress(operation.charAt(0).toUpperCase() + operation.slice(1), message, {
+      task: { upid, operation, node: api.node, status: 'running', startTime: new Date().toISOString() },
+    });
+    return { requeueAfter: 500 };
+  }
+
+  /** Observe mode: read and report, never write to Proxmox. */
+  private async observeOnly(connection: Connection): Promise<ReconcileResult | void> {
+    const vmid = this.status.vmid ?? this.spec.vmid ?? this.spec.adopt?.vmid ?? (this.spec.adopt?.name ? await this.findByName(connection, this.spec.adopt.name) : undefined);
+    if (vmid === undefined) throw new TerminalError('NothingToObserve', 'managementPolicy Observe needs spec.vmid or spec.adopt to find the guest');
+    const api = new GuestApi(connection.client, this.spec.node, this.adapter.type, vmid);
+    const config = await api.config();
+    if (!config) {
+      await this.progress('GuestNotFound', `observing: no ${this.adapter.type} guest ${vmid} on node ${this.spec.node}`, { vmid, node: this.spec.node });
+      return { requeueAfter: this.observePeriodMs() };
+    }
+    const diff = diffConfig(this.adapter.desired(this.current, this.identity, this.secrets(), config), config);
+    // The description carries no marker in Observe mode, so it is not a difference worth reporting.
+    const changes = diff.changes.filter((c) => c.key !== 'description');
+    const current = await api.currentStatus();
+    const drift = driftRecords({ ...diff, changes }, false, this.status.drift);
+    this.converged = true;
+    await this.write({
+      phase: 'ready',
+      reason: 'Observed',
+      message: `observing VMID ${vmid} (no changes made): ${changes.length + diff.resizes.length} differences from the spec`,
+      fields: { vmid, node: this.spec.node, powerState: current.status === 'running' ? 'Running' : 'Stopped', drift: drift.length ? drift : undefined, configDigest: config.digest },
+    });
+    return { requeueAfter: this.observePeriodMs() };
+  }
+
+  private async delete(): Promise<ReconcileResult | void> {
+    if (!hasFinalizer(this.current, phoenixFinalizer)) return;
+    const done = async (reason: string, note: string) => {
+      await this.setup.events.normal(this.current, reason, 'Delete', note);
+      this.deps.allocator.release(this.key);
+      this.deps.capacity.release(this.key);
+      await removeFinalizer(this.setup.client, this.adapter.resource, this.current, phoenixFinalizer);
+    };
+    if ((this.spec.managementPolicy ?? 'Manage') === 'Observe') return done('Released', 'Observe mode: the guest is left as it is');
+    const vmid = this.status.vmid;
+    if (vmid === undefined) return done('Deleted', 'no guest was ever created');
+    const connection = this.deps.connections.get(this.spec.hypervisorRef.name);
+    if (!connection) {
+      await this.progress('WaitingForHypervisor', `cannot reach PhoenixHypervisor ${this.spec.hypervisorRef.name} to delete guest ${vmid}; the finalizer stays until it can (remove it by hand to abandon the guest)`);
+      return { requeueAfter: 10_000 };
+    }
+    const task = this.status.task;
+    if (task) {
+      const outcome = await this.pollTask(connection, task);
+      if (outcome.running) return { requeueAfter: outcome.delayMs };
+    }
+    const api = new GuestApi(connection.client, this.status.node ?? this.spec.node, this.adapter.type, vmid);
+    const config = await api.config();
+    if (!config) return done('Deleted', `guest ${vmid} is gone`);
+    if (config.lock) {
+      await this.progress('GuestLocked', `waiting for lock ${config.lock} on guest ${vmid} before deleting it`);
+      return { requeueAfter: 2_000 };
+    }
+    if (ownershipOf(config.description, this.current.metadata.uid ?? '') !== 'ours') {
+      return done('LeftAlone', `guest ${vmid} does not carry this object's marker; Phoenix did not touch it`);
+    }
+    const policy = this.spec.deletionPolicy ?? (this.status.adopted ? 'Retain' : 'Delete');
+    if (policy === 'Retain') {
+      const text = stripMarker(String(config.description ?? '')).trimEnd();
+      await api.updateConfig(text ? { description: text } : {}, text ? [] : ['description'], config.digest);
+      return done('Retained', `guest ${vmid} keeps running; Phoenix's marker was removed`);
+    }
+    if (String(config.protection ?? '0') === '1') {
+      await this.write({ phase: 'stalled', reason: 'ProtectionEnabled', message: `guest ${vmid} has Proxmox protection set, which blocks deletion; turn it off in Proxmox (or set spec.protection: false before deleting) to let Phoenix delete it` });
+      return { requeueAfter: 60_000 };
+    }
+    const state = await api.currentStatus();
+    if (state.status === 'running') return this.powerTask(api, 'stop', () => api.stop(), `stopping guest ${vmid} before destroying it`);
+    let upid: string;
+    try {
+      upid = await api.destroy();
+    } catch (err) {
+      if (isProxmoxError(err, 'NotFound')) return done('Deleted', `guest ${vmid} is gone`);
+      throw err;
+    }
+    await this.setup.events.normal(this.current, 'Deleting', 'Delete', `destroying guest ${vmid} with its disks`);
+    return this.trackTask(api, upid, 'destroy', `destroying guest ${vmid}`);
+  }
+}
+
+function diffSummary(diff: ConfigDiff, config: GuestConfig): string {
+  const parts = diff.changes.filter((c) => c.key !== 'description').map((c) => `${c.key}: ${maskSecret(c.key, String(config[c.key] ?? '(unset)'))} → ${maskSecret(c.key, c.value ?? '(removed)')}`);
+  for (const r of diff.resizes) parts.push(`${r.disk}: ${formatSize(r.fromBytes)} → ${formatSize(r.toBytes)}`);
+  return parts.length ? `differences: ${parts.join('; ')}` : 'no differences from the spec';
+}
+
+function maskSecret(key: string, value: string): string {
+  return /password|cipassword|sshkeys/i.test(key) ? '(secret)' : value;
+}
+
+interface DriftRecord {
+  field: string;
+  observed?: string;
+  desired?: string;
+  time: string;
+  corrected?: boolean;
+}
+
+/** Drift as status records; a difference already recorded keeps its time, so re-observing writes nothing. */
+function driftRecords(diff: ConfigDiff, corrected: boolean, previous: readonly DriftRecord[] = []): DriftRecord[] {
+  const now = new Date().toISOString();
+  const same = (r: Omit<DriftRecord, 'time'>) => previous.find((p) => p.field === r.field && p.observed === r.observed && p.desired === r.desired && p.corrected === r.corrected);
+  const records: Omit<DriftRecord, 'time'>[] = diff.changes
+    .filter((c) => c.key !== 'description')
+    .map((c) => ({ field: c.fields.length ? `${c.key}.${c.fields.join(',')}` : c.key, observed: maskSecret(c.key, c.observed ?? '(unset)'), desired: maskSecret(c.key, c.value ?? '(removed)'), corrected }));
+  for (const r of diff.resizes) records.push({ field: r.disk, observed: formatSize(r.fromBytes), desired: formatSize(r.toBytes), corrected });
+  return records.slice(0, 20).map((r) => ({ ...r, time: same(r)?.time ?? now }));
+}

@@ -1,0 +1,96 @@
+import type { Reconciler } from '../../runtime/controller.ts';
+import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
+import { defineController } from '../../runtime/manager.ts';
+import { TerminalError } from '../../runtime/errors.ts';
+import { secrets, type KubeObject } from '../../runtime/resource.ts';
+import { phoenixHypervisors, type PhoenixHypervisor } from '../../api/objects.ts';
+import { isProxmoxError } from '../../clients/proxmox/errors.ts';
+import type { ConnectionRegistry } from './connections.ts';
+import { RetryableError } from '../reasons.ts';
+
+interface SecretObject extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** How often a Ready hypervisor is checked again (node membership, version). */
+export const hypervisorCheckPeriodMs = 5 * 60_000;
+
+function secretKeyOf(hv: PhoenixHypervisor): string {
+  const ref = hv.spec.proxmox.tokenSecretRef;
+  return `${ref.namespace}/${ref.name}`;
+}
+
+/**
+ * Connects to a PhoenixHypervisor's Proxmox endpoint and reports what it found. Guests read
+ * the connection from the shared registry, so they never build their own clients or read the
+ * token Secret themselves.
+ */
+export function hypervisorController(connections: ConnectionRegistry): ControllerDefinition<PhoenixHypervisor> {
+  return defineController<PhoenixHypervisor>({
+    kind: 'PhoenixHypervisor',
+    resource: phoenixHypervisors,
+    setup(setup: ControllerSetup<PhoenixHypervisor>): Reconciler<PhoenixHypervisor> {
+      // A rotated or newly created token Secret reconnects at once, without a restart.
+      setup.watchMapped<SecretObject>(secrets, (secret) =>
+        setup.primary
+          .list()
+          .filter((hv) => secretKeyOf(hv) === `${secret.metadata.namespace}/${secret.metadata.name}`)
+          .map((hv) => ({ name: hv.metadata.name })),
+      );
+      const secretCache = setup.cache<SecretObject>(secrets);
+
+      return {
+        async reconcile({ object: hv, request }) {
+          if (!hv) {
+            connections.remove(request.name);
+            return;
+          }
+          if (!connections.allows(hv.spec.proxmox.url)) {
+            throw new TerminalError('EndpointNotAllowed', `this controller may not connect to ${new URL(hv.spec.proxmox.url).hostname} (restricted by --allowed-proxmox-hosts)`);
+          }
+          const ref = hv.spec.proxmox.tokenSecretRef;
+          const secret = secretCache.get(secretKeyOf(hv));
+          const encoded = secret?.data?.[ref.key ?? 'token'];
+          if (!secret) throw new TerminalError('SecretNotFound', `Secret ${ref.namespace}/${ref.name} does not exist; create it with the API token (user@realm!tokenid=uuid) under key "${ref.key ?? 'token'}"`);
+          if (!encoded) throw new TerminalError('SecretKeyNotFound', `Secret ${ref.namespace}/${ref.name} has no key "${ref.key ?? 'token'}"`);
+          const token = Buffer.from(encoded, 'base64').toString('utf8').trim();
+          if (!/^[^@\s]+@[^!\s]+![^=\s]+=\S+$/.test(token)) {
+            throw new TerminalError('InvalidToken', `Secret ${ref.namespace}/${ref.name} key "${ref.key ?? 'token'}" is not an API token of the form user@realm!tokenid=uuid`);
+          }
+          const connection = connections.upsert(hv, token);
+          let version: string;
+          let nodes: { node: string; status?: string; maxcpu?: number; maxmem?: number }[];
+          try {
+            version = String((await connection.client.api.version.$get()).version);
+            nodes = (await connection.client.api.nodes.$get()) as typeof nodes;
+          } catch (err) {
+            if (isProxmoxError(err, 'Unauthorized')) throw new TerminalError('Unauthorized', `Proxmox refused the API token in Secret ${ref.namespace}/${ref.name}: check that the token exists and has not expired`);
+            if (isProxmoxError(err, 'Forbidden')) throw new TerminalError('InsufficientPrivileges', `the API token may not read the cluster: ${(err as Error).message}`);
+            if (isProxmoxError(err, 'Unavailable')) throw new RetryableError('Unreachable', `cannot reach Proxmox at ${hv.spec.proxmox.url}: ${(err as Error).message}`, { cause: err });
+            throw err;
+          }
+          const online = nodes.filter((n) => n.status === 'online').map((n) => n.node).sort();
+          connections.update(hv.metadata.name, { version, nodes: online });
+          const nodeStatus = nodes
+            .map((n) => ({
+              name: n.node,
+              status: n.status ?? 'unknown',
+              ...(n.maxcpu !== undefined ? { maxCpu: n.maxcpu } : {}),
+              ...(n.maxmem !== undefined ? { memoryTotal: n.maxmem } : {}),
+            }))
+            .sort((a, b) => a.name.localeCompare(b.name));
+          const offline = nodeStatus.filter((n) => n.status !== 'online').map((n) => n.name);
+          // Only slow-changing facts go into status (no CPU load or memory in use), so a
+          // converged hypervisor costs no writes to the API server.
+          await setup.status.update(phoenixHypervisors, hv, {
+            phase: 'ready',
+            reason: 'Connected',
+            message: `Proxmox VE ${version}, ${online.length} of ${nodes.length} nodes online${offline.length ? ` (offline: ${offline.join(', ')})` : ''}`,
+            fields: { proxmoxVersion: version, nodes: nodeStatus },
+          });
+          return { requeueAfter: hypervisorCheckPeriodMs };
+        },
+      };
+    },
+  });
+}

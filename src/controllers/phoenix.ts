@@ -1,0 +1,44 @@
+import type { ControllerDefinition } from '../runtime/manager.ts';
+import type { KubeObject } from '../runtime/resource.ts';
+import type { ExternalCallRecorder } from '../runtime/metrics.ts';
+import { SpecValidator } from '../api/validation.ts';
+import { ConnectionRegistry } from './hypervisor/connections.ts';
+import { hypervisorController } from './hypervisor/reconciler.ts';
+import { guestController } from './guests/reconciler.ts';
+import { lxcAdapter, vmAdapter } from './guests/adapter.ts';
+import { VmidAllocator } from './guests/vmid-allocator.ts';
+import { CreateCapacity } from './guests/capacity.ts';
+
+export interface PhoenixControllerOptions {
+  /** Default drift-check period for guests. */
+  readonly observePeriodMs?: number;
+  readonly externalCalls?: ExternalCallRecorder;
+  /** Which Proxmox hosts may be contacted (default: any). */
+  readonly allowHost?: (host: string) => boolean;
+}
+
+/** Loopback only: for tests and the demo. */
+export const loopbackOnly = (host: string): boolean => host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+
+export interface PhoenixControllers {
+  readonly definitions: ControllerDefinition<KubeObject>[];
+  readonly connections: ConnectionRegistry;
+  close(): void;
+}
+
+/**
+ * The Phoenix controllers of one process, sharing one connection per hypervisor, one VMID
+ * allocator and one set of create limits. Built per manager (tests run several in a process).
+ */
+export function createPhoenixControllers(options: PhoenixControllerOptions = {}): PhoenixControllers {
+  const connections = new ConnectionRegistry(options.externalCalls, options.allowHost);
+  const deps = {
+    connections,
+    allocator: new VmidAllocator(),
+    capacity: new CreateCapacity(),
+    validator: new SpecValidator(),
+    observePeriodMs: options.observePeriodMs ?? 5 * 60_000,
+  };
+  const definitions = [hypervisorController(connections), guestController(lxcAdapter, deps), guestController(vmAdapter, deps)] as unknown as ControllerDefinition<KubeObject>[];
+  return { definitions, connections, close: () => connections.close() };
+}

@@ -1,0 +1,110 @@
+import * as k8s from '@kubernetes/client-node';
+import { testCluster, type TestCluster } from './cluster.ts';
+import { installPhoenixCrds, eventually } from './crds.ts';
+import { startProxmoxSimulator, type RunningSimulator, type StartOptions } from '../../src/sim/proxmox/index.ts';
+import { Manager } from '../../src/runtime/manager.ts';
+import { parseRuntimeConfig } from '../../src/runtime/config.ts';
+import { silentLogger, createLogger } from '../../src/runtime/logging.ts';
+import { createPhoenixControllers, loopbackOnly, type PhoenixControllers } from '../../src/controllers/phoenix.ts';
+import { apiGroup, apiVersion } from '../../src/api/group.ts';
+
+export interface PhoenixEnv {
+  readonly cluster: TestCluster;
+  readonly sim: RunningSimulator;
+  readonly manager: Manager;
+  readonly phoenix: PhoenixControllers;
+  readonly custom: k8s.CustomObjectsApi;
+  readonly namespace: string;
+  readonly hypervisor: string;
+  stop(): Promise<void>;
+}
+
+export const G = { group: apiGroup, version: apiVersion };
+
+/**
+ * A real kube-apiserver, the Proxmox simulator and a Phoenix manager in this process, with a
+ * PhoenixHypervisor pointing at the simulator and Ready. Controllers may reach loopback only.
+ */
+export async function startPhoenix(options: { name: string; sim?: StartOptions; observePeriodMs?: number; debug?: boolean }): Promise<PhoenixEnv> {
+  const cluster = await testCluster();
+  await installPhoenixCrds(cluster.kc);
+  const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
+  const core = cluster.kc.makeApiClient(k8s.CoreV1Api);
+  const namespace = options.name;
+  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
+  const sim = await startProxmoxSimulator({ seed: 42, speed: 200, ...options.sim });
+  const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=8'], {});
+  const logger = options.debug ? createLogger({ level: 'debug', format: 'text' }) : silentLogger();
+  const manager = new Manager({ config, kubeConfig: cluster.kc, logger });
+  const phoenix = createPhoenixControllers({ observePeriodMs: options.observePeriodMs ?? 60_000, externalCalls: manager.metrics, allowHost: loopbackOnly });
+  for (const definition of phoenix.definitions) await manager.addController(definition);
+  await manager.start();
+
+  const hypervisor = `sim-${namespace}`;
+  await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
+  await custom.createClusterCustomObject({
+    ...G,
+    plural: 'phoenixhypervisors',
+    body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: hypervisor }, spec: { proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } } } },
+  });
+  await waitReady({ custom, namespace } as PhoenixEnv, 'phoenixhypervisors', hypervisor);
+
+  return {
+    cluster, sim, manager, phoenix, custom, namespace, hypervisor,
+    async stop() {
+      await manager.stop();
+      phoenix.close();
+      await sim.close();
+      await custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: hypervisor }).catch(() => undefined);
+    },
+  };
+}
+
+export async function getObject(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, plural: string, name: string): Promise<any> {
+  return plural === 'phoenixhypervisors'
+    ? env.custom.getClusterCustomObject({ ...G, plural, name })
+    : env.custom.getNamespacedCustomObject({ ...G, plural, namespace: env.namespace, name });
+}
+
+function readyOf(object: any): { status?: string; message?: string; observed: boolean } {
+  const ready = object?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
+  return { status: ready?.status, message: ready?.message, observed: object?.status?.observedGeneration === object?.metadata?.generation };
+}
+
+/** Waits for Ready=True at the current generation, the way `kubectl wait --for=condition=Ready` does. */
+export async function waitReady(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, plural: string, name: string, timeoutMs = 60_000): Promise<any> {
+  let last: any;
+  try {
+    await eventually(`${plural}/${name} Ready`, async () => {
+      last = await getObject(env, plural, name);
+      const r = readyOf(last);
+      return r.status === 'True' && r.observed;
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
+  }
+  return last;
+}
+
+export async function waitCondition(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, plural: string, name: string, predicate: (object: any) => boolean, what: string, timeoutMs = 60_000): Promise<any> {
+  let last: any;
+  try {
+    await eventually(`${plural}/${name}: ${what}`, async () => {
+      last = await getObject(env, plural, name);
+      return predicate(last);
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
+  }
+  return last;
+}
+
+export function apply(env: PhoenixEnv, kind: 'PhoenixLXC' | 'PhoenixVM', name: string, spec: Record<string, unknown>): Promise<any> {
+  const plural = kind === 'PhoenixLXC' ? 'phoenixlxcs' : 'phoenixvms';
+  return env.custom.createNamespacedCustomObject({
+    ...G,
+    plural,
+    namespace: env.namespace,
+    body: { apiVersion: `${apiGroup}/${apiVersion}`, kind, metadata: { name }, spec: { hypervisorRef: { name: env.hypervisor }, node: 'pve', ...spec } },
+  });
+}
