@@ -84,6 +84,7 @@ export const guestSpecRules: s.CelRule[] = [
   { rule: 'self.hypervisorRef == oldSelf.hypervisorRef', message: 'hypervisorRef is immutable: a guest cannot move between Proxmox endpoints', fieldPath: '.hypervisorRef' },
   { rule: '!has(oldSelf.template) || !oldSelf.template || (has(self.template) && self.template)', message: 'a template cannot be turned back into a guest', fieldPath: '.template' },
   { rule: "!(has(self.template) && self.template && has(self.powerState) && self.powerState == 'Running')", message: 'a template cannot run: remove powerState or set it to Stopped', fieldPath: '.powerState' },
+  { rule: '!(has(self.template) && self.template && has(self.snapshots) && size(self.snapshots) > 0)', message: 'Proxmox cannot turn a guest with snapshots into a template: take snapshots on the guest, clone it, and make the clone the template', fieldPath: '.snapshots' },
   { rule: '!has(self.adopt) || !has(self.adopt.vmid) || !has(self.vmid) || self.vmid == self.adopt.vmid', message: 'vmid and adopt.vmid must agree', fieldPath: '.adopt.vmid' },
 ];
 

@@ -1,0 +1,91 @@
+import { strict as assert } from 'node:assert';
+import * as k8s from '@kubernetes/client-node';
+import { startPhoenix, apply, waitReady, getObject, type PhoenixEnv } from '../support/phoenix.ts';
+import { ownershipOf } from '../../src/guests/marker.ts';
+
+describe('PhoenixVM and the golden-template chain (real API server + simulator)', function () {
+  this.timeout(120_000);
+  let env: PhoenixEnv;
+
+  before(async function () {
+    this.timeout(30 * 60_000);
+    env = await startPhoenix({ name: 'e2e-vm' });
+    await env.cluster.kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
+      namespace: env.namespace,
+      body: { metadata: { name: 'cloud-init' }, stringData: { password: 'pa55word', authorized_keys: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFromSecret ops@lab\n' } },
+    });
+  });
+
+  after(async () => env?.stop());
+
+  it('imports a cloud image into a VM template', async () => {
+    await apply(env, 'PhoenixVM', 'cloud-template', {
+      vmid: 9000,
+      source: { cloudImage: { volume: 'local:import/debian-12-genericcloud-amd64.qcow2', storage: 'local-lvm' } },
+      cores: 2,
+      memory: '2G',
+      scsiController: 'virtio-scsi-single',
+      agent: { enabled: true },
+      disks: [{ slot: 'scsi0', size: '16G', discard: true }],
+      networks: [{ bridge: 'vmbr0', ipv4: 'dhcp' }],
+      cloudInit: { user: 'phoenix', storage: 'local-lvm' },
+      template: true,
+    });
+    const ready = await waitReady(env, 'phoenixvms', 'cloud-template');
+    assert.equal(ready.status.powerState, 'Stopped');
+    const config = env.sim.admin.guest(9000)!.config as Record<string, string>;
+    assert.equal(String(config['template']), '1');
+    assert.match(String(config['scsi0']), /size=16G/);
+    assert.ok(Object.values(config).some((v) => /cloudinit/.test(String(v))), 'no cloud-init drive');
+  });
+
+  it('clones the template into a running VM with cloud-init from Secrets and IPs from the guest agent', async () => {
+    await apply(env, 'PhoenixVM', 'docker-host', {
+      source: { clone: { vmRef: { name: 'cloud-template' }, full: true, storage: 'local-lvm' } },
+      cores: 4,
+      memory: '4G',
+      agent: { enabled: true },
+      disks: [{ slot: 'scsi0', size: '32G' }, { slot: 'scsi1', storage: 'local-lvm', size: '20G' }],
+      networks: [{ bridge: 'vmbr0', ipv4: 'dhcp', firewall: true }],
+      cloudInit: { user: 'phoenix', passwordSecretRef: { name: 'cloud-init' }, sshKeysSecretRef: { name: 'cloud-init' } },
+    });
+    const ready = await waitReady(env, 'phoenixvms', 'docker-host');
+    const vmid = ready.status.vmid;
+    assert.notEqual(vmid, 9000);
+    assert.equal(ready.status.powerState, 'Running');
+    const guest = env.sim.admin.guest(vmid)!;
+    const config = guest.config as Record<string, string>;
+    assert.equal(String(config['cores']), '4');
+    assert.match(String(config['scsi0']), /size=32G/);
+    assert.match(String(config['scsi1']), /size=20G/);
+    assert.match(decodeURIComponent(String(config['sshkeys'])), /AAAAIFromSecret/);
+    assert.ok(config['cipassword'], 'the cloud-init password was not set');
+    assert.equal(ownershipOf(String(config['description']), ready.metadata.uid), 'ours');
+    assert.ok((ready.status.ipAddresses ?? []).length > 0, `no IPs from the guest agent: ${JSON.stringify(ready.status)}`);
+  });
+
+  it('builds the legacy chain: base container, snapshot, clone from the snapshot, template, app clone', async () => {
+    await apply(env, 'PhoenixLXC', 'copy-base', {
+      source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } },
+      rootDisk: { storage: 'local-lvm', size: '8G' },
+      networks: [{ name: 'eth0', bridge: 'vmbr0', ipv4: 'dhcp' }],
+      snapshots: [{ name: 'final-form', description: 'clones start here' }],
+      powerState: 'Stopped',
+    });
+    await apply(env, 'PhoenixLXC', 'copy-cuda', {
+      source: { clone: { lxcRef: { name: 'copy-base' }, snapshot: 'final-form', full: true, storage: 'local-lvm' } },
+      rootDisk: { size: '10G' },
+      devices: [{ path: '/dev/nvidia0', mode: '0666' }],
+      template: true,
+    });
+    await apply(env, 'PhoenixLXC', 'app', { source: { clone: { lxcRef: { name: 'copy-cuda' }, full: false } }, cores: 2 });
+    const app = await waitReady(env, 'phoenixlxcs', 'app', 90_000);
+    const base = await getObject(env, 'phoenixlxcs', 'copy-base');
+    const cuda = await getObject(env, 'phoenixlxcs', 'copy-cuda');
+    assert.deepEqual(base.status.snapshots, ['final-form']);
+    assert.equal(String(env.sim.admin.guest(cuda.status.vmid)!.config['template']), '1');
+    assert.match(String(env.sim.admin.guest(cuda.status.vmid)!.config['dev0']), /\/dev\/nvidia0/);
+    assert.equal(app.status.powerState, 'Running');
+    assert.equal(String(env.sim.admin.guest(app.status.vmid)!.config['cores']), '2');
+  });
+});
