@@ -19,4 +19,8 @@ export const commands: Readonly<Record<string, Entry>> = {
     summary: 'Run the Phoenix controllers (watch, reconcile, serve /metrics and probes)',
     load: async () => (await import('./commands/controller.ts')).controllerCommand,
   },
+  sim: {
+    summary: 'Run a simulated Proxmox VE API (phoenix sim proxmox) for trying Phoenix without a host',
+    load: async () => (await import('./commands/sim.ts')).simCommand,
+  },
 };

@@ -1,0 +1,113 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { UsageError, type Command } from '../command.ts';
+import { startProxmoxSimulator, type StartOptions } from '../../sim/proxmox/index.ts';
+import type { Fault } from '../../sim/proxmox/faults.ts';
+import type { SimState } from '../../sim/proxmox/state.ts';
+import { DEFAULT_ROOT_PASSWORD } from '../../sim/proxmox/default-state.ts';
+
+const usage = `phoenix sim proxmox [options]
+
+Runs a simulated Proxmox VE API on 127.0.0.1 (see docs/simulator.md) until interrupted.
+
+  --port N              listen port (default 8006; 0 picks a free one)
+  --https               serve HTTPS with a self-signed certificate
+  --seed N              seed for MACs, UUIDs, durations and fault dice (default 1)
+  --speed X             simulated seconds per real second (default 1)
+  --pve-version V       9.1 (default) or 8.4
+  --state FILE          load the state from FILE if it exists, save it there on exit
+  --latency MS          delay every API response by MS simulated milliseconds
+  --error-rate G=R      fail fraction R of requests to endpoint group G (qemu, lxc, tasks, storage, …)
+  --resources-lag MS    let /cluster/resources lag like pvestatd (e.g. 10000)
+  --fault JSON          any fault object of the admin API, e.g. '{"kind":"storage-lock-timeout","storage":"local-lvm"}'
+
+Prints the API URL, the admin URL and a ready-to-use API token.`;
+
+interface Parsed {
+  options: StartOptions;
+  stateFile?: string;
+  faults: Fault[];
+}
+
+function parse(argv: string[]): Parsed {
+  const [target, ...rest] = argv;
+  if (target !== 'proxmox') throw new UsageError(target === undefined ? 'missing simulator name (proxmox)' : `unknown simulator '${target}'`);
+  const options: StartOptions = { port: 8006 };
+  const faults: Fault[] = [];
+  let stateFile: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i]!;
+    const value = (): string => {
+      const v = rest[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    const number = (): number => {
+      const v = Number(value());
+      if (!Number.isFinite(v) || v < 0) throw new UsageError(`${flag} needs a non-negative number`);
+      return v;
+    };
+    switch (flag) {
+      case '--port': options.port = number(); break;
+      case '--https': options.https = true; break;
+      case '--seed': options.seed = number(); break;
+      case '--speed': options.speed = number(); break;
+      case '--pve-version': {
+        const v = value();
+        if (v !== '9.1' && v !== '8.4') throw new UsageError('--pve-version must be 9.1 or 8.4');
+        options.pveVersion = v;
+        break;
+      }
+      case '--state': stateFile = value(); break;
+      case '--latency': faults.push({ kind: 'latency', ms: number() }); break;
+      case '--error-rate': {
+        const m = /^([a-z]+)=(0(\.\d+)?|1(\.0+)?)$/.exec(value());
+        if (!m) throw new UsageError('--error-rate needs GROUP=RATE with RATE between 0 and 1');
+        faults.push({ kind: 'error', group: m[1]!, rate: Number(m[2]) });
+        break;
+      }
+      case '--resources-lag': options.resourcesLagMs = number(); break;
+      case '--fault': {
+        try {
+          faults.push(JSON.parse(value()) as Fault);
+        } catch {
+          throw new UsageError('--fault needs a JSON object');
+        }
+        break;
+      }
+      default: throw new UsageError(`unknown option '${flag}'`);
+    }
+  }
+  if (stateFile !== undefined && existsSync(stateFile)) options.state = JSON.parse(readFileSync(stateFile, 'utf8')) as SimState;
+  return { options, faults, ...(stateFile !== undefined ? { stateFile } : {}) };
+}
+
+export const simCommand: Command = {
+  name: 'sim',
+  summary: 'Run a simulated Proxmox VE API for trying Phoenix and testing manifests',
+  usage,
+  async run(argv) {
+    const { options, stateFile, faults } = parse(argv);
+    const sim = await startProxmoxSimulator(options);
+    for (const f of faults) sim.admin.injectFault(f);
+    process.stdout.write(
+      [
+        `Proxmox VE ${sim.simulator.versionInfo.version} simulator listening on ${sim.url}/api2/json`,
+        `admin API:  ${sim.adminUrl} (faults, clock, counters, seeding; see docs/simulator.md)`,
+        `API token:  ${sim.token.fullId}=${sim.token.secret}`,
+        `  header:   Authorization: ${sim.token.header}`,
+        `  login:    root@pam / ${DEFAULT_ROOT_PASSWORD}`,
+        '',
+      ].join('\n'),
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    if (stateFile !== undefined) {
+      writeFileSync(stateFile, JSON.stringify(sim.admin.snapshotState(), null, 2));
+      process.stdout.write(`state saved to ${stateFile}\n`);
+    }
+    await sim.close();
+    return 0;
+  },
+};
