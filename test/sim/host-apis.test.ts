@@ -1,0 +1,98 @@
+// Node-level and datacenter APIs: storage, templates and downloads, pools, network
+// staging, DNS, firewall rules, and the /cluster/resources refresh lag.
+import assert from 'node:assert/strict';
+import { startFixture, type Fixture } from './support/sim-fixture.ts';
+
+const data = <T>(r: { body?: { data?: unknown } | undefined }): T => r.body?.data as T;
+
+describe('simulator host and datacenter APIs', () => {
+  let f: Fixture;
+  afterEach(async () => f?.sim.close());
+
+  it('storage status tracks capacity; aplinfo and download-url create templates through download tasks', async () => {
+    f = await startFixture();
+    const before = data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/storage', { content: 'vztmpl' }));
+    assert.deepEqual(before.map((s) => s['storage']), ['local']);
+    const upid = data<string>(await f.call('POST', '/nodes/pve/aplinfo', { storage: 'local', template: 'alpine-3.22-default_20250617_amd64.tar.xz' }));
+    assert.match(upid, /:download:alpine-3\.22-default_20250617_amd64\.tar\.xz:/);
+    assert.equal((await f.finish(upid))['exitstatus'], 'OK');
+    const content = data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/storage/local/content', { content: 'vztmpl' }));
+    assert.deepEqual(content.find((c) => String(c['volid']).includes('alpine'))?.['format'], 'txz');
+    const dl = data<string>(await f.call('POST', '/nodes/pve/storage/local/download-url', { url: 'https://example.invalid/noble.img', content: 'import', filename: 'noble.qcow2' }));
+    await f.finish(dl);
+    const status = data<Record<string, number>>(await f.call('GET', '/nodes/pve/storage/local/status'));
+    assert.equal(status['used']! + status['avail']!, status['total']);
+    assert.ok(data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/storage/local/content')).some((c) => c['volid'] === 'local:import/noble.qcow2'));
+    const missing = await f.call('GET', '/nodes/pve/storage/nope/status');
+    assert.equal(missing.reason, "storage 'nope' does not exist");
+  });
+
+  it('storage definitions can be created, changed and removed', async () => {
+    f = await startFixture();
+    assert.equal((await f.call('POST', '/storage', { storage: 'nfs1', type: 'nfs', content: 'images,iso' })).status, 400, 'nfs without path is refused');
+    assert.equal((await f.call('POST', '/storage', { storage: 'fast', type: 'dir', path: '/mnt/fast', content: 'images,rootdir' })).status, 200);
+    assert.equal((await f.call('POST', '/storage', { storage: 'fast', type: 'dir', path: '/mnt/fast' })).reason, "create storage failed: storage ID 'fast' already defined");
+    await f.call('PUT', '/storage/fast', { content: 'images' });
+    assert.equal(data<Record<string, unknown>>(await f.call('GET', '/storage/fast'))['content'], 'images');
+    await f.call('DELETE', '/storage/fast');
+    assert.equal((await f.call('GET', '/storage/fast')).status, 500);
+  });
+
+  it('pools hold guests; a non-empty pool cannot be removed', async () => {
+    f = await startFixture();
+    f.sim.admin.addGuest({ type: 'qemu', vmid: 100, config: { name: 'a', memory: '512' } });
+    await f.call('POST', '/pools', { poolid: 'prod', comment: 'production' });
+    await f.call('PUT', '/pools', { poolid: 'prod', vms: '100' });
+    const pool = data<Array<{ members: Array<Record<string, unknown>> }>>(await f.call('GET', '/pools', { poolid: 'prod' }));
+    assert.deepEqual(pool[0]!.members.map((m) => m['id']), ['qemu/100']);
+    assert.equal((await f.call('DELETE', '/pools', { poolid: 'prod' })).reason, "delete pool failed: pool 'prod' is not empty");
+    await f.call('PUT', '/pools', { poolid: 'prod', vms: '100', delete: 1 });
+    assert.equal((await f.call('DELETE', '/pools', { poolid: 'prod' })).status, 200);
+  });
+
+  it('network changes are staged, listed as changes, and applied by a reload task', async () => {
+    f = await startFixture();
+    assert.equal((await f.call('POST', '/nodes/pve/network', { iface: 'vmbr1', type: 'bridge', cidr: '10.10.0.1/24', autostart: 1 })).status, 200);
+    const dup = await f.call('POST', '/nodes/pve/network', { iface: 'vmbr1', type: 'bridge' });
+    assert.deepEqual(dup.body?.errors, { iface: 'interface already exists' });
+    const listed = await f.call('GET', '/nodes/pve/network', { type: 'bridge' });
+    assert.match(String((listed.body as { changes?: string }).changes), /interfaces\.new/);
+    const staged = data<Array<Record<string, unknown>>>(listed).find((i) => i['iface'] === 'vmbr1')!;
+    assert.equal(staged['active'], 0);
+    const reload = data<string>(await f.call('PUT', '/nodes/pve/network'));
+    assert.match(reload, /:srvreload:networking:/);
+    await f.finish(reload);
+    const applied = await f.call('GET', '/nodes/pve/network/vmbr1');
+    assert.deepEqual([data<Record<string, unknown>>(applied)['active'], (applied.body as { changes?: string }).changes], [1, undefined]);
+    await f.call('PUT', '/nodes/pve/dns', { search: 'lab.internal', dns1: '10.0.0.53' });
+    assert.deepEqual(data(await f.call('GET', '/nodes/pve/dns')), { search: 'lab.internal', dns1: '10.0.0.53' });
+  });
+
+  it('firewall rules go on top, default to disabled, and carry the list digest', async () => {
+    f = await startFixture();
+    f.sim.admin.addGuest({ type: 'lxc', vmid: 100, config: { hostname: 'ct', memory: 512 } });
+    await f.call('POST', '/nodes/pve/lxc/100/firewall/rules', { type: 'in', action: 'ACCEPT', dport: '22', proto: 'tcp' });
+    await f.call('POST', '/nodes/pve/lxc/100/firewall/rules', { type: 'in', action: 'DROP', enable: 1 });
+    const rules = data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/lxc/100/firewall/rules'));
+    assert.deepEqual(rules.map((r) => [r['pos'], r['action'], r['enable']]), [[0, 'DROP', 1], [1, 'ACCEPT', 0]]);
+    assert.equal(rules[0]!['digest'], rules[1]!['digest']);
+    await f.call('DELETE', '/nodes/pve/lxc/100/firewall/rules/0');
+    const stale = await f.call('PUT', '/nodes/pve/lxc/100/firewall/rules/0', { enable: 1, digest: String(rules[0]!['digest']) });
+    assert.equal(stale.reason, 'detected modified configuration - file changed by other user? Try again.');
+    assert.equal((await f.call('GET', '/nodes/pve/lxc/100/firewall/rules/5')).reason, 'no rule at position 5');
+  });
+
+  it('/cluster/resources can lag like pvestatd while status/current is live', async () => {
+    f = await startFixture();
+    f.sim.admin.setResourcesLag(10_000);
+    f.sim.admin.addGuest({ type: 'qemu', vmid: 100, config: { name: 'a', memory: '512' } });
+    await f.call('GET', '/cluster/resources', { type: 'vm' });
+    await f.finish(data(await f.call('POST', '/nodes/pve/qemu/100/status/start')));
+    assert.equal(data<{ status: string }>(await f.call('GET', '/nodes/pve/qemu/100/status/current')).status, 'running');
+    const stale = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
+    assert.equal(stale[0]!['status'], 'stopped');
+    f.sim.admin.advance(10_000);
+    const fresh = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
+    assert.equal(fresh[0]!['status'], 'running');
+  });
+});
