@@ -359,3 +359,74 @@ export function convertDisksToBase(sim: Simulator, g: SimGuestState): void {
     g.config[k] = v.replace(volid, vol.volid);
   }
 }
+
+/** Grows a disk inside a resize task: storage capacity first, then the volume and the `size=` in the config. */
+export function applyResize(sim: Simulator, g: SimGuestState, disk: string, newSize: number): void {
+  const value = g.config[disk]!;
+  const volid = diskVolume(g.type, disk, value);
+  const vol = volid === undefined ? undefined : sim.volume(volid);
+  if (vol) {
+    const s = sim.storage(vol.storage)!;
+    if (newSize - vol.size > s.totalBytes - sim.storageUsed(s, g.node)) throw new TaskFailure(`unable to resize volume '${volid}' - not enough free space`);
+    vol.size = newSize;
+  }
+  const format = guestOptionFormat(g.type, disk)!;
+  const values = parsePropertyString(value, format).values;
+  values['size'] = formatSizeForConfig(newSize);
+  g.config[disk] = formatPropertyString(values, format);
+}
+
+/** The synchronous refusals of `POST …/template`, in qemu-server / pve-container wording. */
+export function assertTemplatable(sim: Simulator, g: SimGuestState): void {
+  sim.checkLock(g);
+  const word = label(g.type);
+  if (g.config['template'] === '1') throw fail("you can't convert a template to a template");
+  if (g.status === 'running') throw fail(g.type === 'qemu' ? "you can't convert a VM to template if VM is running" : "you can't convert a CT to template if the CT is running");
+  if (g.snapshots.length > 0) throw fail(`you can't convert a ${word} to template because ${word} contains snapshots`);
+}
+
+/** Offline (or restart/online) migration: a task under lock `migrate` that moves the guest and its local volumes. */
+export function migrateGuest(sim: Simulator, g: SimGuestState, target: string, subject: Subject): string {
+  if (target === g.node) throw fail('target is local node.');
+  sim.node(target);
+  sim.checkLock(g);
+  const release = holdLock(g, 'migrate');
+  return sim.startTask({ node: g.node, type: g.type === 'qemu' ? 'qmigrate' : 'vzmigrate', id: g.vmid, subject, finish: () => {
+    release();
+    for (const v of sim.state.volumes) if (v.vmid === g.vmid && v.node === g.node) v.node = target;
+    g.node = target;
+  } }).upid;
+}
+
+// ---- creation and removal ------------------------------------------------------------
+
+export function alreadyExists(sim: Simulator, vmid: number): string | undefined {
+  const other = sim.findGuest(vmid);
+  return other ? `${other.type === 'qemu' ? 'VM' : 'CT'} ${vmid} already exists on node '${other.node}'` : undefined;
+}
+
+export function sortConfig(config: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Deletes a guest and every volume it owns. */
+export function removeGuest(sim: Simulator, g: SimGuestState): void {
+  sim.state.guests = sim.state.guests.filter((x) => x !== g);
+  sim.state.volumes = sim.state.volumes.filter((v) => v.vmid !== g.vmid || v.content === 'vztmpl' || v.content === 'iso' || v.content === 'import');
+  for (const pool of sim.state.pools) pool.members = pool.members.filter((m) => m !== `${g.type}/${g.vmid}`);
+}
+
+/** Full clones copy the disk; linked clones reference the template's base volume (`base-100-disk-0/vm-101-disk-0`). */
+export function cloneDisk(sim: Simulator, src: SimGuestState, dst: SimGuestState, key: string, value: string, full: boolean, storage?: string): string {
+  const volume = diskVolume(src.type, key, value);
+  if (volume === undefined || !volume.includes(':') || /media=cdrom/.test(value) || /cloudinit/.test(volume)) return value;
+  const size = diskSize(src.type, key, value) || GiB;
+  const [sourceStorage, sourceName] = volume.split(':') as [string, string];
+  const vol = sim.allocateDisk(full ? (storage ?? sourceStorage) : sourceStorage, dst.node, dst.vmid, size, src.type === 'lxc' ? 'rootdir' : 'images');
+  if (!full) {
+    vol.parent = volume;
+    vol.volid = `${sourceStorage}:${sourceName}/${vol.volid.split(':')[1]}`;
+  }
+  return value.replace(volume, vol.volid);
+}
+

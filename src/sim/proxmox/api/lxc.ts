@@ -5,7 +5,7 @@
  */
 import { bool, int, num, oneOf, str as strDef, nodeParam, vmidParam, type ParamDefs } from '../../../proxmox/schema.ts';
 import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
-import { lxcNetFormat, lxcRootfsFormat } from '../../../proxmox/guest-formats.ts';
+import { lxcNetFormat } from '../../../proxmox/guest-formats.ts';
 import { parseSizeChange, GiB } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
 import { fail, TaskFailure } from '../errors.ts';
@@ -16,7 +16,7 @@ import type { Subject } from '../auth.ts';
 import { lxcOptionParams, LXC_HOT_APPLY } from './guest-params.ts';
 import { nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
-  applyPending, checkDigest, convertDisksToBase, createSnapshot, deleteSnapshot, diskSize, diskVolume, holdLock, listEntry, materialiseDisk,
+  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, createSnapshot, deleteSnapshot, diskSize, diskVolume, holdLock, listEntry, materialiseDisk,
   normaliseOption, pendingList, readConfig, rollbackSnapshot, snapshotList, statusCurrent, updateConfig,
 } from './guest-common.ts';
 
@@ -25,11 +25,6 @@ const snapname = strDef({ format: 'pve-configid', maxLength: 40 });
 const MP_KEYS = Array.from({ length: 256 }, (_, i) => `mp${i}`);
 
 const ct = (sim: Simulator, p: Params): SimGuestState => sim.guest(String(p['node']), 'lxc', Number(p['vmid']));
-
-export function alreadyExists(sim: Simulator, vmid: number): string | undefined {
-  const other = sim.findGuest(vmid);
-  return other ? `${other.type === 'qemu' ? 'VM' : 'CT'} ${vmid} already exists on node '${other.node}'` : undefined;
-}
 
 function detectOstype(template: string): string {
   const name = template.replace(/^.*\//, '');
@@ -91,17 +86,6 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
     },
   });
   return task.upid;
-}
-
-export function sortConfig(config: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-/** Deletes a guest and every volume it owns. */
-export function removeGuest(sim: Simulator, g: SimGuestState): void {
-  sim.state.guests = sim.state.guests.filter((x) => x !== g);
-  sim.state.volumes = sim.state.volumes.filter((v) => v.vmid !== g.vmid || v.content === 'vztmpl' || v.content === 'iso' || v.content === 'import');
-  for (const pool of sim.state.pools) pool.members = pool.members.filter((m) => m !== `${g.type}/${g.vmid}`);
 }
 
 function destroy(sim: Simulator, p: Params, subject: Subject): string {
@@ -169,20 +153,6 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   }).upid;
 }
 
-/** Full clones copy the disk; linked clones reference the template's base volume (`base-100-disk-0/vm-101-disk-0`). */
-export function cloneDisk(sim: Simulator, src: SimGuestState, dst: SimGuestState, key: string, value: string, full: boolean, storage?: string): string {
-  const volume = diskVolume(src.type, key, value);
-  if (volume === undefined || !volume.includes(':') || /media=cdrom/.test(value) || /cloudinit/.test(volume)) return value;
-  const size = diskSize(src.type, key, value) || GiB;
-  const [sourceStorage, sourceName] = volume.split(':') as [string, string];
-  const vol = sim.allocateDisk(full ? (storage ?? sourceStorage) : sourceStorage, dst.node, dst.vmid, size, src.type === 'lxc' ? 'rootdir' : 'images');
-  if (!full) {
-    vol.parent = volume;
-    vol.volid = `${sourceStorage}:${sourceName}/${vol.volid.split(':')[1]}`;
-  }
-  return value.replace(volume, vol.volid);
-}
-
 function resize(sim: Simulator, p: Params, subject: Subject): string {
   const g = ct(sim, p);
   checkDigest(sim, g, p['digest']);
@@ -199,26 +169,14 @@ function resize(sim: Simulator, p: Params, subject: Subject): string {
     node: g.node, type: 'resize', id: g.vmid, subject,
     finish: () => {
       release();
-      const volid = diskVolume('lxc', disk, g.config[disk]!);
-      const vol = volid === undefined ? undefined : sim.volume(volid);
-      if (vol) {
-        const s = sim.storage(vol.storage)!;
-        if (newSize - vol.size > s.totalBytes - sim.storageUsed(s, g.node)) throw new TaskFailure(`unable to resize volume '${volid}' - not enough free space`);
-        vol.size = newSize;
-      }
-      const values = parsePropertyString(g.config[disk]!, lxcRootfsFormat).values;
-      values['size'] = newSize % GiB === 0 ? `${newSize / GiB}G` : `${Math.round(newSize / 1048576)}M`;
-      g.config[disk] = formatPropertyString(values, lxcRootfsFormat);
+      applyResize(sim, g, disk, newSize);
     },
   }).upid;
 }
 
 function template(sim: Simulator, p: Params, subject: Subject): null {
   const g = ct(sim, p);
-  sim.checkLock(g);
-  if (g.config['template'] === '1') throw fail("you can't convert a template to a template");
-  if (g.status === 'running') throw fail("you can't convert a CT to template if the CT is running");
-  if (g.snapshots.length > 0) throw fail("you can't convert a CT to template if the CT contains snapshots");
+  assertTemplatable(sim, g);
   const release = holdLock(g, 'disk');
   // Proxmox answers null at once and converts in a background worker.
   sim.startTask({ node: g.node, type: 'vztemplate', id: g.vmid, subject, finish: () => {
@@ -232,17 +190,8 @@ function template(sim: Simulator, p: Params, subject: Subject): null {
 
 function migrate(sim: Simulator, p: Params, subject: Subject): string {
   const g = ct(sim, p);
-  const target = String(p['target']);
-  if (target === g.node) throw fail(`target is local node.`);
-  sim.node(target);
-  sim.checkLock(g);
-  if (g.status === 'running' && p['restart'] !== 1) throw fail(`lxc live migration is currently not implemented\n`);
-  const release = holdLock(g, 'migrate');
-  return sim.startTask({ node: g.node, type: 'vzmigrate', id: g.vmid, subject, finish: () => {
-    release();
-    for (const v of sim.state.volumes) if (v.vmid === g.vmid && v.node === g.node) v.node = target;
-    g.node = target;
-  } }).upid;
+  if (g.status === 'running' && p['restart'] !== 1) throw fail('lxc live migration is currently not implemented');
+  return migrateGuest(sim, g, String(p['target']), subject);
 }
 
 function interfaces(g: SimGuestState): unknown {

@@ -7,7 +7,7 @@
  */
 import { bool, int, oneOf, str as strDef, nodeParam, vmidParam, type ParamDefs } from '../../../proxmox/schema.ts';
 import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
-import { INDEX_COUNT, qemuDriveFormat, qemuNetFormat } from '../../../proxmox/guest-formats.ts';
+import { INDEX_COUNT, qemuNetFormat } from '../../../proxmox/guest-formats.ts';
 import { parseSizeChange, GiB } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
 import { fail, TaskFailure } from '../errors.ts';
@@ -18,10 +18,9 @@ import type { Subject } from '../auth.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
-  applyPending, checkDigest, convertDisksToBase, createSnapshot, deleteSnapshot, diskSize, diskVolume, holdLock, listEntry,
+  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, createSnapshot, deleteSnapshot, diskSize, listEntry,
   materialiseDisk, normaliseOption, pendingList, readConfig, rollbackSnapshot, snapshotList, statusCurrent, updateConfig, effectiveConfig,
 } from './guest-common.ts';
-import { alreadyExists, cloneDisk, removeGuest, sortConfig } from './lxc.ts';
 
 const o = { optional: true } as const;
 const snapname = strDef({ format: 'pve-configid', maxLength: 40 });
@@ -216,26 +215,14 @@ function resize(sim: Simulator, p: Params, subject: Subject): string {
       const current = diskSize('qemu', disk, value);
       const newSize = change.relative ? current + change.bytes : change.bytes;
       if (newSize < current) throw new TaskFailure('shrinking disks is not supported');
-      const volid = diskVolume('qemu', disk, value);
-      const vol = volid === undefined ? undefined : sim.volume(volid);
-      if (vol) {
-        const s = sim.storage(vol.storage)!;
-        if (newSize - vol.size > s.totalBytes - sim.storageUsed(s, g.node)) throw new TaskFailure(`unable to resize volume '${volid}' - not enough free space`);
-        vol.size = newSize;
-      }
-      const values = parsePropertyString(value, qemuDriveFormat).values;
-      values['size'] = newSize % GiB === 0 ? `${newSize / GiB}G` : `${Math.round(newSize / 1048576)}M`;
-      g.config[disk] = formatPropertyString(values, qemuDriveFormat);
+      applyResize(sim, g, disk, newSize);
     },
   }).upid;
 }
 
 function template(sim: Simulator, p: Params, subject: Subject): string {
   const g = vm(sim, p);
-  sim.checkLock(g);
-  if (g.config['template'] === '1') throw fail("you can't convert a template to a template");
-  if (g.status === 'running') throw fail("you can't convert a VM to template if VM is running");
-  if (g.snapshots.length > 0) throw fail("you can't convert a VM to template if VM contains snapshots");
+  assertTemplatable(sim, g);
   return sim.startTask({ node: g.node, type: 'qmtemplate', id: g.vmid, subject, finish: () => {
     convertDisksToBase(sim, g);
     g.config['template'] = '1';
@@ -245,17 +232,8 @@ function template(sim: Simulator, p: Params, subject: Subject): string {
 
 function migrate(sim: Simulator, p: Params, subject: Subject): string {
   const g = vm(sim, p);
-  const target = String(p['target']);
-  if (target === g.node) throw fail(`target is local node.`);
-  sim.node(target);
-  sim.checkLock(g);
-  if (g.status === 'running' && p['online'] !== 1) throw fail(`can't migrate running VM without --online`);
-  const release = holdLock(g, 'migrate');
-  return sim.startTask({ node: g.node, type: 'qmigrate', id: g.vmid, subject, finish: () => {
-    release();
-    for (const v of sim.state.volumes) if (v.vmid === g.vmid && v.node === g.node) v.node = target;
-    g.node = target;
-  } }).upid;
+  if (g.status === 'running' && p['online'] !== 1) throw fail("can't migrate running VM without --online");
+  return migrateGuest(sim, g, String(p['target']), subject);
 }
 
 /** Guest-agent calls need the agent enabled in the config and answering in a running VM. */
