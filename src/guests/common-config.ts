@@ -19,8 +19,11 @@ export interface CommonGuestSpec {
 }
 
 export interface GuestIdentity {
-  /** metadata.name: the default guest name. */
-  readonly name: string;
+  /**
+   * The default guest name (metadata.name) for guests Phoenix creates. Undefined for adopted
+   * and observed guests, whose name is managed only when the spec sets one.
+   */
+  readonly name: string | undefined;
   readonly owner: Owner;
 }
 
@@ -59,10 +62,9 @@ export function startupOption(startup: NonNullable<CommonGuestSpec['startup']>):
  * marker, so it is always managed.
  */
 export function commonOptions(spec: CommonGuestSpec, id: GuestIdentity, nameKey: 'hostname' | 'name'): DesiredOption[] {
-  const options: DesiredOption[] = [
-    scalar(nameKey, spec.hostname ?? id.name),
-    scalar('description', describeWithMarker(spec.description, id.owner), (v) => (v ?? '').trim() || undefined),
-  ];
+  const options: DesiredOption[] = [scalar('description', describeWithMarker(spec.description, id.owner), (v) => (v ?? '').trim() || undefined)];
+  const name = spec.hostname ?? id.name;
+  if (name !== undefined) options.unshift(scalar(nameKey, name));
   if (spec.tags !== undefined) options.push(scalar('tags', spec.tags.map((t) => t.toLowerCase()).sort().join(';'), norm.set(/[;, ]+/, ';')));
   if (spec.cores !== undefined) options.push(scalar('cores', spec.cores, norm.int()));
   if (spec.cpuLimit !== undefined) options.push(scalar('cpulimit', spec.cpuLimit, norm.int(0)));

@@ -46,7 +46,7 @@ const secretValue = (secrets: SecretValues, ref: SecretRef | undefined) => (ref 
 
 function cloneParams(object: GuestObject, id: GuestIdentity, nameKey: 'hostname' | 'name', description: string): Record<string, string> {
   const clone = object.spec.source?.clone ?? {};
-  const params: Record<string, string> = { [nameKey]: object.spec.hostname ?? id.name, description, full: clone.full === false ? '0' : '1' };
+  const params: Record<string, string> = { [nameKey]: object.spec.hostname ?? id.name ?? object.metadata.name, description, full: clone.full === false ? '0' : '1' };
   if (clone.snapshot) params['snapname'] = clone.snapshot;
   if (clone.storage && clone.full !== false) params['storage'] = clone.storage;
   if (object.spec.pool) params['pool'] = object.spec.pool;

@@ -143,7 +143,8 @@ class GuestReconcile<O extends GuestObject> {
   }
 
   private get identity(): GuestIdentity {
-    return { name: this.current.metadata.name, owner: { uid: this.current.metadata.uid ?? '', ref: `${this.adapter.kind} ${this.current.metadata.namespace}/${this.current.metadata.name}` } };
+    const foundNotMade = this.spec.adopt !== undefined || this.status.adopted === true || (this.spec.managementPolicy ?? 'Manage') === 'Observe';
+    return { name: foundNotMade ? undefined : this.current.metadata.name, owner: { uid: this.current.metadata.uid ?? '', ref: `${this.adapter.kind} ${this.current.metadata.namespace}/${this.current.metadata.name}` } };
   }
 
   private async write(update: StatusUpdate): Promise<void> {
