@@ -5,6 +5,7 @@
  * methods, and fault injection around the handler. `/_sim/` is the admin API.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { validateParams, type Params } from '../../proxmox/validate.ts';
 import { ApiError, paramError, permissionDenied } from './errors.ts';
 import { endpointGroup, Reply, type Endpoint, type Router } from './endpoint.ts';
@@ -48,8 +49,13 @@ function reasonOf(message: string): string {
   return message.split('\n')[0]!;
 }
 
-export function sendJson(res: ServerResponse, status: number, reason: string, body: unknown): void {
+/** pve-http-server compresses bodies over 1 KiB when the client accepts gzip. */
+const COMPRESS_ABOVE = 1024;
+
+export function sendJson(res: ServerResponse, status: number, reason: string, body: unknown, acceptEncoding = ''): void {
   const text = JSON.stringify(body);
+  const gzip = text.length > COMPRESS_ABOVE && /\bgzip\b/.test(acceptEncoding);
+  const payload = gzip ? gzipSync(text) : Buffer.from(text);
   res.statusCode = status;
   // A reason phrase that still holds a CR is refused by the real server too.
   res.statusMessage = /[\r\u0000-\u001f\u007f-\uffff]/.test(reason) ? 'Bad Request' : reason;
@@ -59,8 +65,9 @@ export function sendJson(res: ServerResponse, status: number, reason: string, bo
   res.setHeader('Pragma', 'no-cache');
   res.setHeader('Expires', new Date().toUTCString());
   res.setHeader('Connection', status >= 400 ? 'close' : 'Keep-Alive');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  if (gzip) res.setHeader('Content-Encoding', 'gzip');
+  res.setHeader('Content-Length', payload.length);
+  res.end(payload);
 }
 
 function sendEmpty(res: ServerResponse, status: number, reason: string): void {
@@ -177,8 +184,9 @@ export function apiHandler(sim: Simulator, router: Router, admin: ApiRequestHand
         req.socket.destroy();
         return;
       }
-      if (result instanceof Reply) sendJson(res, 200, 'OK', { data: result.data ?? null, ...result.extras });
-      else sendJson(res, 200, 'OK', { data: result ?? null });
+      const accept = String(req.headers['accept-encoding'] ?? '');
+      if (result instanceof Reply) sendJson(res, 200, 'OK', { data: result.data ?? null, ...result.extras }, accept);
+      else sendJson(res, 200, 'OK', { data: result ?? null }, accept);
     } catch (err) {
       if (err instanceof ApiError) return sendError(res, err);
       const message = err instanceof Error ? err.message : String(err);

@@ -18,3 +18,25 @@ export const vmPerm =
 export const nodePerm =
   (privs: readonly string[]) =>
   (p: Params): PermCheck[] => [{ path: `/nodes/${String(p['node'])}`, privs }];
+
+/**
+ * Storages a create or config call allocates on (`local-lvm:8`, `storage=`): Proxmox
+ * requires Datastore.AllocateSpace on each.
+ */
+export function allocationChecks(p: Params): PermCheck[] {
+  const storages = new Set<string>();
+  if (p['storage'] !== undefined) storages.add(String(p['storage']));
+  for (const [k, v] of Object.entries(p)) {
+    if (!/^(rootfs|mp\d+|scsi\d+|virtio\d+|sata\d+|ide\d+|efidisk0|tpmstate0)$/.test(k)) continue;
+    const m = /^(?:volume=|file=)?([a-z][a-z0-9\-_.]*[a-z0-9]):(\d+(?:\.\d+)?)(?:,|$)/i.exec(String(v));
+    if (m) storages.add(m[1]!);
+  }
+  return [...storages].map((s) => ({ path: `/storage/${s}`, privs: ['Datastore.AllocateSpace'] }));
+}
+
+/** VM.Allocate on the new vmid, or on the pool it joins. */
+export function allocatePerm(vmidKey: string) {
+  return (p: Params): PermCheck[] => [
+    { path: `/vms/${String(p[vmidKey])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) },
+  ];
+}

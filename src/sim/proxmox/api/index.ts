@@ -7,7 +7,8 @@ import { storageEndpoints } from './storage.ts';
 import { poolEndpoints } from './pools.ts';
 import { networkEndpoints } from './network.ts';
 import { firewallEndpoints } from './firewall.ts';
+import { accessEndpoints } from './access.ts';
 
 export const endpoints: readonly Endpoint[] = [
-  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints,
+  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints, ...accessEndpoints,
 ];

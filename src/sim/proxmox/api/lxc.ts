@@ -14,7 +14,7 @@ import type { Simulator } from '../simulator.ts';
 import { emptyFirewall, type SimGuestState } from '../state.ts';
 import type { Subject } from '../auth.ts';
 import { lxcOptionParams, LXC_HOT_APPLY } from './guest-params.ts';
-import { nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
+import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
   alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, createSnapshot, deleteSnapshot, diskSize, diskVolume, holdLock, listEntry, materialiseDisk,
   normaliseOption, pendingList, readConfig, rollbackSnapshot, snapshotList, statusCurrent, updateConfig,
@@ -233,7 +233,7 @@ export const lxcEndpoints: Endpoint[] = [
   },
   {
     method: 'POST', path: '/nodes/{node}/lxc', params: createParams,
-    permissions: (p) => [{ path: `/vms/${String(p['vmid'])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) }],
+    permissions: (p) => [...allocatePerm('vmid')(p), ...allocationChecks(p)],
     handler: ({ sim, params, subject }) => create(sim, params, subject),
   },
   {
@@ -314,7 +314,8 @@ export const lxcEndpoints: Endpoint[] = [
     },
     permissions: (p) => [
       { path: `/vms/${String(p['vmid'])}`, privs: ['VM.Clone'] },
-      { path: `/vms/${String(p['newid'])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) },
+      ...allocatePerm('newid')(p),
+      ...allocationChecks(p),
     ],
     handler: ({ sim, params, subject }) => clone(sim, params, subject),
   },

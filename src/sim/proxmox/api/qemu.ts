@@ -16,7 +16,7 @@ import { configMissing, guestMemoryBytes, type Simulator } from '../simulator.ts
 import { emptyFirewall, type SimGuestState } from '../state.ts';
 import type { Subject } from '../auth.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
-import { nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
+import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
   alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, createSnapshot, deleteSnapshot, diskSize, listEntry,
   materialiseDisk, normaliseOption, pendingList, readConfig, rollbackSnapshot, snapshotList, statusCurrent, updateConfig, effectiveConfig,
@@ -297,7 +297,7 @@ export const qemuEndpoints: Endpoint[] = [
   },
   {
     method: 'POST', path: '/nodes/{node}/qemu', params: createParams,
-    permissions: (p) => [{ path: `/vms/${String(p['vmid'])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) }],
+    permissions: (p) => [...allocatePerm('vmid')(p), ...allocationChecks(p)],
     handler: ({ sim, params, subject }) => create(sim, params, subject),
   },
   {
@@ -389,7 +389,8 @@ export const qemuEndpoints: Endpoint[] = [
     },
     permissions: (p) => [
       { path: `/vms/${String(p['vmid'])}`, privs: ['VM.Clone'] },
-      { path: `/vms/${String(p['newid'])}`, privs: ['VM.Allocate'], ...(p['pool'] !== undefined ? { orPath: `/pool/${String(p['pool'])}` } : {}) },
+      ...allocatePerm('newid')(p),
+      ...allocationChecks(p),
     ],
     handler: ({ sim, params, subject }) => clone(sim, params, subject),
   },
