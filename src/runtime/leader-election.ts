@@ -48,6 +48,9 @@ export class LeaderElector {
   private leading = false;
   /** When another holder's lease runs out, by our clock; undefined when the lease is free or ours. */
   private otherExpiresAt?: number;
+  /** Cuts the current wait for a retry short (set while acquire() is waiting). */
+  private wake?: () => void;
+  private releaseSeen = false;
 
   constructor(options: LeaderElectionOptions) {
     this.options = options;
@@ -67,19 +70,75 @@ export class LeaderElector {
   /** Resolves once this process holds the Lease (or returns false if `signal` aborts first). */
   async acquire(signal: AbortSignal): Promise<boolean> {
     this.log.info('waiting for leadership', { identity: this.options.identity });
-    while (!signal.aborted) {
-      if (await this.tryAcquireOrRenew()) {
-        this.leading = true;
-        this.log.info('acquired leadership', { identity: this.options.identity });
-        return true;
+    const watching = new AbortController();
+    const onAbort = () => watching.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const released = this.watchForRelease(watching.signal);
+    try {
+      while (!signal.aborted) {
+        if (await this.tryAcquireOrRenew()) {
+          this.leading = true;
+          this.log.info('acquired leadership', { identity: this.options.identity });
+          return true;
+        }
+        if (this.releaseSeen) {
+          this.releaseSeen = false;
+          continue;
+        }
+        // Wake exactly when the holder's lease would expire if that comes before the next retry,
+        // so a crashed leader is replaced one lease duration after its last renewal, not up to a
+        // retry period later; and at once when the holder releases it (watchForRelease).
+        const untilExpiry = this.otherExpiresAt === undefined ? Infinity : Math.max(0, this.otherExpiresAt - this.clock.now());
+        const wake = new AbortController();
+        this.wake = () => wake.abort();
+        const stopWaiting = () => wake.abort();
+        signal.addEventListener('abort', stopWaiting, { once: true });
+        await delay(this.clock, Math.min(this.retryPeriodMs, untilExpiry + 1), wake.signal);
+        signal.removeEventListener('abort', stopWaiting);
+        this.wake = undefined;
       }
-      // Wake exactly when the holder's lease would expire if that comes before the next retry,
-      // so a crashed leader is replaced one lease duration after its last renewal, not up to a
-      // retry period later.
-      const untilExpiry = this.otherExpiresAt === undefined ? Infinity : Math.max(0, this.otherExpiresAt - this.clock.now());
-      await delay(this.clock, Math.min(this.retryPeriodMs, untilExpiry + 1), signal);
+      return false;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      watching.abort();
+      await released;
     }
-    return false;
+  }
+
+  /**
+   * While waiting, watches the Lease so a release (holder cleared on the leader's graceful
+   * shutdown) wakes the wait at once instead of at the next retry. Best effort: the retry loop
+   * alone is still correct if the watch fails.
+   */
+  private async watchForRelease(signal: AbortSignal): Promise<void> {
+    const { client, namespace, name } = this.options;
+    while (!signal.aborted) {
+      try {
+        await client.watch<LeaseObject>(
+          leases,
+          {
+            namespace,
+            fieldSelector: `metadata.name=${name}`,
+            resourceVersion: this.current?.metadata.resourceVersion ?? '',
+            timeoutSeconds: 60,
+            idleTimeoutMs: 90_000,
+            signal,
+          },
+          (event) => {
+            if (event.type === 'BOOKMARK' || event.type === 'ERROR') return;
+            if (event.type !== 'DELETED' && event.object.spec?.holderIdentity) return;
+            // Not waiting right now (a GET is in flight, and may have read the old holder):
+            // remember it, so the loop retries at once instead of sleeping.
+            if (this.wake) this.wake();
+            else this.releaseSeen = true;
+          },
+        );
+      } catch (err) {
+        // Includes 410 for a stale version: the next attempt watches from the newest one we read.
+        this.log.debug('lease watch ended', { error: (err as Error).message });
+      }
+      if (!signal.aborted) await delay(this.clock, this.retryPeriodMs, signal);
+    }
   }
 
   /**
