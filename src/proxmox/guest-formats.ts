@@ -112,6 +112,49 @@ export const qemuIdeFormat: PropertyFormat = Object.fromEntries(Object.entries(q
 export const qemuSataFormat: PropertyFormat = qemuIdeFormat;
 export const qemuVirtioFormat: PropertyFormat = Object.fromEntries(Object.entries(qemuDriveFormat).filter(([k]) => k !== 'ssd'));
 
+const volumeKeys: PropertyFormat = {
+  file: { type: 'string', default_key: true, format: 'pve-volume-id-or-qm-path' },
+  volume: { alias: 'file' },
+  'import-from': { type: 'string', format: 'pve-volume-id-or-absolute-path', ...opt },
+  size: { type: 'string', format: 'disk-size', ...opt },
+};
+
+/** UEFI variables disk (`efidisk0: local-lvm:1,efitype=4m,pre-enrolled-keys=1`). */
+export const qemuEfiDiskFormat: PropertyFormat = {
+  ...volumeKeys,
+  efitype: { type: 'string', default: '2m', enum: ['2m', '4m'], ...opt },
+  format: { type: 'string', enum: ['raw', 'qcow', 'qed', 'qcow2', 'vmdk', 'cloop'], ...opt },
+  'ms-cert': { type: 'string', default: '2011', enum: ['2011', '2023', '2023w', '2023k'], since: '9.1', ...opt },
+  'pre-enrolled-keys': { type: 'boolean', default: 0, ...opt },
+};
+
+export const qemuTpmStateFormat: PropertyFormat = {
+  ...volumeKeys,
+  format: { type: 'string', enum: ['raw', 'qcow2', 'vmdk'], since: '9.1', ...opt },
+  version: { type: 'string', default: 'v1.2', enum: ['v1.2', 'v2.0'], ...opt },
+};
+
+/** `vga: serial0` is what cloud images want. */
+export const qemuVgaFormat: PropertyFormat = {
+  clipboard: { type: 'string', enum: ['vnc'], ...opt },
+  memory: { type: 'integer', minimum: 4, maximum: 512, ...opt },
+  type: {
+    type: 'string', default: 'std', default_key: true, ...opt,
+    enum: ['cirrus', 'qxl', 'qxl2', 'qxl3', 'qxl4', 'none', 'serial0', 'serial1', 'serial2', 'serial3', 'std', 'virtio', 'virtio-gl', 'vmware'],
+  },
+};
+
+export const qemuMachineFormat: PropertyFormat = {
+  'aw-bits': { type: 'number', minimum: 32, maximum: 64, since: '9.1', ...opt },
+  'enable-s3': boolKey,
+  'enable-s4': boolKey,
+  type: {
+    type: 'string', default_key: true, maxLength: 40, ...opt,
+    pattern: '(pc|pc(-i440fx)?-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|q35|pc-q35-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|virt(?:-\\d+(\\.\\d+)+)?(\\+pve\\d+)?)',
+  },
+  viommu: { type: 'string', enum: ['intel', 'virtio'], ...opt },
+};
+
 export const qemuMemoryFormat: PropertyFormat = {
   current: { type: 'integer', default: 512, default_key: true, minimum: 16 },
 };
@@ -147,6 +190,10 @@ export function guestOptionFormat(guest: 'qemu' | 'lxc', option: string): Proper
   if (base === 'ide') return qemuIdeFormat;
   if (base === 'virtio') return qemuVirtioFormat;
   if (option === 'memory') return qemuMemoryFormat;
+  if (option === 'efidisk0') return qemuEfiDiskFormat;
+  if (option === 'tpmstate0') return qemuTpmStateFormat;
+  if (option === 'vga') return qemuVgaFormat;
+  if (option === 'machine') return qemuMachineFormat;
   if (option === 'agent') return qemuAgentFormat;
   if (base === 'unused') return qemuUnusedFormat;
   return undefined;

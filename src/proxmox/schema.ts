@@ -24,6 +24,7 @@ export interface PropertyKeyDef extends Versioned {
   readonly enum?: readonly string[];
   readonly format?: string;
   readonly pattern?: string;
+  readonly maxLength?: number;
   readonly minimum?: number;
   readonly maximum?: number;
   readonly default?: string | number;

@@ -6,7 +6,7 @@
 import { bool, int, num, oneOf, str, type ParamDefs } from '../../../proxmox/schema.ts';
 import {
   INDEX_COUNT, lxcFeaturesFormat, lxcMountPointFormat, lxcNetFormat, lxcRootfsFormat, lxcUnusedFormat,
-  qemuAgentFormat, qemuDriveFormat, qemuIdeFormat, qemuSataFormat, qemuMemoryFormat, qemuNetFormat, qemuUnusedFormat, qemuVirtioFormat,
+  qemuAgentFormat, qemuDriveFormat, qemuEfiDiskFormat, qemuMachineFormat, qemuTpmStateFormat, qemuVgaFormat, qemuIdeFormat, qemuSataFormat, qemuMemoryFormat, qemuNetFormat, qemuUnusedFormat, qemuVirtioFormat,
 } from '../../../proxmox/guest-formats.ts';
 
 const o = { optional: true } as const;
@@ -76,6 +76,7 @@ export const qemuOptionParams: ParamDefs = {
   cpulimit: num({ ...o, minimum: 0, maximum: 128 }),
   cpuunits: int({ ...o, minimum: 1, maximum: 262144 }),
   description: str({ ...o, maxLength: 8192 }),
+  efidisk0: str({ ...o, format: qemuEfiDiskFormat }),
   hookscript: str({ ...o, format: 'pve-volume-id' }),
   hotplug: str({ ...o, format: 'pve-hotplug-features' }),
   'ide[n]': str({ ...o, count: INDEX_COUNT.qemu.ide, format: qemuIdeFormat }),
@@ -83,6 +84,7 @@ export const qemuOptionParams: ParamDefs = {
   kvm: bool(o),
   localtime: bool(o),
   lock: oneOf(QEMU_LOCKS, o),
+  machine: str({ ...o, format: qemuMachineFormat }),
   memory: str({ ...o, format: qemuMemoryFormat }),
   migrate_downtime: num({ ...o, minimum: 0 }),
   migrate_speed: int({ ...o, minimum: 0 }),
@@ -106,8 +108,10 @@ export const qemuOptionParams: ParamDefs = {
   tablet: bool(o),
   tags: str({ ...o, format: 'pve-tag-list' }),
   template: bool(o),
+  tpmstate0: str({ ...o, format: qemuTpmStateFormat }),
   'unused[n]': str({ ...o, count: INDEX_COUNT.qemu.unused, format: qemuUnusedFormat }),
   vcpus: int({ ...o, minimum: 1 }),
+  vga: str({ ...o, format: qemuVgaFormat }),
   'virtio[n]': str({ ...o, count: INDEX_COUNT.qemu.virtio, format: qemuVirtioFormat }),
   vmgenid: str({ ...o, pattern: '(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])' }),
   vmstatestorage: str({ ...o, format: 'pve-storage-id' }),

@@ -7,7 +7,7 @@
  */
 import { bool, int, oneOf, str as strDef, nodeParam, vmidParam, type ParamDefs } from '../../../proxmox/schema.ts';
 import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
-import { INDEX_COUNT, qemuNetFormat } from '../../../proxmox/guest-formats.ts';
+import { INDEX_COUNT, qemuMachineFormat, qemuNetFormat } from '../../../proxmox/guest-formats.ts';
 import { parseSizeChange, GiB } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
 import { fail, TaskFailure } from '../errors.ts';
@@ -336,7 +336,7 @@ export const qemuEndpoints: Endpoint[] = [
   {
     method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start',
     params: {
-      ...nodeVmid, 'force-cpu': strDef(o),
+      ...nodeVmid, 'force-cpu': strDef(o), machine: strDef({ ...o, format: qemuMachineFormat }),
       migratedfrom: strDef({ ...o, format: 'pve-node' }), migration_network: strDef({ ...o, format: 'CIDR' }), migration_type: oneOf(['secure', 'insecure'], o),
       'nets-host-mtu': strDef({ ...o, since: '9.1', pattern: 'net\\d+=\\d+(,net\\d+=\\d+)*' }), skiplock: bool(o), stateuri: strDef({ ...o, maxLength: 128 }),
       targetstorage: strDef({ ...o, format: 'storage-pair-list' }), timeout: int({ ...o, minimum: 0 }), 'with-conntrack-state': bool({ ...o, since: '9.1' }),
