@@ -31,6 +31,9 @@ function leaseStore() {
       stored = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++version) } };
       return structuredClone(stored);
     },
+    // No release notifications here: the retry loop must be correct on its own.
+    watch: (_r: unknown, options: { signal?: AbortSignal }) =>
+      new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true })),
   } as unknown as KubeClient;
   return { client, state, holder: () => (stored?.spec as { holderIdentity?: string | null } | undefined)?.holderIdentity };
 }
