@@ -5,11 +5,15 @@ import { LeaderElector } from '../../../src/runtime/leader-election.ts';
 import type { KubeObject } from '../../../src/runtime/resource.ts';
 import { FakeClock, settle } from './fake-clock.ts';
 
-/** One Lease with the API server's optimistic locking, and a switch to make it unreachable. */
-function leaseStore() {
+/**
+ * One Lease with the API server's optimistic locking, and a switch to make it unreachable.
+ * With `notify`, watches of it receive every change, as the API server would send them.
+ */
+function leaseStore(notify = false) {
   let stored: KubeObject | undefined;
   let version = 0;
   const state = { reachable: true };
+  const watchers = new Set<(event: { type: string; object: KubeObject }) => void>();
   const check = () => {
     if (!state.reachable) throw new Error('connect ECONNREFUSED');
   };
@@ -29,11 +33,15 @@ function leaseStore() {
       check();
       if (object.metadata.resourceVersion !== stored?.metadata.resourceVersion) throw new KubeApiError(409, 'Conflict', 'stale');
       stored = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++version) } };
+      for (const watcher of watchers) watcher({ type: 'MODIFIED', object: structuredClone(stored) });
       return structuredClone(stored);
     },
-    // No release notifications here: the retry loop must be correct on its own.
-    watch: (_r: unknown, options: { signal?: AbortSignal }) =>
-      new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true })),
+    // Without `notify` the watch stays silent: the retry loop must be correct on its own.
+    watch: (_r: unknown, options: { signal?: AbortSignal }, onEvent: (event: { type: string; object: KubeObject }) => void) =>
+      new Promise<void>((resolve) => {
+        if (notify) watchers.add(onEvent);
+        options.signal?.addEventListener('abort', () => (watchers.delete(onEvent), resolve()), { once: true });
+      }),
   } as unknown as KubeClient;
   return { client, state, holder: () => (stored?.spec as { holderIdentity?: string | null } | undefined)?.holderIdentity };
 }
@@ -105,5 +113,20 @@ describe('runtime: leader election (controllable clock)', () => {
     const waited = await advanceUntil(clock, () => bLeads, 30_000);
     assert.equal(holder(), 'b');
     assert.ok(waited <= 2_000, `take-over after release took ${waited} ms`);
+  });
+
+  it('takes a released Lease at once when its watch reports the release', async () => {
+    const clock = new FakeClock();
+    const { client, holder } = leaseStore(true);
+    const a = elector(client, clock, 'a');
+    const b = elector(client, clock, 'b');
+    await a.acquire(new AbortController().signal);
+    let bLeads = false;
+    void b.acquire(new AbortController().signal).then((ok) => (bLeads = ok));
+    await clock.advance(500); // b is waiting for its next retry, 1.5 s away
+    await a.release();
+    await settle();
+    assert.equal(bLeads, true, 'b waited for its retry although the watch reported the release');
+    assert.equal(holder(), 'b');
   });
 });
