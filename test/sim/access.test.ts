@@ -44,3 +44,20 @@ describe('simulator access control', () => {
     assert.equal(((await res.json()) as { data: unknown[] }).data.length >= 20, true);
   });
 });
+
+describe('simulator skiplock', () => {
+  it('is for root@pam only, and a root token is not root@pam', async () => {
+    const f = await startFixture();
+    try {
+      f.sim.admin.addGuest({ type: 'qemu', vmid: 100, config: { name: 'a', memory: '512', lock: 'backup' } });
+      const viaToken = await f.call('PUT', '/nodes/pve/qemu/100/config', { description: 'x', skiplock: 1 });
+      assert.deepEqual(viaToken.body?.errors, { skiplock: 'Only root may use this option.' });
+      const login = (await rawCall(f.sim.url, {}, 'POST', '/access/ticket', { username: 'root@pam', password: 'phoenix' })).body?.data as { ticket: string; CSRFPreventionToken: string };
+      const asRoot = { Cookie: `PVEAuthCookie=${encodeURIComponent(login.ticket)}`, CSRFPreventionToken: login.CSRFPreventionToken };
+      assert.equal((await rawCall(f.sim.url, asRoot, 'PUT', '/nodes/pve/qemu/100/config', { description: 'x' })).reason, 'VM is locked (backup)');
+      assert.equal((await rawCall(f.sim.url, asRoot, 'PUT', '/nodes/pve/qemu/100/config', { description: 'x', skiplock: 1 })).status, 200);
+    } finally {
+      await f.sim.close();
+    }
+  });
+});

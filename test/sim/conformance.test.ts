@@ -57,7 +57,8 @@ function validProbe(name: string, p: OfficialParam): Probe | undefined {
   if (typeof p.format !== 'undefined' || p.pattern !== undefined || name.endsWith('[n]')) return undefined;
   const type = p.type ?? 'string';
   if (p.enum) return { name, value: p.enum[0]!, why: 'enum value' };
-  if (type === 'boolean') return { name, value: '1', why: 'boolean 1' };
+  // 0, because skiplock=1 is refused for anyone but root@pam (a handler rule, not a schema one).
+  if (type === 'boolean') return { name, value: '0', why: 'boolean 0' };
   if (type === 'integer' || type === 'number') {
     const v = p.minimum !== undefined ? Number(p.minimum) : p.maximum !== undefined ? Math.min(1, Number(p.maximum)) : 1;
     return { name, value: String(v), why: 'in range' };

@@ -10,7 +10,7 @@ import { validateParams, type Params } from '../../proxmox/validate.ts';
 import { ApiError, paramError, permissionDenied } from './errors.ts';
 import { endpointGroup, Reply, type Endpoint, type Router } from './endpoint.ts';
 import { defsForVersion, type ParamDefs } from '../../proxmox/schema.ts';
-import { findToken, hasPrivilege, parseTokenHeader, type Subject } from './auth.ts';
+import { findToken, hasPrivilege, parseTokenHeader, subjectName, type Subject } from './auth.ts';
 import { requestMatches, type RequestFacts } from './faults.ts';
 import type { Simulator } from './simulator.ts';
 
@@ -175,6 +175,8 @@ export function apiHandler(sim: Simulator, router: Router, admin: ApiRequestHand
 
       const validated = validateParams(paramsFor(sim, endpoint), params);
       if (!validated.ok) throw paramError({ ...validated.errors });
+      // qemu-server and pve-container compare the authenticated user, so even a root token is refused.
+      if (validated.params['skiplock'] === 1 && subjectName(subject) !== 'root@pam') throw paramError({ skiplock: 'Only root may use this option.' });
 
       const injected = sim.faults.take('error', (f) => requestMatches(f, facts) && sim.random.next() < f.rate);
       if (injected) throw new ApiError(injected.status ?? 500, `${injected.message ?? 'injected error'}\n`);

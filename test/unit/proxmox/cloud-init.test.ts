@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { decodeSshKeys, encodeSshKeys, formatIpConfig, parseIpConfig } from '../../../src/proxmox/cloud-init.ts';
+import { formatStartup, parseStartup } from '../../../src/proxmox/startup.ts';
+import { checkNamedFormat } from '../../../src/proxmox/formats.ts';
+
+describe('cloud-init values', () => {
+  it('encodes sshkeys so that the urlencoded format accepts them, and decodes them back', () => {
+    const keys = 'ssh-ed25519 AAAAC3Nza+/x= me@host\nssh-rsa AAAAB3 other@host\n';
+    const encoded = encodeSshKeys(keys);
+    assert.equal(checkNamedFormat('urlencoded', encoded), undefined);
+    assert.equal(encoded.includes('+'), false, 'a literal + would be read back as a space');
+    assert.deepEqual(decodeSshKeys(encoded), ['ssh-ed25519 AAAAC3Nza+/x= me@host', 'ssh-rsa AAAAB3 other@host']);
+  });
+
+  it('parses and prints ipconfig in Proxmox order', () => {
+    assert.deepEqual(parseIpConfig('gw=10.0.0.1,ip=10.0.0.5/24,ip6=auto'), { gw: '10.0.0.1', ip: '10.0.0.5/24', ip6: 'auto' });
+    assert.equal(formatIpConfig({ ip6: 'dhcp', ip: 'dhcp' }), 'ip=dhcp,ip6=dhcp');
+    assert.equal(checkNamedFormat('pve-qm-ipconfig', formatIpConfig({ ip: '192.168.1.9/24', gw: '192.168.1.1' })), undefined);
+  });
+});
+
+describe('startup order', () => {
+  it('round-trips and refuses unknown parts', () => {
+    assert.deepEqual(parseStartup('order=2,up=30'), { order: 2, up: 30 });
+    assert.equal(formatStartup({ down: 10, order: 1 }), 'order=1,down=10');
+    assert.equal(parseStartup('order=x'), undefined);
+    assert.equal(checkNamedFormat('pve-startup-order', formatStartup({ order: 3, up: 5, down: 5 })), undefined);
+  });
+});
