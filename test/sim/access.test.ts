@@ -30,6 +30,9 @@ describe('simulator access control', () => {
     await f.call('PUT', '/access/acl', { path: '/storage', roles: 'PVEDatastoreUser', users: 'phoenix@pve', tokens: fullId });
     assert.equal((await rawCall(f.sim.url, auth, 'POST', '/nodes/pve/qemu', { vmid: 101, scsi0: 'local-lvm:8' })).status, 200);
 
+    const privileged = await rawCall(f.sim.url, auth, 'POST', '/nodes/pve/lxc', { vmid: 102, ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst', unprivileged: 0 });
+    assert.deepEqual([privileged.status, privileged.reason], [403, 'Permission check failed (/, Sys.Modify)']);
+
     const acl = (await f.call('GET', '/access/acl')).body?.data as Array<Record<string, unknown>>;
     assert.ok(acl.some((e) => e['type'] === 'token' && e['ugid'] === fullId && e['roleid'] === 'PVEDatastoreUser' && e['path'] === '/storage'));
     await f.call('DELETE', '/access/users/phoenix@pve/token/operator');

@@ -233,7 +233,12 @@ export const lxcEndpoints: Endpoint[] = [
   },
   {
     method: 'POST', path: '/nodes/{node}/lxc', params: createParams,
-    permissions: (p) => [...allocatePerm('vmid')(p), ...allocationChecks(p)],
+    permissions: (p) => [
+      ...allocatePerm('vmid')(p),
+      ...allocationChecks(p),
+      // Privileged containers can reach the host: Proxmox wants Sys.Modify on / for them.
+      ...(['0', 0, false].includes(p['unprivileged'] as string) ? [{ path: '/', privs: ['Sys.Modify'] }] : []),
+    ],
     handler: ({ sim, params, subject }) => create(sim, params, subject),
   },
   {
