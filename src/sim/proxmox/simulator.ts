@@ -183,7 +183,7 @@ export class Simulator {
     this.throwIfStorageLocked(storageId);
     if (!s.content.includes(content)) throw new TaskFailure(`storage '${storageId}' does not support content-type '${content}'`);
     const free = s.totalBytes - this.storageUsed(s, node);
-    const name = this.nextDiskName(s, vmid, format);
+    const name = this.nextDiskName(s, vmid);
     if (sizeBytes > free) {
       throw new TaskFailure(
         s.type === 'lvmthin' || s.type === 'lvm'
@@ -207,7 +207,7 @@ export class Simulator {
   }
 
   /** The plugin's `find_free_diskname`: the lowest unused `vm-<vmid>-disk-<n>`. */
-  nextDiskName(s: SimStorageState, vmid: number, _format?: string): string {
+  nextDiskName(s: SimStorageState, vmid: number): string {
     const used = new Set(this.state.volumes.filter((v) => v.storage === s.id).map((v) => v.volid.replace(/^.*[:/]/, '').replace(/\.[a-z0-9]+$/, '')));
     for (let i = 0; ; i++) {
       const name = `vm-${vmid}-disk-${i}`;

@@ -3,7 +3,7 @@
  * `/nodes`, node status and the task endpoints. `/cluster/nextid` answers a string
  * and reserves nothing, as on Proxmox; `/cluster/resources` can lag like pvestatd.
  */
-import { bool, int, oneOf, str, nodeParam, vmidParam } from '../../../proxmox/schema.ts';
+import { bool, int, oneOf, str, vmidParam } from '../../../proxmox/schema.ts';
 import { parseUpid, upidTokenId } from '../../../proxmox/upid.ts';
 import type { Params } from '../../../proxmox/validate.ts';
 import { ApiError, fail, paramError } from '../errors.ts';
@@ -250,4 +250,3 @@ export const clusterEndpoints: Endpoint[] = [
   },
 ];
 
-export { nodeParam };

@@ -54,8 +54,7 @@ export function pendingList(g: SimGuestState): Array<Record<string, unknown>> {
   const keys = new Set([...Object.keys(g.config), ...Object.keys(g.pending), ...g.pendingDelete]);
   return [...keys].sort().map((key) => {
     const entry: Record<string, unknown> = { key };
-    const typed = typedConfig(g.type, { [key]: g.config[key] ?? '', ...(g.pending[key] !== undefined ? { p: g.pending[key]! } : {}) });
-    if (g.config[key] !== undefined) entry['value'] = typed[key];
+    if (g.config[key] !== undefined) entry['value'] = typedConfig(g.type, { [key]: g.config[key]! })[key];
     if (g.pending[key] !== undefined) entry['pending'] = typedConfig(g.type, { [key]: g.pending[key]! })[key];
     if (g.pendingDelete.includes(key)) entry['delete'] = 1;
     return entry;
@@ -229,7 +228,7 @@ export function statusCurrent(sim: Simulator, g: SimGuestState): Record<string, 
     vmid: g.vmid,
     status: g.status,
     name: c[g.type === 'qemu' ? 'name' : 'hostname'] ?? `${g.type === 'qemu' ? 'VM' : 'CT'}${g.vmid}`,
-    cpus: Number(c['cores'] ?? (g.type === 'qemu' ? 1 : 1)) * (g.type === 'qemu' ? Number(c['sockets'] ?? 1) : 1),
+    cpus: Number(c['cores'] ?? 1) * (g.type === 'qemu' ? Number(c['sockets'] ?? 1) : 1),
     cpu: running ? 0.01 : 0,
     maxmem: guestMemoryBytes(g),
     mem: running ? Math.floor(guestMemoryBytes(g) / 4) : 0,
@@ -246,8 +245,10 @@ export function statusCurrent(sim: Simulator, g: SimGuestState): Record<string, 
     out['qmpstatus'] = g.status;
     if (running) out['pid'] = 10000 + g.vmid;
     if (c['agent'] !== undefined && /^(enabled=)?1/.test(c['agent'])) out['agent'] = 1;
-    out['running-qemu'] = running ? '10.1.2' : undefined;
-    out['running-machine'] = running ? 'pc-i440fx-10.1+pve0' : undefined;
+    if (running) {
+      out['running-qemu'] = '10.1.2';
+      out['running-machine'] = 'pc-i440fx-10.1+pve0';
+    }
   } else {
     out['type'] = 'lxc';
     out['maxswap'] = Number(c['swap'] ?? 512) * 1024 * 1024;

@@ -3,12 +3,12 @@
  * downloads (`aplinfo`, `download-url`). Capacity is tracked per node for local
  * storages so over-commit fails the way allocation fails on Proxmox.
  */
-import { bool, int, oneOf, str, nodeParam, vmidParam } from '../../../proxmox/schema.ts';
+import { bool, int, oneOf, str, vmidParam } from '../../../proxmox/schema.ts';
 import { parseSize } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
 import { fail, paramError, TaskFailure } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
-import { hasPrivilege } from '../auth.ts';
+import { hasPrivilege, type Subject } from '../auth.ts';
 import type { Simulator } from '../simulator.ts';
 import type { SimStorageState, SimVolume } from '../state.ts';
 import { APPLIANCES } from '../default-state.ts';
@@ -59,12 +59,12 @@ function formatOf(filename: string, content: string): string {
 }
 
 /** A download task: the file appears on the storage when the task ends OK. */
-function download(sim: Simulator, node: string, storage: string, content: 'iso' | 'vztmpl' | 'import', filename: string, size: number, p: { subject: Parameters<Simulator['startTask']>[0]['subject']; id: string }): string {
+function download(sim: Simulator, node: string, storage: string, content: 'iso' | 'vztmpl' | 'import', filename: string, size: number, subject: Subject): string {
   const s = sim.storageOn(storage, node);
   if (!s.content.includes(content)) throw fail(`storage '${storage}' does not support '${content}' content`);
   const volid = `${storage}:${content}/${filename}`;
   return sim.startTask({
-    node, type: 'download', id: p.id, subject: p.subject, log: [`downloading ${filename} to ${volid}`],
+    node, type: 'download', id: filename, subject, log: [`downloading ${filename} to ${volid}`],
     finish: () => {
       sim.throwIfStorageLocked(storage);
       if (sim.storageUsed(s, node) + size > s.totalBytes) throw new TaskFailure(`write error: No space left on device`);
@@ -227,7 +227,7 @@ export const storageEndpoints: Endpoint[] = [
       if (params['checksum'] !== undefined && params['checksum-algorithm'] === undefined) throw paramError({ 'checksum-algorithm': "missing checksum-algorithm" });
       const content = String(params['content']) as 'iso' | 'vztmpl' | 'import';
       // No network here: the "download" is simulated, and its size derived from the name.
-      return download(sim, String(params['node']), String(params['storage']), content, filename, 300_000_000 + (filename.length % 7) * 10_000_000, { subject, id: filename });
+      return download(sim, String(params['node']), String(params['storage']), content, filename, 300_000_000 + (filename.length % 7) * 10_000_000, subject);
     },
   },
   {
@@ -245,9 +245,8 @@ export const storageEndpoints: Endpoint[] = [
     handler: ({ sim, params, subject }) => {
       const template = String(params['template']);
       if (!APPLIANCES.some((a) => a.template === template)) throw fail(`no such template '${template}'`);
-      return download(sim, String(params['node']), String(params['storage']), 'vztmpl', template, 130_000_000, { subject, id: template });
+      return download(sim, String(params['node']), String(params['storage']), 'vztmpl', template, 130_000_000, subject);
     },
   },
 ];
 
-export { nodeParam };
