@@ -77,6 +77,18 @@ describe('simulator fault injection', () => {
     assert.equal(((await f.call('GET', '/nodes/pve/qemu/100/status/current')).body?.data as { status: string }).status, 'running', 'warnings still mean success');
   });
 
+  it('an injected task failure undoes what the call did, as a failing Proxmox worker does', async () => {
+    f = await startFixture();
+    f.sim.admin.injectFault({ kind: 'task-failure', taskType: 'vzcreate', message: 'create failed: injected', count: 1 });
+    const created = await f.finish((await f.call('POST', '/nodes/pve/lxc', { vmid: 100, ostemplate: DEBIAN_TEMPLATE })).body?.data);
+    assert.equal(created['exitstatus'], 'create failed: injected');
+    assert.equal((await f.call('GET', '/nodes/pve/lxc/100/config')).status, 500, 'the placeholder config (lock: create) was left behind');
+    f.sim.admin.addGuest({ type: 'lxc', vmid: 200, config: { hostname: 's', rootfs: 'local-lvm:vm-200-disk-0,size=4G' } });
+    f.sim.admin.injectFault({ kind: 'task-failure', taskType: 'vzsnapshot', count: 1 });
+    await f.finish((await f.call('POST', '/nodes/pve/lxc/200/snapshot', { snapname: 'before' })).body?.data);
+    assert.equal((((await f.call('GET', '/nodes/pve/lxc/200/config')).body?.data ?? {}) as { lock?: string }).lock, undefined, 'the snapshot lock was left behind');
+  });
+
   it('a connection dropped before the server acted leaves no trace; dropped after, the action happened', async () => {
     f = await startFixture();
     f.sim.admin.injectFault({ kind: 'drop', when: 'before', method: 'POST', path: '/nodes/{node}/lxc', count: 1 });

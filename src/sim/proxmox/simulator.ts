@@ -223,9 +223,11 @@ export class Simulator {
 
   /**
    * Starts a worker task. Its `finish` step runs when the simulated duration has
-   * elapsed; a task-failure fault for this type replaces the outcome.
+   * elapsed; a task-failure fault for this type replaces the outcome. `onFailure` undoes
+   * what the API call did before the worker ran (a lock, a placeholder config), as a
+   * failing Proxmox worker does; `finish` handles its own failures.
    */
-  startTask(spec: { node: string; type: string; id: string | number; subject: Subject; durationMs?: number; log?: string[]; finish: () => TaskOutcome | void }): SimTask {
+  startTask(spec: { node: string; type: string; id: string | number; subject: Subject; durationMs?: number; log?: string[]; finish: () => TaskOutcome | void; onFailure?: () => void }): SimTask {
     const base = spec.durationMs ?? TASK_DURATION_MS[spec.type] ?? 1000;
     const jitter = 0.8 + this.random.next() * 0.4;
     const id = String(spec.id);
@@ -236,6 +238,7 @@ export class Simulator {
             const outcome = spec.finish() ?? {};
             return { ...outcome, warnings: Array.from({ length: injected.warnings }, (_, i) => `injected warning ${i + 1}`) };
           }
+          spec.onFailure?.();
           throw new TaskFailure(injected.message ?? 'injected task failure');
         }
       : spec.finish;

@@ -301,6 +301,7 @@ export function createSnapshot(sim: Simulator, g: SimGuestState, params: Params,
   const release = holdLock(g, 'snapshot');
   const task = sim.startTask({
     node: g.node, type: g.type === 'qemu' ? 'qmsnapshot' : 'vzsnapshot', id: g.vmid, subject,
+    onFailure: release,
     finish: () => {
       release();
       const config = { ...g.config };
@@ -320,6 +321,7 @@ export function deleteSnapshot(sim: Simulator, g: SimGuestState, name: string, p
   const release = holdLock(g, 'snapshot-delete');
   return sim.startTask({
     node: g.node, type: g.type === 'qemu' ? 'qmdelsnapshot' : 'vzdelsnapshot', id: g.vmid, subject,
+    onFailure: release,
     finish: () => {
       release();
       for (const s of g.snapshots) if (s.parent === name) s.parent = snap.parent;
@@ -336,6 +338,7 @@ export function rollbackSnapshot(sim: Simulator, g: SimGuestState, name: string,
   const release = holdLock(g, 'rollback');
   return sim.startTask({
     node: g.node, type: g.type === 'qemu' ? 'qmrollback' : 'vzrollback', id: g.vmid, subject,
+    onFailure: release,
     finish: () => {
       release();
       g.status = 'stopped';
@@ -392,7 +395,7 @@ export function migrateGuest(sim: Simulator, g: SimGuestState, target: string, s
   sim.node(target);
   sim.checkLock(g);
   const release = holdLock(g, 'migrate');
-  return sim.startTask({ node: g.node, type: g.type === 'qemu' ? 'qmigrate' : 'vzmigrate', id: g.vmid, subject, finish: () => {
+  return sim.startTask({ node: g.node, type: g.type === 'qemu' ? 'qmigrate' : 'vzmigrate', id: g.vmid, subject, onFailure: release, finish: () => {
     release();
     for (const v of sim.state.volumes) if (v.vmid === g.vmid && v.node === g.node) v.node = target;
     g.node = target;

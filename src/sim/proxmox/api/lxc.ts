@@ -65,6 +65,7 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
   sim.state.guests.push(g);
   const task = sim.startTask({
     node, type: 'vzcreate', id: vmid, subject,
+    onFailure: () => removeGuest(sim, g),
     finish: () => {
       try {
         const template = sim.volume(ostemplate);
@@ -93,9 +94,10 @@ function destroy(sim: Simulator, p: Params, subject: Subject): string {
   sim.checkLock(g);
   if (g.config['protection'] === '1') throw fail(`can't remove CT ${g.vmid} - protection mode enabled`);
   if (g.status === 'running' && p['force'] !== 1) throw fail(`unable to destroy CT ${g.vmid} - container is running`);
-  holdLock(g, 'destroyed');
+  const releaseDestroy = holdLock(g, 'destroyed');
   return sim.startTask({
     node: g.node, type: 'vzdestroy', id: g.vmid, subject,
+    onFailure: releaseDestroy,
     finish: () => {
       g.status = 'stopped';
       removeGuest(sim, g);
@@ -125,6 +127,10 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   const durationMs = full ? 5000 + Math.round((diskSize('lxc', 'rootfs', src.config['rootfs'] ?? '') / GiB) * 500) : 3000;
   return sim.startTask({
     node: src.node, type: 'vzclone', id: src.vmid, subject, durationMs,
+    onFailure: () => {
+      releaseSource();
+      removeGuest(sim, g);
+    },
     finish: () => {
       releaseSource();
       try {
@@ -167,6 +173,7 @@ function resize(sim: Simulator, p: Params, subject: Subject): string {
   const release = holdLock(g, 'disk');
   return sim.startTask({
     node: g.node, type: 'resize', id: g.vmid, subject,
+    onFailure: release,
     finish: () => {
       release();
       applyResize(sim, g, disk, newSize);
@@ -179,7 +186,7 @@ function template(sim: Simulator, p: Params, subject: Subject): null {
   assertTemplatable(sim, g);
   const release = holdLock(g, 'disk');
   // Proxmox answers null at once and converts in a background worker.
-  sim.startTask({ node: g.node, type: 'vztemplate', id: g.vmid, subject, finish: () => {
+  sim.startTask({ node: g.node, type: 'vztemplate', id: g.vmid, subject, onFailure: release, finish: () => {
     release();
     convertDisksToBase(sim, g);
     g.config['template'] = '1';

@@ -91,6 +91,7 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
   const imports = Object.values(p).some((v) => /import-from=/.test(String(v)));
   return sim.startTask({
     node, type: 'qmcreate', id: vmid, subject, durationMs: imports ? 20000 : undefined,
+    onFailure: () => removeGuest(sim, g),
     finish: () => {
       try {
         const skip = new Set(['node', 'vmid', 'pool', 'start', 'storage', 'force', 'unique', 'archive', 'ha-managed', 'bwlimit', 'live-restore', 'import-working-storage']);
@@ -150,6 +151,7 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   const diskBytes = Object.entries(src.config).filter(([k]) => /^(scsi|virtio|sata|ide)\d+$/.test(k)).reduce((s, [k, v]) => s + diskSize('qemu', k, v), 0);
   return sim.startTask({
     node: src.node, type: 'qmclone', id: src.vmid, subject, durationMs: full ? 5000 + Math.round((diskBytes / GiB) * 400) : 3000,
+    onFailure: () => removeGuest(sim, g),
     finish: () => {
       try {
         const config: Record<string, string> = { ...src.config };
