@@ -195,6 +195,9 @@ class GuestReconcile<O extends GuestObject> {
       await this.progress('GuestLocked', `VMID ${vmid} is locked (${config.lock}) by a running Proxmox task; waiting for it to finish`);
       return { requeueAfter: 2_000 };
     }
+    // The guest exists and no task holds it: whatever created it is over, even if the
+    // status write that recorded its task was lost.
+    this.deps.capacity.release(this.key);
     const owned = await this.checkOwnership(api, config);
     if (owned !== 'ours') return owned;
     return this.converge(connection, api, config);
@@ -338,7 +341,7 @@ class GuestReconcile<O extends GuestObject> {
     try {
       content = await storageApi.content.$get();
     } catch (err) {
-      if (isProxmoxError(err, 'NotFound', 'InvalidParameter', 'ServerError')) throw new TerminalError('StorageNotFound', `storage ${source.storage} is not available on node ${api.node}: ${(err as Error).message}`);
+      if (isProxmoxError(err, 'NotFound', 'InvalidParameter')) throw new TerminalError('StorageNotFound', `storage ${source.storage} is not available on node ${api.node}: ${(err as Error).message}`);
       throw err;
     }
     if (content.some((c) => c.volid === source.volume)) return undefined;
