@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { durationMs } from './duration.ts';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { logLevels, type LogFormat, type LogLevel } from './logging.ts';
@@ -51,19 +52,17 @@ export const configUsage = `Options (each also read from the environment variabl
   --shutdown-timeout DURATION       PHOENIX_SHUTDOWN_TIMEOUT; wait for reconciles in flight (default 30s)
   --log-level error|warn|info|debug PHOENIX_LOG_LEVEL (default info)
   --log-format json|text|auto       PHOENIX_LOG_FORMAT (default auto: text on a TTY, else JSON)
-Durations: 500ms, 15s, 10m, 1h.`;
+Durations: 500ms, 15s, 10m, 1h30m.`;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** "15s" → 15000. Bare numbers are seconds, as in most Kubernetes flags. */
+/** A flag's duration, or a ConfigError that says what a duration looks like. */
 export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new ConfigError(`invalid duration '${text}' (use e.g. 500ms, 15s, 10m)`);
-  const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  return Math.round(value * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
+  const ms = durationMs(text);
+  if (ms === undefined) throw new ConfigError(`invalid duration '${text}' (use e.g. 500ms, 15s, 10m, 1h30m)`);
+  return ms;
 }
 
 function positiveInteger(text: string, what: string): number {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { isConflict, isTerminalError } from './errors.ts';
+import { isValidReason } from './conditions.ts';
 import type { EventRecorder } from './events.ts';
 import type { Informer } from './informer.ts';
 import type { Logger } from './logging.ts';
@@ -159,7 +160,9 @@ export class Controller<T extends KubeObject> {
         return;
       }
       log.error('reconcile failed; retrying with backoff', { error: err as Error, retries: queue.retries(key) });
-      await this.record(log, key, 'reconciling', 'ReconcileError', (err as Error).message ?? String(err));
+      // An error may name its own condition reason (StorageLockTimeout, Unreachable…).
+      const reason = (err as { reason?: unknown }).reason;
+      await this.record(log, key, 'reconciling', typeof reason === 'string' && isValidReason(reason) ? reason : 'ReconcileError', (err as Error).message ?? String(err));
     } finally {
       metrics?.activeWorkers.dec({ controller: this.name });
       metrics?.reconcileDuration.observe({ controller: this.name }, (clock.now() - started) / 1000);

@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { parseRuntimeConfig } from '../../src/runtime/config.ts';
+import { parsePhoenixOptions, splitPhoenixArgs } from '../../src/controllers/options.ts';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
@@ -40,6 +43,19 @@ describe('Helm chart and install manifests', function () {
     for (const kind of ['serviceaccount', 'clusterrole', 'clusterrolebinding', 'role', 'rolebinding', 'service', 'deployment']) {
       assert.match(out, new RegExp(`^${kind}[./]\\S* (created|configured|unchanged) \\(server dry run\\)$`, 'm'), `no ${kind} in:\n${out}`);
     }
+  });
+
+  it('passes only flags that `phoenix controller` accepts', () => {
+    const rendered = execFileSync(helm, ['template', 'phoenix', `${root}helm/phoenix`, '--kube-version', '1.34.0', '--set', 'controller.watchNamespaces={a,b}', '--set', 'controller.allowedProxmoxHosts={pve.lab}'], { encoding: 'utf8' });
+    const deployment = parseAllDocuments(rendered).map((d) => d.toJS()).find((d: { kind?: string }) => d?.kind === 'Deployment');
+    const args: string[] = deployment.spec.template.spec.containers[0].args;
+    assert.equal(args[0], 'controller');
+    const { phoenix, rest } = splitPhoenixArgs(args.slice(1));
+    assert.deepEqual(Object.keys(phoenix).sort(), ['allowed-proxmox-hosts', 'observe-period']);
+    const config = parseRuntimeConfig(rest, {});
+    assert.equal(config.leaderElection.enabled, true);
+    assert.deepEqual(config.namespaces, ['a', 'b']);
+    assert.equal(parsePhoenixOptions(phoenix, {}).allowHost('pve.lab'), true);
   });
 
   it('grants the controller what it needs and no write access to Secrets', async () => {

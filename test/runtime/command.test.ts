@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { installPhoenixCrds } from '../support/crds.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
@@ -12,6 +13,8 @@ describe('runtime: the `phoenix controller` command', function () {
   before(async function () {
     this.timeout(30 * 60_000);
     cluster = await testCluster();
+    // `phoenix controller` watches the Phoenix kinds; the chart installs their CRDs first.
+    await installPhoenixCrds(cluster.kc);
   });
 
   it('refuses bad flags with exit code 2 and documents its flags', () => {

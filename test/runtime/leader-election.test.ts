@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { installPhoenixCrds } from '../support/crds.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { KubeClient } from '../../src/runtime/kube-client.ts';
 import { leases, type KubeObject } from '../../src/runtime/resource.ts';
@@ -27,6 +28,8 @@ describe('runtime: leader election between `phoenix controller` processes', func
   before(async function () {
     this.timeout(30 * 60_000);
     cluster = await testCluster();
+    // `phoenix controller` watches the Phoenix kinds; the chart installs their CRDs first.
+    await installPhoenixCrds(cluster.kc);
     client = new KubeClient(cluster.kc);
   });
 

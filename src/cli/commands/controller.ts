@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { UsageError, type Command } from '../command.ts';
-import { controllers } from '../../controllers/registry.ts';
+import { phoenixControllers } from '../../controllers/registry.ts';
+import { parsePhoenixOptions, phoenixUsage, splitPhoenixArgs, type PhoenixOptions } from '../../controllers/options.ts';
 import { ConfigError, configUsage, parseRuntimeConfig, type RuntimeConfig } from '../../runtime/config.ts';
 import { createLogger } from '../../runtime/logging.ts';
 import { Manager } from '../../runtime/manager.ts';
@@ -11,7 +12,9 @@ const usage = `phoenix controller [options]
 Runs the Phoenix controllers against the cluster: watches the Phoenix kinds, reconciles them,
 and serves /healthz, /readyz and /metrics. Stops gracefully on SIGTERM or SIGINT.
 
-${configUsage}`;
+${configUsage}
+
+${phoenixUsage}`;
 
 function loadKubeConfig(config: RuntimeConfig): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -31,15 +34,19 @@ export const controllerCommand: Command = {
   usage,
   async run(argv) {
     let config: RuntimeConfig;
+    let options: PhoenixOptions;
     try {
-      config = parseRuntimeConfig(argv, process.env);
+      const { phoenix, rest } = splitPhoenixArgs(argv);
+      options = parsePhoenixOptions(phoenix, process.env);
+      config = parseRuntimeConfig(rest, process.env);
     } catch (err) {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
     const manager = new Manager({ config, kubeConfig: loadKubeConfig(config), logger });
-    for (const definition of controllers) await manager.addController(definition);
+    const phoenix = phoenixControllers({ ...options, externalCalls: manager.metrics });
+    for (const definition of phoenix.definitions) await manager.addController(definition);
 
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -57,6 +64,7 @@ export const controllerCommand: Command = {
     await manager.start();
     logger.info('serving', { metricsPort: manager.ports.metrics, probePort: manager.ports.probes, identity: config.leaderElection.identity });
     const exit = await manager.exited;
+    phoenix.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     if (exit.reason === 'leadership-lost') logger.error('leadership lost; exiting so a fresh process can rejoin the election');

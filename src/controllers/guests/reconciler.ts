@@ -22,7 +22,7 @@ import type { CreateCapacity } from './capacity.ts';
 import { GuestApi, type GuestConfig } from './guest-api.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
 import { guestAddresses } from './addresses.ts';
-import { parseDuration } from '../duration.ts';
+import { parseDuration } from '../../runtime/config.ts';
 
 export interface GuestControllerDeps {
   readonly connections: ConnectionRegistry;
