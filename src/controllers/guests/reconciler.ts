@@ -176,7 +176,7 @@ class GuestReconcile<O extends GuestObject> {
       return;
     }
     const connection = await this.connection();
-    if (!connection) return;
+    if (!('client' in connection)) return connection;
     if (mode === 'Observe') return this.observeOnly(connection);
 
     const task = this.status.task;
@@ -203,19 +203,26 @@ class GuestReconcile<O extends GuestObject> {
     return this.converge(connection, api, config);
   }
 
-  /** The hypervisor's connection, or a status saying what the guest waits for. */
-  private async connection(): Promise<Connection | undefined> {
+  /**
+   * The hypervisor's connection, or a status saying what the guest waits for. Waiting is not
+   * an error: it polls without calling Proxmox, so it neither backs off nor uses up the retry
+   * budget (after a restart every guest waits here until the hypervisor is checked again).
+   */
+  private async connection(): Promise<Connection | ReconcileResult> {
     const name = this.spec.hypervisorRef.name;
     const hv = this.shared.lookup({ kind: 'PhoenixHypervisor', name });
     const connection = this.deps.connections.get(name);
-    if (!hv || !isReady(hv) || !connection) {
-      await this.progress('WaitingForHypervisor', hv ? `PhoenixHypervisor ${name} is not Ready` : `PhoenixHypervisor ${name} does not exist`);
-      return undefined;
+    if (!hv || !isReady(hv) || !connection || connection.version === undefined) {
+      await this.progress('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : !isReady(hv) ? `PhoenixHypervisor ${name} is not Ready` : `connecting to PhoenixHypervisor ${name}`);
+      return { requeueAfter: hv && isReady(hv) ? 1_000 : 30_000 };
     }
     if (!connection.nodes.includes(this.spec.node)) {
       const known = ((hv.status as { nodes?: { name: string }[] } | undefined)?.nodes ?? []).map((n) => n.name);
-      if (known.includes(this.spec.node)) throw new RetryableError('NodeOffline', `node ${this.spec.node} is offline`);
-      throw new TerminalError('UnknownNode', `node ${this.spec.node} is not part of PhoenixHypervisor ${name} (nodes: ${known.join(', ') || 'none'})`);
+      if (!known.includes(this.spec.node)) {
+        throw new TerminalError('UnknownNode', `node ${this.spec.node} is not part of PhoenixHypervisor ${name} (nodes: ${known.join(', ') || 'none'})`);
+      }
+      await this.progress('NodeOffline', `node ${this.spec.node} is offline; checking again in 30 s`);
+      return { requeueAfter: 30_000 };
     }
     return connection;
   }

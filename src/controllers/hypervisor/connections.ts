@@ -57,6 +57,7 @@ export class ConnectionRegistry {
     };
     if (existing && existing.fingerprint === fingerprint) {
       const updated: Connection = { ...existing.connection, settings };
+      // version and nodes carry over: they are facts about the endpoint, not the spec.
       this.#connections.set(name, { fingerprint, connection: updated });
       return updated;
     }
