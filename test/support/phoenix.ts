@@ -25,7 +25,7 @@ export const G = { group: apiGroup, version: apiVersion };
  * A real kube-apiserver, the Proxmox simulator and a Phoenix manager in this process, with a
  * PhoenixHypervisor pointing at the simulator and Ready. Controllers may reach loopback only.
  */
-export async function startPhoenix(options: { name: string; sim?: StartOptions; observePeriodMs?: number; debug?: boolean }): Promise<PhoenixEnv> {
+export async function startPhoenix(options: { name: string; sim?: StartOptions; observePeriodMs?: number; debug?: boolean; hypervisor?: string; seed?: (sim: RunningSimulator) => void }): Promise<PhoenixEnv> {
   const cluster = await testCluster();
   await installPhoenixCrds(cluster.kc);
   const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
@@ -33,6 +33,7 @@ export async function startPhoenix(options: { name: string; sim?: StartOptions; 
   const namespace = options.name;
   await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
   const sim = await startProxmoxSimulator({ seed: 42, speed: 200, ...options.sim });
+  options.seed?.(sim);
   const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=8'], {});
   const logger = options.debug ? createLogger({ level: 'debug', format: 'text' }) : silentLogger();
   const manager = new Manager({ config, kubeConfig: cluster.kc, logger });
@@ -40,7 +41,7 @@ export async function startPhoenix(options: { name: string; sim?: StartOptions; 
   for (const definition of phoenix.definitions) await manager.addController(definition);
   await manager.start();
 
-  const hypervisor = `sim-${namespace}`;
+  const hypervisor = options.hypervisor ?? `sim-${namespace}`;
   await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
   await custom.createClusterCustomObject({
     ...G,

@@ -116,6 +116,30 @@ export class GuestApi {
     return this.#guest().snapshot.$post({ snapname: name, ...(description ? { description } : {}) } as never);
   }
 
+  async firewallOptions(): Promise<Record<string, unknown>> {
+    return this.#guest().firewall.options.$get();
+  }
+
+  async setFirewallOptions(params: Params, digest: string | undefined): Promise<void> {
+    await this.#guest().firewall.options.$put({ ...params, ...(digest ? { digest } : {}) } as never);
+  }
+
+  async firewallRules(): Promise<Record<string, unknown>[]> {
+    return this.#guest().firewall.rules.$get();
+  }
+
+  async createFirewallRule(pos: number, rule: Params): Promise<void> {
+    await this.#guest().firewall.rules.$post({ ...rule, pos } as never);
+  }
+
+  async updateFirewallRule(pos: number, rule: Params, deletes: readonly string[]): Promise<void> {
+    await this.#guest().firewall.rules.$(pos).$put({ ...rule, ...(deletes.length ? { delete: deletes.join(',') } : {}) } as never);
+  }
+
+  async deleteFirewallRule(pos: number): Promise<void> {
+    await this.#guest().firewall.rules.$(pos).$delete();
+  }
+
   async destroy(): Promise<string> {
     return this.#guest().$delete({ purge: 1, 'destroy-unreferenced-disks': 1 } as never);
   }

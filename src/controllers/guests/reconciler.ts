@@ -12,6 +12,7 @@ import type { SpecValidator } from '../../api/validation.ts';
 import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { diffConfig, type ConfigDiff } from '../../guests/desired.ts';
 import { describeWithMarker, ownershipOf, stripMarker } from '../../guests/marker.ts';
+import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { formatSize } from '../../proxmox/size.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
@@ -469,6 +470,8 @@ class GuestReconcile<O extends GuestObject> {
       return { requeueAfter: 100 };
     }
 
+    if (await this.convergeFirewall(api)) return { requeueAfter: 100 };
+
     const snapshotStep = await this.ensureSnapshots(api, isTemplate);
     if (snapshotStep) return snapshotStep;
 
@@ -515,6 +518,29 @@ class GuestReconcile<O extends GuestObject> {
       await this.write({ phase: 'ready', reason: 'Converged', message: what, fields });
     }
     return { requeueAfter: this.observePeriodMs() };
+  }
+
+  /** Brings the guest firewall's options and rule list to the spec; true when it wrote. */
+  private async convergeFirewall(api: GuestApi): Promise<boolean> {
+    const spec = this.spec.firewall;
+    if (!spec) return false;
+    const options = await api.firewallOptions();
+    const changes = optionChanges(spec, options);
+    const changed = Object.keys(changes);
+    if (changed.length) await api.setFirewallOptions(changes, typeof options['digest'] === 'string' ? options['digest'] : undefined);
+    if (spec.rules !== undefined) {
+      const plan = planRules(spec.rules.map(desiredRule), (await api.firewallRules()).map(observedRule));
+      for (const step of plan) {
+        if (step.op === 'update') await api.updateFirewallRule(step.pos, step.set, step.delete);
+        else if (step.op === 'create') await api.createFirewallRule(step.pos, step.set);
+        else await api.deleteFirewallRule(step.pos);
+      }
+      if (plan.length) changed.push(`${plan.length} rule edits`);
+    }
+    if (changed.length && this.status.configDigest !== undefined) {
+      await this.setup.events.normal(this.current, 'FirewallConfigured', 'Update', `firewall: ${changed.join(', ')}`);
+    }
+    return changed.length > 0;
   }
 
   /** Creates missing snapshots from spec.snapshots, one per reconcile. */
