@@ -12,7 +12,7 @@ import { LeaderElector } from './leader-election.ts';
 import type { Logger } from './logging.ts';
 import { enqueueMapped, enqueueOnReadinessChange, enqueueSelf, ownerRefs } from './mapping.ts';
 import { RuntimeMetrics, type ExternalCallRecorder } from './metrics.ts';
-import type { ObjectRef } from './object-key.ts';
+import { keyOf, type ObjectRef } from './object-key.ts';
 import { defaultRateLimiter } from './rate-limiter.ts';
 import { defaultRedactor, type Redactor } from './redact.ts';
 import { apiVersionOf, resourceLabel, type KubeObject, type ResourceType } from './resource.ts';
@@ -37,6 +37,8 @@ export interface ControllerSetup<T extends KubeObject> {
   watchMapped<U extends KubeObject>(resource: ResourceType, map: (object: U) => readonly ObjectRef[]): void;
   /** A dependency appearing, disappearing or changing readiness enqueues its dependents. */
   watchReadiness<U extends KubeObject>(resource: ResourceType, map: (object: U) => readonly ObjectRef[]): void;
+  /** Reconciles a primary object soon, for events no watch sees (a freed resource slot). */
+  enqueue(ref: ObjectRef): void;
 }
 
 /** One entry of src/controllers/registry.ts: a kind and how to reconcile it. */
@@ -159,6 +161,7 @@ export class Manager {
       owns: (resource) => this.informer(resource).addHandler(enqueueMapped(enqueue, ownerRefs(definition.resource))),
       watchMapped: (resource, map) => this.informer(resource).addHandler(enqueueMapped(enqueue, map)),
       watchReadiness: (resource, map) => this.informer(resource).addHandler(enqueueOnReadinessChange(enqueue, map)),
+      enqueue: (ref) => enqueue(keyOf(ref)),
     });
     primary.addHandler(enqueueSelf(enqueue));
     const controller = new Controller<T>({

@@ -298,20 +298,30 @@ class GuestReconcile<O extends GuestObject> {
       await this.setup.events.warning(this.current, 'GuestMissing', 'Recreate', `guest ${api.vmid} disappeared from Proxmox; creating it again (missingPolicy: Recreate)`);
       await this.progress('Recreating', `guest ${api.vmid} disappeared; creating it again`, { configDigest: undefined });
     }
-    const download = await this.ensureSourceVolume(connection, api);
-    if (download) return download;
-    await this.preflight(connection, api.node);
-
-    let cloneSource: number | undefined;
-    const clone = this.spec.source?.clone as { vmid?: number; lxcRef?: { name: string }; vmRef?: { name: string } } | undefined;
-    if (clone) {
-      const ref = clone.lxcRef ?? clone.vmRef;
-      cloneSource = clone.vmid ?? ((ref && this.shared.lookup({ kind: this.adapter.kind, name: ref.name, namespace: this.current.metadata.namespace ?? '' })?.status) as { vmid?: number } | undefined)?.vmid;
-      if (cloneSource === undefined) throw new RetryableError('CloneSourceUnknown', `the clone source has no VMID yet`);
-    }
-    if (!this.deps.capacity.tryAcquire(this.key, this.capacityKeys(connection))) {
+    // The slot comes first: a guest waiting for one costs Proxmox nothing.
+    const ref = refOf(this.current);
+    if (!this.deps.capacity.tryAcquire(this.key, this.capacityKeys(connection), () => this.setup.enqueue(ref))) {
       await this.progress('WaitingForCapacity', `waiting for a create slot on node ${this.spec.node} (limits: ${connection.settings.createsPerNode} per node, ${connection.settings.createsPerStorage} per storage)`);
-      return { requeueAfter: 2_000 };
+      // Woken when a slot frees; the timer only guards against a lost wake-up.
+      return { requeueAfter: 15_000 };
+    }
+    let cloneSource: number | undefined;
+    try {
+      const download = await this.ensureSourceVolume(connection, api);
+      if (download) {
+        this.deps.capacity.release(this.key);
+        return download;
+      }
+      await this.preflight(connection, api.node);
+      const clone = this.spec.source?.clone as { vmid?: number; lxcRef?: { name: string }; vmRef?: { name: string } } | undefined;
+      if (clone) {
+        const cloneRef = clone.lxcRef ?? clone.vmRef;
+        cloneSource = clone.vmid ?? ((cloneRef && this.shared.lookup({ kind: this.adapter.kind, name: cloneRef.name, namespace: this.current.metadata.namespace ?? '' })?.status) as { vmid?: number } | undefined)?.vmid;
+        if (cloneSource === undefined) throw new RetryableError('CloneSourceUnknown', `the clone source has no VMID yet`);
+      }
+    } catch (err) {
+      this.deps.capacity.release(this.key);
+      throw err;
     }
     const creation = this.adapter.creation(this.current, this.identity, this.secrets(), cloneSource);
     let upid: string;

@@ -21,6 +21,21 @@ describe('create capacity', () => {
     assert.equal(c.tryAcquire('b', keys), true);
   });
 
+  it('wakes one refused holder per freed slot, oldest first', () => {
+    const c = new CreateCapacity();
+    const woken: string[] = [];
+    c.tryAcquire('a', keys);
+    assert.equal(c.tryAcquire('b', keys, () => woken.push('b')), false);
+    assert.equal(c.tryAcquire('c', keys, () => woken.push('c')), false);
+    c.release('nobody');
+    assert.deepEqual(woken, [], 'nothing was freed');
+    c.release('a');
+    assert.deepEqual(woken, ['b']);
+    assert.equal(c.tryAcquire('b', keys), true);
+    c.release('b');
+    assert.deepEqual(woken, ['b', 'c']);
+  });
+
   it('adopts a running task after a restart even beyond the limit', () => {
     const c = new CreateCapacity();
     c.tryAcquire('a', keys);
