@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run demo`: runs Phoenix on this machine with nothing but Node and Go. Starts a real
-# kube-apiserver and etcd on loopback, installs the CRDs, applies the examples and shows
-# them with kubectl. Stop everything with `npm run cluster:down`.
+# kube-apiserver and etcd on loopback, then `phoenix demo`: the Proxmox VE simulator and
+# `phoenix controller` in the background, the guest examples applied with kubectl, and
+# their convergence shown. Stop everything with `npm run cluster:down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n=== [demo] %s\n' "$*"; }
@@ -15,21 +16,5 @@ export PATH="$bin:$PATH" TEST_ASSET_ETCD="$bin/etcd" TEST_ASSET_KUBE_APISERVER="
 node bin/phoenix.js cluster up
 export KUBECONFIG="$PWD/.phoenix/kubeconfig"
 
-step "CRDs"
-kubectl apply --server-side --force-conflicts --field-manager=phoenix-demo -f crds/
-kubectl wait --for=condition=Established --timeout=60s crd -l app.kubernetes.io/part-of=phoenix
-
-step "examples"
-kubectl apply --server-side --force-conflicts --field-manager=phoenix-demo -f examples/
-
-step "kubectl get phoenix -A"
-kubectl get phoenix -A
-
-cat <<MSG
-
-The local cluster keeps running. Try:
-  export KUBECONFIG=$KUBECONFIG
-  kubectl get phoenixlxcs copy-cuda -o yaml
-  kubectl explain phoenixvm.spec.cloudInit
-Stop it with: npm run cluster:down
-MSG
+step "Phoenix: the Proxmox simulator, phoenix controller, and the guest examples"
+node bin/phoenix.js demo

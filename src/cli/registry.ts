@@ -23,4 +23,8 @@ export const commands: Readonly<Record<string, Entry>> = {
     summary: 'Run a simulated Proxmox VE API (phoenix sim proxmox) for trying Phoenix without a host',
     load: async () => (await import('./commands/sim.ts')).simCommand,
   },
+  demo: {
+    summary: 'Run Phoenix locally against the Proxmox simulator and watch guests converge',
+    load: async () => (await import('./commands/demo.ts')).demoCommand,
+  },
 };

@@ -3,27 +3,19 @@ import { join } from 'node:path';
 import { UsageError, type Command } from '../command.ts';
 import { ControlPlane, type ControlPlaneState } from '../../devcluster/control-plane.ts';
 import { localClusterDir, localKubeconfig } from '../../devcluster/paths.ts';
+import { isAlive as alive, stopRememberedProcesses } from '../../devcluster/processes.ts';
 
 const usage = `phoenix cluster up|down|status
 
   up      Build (first time only) and start etcd and kube-apiserver on loopback, in the
           background. Writes a kubeconfig to ${localKubeconfig}.
-  down    Stop them and delete their data.
+  down    Stop them (and whatever 'phoenix demo' started) and delete their data.
   status  Print the running cluster's address and versions.`;
 
 function readState(): ControlPlaneState | undefined {
   const file = join(localClusterDir, 'state.json');
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, 'utf8')) as ControlPlaneState;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function down(state: ControlPlaneState): Promise<void> {
@@ -58,12 +50,15 @@ export const clusterCommand: Command = {
         );
         return 0;
       }
-      case 'down':
+      case 'down': {
+        const stopped = await stopRememberedProcesses();
+        if (stopped.length) process.stdout.write(`stopped ${stopped.join(', ')}\n`);
         if (state) await down(state);
         rmSync(localClusterDir, { recursive: true, force: true });
         rmSync(localKubeconfig, { force: true });
         process.stdout.write('local cluster stopped\n');
         return 0;
+      }
       case 'status':
         if (!state || !alive(state.apiserverPid)) {
           process.stdout.write('not running\n');

@@ -1,0 +1,125 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import type { Command } from '../command.ts';
+import { installPhoenixCrds, eventually } from '../../devcluster/crds.ts';
+import { freePort } from '../../devcluster/ports.ts';
+import { localKubeconfig, workDir } from '../../devcluster/paths.ts';
+import { rememberProcess } from '../../devcluster/processes.ts';
+import { apiGroup, apiVersion } from '../../api/group.ts';
+
+const usage = `phoenix demo
+
+Runs Phoenix end to end on this machine, against the local cluster (\`phoenix cluster up\`
+first): starts the Proxmox VE simulator and \`phoenix controller\` in the background, seeds the
+simulator with the host the examples describe, applies the guest examples with kubectl and
+shows them converging. \`phoenix cluster down\` stops everything.`;
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const phoenix = join(root, 'bin/phoenix.js');
+const guestExamples = ['10-lxc-golden-chain.yaml', '11-lxc-step-ca.yaml', '20-vm-cloud-template.yaml', '21-vm-docker-host.yaml'];
+const G = { group: apiGroup, version: apiVersion };
+
+function say(line: string): void {
+  process.stdout.write(`[demo] ${line}\n`);
+}
+
+function background(name: string, args: string[]): number {
+  mkdirSync(workDir, { recursive: true });
+  const log = openSync(join(workDir, `${name}.log`), 'w');
+  const child = spawn(process.execPath, [phoenix, ...args], { stdio: ['ignore', log, log], detached: true });
+  closeSync(log);
+  child.unref();
+  rememberProcess(name, child.pid ?? 0);
+  return child.pid ?? 0;
+}
+
+async function post(url: string, body: unknown): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+}
+
+function kubectl(args: string[]): string {
+  return execFileSync('kubectl', ['--kubeconfig', localKubeconfig, ...args], { encoding: 'utf8' });
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'Run Phoenix locally against the Proxmox simulator and watch guests converge',
+  usage,
+  async run() {
+    if (!existsSync(localKubeconfig)) {
+      process.stderr.write('phoenix demo: no local cluster; run `phoenix cluster up` (or `npm run demo`) first\n');
+      return 1;
+    }
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(localKubeconfig);
+    say('installing the CRDs');
+    await installPhoenixCrds(kc);
+
+    const port = await freePort();
+    say(`starting the Proxmox VE simulator on 127.0.0.1:${port} (log: .phoenix/simulator.log)`);
+    background('simulator', ['sim', 'proxmox', '--port', String(port), '--speed', '10', '--seed', '1']);
+    const simUrl = `http://127.0.0.1:${port}`;
+    let token = '';
+    await eventually('the simulator to print its token', async () => {
+      const match = /API token:\s+(\S+=\S+)/.exec(readFileSync(join(workDir, 'simulator.log'), 'utf8'));
+      token = match?.[1] ?? '';
+      return token !== '';
+    });
+    // The host the examples describe: node "phoenix", its storages, pools and cloud image.
+    const admin = `${simUrl}/_sim`;
+    await post(`${admin}/nodes`, { name: 'phoenix', cpus: 32, memoryGiB: 256 });
+    await post(`${admin}/storages`, { id: 'quickOS-lxc-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
+    await post(`${admin}/storages`, { id: 'quickOS-vm-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
+    await post(`${admin}/storages`, { id: 'fastData-shared-iso', type: 'dir', content: ['iso', 'vztmpl', 'import', 'snippets', 'images', 'rootdir'], totalGiB: 4000, path: '/fastData/shared-iso' });
+    await post(`${admin}/volumes`, { volid: 'fastData-shared-iso:import/noble-server-cloudimg-amd64.qcow2', node: 'phoenix', content: 'import', sizeBytes: 629145600, format: 'qcow2' });
+    for (const poolid of ['ai', 'infrastructure']) await post(`${admin}/pools`, { poolid });
+
+    say('declaring the simulator as PhoenixHypervisor "pve" (token in Secret phoenix-system/pve-token)');
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    await core.createNamespace({ body: { metadata: { name: 'phoenix-system' } } }).catch(() => undefined);
+    await core.deleteNamespacedSecret({ namespace: 'phoenix-system', name: 'pve-token' }).catch(() => undefined);
+    await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'pve-token' }, stringData: { token } } });
+    await custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: 'pve' }).catch(() => undefined);
+    await custom.createClusterCustomObject({
+      ...G,
+      plural: 'phoenixhypervisors',
+      body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: 'pve' }, spec: { proxmox: { url: simUrl, tokenSecretRef: { name: 'pve-token', namespace: 'phoenix-system' } } } },
+    });
+
+    say('starting phoenix controller (log: .phoenix/controller.log; loopback endpoints only)');
+    background('controller', ['controller', '--kubeconfig', localKubeconfig, '--allowed-proxmox-hosts=loopback', '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', '--concurrency=4', '--log-format=json']);
+
+    say(`kubectl apply -f examples/{${guestExamples.join(',')}}`);
+    for (const file of guestExamples) process.stdout.write(kubectl(['apply', '-f', join(root, 'examples', file)]));
+
+    const started = Date.now();
+    let reported = -1;
+    await eventually('every guest Ready', async () => {
+      const table = kubectl(['get', 'phoenixlxcs,phoenixvms', '--no-headers']);
+      const rows = table.trim().split('\n').filter(Boolean);
+      const ready = rows.filter((l) => /\sTrue\s/.test(l)).length;
+      if (ready !== reported) say(`${ready}/${rows.length} guests Ready after ${Math.round((Date.now() - started) / 1000)} s`);
+      reported = ready;
+      return rows.length === 6 && ready === rows.length;
+    }, 5 * 60_000).catch((err: Error) => say(`not every guest converged: ${err.message} (see .phoenix/controller.log)`));
+    process.stdout.write(`\n${kubectl(['get', 'phoenix', '-A'])}\n`);
+    writeFileSync(join(workDir, 'demo.txt'), `simulator ${simUrl}\nadmin ${admin}\n`);
+    process.stdout.write(
+      [
+        'Phoenix keeps running. Try:',
+        `  export KUBECONFIG=${localKubeconfig}`,
+        '  kubectl describe phoenixlxc granite-embedding       # conditions and events',
+        '  kubectl patch phoenixlxc step-ca --type merge -p \'{"spec":{"cores":4}}\'   # watch it converge',
+        `  curl -s ${admin}/state | head -c 600             # what the simulated Proxmox holds`,
+        'Stop everything with: npm run cluster:down',
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  },
+};
