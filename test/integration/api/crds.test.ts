@@ -28,8 +28,9 @@ describe('CRDs on a real API server', function () {
     const files = readdirSync(examples).filter((f) => f.endsWith('.yaml'));
     assert.ok(files.length >= 6, 'examples are missing');
     // A server-side dry run passes every admission step but persists nothing: the examples name
-    // real-looking endpoints that no controller in a test run may ever try to reach.
-    await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '--field-manager=examples-test', '-f', `${examples}00-hypervisor.yaml`]);
+    // real-looking endpoints that no controller in a test run may ever try to reach. Namespaces
+    // are created, never deleted: without a controller-manager one would stay Terminating.
+    await cluster.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: 'phoenix-system' } } }).catch(() => undefined);
     const out = await kubectl(cluster.kubeconfigPath, ['apply', '--server-side', '--dry-run=server', '--field-manager=examples-test', '-f', examples, '-o', 'json']);
     const items = (JSON.parse(out) as { items: { kind: string; metadata: { name: string }; spec?: any }[] }).items;
     for (const kind of ['PhoenixHypervisor', 'PhoenixLXC', 'PhoenixVM', 'PhoenixStack']) {
@@ -39,7 +40,6 @@ describe('CRDs on a real API server', function () {
     assert.equal(chain?.spec.source.clone.lxcRef.name, 'copy-base');
     assert.equal(chain?.spec.source.clone.snapshot, 'final-form');
     assert.equal(chain?.spec.unprivileged, true, 'API-server defaults were applied');
-    await kubectl(cluster.kubeconfigPath, ['delete', '-f', `${examples}00-hypervisor.yaml`, '--wait=false']);
   });
 
   it('keeps status a subresource: a spec write cannot change status, a status write cannot change spec', async () => {
@@ -87,6 +87,11 @@ describe('CRDs on a real API server', function () {
     assert.deepEqual(header?.split(/\s{2,}/), ['NAME', 'READY', 'STATUS', 'NODE', 'VMID', 'POWER', 'IP', 'AGE']);
     assert.match(row ?? '', /^columns\s+True\s+Running as specified\s+pve1\s+321\s+Running\s+10\.0\.0\.5\s+\d+s$/);
 
+    // kubectl lists only kinds that have objects: one of each, made here.
+    const apiVersionText = `${apiGroup}/${apiVersion}`;
+    await custom.createNamespacedCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixvms', namespace, body: { apiVersion: apiVersionText, kind: 'PhoenixVM', metadata: { name: 'columns-vm' }, spec: { hypervisorRef: { name: 'columns-hv' }, node: 'pve1', source: { blank: {} } } } });
+    await custom.createNamespacedCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixstacks', namespace, body: { apiVersion: apiVersionText, kind: 'PhoenixStack', metadata: { name: 'columns-stack' }, spec: { vmRef: { name: 'columns-vm' }, compose: { inline: 'services: {}' } } } });
+    await custom.createClusterCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixhypervisors', body: { apiVersion: apiVersionText, kind: 'PhoenixHypervisor', metadata: { name: 'columns-hv' }, spec: { proxmox: { url: 'https://127.0.0.1:9', tokenSecretRef: { name: 'none', namespace } } } } });
     const all = await kubectl(cluster.kubeconfigPath, ['get', 'phoenix', '--all-namespaces']);
     for (const resource of ['phoenixhypervisor', 'phoenixlxc', 'phoenixvm', 'phoenixstack']) {
       assert.match(all, new RegExp(`${resource}\\.${apiGroup.replace(/\./g, '\\.')}/`), `kubectl get phoenix did not list ${resource}:\n${all}`);
@@ -95,5 +100,6 @@ describe('CRDs on a real API server', function () {
       const table = await kubectl(cluster.kubeconfigPath, ['get', shortName, '--all-namespaces']);
       assert.ok(table.split('\n')[0]?.includes(column), `${shortName} has no ${column} column:\n${table}`);
     }
+    await custom.deleteClusterCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixhypervisors', name: 'columns-hv' });
   });
 });
