@@ -105,9 +105,11 @@ export function nextStatus(
   change: PhaseChange,
   fields: Readonly<Record<string, unknown>>,
   now: Date,
+  extra: readonly Omit<ConditionUpdate, 'observedGeneration'>[] = [],
 ): StandardStatus {
   let conditions: Condition[] = [...(current?.conditions ?? [])];
   for (const update of phaseConditions(change, generation)) conditions = setCondition(conditions, update, now);
+  for (const update of extra) conditions = setCondition(conditions, { ...update, ...(generation === undefined ? {} : { observedGeneration: generation }) }, now);
   const status: StandardStatus = { ...current, ...fields, conditions };
   if (generation !== undefined) status.observedGeneration = generation;
   return status;

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from './clock.ts';
-import { nextStatus, type PhaseChange, type StandardStatus } from './conditions.ts';
+import { nextStatus, type ConditionUpdate, type PhaseChange, type StandardStatus } from './conditions.ts';
 import { jsonEqual } from './deep-equal.ts';
 import type { KubeClient } from './kube-client.ts';
 import { defaultRedactor, type Redactor } from './redact.ts';
@@ -8,6 +8,8 @@ import type { KubeObject, ResourceType } from './resource.ts';
 export interface StatusUpdate extends PhaseChange {
   /** Kind-specific status fields (vmid, node, ipAddresses...). `undefined` removes a field. */
   readonly fields?: Readonly<Record<string, unknown>>;
+  /** Kind-specific conditions (RestartRequired…), set alongside the standard three. */
+  readonly conditions?: readonly Omit<ConditionUpdate, 'observedGeneration'>[];
 }
 
 export interface StatusWriteResult<T> {
@@ -37,7 +39,8 @@ export class StatusWriter {
     const current = (object.status ?? undefined) as StandardStatus | undefined;
     // Condition messages are public (kubectl describe, Argo CD): they must not carry secrets.
     const change = { ...update, message: this.redactor.text(update.message) };
-    const status = nextStatus(current, object.metadata.generation, change, update.fields ?? {}, new Date(this.clock.now()));
+    const extra = (update.conditions ?? []).map((c) => ({ ...c, message: this.redactor.text(c.message) }));
+    const status = nextStatus(current, object.metadata.generation, change, update.fields ?? {}, new Date(this.clock.now()), extra);
     for (const [key, value] of Object.entries(status)) if (value === undefined) delete status[key];
     return status;
   }

@@ -112,10 +112,13 @@ describe('guest safety paths (real API server + simulator)', function () {
     const held = await waitCondition(env, 'phoenixvms', 'pending', (o) => o.status?.observedGeneration === o.metadata.generation && condition(o, 'Ready')?.reason === 'RestartRequired', 'Ready with RestartRequired');
     assert.deepEqual(held.status.pendingChanges, ['cores']);
     assert.equal(condition(held, 'Ready').status, 'True');
+    assert.equal(condition(held, 'RestartRequired')?.status, 'True');
+    assert.match(condition(held, 'RestartRequired').message, /cores take effect at the next restart/);
     assert.equal(String(env.sim.admin.guest(ready.status.vmid)!.config['cores']), '1', 'applied without a restart');
     await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixvms', namespace: env.namespace, name: 'pending', body: [{ op: 'replace', path: '/spec/restartPolicy', value: 'IfRequired' }] });
     const applied = await waitCondition(env, 'phoenixvms', 'pending', (o) => o.status?.observedGeneration === o.metadata.generation && condition(o, 'Ready')?.reason === 'Converged', 'Converged after a restart');
     assert.equal(applied.status.pendingChanges, undefined);
+    assert.equal(condition(applied, 'RestartRequired')?.status, 'False');
     assert.equal(String(env.sim.admin.guest(ready.status.vmid)!.config['cores']), '3');
   });
 
@@ -129,6 +132,18 @@ describe('guest safety paths (real API server + simulator)', function () {
     await deleteAndWaitGone('phoenixlxcs', 'watcher');
     assert.equal(writesTo(env, 160), 0);
     assert.equal(String(env.sim.admin.guest(160)?.config['memory']), '512');
+  });
+
+  it('names the missing privilege when the API token may not create guests', async () => {
+    const auditor = env.sim.admin.createToken({ userid: 'root@pam', tokenid: 'auditor', privsep: true, acl: [{ path: '/', roles: ['PVEAuditor'], propagate: true }] });
+    const core = env.cluster.kc.makeApiClient((await import('@kubernetes/client-node')).CoreV1Api);
+    await core.createNamespacedSecret({ namespace: env.namespace, body: { metadata: { name: 'auditor-token' }, stringData: { token: `${auditor.fullId}=${auditor.secret}` } } });
+    await env.custom.createClusterCustomObject({ ...G, plural: 'phoenixhypervisors', body: { apiVersion: `${G.group}/${G.version}`, kind: 'PhoenixHypervisor', metadata: { name: 'auditor' }, spec: { proxmox: { url: env.sim.url, tokenSecretRef: { name: 'auditor-token', namespace: env.namespace } } } } });
+    await waitReady(env, 'phoenixhypervisors', 'auditor');
+    await env.custom.createNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, body: { apiVersion: `${G.group}/${G.version}`, kind: 'PhoenixLXC', metadata: { name: 'unprivileged-token' }, spec: { hypervisorRef: { name: 'auditor' }, node: 'pve', source: { osTemplate: { volume: template } } } } });
+    const refused = await waitCondition(env, 'phoenixlxcs', 'unprivileged-token', (o) => condition(o, 'Ready')?.reason === 'InsufficientPrivileges', 'InsufficientPrivileges');
+    assert.match(condition(refused, 'Ready').message, /Permission check failed|VM\.Allocate|Datastore/);
+    await env.custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: 'auditor' });
   });
 
   it('adopts an existing guest: reports every difference first, then marks and converges it, and retains it on delete', async () => {

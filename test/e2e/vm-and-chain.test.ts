@@ -64,6 +64,32 @@ describe('PhoenixVM and the golden-template chain (real API server + simulator)'
     assert.ok((ready.status.ipAddresses ?? []).length > 0, `no IPs from the guest agent: ${JSON.stringify(ready.status)}`);
   });
 
+  it('creates a blank VM that boots an installer ISO', async () => {
+    await apply(env, 'PhoenixVM', 'installer', {
+      source: { blank: { iso: 'local:iso/debian-12.7.0-amd64-netinst.iso' } },
+      cores: 1,
+      memory: '1G',
+      osType: 'l26',
+      disks: [{ slot: 'scsi0', storage: 'local-lvm', size: '10G' }],
+      bootOrder: ['ide2', 'scsi0'],
+      networks: [{ bridge: 'vmbr0' }],
+    });
+    const ready = await waitReady(env, 'phoenixvms', 'installer');
+    const config = env.sim.admin.guest(ready.status.vmid)!.config as Record<string, string>;
+    assert.match(String(config['ide2']), /^local:iso\/debian-12\.7\.0-amd64-netinst\.iso,media=cdrom/);
+    assert.match(String(config['scsi0']), /size=10G/);
+    assert.equal(config['boot'], 'order=ide2;scsi0');
+    assert.equal(ready.status.powerState, 'Running');
+  });
+
+  it('allocates VMIDs from the hypervisor\'s vmidRange when set', async () => {
+    await env.custom.patchClusterCustomObject({ group: 'hypervisor.phoenix.io', version: 'v1alpha1', plural: 'phoenixhypervisors', name: env.hypervisor, body: [{ op: 'add', path: '/spec/vmidRange', value: { min: 5000, max: 5009 } }] });
+    await waitReady(env, 'phoenixhypervisors', env.hypervisor);
+    await apply(env, 'PhoenixLXC', 'ranged', { source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } } });
+    const ready = await waitReady(env, 'phoenixlxcs', 'ranged');
+    assert.ok(ready.status.vmid >= 5000 && ready.status.vmid <= 5009, `VMID ${ready.status.vmid} is outside 5000-5009`);
+  });
+
   it('builds the legacy chain: base container, snapshot, clone from the snapshot, template, app clone', async () => {
     await apply(env, 'PhoenixLXC', 'copy-base', {
       source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } },

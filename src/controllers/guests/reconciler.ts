@@ -95,6 +95,11 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
           const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, guests });
           try {
             return await run.reconcile();
+          } catch (err) {
+            // Proxmox's 403 names the path and privilege; fixing the token's ACL happens in
+            // Proxmox, where no watch sees it, so this is retried with backoff, not stalled.
+            if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token lacks a privilege: ${err.message}`, { cause: err });
+            throw err;
           } finally {
             if (run.converged) identicalWrites.delete(run.key);
             log.debug('guest reconcile finished', { converged: run.converged });
@@ -522,10 +527,15 @@ class GuestReconcile<O extends GuestObject> {
     }
     this.converged = true;
     const what = `${isTemplate ? 'template' : running ? 'running' : 'stopped'} on ${api.node} as VMID ${api.vmid}`;
+    const restart = pending.length
+      ? { type: 'RestartRequired', status: 'True' as const, reason: 'PendingChanges', message: `${pending.join(', ')} take effect at the next restart; set restartPolicy: IfRequired to let Phoenix restart the guest` }
+      : { type: 'RestartRequired', status: 'False' as const, reason: 'NoPendingChanges', message: '' };
+    // The condition is recorded once it has been true, so guests that never needed a restart carry no extra condition.
+    const conditions = pending.length || this.status.conditions?.some((c) => c.type === 'RestartRequired') ? [restart] : [];
     if (pending.length) {
-      await this.write({ phase: 'ready', reason: 'RestartRequired', message: `${what}; ${pending.join(', ')} take effect at the next restart (restartPolicy: Never)`, fields });
+      await this.write({ phase: 'ready', reason: 'RestartRequired', message: `${what}; ${pending.join(', ')} take effect at the next restart (restartPolicy: Never)`, fields, conditions });
     } else {
-      await this.write({ phase: 'ready', reason: 'Converged', message: what, fields });
+      await this.write({ phase: 'ready', reason: 'Converged', message: what, fields, conditions });
     }
     return { requeueAfter: this.observePeriodMs() };
   }
