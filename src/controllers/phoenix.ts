@@ -1,3 +1,4 @@
+import { Counter, type Registry } from 'prom-client';
 import type { ControllerDefinition } from '../runtime/manager.ts';
 import type { KubeObject } from '../runtime/resource.ts';
 import type { ExternalCallRecorder } from '../runtime/metrics.ts';
@@ -15,6 +16,8 @@ export interface PhoenixControllerOptions {
   readonly externalCalls?: ExternalCallRecorder;
   /** Which Proxmox hosts may be contacted (default: any). */
   readonly allowHost?: (host: string) => boolean;
+  /** Where Phoenix's own metrics (drift corrections) are registered: the manager's registry. */
+  readonly registry?: Registry;
 }
 
 /** Loopback only: for tests and the demo. */
@@ -38,6 +41,12 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
     capacity: new CreateCapacity(),
     validator: new SpecValidator(),
     observePeriodMs: options.observePeriodMs ?? 5 * 60_000,
+    driftCorrections: new Counter({
+      name: 'phoenix_drift_corrections_total',
+      help: 'Config options Phoenix wrote back after they changed outside Phoenix, by kind and option',
+      labelNames: ['kind', 'option'] as const,
+      registers: options.registry ? [options.registry] : [],
+    }),
   };
   const definitions = [hypervisorController(connections), guestController(lxcAdapter, deps), guestController(vmAdapter, deps)] as unknown as ControllerDefinition<KubeObject>[];
   return { definitions, connections, close: () => connections.close() };

@@ -37,7 +37,7 @@ export async function startPhoenix(options: { name: string; sim?: StartOptions; 
   const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=8'], {});
   const logger = options.debug ? createLogger({ level: 'debug', format: 'text' }) : silentLogger();
   const manager = new Manager({ config, kubeConfig: cluster.kc, logger });
-  const phoenix = createPhoenixControllers({ observePeriodMs: options.observePeriodMs ?? 60_000, externalCalls: manager.metrics, allowHost: loopbackOnly });
+  const phoenix = createPhoenixControllers({ observePeriodMs: options.observePeriodMs ?? 60_000, externalCalls: manager.metrics, registry: manager.metrics.registry, allowHost: loopbackOnly });
   for (const definition of phoenix.definitions) await manager.addController(definition);
   await manager.start();
 

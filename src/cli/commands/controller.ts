@@ -45,7 +45,7 @@ export const controllerCommand: Command = {
     }
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
     const manager = new Manager({ config, kubeConfig: loadKubeConfig(config), logger });
-    const phoenix = phoenixControllers({ ...options, externalCalls: manager.metrics });
+    const phoenix = phoenixControllers({ ...options, externalCalls: manager.metrics, registry: manager.metrics.registry });
     for (const definition of phoenix.definitions) await manager.addController(definition);
 
     let signals = 0;

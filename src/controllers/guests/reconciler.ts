@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Counter } from 'prom-client';
 import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
 import { defineController } from '../../runtime/manager.ts';
@@ -32,6 +33,7 @@ export interface GuestControllerDeps {
   readonly validator: SpecValidator;
   /** Default drift-check period (the controller's --observe-period). */
   readonly observePeriodMs: number;
+  readonly driftCorrections: Counter<'kind' | 'option'>;
 }
 
 interface SecretObject extends KubeObject {
@@ -465,7 +467,14 @@ class GuestReconcile<O extends GuestObject> {
         throw err;
       }
       const fields = diff.changes.map((c) => (c.fields.length ? `${c.key} (${c.fields.join(', ')})` : c.key));
-      if (this.status.configDigest !== undefined) {
+      if (this.isDrift()) {
+        // Changed outside Phoenix since it converged this generation: say what, from what, to what.
+        const records = driftRecords(diff, true, this.status.drift);
+        const merged = [...records, ...(this.status.drift ?? []).filter((p) => !records.some((r) => r.field === p.field && r.time === p.time))].slice(0, 20);
+        for (const c of diff.changes) this.deps.driftCorrections.inc({ kind: this.adapter.kind, option: c.key.replace(/\d+$/, '') });
+        await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back: ${records.map((r) => `${r.field}: ${r.observed} → ${r.desired}`).join('; ')}`);
+        await this.progress('DriftCorrected', `set back ${fields.join(', ')}, changed outside Phoenix`, { drift: merged });
+      } else if (this.status.configDigest !== undefined) {
         await this.setup.events.normal(this.current, 'Configured', 'Update', `set ${fields.join(', ')}`);
       }
       if (upid) {
@@ -561,6 +570,12 @@ class GuestReconcile<O extends GuestObject> {
       await this.setup.events.normal(this.current, 'FirewallConfigured', 'Update', `firewall: ${changed.join(', ')}`);
     }
     return changed.length > 0;
+  }
+
+  /** The last reconcile converged this very generation, so any difference now came from outside. */
+  private isDrift(): boolean {
+    const ready = this.status.conditions?.find((c) => c.type === 'Ready');
+    return ready?.status === 'True' && this.status.observedGeneration === this.current.metadata.generation && this.status.configDigest !== undefined;
   }
 
   /** Creates missing snapshots from spec.snapshots, one per reconcile. */
