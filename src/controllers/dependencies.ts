@@ -48,3 +48,24 @@ export function isReady(object: KubeObject | undefined): boolean {
 export function waitingFor(refs: readonly DependencyRef[], lookup: (ref: DependencyRef) => KubeObject | undefined): string[] {
   return refs.filter((ref) => !isReady(lookup(ref))).map((ref) => (lookup(ref) ? `${describeRef(ref)} (not Ready)` : `${describeRef(ref)} (not found)`));
 }
+
+const sameRef = (a: DependencyRef, b: DependencyRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
+
+/**
+ * The dependency cycle `start` is part of, as the path start → … → start, or undefined.
+ * `edgesOf` gives an object's dependencies (undefined for objects that do not exist).
+ */
+export function findCycle(start: DependencyRef, edgesOf: (ref: DependencyRef) => readonly DependencyRef[] | undefined): DependencyRef[] | undefined {
+  const visited: DependencyRef[] = [];
+  const walk = (ref: DependencyRef, path: DependencyRef[]): DependencyRef[] | undefined => {
+    for (const next of edgesOf(ref) ?? []) {
+      if (sameRef(next, start)) return [...path, next];
+      if (visited.some((v) => sameRef(v, next))) continue;
+      visited.push(next);
+      const found = walk(next, [...path, next]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(start, [start]);
+}

@@ -134,6 +134,16 @@ describe('guest safety paths (real API server + simulator)', function () {
     assert.equal(String(env.sim.admin.guest(160)?.config['memory']), '512');
   });
 
+  it('reports a dependency cycle as Stalled on every member, with the cycle spelled out', async () => {
+    await apply(env, 'PhoenixLXC', 'chicken', { source: { osTemplate: { volume: template } }, dependsOn: [{ kind: 'PhoenixLXC', name: 'egg' }] });
+    await apply(env, 'PhoenixLXC', 'egg', { source: { osTemplate: { volume: template } }, dependsOn: [{ kind: 'PhoenixLXC', name: 'chicken' }] });
+    for (const [name, other] of [['chicken', 'egg'], ['egg', 'chicken']] as const) {
+      const stalled = await waitCondition(env, 'phoenixlxcs', name, stalledWith('DependencyCycle'), 'Stalled DependencyCycle');
+      assert.equal(condition(stalled, 'Stalled').message, `dependency cycle: PhoenixLXC ${name} → PhoenixLXC ${other} → PhoenixLXC ${name}; remove one of these dependencies`);
+      assert.equal(stalled.status.vmid, undefined, 'a guest in a cycle was given a VMID');
+    }
+  });
+
   it('names the missing privilege when the API token may not create guests', async () => {
     const auditor = env.sim.admin.createToken({ userid: 'root@pam', tokenid: 'auditor', privsep: true, acl: [{ path: '/', roles: ['PVEAuditor'], propagate: true }] });
     const core = env.cluster.kc.makeApiClient((await import('@kubernetes/client-node')).CoreV1Api);
