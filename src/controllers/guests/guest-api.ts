@@ -140,6 +140,16 @@ export class GuestApi {
     await this.#guest().firewall.rules.$(pos).$delete();
   }
 
+  async deleteSnapshot(name: string): Promise<string> {
+    return this.#guest().snapshot.$(name).$delete();
+  }
+
+  /** Moves the guest to `target`: online for a running VM, restart mode for a running container. */
+  async migrate(target: string, running: boolean): Promise<string> {
+    const mode = running ? (this.type === 'qemu' ? { online: 1 } : { restart: 1 }) : {};
+    return this.#guest().migrate.$post({ target, ...mode } as never);
+  }
+
   async destroy(): Promise<string> {
     return this.#guest().$delete({ purge: 1, 'destroy-unreferenced-disks': 1 } as never);
   }

@@ -204,7 +204,11 @@ class GuestReconcile<O extends GuestObject> {
     const node = this.status.node ?? this.spec.node;
     const api = new GuestApi(connection.client, node, this.adapter.type, vmid);
     const config = await api.config();
-    if (!config) return this.bringIntoExistence(connection, api);
+    if (!config) {
+      const moved = await this.findElsewhere(connection, vmid, node);
+      if (moved) return moved;
+      return this.bringIntoExistence(connection, api);
+    }
     if (config.lock) {
       await this.progress('GuestLocked', `VMID ${vmid} is locked (${config.lock}) by a running Proxmox task; waiting for it to finish`);
       return { requeueAfter: 2_000 };
@@ -214,6 +218,7 @@ class GuestReconcile<O extends GuestObject> {
     this.deps.capacity.release(this.key);
     const owned = await this.checkOwnership(api, config);
     if (owned !== 'ours') return owned;
+    if (api.node !== this.spec.node) return this.migrate(api);
     return this.converge(connection, api, config);
   }
 
@@ -262,8 +267,11 @@ class GuestReconcile<O extends GuestObject> {
     const exit = state.exitstatus ?? 'unknown';
     const ok = exit === 'OK' || exit.startsWith('WARNINGS');
     const finished = { ...task, status: 'stopped' as const, exitStatus: exit, ...(state.endtime ? { endTime: new Date(state.endtime * 1000).toISOString() } : {}) };
-    await this.progress(ok ? 'TaskSucceeded' : 'TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished });
+    // A finished migration moved the guest: from now on it is read on the node the spec names.
+    const moved = ok && task.operation === 'migrate' ? { node: this.spec.node } : {};
+    await this.progress(ok ? 'TaskSucceeded' : 'TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished, ...moved });
     if (ok) return { running: false };
+    if (task.operation === 'migrate') throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
     await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
     const kind = classifyProxmoxFailure(500, exit);
     if (kind === 'LockTimeout') throw new RetryableError('StorageLockTimeout', `${task.operation} failed on a storage lock timeout; retrying with backoff: ${exit}`);
@@ -402,6 +410,31 @@ class GuestReconcile<O extends GuestObject> {
       const storages = (await connection.client.api.nodes.$(node).storage.$get()) as { storage: string; active?: number; enabled?: number }[];
       if (!storages.some((s) => s.storage === storage)) throw new TerminalError('StorageNotFound', `storage ${storage} is not available on node ${node}`);
     }
+  }
+
+  /** A guest moved outside Phoenix (HA, a person) is followed to its new node, not recreated. */
+  private async findElsewhere(connection: Connection, vmid: number, node: string): Promise<ReconcileResult | undefined> {
+    if (this.status.configDigest === undefined) return undefined;
+    const resources = (await connection.client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; node: string; type: string }[];
+    const found = resources.find((r) => Number(r.vmid) === vmid && r.type === this.adapter.type && r.node !== node);
+    if (!found) return undefined;
+    await this.progress('Moved', `guest ${vmid} is now on node ${found.node}`, { node: found.node });
+    return { requeueAfter: 100 };
+  }
+
+  /** Changing spec.node migrates the guest instead of re-creating it. */
+  private async migrate(api: GuestApi): Promise<ReconcileResult> {
+    const running = (await api.currentStatus()).status === 'running';
+    let upid: string;
+    try {
+      upid = await api.migrate(this.spec.node, running);
+    } catch (err) {
+      if (isProxmoxError(err, 'Locked')) throw new RetryableError('GuestLocked', (err as Error).message);
+      if (isProxmoxError(err, 'ServerError', 'InvalidParameter')) throw new TerminalError('MigrationRefused', `Proxmox refused to migrate guest ${api.vmid} from ${api.node} to ${this.spec.node}: ${(err as Error).message}`);
+      throw err;
+    }
+    await this.setup.events.normal(this.current, 'Migrating', 'Migrate', `migrating guest ${api.vmid} from ${api.node} to ${this.spec.node}${running ? (api.type === 'qemu' ? ' (online)' : ' (restart mode)') : ''}`);
+    return this.trackTask(api, upid, 'migrate', `migrating from ${api.node} to ${this.spec.node}`);
   }
 
   /** Phoenix acts only on guests that carry its marker with this object's UID. */
@@ -584,19 +617,37 @@ class GuestReconcile<O extends GuestObject> {
     return ready?.status === 'True' && this.status.observedGeneration === this.current.metadata.generation && this.status.configDigest !== undefined;
   }
 
-  /** Creates missing snapshots from spec.snapshots, one per reconcile. */
+  /**
+   * Keeps the snapshots in spec.snapshots: takes missing ones, and deletes those dropped from
+   * the list, but only if Phoenix took them (status.snapshots). One task per reconcile.
+   */
   private async ensureSnapshots(api: GuestApi, isTemplate: boolean): Promise<ReconcileResult | undefined> {
     const wanted = this.spec.snapshots ?? [];
-    if (!wanted.length || isTemplate) return undefined;
-    const existing = new Set((await api.snapshots()).map((s) => s.name));
+    const managed = this.status.snapshots ?? [];
+    if ((!wanted.length && !managed.length) || isTemplate) return undefined;
+    const existing = new Set((await api.snapshots()).map((s) => s.name).filter((n) => n !== 'current'));
     const missing = wanted.find((s) => !existing.has(s.name));
-    if (!missing) return undefined;
-    const upid = await api.createSnapshot(missing.name, missing.description);
-    const managed = [...new Set([...(this.status.snapshots ?? []), missing.name])].sort();
-    await this.setup.events.normal(this.current, 'Snapshotting', 'Snapshot', `taking snapshot ${missing.name}`);
-    await this.progress('Snapshotting', `taking snapshot ${missing.name}`, {
-      snapshots: managed,
-      task: { upid, operation: 'snapshot', node: api.node, status: 'running', startTime: new Date().toISOString() },
+    if (missing) {
+      const upid = await api.createSnapshot(missing.name, missing.description);
+      await this.setup.events.normal(this.current, 'Snapshotting', 'Snapshot', `taking snapshot ${missing.name}`);
+      await this.progress('Snapshotting', `taking snapshot ${missing.name}`, {
+        snapshots: [...new Set([...managed, missing.name])].sort(),
+        task: { upid, operation: 'snapshot', node: api.node, status: 'running', startTime: new Date().toISOString() },
+      });
+      return { requeueAfter: 500 };
+    }
+    const dropped = managed.find((name) => !wanted.some((w) => w.name === name));
+    if (dropped === undefined) return undefined;
+    const remaining = managed.filter((name) => name !== dropped);
+    if (!existing.has(dropped)) {
+      await this.progress('SnapshotGone', `snapshot ${dropped} no longer exists`, { snapshots: remaining.length ? remaining : undefined });
+      return { requeueAfter: 100 };
+    }
+    const upid = await api.deleteSnapshot(dropped);
+    await this.setup.events.normal(this.current, 'SnapshotDeleting', 'Snapshot', `deleting snapshot ${dropped}, dropped from spec.snapshots`);
+    await this.progress('SnapshotDeleting', `deleting snapshot ${dropped}`, {
+      snapshots: remaining.length ? remaining : undefined,
+      task: { upid, operation: 'snapshot-delete', node: api.node, status: 'running', startTime: new Date().toISOString() },
     });
     return { requeueAfter: 500 };
   }

@@ -1,0 +1,73 @@
+import { strict as assert } from 'node:assert';
+import { startPhoenix, apply, waitReady, waitCondition, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
+
+const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
+const condition = (o: any, type: string) => o?.status?.conditions?.find((c: { type: string }) => c.type === type);
+const readyAtGeneration = (o: any) => o.status?.observedGeneration === o.metadata.generation && condition(o, 'Ready')?.status === 'True';
+
+describe('convergence: migration and declarative snapshots (real API server + simulator)', function () {
+  this.timeout(120_000);
+  let env: PhoenixEnv;
+  let px: ProxmoxClient;
+
+  before(async function () {
+    this.timeout(30 * 60_000);
+    env = await startPhoenix({ name: 'e2e-convergence', seed: (sim) => sim.admin.addNode({ name: 'pve2', cpus: 8, memoryGiB: 32 }) });
+    px = createProxmoxClient({ url: env.sim.url, token: `${env.sim.token.fullId}=${env.sim.token.secret}` });
+  });
+
+  after(async () => {
+    px?.close();
+    await env?.stop();
+  });
+
+  async function patch(plural: string, name: string, ops: unknown[]): Promise<void> {
+    await env.custom.patchNamespacedCustomObject({ ...G, plural, namespace: env.namespace, name, body: ops });
+  }
+
+  it('migrates a running container in restart mode when spec.node changes, keeping its VMID', async () => {
+    await apply(env, 'PhoenixLXC', 'mover', { source: { osTemplate: { volume: template } }, cores: 1 });
+    const before = await waitReady(env, 'phoenixlxcs', 'mover');
+    await patch('phoenixlxcs', 'mover', [{ op: 'replace', path: '/spec/node', value: 'pve2' }]);
+    const after = await waitCondition(env, 'phoenixlxcs', 'mover', (o) => readyAtGeneration(o) && o.status.node === 'pve2', 'Ready on pve2');
+    assert.equal(after.status.vmid, before.status.vmid, 'the guest was re-created instead of moved');
+    const guest = env.sim.admin.guest(after.status.vmid)!;
+    assert.equal(guest.node, 'pve2');
+    assert.equal(guest.status, 'running');
+    assert.equal(env.sim.simulator.state.guests.filter((g) => g.vmid === after.status.vmid).length, 1);
+  });
+
+  it('migrates a running VM online', async () => {
+    env.sim.admin.addGuest({ type: 'qemu', vmid: 9400, config: { name: 'tmpl', memory: 512, scsi0: 'local-lvm:base-9400-disk-0,size=4G', template: 1 } });
+    await apply(env, 'PhoenixVM', 'vm-mover', { source: { clone: { vmid: 9400 } } });
+    const before = await waitReady(env, 'phoenixvms', 'vm-mover');
+    await patch('phoenixvms', 'vm-mover', [{ op: 'replace', path: '/spec/node', value: 'pve2' }]);
+    const after = await waitCondition(env, 'phoenixvms', 'vm-mover', (o) => readyAtGeneration(o) && o.status.node === 'pve2', 'Ready on pve2');
+    assert.equal(after.status.vmid, before.status.vmid);
+    assert.equal(env.sim.admin.guest(after.status.vmid)!.node, 'pve2');
+  });
+
+  it('keeps declared snapshots and deletes a dropped one only if Phoenix took it', async () => {
+    await apply(env, 'PhoenixLXC', 'snappy', { source: { osTemplate: { volume: template } }, snapshots: [{ name: 'first' }, { name: 'second' }] });
+    const ready = await waitReady(env, 'phoenixlxcs', 'snappy');
+    const vmid = ready.status.vmid;
+    assert.deepEqual(ready.status.snapshots, ['first', 'second']);
+    // Someone takes a snapshot by hand: Phoenix did not take it, so it is never Phoenix's to delete.
+    const upid = await px.api.nodes.$('pve').lxc.$(vmid).snapshot.$post({ snapname: 'manual' } as never);
+    await waitTask(upid);
+    await patch('phoenixlxcs', 'snappy', [{ op: 'replace', path: '/spec/snapshots', value: [{ name: 'second' }] }]);
+    const after = await waitCondition(env, 'phoenixlxcs', 'snappy', (o) => readyAtGeneration(o) && (o.status.snapshots ?? []).join() === 'second', 'first dropped');
+    const names = env.sim.admin.guest(vmid)!.snapshots.map((s) => s.name).sort();
+    assert.deepEqual(names, ['manual', 'second']);
+    assert.deepEqual(after.status.snapshots, ['second']);
+  });
+
+  async function waitTask(upid: string): Promise<void> {
+    for (;;) {
+      const t = await px.api.nodes.$('pve').tasks.$(upid).status.$get();
+      if (t.status === 'stopped') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+});
