@@ -63,6 +63,18 @@ describe('convergence: migration and declarative snapshots (real API server + si
     assert.deepEqual(after.status.snapshots, ['second']);
   });
 
+  it('starts guests in Proxmox startup order, as the legacy boot_order did', async () => {
+    // "late" is created first and would start first; it may only start once "early" runs.
+    await apply(env, 'PhoenixLXC', 'late', { source: { osTemplate: { volume: template } }, startup: { order: 20 } });
+    await apply(env, 'PhoenixLXC', 'early', { source: { osTemplate: { volume: template } }, startup: { order: 10, upDelay: 5 } });
+    const late = await waitReady(env, 'phoenixlxcs', 'late');
+    const early = await waitReady(env, 'phoenixlxcs', 'early');
+    const starts = env.sim.admin.tasks().filter((t) => t.type === 'vzstart');
+    const startOf = (vmid: number) => starts.find((t) => t.id === String(vmid))!;
+    assert.ok(startOf(early.status.vmid).starttime <= startOf(late.status.vmid).starttime, 'the later guest started first');
+    assert.equal(String(env.sim.admin.guest(early.status.vmid)!.config['startup']), 'order=10,up=5');
+  });
+
   async function waitTask(upid: string): Promise<void> {
     for (;;) {
       const t = await px.api.nodes.$('pve').tasks.$(upid).status.$get();

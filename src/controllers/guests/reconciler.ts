@@ -81,7 +81,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       for (const resource of [phoenixLxcs, phoenixVms, phoenixStacks]) {
         setup.watchReadiness<KubeObject>(resource, (dep) =>
           guests()
-            .filter((g) => dependenciesOf(g).some((r) => r.kind === dep.kind && r.name === dep.metadata.name && r.namespace === dep.metadata.namespace))
+            .filter((g) => dependenciesOf(g).some((r) => r.kind === dep.kind && r.name === dep.metadata.name && r.namespace === dep.metadata.namespace) || startsAfter(g, dep as KubeObject & StartOrdered))
             .map(refOf));
       }
       setup.watchMapped<SecretObject>(secretsResource, (secret) =>
@@ -94,7 +94,8 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       return {
         async reconcile({ object, log }): Promise<ReconcileResult | void> {
           if (!object) return;
-          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, guests });
+          const peers = () => [...caches.PhoenixLXC.list(), ...caches.PhoenixVM.list()] as (KubeObject & StartOrdered)[];
+          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, guests, peers });
           try {
             return await run.reconcile();
           } catch (err) {
@@ -112,6 +113,20 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
   });
 }
 
+interface StartOrdered {
+  spec?: { hypervisorRef?: { name: string }; startup?: { order?: number }; template?: boolean; powerState?: string };
+  metadata: { name: string; namespace?: string };
+}
+
+/** `guest` starts after `other`: same hypervisor, a lower start order, and `other` is meant to run. */
+export function startsAfter(guest: StartOrdered, other: StartOrdered): boolean {
+  const mine = guest.spec?.startup?.order;
+  const theirs = other.spec?.startup?.order;
+  if (mine === undefined || theirs === undefined || theirs >= mine) return false;
+  if (other.spec?.template || other.spec?.powerState === 'Stopped') return false;
+  return guest.spec?.hypervisorRef?.name === other.spec?.hypervisorRef?.name;
+}
+
 function refOf(object: KubeObject) {
   return { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
 }
@@ -121,6 +136,8 @@ interface Shared<O extends GuestObject> {
   readonly secretCache: Informer<SecretObject>;
   readonly identicalWrites: Map<string, { hash: string; count: number }>;
   readonly guests: () => O[];
+  /** Every guest of both kinds, for start order across containers and VMs. */
+  readonly peers: () => (KubeObject & StartOrdered)[];
 }
 
 /** One reconcile of one guest; holds the latest copy of the object as status writes return it. */
@@ -548,7 +565,14 @@ class GuestReconcile<O extends GuestObject> {
       return { requeueAfter: 500 };
     }
     const wantRunning = !isTemplate && (this.spec.powerState ?? (this.spec.template ? 'Stopped' : 'Running')) === 'Running';
-    if (wantRunning && !running) return this.powerTask(api, 'start', () => api.start(), 'starting');
+    if (wantRunning && !running) {
+      const earlier = this.startOrderBlockers();
+      if (earlier.length) {
+        await this.progress('WaitingForStartOrder', `starts after ${earlier.join(', ')} (startup order ${this.spec.startup?.order})`);
+        return { requeueAfter: 30_000 };
+      }
+      return this.powerTask(api, 'start', () => api.start(), 'starting');
+    }
     if (!wantRunning && running) {
       const timeout = Math.max(1, Math.round(parseDuration(this.spec.shutdownTimeout ?? '3m') / 1000));
       return this.powerTask(api, 'shutdown', () => api.shutdown(timeout), `shutting down (hard stop after ${timeout} s)`);
@@ -609,6 +633,14 @@ class GuestReconcile<O extends GuestObject> {
       await this.setup.events.normal(this.current, 'FirewallConfigured', 'Update', `firewall: ${changed.join(', ')}`);
     }
     return changed.length > 0;
+  }
+
+  /** Guests on the same hypervisor with a lower start order that are not running yet. */
+  private startOrderBlockers(): string[] {
+    const peers = [...this.shared.peers()];
+    return peers
+      .filter((p) => p.metadata.uid !== this.current.metadata.uid && startsAfter(this.current, p) && (p.status as { powerState?: string } | undefined)?.powerState !== 'Running')
+      .map((p) => `${p.kind ?? 'guest'} ${p.metadata.name}`);
   }
 
   /** The last reconcile converged this very generation, so any difference now came from outside. */
