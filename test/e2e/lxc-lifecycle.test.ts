@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as k8s from '@kubernetes/client-node';
 import { startPhoenix, apply, waitReady, getObject, waitCondition, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { ownershipOf } from '../../src/guests/marker.ts';
@@ -18,6 +19,16 @@ describe('PhoenixLXC lifecycle (real API server + simulator)', function () {
     const hv = await getObject(env, 'phoenixhypervisors', env.hypervisor);
     assert.match(hv.status.proxmoxVersion, /^9\.1/);
     assert.deepEqual(hv.status.nodes.map((n: { name: string; status: string }) => [n.name, n.status]), [['pve', 'online']]);
+  });
+
+  it('picks up a changed token Secret without a restart', async () => {
+    const core = env.cluster.kc.makeApiClient(k8s.CoreV1Api);
+    const good = `${env.sim.token.fullId}=${env.sim.token.secret}`;
+    await core.replaceNamespacedSecret({ namespace: env.namespace, name: 'pve-token', body: { metadata: { name: 'pve-token' }, stringData: { token: `${env.sim.token.fullId}=00000000-0000-0000-0000-000000000000` } } });
+    const refused = await waitCondition(env, 'phoenixhypervisors', env.hypervisor, (o) => o.status?.conditions?.some((c: any) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'Unauthorized'), 'Stalled Unauthorized');
+    assert.doesNotMatch(JSON.stringify(refused.status), /00000000-0000-0000-0000-000000000000/, 'the token reached status');
+    await core.replaceNamespacedSecret({ namespace: env.namespace, name: 'pve-token', body: { metadata: { name: 'pve-token' }, stringData: { token: good } } });
+    await waitReady(env, 'phoenixhypervisors', env.hypervisor);
   });
 
   it('creates a container from a template, configured as written, running, marked as Phoenix\'s', async () => {
