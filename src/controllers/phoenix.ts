@@ -34,13 +34,15 @@ export interface PhoenixControllers {
  * allocator and one set of create limits. Built per manager (tests run several in a process).
  */
 export function createPhoenixControllers(options: PhoenixControllerOptions = {}): PhoenixControllers {
-  const connections = new ConnectionRegistry(options.externalCalls, options.allowHost);
+  const observePeriodMs = options.observePeriodMs ?? 5 * 60_000;
+  // Half an observe period: each cycle of in-sync guests costs at most two cluster reads.
+  const connections = new ConnectionRegistry(options.externalCalls, options.allowHost, observePeriodMs / 2);
   const deps = {
     connections,
     allocator: new VmidAllocator(),
     capacity: new CreateCapacity(),
     validator: new SpecValidator(),
-    observePeriodMs: options.observePeriodMs ?? 5 * 60_000,
+    observePeriodMs,
     driftCorrections: new Counter({
       name: 'phoenix_drift_corrections_total',
       help: 'Config options Phoenix wrote back after they changed outside Phoenix, by kind and option',

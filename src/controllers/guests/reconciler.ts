@@ -555,8 +555,13 @@ class GuestReconcile<O extends GuestObject> {
     const snapshotStep = await this.ensureSnapshots(api, isTemplate);
     if (snapshotStep) return snapshotStep;
 
-    const current = await api.currentStatus();
-    const running = current.status === 'running';
+    // In steady state (converged at this generation, config unchanged since), the pending list
+    // and addresses cannot have changed through the config, and the power state comes from the
+    // hypervisor's shared resources snapshot: one config read per guest per cycle.
+    const steady = this.isDrift() && config.digest !== undefined && config.digest === this.status.configDigest;
+    const shared = steady ? await connection.resources.guest(api.vmid) : undefined;
+    const power = shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
+    const running = power === 'running';
     if (this.spec.template && !isTemplate) {
       if (running) return this.powerTask(api, 'stop', () => api.stop(), 'stopping before conversion to a template');
       const upid = await api.convertToTemplate();
@@ -578,12 +583,14 @@ class GuestReconcile<O extends GuestObject> {
       return this.powerTask(api, 'shutdown', () => api.shutdown(timeout), `shutting down (hard stop after ${timeout} s)`);
     }
 
-    const pending = isTemplate ? [] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
+    const pending = isTemplate ? [] : steady ? [...(this.status.pendingChanges ?? [])] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
     if (pending.length && running && this.spec.restartPolicy === 'IfRequired') {
       return this.powerTask(api, 'reboot', () => api.reboot(), `restarting to apply ${pending.join(', ')}`);
     }
 
-    const addresses = running ? await guestAddresses(api, config, this.spec) : [];
+    // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
+    const dynamic = (this.spec.networks ?? []).some((n) => n.ipv4 === 'dhcp' || n.ipv6 === 'dhcp' || n.ipv6 === 'auto');
+    const addresses = !running ? [] : steady && !dynamic && this.status.powerState === 'Running' ? [...(this.status.ipAddresses ?? [])] : await guestAddresses(api, config, this.spec);
     const fields = {
       vmid: api.vmid,
       node: api.node,

@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto';
 import { createProxmoxClient, type ProxmoxClient } from '../../clients/proxmox/client.ts';
 import type { ExternalCallRecorder } from '../../runtime/metrics.ts';
 import type { PhoenixHypervisor } from '../../api/objects.ts';
+import { ResourcesCache } from './resources-cache.ts';
 
 export interface Connection {
   readonly hypervisor: string;
   readonly client: ProxmoxClient;
+  /** The shared `/cluster/resources` snapshot for steady-state observation. */
+  readonly resources: ResourcesCache;
   /** Proxmox VE version, e.g. "9.1.1"; known once the hypervisor reconciled. */
   version?: string;
   /** Online nodes at the last check. */
@@ -34,9 +37,12 @@ export class ConnectionRegistry {
    * `allowHost` restricts which Proxmox hosts may be contacted at all (tests and demos allow
    * loopback only, so a manifest naming a real address can never send traffic there).
    */
-  constructor(recorder?: ExternalCallRecorder, allowHost: (host: string) => boolean = () => true) {
+  readonly #resourcesTtlMs: number;
+
+  constructor(recorder?: ExternalCallRecorder, allowHost: (host: string) => boolean = () => true, resourcesTtlMs = 60_000) {
     this.#recorder = recorder;
     this.#allowHost = allowHost;
+    this.#resourcesTtlMs = resourcesTtlMs;
   }
 
   allows(url: string): boolean {
@@ -69,7 +75,7 @@ export class ConnectionRegistry {
       insecureSkipTLSVerify: proxmox.insecureSkipTLSVerify ?? false,
       ...(this.#recorder ? { recorder: this.#recorder } : {}),
     });
-    const connection: Connection = { hypervisor: name, client, nodes: [], settings };
+    const connection: Connection = { hypervisor: name, client, resources: new ResourcesCache(client, this.#resourcesTtlMs), nodes: [], settings };
     this.#connections.set(name, { fingerprint, connection });
     return connection;
   }

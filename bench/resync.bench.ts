@@ -1,0 +1,109 @@
+// Issue 6 benchmark: what one observe cycle of 1,000 in-sync guests costs Proxmox (target: one
+// cluster read plus at most one config read per guest) and Kubernetes (target: zero writes),
+// and how long an out-of-band change takes to be corrected.
+//   PHOENIX_BENCH_GUESTS  number of guests (default 1000)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { ControlPlane } from '../src/devcluster/control-plane.ts';
+import { installPhoenixCrds } from '../src/devcluster/crds.ts';
+import { startProxmoxSimulator } from '../src/sim/proxmox/index.ts';
+import { Manager } from '../src/runtime/manager.ts';
+import { parseRuntimeConfig } from '../src/runtime/config.ts';
+import { silentLogger } from '../src/runtime/logging.ts';
+import { writeVerbs } from '../src/runtime/kube-client.ts';
+import { createPhoenixControllers, loopbackOnly } from '../src/controllers/phoenix.ts';
+import { createProxmoxClient } from '../src/clients/proxmox/client.ts';
+import { apiGroup, apiVersion } from '../src/api/group.ts';
+
+const guests = Number(process.env['PHOENIX_BENCH_GUESTS'] ?? 1000);
+const observePeriodMs = 20_000;
+const namespace = 'resync';
+const G = { group: apiGroup, version: apiVersion };
+
+const dir = mkdtempSync(join(tmpdir(), 'phoenix-resync-'));
+const plane = new ControlPlane({ dir });
+const state = await plane.start();
+const kc = new k8s.KubeConfig();
+kc.loadFromFile(state.kubeconfig);
+await installPhoenixCrds(kc);
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const core = kc.makeApiClient(k8s.CoreV1Api);
+await core.createNamespace({ body: { metadata: { name: namespace } } });
+
+// Fast tasks: this benchmark is about observing, not creating.
+const sim = await startProxmoxSimulator({ seed: 3, speed: 1000 });
+sim.admin.addNode({ name: 'pve', cpus: 64, memoryGiB: 4096 });
+sim.admin.addStorage({ id: 'bulk', type: 'lvmthin', content: ['images', 'rootdir'], totalGiB: 100_000 });
+const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=16', '--queue-qps=1000', '--queue-burst=2000'], {});
+const manager = new Manager({ config, kubeConfig: kc, logger: silentLogger() });
+const phoenix = createPhoenixControllers({ observePeriodMs, externalCalls: manager.metrics, allowHost: loopbackOnly });
+for (const definition of phoenix.definitions) await manager.addController(definition);
+let kubeWrites = 0;
+manager.client.onRequest((r) => {
+  if (writeVerbs.has(r.verb)) kubeWrites++;
+});
+await manager.start();
+await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
+await custom.createClusterCustomObject({
+  ...G, plural: 'phoenixhypervisors',
+  body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: 'resync' }, spec: { proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } }, concurrency: { createsPerNode: 32, createsPerStorage: 32 } } },
+});
+
+const started = Date.now();
+process.stdout.write(`  creating ${guests} containers\n`);
+for (let i = 0; i < guests; i++) {
+  await custom.createNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace, body: {
+    apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixLXC', metadata: { name: `g-${i}` },
+    spec: { hypervisorRef: { name: 'resync' }, node: 'pve', vmid: 10_000 + i, source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } }, cores: 1, memory: '64M', rootDisk: { storage: 'bulk', size: '1G' }, networks: [{ name: 'eth0', bridge: 'vmbr0', ipv4: `10.${Math.floor(i / 250)}.${i % 250}.10/16` }] },
+  } });
+}
+for (let lastPrint = 0; ;) {
+  const list = (await custom.listNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace })) as { items: any[] };
+  const ready = list.items.filter((o) => o.status?.observedGeneration === o.metadata.generation && o.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')).length;
+  if (Date.now() - lastPrint > 10_000) {
+    lastPrint = Date.now();
+    process.stdout.write(`  ${ready}/${guests} Ready after ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  }
+  if (ready === guests) break;
+  await new Promise((r) => setTimeout(r, 1000));
+}
+
+// Let every guest pass one full cycle after converging, then count exactly one more.
+await new Promise((r) => setTimeout(r, observePeriodMs));
+sim.admin.resetCounters();
+kubeWrites = 0;
+await new Promise((r) => setTimeout(r, observePeriodMs));
+const cycle = sim.admin.counters();
+const writes = kubeWrites;
+const clusterReads = cycle.byEndpoint['GET /cluster/resources'] ?? 0;
+const configReads = cycle.byEndpoint['GET /nodes/{node}/lxc/{vmid}/config'] ?? 0;
+const others = cycle.total - clusterReads - configReads;
+
+// An out-of-band change, timed until Phoenix has set it back.
+const px = createProxmoxClient({ url: sim.url, token: `${sim.token.fullId}=${sim.token.secret}` });
+const changedAt = Date.now();
+await px.api.nodes.$('pve').lxc.$(10_000).config.$put({ cores: 8 } as never);
+while (String(sim.admin.guest(10_000)?.config['cores']) !== '1') await new Promise((r) => setTimeout(r, 50));
+const correctionMs = Date.now() - changedAt;
+px.close();
+
+const rows: [string, string, string][] = [
+  [`guests in sync`, String(guests), ''],
+  ['Proxmox requests in one observe cycle', String(cycle.total), `≤ ${guests + 1} + cluster reads`],
+  ['  /cluster/resources reads', String(clusterReads), '≈ 1 per hypervisor'],
+  ['  config reads', String(configReads), `≤ ${guests}`],
+  ['  anything else', String(others), '0'],
+  ['requests per guest per cycle', (cycle.total / guests).toFixed(3), '≤ 1 + 1/N'],
+  ['Kubernetes writes in that cycle', String(writes), '0'],
+  ['out-of-band change to correction', `${(correctionMs / 1000).toFixed(1)} s (observe period ${observePeriodMs / 1000} s)`, '≤ one period'],
+];
+const width = Math.max(...rows.map((r) => r[0].length));
+for (const [what, value, target] of rows) process.stdout.write(`  ${what.padEnd(width)}  ${value}${target ? `   (target ${target})` : ''}\n`);
+
+await manager.stop();
+phoenix.close();
+await sim.close();
+await plane.stop();
+rmSync(dir, { recursive: true, force: true });
