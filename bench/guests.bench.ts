@@ -8,11 +8,8 @@ import * as k8s from '@kubernetes/client-node';
 import { ControlPlane } from '../src/devcluster/control-plane.ts';
 import { installPhoenixCrds } from '../src/devcluster/crds.ts';
 import { startProxmoxSimulator } from '../src/sim/proxmox/index.ts';
-import { Manager } from '../src/runtime/manager.ts';
-import { parseRuntimeConfig } from '../src/runtime/config.ts';
-import { silentLogger } from '../src/runtime/logging.ts';
 import { writeVerbs } from '../src/runtime/kube-client.ts';
-import { createPhoenixControllers, loopbackOnly } from '../src/controllers/phoenix.ts';
+import { startLocalPhoenix } from '../src/devcluster/phoenix-env.ts';
 import { apiGroup, apiVersion } from '../src/api/group.ts';
 
 const speed = Number(process.env['PHOENIX_BENCH_SPEED'] ?? 4);
@@ -30,27 +27,17 @@ const kc = new k8s.KubeConfig();
 kc.loadFromFile(state.kubeconfig);
 await installPhoenixCrds(kc);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-const core = kc.makeApiClient(k8s.CoreV1Api);
-await core.createNamespace({ body: { metadata: { name: namespace } } });
 
 const sim = await startProxmoxSimulator({ seed: 1, speed });
 sim.admin.addGuest({ type: 'qemu', vmid: 9000, config: { name: 'tmpl', memory: 512, scsi0: 'local-lvm:base-9000-disk-0,size=8G', template: 1 } });
 
-const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=16'], {});
-const manager = new Manager({ config, kubeConfig: kc, logger: silentLogger() });
-const phoenix = createPhoenixControllers({ observePeriodMs, externalCalls: manager.metrics, allowHost: loopbackOnly });
-for (const definition of phoenix.definitions) await manager.addController(definition);
+const local = await startLocalPhoenix({ kc, sim, namespace, hypervisor: 'bench', observePeriodMs, runtimeArgs: ['--concurrency=16'], hypervisorSpec: { concurrency: { createsPerNode: 4, createsPerStorage } } });
+const { manager } = local;
 let kubeWrites = 0;
 manager.client.onRequest((r) => {
   if (writeVerbs.has(r.verb)) kubeWrites++;
 });
-await manager.start();
 
-await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
-await custom.createClusterCustomObject({
-  ...G, plural: 'phoenixhypervisors',
-  body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: 'bench' }, spec: { proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } }, concurrency: { createsPerNode: 4, createsPerStorage } } },
-});
 
 async function readyCount(): Promise<number> {
   let ready = 0;
@@ -118,8 +105,7 @@ const width = Math.max(...rows.map((r) => r[0].length));
 for (const [what, value, target] of rows) process.stdout.write(`  ${what.padEnd(width)}  ${value}${target ? `   (target ${target})` : ''}\n`);
 process.stdout.write(`  steady-state requests by endpoint: ${byEndpoint}\n`);
 
-await manager.stop();
-phoenix.close();
+await local.stop();
 await sim.close();
 await plane.stop();
 rmSync(dir, { recursive: true, force: true });

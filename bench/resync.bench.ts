@@ -9,11 +9,8 @@ import * as k8s from '@kubernetes/client-node';
 import { ControlPlane } from '../src/devcluster/control-plane.ts';
 import { installPhoenixCrds } from '../src/devcluster/crds.ts';
 import { startProxmoxSimulator } from '../src/sim/proxmox/index.ts';
-import { Manager } from '../src/runtime/manager.ts';
-import { parseRuntimeConfig } from '../src/runtime/config.ts';
-import { silentLogger } from '../src/runtime/logging.ts';
 import { writeVerbs } from '../src/runtime/kube-client.ts';
-import { createPhoenixControllers, loopbackOnly } from '../src/controllers/phoenix.ts';
+import { startLocalPhoenix } from '../src/devcluster/phoenix-env.ts';
 import { createProxmoxClient } from '../src/clients/proxmox/client.ts';
 import { apiGroup, apiVersion } from '../src/api/group.ts';
 
@@ -29,26 +26,16 @@ const kc = new k8s.KubeConfig();
 kc.loadFromFile(state.kubeconfig);
 await installPhoenixCrds(kc);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-const core = kc.makeApiClient(k8s.CoreV1Api);
-await core.createNamespace({ body: { metadata: { name: namespace } } });
 
 // Fast tasks: this benchmark is about observing, not creating.
 const sim = await startProxmoxSimulator({ seed: 3, speed: 1000 });
 sim.admin.addNode({ name: 'pve', cpus: 64, memoryGiB: 4096 });
 sim.admin.addStorage({ id: 'bulk', type: 'lvmthin', content: ['images', 'rootdir'], totalGiB: 100_000 });
-const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=16', '--queue-qps=1000', '--queue-burst=2000'], {});
-const manager = new Manager({ config, kubeConfig: kc, logger: silentLogger() });
-const phoenix = createPhoenixControllers({ observePeriodMs, externalCalls: manager.metrics, allowHost: loopbackOnly });
-for (const definition of phoenix.definitions) await manager.addController(definition);
+const local = await startLocalPhoenix({ kc, sim, namespace, hypervisor: 'resync', observePeriodMs, runtimeArgs: ['--concurrency=16', '--queue-qps=1000', '--queue-burst=2000'], hypervisorSpec: { concurrency: { createsPerNode: 32, createsPerStorage: 32 } } });
+const { manager } = local;
 let kubeWrites = 0;
 manager.client.onRequest((r) => {
   if (writeVerbs.has(r.verb)) kubeWrites++;
-});
-await manager.start();
-await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
-await custom.createClusterCustomObject({
-  ...G, plural: 'phoenixhypervisors',
-  body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: 'resync' }, spec: { proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } }, concurrency: { createsPerNode: 32, createsPerStorage: 32 } } },
 });
 
 const started = Date.now();
@@ -102,8 +89,7 @@ const rows: [string, string, string][] = [
 const width = Math.max(...rows.map((r) => r[0].length));
 for (const [what, value, target] of rows) process.stdout.write(`  ${what.padEnd(width)}  ${value}${target ? `   (target ${target})` : ''}\n`);
 
-await manager.stop();
-phoenix.close();
+await local.stop();
 await sim.close();
 await plane.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -14,6 +14,20 @@ export class TerminalError extends Error {
   }
 }
 
+/**
+ * An error worth retrying with backoff, with the condition reason a person should see
+ * meanwhile (StorageLockTimeout, Unreachable…) instead of a generic ReconcileError.
+ */
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+  readonly reason: string;
+
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
 export function isTerminalError(err: unknown): err is TerminalError {
   return err instanceof TerminalError;
 }

@@ -2,10 +2,10 @@ import * as k8s from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from './cluster.ts';
 import { installPhoenixCrds, eventually } from './crds.ts';
 import { startProxmoxSimulator, type RunningSimulator, type StartOptions } from '../../src/sim/proxmox/index.ts';
-import { Manager } from '../../src/runtime/manager.ts';
-import { parseRuntimeConfig } from '../../src/runtime/config.ts';
-import { silentLogger, createLogger } from '../../src/runtime/logging.ts';
-import { createPhoenixControllers, loopbackOnly, type PhoenixControllers } from '../../src/controllers/phoenix.ts';
+import type { Manager } from '../../src/runtime/manager.ts';
+import { createLogger } from '../../src/runtime/logging.ts';
+import type { PhoenixControllers } from '../../src/controllers/phoenix.ts';
+import { startLocalPhoenix } from '../../src/devcluster/phoenix-env.ts';
 import { apiGroup, apiVersion } from '../../src/api/group.ts';
 
 export interface PhoenixEnv {
@@ -28,35 +28,26 @@ export const G = { group: apiGroup, version: apiVersion };
 export async function startPhoenix(options: { name: string; sim?: StartOptions; observePeriodMs?: number; debug?: boolean; hypervisor?: string; seed?: (sim: RunningSimulator) => void }): Promise<PhoenixEnv> {
   const cluster = await testCluster();
   await installPhoenixCrds(cluster.kc);
-  const custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
-  const core = cluster.kc.makeApiClient(k8s.CoreV1Api);
   const namespace = options.name;
-  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
   const sim = await startProxmoxSimulator({ seed: 42, speed: 200, ...options.sim });
   options.seed?.(sim);
-  const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=8'], {});
-  const logger = options.debug ? createLogger({ level: 'debug', format: 'text' }) : silentLogger();
-  const manager = new Manager({ config, kubeConfig: cluster.kc, logger });
-  const phoenix = createPhoenixControllers({ observePeriodMs: options.observePeriodMs ?? 60_000, externalCalls: manager.metrics, registry: manager.metrics.registry, allowHost: loopbackOnly });
-  for (const definition of phoenix.definitions) await manager.addController(definition);
-  await manager.start();
-
   const hypervisor = options.hypervisor ?? `sim-${namespace}`;
-  await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
-  await custom.createClusterCustomObject({
-    ...G,
-    plural: 'phoenixhypervisors',
-    body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: hypervisor }, spec: { proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } } } },
+  const local = await startLocalPhoenix({
+    kc: cluster.kc,
+    sim,
+    namespace,
+    hypervisor,
+    observePeriodMs: options.observePeriodMs ?? 60_000,
+    ...(options.debug ? { logger: createLogger({ level: 'debug', format: 'text' }) } : {}),
   });
+  const { manager, phoenix, custom } = local;
   await waitReady({ custom, namespace } as PhoenixEnv, 'phoenixhypervisors', hypervisor);
 
   return {
     cluster, sim, manager, phoenix, custom, namespace, hypervisor,
     async stop() {
-      await manager.stop();
-      phoenix.close();
+      await local.stop();
       await sim.close();
-      await custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: hypervisor }).catch(() => undefined);
     },
   };
 }

@@ -1,12 +1,11 @@
 import type { Reconciler } from '../../runtime/controller.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
 import { defineController } from '../../runtime/manager.ts';
-import { TerminalError } from '../../runtime/errors.ts';
+import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { secrets, type KubeObject } from '../../runtime/resource.ts';
 import { phoenixHypervisors, type PhoenixHypervisor } from '../../api/objects.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { ConnectionRegistry } from './connections.ts';
-import { RetryableError } from '../reasons.ts';
 
 interface SecretObject extends KubeObject {
   data?: Record<string, string>;

@@ -1,0 +1,67 @@
+import * as k8s from '@kubernetes/client-node';
+import { Manager } from '../runtime/manager.ts';
+import { parseRuntimeConfig } from '../runtime/config.ts';
+import { silentLogger, type Logger } from '../runtime/logging.ts';
+import { createPhoenixControllers, loopbackOnly, type PhoenixControllers } from '../controllers/phoenix.ts';
+import type { RunningSimulator } from '../sim/proxmox/index.ts';
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
+import { apiGroup, apiVersion } from '../api/group.ts';
+
+export interface LocalPhoenixOptions {
+  readonly kc: k8s.KubeConfig;
+  readonly sim: RunningSimulator;
+  /** Namespace watched, and where the token Secret lives. Created if missing. */
+  readonly namespace: string;
+  /** Name of the PhoenixHypervisor pointing at the simulator. */
+  readonly hypervisor: string;
+  readonly observePeriodMs?: number;
+  /** Extra runtime flags, such as `--queue-qps=1000`. */
+  readonly runtimeArgs?: readonly string[];
+  readonly hypervisorSpec?: Partial<PhoenixHypervisorSpec>;
+  readonly logger?: Logger;
+}
+
+export interface LocalPhoenix {
+  readonly manager: Manager;
+  readonly phoenix: PhoenixControllers;
+  readonly custom: k8s.CustomObjectsApi;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Phoenix manager in this process (loopback endpoints only) with a PhoenixHypervisor
+ * pointing at a running simulator: what the end-to-end tests and the benchmarks share.
+ */
+export async function startLocalPhoenix(options: LocalPhoenixOptions): Promise<LocalPhoenix> {
+  const { kc, sim, namespace, hypervisor } = options;
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
+  const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=8', ...(options.runtimeArgs ?? [])], {});
+  const manager = new Manager({ config, kubeConfig: kc, logger: options.logger ?? silentLogger() });
+  const phoenix = createPhoenixControllers({ observePeriodMs: options.observePeriodMs ?? 60_000, externalCalls: manager.metrics, registry: manager.metrics.registry, allowHost: loopbackOnly });
+  for (const definition of phoenix.definitions) await manager.addController(definition);
+  await manager.start();
+  await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
+  await custom.createClusterCustomObject({
+    group: apiGroup,
+    version: apiVersion,
+    plural: 'phoenixhypervisors',
+    body: {
+      apiVersion: `${apiGroup}/${apiVersion}`,
+      kind: 'PhoenixHypervisor',
+      metadata: { name: hypervisor },
+      spec: { ...options.hypervisorSpec, proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } } },
+    },
+  });
+  return {
+    manager,
+    phoenix,
+    custom,
+    async stop() {
+      await manager.stop();
+      phoenix.close();
+      await custom.deleteClusterCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixhypervisors', name: hypervisor }).catch(() => undefined);
+    },
+  };
+}
