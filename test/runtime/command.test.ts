@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { installPhoenixCrds } from '../support/crds.ts';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
 import { eventually } from './support.ts';
 
@@ -15,6 +17,15 @@ describe('runtime: the `phoenix controller` command', function () {
     cluster = await testCluster();
     // `phoenix controller` watches the Phoenix kinds; the chart installs their CRDs first.
     await installPhoenixCrds(cluster.kc);
+  });
+
+  it('exits with a clear message on a kubeconfig it cannot connect with', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phoenix-kubeconfig-'));
+    const file = join(dir, 'kubeconfig');
+    writeFileSync(file, 'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "http://127.0.0.1:1"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n');
+    const run = spawnSync(process.execPath, [phoenix, 'controller', '--kubeconfig', file, '--metrics-bind-address=0', '--health-probe-bind-address=0'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /cannot use the kubeconfig \(HTTP protocol is not allowed/);
   });
 
   it('refuses bad flags with exit code 2 and documents its flags', () => {

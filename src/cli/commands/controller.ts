@@ -44,7 +44,17 @@ export const controllerCommand: Command = {
       throw err;
     }
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-    const manager = new Manager({ config, kubeConfig: loadKubeConfig(config), logger });
+    const kubeConfig = loadKubeConfig(config);
+    try {
+      // Fail at once, with a message, on a kubeconfig nothing can connect with (none found,
+      // plain HTTP, unreadable certificates), instead of retrying watches forever.
+      if (!kubeConfig.getCurrentCluster()) throw new Error('no current cluster');
+      await kubeConfig.applyToHTTPSOptions({});
+    } catch (err) {
+      process.stderr.write(`phoenix controller: cannot use the kubeconfig (${(err as Error).message}); pass --kubeconfig, set KUBECONFIG, or run in a pod\n`);
+      return 1;
+    }
+    const manager = new Manager({ config, kubeConfig, logger });
     const phoenix = phoenixControllers({ ...options, externalCalls: manager.metrics, registry: manager.metrics.registry });
     for (const definition of phoenix.definitions) await manager.addController(definition);
 
