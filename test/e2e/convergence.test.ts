@@ -75,6 +75,21 @@ describe('convergence: migration and declarative snapshots (real API server + si
     assert.equal(String(env.sim.admin.guest(early.status.vmid)!.config['startup']), 'order=10,up=5');
   });
 
+  it('takes a snapshot before each restart that applies pending changes, keeping the newest few', async () => {
+    env.sim.admin.addGuest({ type: 'qemu', vmid: 9401, config: { name: 'tmpl2', memory: 512, scsi0: 'local-lvm:base-9401-disk-0,size=4G', template: 1 } });
+    await apply(env, 'PhoenixVM', 'careful', { source: { clone: { vmid: 9401 } }, cores: 1, restartPolicy: 'IfRequired', snapshotBeforeRestart: { keep: 1 } });
+    const ready = await waitReady(env, 'phoenixvms', 'careful');
+    const automatic = () => env.sim.admin.guest(ready.status.vmid)!.snapshots.map((s) => s.name).filter((n) => n.startsWith('phoenix-restart-'));
+    assert.deepEqual(automatic(), [], 'a snapshot was taken with nothing to restart for');
+    for (const cores of [2, 3]) {
+      await patch('phoenixvms', 'careful', [{ op: 'replace', path: '/spec/cores', value: cores }]);
+      await waitCondition(env, 'phoenixvms', 'careful', (o) => readyAtGeneration(o) && String(env.sim.admin.guest(o.status.vmid)!.config['cores']) === String(cores) && automatic().length === 1, `cores ${cores} applied, one automatic snapshot kept`);
+      // Proxmox's snapshot keeps the config as it was: the pending change is not in it.
+      const snap = env.sim.admin.guest(ready.status.vmid)!.snapshots.find((s) => s.name === automatic()[0])!;
+      assert.equal(String(snap.config['cores']), String(cores - 1));
+    }
+  });
+
   async function waitTask(upid: string): Promise<void> {
     for (;;) {
       const t = await px.api.nodes.$('pve').tasks.$(upid).status.$get();

@@ -51,6 +51,9 @@ export function taskPollDelayMs(startTime: string | undefined, now: number): num
   return 2_000;
 }
 
+/** Snapshots Phoenix takes by itself before restarts; never counted as declared snapshots. */
+const restartSnapshotPrefix = 'phoenix-restart-';
+
 /** How many times the same change may be written before Phoenix calls it a perpetual diff. */
 const maxIdenticalWrites = 3;
 
@@ -584,8 +587,12 @@ class GuestReconcile<O extends GuestObject> {
 
     const pending = isTemplate ? [] : steady ? [...(this.status.pendingChanges ?? [])] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
     if (pending.length && running && this.spec.restartPolicy === 'IfRequired') {
+      const snapshot = await this.snapshotBeforeRestart(api);
+      if (snapshot) return snapshot;
       return this.powerTask(api, 'reboot', () => api.reboot(), `restarting to apply ${pending.join(', ')}`);
     }
+    const pruned = await this.pruneRestartSnapshots(api);
+    if (pruned) return pruned;
 
     // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
     const dynamic = (this.spec.networks ?? []).some((n) => n.ipv4 === 'dhcp' || n.ipv6 === 'dhcp' || n.ipv6 === 'auto');
@@ -690,6 +697,31 @@ class GuestReconcile<O extends GuestObject> {
     return { requeueAfter: 500 };
   }
 
+  /**
+   * With spec.snapshotBeforeRestart, a restart that applies pending changes is preceded by a
+   * snapshot (phoenix-restart-<time>), so the change can be rolled back.
+   */
+  private async snapshotBeforeRestart(api: GuestApi): Promise<ReconcileResult | undefined> {
+    if (!this.spec.snapshotBeforeRestart) return undefined;
+    const last = this.status.lastTask;
+    if (last?.operation === 'restart-snapshot' && last.exitStatus === 'OK') return undefined;
+    const name = `${restartSnapshotPrefix}${new Date().toISOString().replace(/[-:T.Z]/g, '')}`;
+    const upid = await api.createSnapshot(name, 'taken by Phoenix before a restart that applies pending changes');
+    await this.setup.events.normal(this.current, 'Snapshotting', 'Snapshot', `taking snapshot ${name} before restarting`);
+    return this.trackTask(api, upid, 'restart-snapshot', `taking snapshot ${name} before restarting`);
+  }
+
+  /** Keeps the newest `snapshotBeforeRestart.keep` automatic snapshots, deleting older ones. */
+  private async pruneRestartSnapshots(api: GuestApi): Promise<ReconcileResult | undefined> {
+    const keep = this.spec.snapshotBeforeRestart?.keep ?? 3;
+    if (!this.spec.snapshotBeforeRestart || this.status.lastTask?.operation !== 'reboot') return undefined;
+    const automatic = (await api.snapshots()).map((s) => s.name).filter((n) => n.startsWith(restartSnapshotPrefix)).sort();
+    const oldest = automatic.length > keep ? automatic[0] : undefined;
+    if (!oldest) return undefined;
+    const upid = await api.deleteSnapshot(oldest);
+    return this.trackTask(api, upid, 'snapshot-delete', `deleting automatic snapshot ${oldest} (keeping ${keep})`);
+  }
+
   private async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string): Promise<ReconcileResult> {
     let upid: string;
     try {
@@ -704,7 +736,9 @@ class GuestReconcile<O extends GuestObject> {
   }
 
   private async trackTask(api: GuestApi, upid: string, operation: string, message: string): Promise<ReconcileResult> {
-    await this.progress(operation.charAt(0).toUpperCase() + operation.slice(1), message, {
+    // restart-snapshot → RestartSnapshot: condition reasons are CamelCase words.
+    const reason = operation.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+    await this.progress(reason, message, {
       task: { upid, operation, node: api.node, status: 'running', startTime: new Date().toISOString() },
     });
     return { requeueAfter: 500 };
