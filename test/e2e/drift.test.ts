@@ -56,6 +56,52 @@ describe('drift: changes made outside Phoenix (real API server + simulator)', fu
     await waitReady(env, 'phoenixlxcs', 'drifty');
   });
 
+  describe('each managed option of a container is set back', () => {
+    // One out-of-band edit per row, made as a person would in the Proxmox UI.
+    const rows: { option: string; edit: Record<string, string | number>; expect: (config: Record<string, unknown>) => boolean }[] = [
+      { option: 'hostname', edit: { hostname: 'renamed' }, expect: (c) => c['hostname'] === 'every-field' },
+      { option: 'cores', edit: { cores: 7 }, expect: (c) => String(c['cores']) === '2' },
+      { option: 'cpulimit', edit: { cpulimit: 5 }, expect: (c) => String(c['cpulimit']) === '1' },
+      { option: 'memory', edit: { memory: 4096 }, expect: (c) => String(c['memory']) === '1024' },
+      { option: 'swap', edit: { swap: 1024 }, expect: (c) => String(c['swap']) === '256' },
+      { option: 'tags', edit: { tags: 'db' }, expect: (c) => c['tags'] === 'prod;web' },
+      { option: 'onboot', edit: { onboot: 0 }, expect: (c) => String(c['onboot']) === '1' },
+      { option: 'startup', edit: { startup: 'order=9' }, expect: (c) => String(c['startup']).includes('order=3') },
+      { option: 'nameserver', edit: { nameserver: '9.9.9.9' }, expect: (c) => c['nameserver'] === '10.0.0.13' },
+      { option: 'features', edit: { features: 'nesting=0' }, expect: (c) => /nesting=1/.test(String(c['features'])) },
+      { option: 'net0', edit: { net0: 'name=eth0,bridge=vmbr0,ip=10.0.0.99/24,type=veth' }, expect: (c) => /ip=10\.0\.0\.7\/24/.test(String(c['net0'])) },
+    ];
+    let vmid = 0;
+
+    before(async () => {
+      await apply(env, 'PhoenixLXC', 'every-field', {
+        source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } },
+        hostname: 'every-field', cores: 2, cpuLimit: 1, memory: '1G', swap: '256M', tags: ['web', 'prod'], onBoot: true,
+        startup: { order: 3 }, dns: { nameservers: ['10.0.0.13'] }, features: { nesting: true },
+        networks: [{ name: 'eth0', bridge: 'vmbr0', ipv4: '10.0.0.7/24', gatewayV4: '10.0.0.1' }],
+        observePeriod: '1s',
+      });
+      vmid = (await waitReady(env, 'phoenixlxcs', 'every-field')).status.vmid;
+    });
+
+    for (const row of rows) {
+      it(`${row.option}`, async () => {
+        await px.api.nodes.$('pve').lxc.$(vmid).config.$put(row.edit as never);
+        await eventually(`${row.option} set back`, async () => row.expect(env.sim.admin.guest(vmid)!.config), 20_000);
+      });
+    }
+
+    it('but a removed ownership marker is not "corrected": without proof the guest is not Phoenix\'s to touch', async () => {
+      await px.api.nodes.$('pve').lxc.$(vmid).config.$put({ description: 'edited by hand', cores: 5 } as never);
+      env.sim.admin.resetCounters();
+      const stalled = await waitCondition(env, 'phoenixlxcs', 'every-field', (o) => o.status?.conditions?.some((c: any) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'NotOwned'), 'Stalled NotOwned');
+      assert.match(JSON.stringify(stalled.status.conditions), /spec\.adopt\.vmid/);
+      const writes = Object.keys(env.sim.admin.counters().byEndpoint).filter((k) => !k.startsWith('GET'));
+      assert.deepEqual(writes, [], 'Phoenix wrote to a guest that no longer carries its marker');
+      assert.equal(String(env.sim.admin.guest(vmid)!.config['cores']), '5');
+    });
+  });
+
   it('in steady state corrects nothing and writes nothing, cycle after cycle', async () => {
     const before = await waitReady(env, 'phoenixlxcs', 'drifty');
     env.sim.admin.resetCounters();
