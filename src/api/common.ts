@@ -44,6 +44,12 @@ export const growOnly = (field: string): s.CelRule => ({
 
 export const immutable = (what: string): s.CelRule => ({ rule: 'self == oldSelf', message: `${what} is immutable once set` });
 
+const ipFamilies = { any: { maxLength: 45, rule: 'isIP(self)', message: 'must be an IP address' }, 4: { maxLength: 15, rule: 'isIP(self) && ip(self).family() == 4', message: 'must be an IPv4 address' }, 6: { maxLength: 45, rule: 'isIP(self) && ip(self).family() == 6', message: 'must be an IPv6 address' } } as const;
+
+/** An IP address (of one family, or either), checked by the API server's CEL ip library. */
+export const ipAddress = (description: string, family: 'any' | 4 | 6 = 'any') =>
+  s.string({ description, maxLength: ipFamilies[family].maxLength, rules: [{ rule: ipFamilies[family].rule, message: ipFamilies[family].message }] });
+
 export const localObjectReference = (description: string) =>
   s.object({ name: k8sName('Name of the referenced object.') }, { description, required: ['name'] });
 
@@ -128,7 +134,7 @@ export const startup = s.object(
 
 export const dns = s.object(
   {
-    nameservers: s.array(s.string({ description: 'An IP address.', maxLength: 45, rules: [{ rule: 'isIP(self)', message: 'must be an IP address' }] }), {
+    nameservers: s.array(ipAddress('An IP address.'), {
       description: 'DNS servers.',
       maxItems: 3,
       listType: 'atomic',

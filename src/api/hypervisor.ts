@@ -15,9 +15,9 @@ const network = s.object(
     name: s.string({ description: 'Interface name: `vmbr1`, `vmbr0.20`, `bond0`…', pattern: c.patterns.bridge, maxLength: 15 }),
     type: s.literal(['bridge', 'bond', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort'] as const, { description: 'Interface type.' }),
     cidr: s.string({ description: 'IPv4 address in CIDR form.', maxLength: 18, rules: [{ rule: 'isCIDR(self) && cidr(self).ip().family() == 4', message: 'must be an IPv4 address in CIDR form' }] }),
-    gateway: s.string({ description: 'IPv4 gateway.', maxLength: 15, rules: [{ rule: 'isIP(self) && ip(self).family() == 4', message: 'must be an IPv4 address' }] }),
+    gateway: c.ipAddress('IPv4 gateway.', 4),
     cidr6: s.string({ description: 'IPv6 address in CIDR form.', maxLength: 43, rules: [{ rule: 'isCIDR(self) && cidr(self).ip().family() == 6', message: 'must be an IPv6 address in CIDR form' }] }),
-    gateway6: s.string({ description: 'IPv6 gateway.', maxLength: 39, rules: [{ rule: 'isIP(self) && ip(self).family() == 6', message: 'must be an IPv6 address' }] }),
+    gateway6: c.ipAddress('IPv6 gateway.', 6),
     bridgePorts: s.array(s.string({ description: 'A port.', pattern: c.patterns.bridge, maxLength: 15 }), { description: 'Bridge ports.', maxItems: 32, listType: 'set' }),
     vlanAware: s.boolean({ description: 'VLAN-aware bridge.' }),
     vlanId: s.integer({ description: 'VLAN tag (type vlan).', minimum: 1, maximum: 4094 }),
@@ -70,7 +70,7 @@ const node = s.object(
     zfsPools: s.array(zfsPool, { description: 'ZFS pools to create on this node.', maxItems: 16, listType: 'map', mapKeys: ['name'] }),
     dns: s.object(
       {
-        servers: s.array(s.string({ description: 'An IP address.', maxLength: 45, rules: [{ rule: 'isIP(self)', message: 'must be an IP address' }] }), { description: 'Up to three DNS servers.', maxItems: 3, listType: 'atomic' }),
+        servers: s.array(c.ipAddress('An IP address.'), { description: 'Up to three DNS servers.', maxItems: 3, listType: 'atomic' }),
         searchDomain: s.string({ description: 'Search domain.', pattern: c.patterns.dnsName, maxLength: 253 }),
       },
       { description: 'The node\'s DNS (`/nodes/{node}/dns`).', required: ['searchDomain'] },

@@ -8,21 +8,13 @@ const ipFields = {
     maxLength: 64,
     rules: [{ rule: "self in ['dhcp', 'manual'] || (isCIDR(self) && cidr(self).ip().family() == 4)", message: 'must be dhcp, manual, or an IPv4 address in CIDR form such as 10.0.0.10/24' }],
   }),
-  gatewayV4: s.string({
-    description: 'IPv4 gateway (with a static `ipv4`).',
-    maxLength: 15,
-    rules: [{ rule: 'isIP(self) && ip(self).family() == 4', message: 'must be an IPv4 address' }],
-  }),
+  gatewayV4: c.ipAddress('IPv4 gateway (with a static `ipv4`).', 4),
   ipv6: s.string({
     description: '`dhcp`, `auto` (SLAAC), `manual`, or a static address in CIDR form.',
     maxLength: 64,
     rules: [{ rule: "self in ['dhcp', 'auto', 'manual'] || (isCIDR(self) && cidr(self).ip().family() == 6)", message: 'must be dhcp, auto, manual, or an IPv6 address in CIDR form' }],
   }),
-  gatewayV6: s.string({
-    description: 'IPv6 gateway (with a static `ipv6`).',
-    maxLength: 45,
-    rules: [{ rule: 'isIP(self) && ip(self).family() == 6', message: 'must be an IPv6 address' }],
-  }),
+  gatewayV6: c.ipAddress('IPv6 gateway (with a static `ipv6`).', 6),
 };
 
 const linkFields = {

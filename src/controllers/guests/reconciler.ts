@@ -4,6 +4,7 @@ import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
 import { defineController } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
+import { secretText, type SecretObject } from '../secrets.ts';
 import { ensureFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../runtime/finalizers.ts';
 import { secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
 import type { StatusUpdate } from '../../runtime/status-writer.ts';
@@ -33,10 +34,6 @@ export interface GuestControllerDeps {
   /** Default drift-check period (the controller's --observe-period). */
   readonly observePeriodMs: number;
   readonly driftCorrections: Counter<'kind' | 'option'>;
-}
-
-interface SecretObject extends KubeObject {
-  data?: Record<string, string>;
 }
 
 type TaskRecord = NonNullable<NonNullable<GuestObject['status']>['task']>;
@@ -77,6 +74,8 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       };
       const lookup = (ref: DependencyRef) => caches[ref.kind].get(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
       const guests = () => setup.primary.list();
+      // Guests of both kinds: VMIDs and start order are shared between containers and VMs.
+      const peers = () => [...caches.PhoenixLXC.list(), ...caches.PhoenixVM.list()] as (KubeObject & StartOrdered)[];
 
       setup.watchReadiness<PhoenixHypervisor>(phoenixHypervisors, (hv) =>
         guests().filter((g) => g.spec.hypervisorRef.name === hv.metadata.name).map(refOf));
@@ -96,8 +95,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       return {
         async reconcile({ object, log }): Promise<ReconcileResult | void> {
           if (!object) return;
-          const peers = () => [...caches.PhoenixLXC.list(), ...caches.PhoenixVM.list()] as (KubeObject & StartOrdered)[];
-          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, guests, peers });
+          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, peers });
           try {
             return await run.reconcile();
           } catch (err) {
@@ -133,12 +131,11 @@ function refOf(object: KubeObject) {
   return { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
 }
 
-interface Shared<O extends GuestObject> {
+interface Shared {
   readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
   readonly secretCache: Informer<SecretObject>;
   readonly identicalWrites: Map<string, { hash: string; count: number }>;
-  readonly guests: () => O[];
-  /** Every guest of both kinds, for start order across containers and VMs. */
+  /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
   readonly peers: () => (KubeObject & StartOrdered)[];
 }
 
@@ -150,9 +147,9 @@ class GuestReconcile<O extends GuestObject> {
   private readonly adapter: GuestAdapter<O>;
   private readonly deps: GuestControllerDeps;
   private readonly setup: ControllerSetup<O>;
-  private readonly shared: Shared<O>;
+  private readonly shared: Shared;
 
-  constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: Shared<O>) {
+  constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: Shared) {
     this.adapter = adapter;
     this.deps = deps;
     this.setup = setup;
@@ -310,7 +307,7 @@ class GuestReconcile<O extends GuestObject> {
     let vmid = this.status.vmid ?? this.spec.vmid ?? this.spec.adopt?.vmid;
     if (vmid === undefined && this.spec.adopt?.name) vmid = await this.findByName(connection, this.spec.adopt.name);
     if (vmid === undefined) {
-      const avoid = this.shared.guests().flatMap((g) => [g.status?.vmid, g.spec.vmid].filter((v): v is number => v !== undefined));
+      const avoid = this.shared.peers().flatMap((g) => [(g.status as { vmid?: number } | undefined)?.vmid, (g.spec as { vmid?: number } | undefined)?.vmid].filter((v): v is number => v !== undefined));
       vmid = await this.deps.allocator.allocate(connection.client, this.key, connection.settings.vmidRange, avoid);
       await this.progress('VmidAllocated', `allocated VMID ${vmid}`, { vmid, node: this.spec.node });
       return vmid;
@@ -485,11 +482,7 @@ class GuestReconcile<O extends GuestObject> {
   private secrets(): SecretValues {
     const values = new Map<string, string>();
     for (const ref of this.adapter.secretRefs(this.current)) {
-      const secret = this.shared.secretCache.get(`${this.current.metadata.namespace}/${ref.name}`);
-      if (!secret) throw new TerminalError('SecretNotFound', `Secret ${ref.name} does not exist in namespace ${this.current.metadata.namespace}`);
-      const encoded = secret.data?.[ref.key];
-      if (encoded === undefined) throw new TerminalError('SecretKeyNotFound', `Secret ${ref.name} has no key "${ref.key}"`);
-      values.set(`${ref.name}/${ref.key}`, Buffer.from(encoded, 'base64').toString('utf8'));
+      values.set(`${ref.name}/${ref.key}`, secretText(this.shared.secretCache, this.current.metadata.namespace ?? '', ref.name, ref.key));
     }
     return values;
   }
@@ -525,7 +518,7 @@ class GuestReconcile<O extends GuestObject> {
         throw err;
       }
       const fields = diff.changes.map((c) => (c.fields.length ? `${c.key} (${c.fields.join(', ')})` : c.key));
-      if (this.isDrift()) {
+      if (this.convergedAtThisGeneration()) {
         // Changed outside Phoenix since it converged this generation: say what, from what, to what.
         const records = driftRecords(diff, true, this.status.drift);
         const merged = [...records, ...(this.status.drift ?? []).filter((p) => !records.some((r) => r.field === p.field && r.time === p.time))].slice(0, 20);
@@ -560,7 +553,7 @@ class GuestReconcile<O extends GuestObject> {
     // In steady state (converged at this generation, config unchanged since), the pending list
     // and addresses cannot have changed through the config, and the power state comes from the
     // hypervisor's shared resources snapshot: one config read per guest per cycle.
-    const steady = this.isDrift() && config.digest !== undefined && config.digest === this.status.configDigest;
+    const steady = this.convergedAtThisGeneration() && config.digest !== undefined && config.digest === this.status.configDigest;
     const shared = steady ? await connection.resources.guest(api.vmid) : undefined;
     const power = shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
     const running = power === 'running';
@@ -657,7 +650,7 @@ class GuestReconcile<O extends GuestObject> {
   }
 
   /** The last reconcile converged this very generation, so any difference now came from outside. */
-  private isDrift(): boolean {
+  private convergedAtThisGeneration(): boolean {
     const ready = this.status.conditions?.find((c) => c.type === 'Ready');
     return ready?.status === 'True' && this.status.observedGeneration === this.current.metadata.generation && this.status.configDigest !== undefined;
   }

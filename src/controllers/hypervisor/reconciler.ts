@@ -2,14 +2,11 @@ import type { Reconciler } from '../../runtime/controller.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
 import { defineController } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
-import { secrets, type KubeObject } from '../../runtime/resource.ts';
+import { secrets } from '../../runtime/resource.ts';
+import { secretText, type SecretObject } from '../secrets.ts';
 import { phoenixHypervisors, type PhoenixHypervisor } from '../../api/objects.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { ConnectionRegistry } from './connections.ts';
-
-interface SecretObject extends KubeObject {
-  data?: Record<string, string>;
-}
 
 /** How often a Ready hypervisor is checked again (node membership, version). */
 export const hypervisorCheckPeriodMs = 5 * 60_000;
@@ -48,11 +45,7 @@ export function hypervisorController(connections: ConnectionRegistry): Controlle
             throw new TerminalError('EndpointNotAllowed', `this controller may not connect to ${new URL(hv.spec.proxmox.url).hostname} (restricted by --allowed-proxmox-hosts)`);
           }
           const ref = hv.spec.proxmox.tokenSecretRef;
-          const secret = secretCache.get(secretKeyOf(hv));
-          const encoded = secret?.data?.[ref.key ?? 'token'];
-          if (!secret) throw new TerminalError('SecretNotFound', `Secret ${ref.namespace}/${ref.name} does not exist; create it with the API token (user@realm!tokenid=uuid) under key "${ref.key ?? 'token'}"`);
-          if (!encoded) throw new TerminalError('SecretKeyNotFound', `Secret ${ref.namespace}/${ref.name} has no key "${ref.key ?? 'token'}"`);
-          const token = Buffer.from(encoded, 'base64').toString('utf8').trim();
+          const token = secretText(secretCache, ref.namespace, ref.name, ref.key ?? 'token', 'the API token (user@realm!tokenid=uuid)').trim();
           if (!/^[^@\s]+@[^!\s]+![^=\s]+=\S+$/.test(token)) {
             throw new TerminalError('InvalidToken', `Secret ${ref.namespace}/${ref.name} key "${ref.key ?? 'token'}" is not an API token of the form user@realm!tokenid=uuid`);
           }
