@@ -1,10 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { startPhoenix, apply, waitReady, waitCondition, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, readyAtGeneration, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 
 const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
-const condition = (o: any, type: string) => o?.status?.conditions?.find((c: { type: string }) => c.type === type);
-const readyAtGeneration = (o: any) => o.status?.observedGeneration === o.metadata.generation && condition(o, 'Ready')?.status === 'True';
 
 describe('convergence: migration and declarative snapshots (real API server + simulator)', function () {
   this.timeout(120_000);

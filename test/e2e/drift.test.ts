@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, apply, waitReady, waitCondition, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, stalledWith, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 
@@ -94,7 +94,7 @@ describe('drift: changes made outside Phoenix (real API server + simulator)', fu
     it('but a removed ownership marker is not "corrected": without proof the guest is not Phoenix\'s to touch', async () => {
       await px.api.nodes.$('pve').lxc.$(vmid).config.$put({ description: 'edited by hand', cores: 5 } as never);
       env.sim.admin.resetCounters();
-      const stalled = await waitCondition(env, 'phoenixlxcs', 'every-field', (o) => o.status?.conditions?.some((c: any) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'NotOwned'), 'Stalled NotOwned');
+      const stalled = await waitCondition(env, 'phoenixlxcs', 'every-field', stalledWith('NotOwned'), 'Stalled NotOwned');
       assert.match(JSON.stringify(stalled.status.conditions), /spec\.adopt\.vmid/);
       const writes = Object.keys(env.sim.admin.counters().byEndpoint).filter((k) => !k.startsWith('GET'));
       assert.deepEqual(writes, [], 'Phoenix wrote to a guest that no longer carries its marker');

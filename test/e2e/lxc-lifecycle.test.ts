@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, apply, waitReady, getObject, waitCondition, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, getObject, waitCondition, stalledWith, readyAtGeneration, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { ownershipOf } from '../../src/guests/marker.ts';
 
@@ -25,7 +25,7 @@ describe('PhoenixLXC lifecycle (real API server + simulator)', function () {
     const core = env.cluster.kc.makeApiClient(k8s.CoreV1Api);
     const good = `${env.sim.token.fullId}=${env.sim.token.secret}`;
     await core.replaceNamespacedSecret({ namespace: env.namespace, name: 'pve-token', body: { metadata: { name: 'pve-token' }, stringData: { token: `${env.sim.token.fullId}=00000000-0000-0000-0000-000000000000` } } });
-    const refused = await waitCondition(env, 'phoenixhypervisors', env.hypervisor, (o) => o.status?.conditions?.some((c: any) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'Unauthorized'), 'Stalled Unauthorized');
+    const refused = await waitCondition(env, 'phoenixhypervisors', env.hypervisor, stalledWith('Unauthorized'), 'Stalled Unauthorized');
     assert.doesNotMatch(JSON.stringify(refused.status), /00000000-0000-0000-0000-000000000000/, 'the token reached status');
     await core.replaceNamespacedSecret({ namespace: env.namespace, name: 'pve-token', body: { metadata: { name: 'pve-token' }, stringData: { token: good } } });
     await waitReady(env, 'phoenixhypervisors', env.hypervisor);
@@ -70,7 +70,7 @@ describe('PhoenixLXC lifecycle (real API server + simulator)', function () {
         { op: 'replace', path: '/spec/rootDisk/size', value: '12G' },
       ] },
     );
-    const after = await waitCondition(env, 'phoenixlxcs', 'web', (o) => o.metadata.generation === o.status?.observedGeneration && o.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'), 'Ready at the new generation');
+    const after = await waitCondition(env, 'phoenixlxcs', 'web', readyAtGeneration, 'Ready at the new generation');
     assert.equal(after.status.vmid, vmid);
     const config = env.sim.admin.guest(vmid)!.config as Record<string, string>;
     assert.equal(String(config['memory']), '2048');

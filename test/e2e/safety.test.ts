@@ -1,12 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { startPhoenix, apply, waitReady, getObject, waitCondition, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, getObject, waitCondition, condition, stalledWith, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 import { ownershipOf } from '../../src/guests/marker.ts';
 
 const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
-const condition = (o: any, type: string) => o?.status?.conditions?.find((c: { type: string }) => c.type === type);
-const stalledWith = (reason: string) => (o: any) => condition(o, 'Stalled')?.status === 'True' && condition(o, 'Stalled')?.reason === reason;
 
 /** Writes counted by the simulator for one VMID: anything but GET. */
 function writesTo(env: PhoenixEnv, vmid: number): number {
@@ -46,7 +44,7 @@ describe('guest safety paths (real API server + simulator)', function () {
     env.sim.admin.resetCounters();
     await apply(env, 'PhoenixLXC', 'intruder', { vmid: 150, source: { osTemplate: { volume: template } }, memory: '2G' });
     const stalled = await waitCondition(env, 'phoenixlxcs', 'intruder', stalledWith('NotOwned'), 'Stalled NotOwned');
-    assert.match(condition(stalled, 'Stalled').message, /did not create.*spec\.adopt\.vmid: 150/);
+    assert.match((condition(stalled, 'Stalled')?.message ?? ''), /did not create.*spec\.adopt\.vmid: 150/);
     assert.equal(writesTo(env, 150), 0, 'Phoenix wrote to a guest it does not own');
     await deleteAndWaitGone('phoenixlxcs', 'intruder');
     assert.ok(env.sim.admin.guest(150), 'deleting the object destroyed a guest Phoenix does not own');
@@ -68,7 +66,7 @@ describe('guest safety paths (real API server + simulator)', function () {
     const vmid = ready.status.vmid;
     await env.custom.deleteNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'guarded' });
     const blocked = await waitCondition(env, 'phoenixlxcs', 'guarded', stalledWith('ProtectionEnabled'), 'Stalled ProtectionEnabled');
-    assert.match(condition(blocked, 'Stalled').message, /protection/);
+    assert.match((condition(blocked, 'Stalled')?.message ?? ''), /protection/);
     assert.ok(env.sim.admin.guest(vmid), 'a protected guest was destroyed');
     await px.api.nodes.$('pve').lxc.$(vmid).config.$put({ protection: false } as never);
     await poke('phoenixlxcs', 'guarded');
@@ -100,7 +98,7 @@ describe('guest safety paths (real API server + simulator)', function () {
     await eventually('resized', async () => /size=16G/.test(String(env.sim.admin.guest(ready.status.vmid)?.config['rootfs'])));
     await poke('phoenixlxcs', 'grown');
     const stalled = await waitCondition(env, 'phoenixlxcs', 'grown', stalledWith('ShrinkRefused'), 'Stalled ShrinkRefused');
-    assert.match(condition(stalled, 'Stalled').message, /rootfs is 16G.*8G/);
+    assert.match((condition(stalled, 'Stalled')?.message ?? ''), /rootfs is 16G.*8G/);
     assert.match(String(env.sim.admin.guest(ready.status.vmid)!.config['rootfs']), /size=16G/);
   });
 
@@ -111,9 +109,9 @@ describe('guest safety paths (real API server + simulator)', function () {
     await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixvms', namespace: env.namespace, name: 'pending', body: [{ op: 'replace', path: '/spec/cores', value: 3 }] });
     const held = await waitCondition(env, 'phoenixvms', 'pending', (o) => o.status?.observedGeneration === o.metadata.generation && condition(o, 'Ready')?.reason === 'RestartRequired', 'Ready with RestartRequired');
     assert.deepEqual(held.status.pendingChanges, ['cores']);
-    assert.equal(condition(held, 'Ready').status, 'True');
+    assert.equal((condition(held, 'Ready')?.status ?? ''), 'True');
     assert.equal(condition(held, 'RestartRequired')?.status, 'True');
-    assert.match(condition(held, 'RestartRequired').message, /cores take effect at the next restart/);
+    assert.match((condition(held, 'RestartRequired')?.message ?? ''), /cores take effect at the next restart/);
     assert.equal(String(env.sim.admin.guest(ready.status.vmid)!.config['cores']), '1', 'applied without a restart');
     await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixvms', namespace: env.namespace, name: 'pending', body: [{ op: 'replace', path: '/spec/restartPolicy', value: 'IfRequired' }] });
     const applied = await waitCondition(env, 'phoenixvms', 'pending', (o) => o.status?.observedGeneration === o.metadata.generation && condition(o, 'Ready')?.reason === 'Converged', 'Converged after a restart');
@@ -127,7 +125,7 @@ describe('guest safety paths (real API server + simulator)', function () {
     env.sim.admin.resetCounters();
     await apply(env, 'PhoenixLXC', 'watcher', { vmid: 160, managementPolicy: 'Observe', source: { osTemplate: { volume: template } }, memory: '1G', cores: 1 });
     const observed = await waitReady(env, 'phoenixlxcs', 'watcher');
-    assert.equal(condition(observed, 'Ready').reason, 'Observed');
+    assert.equal((condition(observed, 'Ready')?.reason ?? ''), 'Observed');
     assert.deepEqual(observed.status.drift.map((d: { field: string; observed: string; desired: string }) => [d.field, d.observed, d.desired]), [['memory', '512', '1024']]);
     await deleteAndWaitGone('phoenixlxcs', 'watcher');
     assert.equal(writesTo(env, 160), 0);
@@ -139,7 +137,7 @@ describe('guest safety paths (real API server + simulator)', function () {
     await apply(env, 'PhoenixLXC', 'egg', { source: { osTemplate: { volume: template } }, dependsOn: [{ kind: 'PhoenixLXC', name: 'chicken' }] });
     for (const [name, other] of [['chicken', 'egg'], ['egg', 'chicken']] as const) {
       const stalled = await waitCondition(env, 'phoenixlxcs', name, stalledWith('DependencyCycle'), 'Stalled DependencyCycle');
-      assert.equal(condition(stalled, 'Stalled').message, `dependency cycle: PhoenixLXC ${name} → PhoenixLXC ${other} → PhoenixLXC ${name}; remove one of these dependencies`);
+      assert.equal((condition(stalled, 'Stalled')?.message ?? ''), `dependency cycle: PhoenixLXC ${name} → PhoenixLXC ${other} → PhoenixLXC ${name}; remove one of these dependencies`);
       assert.equal(stalled.status.vmid, undefined, 'a guest in a cycle was given a VMID');
     }
   });
@@ -152,7 +150,7 @@ describe('guest safety paths (real API server + simulator)', function () {
     await waitReady(env, 'phoenixhypervisors', 'auditor');
     await env.custom.createNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, body: { apiVersion: `${G.group}/${G.version}`, kind: 'PhoenixLXC', metadata: { name: 'unprivileged-token' }, spec: { hypervisorRef: { name: 'auditor' }, node: 'pve', source: { osTemplate: { volume: template } } } } });
     const refused = await waitCondition(env, 'phoenixlxcs', 'unprivileged-token', (o) => condition(o, 'Ready')?.reason === 'InsufficientPrivileges', 'InsufficientPrivileges');
-    assert.match(condition(refused, 'Ready').message, /Permission check failed|VM\.Allocate|Datastore/);
+    assert.match((condition(refused, 'Ready')?.message ?? ''), /Permission check failed|VM\.Allocate|Datastore/);
     await env.custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: 'auditor' });
   });
 

@@ -58,10 +58,15 @@ export async function getObject(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, p
     : env.custom.getNamespacedCustomObject({ ...G, plural, namespace: env.namespace, name });
 }
 
-function readyOf(object: any): { status?: string; message?: string; observed: boolean } {
-  const ready = object?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
-  return { status: ready?.status, message: ready?.message, observed: object?.status?.observedGeneration === object?.metadata?.generation };
-}
+/** A condition of an object's status, by type. */
+export const condition = (object: any, type: string): { status: string; reason: string; message: string } | undefined =>
+  object?.status?.conditions?.find((c: { type: string }) => c.type === type);
+
+/** Stalled=True with this reason. */
+export const stalledWith = (reason: string) => (object: any): boolean => condition(object, 'Stalled')?.status === 'True' && condition(object, 'Stalled')?.reason === reason;
+
+/** Ready=True for the object's current generation, as `kubectl wait --for=condition=Ready` and kstatus see it. */
+export const readyAtGeneration = (object: any): boolean => object?.status?.observedGeneration === object?.metadata?.generation && condition(object, 'Ready')?.status === 'True';
 
 /** Waits for Ready=True at the current generation, the way `kubectl wait --for=condition=Ready` does. */
 export async function waitReady(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, plural: string, name: string, timeoutMs = 60_000): Promise<any> {
@@ -69,8 +74,7 @@ export async function waitReady(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, p
   try {
     await eventually(`${plural}/${name} Ready`, async () => {
       last = await getObject(env, plural, name);
-      const r = readyOf(last);
-      return r.status === 'True' && r.observed;
+      return readyAtGeneration(last);
     }, timeoutMs);
   } catch (err) {
     throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
