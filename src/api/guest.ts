@@ -42,7 +42,7 @@ export const guestSpecFields = {
     description: 'What to do when the guest disappears from Proxmox outside Phoenix: `Report` (a `Stalled` condition) or `Recreate` it from `source`.',
     default: 'Report',
   }),
-  observePeriod: c.duration('How often Phoenix reads the guest to detect drift. Default: the controller\'s `--observe-period` (5m).', '5m'),
+  observePeriod: c.duration('How often Phoenix reads the guest to detect drift. Observations fall on the multiples of the period, so guests sharing a period share one `/cluster/resources` read per cycle and a change outside Phoenix is seen within one period. Periods under 100ms count as 100ms. Default: the controller\'s `--observe-period` (5m).', '5m'),
   snapshots: s.array(
     s.object(
       {

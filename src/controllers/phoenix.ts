@@ -36,7 +36,7 @@ export interface PhoenixControllers {
 export function createPhoenixControllers(options: PhoenixControllerOptions = {}): PhoenixControllers {
   const observePeriodMs = options.observePeriodMs ?? 5 * 60_000;
   // Half an observe period: each cycle of in-sync guests costs at most two cluster reads.
-  const connections = new ConnectionRegistry(options.externalCalls, options.allowHost, observePeriodMs / 2);
+  const connections = new ConnectionRegistry(options.externalCalls, options.allowHost);
   const deps = {
     connections,
     allocator: new VmidAllocator(),

@@ -56,6 +56,21 @@ describe('drift: changes made outside Phoenix (real API server + simulator)', fu
     await waitReady(env, 'phoenixlxcs', 'drifty');
   });
 
+  it('starts again a guest stopped outside Phoenix, as drift of its power state', async () => {
+    await apply(env, 'PhoenixLXC', 'sleeper', { source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } }, observePeriod: '2s' });
+    const vmid = (await waitReady(env, 'phoenixlxcs', 'sleeper')).status.vmid;
+    const stop = await px.api.nodes.$('pve').lxc.$(vmid).status.stop.$post({} as never);
+    await eventually('stopped by hand', async () => env.sim.admin.tasks().some((t) => t.upid === stop && t.status === 'stopped'), 20_000);
+    await eventually('started again', async () => env.sim.admin.guest(vmid)!.status === 'running', 30_000);
+    const after = await waitCondition(env, 'phoenixlxcs', 'sleeper', (o) => (o.status?.drift ?? []).some((d: { field: string }) => d.field === 'powerState'), 'power drift recorded');
+    assert.deepEqual(after.status.drift.map((d: { field: string; observed: string; desired: string; corrected: boolean }) => [d.field, d.observed, d.desired, d.corrected]), [['powerState', 'Stopped', 'Running', true]]);
+    const events = await driftEvents('sleeper');
+    assert.equal(events.length, 1);
+    assert.match(events[0]?.note ?? '', /powerState: Stopped → Running/);
+    assert.equal(env.sim.admin.tasks().filter((t) => t.type === 'vzstart' && t.id === String(vmid)).length, 2, 'one start at create, one to correct the drift');
+    await waitReady(env, 'phoenixlxcs', 'sleeper');
+  });
+
   describe('each managed option of a container is set back', () => {
     // One out-of-band edit per row, made as a person would in the Proxmox UI.
     const rows: { option: string; edit: Record<string, string | number>; expect: (config: Record<string, unknown>) => boolean }[] = [

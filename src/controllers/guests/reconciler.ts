@@ -25,6 +25,7 @@ import { GuestApi, type GuestConfig } from './guest-api.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
 import { guestAddresses } from './addresses.ts';
 import { parseDuration } from '../../runtime/config.ts';
+import { freshSince, minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
 
 export interface GuestControllerDeps {
   readonly connections: ConnectionRegistry;
@@ -181,7 +182,8 @@ class GuestReconcile<O extends GuestObject> {
   }
 
   private observePeriodMs(): number {
-    return this.spec.observePeriod ? parseDuration(this.spec.observePeriod) : this.deps.observePeriodMs;
+    // A zero period would observe in a loop; 100 ms is already far shorter than anyone needs.
+    return Math.max(minObservePeriodMs, this.spec.observePeriod ? parseDuration(this.spec.observePeriod) : this.deps.observePeriodMs);
   }
 
   async reconcile(): Promise<ReconcileResult | void> {
@@ -520,11 +522,8 @@ class GuestReconcile<O extends GuestObject> {
       const fields = diff.changes.map((c) => (c.fields.length ? `${c.key} (${c.fields.join(', ')})` : c.key));
       if (this.convergedAtThisGeneration()) {
         // Changed outside Phoenix since it converged this generation: say what, from what, to what.
-        const records = driftRecords(diff, true, this.status.drift);
-        const merged = [...records, ...(this.status.drift ?? []).filter((p) => !records.some((r) => r.field === p.field && r.time === p.time))].slice(0, 20);
-        for (const c of diff.changes) this.deps.driftCorrections.inc({ kind: this.adapter.kind, option: c.key.replace(/\d+$/, '') });
-        await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back: ${records.map((r) => `${r.field}: ${r.observed} → ${r.desired}`).join('; ')}`);
-        await this.progress('DriftCorrected', `set back ${fields.join(', ')}, changed outside Phoenix`, { drift: merged });
+        const drift = await this.reportCorrectedDrift(driftRecords(diff, true, this.status.drift), diff.changes.map((c) => c.key.replace(/\d+$/, '')));
+        await this.progress('DriftCorrected', `set back ${fields.join(', ')}, changed outside Phoenix`, { drift });
       } else if (this.status.configDigest !== undefined) {
         await this.setup.events.normal(this.current, 'Configured', 'Update', `set ${fields.join(', ')}`);
       }
@@ -552,9 +551,9 @@ class GuestReconcile<O extends GuestObject> {
 
     // In steady state (converged at this generation, config unchanged since), the pending list
     // and addresses cannot have changed through the config, and the power state comes from the
-    // hypervisor's shared resources snapshot: one config read per guest per cycle.
+    // hypervisor's resources snapshot of this cycle: one config read per guest per cycle.
     const steady = this.convergedAtThisGeneration() && config.digest !== undefined && config.digest === this.status.configDigest;
-    const shared = steady ? await connection.resources.guest(api.vmid) : undefined;
+    const shared = steady ? await connection.resources.guest(api.vmid, freshSince(Date.now(), this.observePeriodMs())) : undefined;
     const power = shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
     const running = power === 'running';
     if (this.spec.template && !isTemplate) {
@@ -571,11 +570,11 @@ class GuestReconcile<O extends GuestObject> {
         await this.progress('WaitingForStartOrder', `starts after ${earlier.join(', ')} (startup order ${this.spec.startup?.order})`);
         return { requeueAfter: 30_000 };
       }
-      return this.powerTask(api, 'start', () => api.start(), 'starting');
+      return this.powerTask(api, 'start', () => api.start(), 'starting', await this.powerDrift('Stopped', 'Running'));
     }
     if (!wantRunning && running) {
       const timeout = Math.max(1, Math.round(parseDuration(this.spec.shutdownTimeout ?? '3m') / 1000));
-      return this.powerTask(api, 'shutdown', () => api.shutdown(timeout), `shutting down (hard stop after ${timeout} s)`);
+      return this.powerTask(api, 'shutdown', () => api.shutdown(timeout), `shutting down (hard stop after ${timeout} s)`, await this.powerDrift('Running', 'Stopped'));
     }
 
     const pending = isTemplate ? [] : steady ? [...(this.status.pendingChanges ?? [])] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
@@ -601,7 +600,7 @@ class GuestReconcile<O extends GuestObject> {
     if (diff.shrinks.length) {
       const text = diff.shrinks.map((s) => `${s.disk} is ${formatSize(s.fromBytes)}, the spec asks for ${formatSize(s.toBytes)}`).join('; ');
       await this.write({ phase: 'stalled', reason: 'ShrinkRefused', message: `${text}. Proxmox cannot shrink a disk and Phoenix never re-creates a guest to do it: set the size to at least the current one`, fields });
-      return { requeueAfter: this.observePeriodMs() };
+      return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
     }
     this.converged = true;
     const what = `${isTemplate ? 'template' : running ? 'running' : 'stopped'} on ${api.node} as VMID ${api.vmid}`;
@@ -615,7 +614,7 @@ class GuestReconcile<O extends GuestObject> {
     } else {
       await this.write({ phase: 'ready', reason: 'Converged', message: what, fields, conditions });
     }
-    return { requeueAfter: this.observePeriodMs() };
+    return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
   }
 
   /** Brings the guest firewall's options and rule list to the spec; true when it wrote. */
@@ -715,7 +714,24 @@ class GuestReconcile<O extends GuestObject> {
     return this.trackTask(api, upid, 'snapshot-delete', `deleting automatic snapshot ${oldest} (keeping ${keep})`);
   }
 
-  private async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string): Promise<ReconcileResult> {
+  /**
+   * A guest that was converged in one power state and is found in the other was started or
+   * stopped outside Phoenix: that is drift like any option's, reported the same way.
+   */
+  private async powerDrift(observed: 'Running' | 'Stopped', desired: 'Running' | 'Stopped'): Promise<Record<string, unknown>> {
+    if (!this.convergedAtThisGeneration() || this.status.powerState !== desired) return {};
+    const record = { field: 'powerState', observed, desired, corrected: true };
+    return { drift: await this.reportCorrectedDrift(driftRecords({ changes: [], resizes: [], shrinks: [] }, true, this.status.drift, [record]), ['powerState']) };
+  }
+
+  /** One Warning event and one metric count per corrected option; returns the new status.drift. */
+  private async reportCorrectedDrift(records: DriftRecord[], options: readonly string[]): Promise<DriftRecord[]> {
+    for (const option of options) this.deps.driftCorrections.inc({ kind: this.adapter.kind, option });
+    await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back: ${records.map((r) => `${r.field}: ${r.observed} → ${r.desired}`).join('; ')}`);
+    return [...records, ...(this.status.drift ?? []).filter((p) => !records.some((r) => r.field === p.field && r.time === p.time))].slice(0, 20);
+  }
+
+  private async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
     let upid: string;
     try {
       upid = await submit();
@@ -725,13 +741,14 @@ class GuestReconcile<O extends GuestObject> {
       if (isProxmoxError(err, 'Locked')) throw new RetryableError('GuestLocked', (err as Error).message);
       throw err;
     }
-    return this.trackTask(api, upid, operation, message);
+    return this.trackTask(api, upid, operation, message, fields);
   }
 
-  private async trackTask(api: GuestApi, upid: string, operation: string, message: string): Promise<ReconcileResult> {
+  private async trackTask(api: GuestApi, upid: string, operation: string, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
     // restart-snapshot → RestartSnapshot: condition reasons are CamelCase words.
     const reason = operation.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
     await this.progress(reason, message, {
+      ...fields,
       task: { upid, operation, node: api.node, status: 'running', startTime: new Date().toISOString() },
     });
     return { requeueAfter: 500 };
@@ -745,7 +762,7 @@ class GuestReconcile<O extends GuestObject> {
     const config = await api.config();
     if (!config) {
       await this.progress('GuestNotFound', `observing: no ${this.adapter.type} guest ${vmid} on node ${this.spec.node}`, { vmid, node: this.spec.node });
-      return { requeueAfter: this.observePeriodMs() };
+      return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
     }
     const diff = diffConfig(this.adapter.desired(this.current, this.identity, this.secrets(), config), config);
     // The description carries no marker in Observe mode, so it is not a difference worth reporting.
@@ -759,7 +776,7 @@ class GuestReconcile<O extends GuestObject> {
       message: `observing VMID ${vmid} (no changes made): ${changes.length + diff.resizes.length} differences from the spec`,
       fields: { vmid, node: this.spec.node, powerState: current.status === 'running' ? 'Running' : 'Stopped', drift: drift.length ? drift : undefined, configDigest: config.digest },
     });
-    return { requeueAfter: this.observePeriodMs() };
+    return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
   }
 
   private async delete(): Promise<ReconcileResult | void> {
@@ -836,12 +853,12 @@ interface DriftRecord {
 }
 
 /** Drift as status records; a difference already recorded keeps its time, so re-observing writes nothing. */
-function driftRecords(diff: ConfigDiff, corrected: boolean, previous: readonly DriftRecord[] = []): DriftRecord[] {
+function driftRecords(diff: ConfigDiff, corrected: boolean, previous: readonly DriftRecord[] = [], extra: readonly Omit<DriftRecord, 'time'>[] = []): DriftRecord[] {
   const now = new Date().toISOString();
   const same = (r: Omit<DriftRecord, 'time'>) => previous.find((p) => p.field === r.field && p.observed === r.observed && p.desired === r.desired && p.corrected === r.corrected);
-  const records: Omit<DriftRecord, 'time'>[] = diff.changes
+  const records: Omit<DriftRecord, 'time'>[] = [...extra, ...diff.changes
     .filter((c) => c.key !== 'description')
-    .map((c) => ({ field: c.fields.length ? `${c.key}.${c.fields.join(',')}` : c.key, observed: maskSecret(c.key, c.observed ?? '(unset)'), desired: maskSecret(c.key, c.value ?? '(removed)'), corrected }));
+    .map((c) => ({ field: c.fields.length ? `${c.key}.${c.fields.join(',')}` : c.key, observed: maskSecret(c.key, c.observed ?? '(unset)'), desired: maskSecret(c.key, c.value ?? '(removed)'), corrected }))];
   for (const r of diff.resizes) records.push({ field: r.disk, observed: formatSize(r.fromBytes), desired: formatSize(r.toBytes), corrected });
   return records.slice(0, 20).map((r) => ({ ...r, time: same(r)?.time ?? now }));
 }

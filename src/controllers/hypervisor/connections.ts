@@ -37,12 +37,9 @@ export class ConnectionRegistry {
    * `allowHost` restricts which Proxmox hosts may be contacted at all (tests and demos allow
    * loopback only, so a manifest naming a real address can never send traffic there).
    */
-  readonly #resourcesTtlMs: number;
-
-  constructor(recorder?: ExternalCallRecorder, allowHost: (host: string) => boolean = () => true, resourcesTtlMs = 60_000) {
+  constructor(recorder?: ExternalCallRecorder, allowHost: (host: string) => boolean = () => true) {
     this.#recorder = recorder;
     this.#allowHost = allowHost;
-    this.#resourcesTtlMs = resourcesTtlMs;
   }
 
   allows(url: string): boolean {
@@ -75,7 +72,7 @@ export class ConnectionRegistry {
       insecureSkipTLSVerify: proxmox.insecureSkipTLSVerify ?? false,
       ...(this.#recorder ? { recorder: this.#recorder } : {}),
     });
-    const connection: Connection = { hypervisor: name, client, resources: new ResourcesCache(client, this.#resourcesTtlMs), nodes: [], settings };
+    const connection: Connection = { hypervisor: name, client, resources: new ResourcesCache(client), nodes: [], settings };
     this.#connections.set(name, { fingerprint, connection });
     return connection;
   }

@@ -10,38 +10,46 @@ export interface GuestResource {
 
 /**
  * One `/cluster/resources` read shared by every guest of a hypervisor. Observing an in-sync
- * guest then costs one config read plus a share of this one list. Proxmox itself refreshes the
- * list every ~10 s, so a snapshot up to `ttlMs` old adds little staleness; it is used only for
- * guests whose config has not changed since they converged.
+ * guest then costs one config read plus a share of this one list. Each caller says how fresh
+ * the list must be (the start of its observation cycle, see observe-cycle.ts): the first guest
+ * of a cycle reads it, the rest of the cycle reuses it.
  */
 export class ResourcesCache {
   readonly #client: ProxmoxClient;
-  readonly #ttlMs: number;
-  #snapshot?: { at: number; byVmid: Map<number, GuestResource> };
-  #inFlight?: Promise<Map<number, GuestResource>>;
+  readonly #now: () => number;
+  /** `requestedAt`: the list reflects Proxmox no earlier than the moment it was asked for. */
+  #snapshot?: { requestedAt: number; byVmid: Map<number, GuestResource> };
+  #inFlight?: { requestedAt: number; list: Promise<Map<number, GuestResource>> };
 
-  constructor(client: ProxmoxClient, ttlMs: number) {
+  constructor(client: ProxmoxClient, now: () => number = Date.now) {
     this.#client = client;
-    this.#ttlMs = ttlMs;
+    this.#now = now;
   }
 
-  async guest(vmid: number, now = Date.now()): Promise<GuestResource | undefined> {
-    return (await this.#read(now)).get(vmid);
+  /** The guest as a list requested at or after `freshSince` shows it. */
+  async guest(vmid: number, freshSince: number): Promise<GuestResource | undefined> {
+    return (await this.#read(freshSince)).get(vmid);
   }
 
-  #read(now: number): Promise<Map<number, GuestResource>> {
-    if (this.#snapshot && now - this.#snapshot.at < this.#ttlMs) return Promise.resolve(this.#snapshot.byVmid);
-    // Single flight: a thousand guests observed at once share one request.
-    this.#inFlight ??= (async () => {
-      try {
-        const list = (await this.#client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; node: string; type: string; status: string; lock?: string }[];
-        const byVmid = new Map(list.map((r) => [Number(r.vmid), { vmid: Number(r.vmid), node: r.node, type: r.type as 'lxc' | 'qemu', status: r.status, ...(r.lock ? { lock: r.lock } : {}) }]));
-        this.#snapshot = { at: Date.now(), byVmid };
-        return byVmid;
-      } finally {
-        this.#inFlight = undefined;
-      }
-    })();
-    return this.#inFlight;
+  #read(freshSince: number): Promise<Map<number, GuestResource>> {
+    if (this.#snapshot && this.#snapshot.requestedAt >= freshSince) return Promise.resolve(this.#snapshot.byVmid);
+    // Single flight: a thousand guests observed at once share one request, unless it was
+    // sent before the moment a caller needs (then it may predate the change looked for).
+    if (this.#inFlight && this.#inFlight.requestedAt >= freshSince) return this.#inFlight.list;
+    const requestedAt = this.#now();
+    const list = this.#request(requestedAt);
+    const flight = { requestedAt, list };
+    this.#inFlight = flight;
+    void list.finally(() => {
+      if (this.#inFlight === flight) this.#inFlight = undefined;
+    }).catch(() => undefined);
+    return flight.list;
+  }
+
+  async #request(requestedAt: number): Promise<Map<number, GuestResource>> {
+    const list = (await this.#client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; node: string; type: string; status: string; lock?: string }[];
+    const byVmid = new Map(list.map((r) => [Number(r.vmid), { vmid: Number(r.vmid), node: r.node, type: r.type as 'lxc' | 'qemu', status: r.status, ...(r.lock ? { lock: r.lock } : {}) }]));
+    if (!this.#snapshot || this.#snapshot.requestedAt < requestedAt) this.#snapshot = { requestedAt, byVmid };
+    return byVmid;
   }
 }
