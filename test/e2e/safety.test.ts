@@ -120,16 +120,28 @@ describe('guest safety paths (real API server + simulator)', function () {
     assert.equal(String(env.sim.admin.guest(ready.status.vmid)!.config['cores']), '3');
   });
 
-  it('Observe mode reads and reports differences, and never writes to Proxmox, not even on delete', async () => {
+  it('Observe mode reads and reports differences, and never writes to Proxmox across create, update and delete', async () => {
     env.sim.admin.addGuest({ type: 'lxc', vmid: 160, config: { hostname: 'legacy', memory: 512, cores: 1, rootfs: 'local-lvm:vm-160-disk-0,size=4G' }, status: 'running' });
     env.sim.admin.resetCounters();
     await apply(env, 'PhoenixLXC', 'watcher', { vmid: 160, managementPolicy: 'Observe', source: { osTemplate: { volume: template } }, memory: '1G', cores: 1 });
     const observed = await waitReady(env, 'phoenixlxcs', 'watcher');
     assert.equal((condition(observed, 'Ready')?.reason ?? ''), 'Observed');
     assert.deepEqual(observed.status.drift.map((d: { field: string; observed: string; desired: string }) => [d.field, d.observed, d.desired]), [['memory', '512', '1024']]);
+    // An update of the spec is reported against the guest, not applied to it.
+    await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'watcher', body: [{ op: 'replace', path: '/spec/memory', value: '2G' }, { op: 'replace', path: '/spec/cores', value: 3 }] });
+    const updated = await waitCondition(env, 'phoenixlxcs', 'watcher', (o) => o.status?.observedGeneration === o.metadata.generation && condition(o, 'Ready')?.status === 'True', 'the update observed');
+    assert.deepEqual(updated.status.drift.map((d: { field: string; observed: string; desired: string }) => [d.field, d.observed, d.desired]).sort(), [['cores', '1', '3'], ['memory', '512', '2048']]);
+    // Observing a VMID where no guest exists reports it and creates nothing.
+    await apply(env, 'PhoenixLXC', 'watcher-of-nothing', { vmid: 161, managementPolicy: 'Observe', source: { osTemplate: { volume: template } } });
+    await waitCondition(env, 'phoenixlxcs', 'watcher-of-nothing', (o) => condition(o, 'Ready')?.reason === 'GuestNotFound' || /no lxc guest 161/.test(JSON.stringify(o.status?.conditions ?? [])), 'guest 161 reported missing');
     await deleteAndWaitGone('phoenixlxcs', 'watcher');
+    await deleteAndWaitGone('phoenixlxcs', 'watcher-of-nothing');
     assert.equal(writesTo(env, 160), 0);
+    assert.equal(writesTo(env, 161), 0);
+    assert.equal(env.sim.admin.counters().byEndpoint['POST /nodes/{node}/lxc'] ?? 0, 0, 'Observe mode created a guest');
+    assert.equal(env.sim.admin.guest(161), undefined);
     assert.equal(String(env.sim.admin.guest(160)?.config['memory']), '512');
+    assert.equal(String(env.sim.admin.guest(160)?.config['cores']), '1');
   });
 
   it('reports a dependency cycle as Stalled on every member, with the cycle spelled out', async () => {
