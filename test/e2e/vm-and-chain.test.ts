@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, apply, waitReady, getObject, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, readyAtGeneration, getObject, type PhoenixEnv } from '../support/phoenix.ts';
 import { ownershipOf } from '../../src/guests/marker.ts';
 
 describe('PhoenixVM and the golden-template chain (real API server + simulator)', function () {
@@ -113,5 +113,20 @@ describe('PhoenixVM and the golden-template chain (real API server + simulator)'
     assert.match(String(env.sim.admin.guest(cuda.status.vmid)!.config['dev0']), /\/dev\/nvidia0/);
     assert.equal(app.status.powerState, 'Running');
     assert.equal(String(env.sim.admin.guest(app.status.vmid)!.config['cores']), '2');
+  });
+
+  it('changing a template changes the template only, never the clones made from it', async () => {
+    const app = await getObject(env, 'phoenixlxcs', 'app');
+    const cuda = await getObject(env, 'phoenixlxcs', 'copy-cuda');
+    const before = structuredClone(env.sim.admin.guest(app.status.vmid)!.config);
+    await env.custom.patchNamespacedCustomObject({ group: 'hypervisor.phoenix.io', version: 'v1alpha1', plural: 'phoenixlxcs', namespace: env.namespace, name: 'copy-cuda', body: [{ op: 'add', path: '/spec/memory', value: '3G' }, { op: 'add', path: '/spec/tags', value: ['cuda', 'v2'] }] });
+    await waitCondition(env, 'phoenixlxcs', 'copy-cuda', (o) => readyAtGeneration(o) && String(env.sim.admin.guest(cuda.status.vmid)!.config['memory']) === '3072', 'the template changed');
+    assert.equal(env.sim.admin.guest(cuda.status.vmid)!.config['tags'], 'cuda;v2');
+    // The clone is untouched: same guest, same config, and its object was not even re-reconciled into a change.
+    assert.deepEqual(env.sim.admin.guest(app.status.vmid)!.config, before);
+    const appAfter = await getObject(env, 'phoenixlxcs', 'app');
+    assert.equal(appAfter.status.vmid, app.status.vmid);
+    assert.equal(appAfter.metadata.generation, app.metadata.generation);
+    assert.equal(env.sim.simulator.state.guests.filter((g) => g.vmid === app.status.vmid).length, 1);
   });
 });
