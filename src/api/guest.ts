@@ -117,6 +117,10 @@ export const guestStatusFields = {
   pendingChanges: s.array(s.string({ description: 'A config key.', maxLength: 64 }), { description: 'Config keys Proxmox holds until the next restart.', maxItems: 128 }),
   drift: s.array(c.driftRecord, { description: 'The most recent drift detected (a short history).', maxItems: 20 }),
   snapshots: s.array(s.string({ description: 'A snapshot name.', maxLength: 40 }), { description: 'Snapshots Phoenix created and manages.', maxItems: 128 }),
+  importedConfig: s.map(s.string({ description: 'An option\'s value as Proxmox returned it.', maxLength: 8192 }), {
+    description: 'The guest\'s Proxmox config as Phoenix found it when adopting it (kept as it was then) or observing it (kept current): every option, secrets masked, without the digest and Phoenix\'s marker. A starting point for writing the spec.',
+    maxProperties: 512,
+  }),
   configDigest: s.string({ description: 'Digest of the last Proxmox config Phoenix read.', maxLength: 64 }),
   lastObservedTime: s.string({ description: 'When Phoenix last read the guest from Proxmox.', format: 'date-time', maxLength: 64 }),
 };

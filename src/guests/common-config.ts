@@ -1,6 +1,6 @@
 import type { PropertyFormat } from '../proxmox/schema.ts';
 import { parseSize, GiB, MiB } from '../proxmox/size.ts';
-import { describeWithMarker, type Owner } from './marker.ts';
+import { describeWithMarker, readMarker, type Owner } from './marker.ts';
 import { norm, type DesiredOption, type PropertyOption } from './desired.ts';
 
 /** Fields both guest kinds share, as the guest mapping modules read them. */
@@ -58,11 +58,20 @@ export function startupOption(startup: NonNullable<CommonGuestSpec['startup']>):
 }
 
 /**
- * Options both kinds map the same way. The description always carries the ownership
- * marker, so it is always managed.
+ * The description always carries the ownership marker, so it is always managed. The notes
+ * above it are managed when the spec sets them or when Phoenix made the guest; an adopted
+ * or observed guest keeps its notes when the spec says nothing about them (only the marker
+ * is compared, as its name is compared only when the spec sets one).
  */
+function descriptionOption(description: string | undefined, id: GuestIdentity): DesiredOption {
+  const desired = describeWithMarker(description, id.owner);
+  if (description === undefined && id.name === undefined) return scalar('description', desired, (v) => readMarker(v)?.uid);
+  return scalar('description', desired, (v) => (v ?? '').trim() || undefined);
+}
+
+/** Options both kinds map the same way. */
 export function commonOptions(spec: CommonGuestSpec, id: GuestIdentity, nameKey: 'hostname' | 'name'): DesiredOption[] {
-  const options: DesiredOption[] = [scalar('description', describeWithMarker(spec.description, id.owner), (v) => (v ?? '').trim() || undefined)];
+  const options: DesiredOption[] = [descriptionOption(spec.description, id)];
   const name = spec.hostname ?? id.name;
   if (name !== undefined) options.unshift(scalar(nameKey, name));
   if (spec.tags !== undefined) options.push(scalar('tags', spec.tags.map((t) => t.toLowerCase()).sort().join(';'), norm.set(/[;, ]+/, ';')));

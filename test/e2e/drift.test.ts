@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, apply, waitReady, waitCondition, stalledWith, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, stalledWith, readyAtGeneration, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 
@@ -69,6 +69,30 @@ describe('drift: changes made outside Phoenix (real API server + simulator)', fu
     assert.match(events[0]?.note ?? '', /powerState: Stopped → Running/);
     assert.equal(env.sim.admin.tasks().filter((t) => t.type === 'vzstart' && t.id === String(vmid)).length, 2, 'one start at create, one to correct the drift');
     await waitReady(env, 'phoenixlxcs', 'sleeper');
+  });
+
+  it('keeps a guest in its pool: a move outside Phoenix is set back, a spec change moves it', async () => {
+    env.sim.admin.addPool('web');
+    env.sim.admin.addPool('batch');
+    const poolOf = (vmid: number) => env.sim.simulator.state.pools.find((p) => p.members.includes(`lxc/${vmid}`))?.poolid;
+    await apply(env, 'PhoenixLXC', 'pooled', { source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } }, pool: 'web', observePeriod: '2s' });
+    const vmid = (await waitReady(env, 'phoenixlxcs', 'pooled')).status.vmid;
+    assert.equal(poolOf(vmid), 'web');
+    // Pool membership is not in the config, so its digest does not change: only the resources list shows it.
+    await px.api.pools.$put({ poolid: 'batch', vms: String(vmid), 'allow-move': true });
+    await eventually('moved back to web', async () => poolOf(vmid) === 'web', 30_000);
+    const events = await driftEvents('pooled');
+    assert.equal(events.length, 1);
+    assert.match(events[0]?.note ?? '', /pool: batch → web/);
+
+    await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'pooled', body: [{ op: 'replace', path: '/spec/pool', value: 'batch' }] });
+    await waitCondition(env, 'phoenixlxcs', 'pooled', (o) => readyAtGeneration(o) && poolOf(vmid) === 'batch', 'moved to batch by the spec');
+    assert.equal((await driftEvents('pooled')).length, 1, 'a spec change is not drift');
+
+    await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'pooled', body: [{ op: 'replace', path: '/spec/pool', value: 'nowhere' }] });
+    const stalled = await waitCondition(env, 'phoenixlxcs', 'pooled', stalledWith('PoolNotFound'), 'Stalled PoolNotFound');
+    assert.match(JSON.stringify(stalled.status.conditions), /pool nowhere does not exist/);
+    assert.equal(poolOf(vmid), 'batch');
   });
 
   describe('each managed option of a container is set back', () => {

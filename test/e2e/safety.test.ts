@@ -127,6 +127,7 @@ describe('guest safety paths (real API server + simulator)', function () {
     const observed = await waitReady(env, 'phoenixlxcs', 'watcher');
     assert.equal((condition(observed, 'Ready')?.reason ?? ''), 'Observed');
     assert.deepEqual(observed.status.drift.map((d: { field: string; observed: string; desired: string }) => [d.field, d.observed, d.desired]), [['memory', '512', '1024']]);
+    assert.deepEqual(observed.status.importedConfig, { cores: '1', hostname: 'legacy', memory: '512', rootfs: 'local-lvm:vm-160-disk-0,size=4G' }, 'the observed guest is shown as Proxmox has it');
     // An update of the spec is reported against the guest, not applied to it.
     await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'watcher', body: [{ op: 'replace', path: '/spec/memory', value: '2G' }, { op: 'replace', path: '/spec/cores', value: 3 }] });
     const updated = await waitCondition(env, 'phoenixlxcs', 'watcher', (o) => o.status?.observedGeneration === o.metadata.generation && condition(o, 'Ready')?.status === 'True', 'the update observed');

@@ -144,6 +144,11 @@ export class GuestApi {
     return this.#guest().snapshot.$(name).$delete();
   }
 
+  /** Makes the guest a member of `pool`, leaving any other pool (PVE ≥ 8.1's `PUT /pools`). */
+  async moveToPool(pool: string): Promise<void> {
+    await this.#client.api.pools.$put({ poolid: pool, vms: String(this.vmid), 'allow-move': true });
+  }
+
   /** Moves the guest to `target`: online for a running VM, restart mode for a running container. */
   async migrate(target: string, running: boolean): Promise<string> {
     const mode = running ? (this.type === 'qemu' ? { online: 1 } : { restart: 1 }) : {};

@@ -12,8 +12,9 @@ import type { Informer } from '../../runtime/informer.ts';
 import { phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms, type PhoenixHypervisor } from '../../api/objects.ts';
 import type { SpecValidator } from '../../api/validation.ts';
 import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
-import { diffConfig, type ConfigDiff } from '../../guests/desired.ts';
+import { diffConfig, type ConfigChange, type ConfigDiff } from '../../guests/desired.ts';
 import { describeWithMarker, ownershipOf, stripMarker } from '../../guests/marker.ts';
+import { importedConfig } from '../../guests/imported-config.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { formatSize } from '../../proxmox/size.ts';
@@ -234,7 +235,7 @@ class GuestReconcile<O extends GuestObject> {
     // The guest exists and no task holds it: whatever created it is over, even if the
     // status write that recorded its task was lost.
     this.deps.capacity.release(this.key);
-    const owned = await this.checkOwnership(api, config);
+    const owned = await this.checkOwnership(connection, api, config);
     if (owned !== 'ours') return owned;
     if (api.node !== this.spec.node) return this.migrate(api);
     return this.converge(connection, api, config);
@@ -456,10 +457,10 @@ class GuestReconcile<O extends GuestObject> {
   }
 
   /** Phoenix acts only on guests that carry its marker with this object's UID. */
-  private async checkOwnership(api: GuestApi, config: GuestConfig): Promise<'ours' | ReconcileResult> {
+  private async checkOwnership(connection: Connection, api: GuestApi, config: GuestConfig): Promise<'ours' | ReconcileResult> {
     const ownership = ownershipOf(config.description, this.current.metadata.uid ?? '');
     if (ownership === 'ours') return 'ours';
-    if (this.spec.adopt) return this.adopt(api, config);
+    if (this.spec.adopt) return this.adopt(connection, api, config);
     if (this.spec.vmid === undefined && this.status.configDigest === undefined) return this.vmidTaken(api.vmid);
     throw new TerminalError('NotOwned', `VMID ${api.vmid} holds a guest Phoenix did not create (${ownership === 'foreign' ? 'it belongs to another Phoenix object' : 'it has no Phoenix marker'}), so Phoenix will not change it. To manage it, set spec.adopt.vmid: ${api.vmid}`);
   }
@@ -468,17 +469,55 @@ class GuestReconcile<O extends GuestObject> {
    * Adoption in two steps: first record the guest as found and report every difference from
    * the spec, changing nothing; then, on the next reconcile, mark it and converge it.
    */
-  private async adopt(api: GuestApi, config: GuestConfig): Promise<ReconcileResult> {
+  private async adopt(connection: Connection, api: GuestApi, config: GuestConfig): Promise<ReconcileResult> {
     const diff = diffConfig(this.adapter.desired(this.current, this.identity, this.secrets(), config), config);
     if (!this.status.adopted) {
-      const drift = driftRecords(diff, false, this.status.drift);
-      await this.setup.events.normal(this.current, 'AdoptionPlanned', 'Adopt', `found ${this.adapter.type} ${api.vmid}; ${diffSummary(diff, config)}`);
-      await this.progress('Adopting', `found guest ${api.vmid}; ${drift.length} differences from the spec will be converged`, { adopted: true, drift: drift.length ? drift : undefined });
+      const extra = await this.adoptionDifferences(connection, api, config, diff);
+      // Without spec.description the notes stay as they are; adding the marker is no difference.
+      const report = this.spec.description === undefined ? { ...diff, changes: diff.changes.filter((c) => c.key !== 'description') } : diff;
+      const drift = driftRecords(report, false, this.status.drift, extra);
+      const kept = diff.shrinks.length ? ` (${diff.shrinks.map((s) => s.disk).join(', ')} will not be shrunk)` : '';
+      await this.setup.events.normal(this.current, 'AdoptionPlanned', 'Adopt', `found ${this.adapter.type} ${api.vmid}; ${diffSummary(report, extra)}`);
+      await this.progress('Adopting', `found guest ${api.vmid}; ${drift.length} differences from the spec will be converged${kept}`, { adopted: true, importedConfig: importedConfig(config), drift: drift.length ? drift : undefined });
       return { requeueAfter: 100 };
     }
     await api.updateConfig({ description: describeWithMarker(stripMarker(String(config.description ?? '')), this.identity.owner) }, [], config.digest);
     await this.setup.events.normal(this.current, 'Adopted', 'Adopt', `guest ${api.vmid} now carries Phoenix's marker`);
     return { requeueAfter: 100 };
+  }
+
+  /**
+   * What converging an adopted guest would do beyond its config, for the adoption report:
+   * disks larger than the spec (never shrunk), template, power, snapshots, firewall.
+   */
+  private async adoptionDifferences(connection: Connection, api: GuestApi, config: GuestConfig, diff: ConfigDiff): Promise<Omit<DriftRecord, 'time'>[]> {
+    const records: Omit<DriftRecord, 'time'>[] = diff.shrinks.map((s) => ({ field: s.disk, observed: formatSize(s.fromBytes), desired: formatSize(s.toBytes), corrected: false }));
+    const add = (field: string, observed: string, desired: string) => records.push({ field, observed, desired, corrected: false });
+    const isTemplate = String(config.template ?? '0') === '1';
+    if (this.spec.template && !isTemplate) add('template', 'false', 'true');
+    if (!isTemplate) {
+      const wantRunning = (this.spec.powerState ?? (this.spec.template ? 'Stopped' : 'Running')) === 'Running';
+      const running = (await api.currentStatus()).status === 'running';
+      if (wantRunning !== running) add('powerState', running ? 'Running' : 'Stopped', wantRunning ? 'Running' : 'Stopped');
+      const existing = this.spec.snapshots?.length ? (await api.snapshots()).map((s) => s.name).filter((n) => n !== 'current') : [];
+      const missing = (this.spec.snapshots ?? []).map((s) => s.name).filter((n) => !existing.includes(n));
+      if (missing.length) add('snapshots', existing.join(', ') || '(none)', [...existing, ...missing].join(', '));
+    }
+    if (this.spec.pool !== undefined) {
+      const pool = (await connection.resources.guest(api.vmid, Date.now()))?.pool;
+      if (pool !== this.spec.pool) add('pool', pool ?? '(none)', this.spec.pool);
+    }
+    const firewall = this.spec.firewall;
+    if (firewall) {
+      const options = await api.firewallOptions();
+      for (const [key, value] of Object.entries(optionChanges(firewall, options))) add(`firewall.${key}`, options[key] === undefined ? '(unset)' : String(options[key]), value);
+      if (firewall.rules !== undefined) {
+        const desired = firewall.rules.map(desiredRule);
+        const observed = (await api.firewallRules()).map(observedRule);
+        if (planRules(desired, observed).length) add('firewall.rules', rulesText(observed), rulesText(desired));
+      }
+    }
+    return records;
   }
 
   private secrets(): SecretValues {
@@ -545,6 +584,9 @@ class GuestReconcile<O extends GuestObject> {
     }
 
     if (await this.convergeFirewall(api)) return { requeueAfter: 100 };
+
+    const poolStep = await this.convergePool(connection, api, config.digest);
+    if (poolStep) return poolStep;
 
     const snapshotStep = await this.ensureSnapshots(api, isTemplate);
     if (snapshotStep) return snapshotStep;
@@ -615,6 +657,34 @@ class GuestReconcile<O extends GuestObject> {
       await this.write({ phase: 'ready', reason: 'Converged', message: what, fields, conditions });
     }
     return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
+  }
+
+  /**
+   * Keeps the guest in spec.pool. Membership is not part of the config (nor its digest), so it
+   * is read from the cycle's resources list, or from a fresh one while the guest is changing.
+   */
+  private async convergePool(connection: Connection, api: GuestApi, digest: string | undefined): Promise<ReconcileResult | undefined> {
+    const pool = this.spec.pool;
+    if (pool === undefined) return undefined;
+    const steady = this.convergedAtThisGeneration() && digest !== undefined && digest === this.status.configDigest;
+    const seen = await connection.resources.guest(api.vmid, steady ? freshSince(Date.now(), this.observePeriodMs()) : Date.now());
+    if (!seen || seen.pool === pool) return undefined;
+    try {
+      await api.moveToPool(pool);
+    } catch (err) {
+      if (isProxmoxError(err, 'NotFound', 'InvalidParameter', 'ServerError') && /pool .* does not exist/.test((err as Error).message)) {
+        throw new TerminalError('PoolNotFound', `pool ${pool} does not exist in Proxmox; create it (e.g. in the PhoenixHypervisor's spec.pools) or change spec.pool`);
+      }
+      throw err;
+    }
+    const from = seen.pool ?? '(none)';
+    if (this.convergedAtThisGeneration()) {
+      const drift = await this.reportCorrectedDrift(driftRecords({ changes: [], resizes: [], shrinks: [] }, true, this.status.drift, [{ field: 'pool', observed: from, desired: pool, corrected: true }]), ['pool']);
+      await this.progress('DriftCorrected', 'set back pool, changed outside Phoenix', { drift });
+    } else {
+      await this.setup.events.normal(this.current, 'Configured', 'Update', `moved from pool ${from} to pool ${pool}`);
+    }
+    return { requeueAfter: 100 };
   }
 
   /** Brings the guest firewall's options and rule list to the spec; true when it wrote. */
@@ -774,7 +844,7 @@ class GuestReconcile<O extends GuestObject> {
       phase: 'ready',
       reason: 'Observed',
       message: `observing VMID ${vmid} (no changes made): ${changes.length + diff.resizes.length} differences from the spec`,
-      fields: { vmid, node: this.spec.node, powerState: current.status === 'running' ? 'Running' : 'Stopped', drift: drift.length ? drift : undefined, configDigest: config.digest },
+      fields: { vmid, node: this.spec.node, powerState: current.status === 'running' ? 'Running' : 'Stopped', drift: drift.length ? drift : undefined, importedConfig: importedConfig(config), configDigest: config.digest },
     });
     return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
   }
@@ -834,10 +904,25 @@ class GuestReconcile<O extends GuestObject> {
   }
 }
 
-function diffSummary(diff: ConfigDiff, config: GuestConfig): string {
-  const parts = diff.changes.filter((c) => c.key !== 'description').map((c) => `${c.key}: ${maskSecret(c.key, String(config[c.key] ?? '(unset)'))} → ${maskSecret(c.key, c.value ?? '(removed)')}`);
+function diffSummary(diff: ConfigDiff, extra: readonly Omit<DriftRecord, 'time'>[]): string {
+  const parts = diff.changes.flatMap(reportable).map((c) => `${c.key}: ${maskSecret(c.key, c.observed ?? '(unset)')} → ${maskSecret(c.key, c.value ?? '(removed)')}`);
   for (const r of diff.resizes) parts.push(`${r.disk}: ${formatSize(r.fromBytes)} → ${formatSize(r.toBytes)}`);
+  for (const r of extra) parts.push(`${r.field}: ${r.observed} → ${r.desired}${diff.shrinks.some((s) => s.disk === r.field) ? ' (refused: a disk is never shrunk)' : ''}`);
   return parts.length ? `differences: ${parts.join('; ')}` : 'no differences from the spec';
+}
+
+/** A description change as people read it: the notes without the marker; none when only the marker differs. */
+function reportable(change: ConfigChange): ConfigChange[] {
+  if (change.key !== 'description') return [change];
+  const observed = stripMarker(change.observed ?? '').trim();
+  const value = stripMarker(change.value ?? '').trim();
+  return observed === value ? [] : [{ ...change, observed: observed || undefined, value: value || undefined }];
+}
+
+/** A firewall rule list on one line, for the adoption report. */
+function rulesText(rules: readonly Record<string, string>[]): string {
+  const text = rules.map((r) => Object.entries(r).map(([k, v]) => `${k}=${v}`).join(',')).join('; ') || '(none)';
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
 
 function maskSecret(key: string, value: string): string {
@@ -857,7 +942,7 @@ function driftRecords(diff: ConfigDiff, corrected: boolean, previous: readonly D
   const now = new Date().toISOString();
   const same = (r: Omit<DriftRecord, 'time'>) => previous.find((p) => p.field === r.field && p.observed === r.observed && p.desired === r.desired && p.corrected === r.corrected);
   const records: Omit<DriftRecord, 'time'>[] = [...extra, ...diff.changes
-    .filter((c) => c.key !== 'description')
+    .flatMap(reportable)
     .map((c) => ({ field: c.fields.length ? `${c.key}.${c.fields.join(',')}` : c.key, observed: maskSecret(c.key, c.observed ?? '(unset)'), desired: maskSecret(c.key, c.value ?? '(removed)'), corrected }))];
   for (const r of diff.resizes) records.push({ field: r.disk, observed: formatSize(r.fromBytes), desired: formatSize(r.toBytes), corrected });
   return records.slice(0, 20).map((r) => ({ ...r, time: same(r)?.time ?? now }));

@@ -6,6 +6,8 @@ export interface GuestResource {
   readonly type: 'lxc' | 'qemu';
   readonly status: string;
   readonly lock?: string;
+  /** Pool membership is not in the guest's config (nor its digest): this list is where it shows. */
+  readonly pool?: string;
 }
 
 /**
@@ -47,8 +49,8 @@ export class ResourcesCache {
   }
 
   async #request(requestedAt: number): Promise<Map<number, GuestResource>> {
-    const list = (await this.#client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; node: string; type: string; status: string; lock?: string }[];
-    const byVmid = new Map(list.map((r) => [Number(r.vmid), { vmid: Number(r.vmid), node: r.node, type: r.type as 'lxc' | 'qemu', status: r.status, ...(r.lock ? { lock: r.lock } : {}) }]));
+    const list = (await this.#client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; node: string; type: string; status: string; lock?: string; pool?: string }[];
+    const byVmid = new Map(list.map((r) => [Number(r.vmid), { vmid: Number(r.vmid), node: r.node, type: r.type as 'lxc' | 'qemu', status: r.status, ...(r.lock ? { lock: r.lock } : {}), ...(r.pool ? { pool: r.pool } : {}) }]));
     if (!this.#snapshot || this.#snapshot.requestedAt < requestedAt) this.#snapshot = { requestedAt, byVmid };
     return byVmid;
   }
