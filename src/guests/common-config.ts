@@ -65,8 +65,22 @@ export function startupOption(startup: NonNullable<CommonGuestSpec['startup']>):
  */
 function descriptionOption(description: string | undefined, id: GuestIdentity): DesiredOption {
   const desired = describeWithMarker(description, id.owner);
-  if (description === undefined && id.name === undefined) return scalar('description', desired, (v) => readMarker(v)?.uid);
+  if (description === undefined && foundGuest(id)) return scalar('description', desired, (v) => readMarker(v)?.uid);
   return scalar('description', desired, (v) => (v ?? '').trim() || undefined);
+}
+
+/** An adopted or observed guest: Phoenix found it rather than made it from the spec. */
+export function foundGuest(id: GuestIdentity): boolean {
+  return id.name === undefined;
+}
+
+/**
+ * Which keys of a NIC Phoenix compares. On a guest it made, the NIC was written from the spec,
+ * so every key it knows is managed (one the spec leaves out must be absent). On a guest it
+ * found, a key the spec leaves unset is not managed: an adopted VLAN or MTU stays as it was.
+ */
+export function managedNicKeys(id: GuestIdentity, known: readonly string[], specified: readonly string[]): string[] {
+  return foundGuest(id) ? known.filter((k) => specified.includes(k)) : [...known];
 }
 
 /** Options both kinds map the same way. */

@@ -2,7 +2,7 @@ import type { PhoenixLXCSpec } from '../api/lxc.ts';
 import { lxcFeaturesFormat, lxcMountPointFormat, lxcNetFormat, lxcRootfsFormat } from '../proxmox/guest-formats.ts';
 import type { PropertyFormat } from '../proxmox/schema.ts';
 import { parseSize } from '../proxmox/size.ts';
-import { commonOptions, gibibytesForNewVolume, mebibytes, scalar, type GuestIdentity } from './common-config.ts';
+import { commonOptions, gibibytesForNewVolume, managedNicKeys, mebibytes, scalar, type GuestIdentity } from './common-config.ts';
 import { norm, type DesiredConfig, type DesiredOption, type PropertyOption } from './desired.ts';
 
 const lxcDevFormat: PropertyFormat = {
@@ -15,7 +15,7 @@ const lxcDevFormat: PropertyFormat = {
 
 const netKeys = ['name', 'bridge', 'tag', 'ip', 'gw', 'ip6', 'gw6', 'firewall', 'mtu', 'rate'] as const;
 
-function networkOption(index: number, net: NonNullable<PhoenixLXCSpec['networks']>[number]): PropertyOption {
+function networkOption(index: number, net: NonNullable<PhoenixLXCSpec['networks']>[number], id: GuestIdentity): PropertyOption {
   const desired: Record<string, string> = { name: net.name, bridge: net.bridge, type: 'veth' };
   if (net.vlan !== undefined) desired['tag'] = String(net.vlan);
   if (net.ipv4 !== undefined && net.ipv4 !== 'manual') desired['ip'] = net.ipv4;
@@ -32,9 +32,15 @@ function networkOption(index: number, net: NonNullable<PhoenixLXCSpec['networks'
     format: lxcNetFormat,
     desired,
     // The MAC is managed only when the spec names one; otherwise Proxmox's generated MAC stays.
-    managedKeys: net.mac !== undefined ? [...netKeys, 'hwaddr'] : netKeys,
+    managedKeys: managedNicKeys(id, net.mac !== undefined ? [...netKeys, 'hwaddr'] : netKeys, specifiedNicKeys(net)),
     normalisers: { firewall: norm.bool(), hwaddr: norm.upper, tag: norm.int(), mtu: norm.int(), rate: norm.int() },
   };
+}
+
+/** The NIC keys whose spec field is set (false and 'manual' included: they say "none"). */
+function specifiedNicKeys(net: NonNullable<PhoenixLXCSpec['networks']>[number]): string[] {
+  const fields: [unknown, string][] = [[net.vlan, 'tag'], [net.ipv4, 'ip'], [net.gatewayV4, 'gw'], [net.ipv6, 'ip6'], [net.gatewayV6, 'gw6'], [net.firewall, 'firewall'], [net.mtu, 'mtu'], [net.rateLimit, 'rate'], [net.mac, 'hwaddr']];
+  return ['name', 'bridge', ...fields.filter(([v]) => v !== undefined).map(([, k]) => k)];
 }
 
 function mountPointOption(index: number, mp: NonNullable<PhoenixLXCSpec['mountPoints']>[number]): PropertyOption {
@@ -111,7 +117,7 @@ export function desiredLxcConfig(spec: PhoenixLXCSpec, id: GuestIdentity): Desir
       createValue: `${spec.rootDisk.storage ?? 'local-lvm'}:${gibibytesForNewVolume(spec.rootDisk.size)}`,
     });
   }
-  spec.networks?.forEach((net, i) => options.push(networkOption(i, net)));
+  spec.networks?.forEach((net, i) => options.push(networkOption(i, net, id)));
   spec.mountPoints?.forEach((mp, i) => options.push(mountPointOption(i, mp)));
   spec.devices?.forEach((dev, i) => options.push(deviceOption(i, dev)));
   if (spec.features !== undefined) options.push(featuresOption(spec.features));

@@ -2,7 +2,7 @@ import type { PhoenixVMSpec } from '../api/vm.ts';
 import { guestOptionFormat, qemuAgentFormat, qemuNetFormat } from '../proxmox/guest-formats.ts';
 import type { PropertyFormat } from '../proxmox/schema.ts';
 import { parseSize } from '../proxmox/size.ts';
-import { commonOptions, gibibytesForNewVolume, mebibytes, scalar, type GuestIdentity } from './common-config.ts';
+import { commonOptions, gibibytesForNewVolume, managedNicKeys, mebibytes, scalar, type GuestIdentity } from './common-config.ts';
 import { norm, type DesiredConfig, type DesiredOption, type Normaliser, type PropertyOption } from './desired.ts';
 
 const ipconfigFormat: PropertyFormat = {
@@ -46,7 +46,7 @@ export function encodeSshKeys(keys: readonly string[]): string {
   return encodeURIComponent(keys.join('\n'));
 }
 
-function networkOptions(index: number, net: NonNullable<PhoenixVMSpec['networks']>[number]): PropertyOption[] {
+function networkOptions(index: number, net: NonNullable<PhoenixVMSpec['networks']>[number], id: GuestIdentity): PropertyOption[] {
   const desired: Record<string, string> = { model: net.model ?? 'virtio', bridge: net.bridge };
   if (net.vlan !== undefined) desired['tag'] = String(net.vlan);
   if (net.firewall) desired['firewall'] = '1';
@@ -55,13 +55,16 @@ function networkOptions(index: number, net: NonNullable<PhoenixVMSpec['networks'
   if (net.rateLimit !== undefined) desired['rate'] = String(net.rateLimit);
   if (net.mac !== undefined) desired['macaddr'] = net.mac.toUpperCase();
   const managed = ['model', 'bridge', 'tag', 'firewall', 'mtu', 'queues', 'rate'];
+  // The NIC keys whose spec field is set (false included: it says "off").
+  const fields: [unknown, string][] = [[net.model, 'model'], [net.vlan, 'tag'], [net.firewall, 'firewall'], [net.mtu, 'mtu'], [net.queues, 'queues'], [net.rateLimit, 'rate'], [net.mac, 'macaddr']];
+  const specified = ['bridge', ...fields.filter(([v]) => v !== undefined).map(([, k]) => k)];
   const options: PropertyOption[] = [
     {
       kind: 'property',
       key: `net${index}`,
       format: qemuNetFormat,
       desired,
-      managedKeys: net.mac !== undefined ? [...managed, 'macaddr'] : managed,
+      managedKeys: managedNicKeys(id, net.mac !== undefined ? [...managed, 'macaddr'] : managed, specified),
       normalisers: { firewall: norm.bool(), macaddr: norm.upper, tag: norm.int(), mtu: norm.int(), queues: norm.int(), rate: norm.int() },
     },
   ];
@@ -71,7 +74,9 @@ function networkOptions(index: number, net: NonNullable<PhoenixVMSpec['networks'
   if (net.ipv6 !== undefined && net.ipv6 !== 'manual') ip['ip6'] = net.ipv6;
   if (net.gatewayV6 !== undefined) ip['gw6'] = net.gatewayV6;
   if (Object.keys(ip).length) {
-    options.push({ kind: 'property', key: `ipconfig${index}`, format: ipconfigFormat, desired: ip, managedKeys: ['ip', 'gw', 'ip6', 'gw6'] });
+    const ipFields: [unknown, string][] = [[net.ipv4, 'ip'], [net.gatewayV4, 'gw'], [net.ipv6, 'ip6'], [net.gatewayV6, 'gw6']];
+    const ipSpecified = ipFields.filter(([v]) => v !== undefined).map(([, k]) => k);
+    options.push({ kind: 'property', key: `ipconfig${index}`, format: ipconfigFormat, desired: ip, managedKeys: managedNicKeys(id, ['ip', 'gw', 'ip6', 'gw6'], ipSpecified) });
   }
   return options;
 }
@@ -148,7 +153,7 @@ export function desiredVmConfig(spec: PhoenixVMSpec, id: GuestIdentity, secrets:
     options.push({ kind: 'property', key: 'agent', format: qemuAgentFormat, desired, managedKeys: Object.keys(desired), normalisers: { enabled: norm.bool(), fstrim_cloned_disks: norm.bool() } });
   }
   if (spec.bootOrder !== undefined) options.push(scalar('boot', `order=${spec.bootOrder.join(';')}`));
-  spec.networks?.forEach((net, i) => options.push(...networkOptions(i, net)));
+  spec.networks?.forEach((net, i) => options.push(...networkOptions(i, net, id)));
   spec.disks?.forEach((disk) => options.push(diskOption(disk)));
   spec.pciDevices?.forEach((dev, i) => options.push(pciOption(i, dev)));
   spec.usbDevices?.forEach((dev, i) => options.push(usbOption(i, dev)));

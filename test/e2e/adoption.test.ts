@@ -165,7 +165,7 @@ describe('adoption of existing guests (real API server + simulator)', function (
         dns: { nameservers: ['10.0.0.53', '10.0.0.54'], searchDomain: 'corp.example' },
         networks: [
           { model: 'virtio', bridge: 'vmbr0', mac: 'BC:24:11:AA:00:01', vlan: 10, firewall: true, ipv4: '10.0.10.5/24', gatewayV4: '10.0.10.1' },
-          { model: 'virtio', bridge: 'vmbr0', mac: 'BC:24:11:AA:00:02', vlan: 30, mtu: 9000 }, // differs: VLAN 20 live
+          { model: 'virtio', bridge: 'vmbr0', mac: 'BC:24:11:AA:00:02', vlan: 30 }, // differs: VLAN 20 live; its MTU 9000 is left unset, so it stays
           { model: 'e1000', bridge: 'vmbr0' }, // MAC left to what Proxmox generated
         ],
         disks: [

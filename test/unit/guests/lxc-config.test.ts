@@ -108,3 +108,24 @@ describe('LXC desired config and diff', () => {
     assert.match(params['description'] ?? '', /^<!-- phoenix:owner uid=/);
   });
 });
+
+describe('NIC keys the spec leaves unset', () => {
+  const nicSpec: PhoenixLXCSpec = { ...spec, networks: [{ name: 'eth0', bridge: 'vmbr0', ipv4: '10.0.0.5/24' }] };
+  const live = { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:05,ip=10.0.0.5/24,tag=30,mtu=9000,type=veth' };
+  const nicChange = (identity: typeof id | { name: undefined; owner: typeof id.owner }) => diffConfig(desiredLxcConfig(nicSpec, identity), live).changes.find((c) => c.key === 'net0');
+
+  it('are left as they are on an adopted or observed guest', () => {
+    assert.equal(nicChange({ name: undefined, owner: id.owner }), undefined);
+  });
+
+  it('are removed on a guest Phoenix made, whose NIC was written whole from the spec', () => {
+    assert.deepEqual([...(nicChange(id)?.fields ?? [])].sort(), ['mtu', 'tag']);
+  });
+
+  it('are compared on an adopted guest once the spec sets them, false and "manual" included', () => {
+    const withFirewallOff: PhoenixLXCSpec = { ...spec, networks: [{ name: 'eth0', bridge: 'vmbr0', vlan: 40, firewall: false }] };
+    const change = diffConfig(desiredLxcConfig(withFirewallOff, { name: undefined, owner: id.owner }), { net0: `${live.net0},firewall=1` }).changes.find((c) => c.key === 'net0');
+    assert.deepEqual([...(change?.fields ?? [])].sort(), ["firewall", "tag"]);
+    assert.match(change?.value ?? '', /mtu=9000/, 'an unset key was dropped while rewriting the NIC');
+  });
+});
