@@ -121,6 +121,10 @@ export const guestStatusFields = {
     description: 'The guest\'s Proxmox config as Phoenix found it when adopting it (kept as it was then) or observing it (kept current): every option, secrets masked, without the digest and Phoenix\'s marker. A starting point for writing the spec.',
     maxProperties: 512,
   }),
+  secretVersions: s.map(s.string({ description: 'A Secret\'s resourceVersion.', maxLength: 64 }), {
+    description: 'The resourceVersion of each referenced Secret whose values are applied. Proxmox masks the cloud-init password on read, so a Secret with a newer version has its password written again.',
+    maxProperties: 8,
+  }),
   configDigest: s.string({ description: 'Digest of the last Proxmox config Phoenix read.', maxLength: 64 }),
   lastObservedTime: s.string({ description: 'When Phoenix last read the guest from Proxmox.', format: 'date-time', maxLength: 64 }),
 };

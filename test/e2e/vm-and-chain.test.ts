@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
 import { startPhoenix, apply, waitReady, waitCondition, readyAtGeneration, getObject, type PhoenixEnv } from '../support/phoenix.ts';
 import { ownershipOf } from '../../src/guests/marker.ts';
+import { eventually } from '../support/crds.ts';
 
 describe('PhoenixVM and the golden-template chain (real API server + simulator)', function () {
   this.timeout(120_000);
@@ -62,6 +63,25 @@ describe('PhoenixVM and the golden-template chain (real API server + simulator)'
     assert.ok(config['cipassword'], 'the cloud-init password was not set');
     assert.equal(ownershipOf(String(config['description']), ready.metadata.uid), 'ours');
     assert.ok((ready.status.ipAddresses ?? []).length > 0, `no IPs from the guest agent: ${JSON.stringify(ready.status)}`);
+  });
+
+  it('writes the cloud-init password again when its Secret changes, though Proxmox masks it on read', async () => {
+    const before = await getObject(env, 'phoenixvms', 'docker-host');
+    const vmid = before.status.vmid;
+    assert.equal(env.sim.admin.guest(vmid)!.config['cipassword'], 'pa55word');
+    const applied = before.status.secretVersions?.['cloud-init'];
+    assert.ok(applied, 'the applied Secret version is not recorded');
+    env.sim.admin.resetCounters();
+    await env.cluster.kc.makeApiClient(k8s.CoreV1Api).patchNamespacedSecret({ namespace: env.namespace, name: 'cloud-init', body: [{ op: 'replace', path: '/data/password', value: Buffer.from('n3w-pa55').toString('base64') }] });
+    await eventually('the new password written', async () => env.sim.admin.guest(vmid)!.config['cipassword'] === 'n3w-pa55', 30_000);
+    const after = await waitCondition(env, 'phoenixvms', 'docker-host', (o) => readyAtGeneration(o) && o.status.secretVersions?.['cloud-init'] !== applied, 'the new Secret version recorded');
+    assert.equal(after.status.secretVersions['cloud-init'] !== applied, true);
+    const writes = Object.entries(env.sim.admin.counters().byEndpoint).filter(([k]) => /^(PUT|POST) \/nodes\/\{node\}\/qemu\/\{vmid\}\/config$/.test(k)).reduce((n, [, c]) => n + c, 0);
+    assert.equal(writes, 1, `the password was written ${writes} times: ${JSON.stringify(env.sim.admin.counters().byEndpoint)}`);
+    const events = (await env.cluster.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: env.namespace })).items.filter((e) => e.regarding?.name === 'docker-host');
+    assert.equal(events.filter((e) => e.reason === 'DriftCorrected').length, 0, 'a Secret change was reported as drift');
+    assert.ok(events.some((e) => e.reason === 'Configured' && /Secret cloud-init changed, so Phoenix wrote cipassword again/.test(e.note ?? '')), JSON.stringify(events.map((e) => [e.reason, e.note])));
+    assert.ok(!JSON.stringify(events).includes('n3w-pa55') && !JSON.stringify(after.status).includes('n3w-pa55'), 'the password leaked into events or status');
   });
 
   it('creates a blank VM that boots an installer ISO', async () => {

@@ -34,7 +34,11 @@ export interface GuestAdapter<O extends GuestObject> {
   readonly resource: ResourceType;
   readonly type: GuestType;
   secretRefs(object: O): SecretRef[];
-  desired(object: O, id: GuestIdentity, secrets: SecretValues, observed: GuestConfig): DesiredConfig;
+  /**
+   * `rotated`: Secrets (by name) changed since Phoenix last wrote their values, so a value
+   * Proxmox masks on read (the cloud-init password) is written again.
+   */
+  desired(object: O, id: GuestIdentity, secrets: SecretValues, observed: GuestConfig, rotated?: ReadonlySet<string>): DesiredConfig;
   creation(object: O, id: GuestIdentity, secrets: SecretValues, cloneSourceVmid: number | undefined): Creation;
   /** The template, image or ISO the create needs, if it may have to be downloaded first. */
   sourceVolume(object: O): SourceVolume | undefined;
@@ -110,7 +114,7 @@ export const vmAdapter: GuestAdapter<PhoenixVM> = {
   resource: phoenixVms,
   type: 'qemu',
   secretRefs: (o) => [vmPasswordRef(o), vmKeysRef(o)].filter((r): r is SecretRef => r !== undefined),
-  desired(o, id, secrets, observed) {
+  desired(o, id, secrets, observed, rotated = new Set()) {
     const base = desiredVmConfig(o.spec, id, vmSecrets(o, secrets));
     const extra = [];
     if (o.spec.cloudInit !== undefined && !cloudInitDriveSlot(observed)) {
@@ -118,9 +122,12 @@ export const vmAdapter: GuestAdapter<PhoenixVM> = {
       const slot = ['ide2', 'ide0', 'ide1', 'ide3'].find((s) => observed[s] === undefined) ?? 'ide3';
       extra.push(scalar(slot, `${storage}:cloudinit`));
     }
-    // Proxmox masks the password on read, so it is written only when none is set.
+    // Proxmox masks the password on read, so it is written when none is set or its Secret changed.
     const password = vmSecrets(o, secrets).cloudInitPassword;
-    if (password !== undefined && observed['cipassword'] === undefined) extra.push(scalar('cipassword', password));
+    const passwordSecret = vmPasswordRef(o)?.name;
+    if (password !== undefined && (observed['cipassword'] === undefined || (passwordSecret !== undefined && rotated.has(passwordSecret)))) {
+      extra.push(scalar('cipassword', password));
+    }
     return { ...base, options: [...base.options, ...extra] };
   },
   creation(o, id, secrets, cloneSourceVmid) {

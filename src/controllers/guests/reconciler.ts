@@ -93,11 +93,12 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
           .map(refOf));
       const secretCache = setup.cache<SecretObject>(secretsResource);
       const identicalWrites = new Map<string, { hash: string; count: number }>();
+      const appliedSecretVersions = new Map<string, Record<string, string>>();
 
       return {
         async reconcile({ object, log }): Promise<ReconcileResult | void> {
           if (!object) return;
-          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, peers });
+          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, appliedSecretVersions, peers });
           try {
             return await run.reconcile();
           } catch (err) {
@@ -137,6 +138,11 @@ interface Shared {
   readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
   readonly secretCache: Informer<SecretObject>;
   readonly identicalWrites: Map<string, { hash: string; count: number }>;
+  /**
+   * Secret versions this process has just applied, by guest. The cache may hand the next
+   * reconcile an object from before the status write that recorded them.
+   */
+  readonly appliedSecretVersions: Map<string, Record<string, string>>;
   /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
   readonly peers: () => (KubeObject & StartOrdered)[];
 }
@@ -520,6 +526,27 @@ class GuestReconcile<O extends GuestObject> {
     return records;
   }
 
+  /** The resourceVersion of each Secret the spec references, as the cache has it now. */
+  private secretVersions(): Record<string, string> {
+    const versions: Record<string, string> = {};
+    for (const ref of this.adapter.secretRefs(this.current)) {
+      const version = this.shared.secretCache.get(`${this.current.metadata.namespace ?? ''}/${ref.name}`)?.metadata.resourceVersion;
+      if (version !== undefined) versions[ref.name] = version;
+    }
+    return versions;
+  }
+
+  /**
+   * Secrets changed since their values were last applied. Without a record (a guest converged
+   * before Phoenix kept one) nothing counts as rotated: the record starts at the next Ready.
+   */
+  private rotatedSecrets(current: Record<string, string>): Set<string> {
+    const applied = this.status.secretVersions;
+    if (!applied) return new Set();
+    const justApplied = this.shared.appliedSecretVersions.get(this.key) ?? {};
+    return new Set(Object.keys(current).filter((name) => applied[name] !== undefined && applied[name] !== current[name] && justApplied[name] !== current[name]));
+  }
+
   private secrets(): SecretValues {
     const values = new Map<string, string>();
     for (const ref of this.adapter.secretRefs(this.current)) {
@@ -541,7 +568,9 @@ class GuestReconcile<O extends GuestObject> {
 
   private async converge(connection: Connection, api: GuestApi, config: GuestConfig): Promise<ReconcileResult | void> {
     const isTemplate = String(config.template ?? '0') === '1';
-    const diff = diffConfig(this.adapter.desired(this.current, this.identity, this.secrets(), config), config);
+    const secretVersions = this.secretVersions();
+    const rotated = this.rotatedSecrets(secretVersions);
+    const diff = diffConfig(this.adapter.desired(this.current, this.identity, this.secrets(), config, rotated), config);
     if (diff.changes.length) {
       this.guardPerpetualDiff(diff);
       const set: Record<string, string> = {};
@@ -559,6 +588,14 @@ class GuestReconcile<O extends GuestObject> {
         throw err;
       }
       const fields = diff.changes.map((c) => (c.fields.length ? `${c.key} (${c.fields.join(', ')})` : c.key));
+      if (rotated.size) {
+        // New values in a Secret, not drift: record which Secret versions are now applied.
+        await this.setup.events.normal(this.current, 'Configured', 'Update', `Secret ${[...rotated].join(', ')} changed, so Phoenix wrote ${fields.join(', ')} again`);
+        this.shared.appliedSecretVersions.set(this.key, secretVersions);
+        const task = upid ? { task: { upid, operation: 'configure', node: api.node, status: 'running', startTime: new Date().toISOString() } } : {};
+        await this.progress('Configuring', `applying the changed Secret ${[...rotated].join(', ')}`, { secretVersions, ...task });
+        return { requeueAfter: upid ? 500 : 100 };
+      }
       if (this.convergedAtThisGeneration()) {
         // Changed outside Phoenix since it converged this generation: say what, from what, to what.
         const drift = await this.reportCorrectedDrift(driftRecords(diff, true, this.status.drift), diff.changes.map((c) => c.key.replace(/\d+$/, '')));
@@ -638,6 +675,7 @@ class GuestReconcile<O extends GuestObject> {
       ipAddresses: addresses.length ? addresses : undefined,
       pendingChanges: pending.length ? pending : undefined,
       configDigest: config.digest,
+      secretVersions: Object.keys(secretVersions).length ? secretVersions : undefined,
     };
     if (diff.shrinks.length) {
       const text = diff.shrinks.map((s) => `${s.disk} is ${formatSize(s.fromBytes)}, the spec asks for ${formatSize(s.toBytes)}`).join('; ');
