@@ -122,7 +122,7 @@ export class Controller<T extends KubeObject> {
 
   private async reconcileKey(key: string): Promise<void> {
     const { queue, informer, reconciler, metrics, clock } = this.options;
-    const object = informer.get(key);
+    const object = this.options.status ? this.options.status.freshest(informer.get(key)) : informer.get(key);
     const reconcileID = randomBytes(6).toString('hex');
     const log = this.log.child({
       kind: this.options.name,

@@ -23,15 +23,52 @@ export interface StatusWriteResult<T> {
  * through the status subresource, and only when it differs from what the object already has, so
  * a converged object costs no writes however often it is reconciled.
  */
+const maxRemembered = 10_000;
+
 export class StatusWriter {
   private readonly client: KubeClient;
   private readonly clock: Clock;
   private readonly redactor: Redactor;
 
+  /**
+   * Objects this writer wrote that the cache may not show yet, by UID, with every
+   * resourceVersion they replaced. A reconcile that starts before the watch delivers the write
+   * would otherwise act on the status from before it (a task it already submitted, a password
+   * it already wrote) and repeat the work before its own stale write is refused.
+   */
+  readonly #written = new Map<string, { replaced: Set<string>; object: KubeObject }>();
+
   constructor(client: KubeClient, options: { clock?: Clock; redactor?: Redactor } = {}) {
     this.client = client;
     this.clock = options.clock ?? systemClock;
     this.redactor = options.redactor ?? defaultRedactor;
+  }
+
+  /**
+   * The newer of `cached` and what this writer last wrote for it. resourceVersions are opaque,
+   * so the only comparison made is equality: a cached copy whose version this writer replaced
+   * is stale; any other version is the cache catching up or someone else writing later.
+   */
+  freshest<T extends KubeObject>(cached: T | undefined): T | undefined {
+    const uid = cached?.metadata.uid;
+    if (!cached || !uid) return cached;
+    const entry = this.#written.get(uid);
+    if (!entry) return cached;
+    const version = cached.metadata.resourceVersion ?? '';
+    if (entry.replaced.has(version)) return entry.object as T;
+    this.#written.delete(uid);
+    return cached;
+  }
+
+  #remember(before: KubeObject, after: KubeObject): void {
+    const uid = after.metadata.uid;
+    if (!uid) return;
+    const replaced = this.#written.get(uid)?.replaced ?? new Set<string>();
+    if (before.metadata.resourceVersion) replaced.add(before.metadata.resourceVersion);
+    this.#written.delete(uid);
+    this.#written.set(uid, { replaced, object: after });
+    // Objects deleted before the cache caught up are never looked up again; forget the oldest.
+    if (this.#written.size > maxRemembered) this.#written.delete(this.#written.keys().next().value!);
   }
 
   /** The status `object` would have after `update`, without writing it. */
@@ -55,6 +92,7 @@ export class StatusWriter {
       status: mergePatchOf((object.status ?? {}) as Record<string, unknown>, status),
     };
     const written = await this.client.mergePatch<T>(resource, object.metadata, patch, 'status');
+    this.#remember(object, written);
     return { written: true, object: written };
   }
 }

@@ -32,6 +32,21 @@ describe('runtime: status writer and events against a real kube-apiserver', func
 
   after(() => client.close());
 
+  it('hands a reconcile what it wrote itself while the cache still shows the version it replaced', async () => {
+    const ns = await freshNamespace(client, 'fresh');
+    const created = await client.create(widgets, widget(ns, 'w', { size: 1 }));
+    const status = new StatusWriter(client);
+    const first = await status.update(widgets, created, { phase: 'reconciling', reason: 'Progressing', message: 'step 1', fields: { vmid: 101 } });
+    const second = await status.update(widgets, first.object, { phase: 'reconciling', reason: 'Progressing', message: 'step 2', fields: { vmid: 101, upid: 'UPID:x' } });
+    // A cache one or two writes behind: both versions were replaced by this writer.
+    assert.equal(status.freshest(created)?.status?.['upid'], 'UPID:x');
+    assert.equal(status.freshest(first.object)?.metadata.resourceVersion, second.object.metadata.resourceVersion);
+    // The cache catching up, or someone else writing later, wins.
+    const later = await client.mergePatch<Widget>(widgets, second.object.metadata, { metadata: { labels: { touched: 'yes' } } });
+    assert.equal(status.freshest(later), later);
+    assert.equal(status.freshest(created), created, 'once the cache moved on, an old copy is not replaced any more');
+  });
+
   it('writes status through the subresource, only when it changes, moving lastTransitionTime only on a status change', async () => {
     const ns = await freshNamespace(client, 'status');
     let object = await client.create(widgets, widget(ns, 'w', { size: 1 }));

@@ -93,12 +93,11 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
           .map(refOf));
       const secretCache = setup.cache<SecretObject>(secretsResource);
       const identicalWrites = new Map<string, { hash: string; count: number }>();
-      const appliedSecretVersions = new Map<string, Record<string, string>>();
 
       return {
         async reconcile({ object, log }): Promise<ReconcileResult | void> {
           if (!object) return;
-          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, appliedSecretVersions, peers });
+          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, peers });
           try {
             return await run.reconcile();
           } catch (err) {
@@ -138,11 +137,6 @@ interface Shared {
   readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
   readonly secretCache: Informer<SecretObject>;
   readonly identicalWrites: Map<string, { hash: string; count: number }>;
-  /**
-   * Secret versions this process has just applied, by guest. The cache may hand the next
-   * reconcile an object from before the status write that recorded them.
-   */
-  readonly appliedSecretVersions: Map<string, Record<string, string>>;
   /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
   readonly peers: () => (KubeObject & StartOrdered)[];
 }
@@ -543,8 +537,7 @@ class GuestReconcile<O extends GuestObject> {
   private rotatedSecrets(current: Record<string, string>): Set<string> {
     const applied = this.status.secretVersions;
     if (!applied) return new Set();
-    const justApplied = this.shared.appliedSecretVersions.get(this.key) ?? {};
-    return new Set(Object.keys(current).filter((name) => applied[name] !== undefined && applied[name] !== current[name] && justApplied[name] !== current[name]));
+    return new Set(Object.keys(current).filter((name) => applied[name] !== undefined && applied[name] !== current[name]));
   }
 
   private secrets(): SecretValues {
@@ -591,7 +584,6 @@ class GuestReconcile<O extends GuestObject> {
       if (rotated.size) {
         // New values in a Secret, not drift: record which Secret versions are now applied.
         await this.setup.events.normal(this.current, 'Configured', 'Update', `Secret ${[...rotated].join(', ')} changed, so Phoenix wrote ${fields.join(', ')} again`);
-        this.shared.appliedSecretVersions.set(this.key, secretVersions);
         const task = upid ? { task: { upid, operation: 'configure', node: api.node, status: 'running', startTime: new Date().toISOString() } } : {};
         await this.progress('Configuring', `applying the changed Secret ${[...rotated].join(', ')}`, { secretVersions, ...task });
         return { requeueAfter: upid ? 500 : 100 };
