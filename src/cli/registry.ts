@@ -20,7 +20,7 @@ export const commands: Readonly<Record<string, Entry>> = {
     load: async () => (await import('./commands/controller.ts')).controllerCommand,
   },
   sim: {
-    summary: 'Run a simulated Proxmox VE API (phoenix sim proxmox) for trying Phoenix without a host',
+    summary: 'Run a simulated Proxmox VE or Portainer API (phoenix sim proxmox|portainer) for trying Phoenix without a host',
     load: async () => (await import('./commands/sim.ts')).simCommand,
   },
   demo: {

@@ -4,6 +4,7 @@ import { startProxmoxSimulator, type StartOptions } from '../../sim/proxmox/inde
 import type { Fault } from '../../sim/proxmox/faults.ts';
 import type { SimState } from '../../sim/proxmox/state.ts';
 import { DEFAULT_ROOT_PASSWORD } from '../../sim/proxmox/default-state.ts';
+import { portainerUsage, runPortainerSim } from '../../sim/portainer/cli.ts';
 
 const usage = `phoenix sim proxmox [options]
 
@@ -30,7 +31,7 @@ interface Parsed {
 
 function parse(argv: string[]): Parsed {
   const [target, ...rest] = argv;
-  if (target !== 'proxmox') throw new UsageError(target === undefined ? 'missing simulator name (proxmox)' : `unknown simulator '${target}'`);
+  if (target !== 'proxmox') throw new UsageError(target === undefined ? 'missing simulator name (proxmox or portainer)' : `unknown simulator '${target}'`);
   const options: StartOptions = { port: 8006 };
   const faults: Fault[] = [];
   let stateFile: string | undefined;
@@ -83,9 +84,10 @@ function parse(argv: string[]): Parsed {
 
 export const simCommand: Command = {
   name: 'sim',
-  summary: 'Run a simulated Proxmox VE API for trying Phoenix and testing manifests',
-  usage,
+  summary: 'Run a simulated Proxmox VE or Portainer API for trying Phoenix and testing manifests',
+  usage: `${usage}\n\n${portainerUsage}`,
   async run(argv) {
+    if (argv[0] === 'portainer') return runPortainerSim(argv.slice(1));
     const { options, stateFile, faults } = parse(argv);
     const sim = await startProxmoxSimulator(options);
     for (const f of faults) sim.admin.injectFault(f);
