@@ -243,7 +243,18 @@ export const phoenixHypervisorStatus = s.object(
     proxmoxVersion: s.string({ description: 'Proxmox VE version.', maxLength: 64 }),
     nodes: s.array(nodeStatus, { description: 'Nodes.', maxItems: 256 }),
     portainerVersion: s.string({ description: 'Portainer version.', maxLength: 64 }),
+    task: c.taskRecord,
     lastTask: c.taskRecord,
+    taskItem: s.string({ description: 'The host configuration item the running `task` is for, such as `download local:vztmpl/…`.', maxLength: 512 }),
+    created: s.object(
+      {
+        pools: s.array(s.string({ description: 'A pool id.', maxLength: 64 }), { description: 'Pools Phoenix created.', maxItems: 256, listType: 'set' }),
+        storages: s.array(s.string({ description: 'A storage id.', maxLength: 64 }), { description: 'Storages Phoenix created.', maxItems: 64, listType: 'set' }),
+        users: s.array(s.string({ description: 'A user id.', maxLength: 128 }), { description: 'Users Phoenix created.', maxItems: 256, listType: 'set' }),
+      },
+      { description: 'Items Phoenix created. Only these are ever removed, and only when dropped from the spec; items that existed before are left alone.' },
+    ),
+    drift: s.array(c.driftRecord, { description: 'Recent differences between the host and the spec (a short history): corrected ones, or in Observe mode the ones found.', maxItems: 20 }),
     lastObservedTime: s.string({ description: 'When Phoenix last read the host.', format: 'date-time', maxLength: 64 }),
   },
   { description: 'The observed state of the endpoint.' },

@@ -50,6 +50,6 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
       registers: options.registry ? [options.registry] : [],
     }),
   };
-  const definitions = [hypervisorController(connections), guestController(lxcAdapter, deps), guestController(vmAdapter, deps)] as unknown as ControllerDefinition<KubeObject>[];
+  const definitions = [hypervisorController(connections, { observePeriodMs, driftCorrections: deps.driftCorrections }), guestController(lxcAdapter, deps), guestController(vmAdapter, deps)] as unknown as ControllerDefinition<KubeObject>[];
   return { definitions, connections, close: () => connections.close() };
 }

@@ -1,4 +1,6 @@
+import type { Counter } from 'prom-client';
 import type { Reconciler } from '../../runtime/controller.ts';
+import { minObservePeriodMs } from '../observe-cycle.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
 import { defineController } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
@@ -7,6 +9,7 @@ import { secretText, type SecretObject } from '../secrets.ts';
 import { phoenixHypervisors, type PhoenixHypervisor } from '../../api/objects.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { ConnectionRegistry } from './connections.ts';
+import { HostConfigRun, type ConnectionFacts } from './host/host-config.ts';
 
 /** How often a Ready hypervisor is checked again (node membership, version). */
 export const hypervisorCheckPeriodMs = 5 * 60_000;
@@ -21,7 +24,13 @@ function secretKeyOf(hv: PhoenixHypervisor): string {
  * the connection from the shared registry, so they never build their own clients or read the
  * token Secret themselves.
  */
-export function hypervisorController(connections: ConnectionRegistry): ControllerDefinition<PhoenixHypervisor> {
+export interface HypervisorControllerOptions {
+  /** How often managed host configuration is observed for drift (the controller's --observe-period). */
+  readonly observePeriodMs?: number;
+  readonly driftCorrections?: Counter<'kind' | 'option'>;
+}
+
+export function hypervisorController(connections: ConnectionRegistry, options: HypervisorControllerOptions = {}): ControllerDefinition<PhoenixHypervisor> {
   return defineController<PhoenixHypervisor>({
     kind: 'PhoenixHypervisor',
     resource: phoenixHypervisors,
@@ -74,13 +83,23 @@ export function hypervisorController(connections: ConnectionRegistry): Controlle
           const offline = nodeStatus.filter((n) => n.status !== 'online').map((n) => n.name);
           // Only slow-changing facts go into status (no CPU load or memory in use), so a
           // converged hypervisor costs no writes to the API server.
-          await setup.status.update(phoenixHypervisors, hv, {
-            phase: 'ready',
-            reason: 'Connected',
+          const facts: ConnectionFacts = {
             message: `Proxmox VE ${version}, ${online.length} of ${nodes.length} nodes online${offline.length ? ` (offline: ${offline.join(', ')})` : ''}`,
             fields: { proxmoxVersion: version, nodes: nodeStatus },
-          });
-          return { requeueAfter: hypervisorCheckPeriodMs };
+            allNodes: nodeStatus.map((n) => n.name),
+            onlineNodes: online,
+          };
+          try {
+            return await new HostConfigRun(setup, hv, connection, facts, {
+              checkPeriodMs: hypervisorCheckPeriodMs,
+              observePeriodMs: Math.min(hypervisorCheckPeriodMs, Math.max(minObservePeriodMs, options.observePeriodMs ?? hypervisorCheckPeriodMs)),
+              ...(options.driftCorrections ? { driftCorrections: options.driftCorrections } : {}),
+            }).reconcile();
+          } catch (err) {
+            if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token lacks a privilege for host configuration: ${err.message}`, { cause: err });
+            if (isProxmoxError(err, 'Unavailable')) throw new RetryableError('Unreachable', `cannot reach Proxmox at ${hv.spec.proxmox.url}: ${err.message}`, { cause: err });
+            throw err;
+          }
         },
       };
     },

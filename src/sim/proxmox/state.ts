@@ -12,6 +12,8 @@ export interface SimNodeState {
   /** Management address reported by /cluster/status. */
   ip: string;
   dns: { search: string; dns1?: string; dns2?: string; dns3?: string };
+  /** `/etc/timezone`; UTC when unset, as a fresh install. */
+  timezone?: string;
   network: Record<string, NetworkInterface>;
   /** Staged `/etc/network/interfaces.new`; undefined when nothing is staged. */
   pendingNetwork?: Record<string, NetworkInterface>;
@@ -31,6 +33,10 @@ export interface SimStorageState {
   path?: string;
   vgname?: string;
   thinpool?: string;
+  /** NFS server and export, ZFS pool. */
+  server?: string;
+  export?: string;
+  pool?: string;
   disable?: boolean;
 }
 

@@ -28,6 +28,7 @@ function definition(s: SimStorageState): Record<string, unknown> {
   if (s.path !== undefined) out['path'] = s.path;
   if (s.vgname !== undefined) out['vgname'] = s.vgname;
   if (s.thinpool !== undefined) out['thinpool'] = s.thinpool;
+  for (const key of ['server', 'export', 'pool'] as const) if (s[key] !== undefined) out[key] = s[key];
   if (s.disable) out['disable'] = 1;
   return out;
 }
@@ -91,8 +92,13 @@ function createStorage(sim: Simulator, p: Params): null {
   if (p['path'] !== undefined) s.path = String(p['path']);
   if (p['vgname'] !== undefined) s.vgname = String(p['vgname']);
   if (p['thinpool'] !== undefined) s.thinpool = String(p['thinpool']);
+  for (const key of ['server', 'export', 'pool'] as const) if (p[key] !== undefined) s[key] = String(p[key]);
   if (p['disable'] === 1) s.disable = true;
-  if ((type === 'dir' || type === 'nfs') && s.path === undefined) throw paramError({ path: 'property is missing and it is not optional' });
+  // The NFS plugin mounts under /mnt/pve/<id> unless told otherwise; only dir needs a path.
+  if (type === 'nfs' && s.path === undefined) s.path = `/mnt/pve/${id}`;
+  if (type === 'dir' && s.path === undefined) throw paramError({ path: 'property is missing and it is not optional' });
+  if (type === 'nfs' && (s.server === undefined || s.export === undefined)) throw paramError({ [s.server === undefined ? 'server' : 'export']: 'property is missing and it is not optional' });
+  if (type === 'zfspool' && s.pool === undefined) throw paramError({ pool: 'property is missing and it is not optional' });
   sim.state.storages.push(s);
   return null;
 }
@@ -112,7 +118,10 @@ export const storageEndpoints: Endpoint[] = [
   },
   {
     method: 'POST', path: '/storage',
-    params: { ...storageDefParams, storage: storageId, type: storageType(), path: str({ ...o, format: 'pve-storage-path' }), vgname: str({ ...o, format: 'pve-storage-vgname' }), thinpool: str({ ...o, format: 'pve-storage-vgname' }) },
+    params: {
+      ...storageDefParams, storage: storageId, type: storageType(), path: str({ ...o, format: 'pve-storage-path' }), vgname: str({ ...o, format: 'pve-storage-vgname' }), thinpool: str({ ...o, format: 'pve-storage-vgname' }),
+      server: str({ ...o, format: 'pve-storage-server' }), export: str({ ...o, format: 'pve-storage-path' }), pool: str(o),
+    },
     permissions: () => [{ path: '/storage', privs: ['Datastore.Allocate'] }],
     handler: ({ sim, params }) => createStorage(sim, params),
   },

@@ -1,0 +1,234 @@
+import type { Counter } from 'prom-client';
+import type { ReconcileResult } from '../../../runtime/controller.ts';
+import type { ControllerSetup } from '../../../runtime/manager.ts';
+import { RetryableError } from '../../../runtime/errors.ts';
+import type { StatusUpdate } from '../../../runtime/status-writer.ts';
+import { phoenixHypervisors, type PhoenixHypervisor } from '../../../api/objects.ts';
+import { isProxmoxError } from '../../../clients/proxmox/errors.ts';
+import type { Connection } from '../connections.ts';
+import { hostProblems, hostReads, managesHost, planHost } from '../../../hosts/host.ts';
+import { describeCall, withCreated, type CreatedItems, type Difference, type HostStep } from '../../../hosts/plan.ts';
+import { poolsToInspect } from '../../../hosts/pools.ts';
+import { storagesToInspect } from '../../../hosts/storages.ts';
+import { HostApi } from './host-api.ts';
+
+/** What the connection check found: written with every host status, so it is never lost. */
+export interface ConnectionFacts {
+  readonly message: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly allNodes: readonly string[];
+  readonly onlineNodes: readonly string[];
+}
+
+type Status = NonNullable<PhoenixHypervisor['status']>;
+type TaskRecord = NonNullable<Status['task']>;
+type DriftRecord = NonNullable<Status['drift']>[number];
+
+export interface HostConfigOptions {
+  /** How often a hypervisor without host configuration is checked (version, nodes). */
+  readonly checkPeriodMs: number;
+  /** How often managed host configuration is observed for drift; at most checkPeriodMs. */
+  readonly observePeriodMs: number;
+  readonly driftCorrections?: Counter<'kind' | 'option'>;
+}
+
+/** Polls a young task often and an old one rarely, as guests do. */
+function taskPollDelayMs(startTime: string | undefined, now: number): number {
+  const age = startTime ? now - Date.parse(startTime) : 0;
+  return age < 5_000 ? 500 : age < 30_000 ? 1_000 : 2_000;
+}
+
+const differenceText = (d: Difference) => `${d.field}: ${d.observed} → ${d.desired}`;
+
+/**
+ * One reconcile of a hypervisor's host configuration: follow a running task, read the parts
+ * the spec manages, plan, and carry out at most one step. Ready stays False until nothing is
+ * left to do, so guests (which wait for a Ready hypervisor) are created on a host that has
+ * its pools, storages and settings.
+ */
+export class HostConfigRun {
+  private current: PhoenixHypervisor;
+  private readonly setup: ControllerSetup<PhoenixHypervisor>;
+  private readonly connection: Connection;
+  private readonly facts: ConnectionFacts;
+  private readonly options: HostConfigOptions;
+  private readonly api: HostApi;
+
+  constructor(setup: ControllerSetup<PhoenixHypervisor>, hv: PhoenixHypervisor, connection: Connection, facts: ConnectionFacts, options: HostConfigOptions) {
+    this.setup = setup;
+    this.current = hv;
+    this.connection = connection;
+    this.facts = facts;
+    this.options = options;
+    this.api = new HostApi(connection.client);
+  }
+
+  private get status(): Status {
+    return this.current.status ?? {};
+  }
+
+  private get created(): CreatedItems {
+    return (this.status.created ?? {}) as CreatedItems;
+  }
+
+  private async write(update: StatusUpdate): Promise<void> {
+    const result = await this.setup.status.update(phoenixHypervisors, this.current, { ...update, fields: { ...this.facts.fields, ...update.fields } });
+    this.current = result.object;
+  }
+
+  private hostCondition(status: 'True' | 'False', reason: string, message: string) {
+    return [{ type: 'HostConfigured', status, reason, message }];
+  }
+
+  /** Converged at this very generation: any difference found now was made outside Phoenix. */
+  private convergedAtThisGeneration(): boolean {
+    const ready = this.status.conditions?.find((c) => c.type === 'Ready');
+    const host = this.status.conditions?.find((c) => c.type === 'HostConfigured');
+    return ready?.status === 'True' && host?.status === 'True' && this.status.observedGeneration === this.current.metadata.generation;
+  }
+
+  async reconcile(): Promise<ReconcileResult> {
+    const spec = this.current.spec;
+    const period = { requeueAfter: this.options.observePeriodMs };
+    if (!managesHost(spec, this.created)) {
+      // A host that once had configuration keeps its condition, saying there is none now.
+      const had = this.status.conditions?.some((c) => c.type === 'HostConfigured');
+      await this.write({ phase: 'ready', reason: 'Connected', message: this.facts.message, ...(had ? { conditions: this.hostCondition('True', 'NothingToConfigure', 'the spec declares no host configuration') } : {}) });
+      return { requeueAfter: this.options.checkPeriodMs };
+    }
+    const problems = hostProblems(spec, this.facts.allNodes);
+    if (problems.length) {
+      const message = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+      await this.write({ phase: 'stalled', reason: 'InvalidSpec', message, conditions: this.hostCondition('False', 'InvalidSpec', message) });
+      return period;
+    }
+    const observe = (spec.managementPolicy ?? 'Manage') === 'Observe';
+    const task = this.status.task;
+    if (task && !observe) {
+      const outcome = await this.pollTask(task);
+      if (outcome) return outcome;
+    }
+
+    const created = this.created;
+    const observed = await this.api.observe(
+      hostReads(spec, created),
+      { pools: poolsToInspect(spec.pools, created.pools ?? []), storages: storagesToInspect(spec.storages, created.storages ?? []) },
+      this.facts.onlineNodes,
+    );
+    const steps = planHost(spec, observed, created);
+    if (observe) return this.observeOnly(steps);
+
+    const safe = steps.filter((s) => s.safe);
+    const refused = steps.filter((s) => !s.safe);
+    if (!safe.length) {
+      if (refused.length) {
+        const message = refused.map((s) => s.refusal ?? s.why).join('; ');
+        await this.write({ phase: 'stalled', reason: 'HostConfigRefused', message, conditions: this.hostCondition('False', 'HostConfigRefused', message) });
+        return period;
+      }
+      await this.write({ phase: 'ready', reason: 'Connected', message: `${this.facts.message}; host configuration applied`, conditions: this.hostCondition('True', 'Converged', 'the host matches the spec') });
+      return period;
+    }
+
+    const fields: Record<string, unknown> = {};
+    if (this.convergedAtThisGeneration()) {
+      const differences = safe.flatMap((s) => s.differences);
+      if (differences.length) {
+        for (const d of differences) this.options.driftCorrections?.inc({ kind: 'PhoenixHypervisor', option: d.field.replace(/\[[^\]]*\]/g, '') });
+        await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back: ${differences.map(differenceText).join('; ')}`);
+        fields['drift'] = driftRecords(differences, true, this.status.drift);
+      }
+    }
+    return this.apply(safe[0]!, safe.length - 1 + refused.length, fields);
+  }
+
+  /** Carries out one step, records what it created, and asks to be called again to re-observe. */
+  private async apply(step: HostStep, remaining: number, fields: Record<string, unknown>): Promise<ReconcileResult> {
+    let created = this.created;
+    let upid: string | undefined;
+    if (step.call) {
+      try {
+        upid = await this.api.call(step.call);
+      } catch (err) {
+        if (isProxmoxError(err, 'InvalidParameter')) {
+          const detail = Object.entries(err.fieldErrors).map(([k, v]) => `${k}: ${v}`).join('; ') || err.message;
+          const message = `${step.item}: Proxmox refused to ${step.why} (${describeCall(step.call)}): ${detail}`;
+          await this.setup.events.warning(this.current, 'RejectedByProxmox', 'Update', message);
+          await this.write({ phase: 'stalled', reason: 'RejectedByProxmox', message, fields, conditions: this.hostCondition('False', 'RejectedByProxmox', message) });
+          return { requeueAfter: this.options.observePeriodMs };
+        }
+        if (isProxmoxError(err, 'Conflict')) throw new RetryableError('HostChanged', `${step.item} changed while Phoenix was updating it; reading it again`);
+        if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token may not ${step.why}: ${err.message}`, { cause: err });
+        if (isProxmoxError(err)) throw new RetryableError('HostConfigFailed', `${step.item}: could not ${step.why}: ${err.message}`, { cause: err });
+        throw err;
+      }
+    }
+    if (step.records) created = withCreated(created, step.records, true);
+    if (step.forgets) created = withCreated(created, step.forgets, false);
+    if (created !== this.created) fields['created'] = created;
+    if (step.call && !fields['drift']) await this.setup.events.normal(this.current, 'HostConfigured', 'Update', step.why);
+    if (upid) {
+      const node = /^UPID:([^:]+):/.exec(upid)?.[1] ?? this.facts.onlineNodes[0] ?? '';
+      fields['task'] = { upid, operation: step.call?.method === 'DELETE' ? 'delete' : 'configure', node, status: 'running', startTime: new Date().toISOString() };
+      fields['taskItem'] = step.item;
+    }
+    const more = remaining ? ` (${remaining} more to do)` : '';
+    await this.write({ phase: 'reconciling', reason: 'Configuring', message: `${step.why}${more}`, fields, conditions: this.hostCondition('False', 'Configuring', `${step.why}${more}`) });
+    return { requeueAfter: upid ? 500 : 50 };
+  }
+
+  /** Follows the task in status; returns a result while it runs or when it failed. */
+  private async pollTask(task: TaskRecord): Promise<ReconcileResult | undefined> {
+    const item = this.status.taskItem ?? task.operation;
+    let state;
+    try {
+      state = await this.api.task(task.node ?? this.facts.onlineNodes[0] ?? '', task.upid);
+    } catch (err) {
+      if (!isProxmoxError(err, 'NotFound', 'InvalidParameter')) throw err;
+      await this.write({ phase: 'reconciling', reason: 'TaskLost', message: `task ${task.upid} for ${item} is no longer known to Proxmox; observing the host again`, fields: { task: undefined, taskItem: undefined } });
+      return undefined;
+    }
+    if (state.status === 'running') {
+      await this.write({ phase: 'reconciling', reason: 'Configuring', message: `waiting for ${item} (task ${task.upid})`, conditions: this.hostCondition('False', 'Configuring', `waiting for ${item}`) });
+      return { requeueAfter: taskPollDelayMs(task.startTime, Date.now()) };
+    }
+    const exit = state.exitstatus ?? 'unknown';
+    const ok = exit === 'OK' || exit.startsWith('WARNINGS');
+    const finished = { ...task, status: 'stopped' as const, exitStatus: exit, ...(state.endtime ? { endTime: new Date(state.endtime * 1000).toISOString() } : {}) };
+    if (ok) {
+      await this.write({ phase: 'reconciling', reason: 'TaskSucceeded', message: `${item}: ${exit}`, fields: { task: undefined, taskItem: undefined, lastTask: finished } });
+      return undefined;
+    }
+    const message = `${item}: the Proxmox task failed: ${exit}. Phoenix tries again at the next observation, in ${Math.round(this.options.observePeriodMs / 1000)} s`;
+    await this.setup.events.warning(this.current, 'TaskFailed', 'Update', message);
+    await this.write({ phase: 'stalled', reason: 'HostTaskFailed', message, fields: { task: undefined, taskItem: undefined, lastTask: finished }, conditions: this.hostCondition('False', 'HostTaskFailed', message) });
+    return { requeueAfter: this.options.observePeriodMs };
+  }
+
+  /** Observe mode: report every difference, write nothing to Proxmox. */
+  private async observeOnly(steps: readonly HostStep[]): Promise<ReconcileResult> {
+    const differences = steps.flatMap((s) => s.differences);
+    const drift = driftRecords(differences, false, this.status.drift);
+    const message = differences.length ? `${differences.length} differences from the spec (Observe: nothing changed): ${differences.map(differenceText).join('; ')}` : 'the host matches the spec';
+    await this.write({
+      phase: 'ready',
+      reason: 'Connected',
+      message: `${this.facts.message}; observing host configuration: ${differences.length} differences`,
+      fields: { drift: drift.length ? drift : undefined },
+      conditions: this.hostCondition(differences.length ? 'False' : 'True', differences.length ? 'Observed' : 'Converged', message),
+    });
+    return { requeueAfter: this.options.observePeriodMs };
+  }
+}
+
+/** Differences as status records; one already recorded keeps its time, so re-observing writes nothing. */
+function driftRecords(differences: readonly Difference[], corrected: boolean, previous: readonly DriftRecord[] = []): DriftRecord[] {
+  const now = new Date().toISOString();
+  const records = differences.slice(0, 20).map((d) => {
+    const same = previous.find((p) => p.field === d.field && p.observed === d.observed && p.desired === d.desired && p.corrected === corrected);
+    return { field: d.field, observed: d.observed, desired: d.desired, corrected, time: same?.time ?? now };
+  });
+  if (!corrected) return records;
+  // Corrections are a history: the new ones first, then earlier ones.
+  return [...records, ...previous.filter((p) => !records.some((r) => r.field === p.field && r.time === p.time))].slice(0, 20);
+}
