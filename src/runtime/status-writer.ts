@@ -98,9 +98,26 @@ export class StatusWriter {
 }
 
 /** Top-level status fields to send: changed ones in full (lists are replaced whole), removed ones as null. */
-function mergePatchOf(current: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A JSON merge patch (RFC 7386) from `current` to `next`. Nested objects are patched key by key,
+ * because a merge patch merges them: sending a smaller object would keep the removed keys (and
+ * the status would differ, and be written, on every reconcile). Lists are replaced whole.
+ */
+export function mergePatchOf(current: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(next)) if (!jsonEqual(current[key], value)) patch[key] = value;
-  for (const key of Object.keys(current)) if (!(key in next)) patch[key] = null;
+  for (const [key, value] of Object.entries(next)) {
+    const was = current[key];
+    if (value === undefined) {
+      if (was !== undefined) patch[key] = null;
+      continue;
+    }
+    if (jsonEqual(was, value)) continue;
+    patch[key] = isPlainObject(was) && isPlainObject(value) ? mergePatchOf(was, value) : value;
+  }
+  for (const key of Object.keys(current)) if (!(key in next) && current[key] !== undefined) patch[key] = null;
   return patch;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
