@@ -2,12 +2,8 @@
  * Injectable faults of the Portainer simulator. Request faults match a method, a route
  * template (`/stacks/{id}`) or a group (`stacks`, `endpoints`, `docker`, `auth`,
  * `system`); deploy faults match what compose would do on an environment.
- *
- * The table is a generic copy of `src/sim/proxmox/faults.ts`'s FaultTable, whose `take`
- * is typed to Proxmox's fault union; see docs/portainer-simulator.md for the proposal to
- * share one generic table from `src/sim/common/`.
  */
-export { requestMatches, type RequestFacts } from '../proxmox/faults.ts';
+export { FaultTable, requestMatches, type RequestFacts } from '../common/faults.ts';
 
 export type PortainerFault =
   /** Delays matching responses by `ms` of simulated time. */
@@ -20,36 +16,3 @@ export type PortainerFault =
   | { kind: 'pull-failure'; image: string; endpointId?: number; message?: string; count?: number };
 
 export type PortainerFaultKind = PortainerFault['kind'];
-
-type Countable = { kind: string; count?: number };
-
-export class FaultTable<F extends Countable> {
-  #faults: F[] = [];
-
-  add(fault: F): void {
-    this.#faults.push({ ...fault });
-  }
-
-  clear(kind?: F['kind']): void {
-    this.#faults = kind === undefined ? [] : this.#faults.filter((f) => f.kind !== kind);
-  }
-
-  list(): readonly F[] {
-    return this.#faults;
-  }
-
-  /** The first matching fault of a kind; one of its occurrences is used up. */
-  take<K extends F['kind']>(kind: K, matches: (f: Extract<F, { kind: K }>) => boolean): Extract<F, { kind: K }> | undefined {
-    for (const f of this.#faults) {
-      if (f.kind !== kind) continue;
-      const typed = f as Extract<F, { kind: K }>;
-      if (!matches(typed)) continue;
-      if (typed.count !== undefined) {
-        typed.count -= 1;
-        if (typed.count <= 0) this.#faults = this.#faults.filter((x) => x !== f);
-      }
-      return typed;
-    }
-    return undefined;
-  }
-}

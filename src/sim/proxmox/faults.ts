@@ -17,44 +17,4 @@ export type Fault =
 
 export type FaultKind = Fault['kind'];
 
-export interface RequestFacts {
-  readonly method: string;
-  /** Path template, e.g. `/nodes/{node}/qemu/{vmid}/config`. */
-  readonly path: string;
-  readonly group: string;
-}
-
-export class FaultTable {
-  #faults: Fault[] = [];
-
-  add(fault: Fault): void {
-    this.#faults.push({ ...fault });
-  }
-
-  clear(kind?: FaultKind): void {
-    this.#faults = kind === undefined ? [] : this.#faults.filter((f) => f.kind !== kind);
-  }
-
-  list(): readonly Fault[] {
-    return this.#faults;
-  }
-
-  /** Returns the first matching fault of a kind and consumes one of its occurrences. */
-  take<K extends FaultKind>(kind: K, matches: (f: Extract<Fault, { kind: K }>) => boolean): Extract<Fault, { kind: K }> | undefined {
-    for (const f of this.#faults) {
-      if (f.kind !== kind) continue;
-      const typed = f as Extract<Fault, { kind: K }>;
-      if (!matches(typed)) continue;
-      if (typed.count !== undefined) {
-        typed.count -= 1;
-        if (typed.count <= 0) this.#faults = this.#faults.filter((x) => x !== f);
-      }
-      return typed;
-    }
-    return undefined;
-  }
-}
-
-export function requestMatches(f: { group?: string; method?: string; path?: string }, req: RequestFacts): boolean {
-  return (f.group === undefined || f.group === req.group) && (f.method === undefined || f.method === req.method) && (f.path === undefined || f.path === req.path);
-}
+export { FaultTable, requestMatches, type RequestFacts } from '../common/faults.ts';

@@ -15,10 +15,7 @@
  * `pveVersion: '9.1' | '8.4'`, `state` (initial SimState), `resourcesLagMs`,
  * `authFailureDelayMs`. The server listens on 127.0.0.1 only.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
-import { generate } from 'selfsigned';
+import { serveOnLoopback } from '../common/serve.ts';
 import { Simulator, type SimulatorOptions } from './simulator.ts';
 import { SimAdmin, adminHandler, type IssuedToken } from './admin.ts';
 import { apiHandler } from './http.ts';
@@ -55,43 +52,14 @@ export async function startProxmoxSimulator(options: StartOptions = {}): Promise
   const admin = new SimAdmin(simulator);
   const token = admin.createToken({ userid: 'root@pam', tokenid: 'phoenix', privsep: false });
   const handler = apiHandler(simulator, router, adminHandler(admin));
-  const listener = (req: Parameters<typeof handler>[0], res: Parameters<typeof handler>[1]) => {
-    handler(req, res).catch((err: unknown) => {
-      res.statusCode = 500;
-      res.end(String(err));
-    });
-  };
-  let server: Server;
-  let certificate: string | undefined;
-  if (options.https) {
-    const pems = await generate([{ name: 'commonName', value: 'pve.sim' }], {
-      keySize: 2048, algorithm: 'sha256',
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
-    } as Parameters<typeof generate>[1]);
-    certificate = pems.cert;
-    server = createHttpsServer({ key: pems.private, cert: pems.cert }, listener) as unknown as Server;
-  } else {
-    server = createHttpServer(listener);
-  }
-  server.keepAliveTimeout = 5000;
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const served = await serveOnLoopback({ ...(options.https !== undefined ? { https: options.https } : {}), ...(options.port !== undefined ? { port: options.port } : {}), commonName: 'pve.sim' }, handler);
+  const { url, port } = served;
   return {
     url, host: '127.0.0.1', port, adminUrl: `${url}/_sim`, admin, clock: simulator.clock, simulator, token,
-    ...(certificate !== undefined ? { certificate } : {}),
+    ...(served.certificate !== undefined ? { certificate: served.certificate } : {}),
     close: async () => {
       simulator.clock.releaseAll();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await served.close();
     },
   };
 }

@@ -9,7 +9,7 @@ import { SimClock, type ClockMode } from './clock.ts';
 import { SeededRandom } from './random.ts';
 import { TaskTable, type SimTask, type TaskOutcome } from './tasks.ts';
 import { TicketSigner, subjectName, type Subject } from './auth.ts';
-import { FaultTable } from './faults.ts';
+import { FaultTable, type Fault } from './faults.ts';
 import { ApiError, fail, TaskFailure } from './errors.ts';
 import { defaultState } from './default-state.ts';
 import type { GuestType, SimGuestState, SimNodeState, SimState, SimStorageState, SimVolume } from './state.ts';
@@ -60,7 +60,7 @@ export class Simulator {
   readonly clock: SimClock;
   readonly random: SeededRandom;
   readonly tasks: TaskTable;
-  readonly faults = new FaultTable();
+  readonly faults = new FaultTable<Fault>();
   readonly signer = new TicketSigner(randomBytes(32));
   readonly pveVersion: PveVersion;
   readonly authFailureDelayMs: number;
