@@ -74,7 +74,8 @@ const checks: Record<string, Check> = {
   'pve-volume-id-or-qm-path': (v) => (VOLUME_ID_RE.test(v) || v.startsWith('/') || v === 'none' || v === 'cdrom' ? undefined : `unable to parse volume ID '${v}'`),
   'pve-volume-id-or-absolute-path': (v) => (VOLUME_ID_RE.test(v) || v.startsWith('/') ? undefined : `unable to parse volume ID '${v}'`),
   'pve-lxc-mp-string': (v) => (VOLUME_ID_RE.test(v) || v.startsWith('/') ? undefined : `unable to parse volume ID '${v}'`),
-  'pve-startup-order': re(/^(order=\d+)?(,?(up|down)=\d+)*$/, () => 'invalid startup order'),
+  // pve_parse_startup_order: `[order=]<n>`, `up=<n>`, `down=<n>`, comma-separated, in any order.
+  'pve-startup-order': (v) => (v !== '' && v !== '0' && v.split(',').every((p) => /^\s*$|^(order=)?\d+$|^(up|down)=\d+$/.test(p)) ? undefined : 'invalid startup order'),
   urlencoded: re(/^[-%a-zA-Z0-9_.!~*'()]*$/, (v) => `invalid urlencoded string: ${v}`),
   'pve-userid': re(/^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$/, (v) => `value '${v}' does not look like a valid user name`),
   'pve-realm': re(/^[A-Za-z][A-Za-z0-9.\-_]+$/, (v) => `value '${v}' does not look like a valid realm`),

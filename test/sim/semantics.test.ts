@@ -84,6 +84,21 @@ describe('simulator semantics', () => {
     assert.equal(data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/100/config', { current: 1 }))['cores'], 4);
   });
 
+  it('writing back the current value cancels a pending change, and deleting a pending-only option cancels it (cleanup_pending)', async () => {
+    f = await startFixture();
+    f.sim.admin.addGuest({ type: 'qemu', vmid: 100, status: 'running', config: { name: 'vm', memory: '1024', cores: 1 } });
+    await f.call('PUT', '/nodes/pve/qemu/100/config', { cores: 4, sockets: 2, bios: 'ovmf' });
+    assert.equal((await f.call('PUT', '/nodes/pve/qemu/100/config', { cores: 1, delete: 'sockets' })).status, 200);
+    const pending = data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/qemu/100/pending'));
+    assert.deepEqual(pending.filter((p) => p['pending'] !== undefined || p['delete'] !== undefined), [{ key: 'bios', pending: 'ovmf' }]);
+    const config = data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/100/config'));
+    assert.deepEqual([config['cores'], config['sockets'], config['bios']], [1, undefined, 'ovmf']);
+    // A value Proxmox only defaults (no `bios` in the config) stays pending when written explicitly.
+    await f.call('PUT', '/nodes/pve/qemu/100/config', { bios: 'seabios' });
+    const still = data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/qemu/100/pending'));
+    assert.deepEqual(still.find((p) => p['key'] === 'bios'), { key: 'bios', pending: 'seabios' });
+  });
+
   it('power errors are task errors for VMs but synchronous for containers', async () => {
     f = await startFixture();
     f.sim.admin.addGuest({ type: 'qemu', vmid: 100, status: 'running', config: { name: 'vm', memory: '1024' } });

@@ -26,4 +26,9 @@ describe('startup order', () => {
     assert.equal(parseStartup('order=x'), undefined);
     assert.equal(checkNamedFormat('pve-startup-order', formatStartup({ order: 3, up: 5, down: 5 })), undefined);
   });
+
+  it('validates as Proxmox parses it: parts in any order, a bare number is the order', () => {
+    for (const ok of ['up=10,order=3', 'down=5,up=10', '3', '3,up=10', 'order=0']) assert.equal(checkNamedFormat('pve-startup-order', ok), undefined, ok);
+    for (const bad of ['', '0', 'order=x', 'up=10,later', 'order=3;up=10']) assert.equal(checkNamedFormat('pve-startup-order', bad), 'invalid startup order', bad);
+  });
 });

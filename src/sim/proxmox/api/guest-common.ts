@@ -194,10 +194,23 @@ export function updateConfig(sim: Simulator, g: SimGuestState, params: Params, h
     if (!running || hotApplies(g.type, g, key, hotApply)) {
       detachOption(g, key);
       delete g.pending[key];
-    } else if (!g.pendingDelete.includes(key)) {
-      g.pendingDelete.push(key);
+    } else {
+      // A deletion drops the option's pending value, as update_vm_api does.
+      delete g.pending[key];
+      if (!g.pendingDelete.includes(key)) g.pendingDelete.push(key);
     }
   }
+  cleanupPending(g);
+}
+
+/**
+ * `cleanup_pending` (AbstractConfig), run by both qemu-server and pve-container after every
+ * update: a pending value equal to the current one is no change, nor is a pending deletion
+ * of an option that is not set. So writing back the current value cancels a pending change.
+ */
+function cleanupPending(g: SimGuestState): void {
+  for (const [k, v] of Object.entries(g.pending)) if (g.config[k] === v) delete g.pending[k];
+  g.pendingDelete = g.pendingDelete.filter((k) => g.config[k] !== undefined);
 }
 
 /** Removing a disk option keeps the volume as `unusedN`, as Proxmox does. */
