@@ -93,6 +93,9 @@ describe('drift: changes made outside Phoenix (real API server + simulator)', fu
     const stalled = await waitCondition(env, 'phoenixlxcs', 'pooled', stalledWith('PoolNotFound'), 'Stalled PoolNotFound');
     assert.match(JSON.stringify(stalled.status.conditions), /pool nowhere does not exist/);
     assert.equal(poolOf(vmid), 'batch');
+    // A stalled guest tries again each period (the pool may be created in Proxmox); end in sync.
+    await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'pooled', body: [{ op: 'replace', path: '/spec/pool', value: 'batch' }] });
+    await waitCondition(env, 'phoenixlxcs', 'pooled', readyAtGeneration, 'back in sync');
   });
 
   describe('each managed option of a container is set back', () => {
