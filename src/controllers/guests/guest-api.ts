@@ -70,9 +70,11 @@ export class GuestApi {
   }
 
   /** Writes options; returns a UPID when Proxmox ran the change as a task (VMs). */
-  async updateConfig(params: Params, deletes: readonly string[], digest: string | undefined): Promise<string | undefined> {
+  /** `reverts`: pending changes to cancel, leaving the value in effect. */
+  async updateConfig(params: Params, deletes: readonly string[], digest: string | undefined, reverts: readonly string[] = []): Promise<string | undefined> {
     const body: Record<string, string | number> = { ...params };
     if (deletes.length) body['delete'] = deletes.join(',');
+    if (reverts.length) body['revert'] = reverts.join(',');
     if (digest) body['digest'] = digest;
     if (this.type === 'lxc') {
       await this.#guest().config.$put(body as never);

@@ -12,7 +12,7 @@ import type { Informer } from '../../runtime/informer.ts';
 import { phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms, type PhoenixHypervisor } from '../../api/objects.ts';
 import type { SpecValidator } from '../../api/validation.ts';
 import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
-import { diffConfig, type ConfigChange, type ConfigDiff } from '../../guests/desired.ts';
+import { diffConfig, type ConfigChange, type ConfigDiff, type DesiredConfig } from '../../guests/desired.ts';
 import { describeWithMarker, ownershipOf, stripMarker } from '../../guests/marker.ts';
 import { importedConfig } from '../../guests/imported-config.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
@@ -563,18 +563,21 @@ class GuestReconcile<O extends GuestObject> {
     const isTemplate = String(config.template ?? '0') === '1';
     const secretVersions = this.secretVersions();
     const rotated = this.rotatedSecrets(secretVersions);
-    const diff = diffConfig(this.adapter.desired(this.current, this.identity, this.secrets(), config, rotated), config);
+    const desired = this.adapter.desired(this.current, this.identity, this.secrets(), config, rotated);
+    const diff = diffConfig(desired, config);
     if (diff.changes.length) {
       this.guardPerpetualDiff(diff);
+      const reverts = await this.pendingToRevert(api, desired, diff);
       const set: Record<string, string> = {};
       const deletes: string[] = [];
       for (const change of diff.changes) {
+        if (reverts.includes(change.key)) continue;
         if (change.value === undefined) deletes.push(change.key);
         else set[change.key] = change.value;
       }
       let upid: string | undefined;
       try {
-        upid = await api.updateConfig(set, deletes, config.digest);
+        upid = await api.updateConfig(set, deletes, config.digest, reverts);
       } catch (err) {
         if (isProxmoxError(err, 'Conflict')) throw new RetryableError('ConfigChanged', 'the config changed while Phoenix was updating it; reading it again');
         if (isProxmoxError(err, 'InvalidParameter')) throw new TerminalError('RejectedByProxmox', `Proxmox refused the change: ${(err as Error).message}`);
@@ -687,6 +690,24 @@ class GuestReconcile<O extends GuestObject> {
       await this.write({ phase: 'ready', reason: 'Converged', message: what, fields, conditions });
     }
     return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
+  }
+
+  /**
+   * Changes made outside Phoenix on a running guest can be pending: the config Phoenix reads
+   * shows them, the running guest does not. Where the value in effect already is the spec's,
+   * the pending change is cancelled (`revert`) rather than overwritten: writing the spec's value
+   * would itself stay pending when Proxmox has no current value to compare it with (the spec
+   * asks for a default that the config leaves out), and ask for a restart that changes nothing.
+   */
+  private async pendingToRevert(api: GuestApi, desired: DesiredConfig, diff: ConfigDiff): Promise<string[]> {
+    const entries = await api.pending();
+    const changed = new Set(diff.changes.map((c) => c.key));
+    const pendingKeys = entries.filter((e) => changed.has(e.key) && (e.pending !== undefined || e.delete !== undefined)).map((e) => e.key);
+    if (!pendingKeys.length) return [];
+    const inEffect: Record<string, unknown> = {};
+    for (const e of entries) if (e.value !== undefined) inEffect[e.key] = e.value;
+    const stillDifferent = new Set(diffConfig(desired, inEffect).changes.map((c) => c.key));
+    return pendingKeys.filter((key) => !stillDifferent.has(key));
   }
 
   /**
