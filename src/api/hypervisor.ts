@@ -251,8 +251,20 @@ export const phoenixHypervisorStatus = s.object(
         pools: s.array(s.string({ description: 'A pool id.', maxLength: 64 }), { description: 'Pools Phoenix created.', maxItems: 256, listType: 'set' }),
         storages: s.array(s.string({ description: 'A storage id.', maxLength: 64 }), { description: 'Storages Phoenix created.', maxItems: 64, listType: 'set' }),
         users: s.array(s.string({ description: 'A user id.', maxLength: 128 }), { description: 'Users Phoenix created.', maxItems: 256, listType: 'set' }),
+        acls: s.array(s.string({ description: 'An entry as `path|type|ugid|role`.', maxLength: 512 }), { description: 'Permissions Phoenix granted.', maxItems: 2048, listType: 'set' }),
       },
       { description: 'Items Phoenix created. Only these are ever removed, and only when dropped from the spec; items that existed before are left alone.' },
+    ),
+    userPasswords: s.array(
+      s.object(
+        {
+          userid: s.string({ description: 'User id.', maxLength: 128 }),
+          resourceVersion: s.string({ description: 'resourceVersion of the Secret the password was last taken from.', maxLength: 64 }),
+          applied: s.boolean({ description: 'False when Proxmox refused the change (an API token may not change a password); retried when the Secret changes again.' }),
+        },
+        { description: 'The Secret version last written as a user\'s password. Never the password, nor a hash of it.', required: ['userid', 'resourceVersion', 'applied'] },
+      ),
+      { description: 'Passwords Phoenix wrote from Secrets.', maxItems: 256, listType: 'map', mapKeys: ['userid'] },
     ),
     drift: s.array(c.driftRecord, { description: 'Recent differences between the host and the spec (a short history): corrected ones, or in Observe mode the ones found.', maxItems: 20 }),
     lastObservedTime: s.string({ description: 'When Phoenix last read the host.', format: 'date-time', maxLength: 64 }),

@@ -4,6 +4,9 @@ import { planPools, type ObservedPool } from './pools.ts';
 import { planStorages, storageProblems, type ObservedStorage } from './storages.ts';
 import { planDns, planTimezone, type ObservedDns } from './nodes.ts';
 import { planClusterFirewall, type ObservedClusterFirewall } from './firewall.ts';
+import { downloadProblems, downloadTargets, planDownloads, type ObservedDownloads } from './downloads.ts';
+import { planUsers, type AppliedPasswords, type ObservedUser, type PasswordSource } from './users.ts';
+import { planAcls, type ObservedAcl } from './acls.ts';
 
 /** What the I/O layer read for one plan; a part the spec does not manage is left undefined. */
 export interface HostObservation {
@@ -11,6 +14,17 @@ export interface HostObservation {
   storages?: readonly ObservedStorage[];
   nodes: Readonly<Record<string, { dns?: ObservedDns; timezone?: string }>>;
   firewall?: ObservedClusterFirewall;
+  users?: readonly ObservedUser[];
+  acls?: readonly ObservedAcl[];
+  downloads?: ObservedDownloads;
+}
+
+/** Secrets and records the user plan needs besides the observation. */
+export interface HostSecrets {
+  /** Passwords of the users that have a `passwordSecretRef`, read from their Secrets. */
+  passwords: Readonly<Record<string, PasswordSource>>;
+  /** The Secret resourceVersion last written per user (`status.userPasswords`). */
+  applied: AppliedPasswords;
 }
 
 /** Which parts of the host the spec (or Phoenix's own records) makes Phoenix read. */
@@ -21,6 +35,10 @@ export interface HostReads {
   timezoneNodes: string[];
   firewallOptions: boolean;
   firewallRules: boolean;
+  users: boolean;
+  acls: boolean;
+  /** Storages whose content is listed, per node, to see which downloads are missing. */
+  downloads: { node: string; storage: string }[];
 }
 
 export function hostReads(spec: PhoenixHypervisorSpec, created: CreatedItems): HostReads {
@@ -31,13 +49,16 @@ export function hostReads(spec: PhoenixHypervisorSpec, created: CreatedItems): H
     timezoneNodes: (spec.nodes ?? []).filter((n) => n.timezone !== undefined).map((n) => n.name),
     firewallOptions: spec.firewall !== undefined,
     firewallRules: spec.firewall?.rules !== undefined,
+    users: spec.users !== undefined || (created.users?.length ?? 0) > 0,
+    acls: spec.acls !== undefined || (created.acls?.length ?? 0) > 0,
+    downloads: downloadTargets(spec.downloads),
   };
 }
 
 /** The spec asks for host configuration, or Phoenix still has items of its own to look after. */
 export function managesHost(spec: PhoenixHypervisorSpec, created: CreatedItems): boolean {
   const r = hostReads(spec, created);
-  return r.pools || r.storages || r.dnsNodes.length > 0 || r.timezoneNodes.length > 0 || r.firewallOptions;
+  return r.pools || r.storages || r.dnsNodes.length > 0 || r.timezoneNodes.length > 0 || r.firewallOptions || r.users || r.acls || r.downloads.length > 0;
 }
 
 /**
@@ -55,14 +76,17 @@ export function hostProblems(spec: PhoenixHypervisorSpec, clusterNodes: readonly
     }
   }
   problems.push(...storageProblems(spec.storages));
+  problems.push(...downloadProblems(spec.downloads, clusterNodes));
   return problems;
 }
 
 /**
  * Every step that would bring the host to the spec, in the order they are carried out:
- * pools and storages first (guests need them), then node settings, then the firewall.
+ * pools and storages first (guests need them), then node settings, the firewall, users
+ * before the permissions that name them, and downloads last: they are the slow part, and
+ * need the storages.
  */
-export function planHost(spec: PhoenixHypervisorSpec, observed: HostObservation, created: CreatedItems): HostStep[] {
+export function planHost(spec: PhoenixHypervisorSpec, observed: HostObservation, created: CreatedItems, secrets: HostSecrets = { passwords: {}, applied: {} }): HostStep[] {
   const steps: HostStep[] = [];
   if (observed.pools) steps.push(...planPools(spec.pools, observed.pools, created.pools ?? []));
   if (observed.storages) steps.push(...planStorages(spec.storages, observed.storages, created.storages ?? []));
@@ -73,5 +97,8 @@ export function planHost(spec: PhoenixHypervisorSpec, observed: HostObservation,
     steps.push(...planTimezone(node.name, node.timezone, seen.timezone));
   }
   if (observed.firewall) steps.push(...planClusterFirewall(spec.firewall, observed.firewall));
+  if (observed.users) steps.push(...planUsers(spec.users, observed.users, created.users ?? [], secrets.passwords, secrets.applied));
+  if (observed.acls) steps.push(...planAcls(spec.acls, observed.acls, created.acls ?? []));
+  if (observed.downloads) steps.push(...planDownloads(spec.downloads, observed.downloads));
   return steps;
 }

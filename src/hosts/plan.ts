@@ -9,7 +9,7 @@
 export type ParamValue = string | number;
 
 /** Kinds of items whose creation Phoenix records, so it only ever removes what it made. */
-export type CreatedKind = 'pools' | 'storages' | 'users';
+export type CreatedKind = 'pools' | 'storages' | 'users' | 'acls';
 
 export type CreatedItems = Partial<Record<CreatedKind, string[]>>;
 
@@ -55,6 +55,13 @@ export interface HostStep {
    * text and differences must not contain them.
    */
   readonly secretParams?: readonly string[];
+  /**
+   * A download: guests may be waiting for its file, and it can take long, so the condition
+   * says `Downloading` while it runs.
+   */
+  readonly download?: boolean;
+  /** A password written from a Secret: the Secret's resourceVersion is recorded once the call succeeded. */
+  readonly password?: { readonly userid: string; readonly resourceVersion: string };
 }
 
 /** A spec problem Proxmox would reject, found before any call, with the field that causes it. */

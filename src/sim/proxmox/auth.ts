@@ -119,7 +119,10 @@ export function hasPrivilege(state: SimState, subject: Subject, path: string, pr
   if (subject.via === 'none') return false;
   if (subject.userid === 'root@pam' && subject.tokenid === undefined) return true;
   const user = state.users.find((u) => u.userid === subject.userid);
-  const userPrivs = subject.userid === 'root@pam' ? new Set(['*']) : privilegesAt(user?.acl ?? [], path);
+  // A user's own entries and those of its groups together (Proxmox lets a user entry override
+  // a group entry on the very same path; the simulator grants the union).
+  const groupAcl = (state.groups ?? []).filter((g) => user?.groups?.includes(g.groupid)).flatMap((g) => g.acl);
+  const userPrivs = subject.userid === 'root@pam' ? new Set(['*']) : privilegesAt([...(user?.acl ?? []), ...groupAcl], path);
   if (!grants(userPrivs, priv)) return false;
   if (subject.tokenid === undefined) return true;
   const token = findToken(state, `${subject.userid}!${subject.tokenid}`);

@@ -113,6 +113,22 @@ export interface SimUserState {
   userid: string;
   password?: string;
   acl: AclEntry[];
+  /** `user.cfg` fields; an unset `enable` means enabled, as Proxmox defaults it. */
+  enable?: boolean;
+  /** Unix seconds; 0 or unset = never. */
+  expire?: number;
+  firstname?: string;
+  lastname?: string;
+  email?: string;
+  comment?: string;
+  /** Group membership (Proxmox keeps it on the group; one list per user is equivalent). */
+  groups?: string[];
+}
+
+export interface SimGroupState {
+  groupid: string;
+  comment?: string;
+  acl: AclEntry[];
 }
 
 export interface SimTokenState {
@@ -133,6 +149,8 @@ export interface SimState {
   guests: SimGuestState[];
   pools: SimPoolState[];
   users: SimUserState[];
+  /** Optional so state files written before groups existed still load. */
+  groups?: SimGroupState[];
   tokens: SimTokenState[];
   clusterFirewall: FirewallState;
 }

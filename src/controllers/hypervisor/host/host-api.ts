@@ -4,6 +4,9 @@ import type { HostCall } from '../../../hosts/plan.ts';
 import type { HostObservation, HostReads } from '../../../hosts/host.ts';
 import type { ObservedPool } from '../../../hosts/pools.ts';
 import type { ObservedStorage } from '../../../hosts/storages.ts';
+import { targetKey, type ObservedDownloads } from '../../../hosts/downloads.ts';
+import type { ObservedUser } from '../../../hosts/users.ts';
+import type { ObservedAcl } from '../../../hosts/acls.ts';
 
 export interface TaskState {
   status: 'running' | 'stopped';
@@ -51,6 +54,23 @@ export class HostApi {
     if (reads.firewallOptions) {
       const options = (await this.api.cluster.firewall.options.$get()) as Record<string, unknown>;
       observed.firewall = reads.firewallRules ? { options, rules: (await this.api.cluster.firewall.rules.$get()) as Record<string, unknown>[] } : { options };
+    }
+    // `full` adds the group membership; without it the list has none.
+    if (reads.users) observed.users = (await this.api.access.users.$get({ full: 1 })) as ObservedUser[];
+    if (reads.acls) observed.acls = (await this.api.access.acl.$get()) as ObservedAcl[];
+    if (reads.downloads.length) {
+      const downloads: Record<string, { volids: string[] } | { unavailable: string }> = {};
+      for (const target of reads.downloads) {
+        try {
+          const content = (await this.api.nodes.$(target.node).storage.$(target.storage).content.$get()) as { volid: string }[];
+          downloads[targetKey(target)] = { volids: content.map((c) => c.volid) };
+        } catch (err) {
+          // A storage not defined yet (the spec may be about to create it) or not on this node.
+          if (!isProxmoxError(err, 'NotFound', 'InvalidParameter', 'ServerError')) throw err;
+          downloads[targetKey(target)] = { unavailable: err.message.trim() };
+        }
+      }
+      observed.downloads = downloads as ObservedDownloads;
     }
     return observed;
   }

@@ -11,6 +11,11 @@ import { describeCall, withCreated, type CreatedItems, type Difference, type Hos
 import { poolsToInspect } from '../../../hosts/pools.ts';
 import { storagesToInspect } from '../../../hosts/storages.ts';
 import { HostApi } from './host-api.ts';
+import { secrets } from '../../../runtime/resource.ts';
+import { TerminalError } from '../../../runtime/errors.ts';
+import { secretText, type SecretObject } from '../../secrets.ts';
+import type { PasswordSource } from '../../../hosts/users.ts';
+import type { SpecProblem } from '../../../hosts/plan.ts';
 
 /** What the connection check found: written with every host status, so it is never lost. */
 export interface ConnectionFacts {
@@ -23,6 +28,10 @@ export interface ConnectionFacts {
 type Status = NonNullable<PhoenixHypervisor['status']>;
 type TaskRecord = NonNullable<Status['task']>;
 type DriftRecord = NonNullable<Status['drift']>[number];
+type PasswordRecord = NonNullable<Status['userPasswords']>[number];
+
+/** Proxmox lets only a ticket session change a password (`allowtoken: 0`); Phoenix has a token. */
+const tokenMayNot = /not available with API token/;
 
 export interface HostConfigOptions {
   /** How often a hypervisor without host configuration is checked (version, nodes). */
@@ -84,7 +93,8 @@ export class HostConfigRun {
   private convergedAtThisGeneration(): boolean {
     const ready = this.status.conditions?.find((c) => c.type === 'Ready');
     const host = this.status.conditions?.find((c) => c.type === 'HostConfigured');
-    return ready?.status === 'True' && host?.status === 'True' && this.status.observedGeneration === this.current.metadata.generation;
+    const settled = host?.status === 'True' || host?.reason === 'PasswordNotChanged';
+    return ready?.status === 'True' && settled && this.status.observedGeneration === this.current.metadata.generation;
   }
 
   async reconcile(): Promise<ReconcileResult> {
@@ -96,7 +106,8 @@ export class HostConfigRun {
       await this.write({ phase: 'ready', reason: 'Connected', message: this.facts.message, ...(had ? { conditions: this.hostCondition('True', 'NothingToConfigure', 'the spec declares no host configuration') } : {}) });
       return { requeueAfter: this.options.checkPeriodMs };
     }
-    const problems = hostProblems(spec, this.facts.allNodes);
+    const passwords: Record<string, PasswordSource> = {};
+    const problems = [...hostProblems(spec, this.facts.allNodes), ...this.readPasswords(passwords)];
     if (problems.length) {
       const message = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
       await this.write({ phase: 'stalled', reason: 'InvalidSpec', message, conditions: this.hostCondition('False', 'InvalidSpec', message) });
@@ -115,7 +126,8 @@ export class HostConfigRun {
       { pools: poolsToInspect(spec.pools, created.pools ?? []), storages: storagesToInspect(spec.storages, created.storages ?? []) },
       this.facts.onlineNodes,
     );
-    const steps = planHost(spec, observed, created);
+    const applied = Object.fromEntries((this.status.userPasswords ?? []).map((p) => [p.userid, p.resourceVersion]));
+    const steps = planHost(spec, observed, created, { passwords, applied });
     if (observe) return this.observeOnly(steps);
 
     const safe = steps.filter((s) => s.safe);
@@ -124,6 +136,13 @@ export class HostConfigRun {
       if (refused.length) {
         const message = refused.map((s) => s.refusal ?? s.why).join('; ');
         await this.write({ phase: 'stalled', reason: 'HostConfigRefused', message, conditions: this.hostCondition('False', 'HostConfigRefused', message) });
+        return period;
+      }
+      const refusedPasswords = (this.status.userPasswords ?? []).filter((p) => !p.applied).map((p) => p.userid);
+      if (refusedPasswords.length) {
+        // Guests do not need these passwords: Ready stays True, the condition says what is left.
+        const message = `Proxmox refused to change the password of ${refusedPasswords.join(', ')}: it accepts password changes only from a ticket session, not from an API token. Set it with \`pveum passwd\` (Phoenix sets a password when it creates a user, and tries again when the Secret changes)`;
+        await this.write({ phase: 'ready', reason: 'Connected', message: `${this.facts.message}; host configuration applied except passwords`, conditions: this.hostCondition('False', 'PasswordNotChanged', message) });
         return period;
       }
       await this.write({ phase: 'ready', reason: 'Connected', message: `${this.facts.message}; host configuration applied`, conditions: this.hostCondition('True', 'Converged', 'the host matches the spec') });
@@ -150,6 +169,7 @@ export class HostConfigRun {
       try {
         upid = await this.api.call(step.call);
       } catch (err) {
+        if (step.password && isProxmoxError(err, 'Forbidden') && tokenMayNot.test(err.message)) return this.passwordRefused(step, fields);
         if (isProxmoxError(err, 'InvalidParameter')) {
           const detail = Object.entries(err.fieldErrors).map(([k, v]) => `${k}: ${v}`).join('; ') || err.message;
           const message = `${step.item}: Proxmox refused to ${step.why} (${describeCall(step.call)}): ${detail}`;
@@ -166,6 +186,10 @@ export class HostConfigRun {
     if (step.records) created = withCreated(created, step.records, true);
     if (step.forgets) created = withCreated(created, step.forgets, false);
     if (created !== this.created) fields['created'] = created;
+    if (step.password) fields['userPasswords'] = withPassword(this.status.userPasswords, { ...step.password, applied: true });
+    if (step.forgets?.kind === 'users' && this.status.userPasswords?.some((p) => p.userid === step.forgets?.id)) {
+      fields['userPasswords'] = (this.status.userPasswords ?? []).filter((p) => p.userid !== step.forgets?.id);
+    }
     if (step.call && !fields['drift']) await this.setup.events.normal(this.current, 'HostConfigured', 'Update', step.why);
     if (upid) {
       const node = /^UPID:([^:]+):/.exec(upid)?.[1] ?? this.facts.onlineNodes[0] ?? '';
@@ -173,8 +197,48 @@ export class HostConfigRun {
       fields['taskItem'] = step.item;
     }
     const more = remaining ? ` (${remaining} more to do)` : '';
-    await this.write({ phase: 'reconciling', reason: 'Configuring', message: `${step.why}${more}`, fields, conditions: this.hostCondition('False', 'Configuring', `${step.why}${more}`) });
+    const reason = step.download ? 'Downloading' : 'Configuring';
+    await this.write({ phase: 'reconciling', reason, message: `${step.why}${more}`, fields, conditions: this.hostCondition('False', reason, `${step.why}${more}`) });
     return { requeueAfter: upid ? 500 : 50 };
+  }
+
+  /**
+   * Reads the password Secrets of the users the spec lists. The values are registered with
+   * the redactor first, so no log, event or condition can carry them; a missing Secret or key
+   * is a spec problem naming the field (and never the value).
+   */
+  private readPasswords(into: Record<string, PasswordSource>): SpecProblem[] {
+    const problems: SpecProblem[] = [];
+    const users = this.current.spec.users ?? [];
+    if (!users.some((u) => u.passwordSecretRef)) return problems;
+    const cache = this.setup.cache<SecretObject>(secrets);
+    for (const [i, user] of users.entries()) {
+      const ref = user.passwordSecretRef;
+      if (!ref) continue;
+      try {
+        const value = secretText(cache, ref.namespace, ref.name, ref.key ?? 'password');
+        this.setup.redactor.addSecret(value);
+        into[user.userid] = { value, resourceVersion: cache.get(`${ref.namespace}/${ref.name}`)?.metadata.resourceVersion ?? '' };
+      } catch (err) {
+        if (!(err instanceof TerminalError)) throw err;
+        problems.push({ field: `spec.users[${i}].passwordSecretRef`, message: err.message });
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Proxmox refused a password change to the API token. Retrying cannot help, so the Secret
+   * version is recorded as not applied (it is tried again when the Secret changes) and the
+   * condition says what to do; the value itself appears nowhere.
+   */
+  private async passwordRefused(step: HostStep, fields: Record<string, unknown>): Promise<ReconcileResult> {
+    const userid = step.password!.userid;
+    const message = `${step.item}: Proxmox refused to ${step.why}: it accepts password changes (PUT /access/password) only from a ticket session, not from an API token. Set the password with \`pveum passwd ${userid}\`; Phoenix tries again when the Secret changes`;
+    await this.setup.events.warning(this.current, 'PasswordNotChanged', 'Update', message);
+    fields['userPasswords'] = withPassword(this.status.userPasswords, { ...step.password!, applied: false });
+    await this.write({ phase: 'reconciling', reason: 'PasswordNotChanged', message, fields, conditions: this.hostCondition('False', 'PasswordNotChanged', message) });
+    return { requeueAfter: 50 };
   }
 
   /** Follows the task in status; returns a result while it runs or when it failed. */
@@ -189,7 +253,8 @@ export class HostConfigRun {
       return undefined;
     }
     if (state.status === 'running') {
-      await this.write({ phase: 'reconciling', reason: 'Configuring', message: `waiting for ${item} (task ${task.upid})`, conditions: this.hostCondition('False', 'Configuring', `waiting for ${item}`) });
+      const reason = item.startsWith('download ') ? 'Downloading' : 'Configuring';
+      await this.write({ phase: 'reconciling', reason, message: `waiting for ${item} (task ${task.upid})`, conditions: this.hostCondition('False', reason, `waiting for ${item}`) });
       return { requeueAfter: taskPollDelayMs(task.startTime, Date.now()) };
     }
     const exit = state.exitstatus ?? 'unknown';
@@ -219,6 +284,10 @@ export class HostConfigRun {
     });
     return { requeueAfter: this.options.observePeriodMs };
   }
+}
+
+function withPassword(records: readonly PasswordRecord[] = [], record: PasswordRecord): PasswordRecord[] {
+  return [...records.filter((r) => r.userid !== record.userid), record].sort((a, b) => a.userid.localeCompare(b.userid));
 }
 
 /** Differences as status records; one already recorded keeps its time, so re-observing writes nothing. */
