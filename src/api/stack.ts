@@ -76,6 +76,10 @@ export const phoenixStackStatus = s.object(
       ),
       { description: 'Services and their containers\' state.', maxItems: 256 },
     ),
+    drift: s.array(c.driftRecord, {
+      description: 'Recent differences between Portainer and the spec (a short history): corrected ones, or in Observe mode the ones found. Env variables are named, never their values.',
+      maxItems: 20,
+    }),
   },
   { description: 'The observed state of the stack.' },
 );

@@ -9,6 +9,8 @@ import { guestController } from './guests/reconciler.ts';
 import { lxcAdapter, vmAdapter } from './guests/adapter.ts';
 import { VmidAllocator } from './guests/vmid-allocator.ts';
 import { CreateCapacity } from './guests/capacity.ts';
+import { PortainerConnections } from './stacks/portainer-connections.ts';
+import { stackController } from './stacks/reconciler.ts';
 
 export interface PhoenixControllerOptions {
   /** Default drift-check period for guests. */
@@ -26,6 +28,7 @@ export const loopbackOnly = (host: string): boolean => host === 'localhost' || h
 export interface PhoenixControllers {
   readonly definitions: ControllerDefinition<KubeObject>[];
   readonly connections: ConnectionRegistry;
+  readonly portainer: PortainerConnections;
   close(): void;
 }
 
@@ -50,6 +53,20 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
       registers: options.registry ? [options.registry] : [],
     }),
   };
-  const definitions = [hypervisorController(connections, { observePeriodMs, driftCorrections: deps.driftCorrections }), guestController(lxcAdapter, deps), guestController(vmAdapter, deps)] as unknown as ControllerDefinition<KubeObject>[];
-  return { definitions, connections, close: () => connections.close() };
+  const portainer = new PortainerConnections(options.externalCalls, options.allowHost);
+  const definitions = [
+    hypervisorController(connections, { observePeriodMs, driftCorrections: deps.driftCorrections, portainer }),
+    guestController(lxcAdapter, deps),
+    guestController(vmAdapter, deps),
+    stackController({ portainer, validator: deps.validator, observePeriodMs, driftCorrections: deps.driftCorrections }),
+  ] as unknown as ControllerDefinition<KubeObject>[];
+  return {
+    definitions,
+    connections,
+    portainer,
+    close: () => {
+      connections.close();
+      portainer.close();
+    },
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * The controllers `phoenix controller` runs: PhoenixHypervisor, PhoenixLXC and PhoenixVM,
+ * The controllers `phoenix controller` runs: PhoenixHypervisor, PhoenixLXC, PhoenixVM and PhoenixStack,
  * built together so they share one connection per hypervisor, one VMID allocator and one set
  * of create limits (see docs/runtime.md, "Writing a controller").
  */

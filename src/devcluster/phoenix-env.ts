@@ -4,6 +4,7 @@ import { parseRuntimeConfig } from '../runtime/config.ts';
 import { silentLogger, type Logger } from '../runtime/logging.ts';
 import { createPhoenixControllers, loopbackOnly, type PhoenixControllers } from '../controllers/phoenix.ts';
 import type { RunningSimulator } from '../sim/proxmox/index.ts';
+import type { RunningPortainerSimulator } from '../sim/portainer/index.ts';
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import { apiGroup, apiVersion } from '../api/group.ts';
 
@@ -19,6 +20,8 @@ export interface LocalPhoenixOptions {
   readonly runtimeArgs?: readonly string[];
   readonly hypervisorSpec?: Partial<PhoenixHypervisorSpec>;
   readonly logger?: Logger;
+  /** A running Portainer simulator the hypervisor's spec.portainer points at (key in Secret `portainer-key`). */
+  readonly portainer?: RunningPortainerSimulator;
 }
 
 export interface LocalPhoenix {
@@ -43,6 +46,8 @@ export async function startLocalPhoenix(options: LocalPhoenixOptions): Promise<L
   for (const definition of phoenix.definitions) await manager.addController(definition);
   await manager.start();
   await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
+  if (options.portainer) await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'portainer-key' }, stringData: { apiKey: options.portainer.apiKey } } });
+  const portainer = options.portainer ? { portainer: { url: options.portainer.url, apiKeySecretRef: { name: 'portainer-key', namespace } } } : {};
   await custom.createClusterCustomObject({
     group: apiGroup,
     version: apiVersion,
@@ -51,7 +56,7 @@ export async function startLocalPhoenix(options: LocalPhoenixOptions): Promise<L
       apiVersion: `${apiGroup}/${apiVersion}`,
       kind: 'PhoenixHypervisor',
       metadata: { name: hypervisor },
-      spec: { ...options.hypervisorSpec, proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } } },
+      spec: { ...portainer, ...options.hypervisorSpec, proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } } },
     },
   });
   return {

@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from './cluster.ts';
 import { installPhoenixCrds, eventually } from './crds.ts';
 import { startProxmoxSimulator, type RunningSimulator, type StartOptions } from '../../src/sim/proxmox/index.ts';
+import { startPortainerSimulator, type RunningPortainerSimulator, type StartOptions as PortainerStartOptions } from '../../src/sim/portainer/index.ts';
 import type { Manager } from '../../src/runtime/manager.ts';
 import { createLogger } from '../../src/runtime/logging.ts';
 import type { PhoenixControllers } from '../../src/controllers/phoenix.ts';
@@ -16,6 +17,8 @@ export interface PhoenixEnv {
   readonly custom: k8s.CustomObjectsApi;
   readonly namespace: string;
   readonly hypervisor: string;
+  /** The Portainer simulator, when started with the `portainer` option. */
+  readonly portainer?: RunningPortainerSimulator;
   stop(): Promise<void>;
 }
 
@@ -25,19 +28,30 @@ export const G = { group: apiGroup, version: apiVersion };
  * A real kube-apiserver, the Proxmox simulator and a Phoenix manager in this process, with a
  * PhoenixHypervisor pointing at the simulator and Ready. Controllers may reach loopback only.
  */
-export async function startPhoenix(options: { name: string; sim?: StartOptions; observePeriodMs?: number; debug?: boolean; hypervisor?: string; seed?: (sim: RunningSimulator) => void }): Promise<PhoenixEnv> {
+export async function startPhoenix(options: {
+  name: string;
+  sim?: StartOptions;
+  observePeriodMs?: number;
+  debug?: boolean;
+  hypervisor?: string;
+  seed?: (sim: RunningSimulator) => void;
+  /** Also start the Portainer simulator and set the hypervisor's spec.portainer to it. */
+  portainer?: boolean | PortainerStartOptions;
+}): Promise<PhoenixEnv> {
   const cluster = await testCluster();
   await installPhoenixCrds(cluster.kc);
   const namespace = options.name;
   const sim = await startProxmoxSimulator({ seed: 42, speed: 200, ...options.sim });
   options.seed?.(sim);
   const hypervisor = options.hypervisor ?? `sim-${namespace}`;
+  const portainer = options.portainer ? await startPortainerSimulator({ seed: 42, ...(options.portainer === true ? {} : options.portainer) }) : undefined;
   const local = await startLocalPhoenix({
     kc: cluster.kc,
     sim,
     namespace,
     hypervisor,
     observePeriodMs: options.observePeriodMs ?? 60_000,
+    ...(portainer ? { portainer } : {}),
     ...(options.debug ? { logger: createLogger({ level: 'debug', format: 'text' }) } : {}),
   });
   const { manager, phoenix, custom } = local;
@@ -45,9 +59,11 @@ export async function startPhoenix(options: { name: string; sim?: StartOptions; 
 
   return {
     cluster, sim, manager, phoenix, custom, namespace, hypervisor,
+    ...(portainer ? { portainer } : {}),
     async stop() {
       await local.stop();
       await sim.close();
+      await portainer?.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import { phoenixHypervisors, type PhoenixHypervisor } from '../../api/objects.ts
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { ConnectionRegistry } from './connections.ts';
 import { HostConfigRun, type ConnectionFacts } from './host/host-config.ts';
+import type { PortainerConnections } from '../stacks/portainer-connections.ts';
 
 /** How often a Ready hypervisor is checked again (node membership, version). */
 export const hypervisorCheckPeriodMs = 5 * 60_000;
@@ -28,6 +29,8 @@ export interface HypervisorControllerOptions {
   /** How often managed host configuration is observed for drift (the controller's --observe-period). */
   readonly observePeriodMs?: number;
   readonly driftCorrections?: Counter<'kind' | 'option'>;
+  /** Where stacks find this hypervisor's Portainer (spec.portainer); its version goes into status. */
+  readonly portainer?: PortainerConnections;
 }
 
 export function hypervisorController(connections: ConnectionRegistry, options: HypervisorControllerOptions = {}): ControllerDefinition<PhoenixHypervisor> {
@@ -39,7 +42,7 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
       setup.watchMapped<SecretObject>(secrets, (secret) =>
         setup.primary
           .list()
-          .filter((hv) => secretKeyOf(hv) === `${secret.metadata.namespace}/${secret.metadata.name}`)
+          .filter((hv) => [secretKeyOf(hv), `${hv.spec.portainer?.apiKeySecretRef.namespace}/${hv.spec.portainer?.apiKeySecretRef.name}`].includes(`${secret.metadata.namespace}/${secret.metadata.name}`))
           .map((hv) => ({ name: hv.metadata.name })),
       );
       const secretCache = setup.cache<SecretObject>(secrets);
@@ -48,6 +51,7 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
         async reconcile({ object: hv, request }) {
           if (!hv) {
             connections.remove(request.name);
+            options.portainer?.remove(request.name);
             return;
           }
           if (!connections.allows(hv.spec.proxmox.url)) {
@@ -81,11 +85,13 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
             }))
             .sort((a, b) => a.name.localeCompare(b.name));
           const offline = nodeStatus.filter((n) => n.status !== 'online').map((n) => n.name);
+          // Portainer trouble is reported, not fatal: guests do not need Portainer.
+          const portainer = options.portainer ? await options.portainer.describe(hv, secretCache, setup.redactor) : { note: '' };
           // Only slow-changing facts go into status (no CPU load or memory in use), so a
           // converged hypervisor costs no writes to the API server.
           const facts: ConnectionFacts = {
-            message: `Proxmox VE ${version}, ${online.length} of ${nodes.length} nodes online${offline.length ? ` (offline: ${offline.join(', ')})` : ''}`,
-            fields: { proxmoxVersion: version, nodes: nodeStatus },
+            message: `Proxmox VE ${version}, ${online.length} of ${nodes.length} nodes online${offline.length ? ` (offline: ${offline.join(', ')})` : ''}${portainer.note ? `; ${portainer.note}` : ''}`,
+            fields: { proxmoxVersion: version, nodes: nodeStatus, portainerVersion: portainer.version },
             allNodes: nodeStatus.map((n) => n.name),
             onlineNodes: online,
           };

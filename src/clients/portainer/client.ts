@@ -1,0 +1,239 @@
+import { Agent, fetch } from 'undici';
+import { timeExternalCall, type ExternalCallRecorder } from '../../runtime/metrics.ts';
+import { classifyPortainerFailure, PortainerApiError } from './errors.ts';
+
+export interface PortainerClientOptions {
+  /** `https://host:9443` (no path); the API lives under `/api`. */
+  readonly url: string;
+  /** A `ptr_…` access token. Sent only in the X-API-Key header; never in a URL, log or error. */
+  readonly apiKey: string;
+  /** PEM CA bundle; without it the system trust store is used. */
+  readonly caBundle?: string;
+  readonly insecureSkipTLSVerify?: boolean;
+  readonly recorder?: ExternalCallRecorder;
+  /** For reads (default 30 s). */
+  readonly timeoutMs?: number;
+  /**
+   * For create, update, start, stop and delete (default 15 min): Portainer answers them only
+   * once `docker compose` has finished, image pulls included.
+   */
+  readonly deployTimeoutMs?: number;
+  /** Extra attempts for a GET that got no response (never for anything that changes state). */
+  readonly getRetries?: number;
+}
+
+export interface EnvPair {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** The fields of `portainer.Endpoint` Phoenix reads. */
+export interface PortainerEnvironment {
+  readonly Id: number;
+  readonly Name: string;
+  readonly Type: number;
+  readonly URL: string;
+  /** 1 up, 2 down. */
+  readonly Status: number;
+}
+
+/** The fields of `portainer.Stack` Phoenix reads. */
+export interface PortainerStack {
+  readonly Id: number;
+  readonly Name: string;
+  /** 1 swarm, 2 compose, 3 kubernetes. */
+  readonly Type: number;
+  readonly EndpointId: number;
+  /** 1 active, 2 inactive. */
+  readonly Status: number;
+  readonly Env: EnvPair[] | null;
+  readonly GitConfig?: unknown;
+}
+
+/** A Docker Engine `containers/json` item, as the Portainer Docker proxy passes it through. */
+export interface DockerContainer {
+  readonly Id: string;
+  readonly Names?: string[];
+  readonly Image: string;
+  /** created | running | paused | restarting | exited | removing | dead */
+  readonly State: string;
+  /** `Up 5 minutes (healthy)`, `Exited (1) 3 seconds ago`… */
+  readonly Status: string;
+  readonly Labels?: Record<string, string>;
+}
+
+export interface StackContent {
+  readonly stackFileContent: string;
+  readonly env: readonly EnvPair[];
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * A small typed client for the parts of the Portainer API a stack controller needs. Like the
+ * Proxmox transport it never sends a request that changes state twice (only a GET that got no
+ * response is tried again), verifies TLS against the given CA, reports each call's status and
+ * latency by a low-cardinality endpoint group, and throws PortainerApiError. The API key is
+ * only ever in a request header.
+ */
+export class PortainerClient {
+  readonly #base: URL;
+  readonly #apiKey: string;
+  readonly #agent: Agent;
+  readonly #options: PortainerClientOptions;
+  /** Known after `status()`: decides between the 2.19+ create route and the legacy one. */
+  #version: string | undefined;
+
+  constructor(options: PortainerClientOptions) {
+    this.#options = options;
+    this.#base = new URL(options.url);
+    this.#apiKey = options.apiKey;
+    this.#agent = new Agent({
+      keepAliveTimeout: 4_000,
+      connections: 16,
+      connect: { ...(options.caBundle ? { ca: options.caBundle } : {}), rejectUnauthorized: !options.insecureSkipTLSVerify },
+    });
+  }
+
+  get version(): string | undefined {
+    return this.#version;
+  }
+
+  /** `GET /system/version`: an authenticated connectivity check (`/system/status` is public, so a revoked key would pass it). */
+  async status(): Promise<{ version: string }> {
+    const body = await this.#request<{ ServerVersion?: string }>('GET', '/system/version', 'system.version');
+    this.#version = String(body.ServerVersion ?? '');
+    return { version: this.#version };
+  }
+
+  async environment(id: number): Promise<PortainerEnvironment> {
+    return this.#request('GET', `/endpoints/${id}`, 'endpoints.get', { query: { excludeSnapshot: true } });
+  }
+
+  /** Environments whose name is exactly `name` (Portainer does not enforce unique names). */
+  async environmentsNamed(name: string): Promise<PortainerEnvironment[]> {
+    const list = await this.#request<PortainerEnvironment[]>('GET', '/endpoints', 'endpoints.list', { query: { name, excludeSnapshots: true } });
+    return list.filter((e) => e.Name === name);
+  }
+
+  /** Compose stacks on one environment. */
+  async stacks(environmentId: number): Promise<PortainerStack[]> {
+    return this.#request('GET', '/stacks', 'stacks.list', { query: { filters: JSON.stringify({ EndpointID: environmentId }) } });
+  }
+
+  async stack(id: number): Promise<PortainerStack> {
+    return this.#request('GET', `/stacks/${id}`, 'stacks.get');
+  }
+
+  async stackFile(id: number): Promise<string> {
+    const body = await this.#request<{ StackFileContent?: string }>('GET', `/stacks/${id}/file`, 'stacks.file');
+    return body.StackFileContent ?? '';
+  }
+
+  /** Creates and deploys a compose stack from a string (synchronous: compose up has run when it returns). */
+  async createStack(environmentId: number, name: string, content: StackContent): Promise<PortainerStack> {
+    const body = { name, stackFileContent: content.stackFileContent, env: content.env };
+    // 2.19 introduced /stacks/create/{type}/{method}; the legacy form still works there.
+    if (this.#version && olderThan(this.#version, '2.19.0')) {
+      return this.#request('POST', '/stacks', 'stacks.create', { query: { type: 2, method: 'string', endpointId: environmentId }, body, deploy: true });
+    }
+    return this.#request('POST', '/stacks/create/standalone/string', 'stacks.create', { query: { endpointId: environmentId }, body, deploy: true });
+  }
+
+  async updateStack(id: number, environmentId: number, content: StackContent & { prune: boolean; pullImage: boolean }): Promise<PortainerStack> {
+    const body = { stackFileContent: content.stackFileContent, env: content.env, prune: content.prune, pullImage: content.pullImage };
+    return this.#request('PUT', `/stacks/${id}`, 'stacks.update', { query: { endpointId: environmentId }, body, deploy: true });
+  }
+
+  async startStack(id: number, environmentId: number): Promise<PortainerStack> {
+    return this.#request('POST', `/stacks/${id}/start`, 'stacks.start', { query: { endpointId: environmentId }, deploy: true });
+  }
+
+  async stopStack(id: number, environmentId: number): Promise<PortainerStack> {
+    return this.#request('POST', `/stacks/${id}/stop`, 'stacks.stop', { query: { endpointId: environmentId }, deploy: true });
+  }
+
+  async deleteStack(id: number, environmentId: number): Promise<void> {
+    await this.#request('DELETE', `/stacks/${id}`, 'stacks.delete', { query: { endpointId: environmentId }, deploy: true });
+  }
+
+  /** Every container (running or not) of compose project `project`, through the Docker proxy. */
+  async projectContainers(environmentId: number, project: string): Promise<DockerContainer[]> {
+    return this.#request('GET', `/endpoints/${environmentId}/docker/containers/json`, 'docker.containers.list', {
+      query: { all: 1, filters: JSON.stringify({ label: [`com.docker.compose.project=${project}`] }) },
+    });
+  }
+
+  close(): void {
+    void this.#agent.close().catch(() => undefined);
+  }
+
+  async #request<T>(method: string, path: string, group: string, options: { query?: Query; body?: unknown; deploy?: boolean } = {}): Promise<T> {
+    const attempts = method === 'GET' ? 1 + (this.#options.getRetries ?? 1) : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#time(`${group}.${method.toLowerCase()}`, () => this.#send<T>(method, path, options));
+      } catch (err) {
+        const retry = err instanceof PortainerApiError && err.status === undefined && attempt < attempts;
+        if (!retry) throw err;
+      }
+    }
+  }
+
+  #time<T>(group: string, call: () => Promise<T>): Promise<T> {
+    const recorder = this.#options.recorder;
+    if (!recorder) return call();
+    return timeExternalCall(recorder, 'portainer', group, call, ({ error }) =>
+      error === undefined ? 200 : error instanceof PortainerApiError && error.status !== undefined ? error.status : 'error');
+  }
+
+  async #send<T>(method: string, path: string, options: { query?: Query; body?: unknown; deploy?: boolean }): Promise<T> {
+    const url = new URL(`${this.#base.pathname.replace(/\/$/, '')}/api${path}`, this.#base);
+    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    const timeoutMs = options.deploy ? (this.#options.deployTimeoutMs ?? 15 * 60_000) : (this.#options.timeoutMs ?? 30_000);
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        dispatcher: this.#agent,
+        headers: {
+          'x-api-key': this.#apiKey,
+          accept: 'application/json',
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { message?: string } }).cause;
+      const detail = (err as Error).name === 'TimeoutError' ? `no response within ${timeoutMs} ms` : (cause?.message ?? (err as Error).message);
+      throw new PortainerApiError({ kind: 'Unavailable', status: undefined, detail, method, path });
+    }
+    const text = await response.text();
+    if (response.ok) return (text ? JSON.parse(text) : undefined) as T;
+    throw new PortainerApiError({ kind: classifyPortainerFailure(response.status), status: response.status, detail: errorDetail(text), method, path });
+  }
+}
+
+/** `{message, details}` (Portainer), `{message}` (Docker), or a text body (gorilla's 404, a proxy). */
+function errorDetail(text: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown; details?: unknown };
+    const message = typeof body.message === 'string' ? body.message.trim() : '';
+    const details = typeof body.details === 'string' ? body.details.trim() : '';
+    return [message, details && details.toLowerCase() !== message.toLowerCase() ? details : ''].filter(Boolean).join(': ');
+  } catch {
+    return text.trim().slice(0, 300);
+  }
+}
+
+/** `a < b` for dotted versions such as 2.17.1. */
+export function olderThan(a: string, b: string): boolean {
+  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0;
+  }
+  return false;
+}

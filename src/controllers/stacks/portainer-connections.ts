@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { PortainerClient } from '../../clients/portainer/client.ts';
+import { isPortainerError } from '../../clients/portainer/errors.ts';
+import type { ExternalCallRecorder } from '../../runtime/metrics.ts';
+import type { Informer } from '../../runtime/informer.ts';
+import type { Redactor } from '../../runtime/redact.ts';
+import type { PhoenixHypervisor } from '../../api/objects.ts';
+import { secretText, type SecretObject } from '../secrets.ts';
+
+export interface PortainerConnection {
+  readonly hypervisor: string;
+  readonly url: string;
+  readonly client: PortainerClient;
+  /** Portainer's version once a check succeeded with the current key. */
+  version?: string;
+  /** Why the last check failed (no secrets in it). */
+  error?: string;
+}
+
+/**
+ * One Portainer client per PhoenixHypervisor with `spec.portainer`, shared by the hypervisor
+ * controller (which reports the version) and every stack reconciler. Like the Proxmox
+ * registry, a client is rebuilt only when what it was built from changes (URL, key, CA, TLS
+ * mode), so a rotated API key Secret takes effect at the next reconcile.
+ */
+export class PortainerConnections {
+  readonly #connections = new Map<string, { fingerprint: string; connection: PortainerConnection }>();
+  readonly #checks = new Map<string, Promise<string>>();
+  readonly #recorder: ExternalCallRecorder | undefined;
+  readonly #allowHost: (host: string) => boolean;
+
+  constructor(recorder?: ExternalCallRecorder, allowHost: (host: string) => boolean = () => true) {
+    this.#recorder = recorder;
+    this.#allowHost = allowHost;
+  }
+
+  allows(url: string): boolean {
+    return this.#allowHost(new URL(url).hostname);
+  }
+
+  /** The connection for `hv` with the API key from its Secret; undefined when it declares no Portainer. */
+  connect(hv: PhoenixHypervisor, secrets: Pick<Informer<SecretObject>, 'get'>, redactor?: Redactor): PortainerConnection | undefined {
+    const portainer = hv.spec.portainer;
+    if (!portainer) {
+      this.remove(hv.metadata.name);
+      return undefined;
+    }
+    const ref = portainer.apiKeySecretRef;
+    const apiKey = secretText(secrets, ref.namespace, ref.name, ref.key ?? 'apiKey', 'a Portainer access token (ptr_…)').trim();
+    redactor?.addSecret(apiKey);
+    const url = portainer.url.replace(/\/$/, '');
+    const fingerprint = createHash('sha256').update(JSON.stringify([url, apiKey, portainer.caBundle ?? '', portainer.insecureSkipTLSVerify ?? false])).digest('hex');
+    const name = hv.metadata.name;
+    const existing = this.#connections.get(name);
+    if (existing && existing.fingerprint === fingerprint) return existing.connection;
+    existing?.connection.client.close();
+    const client = new PortainerClient({
+      url,
+      apiKey,
+      ...(portainer.caBundle ? { caBundle: portainer.caBundle } : {}),
+      insecureSkipTLSVerify: portainer.insecureSkipTLSVerify ?? false,
+      ...(this.#recorder ? { recorder: this.#recorder } : {}),
+    });
+    const connection: PortainerConnection = { hypervisor: name, url, client };
+    this.#connections.set(name, { fingerprint, connection });
+    return connection;
+  }
+
+  get(name: string): PortainerConnection | undefined {
+    return this.#connections.get(name)?.connection;
+  }
+
+  /** Asks Portainer for its version with the current key (one request in flight per hypervisor). */
+  check(connection: PortainerConnection): Promise<string> {
+    const running = this.#checks.get(connection.hypervisor);
+    if (running) return running;
+    const check = connection.client.status().then(
+      ({ version }) => {
+        connection.version = version;
+        delete connection.error;
+        return version;
+      },
+      (err: unknown) => {
+        delete connection.version;
+        connection.error = describeFailure(err, connection.url);
+        throw err;
+      },
+    ).finally(() => this.#checks.delete(connection.hypervisor));
+    this.#checks.set(connection.hypervisor, check);
+    return check;
+  }
+
+  /**
+   * For the hypervisor's status: the version, or why there is none. Never throws: an
+   * unreachable Portainer must not make the Proxmox side of the hypervisor (and every guest)
+   * look broken; stacks report it themselves.
+   */
+  async describe(hv: PhoenixHypervisor, secrets: Pick<Informer<SecretObject>, 'get'>, redactor?: Redactor): Promise<{ version?: string; note: string }> {
+    if (!hv.spec.portainer) {
+      this.remove(hv.metadata.name);
+      return { note: '' };
+    }
+    if (!this.allows(hv.spec.portainer.url)) return { note: `Portainer at ${new URL(hv.spec.portainer.url).hostname} may not be contacted (--allowed-proxmox-hosts)` };
+    try {
+      const connection = this.connect(hv, secrets, redactor)!;
+      const version = await this.check(connection);
+      return { version, note: `Portainer ${version}` };
+    } catch (err) {
+      return { note: `Portainer: ${isPortainerError(err) ? describeFailure(err, hv.spec.portainer.url) : (err as Error).message}` };
+    }
+  }
+
+  remove(name: string): void {
+    this.#connections.get(name)?.connection.client.close();
+    this.#connections.delete(name);
+  }
+
+  close(): void {
+    for (const name of [...this.#connections.keys()]) this.remove(name);
+  }
+}
+
+/** A failed check in words a person can act on. */
+export function describeFailure(err: unknown, url: string): string {
+  if (isPortainerError(err, 'Unauthorized')) return 'Portainer refused the API key (revoked or wrong?)';
+  if (isPortainerError(err, 'Forbidden')) return `the API key's user may not use this API: ${err.detail}`;
+  if (isPortainerError(err, 'Unavailable')) return `cannot reach Portainer at ${url}: ${err.detail}`;
+  return (err as Error).message;
+}

@@ -1,0 +1,533 @@
+import type { Counter } from 'prom-client';
+import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
+import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
+import { defineController } from '../../runtime/manager.ts';
+import { RetryableError, TerminalError } from '../../runtime/errors.ts';
+import { ensureFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '../../runtime/finalizers.ts';
+import { secrets as secretsResource, type KubeObject, type ResourceType } from '../../runtime/resource.ts';
+import type { Informer } from '../../runtime/informer.ts';
+import type { StatusUpdate } from '../../runtime/status-writer.ts';
+import { phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms, type PhoenixHypervisor, type PhoenixStack, type PhoenixVM } from '../../api/objects.ts';
+import type { SpecValidator } from '../../api/validation.ts';
+import { isAlreadyInState, isPortainerError } from '../../clients/portainer/errors.ts';
+import type { PortainerClient, PortainerStack } from '../../clients/portainer/client.ts';
+import { ComposeInvalidError, desiredStack, ownershipOf, resolveEnv, type DesiredStack } from '../../stacks/desired.ts';
+import { describeDiff, diffStack, observedState, planStack, servicesHealth, type ObservedStack, type StackDiff } from '../../stacks/plan.ts';
+import { secretText, type SecretObject } from '../secrets.ts';
+import { dependenciesOf, findCycle, isReady, waitingFor, type DependencyRef } from '../dependencies.ts';
+import { minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
+import { describeFailure, type PortainerConnection, type PortainerConnections } from './portainer-connections.ts';
+
+export const configMaps: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+
+interface ConfigMapObject extends KubeObject {
+  data?: Record<string, string>;
+}
+
+export interface StackControllerDeps {
+  readonly portainer: PortainerConnections;
+  readonly validator: SpecValidator;
+  /** The controller's --observe-period: how often a stack is read to detect drift. */
+  readonly observePeriodMs: number;
+  readonly driftCorrections: Counter<'kind' | 'option'>;
+}
+
+/** How many times the same difference may be written before Phoenix calls it a perpetual diff. */
+const maxIdenticalWrites = 3;
+
+/** While services start or recover, readiness is checked this often rather than once a cycle. */
+const unsettledCheckMs = 2_000;
+
+/**
+ * PhoenixStack: a Docker Compose stack deployed through the hypervisor's Portainer onto the
+ * environment of a PhoenixVM. A reconcile makes at most one change in Portainer (create,
+ * update, start, stop or delete; each is synchronous there) and then observes again.
+ */
+export function stackController(deps: StackControllerDeps): ControllerDefinition<PhoenixStack> {
+  return defineController<PhoenixStack>({
+    kind: 'PhoenixStack',
+    resource: phoenixStacks,
+    setup(setup: ControllerSetup<PhoenixStack>): Reconciler<PhoenixStack> {
+      const hypervisors = setup.cache<PhoenixHypervisor>(phoenixHypervisors);
+      const caches: Record<DependencyRef['kind'], Informer<KubeObject>> = {
+        PhoenixHypervisor: hypervisors as unknown as Informer<KubeObject>,
+        PhoenixLXC: setup.cache<KubeObject>(phoenixLxcs),
+        PhoenixVM: setup.cache<KubeObject>(phoenixVms),
+        PhoenixStack: setup.primary as unknown as Informer<KubeObject>,
+      };
+      const lookup = (ref: DependencyRef) => caches[ref.kind].get(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
+      const stacks = () => setup.primary.list();
+      const hypervisorOf = (stack: PhoenixStack) => (caches.PhoenixVM.get(`${stack.metadata.namespace}/${stack.spec.vmRef.name}`) as PhoenixVM | undefined)?.spec.hypervisorRef.name;
+
+      for (const resource of [phoenixVms, phoenixLxcs, phoenixStacks]) {
+        setup.watchReadiness<KubeObject>(resource, (dep) =>
+          stacks().filter((s) => dependenciesOf(s).some((r) => r.kind === dep.kind && r.name === dep.metadata.name && r.namespace === dep.metadata.namespace)).map(refOf));
+      }
+      // Any change of the hypervisor: Portainer added to its spec, its version first recorded.
+      setup.watchMapped<PhoenixHypervisor>(phoenixHypervisors, (hv) => stacks().filter((s) => hypervisorOf(s) === hv.metadata.name).map(refOf));
+      setup.watchMapped<SecretObject>(secretsResource, (secret) =>
+        stacks().filter((s) => {
+          if (s.metadata.namespace === secret.metadata.namespace && (s.spec.env ?? []).some((e) => e.valueFrom?.secretKeyRef?.name === secret.metadata.name)) return true;
+          const ref = hypervisors.get(hypervisorOf(s) ?? '')?.spec.portainer?.apiKeySecretRef;
+          return ref !== undefined && ref.namespace === secret.metadata.namespace && ref.name === secret.metadata.name;
+        }).map(refOf));
+      setup.watchMapped<ConfigMapObject>(configMaps, (cm) =>
+        stacks().filter((s) => s.metadata.namespace === cm.metadata.namespace && (s.spec.compose.configMapRef?.name === cm.metadata.name || (s.spec.env ?? []).some((e) => e.valueFrom?.configMapKeyRef?.name === cm.metadata.name))).map(refOf));
+      const shared: Shared = {
+        lookup,
+        secretCache: setup.cache<SecretObject>(secretsResource),
+        configMapCache: setup.cache<ConfigMapObject>(configMaps),
+        identicalWrites: new Map(),
+      };
+
+      return {
+        async reconcile({ object }): Promise<ReconcileResult | void> {
+          if (!object) return;
+          const run = new StackReconcile(deps, setup, object, shared);
+          try {
+            return await run.reconcile();
+          } catch (err) {
+            if (isPortainerError(err, 'Unauthorized')) throw new RetryableError('PortainerUnauthorized', 'Portainer refused the API key (revoked or wrong?); fix the key Secret the PhoenixHypervisor names', { cause: err });
+            if (isPortainerError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the Portainer API key's user may not do this: ${err.message}`, { cause: err });
+            if (isPortainerError(err, 'Unavailable')) throw new RetryableError('PortainerUnavailable', err.message, { cause: err });
+            throw err;
+          } finally {
+            if (run.converged) shared.identicalWrites.delete(run.key);
+          }
+        },
+      };
+    },
+  });
+}
+
+function refOf(object: KubeObject) {
+  return { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
+}
+
+interface Shared {
+  readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
+  readonly secretCache: Informer<SecretObject>;
+  readonly configMapCache: Informer<ConfigMapObject>;
+  readonly identicalWrites: Map<string, { hash: string; count: number }>;
+}
+
+interface Target {
+  readonly connection: PortainerConnection;
+  readonly client: PortainerClient;
+  readonly environmentId: number;
+}
+
+interface DriftRecord {
+  field: string;
+  observed?: string;
+  desired?: string;
+  time: string;
+  corrected?: boolean;
+}
+
+/** One reconcile of one stack; holds the latest copy of the object as status writes return it. */
+class StackReconcile {
+  readonly key: string;
+  converged = false;
+  private current: PhoenixStack;
+  private readonly deps: StackControllerDeps;
+  private readonly setup: ControllerSetup<PhoenixStack>;
+  private readonly shared: Shared;
+
+  constructor(deps: StackControllerDeps, setup: ControllerSetup<PhoenixStack>, object: PhoenixStack, shared: Shared) {
+    this.deps = deps;
+    this.setup = setup;
+    this.current = object;
+    this.shared = shared;
+    this.key = `PhoenixStack ${object.metadata.namespace}/${object.metadata.name}`;
+  }
+
+  private get spec() {
+    return this.current.spec;
+  }
+
+  private get status() {
+    return this.current.status ?? {};
+  }
+
+  private get namespace(): string {
+    return this.current.metadata.namespace ?? '';
+  }
+
+  private get mode(): 'Manage' | 'Observe' {
+    return this.spec.managementPolicy ?? 'Manage';
+  }
+
+  private async write(update: StatusUpdate): Promise<void> {
+    const result = await this.setup.status.update(phoenixStacks, this.current, update);
+    this.current = result.object;
+  }
+
+  private async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
+    await this.write({ phase: 'reconciling', reason, message, ...(fields ? { fields } : {}) });
+  }
+
+  private nextCycle(): number {
+    return untilNextCycle(Date.now(), Math.max(minObservePeriodMs, this.deps.observePeriodMs));
+  }
+
+  async reconcile(): Promise<ReconcileResult | void> {
+    if (isBeingDeleted(this.current)) return this.delete();
+    if (this.mode === 'Manage' && !hasFinalizer(this.current, phoenixFinalizer)) {
+      this.current = await ensureFinalizer(this.setup.client, phoenixStacks, this.current, phoenixFinalizer);
+    }
+    const invalid = this.deps.validator.validate('PhoenixStack', this.spec);
+    if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
+    if (this.spec.compose.git) {
+      // The Portainer simulator Phoenix is tested against has no git stacks, so they are not built yet.
+      throw new TerminalError('GitNotSupported', 'compose.git is not supported yet: use compose.inline or compose.configMapRef');
+    }
+    const self: DependencyRef = { kind: 'PhoenixStack', name: this.current.metadata.name, namespace: this.namespace };
+    const cycle = findCycle(self, (ref) => {
+      const object = this.shared.lookup(ref) as Parameters<typeof dependenciesOf>[0] | undefined;
+      return object?.spec ? dependenciesOf(object) : undefined;
+    });
+    if (cycle) throw new TerminalError('DependencyCycle', `dependency cycle: ${cycle.map((r) => `${r.kind} ${r.name}`).join(' → ')}; remove one of these dependencies`);
+    const waiting = waitingFor(dependenciesOf(this.current), this.shared.lookup);
+    if (waiting.length) {
+      await this.progress('WaitingForDependencies', `waiting for ${waiting.join(', ')}`);
+      return;
+    }
+    const connection = await this.connection();
+    if (!('client' in connection)) return connection;
+    const desired = this.desired();
+    const target = await this.target(connection);
+    if (this.mode === 'Observe') return this.observeOnly(target, desired);
+    const stack = await this.findStack(target, desired.name);
+    if (!stack) return this.create(target, desired);
+    const ownership = ownershipOf(stack.Env, this.current.metadata.uid ?? '');
+    if (ownership !== 'ours') {
+      throw new TerminalError('NotOwned', `environment ${target.environmentId} already has a stack named ${desired.name} (id ${stack.Id}) that ${ownership === 'foreign' ? 'another Phoenix object created' : 'Phoenix did not create'}, so Phoenix will not change it. Choose another spec.stackName, remove that stack in Portainer, or watch it with managementPolicy: Observe`);
+    }
+    return this.converge(target, desired, stack);
+  }
+
+  /** The VM's hypervisor and its Portainer, or a status saying what the stack waits for. */
+  private async connection(): Promise<PortainerConnection | ReconcileResult> {
+    const vm = this.shared.lookup({ kind: 'PhoenixVM', name: this.spec.vmRef.name, namespace: this.namespace }) as PhoenixVM | undefined;
+    const name = vm?.spec.hypervisorRef.name ?? '';
+    const hv = this.shared.lookup({ kind: 'PhoenixHypervisor', name }) as PhoenixHypervisor | undefined;
+    if (!hv || !isReady(hv)) {
+      await this.progress('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : `PhoenixHypervisor ${name} is not Ready`);
+      return { requeueAfter: 30_000 };
+    }
+    if (!hv.spec.portainer) throw new TerminalError('NoPortainer', `PhoenixHypervisor ${name} has no spec.portainer: stacks are deployed through the Portainer it names`);
+    if (!this.deps.portainer.allows(hv.spec.portainer.url)) {
+      throw new TerminalError('EndpointNotAllowed', `this controller may not connect to ${new URL(hv.spec.portainer.url).hostname} (restricted by --allowed-proxmox-hosts)`);
+    }
+    const connection = this.deps.portainer.connect(hv, this.shared.secretCache, this.setup.redactor)!;
+    if (connection.version === undefined) {
+      try {
+        await this.deps.portainer.check(connection);
+      } catch (err) {
+        const message = `waiting for Portainer of PhoenixHypervisor ${name}: ${describeFailure(err, connection.url)}`;
+        if (isPortainerError(err, 'Unavailable', 'Unauthorized', 'Forbidden', 'ServerError')) throw new RetryableError('WaitingForPortainer', message, { cause: err });
+        throw err;
+      }
+    }
+    return connection;
+  }
+
+  private configMapText(name: string, key: string): string {
+    const cm = this.shared.configMapCache.get(`${this.namespace}/${name}`);
+    if (!cm) throw new TerminalError('ConfigMapNotFound', `ConfigMap ${this.namespace}/${name} does not exist`);
+    const value = cm.data?.[key];
+    if (value === undefined) throw new TerminalError('ConfigMapKeyNotFound', `ConfigMap ${this.namespace}/${name} has no key "${key}"`);
+    return value;
+  }
+
+  private desired(): DesiredStack {
+    const source = this.spec.compose;
+    const compose = source.inline ?? this.configMapText(source.configMapRef!.name, source.configMapRef!.key ?? 'docker-compose.yml');
+    let resolved;
+    try {
+      resolved = resolveEnv(
+        this.spec.env,
+        (kind, name, key) => (kind === 'Secret' ? secretText(this.shared.secretCache, this.namespace, name, key) : this.configMapText(name, key)),
+        (name) => this.shared.secretCache.get(`${this.namespace}/${name}`)?.metadata.resourceVersion,
+      );
+    } catch (err) {
+      if (err instanceof TerminalError) throw err;
+      throw new TerminalError('InvalidSpec', (err as Error).message);
+    }
+    // Values from Secrets may end up in a Portainer error text (compose quoting them): never in status or events.
+    for (const value of resolved.secretValues) this.setup.redactor.addSecret(value);
+    try {
+      return desiredStack({
+        stackName: this.spec.stackName ?? this.current.metadata.name,
+        compose,
+        env: resolved.env,
+        hashEnv: resolved.hashEnv,
+        ...(this.spec.state ? { state: this.spec.state } : {}),
+        ...(this.spec.prune !== undefined ? { prune: this.spec.prune } : {}),
+        ...(this.spec.pullImage !== undefined ? { pullImage: this.spec.pullImage } : {}),
+        ...(this.mode === 'Manage' ? { ownerUid: this.current.metadata.uid ?? '' } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ComposeInvalidError) throw new TerminalError('InvalidCompose', err.message);
+      throw err;
+    }
+  }
+
+  /** The Portainer environment: by id, by name, or named after the VM. */
+  private async target(connection: PortainerConnection): Promise<Target> {
+    const client = connection.client;
+    const wanted = this.spec.environment;
+    // Resolved once per generation: in steady state the stack reads name nothing more.
+    const recorded = this.status.environmentId;
+    if (recorded !== undefined && this.status.observedGeneration === this.current.metadata.generation && (wanted?.id === undefined || wanted.id === recorded)) {
+      return { connection, client, environmentId: recorded };
+    }
+    if (wanted?.id !== undefined) {
+      try {
+        await client.environment(wanted.id);
+      } catch (err) {
+        if (isPortainerError(err, 'NotFound')) throw new RetryableError('EnvironmentNotFound', `Portainer has no environment ${wanted.id}`);
+        throw err;
+      }
+      return { connection, client, environmentId: wanted.id };
+    }
+    const name = wanted?.name ?? this.spec.vmRef.name;
+    const found = await client.environmentsNamed(name);
+    if (found.length !== 1) {
+      // Retried with backoff: adding the environment to Portainer is done outside Kubernetes.
+      throw new RetryableError(found.length ? 'EnvironmentAmbiguous' : 'EnvironmentNotFound', found.length
+        ? `${found.length} Portainer environments are named ${name} (ids ${found.map((e) => e.Id).join(', ')}); name one by spec.environment.id`
+        : `Portainer has no environment named ${name}${wanted?.name ? '' : ' (the default: the VM\'s name)'}; add the VM's agent to Portainer under that name, or set spec.environment`);
+    }
+    return { connection, client, environmentId: found[0]!.Id };
+  }
+
+  /** The stack of that name on the environment: by the recorded id first, else by listing. */
+  private async findStack(target: Target, name: string): Promise<PortainerStack | undefined> {
+    const id = this.status.stackId;
+    if (id !== undefined && this.status.environmentId === target.environmentId) {
+      try {
+        const stack = await target.client.stack(id);
+        if (stack.EndpointId === target.environmentId && stack.Name === name) return stack;
+      } catch (err) {
+        if (!isPortainerError(err, 'NotFound')) throw err;
+      }
+    }
+    const list = await target.client.stacks(target.environmentId);
+    return list.find((s) => s.Name === name && s.EndpointId === target.environmentId);
+  }
+
+  private async create(target: Target, desired: DesiredStack): Promise<ReconcileResult> {
+    if (desired.state === 'Stopped' && this.status.stackId === undefined) {
+      // Creating deploys; a stack declared Stopped is created (and run) only once it should run.
+      await this.write({ phase: 'ready', reason: 'Stopped', message: `stack ${desired.name} is declared Stopped and does not exist; nothing to deploy`, fields: { environmentId: target.environmentId, state: 'Stopped', services: undefined } });
+      this.converged = true;
+      return { requeueAfter: this.nextCycle() };
+    }
+    if (this.status.stackId !== undefined) {
+      await this.setup.events.warning(this.current, 'StackMissing', 'Create', `stack ${this.status.stackId} (${desired.name}) is gone from Portainer; deploying it again`);
+    }
+    await this.progress('Deploying', `deploying stack ${desired.name} on environment ${target.environmentId} (compose up, image pulls included)`, { environmentId: target.environmentId });
+    let stack: PortainerStack;
+    try {
+      stack = await target.client.createStack(target.environmentId, desired.name, { stackFileContent: desired.compose, env: desired.env });
+    } catch (err) {
+      if (isPortainerError(err, 'Conflict')) {
+        // A stack created meanwhile is found by name next time; containers of that compose
+        // project outside Portainer keep answering 409 until someone removes them.
+        throw new RetryableError('NameConflict', `Portainer refused to create ${desired.name}: ${err.detail}. If containers of compose project ${desired.name} run on that host outside Portainer, remove them or choose another spec.stackName`);
+      }
+      throw this.deployFailure('create', err);
+    }
+    await this.setup.events.normal(this.current, 'Created', 'Create', `deployed stack ${desired.name} as Portainer stack ${stack.Id} on environment ${target.environmentId}`);
+    await this.progress('Deployed', `stack ${stack.Id} deployed; checking its services`, { stackId: stack.Id, environmentId: target.environmentId, contentHash: desired.contentHash, state: observedState(stack.Status) });
+    return { requeueAfter: 100 };
+  }
+
+  private deployFailure(operation: string, err: unknown): Error {
+    if (isPortainerError(err, 'ServerError', 'Invalid')) {
+      // compose's own words: a bad file, a pull refused, a port in use.
+      return new RetryableError('DeployFailed', `Portainer could not ${operation} the stack: ${err.detail}`, { cause: err });
+    }
+    return err as Error;
+  }
+
+  private async observe(target: Target, stack: PortainerStack, desired: DesiredStack): Promise<ObservedStack> {
+    const [file, containers] = await Promise.all([
+      target.client.stackFile(stack.Id),
+      target.client.projectContainers(target.environmentId, desired.name),
+    ]);
+    return {
+      status: stack.Status,
+      env: stack.Env,
+      file,
+      containers: containers.map((c) => ({ service: c.Labels?.['com.docker.compose.service'], state: c.State, status: c.Status, image: c.Image })),
+    };
+  }
+
+  /**
+   * Everything deployed for this generation and content, so a difference found now was made
+   * outside Phoenix (a Secret or spec change changes the hash or the generation instead).
+   */
+  private convergedBefore(stack: PortainerStack, desired: DesiredStack): boolean {
+    const s = this.status;
+    return s.stackId === stack.Id && s.contentHash === desired.contentHash && s.observedGeneration === this.current.metadata.generation && s.state === desired.state;
+  }
+
+  private async converge(target: Target, desired: DesiredStack, stack: PortainerStack): Promise<ReconcileResult> {
+    const observed = await this.observe(target, stack, desired);
+    const diff = diffStack(desired, observed);
+    const step = planStack(diff, desired.state);
+    const base = { stackId: stack.Id, environmentId: target.environmentId };
+    if (step.action !== 'none') {
+      this.guardPerpetualDiff(diff);
+      const drift = this.convergedBefore(stack, desired);
+      const words = describeDiff(diff);
+      try {
+        if (step.action === 'start') await target.client.startStack(stack.Id, target.environmentId);
+        else if (step.action === 'stop') await target.client.stopStack(stack.Id, target.environmentId);
+        else await target.client.updateStack(stack.Id, target.environmentId, { stackFileContent: desired.compose, env: desired.env, prune: desired.prune, pullImage: desired.pullImage });
+      } catch (err) {
+        if (!isAlreadyInState(err)) throw this.deployFailure(step.action, err);
+      }
+      const fields: Record<string, unknown> = { ...base, state: step.action === 'stop' ? 'Stopped' : 'Running' };
+      if (step.action === 'update') fields['contentHash'] = desired.contentHash;
+      if (drift) {
+        for (const option of driftOptions(diff)) this.deps.driftCorrections.inc({ kind: 'PhoenixStack', option });
+        await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back (${step.action}): ${words.join('; ')}`);
+        fields['drift'] = this.driftRecords(diff, true);
+        await this.progress('DriftCorrected', `set back: ${words.join('; ')}`, fields);
+      } else {
+        const why = this.status.contentHash !== undefined && this.status.contentHash !== desired.contentHash && this.status.observedGeneration === this.current.metadata.generation ? ' (a referenced Secret or ConfigMap changed)' : '';
+        await this.setup.events.normal(this.current, stepReason(step.action), 'Update', `${step.action} of stack ${stack.Id}${why}: ${words.join('; ')}`);
+        await this.progress(stepReason(step.action), `${step.action} of stack ${stack.Id} done; checking its services`, fields);
+      }
+      return { requeueAfter: 100 };
+    }
+    const health = desired.state === 'Running' ? servicesHealth(desired.services, observed.containers) : { services: [], ready: true, problems: [] };
+    const fields = {
+      ...base,
+      state: observedState(observed.status),
+      // A stopped stack keeps the hash of what it ran last: the new content is not deployed yet.
+      contentHash: step.deferred ? this.status.contentHash : desired.contentHash,
+      services: health.services.length ? health.services : undefined,
+    };
+    if (!health.ready) {
+      await this.progress('ServicesNotReady', `stack ${stack.Id}: ${health.problems.join(', ')}`, fields);
+      return { requeueAfter: Math.min(unsettledCheckMs, this.nextCycle()) };
+    }
+    this.converged = true;
+    const what = desired.state === 'Running'
+      ? `stack ${stack.Id} on environment ${target.environmentId}: ${health.services.length} service${health.services.length === 1 ? '' : 's'} running`
+      : `stack ${stack.Id} on environment ${target.environmentId} is stopped${step.deferred ? `; ${step.deferred}` : ''}`;
+    await this.write({ phase: 'ready', reason: desired.state === 'Running' ? 'Converged' : 'Stopped', message: what, fields });
+    return { requeueAfter: this.nextCycle() };
+  }
+
+  /** Refuses to write the same difference again and again: that is a bug, not drift. */
+  private guardPerpetualDiff(diff: StackDiff): void {
+    const hash = JSON.stringify(diff);
+    const last = this.shared.identicalWrites.get(this.key);
+    const count = last?.hash === hash ? last.count + 1 : 1;
+    this.shared.identicalWrites.set(this.key, { hash, count });
+    if (count > maxIdenticalWrites) {
+      throw new TerminalError('PerpetualDiff', `Portainer still differs from the spec after ${maxIdenticalWrites} identical writes (${describeDiff(diff).join('; ')}); Phoenix stopped writing`);
+    }
+  }
+
+  private driftRecords(diff: StackDiff, corrected: boolean): DriftRecord[] {
+    const now = new Date().toISOString();
+    const previous = this.status.drift ?? [];
+    const records: Omit<DriftRecord, 'time'>[] = [];
+    if (diff.file) records.push({ field: 'compose', observed: 'edited in Portainer', desired: 'the spec\'s compose file', corrected });
+    for (const name of diff.env) records.push({ field: `env.${name}`, observed: '(differs)', desired: '(spec)', corrected });
+    if (diff.state) records.push({ field: 'state', observed: diff.state.observed, desired: diff.state.desired, corrected });
+    for (const name of diff.missing) records.push({ field: `services.${name}`, observed: 'no container', desired: 'running', corrected });
+    const same = (r: Omit<DriftRecord, 'time'>) => previous.find((p) => p.field === r.field && p.observed === r.observed && p.desired === r.desired && p.corrected === r.corrected);
+    const fresh = records.map((r) => ({ ...r, time: corrected ? now : (same(r)?.time ?? now) }));
+    return corrected ? [...fresh, ...previous].slice(0, 20) : fresh.slice(0, 20);
+  }
+
+  /** Observe mode: find the stack by name and report; never a write to Portainer. */
+  private async observeOnly(target: Target, desired: DesiredStack): Promise<ReconcileResult> {
+    const stack = (await target.client.stacks(target.environmentId)).find((s) => s.Name === desired.name);
+    if (!stack) {
+      await this.write({ phase: 'ready', reason: 'StackNotFound', message: `observing: no stack ${desired.name} on environment ${target.environmentId}`, fields: { environmentId: target.environmentId, stackId: undefined, state: 'Unknown', services: undefined } });
+      return { requeueAfter: this.nextCycle() };
+    }
+    const observed = await this.observe(target, stack, desired);
+    const diff = diffStack(desired, observed);
+    const health = servicesHealth(desired.state === 'Running' ? desired.services : [], observed.containers);
+    const drift = this.driftRecords(diff, false);
+    this.converged = true;
+    const differences = describeDiff(diff);
+    await this.write({
+      phase: 'ready',
+      reason: 'Observed',
+      message: `observing stack ${stack.Id} (no changes made): ${differences.length ? differences.join('; ') : 'no differences from the spec'}${health.problems.length ? `; ${health.problems.join(', ')}` : ''}`,
+      fields: {
+        stackId: stack.Id,
+        environmentId: target.environmentId,
+        state: observedState(stack.Status),
+        services: health.services.length ? health.services : undefined,
+        drift: drift.length ? drift : undefined,
+      },
+    });
+    return { requeueAfter: this.nextCycle() };
+  }
+
+  private async delete(): Promise<ReconcileResult | void> {
+    if (!hasFinalizer(this.current, phoenixFinalizer)) return;
+    const done = async (reason: string, note: string) => {
+      await this.setup.events.normal(this.current, reason, 'Delete', note);
+      await removeFinalizer(this.setup.client, phoenixStacks, this.current, phoenixFinalizer);
+    };
+    if (this.mode === 'Observe') return done('Released', 'Observe mode: the stack is left as it is');
+    const id = this.status.stackId;
+    const environmentId = this.status.environmentId;
+    if (id === undefined || environmentId === undefined) return done('Deleted', 'no stack was ever deployed');
+    if ((this.spec.deletionPolicy ?? 'Delete') === 'Retain') {
+      // The marker stays: removing it would be an update, which redeploys the stack. A new
+      // PhoenixStack has another UID, so to it the retained stack is foreign.
+      return done('Retained', `stack ${id} keeps running in Portainer; Phoenix no longer manages it`);
+    }
+    const vm = this.shared.lookup({ kind: 'PhoenixVM', name: this.spec.vmRef.name, namespace: this.namespace }) as PhoenixVM | undefined;
+    const hv = this.shared.lookup({ kind: 'PhoenixHypervisor', name: vm?.spec.hypervisorRef.name ?? '' }) as PhoenixHypervisor | undefined;
+    let connection: PortainerConnection | undefined;
+    try {
+      connection = hv ? this.deps.portainer.connect(hv, this.shared.secretCache, this.setup.redactor) : undefined;
+    } catch {
+      connection = undefined; // the key Secret is gone: reported below, like a missing hypervisor
+    }
+    if (!connection) {
+      await this.progress('WaitingForPortainer', `cannot reach the Portainer of the VM's hypervisor to delete stack ${id}; the finalizer stays until it can (remove it by hand to abandon the stack)`);
+      return { requeueAfter: 10_000 };
+    }
+    let stack: PortainerStack;
+    try {
+      stack = await connection.client.stack(id);
+    } catch (err) {
+      if (isPortainerError(err, 'NotFound')) return done('Deleted', `stack ${id} is gone`);
+      throw err;
+    }
+    if (ownershipOf(stack.Env, this.current.metadata.uid ?? '') !== 'ours') {
+      return done('LeftAlone', `stack ${id} does not carry this object's marker; Phoenix did not touch it`);
+    }
+    try {
+      await connection.client.deleteStack(id, environmentId);
+    } catch (err) {
+      if (!isPortainerError(err, 'NotFound')) throw this.deployFailure('delete', err);
+    }
+    return done('Deleted', `deleted stack ${id} (compose down) from environment ${environmentId}`);
+  }
+}
+
+function stepReason(action: 'start' | 'stop' | 'update'): string {
+  return action === 'start' ? 'Started' : action === 'stop' ? 'Stopped' : 'Updated';
+}
+
+function driftOptions(diff: StackDiff): string[] {
+  return [...(diff.file ? ['compose'] : []), ...(diff.env.length ? ['env'] : []), ...(diff.state ? ['state'] : []), ...(diff.missing.length ? ['services'] : [])];
+}
+
