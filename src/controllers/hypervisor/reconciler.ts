@@ -15,9 +15,10 @@ import type { PortainerConnections } from '../stacks/portainer-connections.ts';
 /** How often a Ready hypervisor is checked again (node membership, version). */
 export const hypervisorCheckPeriodMs = 5 * 60_000;
 
-function secretKeyOf(hv: PhoenixHypervisor): string {
-  const ref = hv.spec.proxmox.tokenSecretRef;
-  return `${ref.namespace}/${ref.name}`;
+/** Every Secret a hypervisor reads, as `namespace/name`. */
+function referencedSecrets(hv: PhoenixHypervisor): string[] {
+  const refs = [hv.spec.proxmox.tokenSecretRef, hv.spec.portainer?.apiKeySecretRef, ...(hv.spec.users ?? []).map((u) => u.passwordSecretRef)];
+  return refs.filter((r) => r !== undefined).map((r) => `${r.namespace}/${r.name}`);
 }
 
 /**
@@ -38,11 +39,12 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
     kind: 'PhoenixHypervisor',
     resource: phoenixHypervisors,
     setup(setup: ControllerSetup<PhoenixHypervisor>): Reconciler<PhoenixHypervisor> {
-      // A rotated or newly created token Secret reconnects at once, without a restart.
+      // A rotated or newly created Secret (the token, Portainer's API key, a user's password)
+      // takes effect at once, without waiting for the next observation or a restart.
       setup.watchMapped<SecretObject>(secrets, (secret) =>
         setup.primary
           .list()
-          .filter((hv) => [secretKeyOf(hv), `${hv.spec.portainer?.apiKeySecretRef.namespace}/${hv.spec.portainer?.apiKeySecretRef.name}`].includes(`${secret.metadata.namespace}/${secret.metadata.name}`))
+          .filter((hv) => referencedSecrets(hv).includes(`${secret.metadata.namespace}/${secret.metadata.name}`))
           .map((hv) => ({ name: hv.metadata.name })),
       );
       const secretCache = setup.cache<SecretObject>(secrets);
