@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
@@ -13,13 +13,15 @@ import { apiGroup, apiVersion } from '../../api/group.ts';
 const usage = `phoenix demo
 
 Runs Phoenix end to end on this machine, against the local cluster (\`phoenix cluster up\`
-first): starts the Proxmox VE simulator and \`phoenix controller\` in the background, seeds the
-simulator with the host the examples describe, applies the guest examples with kubectl and
-shows them converging. \`phoenix cluster down\` stops everything.`;
+first): starts the Proxmox VE and Portainer simulators and \`phoenix controller\` in the
+background, seeds the simulators with the host the examples describe, applies the guest and
+stack examples with kubectl and shows them converging. \`phoenix cluster down\` stops everything.`;
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const phoenix = join(root, 'bin/phoenix.js');
 const guestExamples = ['10-lxc-golden-chain.yaml', '11-lxc-step-ca.yaml', '20-vm-cloud-template.yaml', '21-vm-docker-host.yaml'];
+/** The stack example: Qdrant through Portainer onto the drphoenix VM, which must be Ready first. */
+const stackExamples = ['30-stack-qdrant.yaml'];
 const G = { group: apiGroup, version: apiVersion };
 
 function say(line: string): void {
@@ -47,7 +49,7 @@ function kubectl(args: string[]): string {
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Run Phoenix locally against the Proxmox simulator and watch guests converge',
+  summary: 'Run Phoenix locally against the Proxmox and Portainer simulators and watch guests and a stack converge',
   usage,
   async run() {
     if (!existsSync(localKubeconfig)) {
@@ -78,37 +80,56 @@ export const demoCommand: Command = {
     await post(`${admin}/volumes`, { volid: 'fastData-shared-iso:import/noble-server-cloudimg-amd64.qcow2', node: 'phoenix', content: 'import', sizeBytes: 629145600, format: 'qcow2' });
     for (const poolid of ['ai', 'infrastructure']) await post(`${admin}/pools`, { poolid });
 
-    say('declaring the simulator as PhoenixHypervisor "pve" (token in Secret phoenix-system/pve-token)');
+    // Portainer, with an environment for the VM the stack example deploys onto (its agent).
+    const portainerPort = await freePort();
+    const keyFile = join(workDir, 'portainer-api-key');
+    rmSync(keyFile, { force: true });
+    say(`starting the Portainer simulator on 127.0.0.1:${portainerPort} (log: .phoenix/portainer.log)`);
+    background('portainer', ['sim', 'portainer', '--port', String(portainerPort), '--speed', '10', '--seed', '1', '--environment', 'drphoenix=tcp://10.0.0.102:9001', '--api-key-file', keyFile]);
+    const portainerUrl = `http://127.0.0.1:${portainerPort}`;
+    let apiKey = '';
+    await eventually('the Portainer simulator to write its API key', async () => {
+      apiKey = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : '';
+      return apiKey !== '';
+    });
+
+    say('declaring the simulator as PhoenixHypervisor "pve" (token in Secret phoenix-system/pve-token, Portainer key in phoenix-system/portainer-api-key)');
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     await core.createNamespace({ body: { metadata: { name: 'phoenix-system' } } }).catch(() => undefined);
     await core.deleteNamespacedSecret({ namespace: 'phoenix-system', name: 'pve-token' }).catch(() => undefined);
     await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'pve-token' }, stringData: { token } } });
+    await core.deleteNamespacedSecret({ namespace: 'phoenix-system', name: 'portainer-api-key' }).catch(() => undefined);
+    await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'portainer-api-key' }, stringData: { apiKey } } });
     await custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: 'pve' }).catch(() => undefined);
     await custom.createClusterCustomObject({
       ...G,
       plural: 'phoenixhypervisors',
-      body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: 'pve' }, spec: { proxmox: { url: simUrl, tokenSecretRef: { name: 'pve-token', namespace: 'phoenix-system' } } } },
+      body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: 'pve' }, spec: {
+          proxmox: { url: simUrl, tokenSecretRef: { name: 'pve-token', namespace: 'phoenix-system' } },
+          portainer: { url: portainerUrl, apiKeySecretRef: { name: 'portainer-api-key', namespace: 'phoenix-system' } },
+        } },
     });
 
     say('starting phoenix controller (log: .phoenix/controller.log; loopback endpoints only)');
     background('controller', ['controller', '--kubeconfig', localKubeconfig, '--allowed-proxmox-hosts=loopback', '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', '--concurrency=4', '--log-format=json']);
 
-    say(`kubectl apply -f examples/{${guestExamples.join(',')}}`);
-    for (const file of guestExamples) process.stdout.write(kubectl(['apply', '-f', join(root, 'examples', file)]));
+    const examples = [...guestExamples, ...stackExamples];
+    say(`kubectl apply -f examples/{${examples.join(',')}}`);
+    for (const file of examples) process.stdout.write(kubectl(['apply', '-f', join(root, 'examples', file)]));
 
     const started = Date.now();
     let reported = -1;
-    await eventually('every guest Ready', async () => {
-      const table = kubectl(['get', 'phoenixlxcs,phoenixvms', '--no-headers']);
+    await eventually('every guest and stack Ready', async () => {
+      const table = kubectl(['get', 'phoenixlxcs,phoenixvms,phoenixstacks', '--no-headers']);
       const rows = table.trim().split('\n').filter(Boolean);
       const ready = rows.filter((l) => /\sTrue\s/.test(l)).length;
-      if (ready !== reported) say(`${ready}/${rows.length} guests Ready after ${Math.round((Date.now() - started) / 1000)} s`);
+      if (ready !== reported) say(`${ready}/${rows.length} guests and stacks Ready after ${Math.round((Date.now() - started) / 1000)} s`);
       reported = ready;
-      return rows.length === 6 && ready === rows.length;
-    }, 5 * 60_000).catch((err: Error) => say(`not every guest converged: ${err.message} (see .phoenix/controller.log)`));
+      return rows.length === 7 && ready === rows.length;
+    }, 5 * 60_000).catch((err: Error) => say(`not everything converged: ${err.message} (see .phoenix/controller.log)`));
     process.stdout.write(`\n${kubectl(['get', 'phoenix', '-A'])}\n`);
-    writeFileSync(join(workDir, 'demo.txt'), `simulator ${simUrl}\nadmin ${admin}\n`);
+    writeFileSync(join(workDir, 'demo.txt'), `simulator ${simUrl}\nadmin ${admin}\nportainer ${portainerUrl}\n`);
     process.stdout.write(
       [
         'Phoenix keeps running. Try:',
@@ -116,6 +137,7 @@ export const demoCommand: Command = {
         '  kubectl describe phoenixlxc granite-embedding       # conditions and events',
         '  kubectl patch phoenixlxc step-ca --type merge -p \'{"spec":{"cores":4}}\'   # watch it converge',
         `  curl -s ${admin}/state | head -c 600             # what the simulated Proxmox holds`,
+        '  kubectl get phoenixstack qdrant -o jsonpath=\'{.status.services}\'   # the stack\'s containers, through Portainer',
         'Stop everything with: npm run cluster:down',
         '',
       ].join('\n'),
