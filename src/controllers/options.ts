@@ -8,8 +8,9 @@ export interface PhoenixOptions {
 
 export const phoenixUsage = `Phoenix options:
   --observe-period DURATION         PHOENIX_OBSERVE_PERIOD; how often each guest is read to detect drift (default 5m)
-  --allowed-proxmox-hosts LIST      PHOENIX_ALLOWED_PROXMOX_HOSTS; hosts Phoenix may contact: "any" (default),
-                                    "loopback", or host names and IPs, comma-separated`;
+  --allowed-proxmox-hosts LIST      PHOENIX_ALLOWED_PROXMOX_HOSTS; hosts Phoenix may contact, Proxmox and
+                                    Portainer alike: "any" (default), "loopback", or host names and IPs,
+                                    comma-separated`;
 
 const flags = ['--observe-period', '--allowed-proxmox-hosts'] as const;
 
