@@ -69,3 +69,17 @@ export function findCycle(start: DependencyRef, edgesOf: (ref: DependencyRef) =>
   };
   return walk(start, [start]);
 }
+
+/**
+ * What keeps `self` from going on: a dependency cycle it is part of (as a message naming every
+ * member), or the dependencies that are not Ready yet. The reconcilers stall on a cycle and wait
+ * otherwise.
+ */
+export function dependencyGate(self: DependencyRef, object: WithDependencies, lookup: (ref: DependencyRef) => KubeObject | undefined): { cycle?: string; waiting: string[] } {
+  const cycle = findCycle(self, (ref) => {
+    const found = lookup(ref) as (KubeObject & Partial<WithDependencies>) | undefined;
+    return found?.spec ? dependenciesOf(found as WithDependencies) : undefined;
+  });
+  if (cycle) return { cycle: `dependency cycle: ${cycle.map((r) => `${r.kind} ${r.name}`).join(' → ')}; remove one of these dependencies`, waiting: [] };
+  return { waiting: waitingFor(dependenciesOf(object), lookup) };
+}

@@ -19,7 +19,7 @@ import { desiredRule, observedRule, optionChanges, planRules } from '../../guest
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { formatSize } from '../../proxmox/size.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
-import { dependenciesOf, findCycle, isReady, waitingFor, type DependencyRef } from '../dependencies.ts';
+import { dependenciesOf, dependencyGate, isReady, type DependencyRef } from '../dependencies.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
 import { GuestApi, type GuestConfig } from './guest-api.ts';
@@ -198,14 +198,10 @@ class GuestReconcile<O extends GuestObject> {
     if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
 
     const self: DependencyRef = { kind: this.adapter.kind, name: this.current.metadata.name, ...(this.current.metadata.namespace ? { namespace: this.current.metadata.namespace } : {}) };
-    const cycle = findCycle(self, (ref) => {
-      const object = this.shared.lookup(ref) as Parameters<typeof dependenciesOf>[0] | undefined;
-      return object?.spec ? dependenciesOf(object) : undefined;
-    });
-    if (cycle) throw new TerminalError('DependencyCycle', `dependency cycle: ${cycle.map((r) => `${r.kind} ${r.name}`).join(' → ')}; remove one of these dependencies`);
-    const waiting = waitingFor(dependenciesOf(this.current), this.shared.lookup);
-    if (waiting.length) {
-      await this.progress('WaitingForDependencies', `waiting for ${waiting.join(', ')}`);
+    const gate = dependencyGate(self, this.current, this.shared.lookup);
+    if (gate.cycle) throw new TerminalError('DependencyCycle', gate.cycle);
+    if (gate.waiting.length) {
+      await this.progress('WaitingForDependencies', `waiting for ${gate.waiting.join(', ')}`);
       return;
     }
     const connection = await this.connection();

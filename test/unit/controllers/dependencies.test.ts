@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { dependenciesOf, findCycle, type DependencyRef } from '../../../src/controllers/dependencies.ts';
+import { dependenciesOf, dependencyGate, findCycle, type DependencyRef } from '../../../src/controllers/dependencies.ts';
 
 const ref = (name: string): DependencyRef => ({ kind: 'PhoenixLXC', name, namespace: 'ns' });
 
@@ -20,5 +20,27 @@ describe('dependencies', () => {
   it('finds no cycle in a diamond or through missing objects', () => {
     const graph: Record<string, string[]> = { top: ['l', 'r'], l: ['base'], r: ['base'], base: ['ghost'] };
     assert.equal(findCycle(ref('top'), (r) => graph[r.name]?.map(ref)), undefined);
+  });
+});
+
+describe('dependencyGate', () => {
+  const object = (name: string, deps: string[], ready: boolean) => ({
+    metadata: { name, namespace: 'ns', generation: 1 },
+    spec: { dependsOn: deps.map((d) => ({ kind: 'PhoenixLXC' as const, name: d })) },
+    status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: 'x', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+  });
+  const world = (objects: ReturnType<typeof object>[]) => (r: DependencyRef) => objects.find((o) => o.metadata.name === r.name);
+
+  it('names the dependencies that are missing or not Ready, and lets a guest go once all are', () => {
+    const app = object('app', ['db', 'cache'], false);
+    const lookup = world([app, object('db', [], false)]);
+    assert.deepEqual(dependencyGate(ref('app'), app, lookup), { waiting: ['PhoenixLXC ns/db (not Ready)', 'PhoenixLXC ns/cache (not found)'] });
+    assert.deepEqual(dependencyGate(ref('app'), app, world([app, object('db', [], true), object('cache', [], true)])), { waiting: [] });
+  });
+
+  it('reports a cycle with every member named', () => {
+    const a = object('a', ['b'], false);
+    const gate = dependencyGate(ref('a'), a, world([a, object('b', ['a'], false)]));
+    assert.equal(gate.cycle, 'dependency cycle: PhoenixLXC a → PhoenixLXC b → PhoenixLXC a; remove one of these dependencies');
   });
 });
