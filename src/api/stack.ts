@@ -36,7 +36,11 @@ export const phoenixStackSpec = s.object(
             url: s.string({ description: 'Repository URL.', maxLength: 2048, pattern: '^(https?|ssh)://|^git@' }),
             ref: s.string({ description: 'Branch, tag or commit, such as `refs/heads/main`.', maxLength: 256, default: 'refs/heads/main' }),
             path: s.string({ description: 'Compose file path in the repository.', maxLength: 1024, default: 'docker-compose.yml' }),
-            credentialsSecretRef: c.localObjectReference('Secret with `username` and `password` (or a token) for the repository.'),
+            credentialsSecretRef: c.localObjectReference('Secret with `password` (or `token`) and optionally `username` for the repository. Sent to Portainer only in request bodies, never shown.'),
+            autoUpdateInterval: s.string({
+              description: 'How often Portainer checks the ref for a new commit and redeploys it (Portainer\'s own auto-update; a Go duration such as `5m`). Phoenix records the commit Portainer deployed in `status.gitCommit`.',
+              pattern: '^([0-9]+(s|m|h))+$', maxLength: 32, default: '5m',
+            }),
           },
           { description: 'A compose file in a git repository (Portainer clones it).', required: ['url'] },
         ),
@@ -45,6 +49,12 @@ export const phoenixStackSpec = s.object(
         description: 'Where the compose file comes from: exactly one of `inline`, `configMapRef` or `git`.',
         rules: [{ rule: '[has(self.inline), has(self.configMapRef), has(self.git)].filter(x, x).size() == 1', message: 'exactly one of inline, configMapRef or git is required' }],
       },
+    ),
+    adopt: s.object(
+      {
+        stackId: s.integer({ description: 'Id of the existing Portainer stack; its name must be the stack name. Default: the stack of that name on the environment.', minimum: 1 }),
+      },
+      { description: 'Take over a stack Phoenix did not create (`{}`: by name). Phoenix first reports every difference in status.drift and an AdoptionPlanned event without changing anything, then writes its marker and converges, keeping the stack id and env variables the spec does not name. Deleting the object then retains the stack unless deletionPolicy says Delete.' },
     ),
     env: s.array(envVar, { description: 'Environment variables, substituted in the compose file.', maxItems: 256, listType: 'map', mapKeys: ['name'] }),
     pullImage: s.boolean({ description: 'Pull images again on every update.', default: false }),
@@ -64,7 +74,8 @@ export const phoenixStackStatus = s.object(
     environmentId: s.integer({ description: 'Portainer environment id.', minimum: 0 }),
     state: s.literal(['Running', 'Stopped', 'Unknown'] as const, { description: 'Observed stack state.' }),
     contentHash: s.string({ description: 'Hash of the compose file and environment last deployed.', maxLength: 128 }),
-    gitCommit: s.string({ description: 'Commit last deployed (git stacks).', maxLength: 64 }),
+    gitCommit: s.string({ description: 'Commit last deployed (git stacks): Portainer\'s GitConfig.ConfigHash.', maxLength: 64 }),
+    adopted: s.boolean({ description: 'Whether the stack was adopted rather than created by Phoenix.' }),
     services: s.array(
       s.object(
         {

@@ -125,10 +125,22 @@ export function composeServices(content: string): string[] {
     .sort();
 }
 
+/** A compose file in a git repository, which Portainer clones. */
+export interface GitSpec {
+  readonly url: string;
+  readonly ref: string;
+  readonly path: string;
+  /** Portainer's auto-update poll (a Go duration); how new commits on the ref get deployed. */
+  readonly autoUpdateInterval?: string;
+}
+
 export interface DesiredStack {
   /** The name sent to Portainer, already normalised (it is also the compose project name). */
   readonly name: string;
+  /** The compose text; for a git stack the file Portainer deployed from the repository ('' before it exists). */
   readonly compose: string;
+  /** Set for git stacks: the file is the repository's, at whatever commit the ref names. */
+  readonly git?: GitSpec;
   /** The spec's env, then the marker when Phoenix manages the stack. */
   readonly env: EnvPair[];
   readonly contentHash: string;
@@ -144,6 +156,8 @@ export interface DesiredInput {
   readonly env: readonly EnvPair[];
   /** The env for the content hash (Secret values replaced by their versions); default `env`. */
   readonly hashEnv?: readonly EnvPair[];
+  /** For git stacks instead of `compose`. */
+  readonly git?: GitSpec;
   readonly state?: 'Running' | 'Stopped';
   readonly prune?: boolean;
   readonly pullImage?: boolean;
@@ -153,14 +167,34 @@ export interface DesiredInput {
 
 export function desiredStack(input: DesiredInput): DesiredStack {
   const env = input.ownerUid ? [...input.env, { name: ownerEnvName, value: input.ownerUid }] : [...input.env];
+  const git = input.git;
+  // A git stack's hash covers where the file comes from, not the commit: status.gitCommit says which commit runs.
+  const hashed = git ? `git ${JSON.stringify([git.url, git.ref, git.path, git.autoUpdateInterval ?? ''])}` : input.compose;
   return {
     name: normalizeStackName(input.stackName),
-    compose: input.compose,
+    compose: git ? '' : input.compose,
+    ...(git ? { git } : {}),
     env,
-    contentHash: contentHash(input.compose, input.hashEnv ?? input.env),
-    services: composeServices(input.compose),
+    contentHash: contentHash(hashed, input.hashEnv ?? input.env),
+    // A git stack's services are known once Portainer has its file (withGitFile).
+    services: git ? [] : composeServices(input.compose),
     state: input.state ?? 'Running',
     prune: input.prune ?? true,
     pullImage: input.pullImage ?? false,
   };
+}
+
+/** A git stack's desired state once the file Portainer deployed is known: its services are expected. */
+export function withGitFile(desired: DesiredStack, file: string): DesiredStack {
+  return { ...desired, compose: file, services: composeServices(file) };
+}
+
+/**
+ * The env to write to an adopted stack: variables the spec does not name (set by whoever made
+ * the stack) stay, the spec's win, and the marker goes last. A created stack's env is owned
+ * whole instead, so a variable added by hand there is drift.
+ */
+export function adoptedEnv(desired: readonly EnvPair[], observed: readonly EnvPair[] | null | undefined): EnvPair[] {
+  const named = new Set(desired.map((e) => e.name));
+  return [...(observed ?? []).filter((e) => !named.has(e.name) && e.name !== ownerEnvName), ...desired];
 }

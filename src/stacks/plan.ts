@@ -20,6 +20,10 @@ export interface ObservedStack {
   readonly env: readonly EnvPair[] | null;
   readonly file: string;
   readonly containers: readonly ObservedContainer[];
+  /** Portainer's GitConfig: null for a stack made from a string (or detached from git by a file update). */
+  readonly git?: { readonly url: string; readonly ref: string; readonly path: string; readonly commit: string } | null;
+  /** The auto-update interval Portainer polls the repository with ('' when off). */
+  readonly autoUpdateInterval?: string;
 }
 
 export interface StackDiff {
@@ -31,7 +35,16 @@ export interface StackDiff {
   readonly state?: { readonly observed: 'Running' | 'Stopped'; readonly desired: 'Running' | 'Stopped' };
   /** Services that should run and have no container at all (removed on the host). */
   readonly missing: string[];
+  /**
+   * Git stacks: `ref` (another ref is deployed), `autoUpdate` (another poll interval), and the
+   * differences no Portainer call can fix in place: `url`, `path`, `detached` (not a git stack).
+   */
+  readonly git?: string[];
 }
+
+
+/** Git differences that need the stack re-created (Portainer cannot change them in place). */
+export const gitSourceDifferences = ['url', 'path', 'detached'];
 
 export function observedState(status: number): 'Running' | 'Stopped' {
   return status === 1 ? 'Running' : 'Stopped';
@@ -50,17 +63,32 @@ export function diffStack(desired: DesiredStack, observed: ObservedStack): Stack
   const state = observedState(observed.status);
   const running = desired.state === 'Running' && state === 'Running';
   const present = new Set(observed.containers.map((c) => c.service).filter((s): s is string => s !== undefined));
+  const git = desired.git ? gitDiff(desired.git, observed) : undefined;
   return {
-    file: observed.file !== desired.compose,
+    // A git stack's file is the repository's: what changes it is another ref or commit.
+    file: desired.git ? false : observed.file !== desired.compose,
     env,
+    // Present (possibly empty) for every git stack: it is what makes the plan redeploy rather than update.
+    ...(git ? { git } : {}),
     ...(state !== desired.state ? { state: { observed: state, desired: desired.state } } : {}),
     // compose down removes a stopped stack's containers: none are expected then.
     missing: running ? desired.services.filter((s) => !present.has(s)) : [],
   };
 }
 
+function gitDiff(want: NonNullable<DesiredStack['git']>, observed: ObservedStack): string[] {
+  const have = observed.git;
+  if (!have) return ['detached'];
+  const out: string[] = [];
+  if (have.url !== want.url) out.push('url');
+  if (have.path.replace(/^\.?\//, '') !== want.path.replace(/^\.?\//, '')) out.push('path');
+  if (have.ref !== want.ref) out.push('ref');
+  if ((observed.autoUpdateInterval ?? '') !== (want.autoUpdateInterval ?? '')) out.push('autoUpdate');
+  return out;
+}
+
 export function hasDifferences(diff: StackDiff): boolean {
-  return diff.file || diff.env.length > 0 || diff.state !== undefined || diff.missing.length > 0;
+  return diff.file || diff.env.length > 0 || diff.state !== undefined || diff.missing.length > 0 || (diff.git?.length ?? 0) > 0;
 }
 
 /** The differences as words for events, conditions and drift records; names only, no values. */
@@ -69,6 +97,9 @@ export function describeDiff(diff: StackDiff): string[] {
   if (diff.file) parts.push('the compose file differs');
   if (diff.env.length) parts.push(`env ${diff.env.join(', ')} differ${diff.env.length === 1 ? 's' : ''}`);
   if (diff.state) parts.push(`the stack is ${diff.state.observed === 'Running' ? 'running' : 'stopped'}`);
+  for (const g of diff.git ?? []) {
+    parts.push(g === 'detached' ? 'the stack is no longer deployed from git' : g === 'autoUpdate' ? 'the git auto-update interval differs' : `the git ${g === 'ref' ? 'reference' : g} differs`);
+  }
   if (diff.missing.length) parts.push(`service${diff.missing.length === 1 ? '' : 's'} ${diff.missing.join(', ')} ha${diff.missing.length === 1 ? 's' : 've'} no container`);
   return parts;
 }
@@ -77,6 +108,12 @@ export type StackStep =
   | { readonly action: 'start' }
   | { readonly action: 'stop' }
   | { readonly action: 'update' }
+  /** Git stacks: pull the ref and deploy (`PUT /stacks/{id}/git/redeploy`); also writes env. */
+  | { readonly action: 'redeploy' }
+  /** Git stacks: save the auto-update interval (`POST /stacks/{id}/git`); deploys nothing. */
+  | { readonly action: 'settings' }
+  /** Git source differences Portainer cannot change in place. */
+  | { readonly action: 'refuse'; readonly reason: string }
   /** `deferred`: differences that cannot be applied now (content of a stopped stack). */
   | { readonly action: 'none'; readonly deferred?: string };
 
@@ -86,14 +123,19 @@ export type StackStep =
  * start its containers (while still calling the stack inactive).
  */
 export function planStack(diff: StackDiff, desired: 'Running' | 'Stopped'): StackStep {
+  const source = (diff.git ?? []).filter((g) => gitSourceDifferences.includes(g));
+  if (source.length) return { action: 'refuse', reason: describeDiff({ ...diff, git: source }).filter((p) => p.includes('git')).join('; ') };
   if (diff.state?.desired === 'Stopped') return { action: 'stop' };
   if (diff.state?.desired === 'Running') return { action: 'start' };
-  const content = diff.file || diff.env.length > 0;
+  const content = diff.file || diff.env.length > 0 || (diff.git ?? []).includes('ref');
   if (desired === 'Stopped') return content ? { action: 'none', deferred: 'the new content is deployed when the stack runs again' } : { action: 'none' };
   // A redeploy of the same content is also how a removed container comes back.
-  if (content || diff.missing.length) return { action: 'update' };
+  // A file update would detach a git stack from its repository, so git stacks are redeployed.
+  if (content || diff.missing.length) return { action: diff.git !== undefined ? 'redeploy' : 'update' };
+  if ((diff.git ?? []).includes('autoUpdate')) return { action: 'settings' };
   return { action: 'none' };
 }
+
 
 export interface ServiceStatus {
   readonly name: string;

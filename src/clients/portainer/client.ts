@@ -47,7 +47,28 @@ export interface PortainerStack {
   /** 1 active, 2 inactive. */
   readonly Status: number;
   readonly Env: EnvPair[] | null;
-  readonly GitConfig?: unknown;
+  /** Set on stacks created from a repository; `ConfigHash` is the commit deployed last. */
+  readonly GitConfig?: PortainerGitConfig | null;
+  readonly AutoUpdate?: { readonly Interval?: string } | null;
+}
+
+/** gittypes.RepoConfig as Portainer returns it (untagged Go fields; the password blanked). */
+export interface PortainerGitConfig {
+  readonly URL: string;
+  readonly ReferenceName: string;
+  readonly ConfigFilePath: string;
+  readonly ConfigHash: string;
+}
+
+/** Where a git stack's compose file is, and how to read the repository. */
+export interface GitSource {
+  readonly url: string;
+  readonly ref: string;
+  readonly composeFile: string;
+  /** Basic auth (or a token as the password); only ever in a request body. */
+  readonly credentials?: { readonly username: string; readonly password: string };
+  /** Portainer's own poll of the ref (Go duration, such as `5m`); it redeploys only on a new commit. */
+  readonly autoUpdateInterval?: string;
 }
 
 /** A Docker Engine `containers/json` item, as the Portainer Docker proxy passes it through. */
@@ -140,6 +161,33 @@ export class PortainerClient {
     return this.#request('POST', '/stacks/create/standalone/string', 'stacks.create', { query: { endpointId: environmentId }, body, deploy: true });
   }
 
+  /** Creates and deploys a compose stack from a git repository; Portainer clones it (synchronous too). */
+  async createGitStack(environmentId: number, name: string, git: GitSource, env: readonly EnvPair[]): Promise<PortainerStack> {
+    const body = {
+      name, repositoryURL: git.url, repositoryReferenceName: git.ref, composeFile: git.composeFile, env, ...gitAuth(git),
+      ...(git.autoUpdateInterval ? { autoUpdate: { interval: git.autoUpdateInterval } } : {}),
+    };
+    if (this.#version && olderThan(this.#version, '2.19.0')) {
+      return this.#request('POST', '/stacks', 'stacks.create', { query: { type: 2, method: 'repository', endpointId: environmentId }, body, deploy: true });
+    }
+    return this.#request('POST', '/stacks/create/standalone/repository', 'stacks.create', { query: { endpointId: environmentId }, body, deploy: true });
+  }
+
+  /** `PUT /stacks/{id}/git/redeploy`: pulls the ref and redeploys (the only way to deploy a git stack's new commit or env). */
+  async redeployGitStack(id: number, environmentId: number, git: Pick<GitSource, 'ref' | 'credentials'>, options: { env: readonly EnvPair[]; prune: boolean; pullImage: boolean }): Promise<PortainerStack> {
+    const body = { repositoryReferenceName: git.ref, ...gitAuth(git), env: options.env, prune: options.prune, pullImage: options.pullImage };
+    return this.#request('PUT', `/stacks/${id}/git/redeploy`, 'stacks.git.redeploy', { query: { endpointId: environmentId }, body, deploy: true });
+  }
+
+  /** `POST /stacks/{id}/git`: saves ref, credentials, env, prune and auto-update; deploys nothing. */
+  async updateGitSettings(id: number, environmentId: number, git: Pick<GitSource, 'ref' | 'credentials' | 'autoUpdateInterval'>, options: { env: readonly EnvPair[]; prune: boolean }): Promise<PortainerStack> {
+    const body = {
+      repositoryReferenceName: git.ref, ...gitAuth(git), env: options.env, prune: options.prune,
+      ...(git.autoUpdateInterval ? { autoUpdate: { interval: git.autoUpdateInterval } } : {}),
+    };
+    return this.#request('POST', `/stacks/${id}/git`, 'stacks.git.update', { query: { endpointId: environmentId }, body });
+  }
+
   async updateStack(id: number, environmentId: number, content: StackContent & { prune: boolean; pullImage: boolean }): Promise<PortainerStack> {
     const body = { stackFileContent: content.stackFileContent, env: content.env, prune: content.prune, pullImage: content.pullImage };
     return this.#request('PUT', `/stacks/${id}`, 'stacks.update', { query: { endpointId: environmentId }, body, deploy: true });
@@ -213,6 +261,12 @@ export class PortainerClient {
     if (response.ok) return (text ? JSON.parse(text) : undefined) as T;
     throw new PortainerApiError({ kind: classifyPortainerFailure(response.status), status: response.status, detail: errorDetail(text), method, path });
   }
+}
+
+function gitAuth(git: Pick<GitSource, 'credentials'>) {
+  return git.credentials
+    ? { repositoryAuthentication: true, repositoryUsername: git.credentials.username, repositoryPassword: git.credentials.password }
+    : { repositoryAuthentication: false };
 }
 
 /** `{message, details}` (Portainer), `{message}` (Docker), or a text body (gorilla's 404, a proxy). */

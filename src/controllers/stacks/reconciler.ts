@@ -10,8 +10,8 @@ import type { StatusUpdate } from '../../runtime/status-writer.ts';
 import { phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms, type PhoenixHypervisor, type PhoenixStack, type PhoenixVM } from '../../api/objects.ts';
 import type { SpecValidator } from '../../api/validation.ts';
 import { isAlreadyInState, isPortainerError } from '../../clients/portainer/errors.ts';
-import type { PortainerClient, PortainerStack } from '../../clients/portainer/client.ts';
-import { ComposeInvalidError, desiredStack, ownershipOf, resolveEnv, type DesiredStack } from '../../stacks/desired.ts';
+import type { GitSource, PortainerClient, PortainerStack } from '../../clients/portainer/client.ts';
+import { adoptedEnv, ComposeInvalidError, desiredStack, ownerEnvName, ownershipOf, resolveEnv, withGitFile, type DesiredStack } from '../../stacks/desired.ts';
 import { describeDiff, diffStack, observedState, planStack, servicesHealth, type ObservedStack, type StackDiff } from '../../stacks/plan.ts';
 import { secretText, type SecretObject } from '../secrets.ts';
 import { dependenciesOf, findCycle, isReady, waitingFor, type DependencyRef } from '../dependencies.ts';
@@ -68,6 +68,7 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
       setup.watchMapped<SecretObject>(secretsResource, (secret) =>
         stacks().filter((s) => {
           if (s.metadata.namespace === secret.metadata.namespace && (s.spec.env ?? []).some((e) => e.valueFrom?.secretKeyRef?.name === secret.metadata.name)) return true;
+          if (s.metadata.namespace === secret.metadata.namespace && s.spec.compose.git?.credentialsSecretRef?.name === secret.metadata.name) return true;
           const ref = hypervisors.get(hypervisorOf(s) ?? '')?.spec.portainer?.apiKeySecretRef;
           return ref !== undefined && ref.namespace === secret.metadata.namespace && ref.name === secret.metadata.name;
         }).map(refOf));
@@ -178,10 +179,6 @@ class StackReconcile {
     }
     const invalid = this.deps.validator.validate('PhoenixStack', this.spec);
     if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
-    if (this.spec.compose.git) {
-      // The Portainer simulator Phoenix is tested against has no git stacks, so they are not built yet.
-      throw new TerminalError('GitNotSupported', 'compose.git is not supported yet: use compose.inline or compose.configMapRef');
-    }
     const self: DependencyRef = { kind: 'PhoenixStack', name: this.current.metadata.name, namespace: this.namespace };
     const cycle = findCycle(self, (ref) => {
       const object = this.shared.lookup(ref) as Parameters<typeof dependenciesOf>[0] | undefined;
@@ -198,13 +195,87 @@ class StackReconcile {
     const desired = this.desired();
     const target = await this.target(connection);
     if (this.mode === 'Observe') return this.observeOnly(target, desired);
-    const stack = await this.findStack(target, desired.name);
-    if (!stack) return this.create(target, desired);
+    const adoptId = this.status.adopted ? undefined : this.spec.adopt?.stackId;
+    const stack = adoptId !== undefined ? await this.adoptTarget(target, desired.name, adoptId) : await this.findStack(target, desired.name);
+    if (!stack) {
+      if (this.spec.adopt && !this.status.adopted) {
+        throw new RetryableError('AdoptionTargetNotFound', `nothing to adopt: environment ${target.environmentId} has no stack ${this.spec.adopt.stackId !== undefined ? `with id ${this.spec.adopt.stackId} named ${desired.name}` : `named ${desired.name}`}`);
+      }
+      return this.create(target, desired);
+    }
     const ownership = ownershipOf(stack.Env, this.current.metadata.uid ?? '');
     if (ownership !== 'ours') {
-      throw new TerminalError('NotOwned', `environment ${target.environmentId} already has a stack named ${desired.name} (id ${stack.Id}) that ${ownership === 'foreign' ? 'another Phoenix object created' : 'Phoenix did not create'}, so Phoenix will not change it. Choose another spec.stackName, remove that stack in Portainer, or watch it with managementPolicy: Observe`);
+      if (this.spec.adopt) return this.adopt(target, desired, stack, ownership);
+      throw new TerminalError('NotOwned', `environment ${target.environmentId} already has a stack named ${desired.name} (id ${stack.Id}) that ${ownership === 'foreign' ? 'another Phoenix object created' : 'Phoenix did not create'}, so Phoenix will not change it. Choose another spec.stackName, remove that stack in Portainer, adopt it with spec.adopt, or watch it with managementPolicy: Observe`);
     }
     return this.converge(target, desired, stack);
+  }
+
+  /**
+   * A stack Phoenix did not create: the first time, report what converging would change and
+   * change nothing; once that report is in status, converge (which writes the marker).
+   */
+  private async adopt(target: Target, desired: DesiredStack, stack: PortainerStack, ownership: 'unmarked' | 'foreign'): Promise<ReconcileResult> {
+    if (ownership === 'foreign') {
+      const owner = (stack.Env ?? []).find((e) => e.name === ownerEnvName)?.value;
+      const alive = this.setup.primary.list().find((o) => o.metadata.uid === owner);
+      if (alive) throw new TerminalError('NotOwned', `stack ${stack.Id} (${desired.name}) belongs to PhoenixStack ${alive.metadata.namespace}/${alive.metadata.name}; it cannot be adopted while that object exists`);
+    }
+    if (desired.git && !stack.GitConfig) {
+      throw new TerminalError('GitSourceMismatch', `stack ${stack.Id} (${desired.name}) was not deployed from git, and Portainer cannot attach a repository to an existing stack; adopt it with compose.inline or compose.configMapRef`);
+    }
+    if (this.status.adopted && this.status.stackId === stack.Id) return this.converge(target, desired, stack);
+    const observed = await this.observe(target, stack, desired);
+    const want = this.adoptionDesired(desired, observed);
+    const diff = diffStack(want, observed);
+    // The marker is what adopting writes; it is not a difference to report.
+    const words = describeDiff({ ...diff, env: diff.env.filter((n) => n !== ownerEnvName) });
+    const plan = planStack(diff, want.state);
+    if (plan.action === 'refuse') throw new TerminalError('GitSourceMismatch', `stack ${stack.Id} cannot be adopted as declared: ${plan.reason}`);
+    const detaches = !desired.git && stack.GitConfig ? ['the stack is deployed from git; the spec\'s file replaces it (Portainer then detaches it from the repository)'] : [];
+    const report = [...detaches, ...words];
+    const drift = this.driftRecords({ ...diff, env: diff.env.filter((n) => n !== ownerEnvName) }, false);
+    await this.setup.events.normal(this.current, 'AdoptionPlanned', 'Adopt', `found stack ${stack.Id} (${desired.name}) on environment ${target.environmentId}; converging will ${report.length ? `change: ${report.join('; ')}` : 'only add the ownership marker'} (env variables the spec does not name stay)`);
+    await this.progress('Adopting', `found stack ${stack.Id}; ${report.length} difference${report.length === 1 ? '' : 's'} from the spec will be converged on the next reconcile${report.length ? `: ${report.join('; ')}` : ''}`, {
+      adopted: true, stackId: stack.Id, environmentId: target.environmentId, state: observedState(stack.Status), drift: drift.length ? drift : undefined,
+      ...(stack.GitConfig?.ConfigHash ? { gitCommit: stack.GitConfig.ConfigHash } : {}),
+    });
+    return { requeueAfter: 100 };
+  }
+
+  /** What an adopted stack converges to: its env keeps variables the spec does not name; a git stack expects the services of its file. */
+  private adoptionDesired(desired: DesiredStack, observed: ObservedStack): DesiredStack {
+    let want = desired;
+    if (desired.git) want = this.gitDesired(desired, observed.file);
+    if (this.spec.adopt || this.status.adopted) want = { ...want, env: adoptedEnv(want.env, observed.env) };
+    return want;
+  }
+
+  private gitDesired(desired: DesiredStack, file: string): DesiredStack {
+    try {
+      return withGitFile(desired, file);
+    } catch (err) {
+      if (err instanceof ComposeInvalidError) throw new RetryableError('InvalidCompose', `the compose file ${desired.git!.path} Portainer deployed from ${desired.git!.url}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The repository credentials from credentialsSecretRef: `password` or `token`, and `username` (default `git`). */
+  private gitSource(desired: DesiredStack): GitSource {
+    const git = desired.git!;
+    const ref = this.spec.compose.git?.credentialsSecretRef;
+    let credentials: GitSource['credentials'];
+    if (ref) {
+      const secret = this.shared.secretCache.get(`${this.namespace}/${ref.name}`);
+      if (!secret) throw new TerminalError('SecretNotFound', `Secret ${this.namespace}/${ref.name} (compose.git.credentialsSecretRef) does not exist`);
+      const read = (key: string) => (secret.data?.[key] !== undefined ? Buffer.from(secret.data[key]!, 'base64').toString('utf8') : undefined);
+      const password = read('password') ?? read('token');
+      if (password === undefined) throw new TerminalError('SecretKeyNotFound', `Secret ${this.namespace}/${ref.name} has neither a "password" nor a "token" key`);
+      // Portainer may quote them back in an error; the redactor keeps them out of status, events and logs.
+      this.setup.redactor.addSecret(password);
+      credentials = { username: read('username') ?? 'git', password };
+    }
+    return { url: git.url, ref: git.ref, composeFile: git.path, ...(credentials ? { credentials } : {}), ...(git.autoUpdateInterval ? { autoUpdateInterval: git.autoUpdateInterval } : {}) };
   }
 
   /** The VM's hypervisor and its Portainer, or a status saying what the stack waits for. */
@@ -243,7 +314,7 @@ class StackReconcile {
 
   private desired(): DesiredStack {
     const source = this.spec.compose;
-    const compose = source.inline ?? this.configMapText(source.configMapRef!.name, source.configMapRef!.key ?? 'docker-compose.yml');
+    const compose = source.git ? '' : (source.inline ?? this.configMapText(source.configMapRef!.name, source.configMapRef!.key ?? 'docker-compose.yml'));
     let resolved;
     try {
       resolved = resolveEnv(
@@ -261,6 +332,7 @@ class StackReconcile {
       return desiredStack({
         stackName: this.spec.stackName ?? this.current.metadata.name,
         compose,
+        ...(source.git ? { git: { url: source.git.url, ref: source.git.ref ?? 'refs/heads/main', path: source.git.path ?? 'docker-compose.yml', autoUpdateInterval: source.git.autoUpdateInterval ?? '5m' } } : {}),
         env: resolved.env,
         hashEnv: resolved.hashEnv,
         ...(this.spec.state ? { state: this.spec.state } : {}),
@@ -303,6 +375,21 @@ class StackReconcile {
     return { connection, client, environmentId: found[0]!.Id };
   }
 
+  /** The stack spec.adopt.stackId names, which must be this stack's name on this environment. */
+  private async adoptTarget(target: Target, name: string, id: number): Promise<PortainerStack | undefined> {
+    let stack: PortainerStack;
+    try {
+      stack = await target.client.stack(id);
+    } catch (err) {
+      if (isPortainerError(err, 'NotFound')) return undefined;
+      throw err;
+    }
+    if (stack.EndpointId !== target.environmentId || stack.Name !== name) {
+      throw new TerminalError('AdoptionMismatch', `stack ${id} is ${stack.Name} on environment ${stack.EndpointId}, not ${name} on environment ${target.environmentId}; set spec.stackName (or spec.environment) to match it`);
+    }
+    return stack;
+  }
+
   /** The stack of that name on the environment: by the recorded id first, else by listing. */
   private async findStack(target: Target, name: string): Promise<PortainerStack | undefined> {
     const id = this.status.stackId;
@@ -331,7 +418,9 @@ class StackReconcile {
     await this.progress('Deploying', `deploying stack ${desired.name} on environment ${target.environmentId} (compose up, image pulls included)`, { environmentId: target.environmentId });
     let stack: PortainerStack;
     try {
-      stack = await target.client.createStack(target.environmentId, desired.name, { stackFileContent: desired.compose, env: desired.env });
+      stack = desired.git
+        ? await target.client.createGitStack(target.environmentId, desired.name, this.gitSource(desired), desired.env)
+        : await target.client.createStack(target.environmentId, desired.name, { stackFileContent: desired.compose, env: desired.env });
     } catch (err) {
       if (isPortainerError(err, 'Conflict')) {
         // A stack created meanwhile is found by name next time; containers of that compose
@@ -341,11 +430,24 @@ class StackReconcile {
       throw this.deployFailure('create', err);
     }
     await this.setup.events.normal(this.current, 'Created', 'Create', `deployed stack ${desired.name} as Portainer stack ${stack.Id} on environment ${target.environmentId}`);
-    await this.progress('Deployed', `stack ${stack.Id} deployed; checking its services`, { stackId: stack.Id, environmentId: target.environmentId, contentHash: desired.contentHash, state: observedState(stack.Status) });
+    await this.progress('Deployed', `stack ${stack.Id} deployed${stack.GitConfig?.ConfigHash ? ` at commit ${stack.GitConfig.ConfigHash}` : ''}; checking its services`, {
+      stackId: stack.Id, environmentId: target.environmentId, contentHash: desired.contentHash, state: observedState(stack.Status),
+      ...(stack.GitConfig?.ConfigHash ? { gitCommit: stack.GitConfig.ConfigHash } : {}),
+    });
     return { requeueAfter: 100 };
   }
 
   private deployFailure(operation: string, err: unknown): Error {
+    if (this.spec.compose.git && isPortainerError(err, 'ServerError')) {
+      const url = this.spec.compose.git.url;
+      if (/invalid git credential|authentication/i.test(err.detail)) {
+        const ref = this.spec.compose.git.credentialsSecretRef;
+        return new RetryableError('GitCredentialsRejected', `Portainer could not read ${url}: the repository refused the credentials${ref ? ` from Secret ${this.namespace}/${ref.name}` : ' (none are set: add compose.git.credentialsSecretRef)'}`, { cause: err });
+      }
+      if (/clone|fetch git|repository could not be found|reference not found/i.test(err.detail)) {
+        return new RetryableError('GitCloneFailed', `Portainer could not ${operation} the stack from ${url} (${this.spec.compose.git.ref ?? 'refs/heads/main'}): ${err.detail}`, { cause: err });
+      }
+    }
     if (isPortainerError(err, 'ServerError', 'Invalid')) {
       // compose's own words: a bad file, a pull refused, a port in use.
       return new RetryableError('DeployFailed', `Portainer could not ${operation} the stack: ${err.detail}`, { cause: err });
@@ -358,10 +460,13 @@ class StackReconcile {
       target.client.stackFile(stack.Id),
       target.client.projectContainers(target.environmentId, desired.name),
     ]);
+    const git = stack.GitConfig;
     return {
       status: stack.Status,
       env: stack.Env,
       file,
+      git: git ? { url: git.URL, ref: git.ReferenceName, path: git.ConfigFilePath, commit: git.ConfigHash } : null,
+      autoUpdateInterval: stack.AutoUpdate?.Interval ?? '',
       containers: containers.map((c) => ({ service: c.Labels?.['com.docker.compose.service'], state: c.State, status: c.Status, image: c.Image })),
     };
   }
@@ -375,11 +480,20 @@ class StackReconcile {
     return s.stackId === stack.Id && s.contentHash === desired.contentHash && s.observedGeneration === this.current.metadata.generation && s.state === desired.state;
   }
 
-  private async converge(target: Target, desired: DesiredStack, stack: PortainerStack): Promise<ReconcileResult> {
-    const observed = await this.observe(target, stack, desired);
+  private async converge(target: Target, given: DesiredStack, stack: PortainerStack): Promise<ReconcileResult> {
+    const observed = await this.observe(target, stack, given);
+    const desired = this.adoptionDesired(given, observed);
     const diff = diffStack(desired, observed);
     const step = planStack(diff, desired.state);
-    const base = { stackId: stack.Id, environmentId: target.environmentId };
+    const commit = observed.git?.commit;
+    const base = { stackId: stack.Id, environmentId: target.environmentId, ...(commit ? { gitCommit: commit } : { gitCommit: undefined }) };
+    if (step.action === 'refuse') {
+      throw new TerminalError('GitSourceChanged', `stack ${stack.Id}: ${step.reason}, which Portainer cannot change on an existing stack; delete the stack in Portainer (or use a new spec.stackName) to deploy it again`);
+    }
+    if (commit && this.status.gitCommit && commit !== this.status.gitCommit && this.status.stackId === stack.Id) {
+      // Portainer's auto-update pulled a new commit on the ref (Phoenix's own redeploys record theirs before observing again).
+      await this.setup.events.normal(this.current, 'GitCommitDeployed', 'Update', `Portainer deployed commit ${commit} of ${desired.git?.ref ?? 'the ref'} (was ${this.status.gitCommit})`);
+    }
     if (step.action !== 'none') {
       this.guardPerpetualDiff(diff);
       const drift = this.convergedBefore(stack, desired);
@@ -387,12 +501,16 @@ class StackReconcile {
       try {
         if (step.action === 'start') await target.client.startStack(stack.Id, target.environmentId);
         else if (step.action === 'stop') await target.client.stopStack(stack.Id, target.environmentId);
+        else if (step.action === 'redeploy') {
+          const after = await target.client.redeployGitStack(stack.Id, target.environmentId, this.gitSource(desired), { env: desired.env, prune: desired.prune, pullImage: desired.pullImage });
+          if (after.GitConfig?.ConfigHash) base.gitCommit = after.GitConfig.ConfigHash;
+        } else if (step.action === 'settings') await target.client.updateGitSettings(stack.Id, target.environmentId, this.gitSource(desired), { env: desired.env, prune: desired.prune });
         else await target.client.updateStack(stack.Id, target.environmentId, { stackFileContent: desired.compose, env: desired.env, prune: desired.prune, pullImage: desired.pullImage });
       } catch (err) {
         if (!isAlreadyInState(err)) throw this.deployFailure(step.action, err);
       }
       const fields: Record<string, unknown> = { ...base, state: step.action === 'stop' ? 'Stopped' : 'Running' };
-      if (step.action === 'update') fields['contentHash'] = desired.contentHash;
+      if (step.action === 'update' || step.action === 'redeploy' || step.action === 'settings') fields['contentHash'] = desired.contentHash;
       if (drift) {
         for (const option of driftOptions(diff)) this.deps.driftCorrections.inc({ kind: 'PhoenixStack', option });
         await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back (${step.action}): ${words.join('; ')}`);
@@ -444,6 +562,7 @@ class StackReconcile {
     for (const name of diff.env) records.push({ field: `env.${name}`, observed: '(differs)', desired: '(spec)', corrected });
     if (diff.state) records.push({ field: 'state', observed: diff.state.observed, desired: diff.state.desired, corrected });
     for (const name of diff.missing) records.push({ field: `services.${name}`, observed: 'no container', desired: 'running', corrected });
+    for (const g of diff.git ?? []) records.push({ field: `git.${g}`, observed: g === 'detached' ? 'not from git' : '(differs)', desired: '(spec)', corrected });
     const same = (r: Omit<DriftRecord, 'time'>) => previous.find((p) => p.field === r.field && p.observed === r.observed && p.desired === r.desired && p.corrected === r.corrected);
     const fresh = records.map((r) => ({ ...r, time: corrected ? now : (same(r)?.time ?? now) }));
     return corrected ? [...fresh, ...previous].slice(0, 20) : fresh.slice(0, 20);
@@ -457,8 +576,9 @@ class StackReconcile {
       return { requeueAfter: this.nextCycle() };
     }
     const observed = await this.observe(target, stack, desired);
-    const diff = diffStack(desired, observed);
-    const health = servicesHealth(desired.state === 'Running' ? desired.services : [], observed.containers);
+    const want = desired.git ? this.gitDesired(desired, observed.file) : desired;
+    const diff = diffStack(want, observed);
+    const health = servicesHealth(want.state === 'Running' ? want.services : [], observed.containers);
     const drift = this.driftRecords(diff, false);
     this.converged = true;
     const differences = describeDiff(diff);
@@ -487,7 +607,8 @@ class StackReconcile {
     const id = this.status.stackId;
     const environmentId = this.status.environmentId;
     if (id === undefined || environmentId === undefined) return done('Deleted', 'no stack was ever deployed');
-    if ((this.spec.deletionPolicy ?? 'Delete') === 'Retain') {
+    // An adopted stack was there before Phoenix: by default it stays when the object goes.
+    if ((this.spec.deletionPolicy ?? (this.status.adopted ? 'Retain' : 'Delete')) === 'Retain') {
       // The marker stays: removing it would be an update, which redeploys the stack. A new
       // PhoenixStack has another UID, so to it the retained stack is foreign.
       return done('Retained', `stack ${id} keeps running in Portainer; Phoenix no longer manages it`);
@@ -523,11 +644,11 @@ class StackReconcile {
   }
 }
 
-function stepReason(action: 'start' | 'stop' | 'update'): string {
-  return action === 'start' ? 'Started' : action === 'stop' ? 'Stopped' : 'Updated';
+function stepReason(action: 'start' | 'stop' | 'update' | 'redeploy' | 'settings'): string {
+  return action === 'start' ? 'Started' : action === 'stop' ? 'Stopped' : action === 'redeploy' ? 'Redeployed' : action === 'settings' ? 'GitSettingsUpdated' : 'Updated';
 }
 
 function driftOptions(diff: StackDiff): string[] {
-  return [...(diff.file ? ['compose'] : []), ...(diff.env.length ? ['env'] : []), ...(diff.state ? ['state'] : []), ...(diff.missing.length ? ['services'] : [])];
+  return [...(diff.file ? ['compose'] : []), ...(diff.env.length ? ['env'] : []), ...(diff.state ? ['state'] : []), ...(diff.missing.length ? ['services'] : []), ...(diff.git?.length ? ['git'] : [])];
 }
 

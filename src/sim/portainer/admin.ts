@@ -9,6 +9,7 @@ import { ComposeError, withTag } from './compose.ts';
 import { exitContainer, inspectJson, settleContainer, startContainer, summaryJson, type SimContainer } from './docker.ts';
 import { PortainerError } from './errors.ts';
 import type { PortainerFault, PortainerFaultKind } from './faults.ts';
+import { pushCommit, repositories } from './git.ts';
 import type { EnvironmentSeed, PortainerSimulator, RequestCounters } from './simulator.ts';
 import type { PortainerState, SimStack } from './state.ts';
 
@@ -222,6 +223,27 @@ export class PortainerAdmin {
     this.#sim.state.registryDigests[ref] = this.#sim.random.hex(12);
   }
 
+  /**
+   * Someone pushes to a repository the simulator can "clone": a commit holding exactly
+   * `files` (path → content) becomes the tip of `ref` (`refs/heads/main`). Returns its hash.
+   */
+  pushCommit(url: string, ref: string, files: Record<string, string>): string {
+    return pushCommit(this.#sim, url, ref, files);
+  }
+
+  /** The repository demands these basic-auth credentials from now on (null: public again). */
+  setRepositoryCredentials(url: string, credentials: { username: string; password: string } | null): void {
+    const repo = repositories(this.#sim)[url];
+    if (!repo) throw new Error(`no repository ${url}`);
+    if (credentials) repo.auth = { ...credentials };
+    else delete repo.auth;
+  }
+
+  /** How many redeploys Portainer's git auto-update made (they are not API requests). */
+  autoUpdateDeploys(): number {
+    return this.#sim.autoUpdateDeploys;
+  }
+
   snapshotState(): PortainerState {
     this.#sim.settle();
     return structuredClone(this.#sim.state);
@@ -303,6 +325,9 @@ export function adminHandler(admin: PortainerAdmin) {
       else if ((m = /^PUT \/_sim\/stacks\/(\d+)\/file$/.exec(route))) {
         await admin.editStackFile(num(m[1]), String(body['content'] ?? ''), { redeploy: body['redeploy'] === true, ...(Array.isArray(body['env']) ? { env: body['env'] as Array<{ name: string; value: string }> } : {}) });
       } else if ((m = /^DELETE \/_sim\/stacks\/(\d+)$/.exec(route))) admin.forgetStack(num(m[1]));
+      else if (route === 'POST /_sim/git/commits') data = { commit: admin.pushCommit(String(body['url'] ?? ''), String(body['ref'] ?? 'refs/heads/main'), (body['files'] ?? {}) as Record<string, string>) };
+      else if (route === 'PUT /_sim/git/credentials') admin.setRepositoryCredentials(String(body['url'] ?? ''), typeof body['username'] === 'string' ? { username: body['username'], password: String(body['password'] ?? '') } : null);
+      else if (route === 'GET /_sim/git/auto-update-deploys') data = admin.autoUpdateDeploys();
       else if (route === 'POST /_sim/images/publish') admin.publishImage(String(body['image'] ?? ''));
       else return sendJson(res, 404, { error: `no admin route ${route}` });
       sendJson(res, 200, { data });

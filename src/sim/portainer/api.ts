@@ -7,6 +7,7 @@
 import { badRequest, PortainerError, serverError } from './errors.ts';
 import { decodePayload, queryBool, queryInt, routeId } from './request.ts';
 import { dockerProxy } from './docker-proxy.ts';
+import { createComposeFromRepository, createStandaloneRepository, redeployGit, updateGitSettings } from './git.ts';
 import type { Pair } from './compose.ts';
 import type { Principal, PortainerSimulator } from './simulator.ts';
 import type { SimEndpoint, SimStack } from './state.ts';
@@ -145,10 +146,10 @@ async function createLegacy(ctx: RequestContext): Promise<Reply> {
   const endpointId = queryInt(ctx.query, 'endpointId', false)!;
   if (![1, 2, 3].includes(type)) throw badRequest('Invalid value for query parameter: type. Value must be one of: 1 (Swarm stack) or 2 (Compose stack)', 'Invalid query parameter');
   if (!LEGACY_METHODS.includes(method)) throw badRequest('Invalid value for query parameter: method. Value must be one of: string, repository or file', 'Invalid query parameter');
-  if (type !== 2 || method !== 'string') {
-    throw new PortainerError(501, 'Not implemented by the Portainer simulator', `only type=2 (compose) with method=string is simulated, not type=${type} method=${method}`);
+  if (type !== 2 || (method !== 'string' && method !== 'repository')) {
+    throw new PortainerError(501, 'Not implemented by the Portainer simulator', `only type=2 (compose) with method=string or repository is simulated, not type=${type} method=${method}`);
   }
-  return createComposeFromString(ctx, endpointId);
+  return method === 'repository' ? createComposeFromRepository(ctx, endpointId) : createComposeFromString(ctx, endpointId);
 }
 
 function listStacks(ctx: RequestContext): Reply {
@@ -204,6 +205,12 @@ async function updateStack(ctx: RequestContext): Promise<Reply> {
   stack.fileContent = content;
   stack.env = env;
   stack.endpointId = endpoint.id;
+  // A file update detaches a git stack from its repository (portainer#11705).
+  if (stack.git) {
+    stack.git = null;
+    stack.autoUpdate = null;
+    stack.entryPoint = 'docker-compose.yml';
+  }
   if (payload['prune'] !== undefined) stack.prune = prune;
   stack.updateDate = sim.nowSeconds();
   stack.updatedBy = userOf(ctx);
@@ -285,6 +292,9 @@ export const routes: readonly Route[] = [
   // The EE 2.31 spec no longer documents the legacy alias, though the server still routes it.
   { method: 'POST', path: '/stacks', group: 'stacks', spec: { ce: 'POST /stacks' }, handler: createLegacy },
   { method: 'POST', path: '/stacks/create/standalone/string', group: 'stacks', since: '2.19.0', spec: { ee: 'POST /stacks/create/standalone/string' }, handler: createStandaloneString },
+  { method: 'POST', path: '/stacks/create/standalone/repository', group: 'stacks', since: '2.19.0', spec: { ee: 'POST /stacks/create/standalone/repository' }, handler: createStandaloneRepository },
+  { method: 'POST', path: '/stacks/{id}/git', group: 'stacks', spec: { ce: 'POST /stacks/{id}/git', ee: 'POST /stacks/{id}/git' }, handler: updateGitSettings },
+  { method: 'PUT', path: '/stacks/{id}/git/redeploy', group: 'stacks', spec: { ce: 'PUT /stacks/{id}/git/redeploy', ee: 'PUT /stacks/{id}/git/redeploy' }, handler: redeployGit },
   { method: 'GET', path: '/stacks/{id}', group: 'stacks', spec: { ce: 'GET /stacks/{id}', ee: 'GET /stacks/{id}' }, handler: inspectStack },
   { method: 'PUT', path: '/stacks/{id}', group: 'stacks', spec: { ce: 'PUT /stacks/{id}', ee: 'PUT /stacks/{id}' }, handler: updateStack },
   { method: 'DELETE', path: '/stacks/{id}', group: 'stacks', spec: { ce: 'DELETE /stacks/{id}', ee: 'DELETE /stacks/{id}' }, handler: deleteStack },

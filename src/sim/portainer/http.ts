@@ -132,6 +132,7 @@ export function apiHandler(sim: PortainerSimulator, router: Router, admin: (req:
     }
     const { route, params } = match;
     sim.count(method, route.path, url.pathname);
+    sim.runAutoUpdates();
     const facts: RequestFacts = { method, path: route.path, group: route.group };
 
     if (sim.faults.take('drop', (f) => f.when === 'before' && requestMatches(f, facts))) {

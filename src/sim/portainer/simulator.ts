@@ -9,6 +9,7 @@ import { SimClock, type ClockMode } from '../proxmox/clock.ts';
 import { SeededRandom } from '../proxmox/random.ts';
 import { ComposeError, normalizeStackName, parseCompose, withTag, type ComposeService, type Pair } from './compose.ts';
 import { exitContainer, healthAt, settleContainer, startContainer, type SimContainer } from './docker.ts';
+import { runDueAutoUpdates } from './git.ts';
 import { FaultTable, type PortainerFault } from './faults.ts';
 import { PortainerError, conflict, notFound, serverError } from './errors.ts';
 import type { EndpointType, PortainerState, SimEndpoint, SimStack, SimUser } from './state.ts';
@@ -81,6 +82,9 @@ export class PortainerSimulator {
   counters: RequestCounters = { total: 0, byRoute: {}, byPath: {} };
   /** JWTs issued before this (ms) are refused: the admin's "expire sessions". */
   jwtNotBeforeMs = 0;
+  /** Redeploys Portainer's git auto-update made (it makes no API request to count). */
+  autoUpdateDeploys = 0;
+  readonly #autoUpdating = new Set<number>();
   #jti = 0;
 
   constructor(options: SimulatorOptions = {}) {
@@ -95,7 +99,15 @@ export class PortainerSimulator {
       nextId: { endpoint: 1, stack: 1, resourceControl: 1, apiKey: 1 },
     };
     if (!options.state) for (const e of options.environments ?? [{ name: 'local', type: 1, url: 'unix:///var/run/docker.sock' }]) this.addEndpoint(e);
-    this.clock.onAdvance(() => this.settle());
+    this.clock.onAdvance(() => {
+      this.settle();
+      this.runAutoUpdates();
+    });
+  }
+
+  /** Portainer's git auto-update polls that are due (see git.ts). */
+  runAutoUpdates(): void {
+    runDueAutoUpdates(this, this.#autoUpdating);
   }
 
   /** Whether this release has a route that appeared in `since` (e.g. `2.19.0`). */
@@ -396,13 +408,35 @@ export class PortainerSimulator {
   /** portainer.Stack as Go's encoding/json writes it: untagged fields keep their Go names. */
   stackJson(s: SimStack): Record<string, unknown> {
     return {
-      Id: s.id, Name: s.name, Type: 2, EndpointId: s.endpointId, SwarmId: '', EntryPoint: 'docker-compose.yml', Env: s.env,
+      Id: s.id, Name: s.name, Type: 2, EndpointId: s.endpointId, SwarmId: '', EntryPoint: s.entryPoint ?? 'docker-compose.yml', Env: s.env,
       ResourceControl: this.resourceControlJson(s), Status: s.status, ProjectPath: this.projectPath(s.id),
       CreationDate: s.creationDate, CreatedBy: s.createdBy, UpdateDate: s.updateDate, UpdatedBy: s.updatedBy,
-      AdditionalFiles: null, AutoUpdate: null, Option: s.prune === null ? null : { Prune: s.prune }, GitConfig: null,
+      AdditionalFiles: s.git ? [] : null, AutoUpdate: this.autoUpdateJson(s), Option: s.prune === null ? null : { Prune: s.prune }, GitConfig: this.gitConfigJson(s),
       FromAppTemplate: s.fromAppTemplate, Namespace: '',
       // Dropped from portainer.Stack after 2.17 (it only mattered for Kubernetes stacks).
       ...(this.atLeast('2.19.0') ? {} : { IsComposeFormat: false }),
+    };
+  }
+
+  /** gittypes.RepoConfig (untagged, so Go names); the password is blanked as Portainer does. */
+  gitConfigJson(s: SimStack): Record<string, unknown> | null {
+    const g = s.git;
+    if (!g) return null;
+    return {
+      URL: g.url, ReferenceName: g.referenceName, ConfigFilePath: g.configFilePath,
+      Authentication: g.auth ? { Username: g.auth.username, Password: '', GitCredentialID: 0 } : null, ConfigHash: g.configHash,
+      // Not in the 2.17 RepoConfig.
+      ...(this.atLeast('2.19.0') ? { TLSSkipVerify: g.tlsSkipVerify } : {}),
+    };
+  }
+
+  autoUpdateJson(s: SimStack): Record<string, unknown> | null {
+    const a = s.autoUpdate;
+    if (!a) return null;
+    return {
+      Interval: a.interval, Webhook: a.webhook, JobID: a.jobId,
+      // 2.17's StackAutoUpdate had neither.
+      ...(this.atLeast('2.19.0') ? { ForceUpdate: a.forceUpdate, ForcePullImage: a.forcePullImage } : {}),
     };
   }
 

@@ -59,6 +59,43 @@ export interface SimStack {
   resourceControlId: number;
   fromAppTemplate: boolean;
   prune: boolean | null;
+  /** Set for stacks created from a repository (`portainer.Stack.GitConfig`). */
+  git?: SimGitConfig | null;
+  /** Portainer's git auto-update (polling) settings; null when off. */
+  autoUpdate?: SimAutoUpdate | null;
+  /** Simulated ms of the last auto-update poll of this stack. */
+  lastAutoUpdateMs?: number;
+  /** The compose file's path in the repository (`EntryPoint`); default docker-compose.yml. */
+  entryPoint?: string;
+}
+
+export interface SimGitConfig {
+  url: string;
+  referenceName: string;
+  configFilePath: string;
+  /** The commit deployed last. */
+  configHash: string;
+  /** Kept with the stack like Portainer does; the password is blanked in every response. */
+  auth: { username: string; password: string } | null;
+  tlsSkipVerify: boolean;
+}
+
+export interface SimAutoUpdate {
+  interval: string;
+  webhook: string;
+  forceUpdate: boolean;
+  forcePullImage: boolean;
+  jobId: string;
+}
+
+/** A repository the simulator can "clone" (it cannot reach the internet): refs and commits. */
+export interface SimRepository {
+  /** `refs/heads/main` → commit hash. */
+  refs: Record<string, string>;
+  /** commit hash → path → file content. */
+  commits: Record<string, Record<string, string>>;
+  /** Basic-auth credentials the repository demands; none: public. */
+  auth?: { username: string; password: string };
 }
 
 export interface SimResourceControl {
@@ -80,5 +117,7 @@ export interface PortainerState {
   pulledImages: Record<string, string[]>;
   /** The registry's current digest per image reference; changing it makes `pullImage` recreate. */
   registryDigests: Record<string, string>;
+  /** Git repositories by URL, seeded through the admin (absent in older snapshots). */
+  repositories?: Record<string, SimRepository>;
   nextId: { endpoint: number; stack: number; resourceControl: number; apiKey: number };
 }

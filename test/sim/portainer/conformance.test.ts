@@ -23,6 +23,8 @@ const UNDOCUMENTED_STATUSES: Record<string, string> = {
   'POST /stacks/create/standalone/string 409': 'createComposeStackFromFileContent → stackExistsError (409)',
   'POST /stacks 404': 'stack_create.go: unknown endpointId → 404 "Unable to find an environment…"',
   'POST /stacks/create/standalone/string 404': 'stack_create.go: unknown endpointId → 404',
+  'POST /stacks/create/standalone/repository 404': 'stack_create.go: unknown endpointId → 404',
+  'POST /stacks/create/standalone/repository 409': 'createComposeStackFromGitRepository → stackExistsError (409)',
 };
 
 /**
@@ -159,6 +161,30 @@ for (const edition of ['ce', 'ee'] as const) {
       await observe('DELETE /stacks/{id}', 'DELETE', `/api/stacks/${id}${q}`);
       await observe('GET /stacks', 'GET', '/api/stacks', { auth: 'none' });
 
+      // Git stacks, from a repository seeded through the admin (the simulator is offline).
+      const repoUrl = 'https://git.example.com/lab/web.git';
+      sim.admin.pushCommit(repoUrl, 'refs/heads/main', { 'docker-compose.yml': WEB_COMPOSE });
+      const gitRoute = sim.simulator.atLeast('2.19.0') ? 'POST /stacks/create/standalone/repository' : 'POST /stacks';
+      const gitPath = (endpointId: number | string) => (gitRoute === 'POST /stacks'
+        ? `/api/stacks?type=2&method=repository&endpointId=${endpointId}` : `/api/stacks/create/standalone/repository?endpointId=${endpointId}`);
+      const gitBody = { name: 'gitweb', repositoryURL: repoUrl, repositoryReferenceName: 'refs/heads/main', composeFile: 'docker-compose.yml', autoUpdate: { interval: '5m' } };
+      const gitCreated = await observe(gitRoute, 'POST', gitPath(env.id), { body: gitBody });
+      assert.equal(gitCreated.status, 200, gitCreated.text);
+      await observe(gitRoute, 'POST', gitPath(env.id), { body: gitBody });
+      await observe(gitRoute, 'POST', gitPath(999), { body: gitBody });
+      await observe(gitRoute, 'POST', gitPath(env.id), { body: { ...gitBody, name: 'gitweb2', repositoryReferenceName: 'refs/heads/nope' } });
+      await observe(gitRoute, 'POST', gitPath(env.id), { body: { ...gitBody, name: 'gitweb3', repositoryURL: 'not a url' } });
+      const gitId = gitCreated.body.Id as number;
+      await observe('GET /stacks/{id}', 'GET', `/api/stacks/${gitId}`);
+      await observe('POST /stacks/{id}/git', 'POST', `/api/stacks/${gitId}/git${q}`, { body: { repositoryReferenceName: 'refs/heads/main', env: [], prune: false, autoUpdate: { interval: '1m' } } });
+      await observe('POST /stacks/{id}/git', 'POST', `/api/stacks/${gitId}/git${q}`, { body: { autoUpdate: { interval: 'soon' } } });
+      await observe('POST /stacks/{id}/git', 'POST', `/api/stacks/999/git${q}`, { body: {} });
+      await observe('PUT /stacks/{id}/git/redeploy', 'PUT', `/api/stacks/${gitId}/git/redeploy${q}`, { body: { repositoryReferenceName: 'refs/heads/main', env: [], prune: false, pullImage: false } });
+      await observe('PUT /stacks/{id}/git/redeploy', 'PUT', `/api/stacks/${gitId}/git/redeploy${q}`, { body: { repositoryReferenceName: 'refs/heads/gone' } });
+      await observe('PUT /stacks/{id}/git/redeploy', 'PUT', `/api/stacks/999/git/redeploy${q}`, { body: {} });
+      const plain = await drive(sim, call(sim, 'POST', createPath(env.id), { body: { name: 'plain', stackFileContent: WEB_COMPOSE.replace('8080', '8091') } }));
+      await observe('PUT /stacks/{id}/git/redeploy', 'PUT', `/api/stacks/${plain.body.Id as number}/git/redeploy${q}`, { body: {} });
+
       for (const o of seen) {
         const r = routes.find((x) => `${x.method} ${x.path}` === o.route)!;
         const key = r.spec?.[edition];
@@ -206,7 +232,9 @@ for (const edition of ['ce', 'ee'] as const) {
         'POST /stacks/{id}/stop': { path: `/api/stacks/${stackId}/stop`, query: { endpointId: String(env.id) } },
         'POST /stacks/{id}/start': { path: `/api/stacks/${stackId}/start`, query: { endpointId: String(env.id) } },
         'DELETE /stacks/{id}': { path: `/api/stacks/${stackId}`, query: { endpointId: String(env.id) } },
+        'POST /stacks/create/standalone/repository': { path: '/api/stacks/create/standalone/repository', query: { endpointId: String(env.id) }, body: { name: 'req4', repositoryURL: 'https://git.example.com/lab/req.git' } },
       };
+      sim.admin.pushCommit('https://git.example.com/lab/req.git', 'refs/heads/main', { 'docker-compose.yml': compose.replace('app:', 'app2:') });
       let checked = 0;
       for (const r of documented) {
         const key = r.spec![edition]!;
