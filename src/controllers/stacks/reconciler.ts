@@ -14,7 +14,7 @@ import type { GitSource, PortainerClient, PortainerStack } from '../../clients/p
 import { adoptedEnv, ComposeInvalidError, desiredStack, ownerEnvName, ownershipOf, resolveEnv, withGitFile, type DesiredStack } from '../../stacks/desired.ts';
 import { describeDiff, diffStack, observedState, planStack, servicesHealth, type ObservedStack, type StackDiff } from '../../stacks/plan.ts';
 import { secretText, type SecretObject } from '../secrets.ts';
-import { dependenciesOf, findCycle, isReady, waitingFor, type DependencyRef } from '../dependencies.ts';
+import { dependenciesOf, dependencyGate, isReady, type DependencyRef } from '../dependencies.ts';
 import { minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
 import { describeFailure, type PortainerConnection, type PortainerConnections } from './portainer-connections.ts';
 
@@ -180,14 +180,10 @@ class StackReconcile {
     const invalid = this.deps.validator.validate('PhoenixStack', this.spec);
     if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
     const self: DependencyRef = { kind: 'PhoenixStack', name: this.current.metadata.name, namespace: this.namespace };
-    const cycle = findCycle(self, (ref) => {
-      const object = this.shared.lookup(ref) as Parameters<typeof dependenciesOf>[0] | undefined;
-      return object?.spec ? dependenciesOf(object) : undefined;
-    });
-    if (cycle) throw new TerminalError('DependencyCycle', `dependency cycle: ${cycle.map((r) => `${r.kind} ${r.name}`).join(' → ')}; remove one of these dependencies`);
-    const waiting = waitingFor(dependenciesOf(this.current), this.shared.lookup);
-    if (waiting.length) {
-      await this.progress('WaitingForDependencies', `waiting for ${waiting.join(', ')}`);
+    const gate = dependencyGate(self, this.current, this.shared.lookup);
+    if (gate.cycle) throw new TerminalError('DependencyCycle', gate.cycle);
+    if (gate.waiting.length) {
+      await this.progress('WaitingForDependencies', `waiting for ${gate.waiting.join(', ')}`);
       return;
     }
     const connection = await this.connection();
