@@ -46,6 +46,21 @@ describe('convergence: migration and declarative snapshots (real API server + si
     assert.equal(env.sim.admin.guest(after.status.vmid)!.node, 'pve2');
   });
 
+  it('stalls with Proxmox\'s reason when a guest cannot be migrated, and never re-creates it elsewhere', async () => {
+    await apply(env, 'PhoenixLXC', 'anchored', { source: { osTemplate: { volume: template } }, mountPoints: [{ path: '/srv/data', hostPath: '/tank/data' }] });
+    const before = await waitReady(env, 'phoenixlxcs', 'anchored');
+    const vmid = before.status.vmid;
+    await patch('phoenixlxcs', 'anchored', [{ op: 'replace', path: '/spec/node', value: 'pve2' }]);
+    const stalled = await waitCondition(env, 'phoenixlxcs', 'anchored', (o) => o.status?.conditions?.some((c: { type: string; status: string; reason: string }) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'MigrationRefused'), 'Stalled MigrationRefused');
+    assert.match(JSON.stringify(stalled.status.conditions), /cannot migrate local bind mount point 'mp0'/);
+    assert.equal(env.sim.admin.guest(vmid)!.node, 'pve');
+    assert.equal(env.sim.admin.guest(vmid)!.status, 'running');
+    assert.equal(env.sim.simulator.state.guests.filter((g) => g.config['hostname'] === 'anchored' || g.vmid === vmid).length, 1, 'the guest was re-created on the target');
+    // Moving back to where it is lifts the stall.
+    await patch('phoenixlxcs', 'anchored', [{ op: 'replace', path: '/spec/node', value: 'pve' }]);
+    await waitCondition(env, 'phoenixlxcs', 'anchored', readyAtGeneration, 'Ready on pve again');
+  });
+
   it('keeps declared snapshots and deletes a dropped one only if Phoenix took it', async () => {
     await apply(env, 'PhoenixLXC', 'snappy', { source: { osTemplate: { volume: template } }, snapshots: [{ name: 'first' }, { name: 'second' }] });
     const ready = await waitReady(env, 'phoenixlxcs', 'snappy');

@@ -407,6 +407,15 @@ export function migrateGuest(sim: Simulator, g: SimGuestState, target: string, s
   if (target === g.node) throw fail('target is local node.');
   sim.node(target);
   sim.checkLock(g);
+  // What cannot follow a guest to another node (pve-container's and qemu-server's Migrate.pm).
+  if (g.type === 'lxc') {
+    for (const [key, value] of Object.entries(g.config)) {
+      if (/^mp\d+$/.test(key) && value.startsWith('/') && !/(^|,)shared=1(,|$)/.test(value)) throw fail(`cannot migrate local bind mount point '${key}'`);
+    }
+  } else {
+    const local = Object.keys(g.config).filter((k) => /^(hostpci|usb)\d+$/.test(k) && /(^|,)host=/.test(g.config[k]!) ).sort();
+    if (local.length) throw fail(`can't migrate VM which uses local devices: ${local.join(', ')}`);
+  }
   const release = holdLock(g, 'migrate');
   return sim.startTask({ node: g.node, type: g.type === 'qemu' ? 'qmigrate' : 'vzmigrate', id: g.vmid, subject, onFailure: release, finish: () => {
     release();
