@@ -266,6 +266,16 @@ export const phoenixHypervisorStatus = s.object(
       ),
       { description: 'Passwords Phoenix wrote from Secrets.', maxItems: 256, listType: 'map', mapKeys: ['userid'] },
     ),
+    stagedNetwork: s.array(
+      s.object(
+        {
+          node: s.string({ description: 'Node name.', maxLength: 63 }),
+          interfaces: s.array(s.string({ description: 'An interface.', maxLength: 20 }), { description: 'Interfaces Phoenix staged.', maxItems: 64, listType: 'set' }),
+        },
+        { description: 'Network changes Phoenix staged on a node (`/etc/network/interfaces.new`) and has not reloaded yet.', required: ['node', 'interfaces'] },
+      ),
+      { description: 'Staged, not yet reloaded, network changes of Phoenix: after a crash they are reloaded; staged changes not listed here are someone else\'s, and Phoenix does not reload them.', maxItems: 64, listType: 'map', mapKeys: ['node'] },
+    ),
     drift: s.array(c.driftRecord, { description: 'Recent differences between the host and the spec (a short history): corrected ones, or in Observe mode the ones found.', maxItems: 20 }),
     lastObservedTime: s.string({ description: 'When Phoenix last read the host.', format: 'date-time', maxLength: 64 }),
   },

@@ -1,5 +1,5 @@
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
-import type { CreatedItems, HostStep, SpecProblem } from './plan.ts';
+import type { CreatedItems, HostStep, SpecProblem, StagedNetwork } from './plan.ts';
 import { planPools, type ObservedPool } from './pools.ts';
 import { planStorages, storageProblems, type ObservedStorage } from './storages.ts';
 import { planDns, planTimezone, type ObservedDns } from './nodes.ts';
@@ -7,6 +7,8 @@ import { planClusterFirewall, type ObservedClusterFirewall } from './firewall.ts
 import { downloadProblems, downloadTargets, planDownloads, type ObservedDownloads } from './downloads.ts';
 import { planUsers, type AppliedPasswords, type ObservedUser, type PasswordSource } from './users.ts';
 import { planAcls, type ObservedAcl } from './acls.ts';
+import { planZfsPools, type ObservedZfs } from './zfs.ts';
+import { planNetworks, type ObservedNetwork } from './networks.ts';
 
 /** What the I/O layer read for one plan; a part the spec does not manage is left undefined. */
 export interface HostObservation {
@@ -17,6 +19,10 @@ export interface HostObservation {
   users?: readonly ObservedUser[];
   acls?: readonly ObservedAcl[];
   downloads?: ObservedDownloads;
+  /** Per node whose spec declares ZFS pools. */
+  zfs?: Readonly<Record<string, ObservedZfs>>;
+  /** Per node whose spec declares networks, or where Phoenix staged changes. */
+  networks?: Readonly<Record<string, ObservedNetwork>>;
 }
 
 /** Secrets and records the user plan needs besides the observation. */
@@ -39,10 +45,18 @@ export interface HostReads {
   acls: boolean;
   /** Storages whose content is listed, per node, to see which downloads are missing. */
   downloads: { node: string; storage: string }[];
+  /** Nodes whose ZFS pools are listed (disks only when a pool is missing). */
+  zfsNodes: { node: string; pools: string[] }[];
+  /** Nodes whose network is listed, with the envelope's staged `changes`. */
+  networkNodes: string[];
 }
 
-export function hostReads(spec: PhoenixHypervisorSpec, created: CreatedItems): HostReads {
+export function hostReads(spec: PhoenixHypervisorSpec, created: CreatedItems, staged: StagedNetwork = {}): HostReads {
+  const withNetworks = (spec.nodes ?? []).filter((n) => n.networks !== undefined).map((n) => n.name);
   return {
+    zfsNodes: (spec.nodes ?? []).filter((n) => n.zfsPools?.length).map((n) => ({ node: n.name, pools: (n.zfsPools ?? []).map((p) => p.name) })),
+    // A node Phoenix staged on is read until that is reloaded, even if the spec dropped its networks.
+    networkNodes: [...new Set([...withNetworks, ...Object.keys(staged)])],
     pools: spec.pools !== undefined || (created.pools?.length ?? 0) > 0,
     storages: spec.storages !== undefined || (created.storages?.length ?? 0) > 0,
     dnsNodes: (spec.nodes ?? []).filter((n) => n.dns).map((n) => n.name),
@@ -56,9 +70,9 @@ export function hostReads(spec: PhoenixHypervisorSpec, created: CreatedItems): H
 }
 
 /** The spec asks for host configuration, or Phoenix still has items of its own to look after. */
-export function managesHost(spec: PhoenixHypervisorSpec, created: CreatedItems): boolean {
-  const r = hostReads(spec, created);
-  return r.pools || r.storages || r.dnsNodes.length > 0 || r.timezoneNodes.length > 0 || r.firewallOptions || r.users || r.acls || r.downloads.length > 0;
+export function managesHost(spec: PhoenixHypervisorSpec, created: CreatedItems, staged: StagedNetwork = {}): boolean {
+  const r = hostReads(spec, created, staged);
+  return r.pools || r.storages || r.dnsNodes.length > 0 || r.timezoneNodes.length > 0 || r.firewallOptions || r.users || r.acls || r.downloads.length > 0 || r.zfsNodes.length > 0 || r.networkNodes.length > 0;
 }
 
 /**
@@ -86,15 +100,25 @@ export function hostProblems(spec: PhoenixHypervisorSpec, clusterNodes: readonly
  * before the permissions that name them, and downloads last: they are the slow part, and
  * need the storages.
  */
-export function planHost(spec: PhoenixHypervisorSpec, observed: HostObservation, created: CreatedItems, secrets: HostSecrets = { passwords: {}, applied: {} }): HostStep[] {
+export function planHost(spec: PhoenixHypervisorSpec, observed: HostObservation, created: CreatedItems, secrets: HostSecrets = { passwords: {}, applied: {} }, staged: StagedNetwork = {}): HostStep[] {
   const steps: HostStep[] = [];
+  const nodes = spec.nodes ?? [];
   if (observed.pools) steps.push(...planPools(spec.pools, observed.pools, created.pools ?? []));
+  // Before storages: a zfspool storage the spec lists may need the pool.
+  for (const [i, node] of nodes.entries()) {
+    const seen = observed.zfs?.[node.name];
+    if (seen) steps.push(...planZfsPools(node.name, i, node.zfsPools, seen));
+  }
   if (observed.storages) steps.push(...planStorages(spec.storages, observed.storages, created.storages ?? []));
   for (const node of spec.nodes ?? []) {
     const seen = observed.nodes[node.name];
     if (!seen) continue;
     if (seen.dns) steps.push(...planDns(node.name, node.dns, seen.dns));
     steps.push(...planTimezone(node.name, node.timezone, seen.timezone));
+  }
+  for (const [name, seen] of Object.entries(observed.networks ?? {})) {
+    const i = nodes.findIndex((n) => n.name === name);
+    steps.push(...planNetworks(name, i, nodes[i]?.networks, seen, staged[name] ?? []));
   }
   if (observed.firewall) steps.push(...planClusterFirewall(spec.firewall, observed.firewall));
   if (observed.users) steps.push(...planUsers(spec.users, observed.users, created.users ?? [], secrets.passwords, secrets.applied));

@@ -60,6 +60,10 @@ export interface HostStep {
    * says `Downloading` while it runs.
    */
   readonly download?: boolean;
+  /** Stages a change of this interface (`/etc/network/interfaces.new`): recorded once the call succeeded, until reloaded. */
+  readonly stages?: { readonly node: string; readonly iface: string };
+  /** Reloads (or forgets) what Phoenix staged on this node: its record is dropped once the step succeeded. */
+  readonly unstages?: string;
   /** A password written from a Secret: the Secret's resourceVersion is recorded once the call succeeded. */
   readonly password?: { readonly userid: string; readonly resourceVersion: string };
 }
@@ -101,4 +105,15 @@ export function withCreated(created: CreatedItems, change: { kind: CreatedKind; 
   if (add) list.add(change.id);
   else list.delete(change.id);
   return { ...created, [change.kind]: [...list].sort() };
+}
+
+/** Per node, the interfaces whose changes Phoenix staged and has not reloaded (`status.stagedNetwork`). */
+export type StagedNetwork = Readonly<Record<string, readonly string[]>>;
+
+/** The record after a step: an interface added, or a node's entry dropped. */
+export function withStaged(staged: StagedNetwork, step: { stages?: { node: string; iface: string }; unstages?: string }): StagedNetwork {
+  const next: Record<string, readonly string[]> = { ...staged };
+  if (step.stages) next[step.stages.node] = [...new Set([...(next[step.stages.node] ?? []), step.stages.iface])].sort();
+  if (step.unstages !== undefined) delete next[step.unstages];
+  return next;
 }

@@ -115,6 +115,8 @@ const checks: Record<string, Check> = {
   'storage-pair': re(/^([a-z][a-z0-9\-_.]*[a-z0-9](:[a-z][a-z0-9\-_.]*[a-z0-9])?|1)$/i, (v) => `invalid storage pair '${v}'`),
   'pve-task-status-type': re(/^(ok|error|warning|unknown)$/i, (v) => `invalid task status '${v}'`),
   'pve-replication-job-id': re(/^\d+-\d+$/, () => 'invalid job ID'),
+  // JSONSchema's `string-list` (ZFS `devices`): any text, split on commas, spaces and semicolons.
+  'string-list': re(/^[^\0\n]*$/, () => 'value contains invalid characters'),
 };
 
 export function isKnownFormat(name: string): boolean {

@@ -62,6 +62,20 @@ export class ProxmoxTransport implements ApiRequestable {
   }
 
   async doRequest(httpMethod: string, path: string, pathTemplate: string, params?: Params): Promise<any> {
+    return (await this.#request(httpMethod, path, pathTemplate, params)).data;
+  }
+
+  /**
+   * A GET whose envelope carries more than `data`: `changes` beside the interface list of
+   * `GET /nodes/{node}/network` (the staged diff), `total` beside task logs. The proxy
+   * returns `data` only, so callers that need those fields come here.
+   */
+  async getEnvelope(path: string, pathTemplate: string, params?: Params): Promise<{ data: unknown; extras: Record<string, unknown> }> {
+    const { data, ...extras } = await this.#request('GET', `/api2/json${path}`, `/api2/json${pathTemplate}`, params);
+    return { data, extras };
+  }
+
+  async #request(httpMethod: string, path: string, pathTemplate: string, params?: Params): Promise<{ data: unknown; [extra: string]: unknown }> {
     const method = httpMethod.toUpperCase();
     const group = `${endpointGroup(pathTemplate)}.${method.toLowerCase()}`;
     const attempts = method === 'GET' ? 1 + (this.#options.getRetries ?? 1) : 1;
@@ -124,14 +138,14 @@ export class ProxmoxTransport implements ApiRequestable {
     return new ProxmoxApiError({ kind: 'Unavailable', status: undefined, message: err.message, method, path });
   }
 
-  #unwrap(method: string, path: string, response: RawResponse): unknown {
-    let body: { data?: unknown; errors?: Record<string, string>; message?: string } = {};
+  #unwrap(method: string, path: string, response: RawResponse): { data: unknown; [extra: string]: unknown } {
+    let body: { data?: unknown; errors?: Record<string, string>; message?: string; [extra: string]: unknown } = {};
     try {
       body = response.body ? JSON.parse(response.body) : {};
     } catch {
       // Proxies and 596s answer with HTML or nothing; the reason phrase still says why.
     }
-    if (response.status === 200) return body.data ?? null;
+    if (response.status === 200) return { ...body, data: body.data ?? null };
     const fieldErrors = body.errors ?? {};
     const detail = Object.entries(fieldErrors).map(([k, v]) => `${k}: ${v}`).join('; ');
     const message = [response.reason, body.message && body.message.trim() !== response.reason.trim() ? body.message.trim() : '', detail].filter(Boolean).join(' - ');

@@ -17,6 +17,33 @@ export interface SimNodeState {
   network: Record<string, NetworkInterface>;
   /** Staged `/etc/network/interfaces.new`; undefined when nothing is staged. */
   pendingNetwork?: Record<string, NetworkInterface>;
+  /** Local disks (`/nodes/{node}/disks/list`); undefined means the default set of a fresh install. */
+  disks?: SimDisk[];
+  /** ZFS pools (`/nodes/{node}/disks/zfs`). */
+  zfsPools?: SimZfsPool[];
+}
+
+export interface SimDisk {
+  devpath: string;
+  /** The `/dev/disk/by-id/…` link Proxmox reports. */
+  by_id_link?: string;
+  wwn?: string;
+  serial?: string;
+  model?: string;
+  size: number;
+  gpt: boolean;
+  /** What uses the disk (`LVM`, `ZFS`, `partitions`, `mounted`…); unset for an unused disk. */
+  used?: string;
+  mounted?: boolean;
+}
+
+export interface SimZfsPool {
+  name: string;
+  raidlevel: string;
+  devices: string[];
+  size: number;
+  compression: string;
+  ashift: number;
 }
 
 export type NetworkInterface = Record<string, string | number>;

@@ -51,7 +51,7 @@ describe('host plan: cluster firewall', () => {
 describe('host plan: what to read, and spec problems', () => {
   it('reads only the parts the spec manages', () => {
     const reads = hostReads({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } }, pools: [] }, {});
-    assert.deepEqual(reads, { pools: true, storages: false, dnsNodes: [], timezoneNodes: [], firewallOptions: false, firewallRules: false, users: false, acls: false, downloads: [] });
+    assert.deepEqual(reads, { pools: true, storages: false, dnsNodes: [], timezoneNodes: [], firewallOptions: false, firewallRules: false, users: false, acls: false, downloads: [], zfsNodes: [], networkNodes: [] });
     assert.equal(managesHost({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } } }, {}), false);
     assert.equal(managesHost({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } } }, { storages: ['old'] }), true, 'its own items are looked after even with no spec');
   });

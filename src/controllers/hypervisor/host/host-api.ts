@@ -7,6 +7,8 @@ import type { ObservedStorage } from '../../../hosts/storages.ts';
 import { targetKey, type ObservedDownloads } from '../../../hosts/downloads.ts';
 import type { ObservedUser } from '../../../hosts/users.ts';
 import type { ObservedAcl } from '../../../hosts/acls.ts';
+import { zfsNeedsDisks, type ObservedDisk, type ObservedZfs } from '../../../hosts/zfs.ts';
+import type { ObservedInterface, ObservedNetwork } from '../../../hosts/networks.ts';
 
 export interface TaskState {
   status: 'running' | 'stopped';
@@ -51,6 +53,26 @@ export class HostApi {
       nodes[node] = entry;
     }
     observed.nodes = nodes;
+    if (reads.zfsNodes.length) {
+      const zfs: Record<string, ObservedZfs> = {};
+      for (const { node, pools: wanted } of reads.zfsNodes) {
+        const pools = ((await this.api.nodes.$(node).disks.zfs.$get()) as { name: string }[]).map((p) => p.name);
+        // Disks are listed only to check a pool about to be created: never in steady state.
+        const disks = zfsNeedsDisks(wanted, pools) ? ((await this.api.nodes.$(node).disks.list.$get()) as ObservedDisk[]) : undefined;
+        zfs[node] = disks ? { pools, disks } : { pools };
+      }
+      observed.zfs = zfs;
+    }
+    if (reads.networkNodes.length) {
+      const networks: Record<string, ObservedNetwork> = {};
+      for (const node of reads.networkNodes) {
+        // The proxy returns `data` only; `changes` (what is staged) is beside it in the envelope.
+        const { data, extras } = await this.#client.transport.getEnvelope(`/nodes/${encodeURIComponent(node)}/network`, '/nodes/*/network');
+        const changes = typeof extras['changes'] === 'string' && extras['changes'] !== '' ? extras['changes'] : undefined;
+        networks[node] = { interfaces: (data ?? []) as ObservedInterface[], ...(changes !== undefined ? { changes } : {}) };
+      }
+      observed.networks = networks;
+    }
     if (reads.firewallOptions) {
       const options = (await this.api.cluster.firewall.options.$get()) as Record<string, unknown>;
       observed.firewall = reads.firewallRules ? { options, rules: (await this.api.cluster.firewall.rules.$get()) as Record<string, unknown>[] } : { options };

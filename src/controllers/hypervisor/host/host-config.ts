@@ -7,7 +7,7 @@ import { phoenixHypervisors, type PhoenixHypervisor } from '../../../api/objects
 import { isProxmoxError } from '../../../clients/proxmox/errors.ts';
 import type { Connection } from '../connections.ts';
 import { hostProblems, hostReads, managesHost, planHost } from '../../../hosts/host.ts';
-import { describeCall, withCreated, type CreatedItems, type Difference, type HostStep } from '../../../hosts/plan.ts';
+import { describeCall, withCreated, withStaged, type CreatedItems, type Difference, type HostStep, type StagedNetwork } from '../../../hosts/plan.ts';
 import { poolsToInspect } from '../../../hosts/pools.ts';
 import { storagesToInspect } from '../../../hosts/storages.ts';
 import { HostApi } from './host-api.ts';
@@ -80,6 +80,11 @@ export class HostConfigRun {
     return (this.status.created ?? {}) as CreatedItems;
   }
 
+  /** `status.stagedNetwork` as a map from node to the interfaces Phoenix staged there. */
+  private get staged(): StagedNetwork {
+    return Object.fromEntries((this.status.stagedNetwork ?? []).map((s) => [s.node, s.interfaces]));
+  }
+
   private async write(update: StatusUpdate): Promise<void> {
     const result = await this.setup.status.update(phoenixHypervisors, this.current, { ...update, fields: { ...this.facts.fields, ...update.fields } });
     this.current = result.object;
@@ -100,7 +105,7 @@ export class HostConfigRun {
   async reconcile(): Promise<ReconcileResult> {
     const spec = this.current.spec;
     const period = { requeueAfter: this.options.observePeriodMs };
-    if (!managesHost(spec, this.created)) {
+    if (!managesHost(spec, this.created, this.staged)) {
       // A host that once had configuration keeps its condition, saying there is none now.
       const had = this.status.conditions?.some((c) => c.type === 'HostConfigured');
       await this.write({ phase: 'ready', reason: 'Connected', message: this.facts.message, ...(had ? { conditions: this.hostCondition('True', 'NothingToConfigure', 'the spec declares no host configuration') } : {}) });
@@ -121,13 +126,14 @@ export class HostConfigRun {
     }
 
     const created = this.created;
+    const staged = this.staged;
     const observed = await this.api.observe(
-      hostReads(spec, created),
+      hostReads(spec, created, staged),
       { pools: poolsToInspect(spec.pools, created.pools ?? []), storages: storagesToInspect(spec.storages, created.storages ?? []) },
       this.facts.onlineNodes,
     );
     const applied = Object.fromEntries((this.status.userPasswords ?? []).map((p) => [p.userid, p.resourceVersion]));
-    const steps = planHost(spec, observed, created, { passwords, applied });
+    const steps = planHost(spec, observed, created, { passwords, applied }, staged);
     if (observe) return this.observeOnly(steps);
 
     const safe = steps.filter((s) => s.safe);
@@ -165,6 +171,12 @@ export class HostConfigRun {
   private async apply(step: HostStep, remaining: number, fields: Record<string, unknown>): Promise<ReconcileResult> {
     let created = this.created;
     let upid: string | undefined;
+    if (step.stages) {
+      // Recorded before the call: a crash right after staging must find the change marked as
+      // Phoenix's (and reload it), not as someone else's (which would stall the node).
+      fields['stagedNetwork'] = stagedList(withStaged(this.staged, step));
+      await this.write({ phase: 'reconciling', reason: 'Configuring', message: step.why, fields, conditions: this.hostCondition('False', 'Configuring', step.why) });
+    }
     if (step.call) {
       try {
         upid = await this.api.call(step.call);
@@ -186,6 +198,7 @@ export class HostConfigRun {
     if (step.records) created = withCreated(created, step.records, true);
     if (step.forgets) created = withCreated(created, step.forgets, false);
     if (created !== this.created) fields['created'] = created;
+    if (step.unstages !== undefined) fields['stagedNetwork'] = stagedList(withStaged(this.staged, step));
     if (step.password) fields['userPasswords'] = withPassword(this.status.userPasswords, { ...step.password, applied: true });
     if (step.forgets?.kind === 'users' && this.status.userPasswords?.some((p) => p.userid === step.forgets?.id)) {
       fields['userPasswords'] = (this.status.userPasswords ?? []).filter((p) => p.userid !== step.forgets?.id);
@@ -284,6 +297,11 @@ export class HostConfigRun {
     });
     return { requeueAfter: this.options.observePeriodMs };
   }
+}
+
+/** The record as status holds it; an emptied list stays `[]` (status is a merge patch). */
+function stagedList(staged: StagedNetwork): { node: string; interfaces: string[] }[] {
+  return Object.entries(staged).map(([node, interfaces]) => ({ node, interfaces: [...interfaces] })).sort((a, b) => a.node.localeCompare(b.node));
 }
 
 function withPassword(records: readonly PasswordRecord[] = [], record: PasswordRecord): PasswordRecord[] {

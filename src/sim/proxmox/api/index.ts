@@ -8,7 +8,8 @@ import { poolEndpoints } from './pools.ts';
 import { networkEndpoints } from './network.ts';
 import { firewallEndpoints } from './firewall.ts';
 import { accessEndpoints } from './access.ts';
+import { diskEndpoints } from './disks.ts';
 
 export const endpoints: readonly Endpoint[] = [
-  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints, ...accessEndpoints,
+  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints, ...accessEndpoints, ...diskEndpoints,
 ];

@@ -58,8 +58,49 @@ function toInterface(p: Params, base: NetworkInterface = {}): NetworkInterface {
   return out;
 }
 
-function render(ifaces: Record<string, NetworkInterface>): string {
-  return Object.values(ifaces).map((i) => `iface ${String(i['iface'])} inet ${String(i['method'] ?? 'manual')}` + (i['address'] !== undefined ? `\n\taddress ${String(i['address'])}/${String(i['netmask'])}` : '')).join('\n\n');
+/** Keys the interfaces file does not hold: they are derived when Proxmox reads it. */
+const DERIVED = new Set(['iface', 'type', 'method', 'families', 'active', 'exists', 'autostart', 'priority', 'cidr', 'address', 'netmask']);
+
+/** The file as ifupdown2 reads it, one stanza per interface, as Proxmox writes it. */
+function render(ifaces: Record<string, NetworkInterface>): string[] {
+  const lines: string[] = [];
+  for (const i of Object.values(ifaces)) {
+    const name = String(i['iface']);
+    if (i['autostart'] !== undefined && Number(i['autostart']) === 1) lines.push(`auto ${name}`);
+    lines.push(`iface ${name} inet ${String(i['method'] ?? 'manual')}`);
+    if (i['address'] !== undefined) lines.push(`\taddress ${String(i['address'])}/${String(i['netmask'])}`);
+    for (const [k, v] of Object.entries(i).sort(([a], [b]) => a.localeCompare(b))) {
+      if (DERIVED.has(k)) continue;
+      if (k === 'comments') for (const c of String(v).split('\n').filter(Boolean)) lines.push(`#${c}`);
+      else lines.push(`\t${k.replace(/_/g, '-')} ${String(v)}`);
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+/**
+ * `diff -u` of the two files, as Proxmox's `changes` (`ccache_compute_diff` runs `diff -b -N
+ * -u`). One hunk spanning the whole file: a valid unified diff, with more context than diff's 3 lines.
+ */
+function unifiedDiff(before: string[], after: string[]): string {
+  const n = before.length;
+  const m = after.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = before[i] === after[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const body: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && before[i] === after[j]) {
+      body.push(` ${before[i]}`);
+      i++;
+      j++;
+    } else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) body.push(`+${after[j++]}`);
+    else body.push(`-${before[i++]}`);
+  }
+  if (!body.some((l) => l.startsWith('+') || l.startsWith('-'))) return '';
+  return [`--- /etc/network/interfaces\t2026-01-01 00:00:00.000000000 +0000`, `+++ /etc/network/interfaces.new\t2026-01-01 00:00:00.000000000 +0000`, `@@ -1,${n} +1,${m} @@`, ...body, ''].join('\n');
 }
 
 function list(sim: Simulator, p: Params): Reply {
@@ -68,7 +109,9 @@ function list(sim: Simulator, p: Params): Reply {
   const type = p['type'];
   const items = Object.values(shown).filter((i) => type === undefined || i['type'] === type || (type === 'any_bridge' && (i['type'] === 'bridge' || i['type'] === 'OVSBridge')));
   const extras: Record<string, unknown> = {};
-  if (n.pendingNetwork) extras['changes'] = `--- /etc/network/interfaces\n+++ /etc/network/interfaces.new\n${render(n.pendingNetwork)}\n`;
+  // Proxmox sets `changes` only when the staged file differs from the running one.
+  const changes = n.pendingNetwork ? unifiedDiff(render(n.network), render(n.pendingNetwork)) : '';
+  if (changes) extras['changes'] = changes;
   return new Reply(items, extras);
 }
 
@@ -124,10 +167,19 @@ export const networkEndpoints: Endpoint[] = [
     method: 'PUT', path: '/nodes/{node}/network', params: { ...nodeOnly, 'regenerate-frr': bool({ ...o, since: '9.1' }) }, permissions: nodePerm(['Sys.Modify']),
     handler: ({ sim, params, subject }) => {
       const n = sim.node(String(params['node']));
-      return sim.startTask({ node: n.name, type: 'srvreload', id: 'networking', subject, finish: () => {
-        if (n.pendingNetwork) n.network = Object.fromEntries(Object.entries(n.pendingNetwork).map(([k, v]) => [k, { ...v, active: 1 }]));
-        delete n.pendingNetwork;
-      } }).upid;
+      return sim.startTask({
+        node: n.name, type: 'srvreload', id: 'networking', subject,
+        finish: () => {
+          if (n.pendingNetwork) n.network = Object.fromEntries(Object.entries(n.pendingNetwork).map(([k, v]) => [k, { ...v, active: 1 }]));
+          delete n.pendingNetwork;
+        },
+        // The worker moves interfaces.new over interfaces before `ifreload -a`: a failed
+        // reload leaves nothing staged, and the new file in place but not active.
+        onFailure: () => {
+          if (n.pendingNetwork) n.network = n.pendingNetwork;
+          delete n.pendingNetwork;
+        },
+      }).upid;
     },
   },
   {
