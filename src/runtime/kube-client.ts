@@ -305,12 +305,19 @@ export class KubeClient {
           : new HttpAgent(agentOptions);
       return { server, agent };
     })();
-    return this.endpoint;
+    // A failure is not kept: the next request tries again (a kubeconfig or CA file being
+    // rewritten), rather than every request failing with the first error for ever.
+    const endpoint = this.endpoint;
+    endpoint.catch(() => {
+      if (this.endpoint === endpoint) this.endpoint = undefined;
+    });
+    return endpoint;
   }
 
   /** Closes idle keep-alive sockets so the process can exit. */
   close(): void {
-    void this.endpoint?.then((e) => e.agent.destroy());
+    // An endpoint that never resolved has no sockets; its error was already the caller's.
+    void this.endpoint?.then((e) => e.agent.destroy(), () => undefined);
   }
 }
 
