@@ -15,6 +15,7 @@ import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/er
 import { diffConfig, type ConfigChange, type ConfigDiff, type DesiredConfig } from '../../guests/desired.ts';
 import { describeWithMarker, ownershipOf, stripMarker } from '../../guests/marker.ts';
 import { importedConfig } from '../../guests/imported-config.ts';
+import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { formatSize } from '../../proxmox/size.ts';
@@ -133,6 +134,9 @@ function refOf(object: KubeObject) {
   return { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
 }
 
+/** Why a connected hypervisor is not Ready while it applies host configuration (its own reasons). */
+const hostConfigReasons = new Set(['Configuring', 'Downloading', 'HostConfigRefused', 'RejectedByProxmox', 'HostTaskFailed', 'TaskSucceeded', 'TaskLost', 'HostChanged', 'HostConfigFailed']);
+
 interface Shared {
   readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
   readonly secretCache: Informer<SecretObject>;
@@ -238,6 +242,18 @@ class GuestReconcile<O extends GuestObject> {
   }
 
   /**
+   * The host items (status.hostPending) this guest uses, while its hypervisor is connected and
+   * only applying host configuration; undefined when the hypervisor is not Ready for any other
+   * reason (or the reason is unclear), so the guest waits for all of it.
+   */
+  private hostBlockers(hv: KubeObject): string[] | undefined {
+    const status = hv.status as { observedGeneration?: number; hostPending?: string[]; conditions?: { type: string; status: string; reason: string }[] } | undefined;
+    const ready = status?.conditions?.find((c) => c.type === 'Ready');
+    if (!status?.hostPending || status.observedGeneration !== hv.metadata.generation || !ready || !hostConfigReasons.has(ready.reason)) return undefined;
+    return blockingHostItems(status.hostPending, hostNeeds(this.spec, this.adapter.sourceVolume(this.current)?.volume));
+  }
+
+  /**
    * The hypervisor's connection, or a status saying what the guest waits for. Waiting is not
    * an error: it polls without calling Proxmox, so it neither backs off nor uses up the retry
    * budget (after a restart every guest waits here until the hypervisor is checked again).
@@ -246,9 +262,17 @@ class GuestReconcile<O extends GuestObject> {
     const name = this.spec.hypervisorRef.name;
     const hv = this.shared.lookup({ kind: 'PhoenixHypervisor', name });
     const connection = this.deps.connections.get(name);
-    if (!hv || !isReady(hv) || !connection || connection.version === undefined) {
-      await this.progress('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : !isReady(hv) ? `PhoenixHypervisor ${name} is not Ready` : `connecting to PhoenixHypervisor ${name}`);
+    if (!hv || !connection || connection.version === undefined) {
+      await this.progress('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : `connecting to PhoenixHypervisor ${name}`);
       return { requeueAfter: hv && isReady(hv) ? 1_000 : 30_000 };
+    }
+    if (!isReady(hv)) {
+      const blockers = this.hostBlockers(hv);
+      if (blockers === undefined || blockers.length) {
+        await this.progress('WaitingForHypervisor', blockers?.length ? `PhoenixHypervisor ${name} is still applying what this guest uses: ${blockers.join(', ')}` : `PhoenixHypervisor ${name} is not Ready`);
+        // Items finish without the hypervisor becoming Ready (others may remain), so poll them.
+        return { requeueAfter: blockers?.length ? 5_000 : 30_000 };
+      }
     }
     if (!connection.nodes.includes(this.spec.node)) {
       const known = ((hv.status as { nodes?: { name: string }[] } | undefined)?.nodes ?? []).map((n) => n.name);

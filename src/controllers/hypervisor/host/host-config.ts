@@ -108,14 +108,15 @@ export class HostConfigRun {
     if (!managesHost(spec, this.created, this.staged)) {
       // A host that once had configuration keeps its condition, saying there is none now.
       const had = this.status.conditions?.some((c) => c.type === 'HostConfigured');
-      await this.write({ phase: 'ready', reason: 'Connected', message: this.facts.message, ...(had ? { conditions: this.hostCondition('True', 'NothingToConfigure', 'the spec declares no host configuration') } : {}) });
+      await this.write({ phase: 'ready', reason: 'Connected', message: this.facts.message, fields: { hostPending: undefined }, ...(had ? { conditions: this.hostCondition('True', 'NothingToConfigure', 'the spec declares no host configuration') } : {}) });
       return { requeueAfter: this.options.checkPeriodMs };
     }
     const passwords: Record<string, PasswordSource> = {};
     const problems = [...hostProblems(spec, this.facts.allNodes), ...this.readPasswords(passwords)];
     if (problems.length) {
       const message = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
-      await this.write({ phase: 'stalled', reason: 'InvalidSpec', message, conditions: this.hostCondition('False', 'InvalidSpec', message) });
+      // Without a valid spec nothing can be planned: guests wait for the whole host (no hostPending).
+      await this.write({ phase: 'stalled', reason: 'InvalidSpec', message, fields: { hostPending: undefined }, conditions: this.hostCondition('False', 'InvalidSpec', message) });
       return period;
     }
     const observe = (spec.managementPolicy ?? 'Manage') === 'Observe';
@@ -138,24 +139,26 @@ export class HostConfigRun {
 
     const safe = steps.filter((s) => s.safe);
     const refused = steps.filter((s) => !s.safe);
+    // What is not done yet, for guests: each waits only for the items it uses.
+    const pending = [...new Set(steps.filter((s) => s.call || !s.safe).map((s) => s.item))].sort();
     if (!safe.length) {
       if (refused.length) {
         const message = refused.map((s) => s.refusal ?? s.why).join('; ');
-        await this.write({ phase: 'stalled', reason: 'HostConfigRefused', message, conditions: this.hostCondition('False', 'HostConfigRefused', message) });
+        await this.write({ phase: 'stalled', reason: 'HostConfigRefused', message, fields: { hostPending: pending }, conditions: this.hostCondition('False', 'HostConfigRefused', message) });
         return period;
       }
       const refusedPasswords = (this.status.userPasswords ?? []).filter((p) => !p.applied).map((p) => p.userid);
       if (refusedPasswords.length) {
         // Guests do not need these passwords: Ready stays True, the condition says what is left.
         const message = `Proxmox refused to change the password of ${refusedPasswords.join(', ')}: it accepts password changes only from a ticket session, not from an API token. Set it with \`pveum passwd\` (Phoenix sets a password when it creates a user, and tries again when the Secret changes)`;
-        await this.write({ phase: 'ready', reason: 'Connected', message: `${this.facts.message}; host configuration applied except passwords`, conditions: this.hostCondition('False', 'PasswordNotChanged', message) });
+        await this.write({ phase: 'ready', reason: 'Connected', message: `${this.facts.message}; host configuration applied except passwords`, fields: { hostPending: undefined }, conditions: this.hostCondition('False', 'PasswordNotChanged', message) });
         return period;
       }
-      await this.write({ phase: 'ready', reason: 'Connected', message: `${this.facts.message}; host configuration applied`, conditions: this.hostCondition('True', 'Converged', 'the host matches the spec') });
+      await this.write({ phase: 'ready', reason: 'Connected', message: `${this.facts.message}; host configuration applied`, fields: { hostPending: undefined }, conditions: this.hostCondition('True', 'Converged', 'the host matches the spec') });
       return period;
     }
 
-    const fields: Record<string, unknown> = {};
+    const fields: Record<string, unknown> = { hostPending: pending };
     if (this.convergedAtThisGeneration()) {
       const differences = safe.flatMap((s) => s.differences);
       if (differences.length) {
@@ -292,7 +295,7 @@ export class HostConfigRun {
       phase: 'ready',
       reason: 'Connected',
       message: `${this.facts.message}; observing host configuration: ${differences.length} differences`,
-      fields: { drift: drift.length ? drift : undefined },
+      fields: { drift: drift.length ? drift : undefined, hostPending: undefined },
       conditions: this.hostCondition(differences.length ? 'False' : 'True', differences.length ? 'Observed' : 'Converged', message),
     });
     return { requeueAfter: this.options.observePeriodMs };
