@@ -166,7 +166,7 @@ describe('host configuration of a PhoenixHypervisor (real API server + simulator
     assert.ok(pool('shared'), 'dropping a pool Phoenix did not create from the spec removed it');
   });
 
-  it('reports a bad item with a clear condition, and guests wait for the hypervisor meanwhile', async () => {
+  it('reports a bad item with a clear condition; guests that use it wait meanwhile, the others go on', async () => {
     await patchSpec([{ op: 'add', path: '/spec/nodes/-', value: { name: 'ghost', timezone: 'UTC' } }]);
     let hv = await waitCondition(env, 'phoenixhypervisors', env.hypervisor, (o) => condition(o, 'Stalled')?.status === 'True', 'Stalled');
     assert.equal(condition(hv, 'Stalled')?.reason, 'InvalidSpec');
@@ -180,12 +180,18 @@ describe('host configuration of a PhoenixHypervisor (real API server + simulator
     assert.match(condition(hv, 'Stalled')?.message ?? '', /storage bad-nfs: Proxmox refused to create nfs storage bad-nfs .*server/);
     assert.equal(hv.status.proxmoxVersion !== undefined, true, 'connection facts kept while stalled');
 
-    await apply(env, 'PhoenixLXC', 'patient', { source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } } });
-    await waitCondition(env, 'phoenixlxcs', 'patient', (o) => condition(o, 'Ready')?.reason === 'WaitingForHypervisor', 'waiting for the hypervisor');
-    assert.equal(state().guests.length, 0, 'a guest was created while the host configuration was stalled');
+    assert.deepEqual(hv.status.hostPending, ['storage bad-nfs']);
 
-    await patchSpec([{ op: 'replace', path: '/spec/storages', value: [hostSpec.storages[1]] }]);
+    const template = { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } };
+    await apply(env, 'PhoenixLXC', 'patient', { source: template, rootDisk: { storage: 'bad-nfs', size: '4G' } });
+    await apply(env, 'PhoenixLXC', 'unaffected', { source: template });
+    await waitCondition(env, 'phoenixlxcs', 'patient', (o) => condition(o, 'Ready')?.reason === 'WaitingForHypervisor' && /storage bad-nfs/.test(condition(o, 'Ready')?.message ?? ''), 'waiting for storage bad-nfs');
+    await waitReady(env, 'phoenixlxcs', 'unaffected', 90_000);
+    assert.equal(state().guests.filter((g) => g.config['hostname'] === 'patient').length, 0, 'a guest was created on a storage the host has not made yet');
+
+    await patchSpec([{ op: 'replace', path: '/spec/storages', value: [hostSpec.storages[1], { id: 'bad-nfs', type: 'nfs', server: '10.0.0.5', export: '/x', content: ['rootdir', 'images'] }] }]);
     await waitReady(env, 'phoenixhypervisors', env.hypervisor);
-    await waitReady(env, 'phoenixlxcs', 'patient', 90_000);
+    const patient = await waitReady(env, 'phoenixlxcs', 'patient', 90_000);
+    assert.match(String(env.sim.admin.guest(patient.status.vmid)!.config['rootfs']), /^bad-nfs:/);
   });
 });
