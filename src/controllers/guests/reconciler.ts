@@ -12,10 +12,11 @@ import type { Informer } from '../../runtime/informer.ts';
 import { phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms, type PhoenixHypervisor } from '../../api/objects.ts';
 import type { SpecValidator } from '../../api/validation.ts';
 import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
-import { diffConfig, type ConfigChange, type ConfigDiff, type DesiredConfig } from '../../guests/desired.ts';
+import { diffConfig, type ConfigDiff, type DesiredConfig } from '../../guests/desired.ts';
 import { describeWithMarker, ownershipOf, stripMarker } from '../../guests/marker.ts';
 import { importedConfig } from '../../guests/imported-config.ts';
 import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
+import { diffSummary, driftRecords, rulesText, type DriftRecord } from '../../guests/drift-report.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { formatSize } from '../../proxmox/size.ts';
@@ -973,48 +974,4 @@ class GuestReconcile<O extends GuestObject> {
     await this.setup.events.normal(this.current, 'Deleting', 'Delete', `destroying guest ${vmid} with its disks`);
     return this.trackTask(api, upid, 'destroy', `destroying guest ${vmid}`);
   }
-}
-
-function diffSummary(diff: ConfigDiff, extra: readonly Omit<DriftRecord, 'time'>[]): string {
-  const parts = diff.changes.flatMap(reportable).map((c) => `${c.key}: ${maskSecret(c.key, c.observed ?? '(unset)')} → ${maskSecret(c.key, c.value ?? '(removed)')}`);
-  for (const r of diff.resizes) parts.push(`${r.disk}: ${formatSize(r.fromBytes)} → ${formatSize(r.toBytes)}`);
-  for (const r of extra) parts.push(`${r.field}: ${r.observed} → ${r.desired}${diff.shrinks.some((s) => s.disk === r.field) ? ' (refused: a disk is never shrunk)' : ''}`);
-  return parts.length ? `differences: ${parts.join('; ')}` : 'no differences from the spec';
-}
-
-/** A description change as people read it: the notes without the marker; none when only the marker differs. */
-function reportable(change: ConfigChange): ConfigChange[] {
-  if (change.key !== 'description') return [change];
-  const observed = stripMarker(change.observed ?? '').trim();
-  const value = stripMarker(change.value ?? '').trim();
-  return observed === value ? [] : [{ ...change, observed: observed || undefined, value: value || undefined }];
-}
-
-/** A firewall rule list on one line, for the adoption report. */
-function rulesText(rules: readonly Record<string, string>[]): string {
-  const text = rules.map((r) => Object.entries(r).map(([k, v]) => `${k}=${v}`).join(',')).join('; ') || '(none)';
-  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
-}
-
-function maskSecret(key: string, value: string): string {
-  return /password|cipassword|sshkeys/i.test(key) ? '(secret)' : value;
-}
-
-interface DriftRecord {
-  field: string;
-  observed?: string;
-  desired?: string;
-  time: string;
-  corrected?: boolean;
-}
-
-/** Drift as status records; a difference already recorded keeps its time, so re-observing writes nothing. */
-function driftRecords(diff: ConfigDiff, corrected: boolean, previous: readonly DriftRecord[] = [], extra: readonly Omit<DriftRecord, 'time'>[] = []): DriftRecord[] {
-  const now = new Date().toISOString();
-  const same = (r: Omit<DriftRecord, 'time'>) => previous.find((p) => p.field === r.field && p.observed === r.observed && p.desired === r.desired && p.corrected === r.corrected);
-  const records: Omit<DriftRecord, 'time'>[] = [...extra, ...diff.changes
-    .flatMap(reportable)
-    .map((c) => ({ field: c.fields.length ? `${c.key}.${c.fields.join(',')}` : c.key, observed: maskSecret(c.key, c.observed ?? '(unset)'), desired: maskSecret(c.key, c.value ?? '(removed)'), corrected }))];
-  for (const r of diff.resizes) records.push({ field: r.disk, observed: formatSize(r.fromBytes), desired: formatSize(r.toBytes), corrected });
-  return records.slice(0, 20).map((r) => ({ ...r, time: same(r)?.time ?? now }));
 }
