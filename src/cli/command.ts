@@ -10,3 +10,47 @@ export interface Command {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/**
+ * Reads `--flag value` arguments one at a time; a missing or malformed value is a UsageError
+ * naming the flag. `for (const flag of flags)` yields each flag; `value()` and its typed
+ * variants take the argument after it.
+ */
+export class FlagReader implements Iterable<string> {
+  readonly #argv: readonly string[];
+  #i = -1;
+
+  constructor(argv: readonly string[]) {
+    this.#argv = argv;
+  }
+
+  *[Symbol.iterator](): Iterator<string> {
+    while (++this.#i < this.#argv.length) yield this.#argv[this.#i]!;
+  }
+
+  #flag(): string {
+    return this.#argv[this.#i] ?? '';
+  }
+
+  value(): string {
+    const v = this.#argv[++this.#i];
+    if (v === undefined) throw new UsageError(`${this.#flag() || 'option'} needs a value`);
+    return v;
+  }
+
+  number(): number {
+    const flag = this.#flag();
+    const v = Number(this.value());
+    if (!Number.isFinite(v) || v < 0) throw new UsageError(`${flag} needs a non-negative number`);
+    return v;
+  }
+
+  json<T>(): T {
+    const flag = this.#flag();
+    try {
+      return JSON.parse(this.value()) as T;
+    } catch {
+      throw new UsageError(`${flag} needs a JSON object`);
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { UsageError, type Command } from '../command.ts';
+import { FlagReader, UsageError, type Command } from '../command.ts';
 import { startProxmoxSimulator, type StartOptions } from '../../sim/proxmox/index.ts';
 import type { Fault } from '../../sim/proxmox/faults.ts';
 import type { SimState } from '../../sim/proxmox/state.ts';
@@ -35,46 +35,29 @@ function parse(argv: string[]): Parsed {
   const options: StartOptions = { port: 8006 };
   const faults: Fault[] = [];
   let stateFile: string | undefined;
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i]!;
-    const value = (): string => {
-      const v = rest[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    const number = (): number => {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v < 0) throw new UsageError(`${flag} needs a non-negative number`);
-      return v;
-    };
+  const flags = new FlagReader(rest);
+  for (const flag of flags) {
     switch (flag) {
-      case '--port': options.port = number(); break;
+      case '--port': options.port = flags.number(); break;
       case '--https': options.https = true; break;
-      case '--seed': options.seed = number(); break;
-      case '--speed': options.speed = number(); break;
+      case '--seed': options.seed = flags.number(); break;
+      case '--speed': options.speed = flags.number(); break;
       case '--pve-version': {
-        const v = value();
+        const v = flags.value();
         if (v !== '9.1' && v !== '8.4') throw new UsageError('--pve-version must be 9.1 or 8.4');
         options.pveVersion = v;
         break;
       }
-      case '--state': stateFile = value(); break;
-      case '--latency': faults.push({ kind: 'latency', ms: number() }); break;
+      case '--state': stateFile = flags.value(); break;
+      case '--latency': faults.push({ kind: 'latency', ms: flags.number() }); break;
       case '--error-rate': {
-        const m = /^([a-z]+)=(0(\.\d+)?|1(\.0+)?)$/.exec(value());
+        const m = /^([a-z]+)=(0(\.\d+)?|1(\.0+)?)$/.exec(flags.value());
         if (!m) throw new UsageError('--error-rate needs GROUP=RATE with RATE between 0 and 1');
         faults.push({ kind: 'error', group: m[1]!, rate: Number(m[2]) });
         break;
       }
-      case '--resources-lag': options.resourcesLagMs = number(); break;
-      case '--fault': {
-        try {
-          faults.push(JSON.parse(value()) as Fault);
-        } catch {
-          throw new UsageError('--fault needs a JSON object');
-        }
-        break;
-      }
+      case '--resources-lag': options.resourcesLagMs = flags.number(); break;
+      case '--fault': faults.push(flags.json<Fault>()); break;
       default: throw new UsageError(`unknown option '${flag}'`);
     }
   }

@@ -4,7 +4,7 @@
  * only needs to hand `portainer` argv to `runPortainerSim` (see docs/portainer-simulator.md).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { UsageError } from '../../cli/command.ts';
+import { FlagReader, UsageError } from '../../cli/command.ts';
 import { startPortainerSimulator, type StartOptions } from './index.ts';
 import type { EnvironmentSeed } from './simulator.ts';
 import type { PortainerFault } from './faults.ts';
@@ -39,46 +39,30 @@ export function parsePortainerArgs(argv: string[]): Parsed {
   const faults: PortainerFault[] = [];
   const environments: EnvironmentSeed[] = [];
   const parsed: Parsed = { options, faults, printKey: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    const number = (): number => {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v < 0) throw new UsageError(`${flag} needs a non-negative number`);
-      return v;
-    };
+  const flags = new FlagReader(argv);
+  for (const flag of flags) {
     switch (flag) {
-      case '--port': options.port = number(); break;
+      case '--port': options.port = flags.number(); break;
       case '--https': options.https = true; break;
-      case '--seed': options.seed = number(); break;
-      case '--speed': options.speed = number(); break;
+      case '--seed': options.seed = flags.number(); break;
+      case '--speed': options.speed = flags.number(); break;
       case '--version': {
-        const v = value();
+        const v = flags.value();
         if (!/^\d+\.\d+\.\d+$/.test(v)) throw new UsageError('--version needs MAJOR.MINOR.PATCH');
         options.version = v;
         break;
       }
-      case '--admin-password': options.adminPassword = value(); break;
+      case '--admin-password': options.adminPassword = flags.value(); break;
       case '--environment': {
-        const m = /^([^=]+)=(.+)$/.exec(value());
+        const m = /^([^=]+)=(.+)$/.exec(flags.value());
         if (!m) throw new UsageError('--environment needs NAME=URL');
         environments.push({ name: m[1]!, url: m[2]! });
         break;
       }
-      case '--state': parsed.stateFile = value(); break;
-      case '--api-key-file': parsed.keyFile = value(); break;
+      case '--state': parsed.stateFile = flags.value(); break;
+      case '--api-key-file': parsed.keyFile = flags.value(); break;
       case '--print-api-key': parsed.printKey = true; break;
-      case '--fault':
-        try {
-          faults.push(JSON.parse(value()) as PortainerFault);
-        } catch {
-          throw new UsageError('--fault needs a JSON object');
-        }
-        break;
+      case '--fault': faults.push(flags.json<PortainerFault>()); break;
       default: throw new UsageError(`unknown option '${flag}'`);
     }
   }
