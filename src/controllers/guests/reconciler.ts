@@ -28,6 +28,7 @@ import { GuestApi, type GuestConfig } from './guest-api.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
 import { guestAddresses } from './addresses.ts';
 import { parseDuration } from '../../runtime/config.ts';
+import { finishedTask, taskPollDelayMs } from '../tasks.ts';
 import { freshSince, minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
 
 export interface GuestControllerDeps {
@@ -44,13 +45,6 @@ type TaskRecord = NonNullable<NonNullable<GuestObject['status']>['task']>;
 
 const createOperations = new Set(['create', 'clone']);
 
-/** Polls a young task often and an old one rarely: fast convergence without hammering Proxmox. */
-export function taskPollDelayMs(startTime: string | undefined, now: number): number {
-  const age = startTime ? now - Date.parse(startTime) : 0;
-  if (age < 5_000) return 500;
-  if (age < 30_000) return 1_000;
-  return 2_000;
-}
 
 /** Snapshots Phoenix takes by itself before restarts; never counted as declared snapshots. */
 const restartSnapshotPrefix = 'phoenix-restart-';
@@ -304,9 +298,7 @@ class GuestReconcile<O extends GuestObject> {
       return { running: true, delayMs: taskPollDelayMs(task.startTime, Date.now()) };
     }
     if (createLike) this.deps.capacity.release(this.key);
-    const exit = state.exitstatus ?? 'unknown';
-    const ok = exit === 'OK' || exit.startsWith('WARNINGS');
-    const finished = { ...task, status: 'stopped' as const, exitStatus: exit, ...(state.endtime ? { endTime: new Date(state.endtime * 1000).toISOString() } : {}) };
+    const { ok, exit, finished } = finishedTask(task, state);
     // A finished migration moved the guest: from now on it is read on the node the spec names.
     const moved = ok && task.operation === 'migrate' ? { node: this.spec.node } : {};
     await this.progress(ok ? 'TaskSucceeded' : 'TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished, ...moved });

@@ -11,6 +11,8 @@ import { describeCall, withCreated, withStaged, type CreatedItems, type Differen
 import { poolsToInspect } from '../../../hosts/pools.ts';
 import { storagesToInspect } from '../../../hosts/storages.ts';
 import { HostApi } from './host-api.ts';
+import { finishedTask, taskPollDelayMs } from '../../tasks.ts';
+import { parseUpid } from '../../../proxmox/upid.ts';
 import { secrets } from '../../../runtime/resource.ts';
 import { TerminalError } from '../../../runtime/errors.ts';
 import { secretText, type SecretObject } from '../../secrets.ts';
@@ -39,12 +41,6 @@ export interface HostConfigOptions {
   /** How often managed host configuration is observed for drift; at most checkPeriodMs. */
   readonly observePeriodMs: number;
   readonly driftCorrections?: Counter<'kind' | 'option'>;
-}
-
-/** Polls a young task often and an old one rarely, as guests do. */
-function taskPollDelayMs(startTime: string | undefined, now: number): number {
-  const age = startTime ? now - Date.parse(startTime) : 0;
-  return age < 5_000 ? 500 : age < 30_000 ? 1_000 : 2_000;
 }
 
 const differenceText = (d: Difference) => `${d.field}: ${d.observed} → ${d.desired}`;
@@ -208,7 +204,7 @@ export class HostConfigRun {
     }
     if (step.call && !fields['drift']) await this.setup.events.normal(this.current, 'HostConfigured', 'Update', step.why);
     if (upid) {
-      const node = /^UPID:([^:]+):/.exec(upid)?.[1] ?? this.facts.onlineNodes[0] ?? '';
+      const node = parseUpid(upid)?.node ?? this.facts.onlineNodes[0] ?? '';
       fields['task'] = { upid, operation: step.call?.method === 'DELETE' ? 'delete' : 'configure', node, status: 'running', startTime: new Date().toISOString() };
       fields['taskItem'] = step.item;
     }
@@ -273,9 +269,7 @@ export class HostConfigRun {
       await this.write({ phase: 'reconciling', reason, message: `waiting for ${item} (task ${task.upid})`, conditions: this.hostCondition('False', reason, `waiting for ${item}`) });
       return { requeueAfter: taskPollDelayMs(task.startTime, Date.now()) };
     }
-    const exit = state.exitstatus ?? 'unknown';
-    const ok = exit === 'OK' || exit.startsWith('WARNINGS');
-    const finished = { ...task, status: 'stopped' as const, exitStatus: exit, ...(state.endtime ? { endTime: new Date(state.endtime * 1000).toISOString() } : {}) };
+    const { ok, exit, finished } = finishedTask(task, state);
     if (ok) {
       await this.write({ phase: 'reconciling', reason: 'TaskSucceeded', message: `${item}: ${exit}`, fields: { task: undefined, taskItem: undefined, lastTask: finished } });
       return undefined;
