@@ -87,10 +87,6 @@ function gitDiff(want: NonNullable<DesiredStack['git']>, observed: ObservedStack
   return out;
 }
 
-export function hasDifferences(diff: StackDiff): boolean {
-  return diff.file || diff.env.length > 0 || diff.state !== undefined || diff.missing.length > 0 || (diff.git?.length ?? 0) > 0;
-}
-
 /** The differences as words for events, conditions and drift records; names only, no values. */
 export function describeDiff(diff: StackDiff): string[] {
   const parts: string[] = [];

@@ -32,11 +32,6 @@ export class PortainerApiError extends Error {
     this.path = init.path;
     this.detail = init.detail;
   }
-
-  /** Worth trying again later without any change to the spec. */
-  get transient(): boolean {
-    return this.kind === 'Unavailable' || this.kind === 'ServerError';
-  }
 }
 
 export function classifyPortainerFailure(status: number | undefined): PortainerErrorKind {

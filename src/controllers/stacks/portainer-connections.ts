@@ -13,8 +13,6 @@ export interface PortainerConnection {
   readonly client: PortainerClient;
   /** Portainer's version once a check succeeded with the current key. */
   version?: string;
-  /** Why the last check failed (no secrets in it). */
-  error?: string;
 }
 
 /**
@@ -66,10 +64,6 @@ export class PortainerConnections {
     return connection;
   }
 
-  get(name: string): PortainerConnection | undefined {
-    return this.#connections.get(name)?.connection;
-  }
-
   /** Asks Portainer for its version with the current key (one request in flight per hypervisor). */
   check(connection: PortainerConnection): Promise<string> {
     const running = this.#checks.get(connection.hypervisor);
@@ -77,12 +71,10 @@ export class PortainerConnections {
     const check = connection.client.status().then(
       ({ version }) => {
         connection.version = version;
-        delete connection.error;
         return version;
       },
       (err: unknown) => {
         delete connection.version;
-        connection.error = describeFailure(err, connection.url);
         throw err;
       },
     ).finally(() => this.#checks.delete(connection.hypervisor));

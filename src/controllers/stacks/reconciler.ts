@@ -13,7 +13,7 @@ import { isAlreadyInState, isPortainerError } from '../../clients/portainer/erro
 import type { GitSource, PortainerClient, PortainerStack } from '../../clients/portainer/client.ts';
 import { adoptedEnv, ComposeInvalidError, desiredStack, ownerEnvName, ownershipOf, resolveEnv, withGitFile, type DesiredStack } from '../../stacks/desired.ts';
 import { describeDiff, diffStack, observedState, planStack, servicesHealth, type ObservedStack, type StackDiff } from '../../stacks/plan.ts';
-import { secretText, type SecretObject } from '../secrets.ts';
+import { secretKeys, secretText, type SecretObject } from '../secrets.ts';
 import { dependenciesOf, dependencyGate, isReady, type DependencyRef } from '../dependencies.ts';
 import { minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
 import { describeFailure, type PortainerConnection, type PortainerConnections } from './portainer-connections.ts';
@@ -262,9 +262,7 @@ class StackReconcile {
     const ref = this.spec.compose.git?.credentialsSecretRef;
     let credentials: GitSource['credentials'];
     if (ref) {
-      const secret = this.shared.secretCache.get(`${this.namespace}/${ref.name}`);
-      if (!secret) throw new TerminalError('SecretNotFound', `Secret ${this.namespace}/${ref.name} (compose.git.credentialsSecretRef) does not exist`);
-      const read = (key: string) => (secret.data?.[key] !== undefined ? Buffer.from(secret.data[key]!, 'base64').toString('utf8') : undefined);
+      const read = secretKeys(this.shared.secretCache, this.namespace, ref.name, '(compose.git.credentialsSecretRef)');
       const password = read('password') ?? read('token');
       if (password === undefined) throw new TerminalError('SecretKeyNotFound', `Secret ${this.namespace}/${ref.name} has neither a "password" nor a "token" key`);
       // Portainer may quote them back in an error; the redactor keeps them out of status, events and logs.
@@ -566,7 +564,8 @@ class StackReconcile {
 
   /** Observe mode: find the stack by name and report; never a write to Portainer. */
   private async observeOnly(target: Target, desired: DesiredStack): Promise<ReconcileResult> {
-    const stack = (await target.client.stacks(target.environmentId)).find((s) => s.Name === desired.name);
+    // By its recorded id when there is one: one read instead of listing every stack each cycle.
+    const stack = await this.findStack(target, desired.name);
     if (!stack) {
       await this.write({ phase: 'ready', reason: 'StackNotFound', message: `observing: no stack ${desired.name} on environment ${target.environmentId}`, fields: { environmentId: target.environmentId, stackId: undefined, state: 'Unknown', services: undefined } });
       return { requeueAfter: this.nextCycle() };
