@@ -6,6 +6,9 @@
 import type { ConfigChange, ConfigDiff } from './desired.ts';
 import { stripMarker } from './marker.ts';
 import { formatSize } from '../proxmox/size.ts';
+import { stampDrift, type DriftRecord } from '../controllers/drift-records.ts';
+
+export type { DriftRecord };
 
 export function diffSummary(diff: ConfigDiff, extra: readonly Omit<DriftRecord, 'time'>[]): string {
   const parts = diff.changes.flatMap(reportable).map((c) => `${c.key}: ${maskSecret(c.key, c.observed ?? '(unset)')} → ${maskSecret(c.key, c.value ?? '(removed)')}`);
@@ -32,21 +35,11 @@ export function maskSecret(key: string, value: string): string {
   return /password|cipassword|sshkeys/i.test(key) ? '(secret)' : value;
 }
 
-export interface DriftRecord {
-  field: string;
-  observed?: string;
-  desired?: string;
-  time: string;
-  corrected?: boolean;
-}
-
 /** Drift as status records; a difference already recorded keeps its time, so re-observing writes nothing. */
 export function driftRecords(diff: ConfigDiff, corrected: boolean, previous: readonly DriftRecord[] = [], extra: readonly Omit<DriftRecord, 'time'>[] = []): DriftRecord[] {
-  const now = new Date().toISOString();
-  const same = (r: Omit<DriftRecord, 'time'>) => previous.find((p) => p.field === r.field && p.observed === r.observed && p.desired === r.desired && p.corrected === r.corrected);
   const records: Omit<DriftRecord, 'time'>[] = [...extra, ...diff.changes
     .flatMap(reportable)
     .map((c) => ({ field: c.fields.length ? `${c.key}.${c.fields.join(',')}` : c.key, observed: maskSecret(c.key, c.observed ?? '(unset)'), desired: maskSecret(c.key, c.value ?? '(removed)'), corrected }))];
   for (const r of diff.resizes) records.push({ field: r.disk, observed: formatSize(r.fromBytes), desired: formatSize(r.toBytes), corrected });
-  return records.slice(0, 20).map((r) => ({ ...r, time: same(r)?.time ?? now }));
+  return stampDrift(records, previous);
 }

@@ -17,6 +17,7 @@ import { describeWithMarker, ownershipOf, stripMarker } from '../../guests/marke
 import { importedConfig } from '../../guests/imported-config.ts';
 import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
 import { diffSummary, driftRecords, rulesText, type DriftRecord } from '../../guests/drift-report.ts';
+import { withDriftHistory } from '../drift-records.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { formatSize } from '../../proxmox/size.ts';
@@ -862,7 +863,7 @@ class GuestReconcile<O extends GuestObject> {
   private async reportCorrectedDrift(records: DriftRecord[], options: readonly string[]): Promise<DriftRecord[]> {
     for (const option of options) this.deps.driftCorrections.inc({ kind: this.adapter.kind, option });
     await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back: ${records.map((r) => `${r.field}: ${r.observed} → ${r.desired}`).join('; ')}`);
-    return [...records, ...(this.status.drift ?? []).filter((p) => !records.some((r) => r.field === p.field && r.time === p.time))].slice(0, 20);
+    return withDriftHistory(records, this.status.drift);
   }
 
   private async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {

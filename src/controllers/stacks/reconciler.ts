@@ -14,6 +14,7 @@ import type { GitSource, PortainerClient, PortainerStack } from '../../clients/p
 import { adoptedEnv, ComposeInvalidError, desiredStack, ownerEnvName, ownershipOf, resolveEnv, withGitFile, type DesiredStack } from '../../stacks/desired.ts';
 import { describeDiff, diffStack, observedState, planStack, servicesHealth, type ObservedStack, type StackDiff } from '../../stacks/plan.ts';
 import { secretKeys, secretText, type SecretObject } from '../secrets.ts';
+import { stampDrift, withDriftHistory, type DriftRecord } from '../drift-records.ts';
 import { dependenciesOf, dependencyGate, isReady, type DependencyRef } from '../dependencies.ts';
 import { minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
 import { describeFailure, type PortainerConnection, type PortainerConnections } from './portainer-connections.ts';
@@ -116,14 +117,6 @@ interface Target {
   readonly connection: PortainerConnection;
   readonly client: PortainerClient;
   readonly environmentId: number;
-}
-
-interface DriftRecord {
-  field: string;
-  observed?: string;
-  desired?: string;
-  time: string;
-  corrected?: boolean;
 }
 
 /** One reconcile of one stack; holds the latest copy of the object as status writes return it. */
@@ -549,7 +542,6 @@ class StackReconcile {
   }
 
   private driftRecords(diff: StackDiff, corrected: boolean): DriftRecord[] {
-    const now = new Date().toISOString();
     const previous = this.status.drift ?? [];
     const records: Omit<DriftRecord, 'time'>[] = [];
     if (diff.file) records.push({ field: 'compose', observed: 'edited in Portainer', desired: 'the spec\'s compose file', corrected });
@@ -557,9 +549,8 @@ class StackReconcile {
     if (diff.state) records.push({ field: 'state', observed: diff.state.observed, desired: diff.state.desired, corrected });
     for (const name of diff.missing) records.push({ field: `services.${name}`, observed: 'no container', desired: 'running', corrected });
     for (const g of diff.git ?? []) records.push({ field: `git.${g}`, observed: g === 'detached' ? 'not from git' : '(differs)', desired: '(spec)', corrected });
-    const same = (r: Omit<DriftRecord, 'time'>) => previous.find((p) => p.field === r.field && p.observed === r.observed && p.desired === r.desired && p.corrected === r.corrected);
-    const fresh = records.map((r) => ({ ...r, time: corrected ? now : (same(r)?.time ?? now) }));
-    return corrected ? [...fresh, ...previous].slice(0, 20) : fresh.slice(0, 20);
+    const fresh = stampDrift(records, previous);
+    return corrected ? withDriftHistory(fresh, previous) : fresh;
   }
 
   /** Observe mode: find the stack by name and report; never a write to Portainer. */

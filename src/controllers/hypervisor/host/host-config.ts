@@ -12,6 +12,7 @@ import { poolsToInspect } from '../../../hosts/pools.ts';
 import { storagesToInspect } from '../../../hosts/storages.ts';
 import { HostApi } from './host-api.ts';
 import { finishedTask, taskPollDelayMs } from '../../tasks.ts';
+import { stampDrift, withDriftHistory, type DriftRecord } from '../../drift-records.ts';
 import { parseUpid } from '../../../proxmox/upid.ts';
 import { secrets } from '../../../runtime/resource.ts';
 import { TerminalError } from '../../../runtime/errors.ts';
@@ -29,7 +30,6 @@ export interface ConnectionFacts {
 
 type Status = NonNullable<PhoenixHypervisor['status']>;
 type TaskRecord = NonNullable<Status['task']>;
-type DriftRecord = NonNullable<Status['drift']>[number];
 type PasswordRecord = NonNullable<Status['userPasswords']>[number];
 
 /** Proxmox lets only a ticket session change a password (`allowtoken: 0`); Phoenix has a token. */
@@ -307,12 +307,6 @@ function withPassword(records: readonly PasswordRecord[] = [], record: PasswordR
 
 /** Differences as status records; one already recorded keeps its time, so re-observing writes nothing. */
 function driftRecords(differences: readonly Difference[], corrected: boolean, previous: readonly DriftRecord[] = []): DriftRecord[] {
-  const now = new Date().toISOString();
-  const records = differences.slice(0, 20).map((d) => {
-    const same = previous.find((p) => p.field === d.field && p.observed === d.observed && p.desired === d.desired && p.corrected === corrected);
-    return { field: d.field, observed: d.observed, desired: d.desired, corrected, time: same?.time ?? now };
-  });
-  if (!corrected) return records;
-  // Corrections are a history: the new ones first, then earlier ones.
-  return [...records, ...previous.filter((p) => !records.some((r) => r.field === p.field && r.time === p.time))].slice(0, 20);
+  const records = stampDrift(differences.map((d) => ({ field: d.field, observed: d.observed, desired: d.desired, corrected })), previous);
+  return corrected ? withDriftHistory(records, previous) : records;
 }
