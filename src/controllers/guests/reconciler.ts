@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
@@ -18,6 +17,7 @@ import { importedConfig } from '../../guests/imported-config.ts';
 import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
 import { diffSummary, driftRecords, rulesText, type DriftRecord } from '../../guests/drift-report.ts';
 import { withDriftHistory } from '../drift-records.ts';
+import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { formatSize } from '../../proxmox/size.ts';
@@ -50,8 +50,6 @@ const createOperations = new Set(['create', 'clone']);
 /** Snapshots Phoenix takes by itself before restarts; never counted as declared snapshots. */
 const restartSnapshotPrefix = 'phoenix-restart-';
 
-/** How many times the same change may be written before Phoenix calls it a perpetual diff. */
-const maxIdenticalWrites = 3;
 
 /**
  * The whole lifecycle of a Proxmox guest (PhoenixLXC or PhoenixVM): create or clone, configure,
@@ -89,7 +87,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
           .filter((g) => g.metadata.namespace === secret.metadata.namespace && adapter.secretRefs(g).some((r) => r.name === secret.metadata.name))
           .map(refOf));
       const secretCache = setup.cache<SecretObject>(secretsResource);
-      const identicalWrites = new Map<string, { hash: string; count: number }>();
+      const identicalWrites = new IdenticalWrites();
 
       return {
         async reconcile({ object, log }): Promise<ReconcileResult | void> {
@@ -103,7 +101,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
             if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token lacks a privilege: ${err.message}`, { cause: err });
             throw err;
           } finally {
-            if (run.converged) identicalWrites.delete(run.key);
+            if (run.converged) identicalWrites.settle(run.key);
             log.debug('guest reconcile finished', { converged: run.converged });
           }
         },
@@ -136,7 +134,7 @@ const hostConfigReasons = new Set(['Configuring', 'Downloading', 'HostConfigRefu
 interface Shared {
   readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
   readonly secretCache: Informer<SecretObject>;
-  readonly identicalWrites: Map<string, { hash: string; count: number }>;
+  readonly identicalWrites: IdenticalWrites;
   /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
   readonly peers: () => (KubeObject & StartOrdered)[];
 }
@@ -564,11 +562,7 @@ class GuestReconcile<O extends GuestObject> {
 
   /** Refuses to write the same change again and again: that is a bug, not drift. */
   private guardPerpetualDiff(diff: ConfigDiff): void {
-    const hash = createHash('sha256').update(JSON.stringify(diff.changes.map((c) => [c.key, c.value]))).digest('hex');
-    const last = this.shared.identicalWrites.get(this.key);
-    const count = last?.hash === hash ? last.count + 1 : 1;
-    this.shared.identicalWrites.set(this.key, { hash, count });
-    if (count > maxIdenticalWrites) {
+    if (this.shared.identicalWrites.tooMany(this.key, diff.changes.map((c) => [c.key, c.value]))) {
       throw new TerminalError('PerpetualDiff', `Proxmox keeps a different value for ${diff.changes.map((c) => c.key).join(', ')} after ${maxIdenticalWrites} writes; Phoenix stopped writing. Observed: ${diff.changes.map((c) => `${c.key}=${c.observed ?? '(unset)'}`).join('; ')}`);
     }
   }

@@ -15,6 +15,7 @@ import { adoptedEnv, ComposeInvalidError, desiredStack, ownerEnvName, ownershipO
 import { describeDiff, diffStack, observedState, planStack, servicesHealth, type ObservedStack, type StackDiff } from '../../stacks/plan.ts';
 import { secretKeys, secretText, type SecretObject } from '../secrets.ts';
 import { stampDrift, withDriftHistory, type DriftRecord } from '../drift-records.ts';
+import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
 import { dependenciesOf, dependencyGate, isReady, type DependencyRef } from '../dependencies.ts';
 import { minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
 import { describeFailure, type PortainerConnection, type PortainerConnections } from './portainer-connections.ts';
@@ -33,8 +34,6 @@ export interface StackControllerDeps {
   readonly driftCorrections: Counter<'kind' | 'option'>;
 }
 
-/** How many times the same difference may be written before Phoenix calls it a perpetual diff. */
-const maxIdenticalWrites = 3;
 
 /** While services start or recover, readiness is checked this often rather than once a cycle. */
 const unsettledCheckMs = 2_000;
@@ -79,7 +78,7 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
         lookup,
         secretCache: setup.cache<SecretObject>(secretsResource),
         configMapCache: setup.cache<ConfigMapObject>(configMaps),
-        identicalWrites: new Map(),
+        identicalWrites: new IdenticalWrites(),
       };
 
       return {
@@ -94,7 +93,7 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
             if (isPortainerError(err, 'Unavailable')) throw new RetryableError('PortainerUnavailable', err.message, { cause: err });
             throw err;
           } finally {
-            if (run.converged) shared.identicalWrites.delete(run.key);
+            if (run.converged) shared.identicalWrites.settle(run.key);
           }
         },
       };
@@ -110,7 +109,7 @@ interface Shared {
   readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
   readonly secretCache: Informer<SecretObject>;
   readonly configMapCache: Informer<ConfigMapObject>;
-  readonly identicalWrites: Map<string, { hash: string; count: number }>;
+  readonly identicalWrites: IdenticalWrites;
 }
 
 interface Target {
@@ -532,11 +531,7 @@ class StackReconcile {
 
   /** Refuses to write the same difference again and again: that is a bug, not drift. */
   private guardPerpetualDiff(diff: StackDiff): void {
-    const hash = JSON.stringify(diff);
-    const last = this.shared.identicalWrites.get(this.key);
-    const count = last?.hash === hash ? last.count + 1 : 1;
-    this.shared.identicalWrites.set(this.key, { hash, count });
-    if (count > maxIdenticalWrites) {
+    if (this.shared.identicalWrites.tooMany(this.key, diff)) {
       throw new TerminalError('PerpetualDiff', `Portainer still differs from the spec after ${maxIdenticalWrites} identical writes (${describeDiff(diff).join('; ')}); Phoenix stopped writing`);
     }
   }
