@@ -6,6 +6,8 @@
  * crash or a change made by a person is always correct.
  */
 
+import { splitList as splitProxmoxList } from '../proxmox/tags.ts';
+
 export type ParamValue = string | number;
 
 /** Kinds of items whose creation Phoenix records, so it only ever removes what it made. */
@@ -88,8 +90,15 @@ export function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
+/** A Proxmox list (`a,b c;d`), or none when the value is not text. */
 export function splitList(text: unknown): string[] {
-  return typeof text === 'string' ? text.split(/[,;\s]+/).filter(Boolean) : [];
+  return typeof text === 'string' ? splitProxmoxList(text) : [];
+}
+
+/** Items Phoenix created that the spec no longer wants: the only ones it may remove. */
+export function createdButNotWanted(wanted: readonly { readonly id: string }[] | undefined, created: readonly string[]): string[] {
+  const ids = new Set((wanted ?? []).map((w) => w.id));
+  return created.filter((id) => !ids.has(id));
 }
 
 export function text(value: unknown): string {

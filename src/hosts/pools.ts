@@ -68,7 +68,4 @@ export function planPools(desired: readonly PoolSpec[] | undefined, observed: re
 }
 
 /** Pools Phoenix may remove and whose members it must therefore count. */
-export function poolsToInspect(desired: readonly PoolSpec[] | undefined, created: readonly string[]): string[] {
-  const wanted = new Set((desired ?? []).map((p) => p.id));
-  return created.filter((id) => !wanted.has(id));
-}
+

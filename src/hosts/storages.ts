@@ -155,10 +155,6 @@ export function planStorages(desired: readonly StorageSpec[] | undefined, observ
 }
 
 /** Storages Phoenix may remove, whose guest volumes must be counted first. */
-export function storagesToInspect(desired: readonly StorageSpec[] | undefined, created: readonly string[]): string[] {
-  const wanted = new Set((desired ?? []).map((s) => s.id));
-  return created.filter((id) => !wanted.has(id));
-}
 
 /** Spec problems the CRD's rules cannot express: options that do not belong to the type. */
 export function storageProblems(desired: readonly StorageSpec[] | undefined): SpecProblem[] {

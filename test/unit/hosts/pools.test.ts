@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { planPools, poolsToInspect } from '../../../src/hosts/pools.ts';
+import { planPools } from '../../../src/hosts/pools.ts';
+import { createdButNotWanted } from '../../../src/hosts/plan.ts';
 import { withCreated } from '../../../src/hosts/plan.ts';
 
 describe('host plan: pools', () => {
@@ -30,7 +31,7 @@ describe('host plan: pools', () => {
     const used = planPools([], [{ poolid: 'old', members: 2 }], ['old']);
     assert.equal(used[0]?.safe, false);
     assert.match(used[0]?.refusal ?? '', /still has 2 members/);
-    assert.deepEqual(poolsToInspect([{ id: 'kept' }], ['kept', 'old']), ['old']);
+    assert.deepEqual(createdButNotWanted([{ id: 'kept' }], ['kept', 'old']), ['old']);
   });
 
   it('forgets, without a call, a pool it created that someone else removed', () => {

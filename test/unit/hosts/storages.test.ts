@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { planStorages, storageProblems, storagesToInspect, type StorageSpec } from '../../../src/hosts/storages.ts';
+import { planStorages, storageProblems, type StorageSpec } from '../../../src/hosts/storages.ts';
+import { createdButNotWanted } from '../../../src/hosts/plan.ts';
 
 const scratch: StorageSpec = { id: 'scratch', type: 'dir', path: '/srv/scratch', content: ['rootdir', 'images'], nodes: ['pve'], enabled: true };
 const listed = { storage: 'scratch', type: 'dir', path: '/srv/scratch', content: 'images,rootdir', nodes: 'pve', digest: 'x' };
@@ -40,7 +41,7 @@ describe('host plan: storages', () => {
     const [used] = planStorages([], [{ storage: 'old', type: 'dir', volumes: 3 }], ['old']);
     assert.equal(used?.safe, false);
     assert.match(used?.refusal ?? '', /3 guest volumes/);
-    assert.deepEqual(storagesToInspect([scratch], ['scratch', 'old']), ['old']);
+    assert.deepEqual(createdButNotWanted([scratch], ['scratch', 'old']), ['old']);
   });
 
   it('finds options that do not belong to the storage type', () => {

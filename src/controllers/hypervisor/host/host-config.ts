@@ -7,9 +7,7 @@ import { phoenixHypervisors, type PhoenixHypervisor } from '../../../api/objects
 import { isProxmoxError } from '../../../clients/proxmox/errors.ts';
 import type { Connection } from '../connections.ts';
 import { hostProblems, hostReads, managesHost, planHost } from '../../../hosts/host.ts';
-import { describeCall, withCreated, withStaged, type CreatedItems, type Difference, type HostStep, type StagedNetwork } from '../../../hosts/plan.ts';
-import { poolsToInspect } from '../../../hosts/pools.ts';
-import { storagesToInspect } from '../../../hosts/storages.ts';
+import { createdButNotWanted, describeCall, withCreated, withStaged, type CreatedItems, type Difference, type HostStep, type StagedNetwork } from '../../../hosts/plan.ts';
 import { HostApi } from './host-api.ts';
 import { finishedTask, taskPollDelayMs } from '../../tasks.ts';
 import { stampDrift, withDriftHistory, type DriftRecord } from '../../drift-records.ts';
@@ -126,7 +124,7 @@ export class HostConfigRun {
     const staged = this.staged;
     const observed = await this.api.observe(
       hostReads(spec, created, staged),
-      { pools: poolsToInspect(spec.pools, created.pools ?? []), storages: storagesToInspect(spec.storages, created.storages ?? []) },
+      { pools: createdButNotWanted(spec.pools, created.pools ?? []), storages: createdButNotWanted(spec.storages, created.storages ?? []) },
       this.facts.onlineNodes,
     );
     const applied = Object.fromEntries((this.status.userPasswords ?? []).map((p) => [p.userid, p.resourceVersion]));
