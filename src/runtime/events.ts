@@ -35,6 +35,8 @@ interface Tracked {
   lastWritten: number;
   created: Promise<boolean>;
   flushTimer?: () => void;
+  /** The series patch in flight, so a flush waits for a write a timer already started. */
+  writing?: Promise<void>;
 }
 
 
@@ -98,7 +100,9 @@ export class EventRecorder {
 
   /** Writes every pending series count now (graceful shutdown). */
   async flush(): Promise<void> {
-    await Promise.all([...this.tracked.values()].filter((t) => t.pendingRepeats > 0).map((t) => this.writeSeries(t)));
+    const entries = [...this.tracked.values()];
+    await Promise.all(entries.map((t) => t.writing));
+    await Promise.all(entries.filter((t) => t.pendingRepeats > 0).map((t) => this.writeSeries(t)));
   }
 
   close(): void {
@@ -144,12 +148,23 @@ export class EventRecorder {
     }, wait);
   }
 
-  private async writeSeries(entry: Tracked): Promise<void> {
+  private writeSeries(entry: Tracked): Promise<void> {
     entry.flushTimer?.();
     delete entry.flushTimer;
-    if (entry.pendingRepeats === 0) return;
+    if (entry.pendingRepeats === 0) return entry.writing ?? Promise.resolve();
     entry.pendingRepeats = 0;
     entry.lastWritten = this.clock.now();
+    const previous = entry.writing ?? Promise.resolve();
+    // Chained so two patches of one series never race and an older count never lands last.
+    const writing = previous.then(() => this.patchSeries(entry));
+    entry.writing = writing;
+    void writing.then(() => {
+      if (entry.writing === writing) delete entry.writing;
+    });
+    return writing;
+  }
+
+  private async patchSeries(entry: Tracked): Promise<void> {
     try {
       await this.options.client.mergePatch(eventResource, entry, {
         series: { count: entry.count, lastObservedTime: microTime(entry.lastSeen) },
