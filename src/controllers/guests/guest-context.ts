@@ -1,0 +1,215 @@
+import type { Counter } from 'prom-client';
+import type { ReconcileResult } from '../../runtime/controller.ts';
+import type { ControllerSetup } from '../../runtime/manager.ts';
+import { RetryableError, TerminalError } from '../../runtime/errors.ts';
+import type { KubeObject } from '../../runtime/resource.ts';
+import type { StatusUpdate } from '../../runtime/status-writer.ts';
+import type { Informer } from '../../runtime/informer.ts';
+import { parseDuration } from '../../runtime/config.ts';
+import type { SpecValidator } from '../../api/validation.ts';
+import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
+import type { GuestIdentity } from '../../guests/common-config.ts';
+import type { DriftRecord } from '../../guests/drift-report.ts';
+import { withDriftHistory } from '../drift-records.ts';
+import type { IdenticalWrites } from '../identical-writes.ts';
+import { secretText, type SecretObject } from '../secrets.ts';
+import type { DependencyRef } from '../dependencies.ts';
+import { finishedTask, taskPollDelayMs } from '../tasks.ts';
+import { minObservePeriodMs } from '../observe-cycle.ts';
+import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
+import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
+import type { CreateCapacity } from './capacity.ts';
+import { GuestApi } from './guest-api.ts';
+import type { StartOrdered } from './start-order.ts';
+import type { VmidAllocator } from './vmid-allocator.ts';
+
+export interface GuestControllerDeps {
+  readonly connections: ConnectionRegistry;
+  readonly allocator: VmidAllocator;
+  readonly capacity: CreateCapacity;
+  readonly validator: SpecValidator;
+  /** Default drift-check period (the controller's --observe-period). */
+  readonly observePeriodMs: number;
+  readonly driftCorrections: Counter<'kind' | 'option'>;
+}
+
+/** What every reconcile of the controller shares: caches and the perpetual-diff guard. */
+export interface SharedState {
+  readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
+  readonly secretCache: Informer<SecretObject>;
+  readonly identicalWrites: IdenticalWrites;
+  /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
+  readonly peers: () => (KubeObject & StartOrdered)[];
+}
+
+/** The work-queue key of an object. */
+export function refOf(object: KubeObject) {
+  return { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
+}
+
+type TaskRecord = NonNullable<NonNullable<GuestObject['status']>['task']>;
+
+const createOperations = new Set(['create', 'clone']);
+
+/**
+ * One reconcile of one guest: the latest copy of the object (as status writes return it) and
+ * what every step of the lifecycle uses, namely status progress, Secrets, and the Proxmox task
+ * recorded in status. The steps themselves live in their own modules (creation, adoption,
+ * snapshots, deletion, ...) and take this context.
+ */
+export class GuestContext<O extends GuestObject> {
+  readonly key: string;
+  converged = false;
+  current: O;
+  readonly adapter: GuestAdapter<O>;
+  readonly deps: GuestControllerDeps;
+  readonly setup: ControllerSetup<O>;
+  readonly shared: SharedState;
+
+  constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: SharedState) {
+    this.adapter = adapter;
+    this.deps = deps;
+    this.setup = setup;
+    this.current = object;
+    this.shared = shared;
+    this.key = `${adapter.kind} ${object.metadata.namespace}/${object.metadata.name}`;
+  }
+
+  get spec() {
+    return this.current.spec;
+  }
+
+  get status() {
+    return this.current.status ?? {};
+  }
+
+  get identity(): GuestIdentity {
+    const foundNotMade = this.spec.adopt !== undefined || this.status.adopted === true || (this.spec.managementPolicy ?? 'Manage') === 'Observe';
+    return { name: foundNotMade ? undefined : this.current.metadata.name, owner: { uid: this.current.metadata.uid ?? '', ref: `${this.adapter.kind} ${this.current.metadata.namespace}/${this.current.metadata.name}` } };
+  }
+
+  async write(update: StatusUpdate): Promise<void> {
+    const result = await this.setup.status.update(this.adapter.resource, this.current, update);
+    this.current = result.object;
+  }
+
+  async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
+    await this.write({ phase: 'reconciling', reason, message, ...(fields ? { fields } : {}) });
+  }
+
+  observePeriodMs(): number {
+    // A zero period would observe in a loop; 100 ms is already far shorter than anyone needs.
+    return Math.max(minObservePeriodMs, this.spec.observePeriod ? parseDuration(this.spec.observePeriod) : this.deps.observePeriodMs);
+  }
+
+  /** Follows the task recorded in status. Returns running with a poll delay, or records how it ended. */
+  async pollTask(connection: Connection, task: TaskRecord): Promise<{ running: true; delayMs: number } | { running: false }> {
+    const api = new GuestApi(connection.client, task.node ?? this.spec.node, this.adapter.type, this.status.vmid ?? 0);
+    let state;
+    try {
+      state = await api.task(task.upid);
+    } catch (err) {
+      if (!isProxmoxError(err, 'NotFound')) throw err;
+      // The task log is gone (node reinstalled, log rotated): observe the guest as it is.
+      await this.progress('TaskLost', `task ${task.upid} is no longer known to Proxmox`, { task: undefined });
+      return { running: false };
+    }
+    const createLike = createOperations.has(task.operation);
+    if (state.status === 'running') {
+      if (createLike) this.deps.capacity.adopt(this.key, this.capacityKeys(connection).map((k) => k.key));
+      return { running: true, delayMs: taskPollDelayMs(task.startTime, Date.now()) };
+    }
+    if (createLike) this.deps.capacity.release(this.key);
+    const { ok, exit, finished } = finishedTask(task, state);
+    // A finished migration moved the guest: from now on it is read on the node the spec names.
+    const moved = ok && task.operation === 'migrate' ? { node: this.spec.node } : {};
+    await this.progress(ok ? 'TaskSucceeded' : 'TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished, ...moved });
+    if (ok) return { running: false };
+    if (task.operation === 'migrate') throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
+    await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
+    const kind = classifyProxmoxFailure(500, exit);
+    if (kind === 'LockTimeout') throw new RetryableError('StorageLockTimeout', `${task.operation} failed on a storage lock timeout; retrying with backoff: ${exit}`);
+    throw new RetryableError('TaskFailed', `${task.operation} failed: ${exit}`);
+  }
+
+  capacityKeys(connection: Connection): { key: string; limit: number }[] {
+    const storage = this.adapter.storage(this.current);
+    return [
+      { key: `node:${this.spec.node}`, limit: connection.settings.createsPerNode },
+      ...(storage ? [{ key: `storage:${storage}`, limit: connection.settings.createsPerStorage }] : []),
+    ];
+  }
+
+  async findByName(connection: Connection, name: string): Promise<number> {
+    const resources = (await connection.client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; name?: string; type: string }[];
+    const matches = resources.filter((r) => r.name === name && r.type === this.adapter.type);
+    if (matches.length !== 1) {
+      throw new TerminalError('AdoptionAmbiguous', `adopt.name ${name} matches ${matches.length} ${this.adapter.type} guests (${matches.map((m) => m.vmid).join(', ') || 'none'}); name the guest by adopt.vmid`);
+    }
+    return Number(matches[0]?.vmid);
+  }
+
+  /** The resourceVersion of each Secret the spec references, as the cache has it now. */
+  secretVersions(): Record<string, string> {
+    const versions: Record<string, string> = {};
+    for (const ref of this.adapter.secretRefs(this.current)) {
+      const version = this.shared.secretCache.get(`${this.current.metadata.namespace ?? ''}/${ref.name}`)?.metadata.resourceVersion;
+      if (version !== undefined) versions[ref.name] = version;
+    }
+    return versions;
+  }
+
+  /**
+   * Secrets changed since their values were last applied. Without a record (a guest converged
+   * before Phoenix kept one) nothing counts as rotated: the record starts at the next Ready.
+   */
+  rotatedSecrets(current: Record<string, string>): Set<string> {
+    const applied = this.status.secretVersions;
+    if (!applied) return new Set();
+    return new Set(Object.keys(current).filter((name) => applied[name] !== undefined && applied[name] !== current[name]));
+  }
+
+  secrets(): SecretValues {
+    const values = new Map<string, string>();
+    for (const ref of this.adapter.secretRefs(this.current)) {
+      values.set(`${ref.name}/${ref.key}`, secretText(this.shared.secretCache, this.current.metadata.namespace ?? '', ref.name, ref.key));
+    }
+    return values;
+  }
+
+  /** The last reconcile converged this very generation, so any difference now came from outside. */
+  convergedAtThisGeneration(): boolean {
+    const ready = this.status.conditions?.find((c) => c.type === 'Ready');
+    return ready?.status === 'True' && this.status.observedGeneration === this.current.metadata.generation && this.status.configDigest !== undefined;
+  }
+
+  /** One Warning event and one metric count per corrected option; returns the new status.drift. */
+  async reportCorrectedDrift(records: DriftRecord[], options: readonly string[]): Promise<DriftRecord[]> {
+    for (const option of options) this.deps.driftCorrections.inc({ kind: this.adapter.kind, option });
+    await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back: ${records.map((r) => `${r.field}: ${r.observed} → ${r.desired}`).join('; ')}`);
+    return withDriftHistory(records, this.status.drift);
+  }
+
+  async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
+    let upid: string;
+    try {
+      upid = await submit();
+    } catch (err) {
+      // "already running" / "not running": the state moved under us; observe it again.
+      if (isProxmoxError(err, 'ServerError') && /already running|not running/.test((err as Error).message)) return { requeueAfter: 500 };
+      if (isProxmoxError(err, 'Locked')) throw new RetryableError('GuestLocked', (err as Error).message);
+      throw err;
+    }
+    return this.trackTask(api, upid, operation, message, fields);
+  }
+
+  async trackTask(api: GuestApi, upid: string, operation: string, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
+    // restart-snapshot → RestartSnapshot: condition reasons are CamelCase words.
+    const reason = operation.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+    await this.progress(reason, message, {
+      ...fields,
+      task: { upid, operation, node: api.node, status: 'running', startTime: new Date().toISOString() },
+    });
+    return { requeueAfter: 500 };
+  }
+}
