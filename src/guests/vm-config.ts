@@ -101,6 +101,22 @@ function diskOption(disk: NonNullable<PhoenixVMSpec['disks']>[number]): Property
   return disk.storage === undefined ? option : { ...option, createValue: `${disk.storage}:${gibibytesForNewVolume(disk.size)}${flagText}` };
 }
 
+/**
+ * The EFI vars disk is managed by presence only: a VM without one (a clone of a SeaBIOS
+ * template, say) gets a new one, but an existing one is never rewritten, because its type and
+ * enrolled keys are fixed when Proxmox creates the volume and its storage moves only by a disk move.
+ */
+function efiDiskOption(efi: NonNullable<PhoenixVMSpec['efiDisk']>): PropertyOption {
+  return {
+    kind: 'property',
+    key: 'efidisk0',
+    format: guestOptionFormat('qemu', 'efidisk0') ?? {},
+    desired: {},
+    managedKeys: [],
+    createValue: `${efi.storage}:1,efitype=4m${efi.preEnrolledKeys ? ',pre-enrolled-keys=1' : ''}`,
+  };
+}
+
 function pciOption(index: number, dev: NonNullable<PhoenixVMSpec['pciDevices']>[number]): PropertyOption {
   const desired: Record<string, string> = {};
   if (dev.host !== undefined) desired['host'] = dev.host;
@@ -155,6 +171,7 @@ export function desiredVmConfig(spec: PhoenixVMSpec, id: GuestIdentity, secrets:
   if (spec.bootOrder !== undefined) options.push(scalar('boot', `order=${spec.bootOrder.join(';')}`));
   spec.networks?.forEach((net, i) => options.push(...networkOptions(i, net, id)));
   spec.disks?.forEach((disk) => options.push(diskOption(disk)));
+  if (spec.efiDisk !== undefined) options.push(efiDiskOption(spec.efiDisk));
   spec.pciDevices?.forEach((dev, i) => options.push(pciOption(i, dev)));
   spec.usbDevices?.forEach((dev, i) => options.push(usbOption(i, dev)));
   const ci = spec.cloudInit;
@@ -182,11 +199,10 @@ export function cloudInitDriveSlot(config: Readonly<Record<string, unknown>>): s
   return Object.keys(config).find((k) => /^(ide|sata|scsi)\d+$/.test(k) && /cloudinit/.test(String(config[k])));
 }
 
-/** Parameters only a create can set: firmware disks, the source's boot disk, installer ISO, password. */
+/** Parameters only a create can set: the source's boot disk, installer ISO, cloud-init drive, password. */
 export function vmCreateOnlyParams(spec: PhoenixVMSpec, secrets: VmSecrets): Record<string, string> {
   const params: Record<string, string> = {};
   if (spec.pool !== undefined) params['pool'] = spec.pool;
-  if (spec.efiDisk !== undefined) params['efidisk0'] = `${spec.efiDisk.storage}:1,efitype=4m${spec.efiDisk.preEnrolledKeys ? ',pre-enrolled-keys=1' : ''}`;
   const image = spec.source?.cloudImage;
   if (image) {
     const slot = image.diskSlot ?? 'scsi0';

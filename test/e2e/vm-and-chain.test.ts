@@ -65,6 +65,24 @@ describe('PhoenixVM and the golden-template chain (real API server + simulator)'
     assert.ok((ready.status.ipAddresses ?? []).length > 0, `no IPs from the guest agent: ${JSON.stringify(ready.status)}`);
   });
 
+  it('gives a clone of a SeaBIOS template the EFI vars disk a UEFI spec asks for, before it first starts', async () => {
+    await apply(env, 'PhoenixVM', 'uefi-clone', {
+      source: { clone: { vmRef: { name: 'cloud-template' }, full: true, storage: 'local-lvm' } },
+      bios: 'ovmf',
+      machine: 'q35',
+      efiDisk: { storage: 'local-lvm', preEnrolledKeys: true },
+      networks: [{ bridge: 'vmbr0', ipv4: 'dhcp' }],
+    });
+    const ready = await waitReady(env, 'phoenixvms', 'uefi-clone');
+    assert.equal(ready.status.powerState, 'Running');
+    assert.equal(ready.status.pendingChanges, undefined, 'the EFI disk was added while the VM ran, so it waits for a restart');
+    const config = env.sim.admin.guest(ready.status.vmid)!.config as Record<string, string>;
+    assert.equal(String(config['bios']), 'ovmf');
+    assert.match(String(config['efidisk0']), /^local-lvm:vm-\d+-disk-\d+,.*efitype=4m/);
+    assert.match(String(config['efidisk0']), /pre-enrolled-keys=1/);
+    assert.equal(env.sim.admin.guest(9000)!.config['efidisk0'], undefined, 'the template was changed');
+  });
+
   it('writes the cloud-init password again when its Secret changes, though Proxmox masks it on read', async () => {
     const before = await getObject(env, 'phoenixvms', 'docker-host');
     const vmid = before.status.vmid;

@@ -75,6 +75,16 @@ describe('VM desired config and diff', () => {
     assert.deepEqual(diff.shrinks.map((r) => r.disk), ['scsi1']);
   });
 
+  it('adds an EFI vars disk a clone lacks, and never rewrites one that exists', () => {
+    const uefi: PhoenixVMSpec = { ...spec, bios: 'ovmf', efiDisk: { storage: 'local-lvm', preEnrolledKeys: true } };
+    const withoutEfi = { ...storedByProxmox, bios: 'ovmf' };
+    const added = diffConfig(desiredVmConfig(uefi, id), withoutEfi).changes.find((c) => c.key === 'efidisk0');
+    assert.equal(added?.value, 'local-lvm:1,efitype=4m,pre-enrolled-keys=1');
+    // Type, keys and storage are fixed when Proxmox makes the volume: an existing one is left as it is.
+    const withOtherEfi = { ...withoutEfi, efidisk0: 'other-store:vm-1002-disk-2,efitype=2m,size=128K' };
+    assert.equal(diffConfig(desiredVmConfig(uefi, id), withOtherEfi).changes.find((c) => c.key === 'efidisk0'), undefined);
+  });
+
   it('finds the cloud-init drive a template brought along', () => {
     assert.equal(cloudInitDriveSlot(storedByProxmox), 'ide2');
     assert.equal(cloudInitDriveSlot({ scsi0: 'local-lvm:vm-1-disk-0' }), undefined);
