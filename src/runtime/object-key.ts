@@ -12,10 +12,15 @@ export function keyOf(ref: ObjectRef): string {
   return ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
 }
 
-export function objectKey(object: ObjectMetaLike): string {
+/** The work-queue identity of an object. */
+export function refOf(object: ObjectMetaLike): ObjectRef {
   const name = object.metadata?.name;
   if (!name) throw new Error('object has no metadata.name');
-  return keyOf({ name, ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}) });
+  return { name, ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}) };
+}
+
+export function objectKey(object: ObjectMetaLike): string {
+  return keyOf(refOf(object));
 }
 
 export function parseKey(key: string): ObjectRef {

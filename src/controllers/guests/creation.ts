@@ -8,7 +8,8 @@ import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { Connection } from '../hypervisor/connections.ts';
 import { GuestApi } from './guest-api.ts';
-import { refOf, type GuestContext } from './guest-context.ts';
+import type { GuestContext } from './guest-context.ts';
+import { refOf } from '../../runtime/object-key.ts';
 import type { GuestObject } from './adapter.ts';
 
 /** The guest's VMID, allocated and persisted before anything is created with it. */

@@ -42,11 +42,6 @@ export interface SharedState {
   readonly peers: () => (KubeObject & StartOrdered)[];
 }
 
-/** The work-queue key of an object. */
-export function refOf(object: KubeObject) {
-  return { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
-}
-
 type TaskRecord = NonNullable<NonNullable<GuestObject['status']>['task']>;
 
 const createOperations = new Set(['create', 'clone']);

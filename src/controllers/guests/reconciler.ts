@@ -20,7 +20,8 @@ import { type DependencyRef, dependenciesOf, dependencyGate, isReady } from '../
 import type { GuestAdapter, GuestObject } from './adapter.ts';
 import { guestAddresses } from './addresses.ts';
 import { parseDuration } from '../../runtime/config.ts';
-import { GuestContext, refOf, type GuestControllerDeps } from './guest-context.ts';
+import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
+import { refOf } from '../../runtime/object-key.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
 import { bringIntoExistence, ensureVmid, vmidTaken } from './creation.ts';
 import { adopt } from './adoption.ts';
@@ -104,7 +105,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const invalid = this.deps.validator.validate(this.adapter.kind, this.spec);
     if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
 
-    const self: DependencyRef = { kind: this.adapter.kind, name: this.current.metadata.name, ...(this.current.metadata.namespace ? { namespace: this.current.metadata.namespace } : {}) };
+    const self: DependencyRef = { kind: this.adapter.kind, ...refOf(this.current) };
     const gate = dependencyGate(self, this.current, this.shared.lookup);
     if (gate.cycle) throw new TerminalError('DependencyCycle', gate.cycle);
     if (gate.waiting.length) {

@@ -7,6 +7,7 @@ import { ensureFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from '
 import { secrets as secretsResource, type KubeObject, type ResourceType } from '../../runtime/resource.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { StatusUpdate } from '../../runtime/status-writer.ts';
+import { refOf } from '../../runtime/object-key.ts';
 import { phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms, type PhoenixHypervisor, type PhoenixStack, type PhoenixVM } from '../../api/objects.ts';
 import type { SpecValidator } from '../../api/validation.ts';
 import { isAlreadyInState, isPortainerError } from '../../clients/portainer/errors.ts';
@@ -99,10 +100,6 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
       };
     },
   });
-}
-
-function refOf(object: KubeObject) {
-  return { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
 }
 
 interface Shared {
