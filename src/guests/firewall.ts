@@ -2,30 +2,12 @@
  * A guest's Proxmox firewall, as Phoenix manages it: options it sets, and the whole rule
  * list in order when the spec has one. Pure: the reconciler carries out the plan.
  */
-export interface FirewallSpec {
-  enabled?: boolean;
-  policyIn?: string;
-  policyOut?: string;
-  dhcp?: boolean;
-  macFilter?: boolean;
-  ipFilter?: boolean;
-  rules?: RuleSpec[];
-}
 
-export interface RuleSpec {
-  type: string;
-  action: string;
-  macro?: string;
-  proto?: string;
-  source?: string;
-  dest?: string;
-  sport?: string;
-  dport?: string;
-  iface?: string;
-  log?: string;
-  comment?: string;
-  enabled?: boolean;
-}
+import type { firewallRule, guestFirewall } from '../api/common.ts';
+import type { Infer } from '../api/schema.ts';
+export type FirewallSpec = Infer<typeof guestFirewall>;
+
+export type RuleSpec = Infer<typeof firewallRule>;
 
 type Rule = Record<string, string>;
 

@@ -1,13 +1,7 @@
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { HostStep, ParamValue } from './plan.ts';
 
-export interface AclSpec {
-  path: string;
-  role: string;
-  users?: string[];
-  groups?: string[];
-  tokens?: string[];
-  propagate?: boolean;
-}
+export type AclSpec = NonNullable<PhoenixHypervisorSpec['acls']>[number];
 
 /** A row of `GET /access/acl`. */
 export interface ObservedAcl {

@@ -1,15 +1,7 @@
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { HostStep, ParamValue, SpecProblem } from './plan.ts';
 
-export interface DownloadSpec {
-  node: string;
-  storage: string;
-  appliance?: string;
-  url?: string;
-  filename?: string;
-  content?: string;
-  checksum?: string;
-  checksumAlgorithm?: string;
-}
+export type DownloadSpec = NonNullable<PhoenixHypervisorSpec['downloads']>[number];
 
 /**
  * What the I/O layer found on each download target, keyed by `node/storage`: the volume ids

@@ -1,13 +1,9 @@
-import { desiredRule, observedRule, optionChanges, planRules, type RuleSpec } from '../guests/firewall.ts';
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
+import { desiredRule, observedRule, optionChanges, planRules } from '../guests/firewall.ts';
 import type { HostStep, ParamValue } from './plan.ts';
 import { text } from './plan.ts';
 
-export interface ClusterFirewallSpec {
-  enabled?: boolean;
-  policyIn?: string;
-  policyOut?: string;
-  rules?: RuleSpec[];
-}
+export type ClusterFirewallSpec = NonNullable<PhoenixHypervisorSpec['firewall']>;
 
 export interface ObservedClusterFirewall {
   options: Readonly<Record<string, unknown>>;

@@ -1,23 +1,8 @@
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { Difference, HostStep, ParamValue } from './plan.ts';
 import { bool01, sameSet, splitList, text } from './plan.ts';
 
-export interface NetworkSpec {
-  name: string;
-  type: string;
-  cidr?: string;
-  gateway?: string;
-  cidr6?: string;
-  gateway6?: string;
-  bridgePorts?: string[];
-  vlanAware?: boolean;
-  vlanId?: number;
-  vlanRawDevice?: string;
-  bondSlaves?: string[];
-  bondMode?: string;
-  mtu?: number;
-  autostart?: boolean;
-  comments?: string;
-}
+export type NetworkSpec = NonNullable<NonNullable<PhoenixHypervisorSpec['nodes']>[number]['networks']>[number];
 
 /** An interface as `GET /nodes/{node}/network` lists it (the staged file when one exists). */
 export type ObservedInterface = Readonly<Record<string, unknown>> & { readonly iface: string; readonly type?: string };

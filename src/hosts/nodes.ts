@@ -1,10 +1,8 @@
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { HostStep, ParamValue } from './plan.ts';
 import { text } from './plan.ts';
 
-export interface NodeDnsSpec {
-  servers?: string[];
-  searchDomain: string;
-}
+export type NodeDnsSpec = NonNullable<NonNullable<PhoenixHypervisorSpec['nodes']>[number]['dns']>;
 
 export interface ObservedDns {
   search?: string;

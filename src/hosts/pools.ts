@@ -1,10 +1,8 @@
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { HostStep } from './plan.ts';
 import { text } from './plan.ts';
 
-export interface PoolSpec {
-  id: string;
-  comment?: string;
-}
+export type PoolSpec = NonNullable<PhoenixHypervisorSpec['pools']>[number];
 
 export interface ObservedPool {
   poolid: string;

@@ -1,21 +1,8 @@
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { Difference, HostStep, ParamValue, SpecProblem } from './plan.ts';
 import { sameSet, splitList } from './plan.ts';
 
-export interface StorageSpec {
-  id: string;
-  type: string;
-  content: string[];
-  path?: string;
-  server?: string;
-  export?: string;
-  share?: string;
-  pool?: string;
-  vgName?: string;
-  thinPool?: string;
-  nodes?: string[];
-  shared?: boolean;
-  enabled?: boolean;
-}
+export type StorageSpec = NonNullable<PhoenixHypervisorSpec['storages']>[number];
 
 /** A storage definition as `GET /storage` lists it, plus guest volumes when they were counted. */
 export interface ObservedStorage {

@@ -1,17 +1,8 @@
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { Difference, HostStep, ParamValue } from './plan.ts';
 import { sameSet, splitList, text } from './plan.ts';
 
-export interface UserSpec {
-  userid: string;
-  comment?: string;
-  email?: string;
-  firstName?: string;
-  lastName?: string;
-  enabled?: boolean;
-  groups?: string[];
-  expire?: string;
-  passwordSecretRef?: { name: string; namespace?: string; key?: string };
-}
+export type UserSpec = NonNullable<PhoenixHypervisorSpec['users']>[number];
 
 /** A user as `GET /access/users?full=1` lists it. */
 export interface ObservedUser {

@@ -1,13 +1,7 @@
+import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { HostStep } from './plan.ts';
 
-export interface ZfsPoolSpec {
-  name: string;
-  raidLevel: string;
-  devices: string[];
-  compression?: string;
-  ashift?: number;
-  addStorage?: boolean;
-}
+export type ZfsPoolSpec = NonNullable<NonNullable<PhoenixHypervisorSpec['nodes']>[number]['zfsPools']>[number];
 
 /** A disk as `GET /nodes/{node}/disks/list` reports it. */
 export interface ObservedDisk {

@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { downloadProblems, downloadTargets, downloadVolume, planDownloads } from '../../../src/hosts/downloads.ts';
+import { downloadProblems, downloadTargets, downloadVolume, planDownloads, type DownloadSpec } from '../../../src/hosts/downloads.ts';
 import { expireSeconds, planUsers } from '../../../src/hosts/users.ts';
 import { aclId, planAcls } from '../../../src/hosts/acls.ts';
 
 describe('host plan: downloads', () => {
-  const ubuntu = { node: 'pve', storage: 'local', appliance: 'ubuntu-24.04-standard_24.04-2_amd64.tar.zst' };
-  const iso = { node: 'pve', storage: 'local', url: 'https://example.com/a.iso', filename: 'a.iso', content: 'iso', checksum: 'ABCD', checksumAlgorithm: 'sha256' };
+  const ubuntu: DownloadSpec = { node: 'pve', storage: 'local', appliance: 'ubuntu-24.04-standard_24.04-2_amd64.tar.zst' };
+  const iso: DownloadSpec = { node: 'pve', storage: 'local', url: 'https://example.com/a.iso', filename: 'a.iso', content: 'iso', checksum: 'ABCD', checksumAlgorithm: 'sha256' };
 
   it('downloads a missing appliance and a missing URL as tasks, with the parameters Proxmox takes', () => {
     const steps = planDownloads([ubuntu, iso], { 'pve/local': { volids: [] } });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { planDns, planTimezone } from '../../../src/hosts/nodes.ts';
-import { planClusterFirewall } from '../../../src/hosts/firewall.ts';
+import { planClusterFirewall, type ClusterFirewallSpec } from '../../../src/hosts/firewall.ts';
 import { hostProblems, hostReads, managesHost } from '../../../src/hosts/host.ts';
 import { describeCall } from '../../../src/hosts/plan.ts';
 
@@ -26,7 +26,7 @@ describe('host plan: node DNS and time zone', () => {
 });
 
 describe('host plan: cluster firewall', () => {
-  const rules = [{ type: 'in', action: 'ACCEPT', macro: 'SSH' }];
+  const rules: NonNullable<ClusterFirewallSpec['rules']> = [{ type: 'in', action: 'ACCEPT', macro: 'SSH' }];
 
   it('sets only the options that differ from what Proxmox reports (defaults included), with the digest', () => {
     assert.deepEqual(planClusterFirewall({ enabled: false, policyIn: 'DROP' }, { options: {} }), []);

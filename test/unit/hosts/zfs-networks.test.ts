@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { planZfsPools, zfsNeedsDisks, findDisk } from '../../../src/hosts/zfs.ts';
+import { planZfsPools, zfsNeedsDisks, findDisk, type ZfsPoolSpec } from '../../../src/hosts/zfs.ts';
 import { planNetworks, stagedInterfaces, type NetworkSpec } from '../../../src/hosts/networks.ts';
 import { hostReads, managesHost, planHost } from '../../../src/hosts/host.ts';
 import { withStaged } from '../../../src/hosts/plan.ts';
@@ -10,7 +10,7 @@ const disks = [
   { devpath: '/dev/sdc', by_id_link: '/dev/disk/by-id/ata-C' },
   { devpath: '/dev/sdd', mounted: 1 },
 ];
-const tank = { name: 'tank', raidLevel: 'mirror', devices: ['/dev/disk/by-id/ata-B', '/dev/disk/by-id/ata-C'], addStorage: true };
+const tank: ZfsPoolSpec = { name: 'tank', raidLevel: 'mirror', devices: ['/dev/disk/by-id/ata-B', '/dev/disk/by-id/ata-C'], addStorage: true };
 
 describe('host plan: ZFS pools', () => {
   it('creates a missing pool as a task, with Proxmox\'s parameter names', () => {
@@ -29,7 +29,7 @@ describe('host plan: ZFS pools', () => {
   });
 
   it('refuses devices that are in use or unknown, naming each field, and never calls Proxmox for them', () => {
-    const pool = { name: 'bad', raidLevel: 'raidz', devices: ['/dev/disk/by-id/ata-A', '/dev/disk/by-id/ghost', '/dev/sdd'] };
+    const pool: ZfsPoolSpec = { name: 'bad', raidLevel: 'raidz', devices: ['/dev/disk/by-id/ata-A', '/dev/disk/by-id/ghost', '/dev/sdd'] };
     const [step] = planZfsPools('pve', 1, [tank, pool], { pools: ['tank'], disks });
     assert.equal(step?.safe, false);
     assert.equal(step?.call, undefined);
