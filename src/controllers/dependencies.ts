@@ -1,11 +1,26 @@
-import type { KubeObject } from '../runtime/resource.ts';
+import type { KubeObject, ResourceType } from '../runtime/resource.ts';
+import type { Informer } from '../runtime/informer.ts';
 import { isConditionTrue, type Condition } from '../runtime/conditions.ts';
+import { phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms } from '../api/objects.ts';
 
 export interface DependencyRef {
   readonly kind: 'PhoenixLXC' | 'PhoenixVM' | 'PhoenixStack' | 'PhoenixHypervisor';
   readonly name: string;
   /** Undefined for the cluster-scoped PhoenixHypervisor. */
   readonly namespace?: string;
+}
+
+export type DependencyCaches = Readonly<Record<DependencyRef['kind'], Informer<KubeObject>>>;
+
+/** The shared caches of every kind a dependency can name, and a lookup of one reference in them. */
+export function dependencyCaches(cache: (resource: ResourceType) => Informer<KubeObject>): { caches: DependencyCaches; lookup: (ref: DependencyRef) => KubeObject | undefined } {
+  const caches: DependencyCaches = {
+    PhoenixHypervisor: cache(phoenixHypervisors),
+    PhoenixLXC: cache(phoenixLxcs),
+    PhoenixVM: cache(phoenixVms),
+    PhoenixStack: cache(phoenixStacks),
+  };
+  return { caches, lookup: (ref) => caches[ref.kind].get(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name) };
 }
 
 interface WithDependencies {

@@ -3,8 +3,8 @@ import { TerminalError } from '../../runtime/errors.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { driftRecords } from '../../guests/drift-report.ts';
 import type { Connection } from '../hypervisor/connections.ts';
-import { GuestApi } from './guest-api.ts';
 import { freshSince } from '../observe-cycle.ts';
+import { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 

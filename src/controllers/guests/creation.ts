@@ -5,11 +5,11 @@
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
+import { refOf } from '../../runtime/object-key.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { Connection } from '../hypervisor/connections.ts';
 import { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
-import { refOf } from '../../runtime/object-key.ts';
 import type { GuestObject } from './adapter.ts';
 
 /** The guest's VMID, allocated and persisted before anything is created with it. */

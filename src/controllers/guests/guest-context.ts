@@ -1,19 +1,14 @@
-import type { Counter } from 'prom-client';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerSetup } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
-import type { StatusUpdate } from '../../runtime/status-writer.ts';
-import type { Informer } from '../../runtime/informer.ts';
 import { parseDuration } from '../../runtime/config.ts';
-import type { SpecValidator } from '../../api/validation.ts';
 import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import type { DriftRecord } from '../../guests/drift-report.ts';
+import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { withDriftHistory } from '../drift-records.ts';
-import type { IdenticalWrites } from '../identical-writes.ts';
-import { secretText, type SecretObject } from '../secrets.ts';
-import type { DependencyRef } from '../dependencies.ts';
+import { secretText } from '../secrets.ts';
 import { finishedTask, taskPollDelayMs } from '../tasks.ts';
 import { minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
@@ -23,21 +18,13 @@ import { GuestApi } from './guest-api.ts';
 import type { StartOrdered } from './start-order.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
 
-export interface GuestControllerDeps {
+export interface GuestControllerDeps extends ReconcileDeps {
   readonly connections: ConnectionRegistry;
   readonly allocator: VmidAllocator;
   readonly capacity: CreateCapacity;
-  readonly validator: SpecValidator;
-  /** Default drift-check period (the controller's --observe-period). */
-  readonly observePeriodMs: number;
-  readonly driftCorrections: Counter<'kind' | 'option'>;
 }
 
-/** What every reconcile of the controller shares: caches and the perpetual-diff guard. */
-export interface SharedState {
-  readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
-  readonly secretCache: Informer<SecretObject>;
-  readonly identicalWrites: IdenticalWrites;
+export interface SharedState extends ReconcileShared {
   /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
   readonly peers: () => (KubeObject & StartOrdered)[];
 }
@@ -52,44 +39,21 @@ const createOperations = new Set(['create', 'clone']);
  * recorded in status. The steps themselves live in their own modules (creation, adoption,
  * snapshots, deletion, ...) and take this context.
  */
-export class GuestContext<O extends GuestObject> {
-  readonly key: string;
-  converged = false;
-  current: O;
+export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   readonly adapter: GuestAdapter<O>;
   readonly deps: GuestControllerDeps;
-  readonly setup: ControllerSetup<O>;
   readonly shared: SharedState;
 
   constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: SharedState) {
+    super(setup, adapter.resource, adapter.kind, object);
     this.adapter = adapter;
     this.deps = deps;
-    this.setup = setup;
-    this.current = object;
     this.shared = shared;
-    this.key = `${adapter.kind} ${object.metadata.namespace}/${object.metadata.name}`;
-  }
-
-  get spec() {
-    return this.current.spec;
-  }
-
-  get status() {
-    return this.current.status ?? {};
   }
 
   get identity(): GuestIdentity {
     const foundNotMade = this.spec.adopt !== undefined || this.status.adopted === true || (this.spec.managementPolicy ?? 'Manage') === 'Observe';
     return { name: foundNotMade ? undefined : this.current.metadata.name, owner: { uid: this.current.metadata.uid ?? '', ref: `${this.adapter.kind} ${this.current.metadata.namespace}/${this.current.metadata.name}` } };
-  }
-
-  async write(update: StatusUpdate): Promise<void> {
-    const result = await this.setup.status.update(this.adapter.resource, this.current, update);
-    this.current = result.object;
-  }
-
-  async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
-    await this.write({ phase: 'reconciling', reason, message, ...(fields ? { fields } : {}) });
   }
 
   observePeriodMs(): number {

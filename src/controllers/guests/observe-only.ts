@@ -6,8 +6,8 @@ import { diffConfig } from '../../guests/desired.ts';
 import { importedConfig } from '../../guests/imported-config.ts';
 import { driftRecords } from '../../guests/drift-report.ts';
 import type { Connection } from '../hypervisor/connections.ts';
-import { GuestApi } from './guest-api.ts';
 import { untilNextCycle } from '../observe-cycle.ts';
+import { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 

@@ -1,27 +1,26 @@
 import type { ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { ensureFinalizer, hasFinalizer, isBeingDeleted } from '../../runtime/finalizers.ts';
+import { type ControllerDefinition, type ControllerSetup, defineController } from '../../runtime/manager.ts';
+import { secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
+import { parseDuration } from '../../runtime/config.ts';
+import { refOf } from '../../runtime/object-key.ts';
 import { type PhoenixHypervisor, phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms } from '../../api/objects.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { type ConfigDiff, type DesiredConfig, diffConfig } from '../../guests/desired.ts';
 import { ownershipOf } from '../../guests/marker.ts';
 import { driftRecords } from '../../guests/drift-report.ts';
 import { formatSize } from '../../proxmox/size.ts';
+import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
 import type { Connection } from '../hypervisor/connections.ts';
-import { GuestApi, type GuestConfig } from './guest-api.ts';
 import { freshSince, untilNextCycle } from '../observe-cycle.ts';
-import { type ControllerDefinition, type ControllerSetup, defineController } from '../../runtime/manager.ts';
-import { secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
-import type { Informer } from '../../runtime/informer.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
-import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
-import { type DependencyRef, dependenciesOf, dependencyGate, isReady } from '../dependencies.ts';
+import { type DependencyRef, dependenciesOf, dependencyCaches, dependencyGate, isReady } from '../dependencies.ts';
+import { GuestApi, type GuestConfig } from './guest-api.ts';
 import type { GuestAdapter, GuestObject } from './adapter.ts';
 import { guestAddresses } from './addresses.ts';
-import { parseDuration } from '../../runtime/config.ts';
 import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
-import { refOf } from '../../runtime/object-key.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
 import { bringIntoExistence, ensureVmid, vmidTaken } from './creation.ts';
 import { adopt } from './adoption.ts';
@@ -42,14 +41,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
     kind: adapter.kind,
     resource: adapter.resource,
     setup(setup: ControllerSetup<O>): Reconciler<O> {
-      const hypervisors = setup.cache<PhoenixHypervisor>(phoenixHypervisors);
-      const caches: Record<DependencyRef['kind'], Informer<KubeObject>> = {
-        PhoenixHypervisor: hypervisors as unknown as Informer<KubeObject>,
-        PhoenixLXC: setup.cache<KubeObject>(phoenixLxcs),
-        PhoenixVM: setup.cache<KubeObject>(phoenixVms),
-        PhoenixStack: setup.cache<KubeObject>(phoenixStacks),
-      };
-      const lookup = (ref: DependencyRef) => caches[ref.kind].get(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
+      const { caches, lookup } = dependencyCaches((resource) => setup.cache<KubeObject>(resource));
       const guests = () => setup.primary.list();
       // Guests of both kinds: VMIDs and start order are shared between containers and VMs.
       const peers = () => [...caches.PhoenixLXC.list(), ...caches.PhoenixVM.list()] as (KubeObject & StartOrdered)[];

@@ -1,0 +1,65 @@
+import type { Counter } from 'prom-client';
+import type { ControllerSetup } from '../runtime/manager.ts';
+import type { KubeObject, ResourceType } from '../runtime/resource.ts';
+import type { Informer } from '../runtime/informer.ts';
+import type { StatusUpdate } from '../runtime/status-writer.ts';
+import type { SpecValidator } from '../api/validation.ts';
+import type { DependencyRef } from './dependencies.ts';
+import type { IdenticalWrites } from './identical-writes.ts';
+import type { SecretObject } from './secrets.ts';
+
+/** What the guest and stack controllers are both given. */
+export interface ReconcileDeps {
+  readonly validator: SpecValidator;
+  /** The controller's --observe-period: how often an object is read to detect drift. */
+  readonly observePeriodMs: number;
+  readonly driftCorrections: Counter<'kind' | 'option'>;
+}
+
+/** What every reconcile of one controller shares: caches and the perpetual-diff guard. */
+export interface ReconcileShared {
+  readonly lookup: (ref: DependencyRef) => KubeObject | undefined;
+  readonly secretCache: Informer<SecretObject>;
+  readonly identicalWrites: IdenticalWrites;
+}
+
+type Managed = KubeObject & { spec: object; status?: object };
+
+/**
+ * One reconcile of one object: its latest copy and the status writes that replace it. Each
+ * write returns the object as the API server stored it, so a later step of the same reconcile
+ * never writes from a stale copy (which the API server would refuse as a conflict).
+ */
+export abstract class ReconcileContext<O extends Managed> {
+  readonly key: string;
+  /** Set once the object reached its declared state: the perpetual-diff guard then settles. */
+  converged = false;
+  current: O;
+  readonly setup: ControllerSetup<O>;
+  private readonly resource: ResourceType;
+
+  constructor(setup: ControllerSetup<O>, resource: ResourceType, kind: string, object: O) {
+    this.setup = setup;
+    this.resource = resource;
+    this.current = object;
+    this.key = `${kind} ${object.metadata.namespace}/${object.metadata.name}`;
+  }
+
+  get spec(): O['spec'] {
+    return this.current.spec;
+  }
+
+  get status(): NonNullable<O['status']> {
+    // Every status field is optional, so an object not yet written to reads as an empty status.
+    return (this.current.status ?? {}) as NonNullable<O['status']>;
+  }
+
+  async write(update: StatusUpdate): Promise<void> {
+    const result = await this.setup.status.update(this.resource, this.current, update);
+    this.current = result.object;
+  }
+
+  async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
+    await this.write({ phase: 'reconciling', reason, message, ...(fields ? { fields } : {}) });
+  }
+}

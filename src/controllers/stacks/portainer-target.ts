@@ -1,0 +1,64 @@
+/** Where a stack goes: the Portainer of its VM's hypervisor, and the environment there. */
+
+import type { ReconcileResult } from '../../runtime/controller.ts';
+import { RetryableError, TerminalError } from '../../runtime/errors.ts';
+import type { PhoenixHypervisor, PhoenixVM } from '../../api/objects.ts';
+import { isPortainerError } from '../../clients/portainer/errors.ts';
+import { isReady } from '../dependencies.ts';
+import { describeFailure, type PortainerConnection } from './portainer-connections.ts';
+import type { StackContext, Target } from './stack-context.ts';
+
+/** The VM's hypervisor and its Portainer, or a status saying what the stack waits for. */
+export async function portainerConnection(ctx: StackContext): Promise<PortainerConnection | ReconcileResult> {
+  const vm = ctx.shared.lookup({ kind: 'PhoenixVM', name: ctx.spec.vmRef.name, namespace: ctx.namespace }) as PhoenixVM | undefined;
+  const name = vm?.spec.hypervisorRef.name ?? '';
+  const hv = ctx.shared.lookup({ kind: 'PhoenixHypervisor', name }) as PhoenixHypervisor | undefined;
+  if (!hv || !isReady(hv)) {
+    await ctx.progress('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : `PhoenixHypervisor ${name} is not Ready`);
+    return { requeueAfter: 30_000 };
+  }
+  if (!hv.spec.portainer) throw new TerminalError('NoPortainer', `PhoenixHypervisor ${name} has no spec.portainer: stacks are deployed through the Portainer it names`);
+  if (!ctx.deps.portainer.allows(hv.spec.portainer.url)) {
+    throw new TerminalError('EndpointNotAllowed', `this controller may not connect to ${new URL(hv.spec.portainer.url).hostname} (restricted by --allowed-proxmox-hosts)`);
+  }
+  const connection = ctx.deps.portainer.connect(hv, ctx.shared.secretCache, ctx.setup.redactor)!;
+  if (connection.version === undefined) {
+    try {
+      await ctx.deps.portainer.check(connection);
+    } catch (err) {
+      const message = `waiting for Portainer of PhoenixHypervisor ${name}: ${describeFailure(err, connection.url)}`;
+      if (isPortainerError(err, 'Unavailable', 'Unauthorized', 'Forbidden', 'ServerError')) throw new RetryableError('WaitingForPortainer', message, { cause: err });
+      throw err;
+    }
+  }
+  return connection;
+}
+
+/** The Portainer environment: by id, by name, or named after the VM. */
+export async function portainerTarget(ctx: StackContext, connection: PortainerConnection): Promise<Target> {
+  const client = connection.client;
+  const wanted = ctx.spec.environment;
+  // Resolved once per generation: in steady state the stack reads name nothing more.
+  const recorded = ctx.status.environmentId;
+  if (recorded !== undefined && ctx.status.observedGeneration === ctx.current.metadata.generation && (wanted?.id === undefined || wanted.id === recorded)) {
+    return { connection, client, environmentId: recorded };
+  }
+  if (wanted?.id !== undefined) {
+    try {
+      await client.environment(wanted.id);
+    } catch (err) {
+      if (isPortainerError(err, 'NotFound')) throw new RetryableError('EnvironmentNotFound', `Portainer has no environment ${wanted.id}`);
+      throw err;
+    }
+    return { connection, client, environmentId: wanted.id };
+  }
+  const name = wanted?.name ?? ctx.spec.vmRef.name;
+  const found = await client.environmentsNamed(name);
+  if (found.length !== 1) {
+    // Retried with backoff: adding the environment to Portainer is done outside Kubernetes.
+    throw new RetryableError(found.length ? 'EnvironmentAmbiguous' : 'EnvironmentNotFound', found.length
+      ? `${found.length} Portainer environments are named ${name} (ids ${found.map((e) => e.Id).join(', ')}); name one by spec.environment.id`
+      : `Portainer has no environment named ${name}${wanted?.name ? '' : ' (the default: the VM\'s name)'}; add the VM's agent to Portainer under that name, or set spec.environment`);
+  }
+  return { connection, client, environmentId: found[0]!.Id };
+}
