@@ -65,8 +65,17 @@ describe('host configuration of a PhoenixHypervisor (real API server + simulator
   const writes = () => Object.entries(env.sim.admin.counters().byEndpoint).filter(([endpoint]) => !endpoint.startsWith('GET'));
 
   it('creates what is missing, takes over listed items, leaves unlisted ones alone, and records what it created', async () => {
+    env.sim.admin.resetCounters();
+    const start = Date.now();
     await patchSpec(Object.entries(hostSpec).map(([key, value]) => ({ op: 'add', path: `/spec/${key}`, value })));
     const hv = await waitReady(env, 'phoenixhypervisors', env.hypervisor, 90_000);
+    // Each step requeues at once; those requeues reuse the cycle's connection check, so the
+    // version is read once per observation cycle the work spans (and once for the spec change).
+    const cycles = Math.floor(Date.now() / observePeriodMs) - Math.floor(start / observePeriodMs) + 1;
+    const steps = writes().reduce((sum, [, n]) => sum + n, 0);
+    const checks = env.sim.admin.counters().byEndpoint['GET /version'] ?? 0;
+    assert.ok(steps >= 8, `only ${steps} writes: ${JSON.stringify(writes())}`);
+    assert.ok(checks <= cycles + 1, `${checks} connection checks for ${steps} steps over ${cycles} observation cycles`);
 
     assert.equal(pool('prod')?.comment, 'production guests');
     assert.equal(pool('shared')?.comment, 'listed, but made by a person');

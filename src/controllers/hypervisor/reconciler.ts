@@ -1,6 +1,6 @@
 import type { Counter } from 'prom-client';
 import type { Reconciler } from '../../runtime/controller.ts';
-import { minObservePeriodMs } from '../observe-cycle.ts';
+import { cycleStart, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
 import { defineController } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
@@ -8,7 +8,7 @@ import { secrets } from '../../runtime/resource.ts';
 import { secretText, type SecretObject } from '../secrets.ts';
 import { phoenixHypervisors, type PhoenixHypervisor } from '../../api/objects.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
-import type { ConnectionRegistry } from './connections.ts';
+import type { Connection, ConnectionRegistry } from './connections.ts';
 import { HostConfigRun, type ConnectionFacts } from './host/host-config.ts';
 import type { PortainerConnections } from '../stacks/portainer-connections.ts';
 
@@ -48,10 +48,51 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
           .map((hv) => ({ name: hv.metadata.name })),
       );
       const secretCache = setup.cache<SecretObject>(secrets);
+      /** The last check of each hypervisor, reused by the quick requeues of one observation cycle. */
+      const checks = new Map<string, { cycle: number; inputs: string; facts: ConnectionFacts }>();
+
+      /** Reads Proxmox's version and nodes (and Portainer's version): what status reports of the endpoint. */
+      async function check(hv: PhoenixHypervisor, connection: Connection): Promise<ConnectionFacts> {
+        const ref = hv.spec.proxmox.tokenSecretRef;
+        let version: string;
+        let nodes: { node: string; status?: string; maxcpu?: number; maxmem?: number }[];
+        try {
+          version = String((await connection.client.api.version.$get()).version);
+          nodes = (await connection.client.api.nodes.$get()) as typeof nodes;
+        } catch (err) {
+          if (isProxmoxError(err, 'Unauthorized')) throw new TerminalError('Unauthorized', `Proxmox refused the API token in Secret ${ref.namespace}/${ref.name}: check that the token exists and has not expired`);
+          if (isProxmoxError(err, 'Forbidden')) throw new TerminalError('InsufficientPrivileges', `the API token may not read the cluster: ${(err as Error).message}`);
+          if (isProxmoxError(err, 'Unavailable')) throw new RetryableError('Unreachable', `cannot reach Proxmox at ${hv.spec.proxmox.url}: ${(err as Error).message}`, { cause: err });
+          throw err;
+        }
+        const online = nodes.filter((n) => n.status === 'online').map((n) => n.node).sort();
+        connections.update(hv.metadata.name, { version, nodes: online });
+        const nodeStatus = nodes
+          .map((n) => ({
+            name: n.node,
+            status: n.status ?? 'unknown',
+            ...(n.maxcpu !== undefined ? { maxCpu: n.maxcpu } : {}),
+            ...(n.maxmem !== undefined ? { memoryTotal: n.maxmem } : {}),
+          }))
+          .sort((a, b) => a.name.localeCompare(b.name));
+        const offline = nodeStatus.filter((n) => n.status !== 'online').map((n) => n.name);
+        // Portainer trouble is reported, not fatal: guests do not need Portainer.
+        const portainer = options.portainer ? await options.portainer.describe(hv, secretCache, setup.redactor) : { note: '' };
+        // Only slow-changing facts go into status (no CPU load or memory in use), so a
+        // converged hypervisor costs no writes to the API server.
+        const facts: ConnectionFacts = {
+          message: `Proxmox VE ${version}, ${online.length} of ${nodes.length} nodes online${offline.length ? ` (offline: ${offline.join(', ')})` : ''}${portainer.note ? `; ${portainer.note}` : ''}`,
+          fields: { proxmoxVersion: version, nodes: nodeStatus, portainerVersion: portainer.version },
+          allNodes: nodeStatus.map((n) => n.name),
+          onlineNodes: online,
+        };
+        return facts;
+      }
 
       return {
         async reconcile({ object: hv, request }) {
           if (!hv) {
+            checks.delete(request.name);
             connections.remove(request.name);
             options.portainer?.remove(request.name);
             return;
@@ -65,42 +106,24 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
             throw new TerminalError('InvalidToken', `Secret ${ref.namespace}/${ref.name} key "${ref.key ?? 'token'}" is not an API token of the form user@realm!tokenid=uuid`);
           }
           const connection = connections.upsert(hv, token);
-          let version: string;
-          let nodes: { node: string; status?: string; maxcpu?: number; maxmem?: number }[];
-          try {
-            version = String((await connection.client.api.version.$get()).version);
-            nodes = (await connection.client.api.nodes.$get()) as typeof nodes;
-          } catch (err) {
-            if (isProxmoxError(err, 'Unauthorized')) throw new TerminalError('Unauthorized', `Proxmox refused the API token in Secret ${ref.namespace}/${ref.name}: check that the token exists and has not expired`);
-            if (isProxmoxError(err, 'Forbidden')) throw new TerminalError('InsufficientPrivileges', `the API token may not read the cluster: ${(err as Error).message}`);
-            if (isProxmoxError(err, 'Unavailable')) throw new RetryableError('Unreachable', `cannot reach Proxmox at ${hv.spec.proxmox.url}: ${(err as Error).message}`, { cause: err });
-            throw err;
+          const observePeriodMs = Math.min(hypervisorCheckPeriodMs, Math.max(minObservePeriodMs, options.observePeriodMs ?? hypervisorCheckPeriodMs));
+          // Host configuration requeues quickly while it works (after each step, while a task
+          // runs); those requeues reuse this cycle's check instead of reading version and nodes
+          // again. A new cycle, a spec change or a changed Secret checks again.
+          const cycle = cycleStart(Date.now(), observePeriodMs);
+          const inputs = [hv.metadata.generation, ...referencedSecrets(hv).map((key) => secretCache.get(key)?.metadata.resourceVersion ?? '')].join('|');
+          const last = checks.get(hv.metadata.name);
+          let facts: ConnectionFacts;
+          if (last && last.cycle === cycle && last.inputs === inputs && connection.version !== undefined) {
+            facts = last.facts;
+          } else {
+            facts = await check(hv, connection);
+            checks.set(hv.metadata.name, { cycle, inputs, facts });
           }
-          const online = nodes.filter((n) => n.status === 'online').map((n) => n.node).sort();
-          connections.update(hv.metadata.name, { version, nodes: online });
-          const nodeStatus = nodes
-            .map((n) => ({
-              name: n.node,
-              status: n.status ?? 'unknown',
-              ...(n.maxcpu !== undefined ? { maxCpu: n.maxcpu } : {}),
-              ...(n.maxmem !== undefined ? { memoryTotal: n.maxmem } : {}),
-            }))
-            .sort((a, b) => a.name.localeCompare(b.name));
-          const offline = nodeStatus.filter((n) => n.status !== 'online').map((n) => n.name);
-          // Portainer trouble is reported, not fatal: guests do not need Portainer.
-          const portainer = options.portainer ? await options.portainer.describe(hv, secretCache, setup.redactor) : { note: '' };
-          // Only slow-changing facts go into status (no CPU load or memory in use), so a
-          // converged hypervisor costs no writes to the API server.
-          const facts: ConnectionFacts = {
-            message: `Proxmox VE ${version}, ${online.length} of ${nodes.length} nodes online${offline.length ? ` (offline: ${offline.join(', ')})` : ''}${portainer.note ? `; ${portainer.note}` : ''}`,
-            fields: { proxmoxVersion: version, nodes: nodeStatus, portainerVersion: portainer.version },
-            allNodes: nodeStatus.map((n) => n.name),
-            onlineNodes: online,
-          };
           try {
             return await new HostConfigRun(setup, hv, connection, facts, {
               checkPeriodMs: hypervisorCheckPeriodMs,
-              observePeriodMs: Math.min(hypervisorCheckPeriodMs, Math.max(minObservePeriodMs, options.observePeriodMs ?? hypervisorCheckPeriodMs)),
+              observePeriodMs,
               ...(options.driftCorrections ? { driftCorrections: options.driftCorrections } : {}),
             }).reconcile();
           } catch (err) {
