@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
 import { installPhoenixCrds, eventually } from '../support/crds.ts';
+import { hypervisorEvents as eventsOf, patchHypervisor, simulatorWrites, type JsonPatch } from '../support/hosts.ts';
 import { waitReady, waitCondition, getObject, condition, G } from '../support/phoenix.ts';
 import { startProxmoxSimulator, type RunningSimulator } from '../../src/sim/proxmox/index.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
@@ -83,7 +84,7 @@ describe('host downloads, users and permissions of a PhoenixHypervisor (real API
     await sim?.close();
   });
 
-  const patchSpec = (ops: { op: string; path: string; value?: unknown }[]) => custom.patchClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: hypervisor, body: ops });
+  const patchSpec = (ops: JsonPatch) => patchHypervisor(custom, hypervisor, ops);
   const state = () => {
     sim.simulator.settle();
     return sim.simulator.state;
@@ -91,12 +92,8 @@ describe('host downloads, users and permissions of a PhoenixHypervisor (real API
   const volume = (volid: string) => state().volumes.find((v) => v.volid === volid);
   const user = (id: string) => state().users.find((u) => u.userid === id);
   const calls = (endpoint: string) => sim.admin.counters().byEndpoint[endpoint] ?? 0;
-  const writes = () => Object.entries(sim.admin.counters().byEndpoint).filter(([endpoint]) => !endpoint.startsWith('GET'));
-
-  async function hypervisorEvents(reason?: string): Promise<k8s.EventsV1Event[]> {
-    const events = await cluster.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: 'default' });
-    return events.items.filter((e) => e.regarding?.name === hypervisor && (reason === undefined || e.reason === reason));
-  }
+  const writes = () => simulatorWrites(sim);
+  const hypervisorEvents = (reason?: string) => eventsOf(cluster.kc, hypervisor, reason);
 
   async function assertInSyncCosts(perObservation: number): Promise<void> {
     const before = await getObject(env(), 'phoenixhypervisors', hypervisor);

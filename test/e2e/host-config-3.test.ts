@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, waitReady, waitCondition, getObject, condition, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, waitReady, waitCondition, getObject, condition, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
+import { hypervisorEvents as eventsOf, patchHypervisor, simulatorWrites, type JsonPatch } from '../support/hosts.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 import { defaultDisks } from '../../src/sim/proxmox/api/disks.ts';
 import { GiB } from '../../src/proxmox/size.ts';
@@ -53,20 +53,15 @@ describe('ZFS pools and network interfaces of a PhoenixHypervisor (real API serv
     await env?.stop();
   });
 
-  const patchSpec = (ops: { op: string; path: string; value?: unknown }[]) =>
-    env.custom.patchClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: env.hypervisor, body: ops });
-
-  async function hypervisorEvents(reason?: string): Promise<k8s.EventsV1Event[]> {
-    const events = await env.cluster.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: 'default' });
-    return events.items.filter((e) => e.regarding?.name === env.hypervisor && (reason === undefined || e.reason === reason));
-  }
+  const patchSpec = (ops: JsonPatch) => patchHypervisor(env.custom, env.hypervisor, ops);
+  const hypervisorEvents = (reason?: string) => eventsOf(env.cluster.kc, env.hypervisor, reason);
 
   const node = () => {
     env.sim.simulator.settle();
     return env.sim.simulator.state.nodes[0]!;
   };
   const counts = () => env.sim.admin.counters().byEndpoint;
-  const writes = () => Object.entries(counts()).filter(([endpoint]) => !endpoint.startsWith('GET'));
+  const writes = () => simulatorWrites(env.sim);
 
   async function reload(): Promise<void> {
     const upid = (await px.api.nodes.$('pve').network.$put()) as string;

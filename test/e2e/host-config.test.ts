@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, apply, waitReady, waitCondition, getObject, condition, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, getObject, condition, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
+import { hypervisorEvents as eventsOf, patchHypervisor, simulatorWrites, type JsonPatch } from '../support/hosts.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 
 const observePeriodMs = 1_500;
@@ -47,14 +47,8 @@ describe('host configuration of a PhoenixHypervisor (real API server + simulator
     await env?.stop();
   });
 
-  const patchSpec = (ops: { op: string; path: string; value?: unknown }[]) =>
-    env.custom.patchClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: env.hypervisor, body: ops });
-
-  async function hypervisorEvents(reason?: string): Promise<k8s.EventsV1Event[]> {
-    // A cluster-scoped object's events live in "default".
-    const events = await env.cluster.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: 'default' });
-    return events.items.filter((e) => e.regarding?.name === env.hypervisor && (reason === undefined || e.reason === reason));
-  }
+  const patchSpec = (ops: JsonPatch) => patchHypervisor(env.custom, env.hypervisor, ops);
+  const hypervisorEvents = (reason?: string) => eventsOf(env.cluster.kc, env.hypervisor, reason);
 
   const state = () => {
     env.sim.simulator.settle();
@@ -62,7 +56,7 @@ describe('host configuration of a PhoenixHypervisor (real API server + simulator
   };
   const pool = (id: string) => state().pools.find((p) => p.poolid === id);
   const storage = (id: string) => state().storages.find((s) => s.id === id);
-  const writes = () => Object.entries(env.sim.admin.counters().byEndpoint).filter(([endpoint]) => !endpoint.startsWith('GET'));
+  const writes = () => simulatorWrites(env.sim);
 
   it('creates what is missing, takes over listed items, leaves unlisted ones alone, and records what it created', async () => {
     env.sim.admin.resetCounters();

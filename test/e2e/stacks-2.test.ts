@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, apply, waitReady, waitCondition, readyAtGeneration, condition, getObject, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { apply, waitReady, waitCondition, readyAtGeneration, condition, getObject, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
+import { startStackEnv } from '../support/stacks.ts';
 import { apiGroup, apiVersion } from '../../src/api/group.ts';
 import type { RunningPortainerSimulator } from '../../src/sim/portainer/index.ts';
 
@@ -26,16 +27,7 @@ describe('PhoenixStack from git and adoption (real API server + Proxmox and Port
 
   before(async function () {
     this.timeout(30 * 60_000);
-    env = await startPhoenix({
-      name: 'e2e-stacks-2',
-      observePeriodMs: periodMs,
-      // At speed 20 Portainer's 1m auto-update poll comes every 3 s.
-      portainer: { speed: 20 },
-      seed: (sim) => sim.admin.addGuest({ type: 'qemu', vmid: 9600, config: { name: 'docker-golden', memory: 2048, scsi0: 'local-lvm:base-9600-disk-0,size=8G', template: 1 } }),
-    });
-    portainer = env.portainer!;
-    core = env.cluster.kc.makeApiClient(k8s.CoreV1Api);
-    await waitReady(env, 'phoenixhypervisors', env.hypervisor);
+    ({ env, portainer, core } = await startStackEnv('e2e-stacks-2', periodMs));
     environmentId = portainer.admin.addEnvironment({ name: 'docker-vm', url: 'tcp://10.0.0.61:9001' }).id;
     await apply(env, 'PhoenixVM', 'docker-vm', { source: { clone: { vmid: 9600 } }, cores: 2 });
     await waitReady(env, 'phoenixvms', 'docker-vm', 120_000);
