@@ -3,7 +3,7 @@
  * updates with digest checks, deletions and pending changes, snapshots, status, and
  * the wording differences between qemu-server and pve-container.
  */
-import { lookupParam, type ParamDefs } from '../../../proxmox/schema.ts';
+import { bool, lookupParam, str, type ParamDefs } from '../../../proxmox/schema.ts';
 import { normaliseTags, splitList } from '../../../proxmox/tags.ts';
 import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
 import { guestOptionFormat, isDiskOption } from '../../../proxmox/guest-formats.ts';
@@ -14,6 +14,8 @@ import { guestMemoryBytes, type Simulator } from '../simulator.ts';
 import type { GuestConfig, GuestType, SimGuestState } from '../state.ts';
 import { lxcOptionParams, qemuOptionParams } from './guest-params.ts';
 import type { Subject } from '../auth.ts';
+import type { Endpoint } from '../endpoint.ts';
+import { nodeVmid, vmPerm } from './common.ts';
 
 export function optionDefs(type: GuestType): ParamDefs {
   return type === 'qemu' ? qemuOptionParams : lxcOptionParams;
@@ -283,6 +285,36 @@ export function listEntry(sim: Simulator, g: SimGuestState): Record<string, unkn
 }
 
 // ---- snapshots ------------------------------------------------------------------------
+
+/**
+ * The snapshot routes of one guest type. Containers and VMs share them but for what a VM's
+ * create takes (`vmstate`) and how a rollback with `start` starts the guest.
+ */
+export function snapshotRoutes(type: GuestType, createParams: ParamDefs, start: (sim: Simulator, g: SimGuestState) => void): Endpoint[] {
+  const path = `/nodes/{node}/${type}/{vmid}/snapshot`;
+  const guest = (sim: Simulator, p: Params): SimGuestState => sim.guest(String(p['node']), type, Number(p['vmid']));
+  const snapname = str({ format: 'pve-configid', maxLength: 40 });
+  const optional = { optional: true } as const;
+  return [
+    { method: 'GET', path, params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => snapshotList(guest(sim, params)) },
+    {
+      method: 'POST', path, params: { ...nodeVmid, description: str(optional), snapname, ...createParams }, permissions: vmPerm(['VM.Snapshot']),
+      handler: ({ sim, params, subject }) => createSnapshot(sim, guest(sim, params), params, subject),
+    },
+    {
+      method: 'DELETE', path: `${path}/{snapname}`, params: { ...nodeVmid, force: bool(optional), snapname }, permissions: vmPerm(['VM.Snapshot']),
+      handler: ({ sim, params, subject }) => deleteSnapshot(sim, guest(sim, params), String(params['snapname']), params, subject),
+    },
+    {
+      method: 'POST', path: `${path}/{snapname}/rollback`, params: { ...nodeVmid, snapname, start: bool(optional) },
+      permissions: vmPerm(['VM.Snapshot', 'VM.Snapshot.Rollback'], true),
+      handler: ({ sim, params, subject }) => {
+        const g = guest(sim, params);
+        return rollbackSnapshot(sim, g, String(params['snapname']), params, subject, () => start(sim, g));
+      },
+    },
+  ];
+}
 
 export function snapshotList(g: SimGuestState): Array<Record<string, unknown>> {
   const list: Array<Record<string, unknown>> = g.snapshots.map((s) => {

@@ -16,12 +16,10 @@ import type { Subject } from '../auth.ts';
 import { lxcOptionParams, LXC_HOT_APPLY } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
-  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, createSnapshot, deleteSnapshot, diskSize, diskVolume, holdLock, listEntry, materialiseDisk,
-  normaliseOption, pendingList, readConfig, rollbackSnapshot, snapshotList, statusCurrent, updateConfig,
+  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, holdLock, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, snapshotRoutes, statusCurrent, updateConfig,
 } from './guest-common.ts';
 
 const o = { optional: true } as const;
-const snapname = strDef({ format: 'pve-configid', maxLength: 40 });
 const MP_KEYS = Array.from({ length: 256 }, (_, i) => `mp${i}`);
 
 const ct = (sim: Simulator, p: Params): SimGuestState => sim.guest(String(p['node']), 'lxc', Number(p['vmid']));
@@ -337,23 +335,7 @@ export const lxcEndpoints: Endpoint[] = [
     permissions: vmPerm(['VM.Config.Disk'], true), handler: ({ sim, params, subject }) => resize(sim, params, subject),
   },
   { method: 'POST', path: '/nodes/{node}/lxc/{vmid}/template', params: nodeVmid, permissions: vmPerm(['VM.Allocate']), handler: ({ sim, params, subject }) => template(sim, params, subject) },
-  { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/snapshot', params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => snapshotList(ct(sim, params)) },
-  {
-    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/snapshot', params: { ...nodeVmid, description: strDef(o), snapname }, permissions: vmPerm(['VM.Snapshot']),
-    handler: ({ sim, params, subject }) => createSnapshot(sim, ct(sim, params), params, subject),
-  },
-  {
-    method: 'DELETE', path: '/nodes/{node}/lxc/{vmid}/snapshot/{snapname}', params: { ...nodeVmid, force: bool(o), snapname }, permissions: vmPerm(['VM.Snapshot']),
-    handler: ({ sim, params, subject }) => deleteSnapshot(sim, ct(sim, params), String(params['snapname']), params, subject),
-  },
-  {
-    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback', params: { ...nodeVmid, snapname, start: bool(o) },
-    permissions: vmPerm(['VM.Snapshot', 'VM.Snapshot.Rollback'], true),
-    handler: ({ sim, params, subject }) => {
-      const g = ct(sim, params);
-      return rollbackSnapshot(sim, g, String(params['snapname']), params, subject, () => startContainer(sim, g));
-    },
-  },
+  ...snapshotRoutes('lxc', {}, (sim, g) => startContainer(sim, g)),
   {
     method: 'POST', path: '/nodes/{node}/lxc/{vmid}/migrate',
     params: {

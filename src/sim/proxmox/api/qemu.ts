@@ -18,12 +18,10 @@ import type { Subject } from '../auth.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
-  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, createSnapshot, deleteSnapshot, diskSize, listEntry,
-  materialiseDisk, normaliseOption, pendingList, readConfig, rollbackSnapshot, snapshotList, statusCurrent, updateConfig, effectiveConfig,
+  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, statusCurrent, updateConfig, effectiveConfig, snapshotRoutes,
 } from './guest-common.ts';
 
 const o = { optional: true } as const;
-const snapname = strDef({ format: 'pve-configid', maxLength: 40 });
 const optionalSnapname = strDef({ ...o, format: 'pve-configid', maxLength: 40 });
 const digestParam = strDef({ ...o, maxLength: 40 });
 const DISK_KEYS = [
@@ -402,23 +400,7 @@ export const qemuEndpoints: Endpoint[] = [
     permissions: vmPerm(['VM.Config.Disk']), handler: ({ sim, params, subject }) => resize(sim, params, subject),
   },
   { method: 'POST', path: '/nodes/{node}/qemu/{vmid}/template', params: { ...nodeVmid, disk: oneOf(DISK_KEYS, o) }, permissions: vmPerm(['VM.Allocate']), handler: ({ sim, params, subject }) => template(sim, params, subject) },
-  { method: 'GET', path: '/nodes/{node}/qemu/{vmid}/snapshot', params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => snapshotList(vm(sim, params)) },
-  {
-    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/snapshot', params: { ...nodeVmid, description: strDef(o), snapname, vmstate: bool(o) }, permissions: vmPerm(['VM.Snapshot']),
-    handler: ({ sim, params, subject }) => createSnapshot(sim, vm(sim, params), params, subject),
-  },
-  {
-    method: 'DELETE', path: '/nodes/{node}/qemu/{vmid}/snapshot/{snapname}', params: { ...nodeVmid, force: bool(o), snapname }, permissions: vmPerm(['VM.Snapshot']),
-    handler: ({ sim, params, subject }) => deleteSnapshot(sim, vm(sim, params), String(params['snapname']), params, subject),
-  },
-  {
-    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback', params: { ...nodeVmid, snapname, start: bool(o) },
-    permissions: vmPerm(['VM.Snapshot', 'VM.Snapshot.Rollback'], true),
-    handler: ({ sim, params, subject }) => {
-      const g = vm(sim, params);
-      return rollbackSnapshot(sim, g, String(params['snapname']), params, subject, () => startVm(sim, g, true));
-    },
-  },
+  ...snapshotRoutes('qemu', { vmstate: bool(o) }, (sim, g) => startVm(sim, g, true)),
   {
     method: 'POST', path: '/nodes/{node}/qemu/{vmid}/migrate',
     params: {
