@@ -17,6 +17,7 @@ import { TerminalError } from '../../../runtime/errors.ts';
 import { secretText, type SecretObject } from '../../secrets.ts';
 import type { PasswordSource } from '../../../hosts/users.ts';
 import type { SpecProblem } from '../../../hosts/plan.ts';
+import { ReconcileContext } from '../../reconcile-context.ts';
 
 /** What the connection check found: written with every host status, so it is never lost. */
 export interface ConnectionFacts {
@@ -49,25 +50,18 @@ const differenceText = (d: Difference) => `${d.field}: ${d.observed} → ${d.des
  * left to do, so guests (which wait for a Ready hypervisor) are created on a host that has
  * its pools, storages and settings.
  */
-export class HostConfigRun {
-  private current: PhoenixHypervisor;
-  private readonly setup: ControllerSetup<PhoenixHypervisor>;
+export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
   private readonly connection: Connection;
   private readonly facts: ConnectionFacts;
   private readonly options: HostConfigOptions;
   private readonly api: HostApi;
 
   constructor(setup: ControllerSetup<PhoenixHypervisor>, hv: PhoenixHypervisor, connection: Connection, facts: ConnectionFacts, options: HostConfigOptions) {
-    this.setup = setup;
-    this.current = hv;
+    super(setup, phoenixHypervisors, 'PhoenixHypervisor', hv);
     this.connection = connection;
     this.facts = facts;
     this.options = options;
     this.api = new HostApi(connection.client);
-  }
-
-  private get status(): Status {
-    return this.current.status ?? {};
   }
 
   private get created(): CreatedItems {
@@ -79,9 +73,9 @@ export class HostConfigRun {
     return Object.fromEntries((this.status.stagedNetwork ?? []).map((s) => [s.node, s.interfaces]));
   }
 
-  private async write(update: StatusUpdate): Promise<void> {
-    const result = await this.setup.status.update(phoenixHypervisors, this.current, { ...update, fields: { ...this.facts.fields, ...update.fields } });
-    this.current = result.object;
+  /** Every status write carries the connection facts too, so host configuration never drops them. */
+  override async write(update: StatusUpdate): Promise<void> {
+    await super.write({ ...update, fields: { ...this.facts.fields, ...update.fields } });
   }
 
   private hostCondition(status: 'True' | 'False', reason: string, message: string) {
