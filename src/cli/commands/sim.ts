@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { FlagReader, UsageError, type Command } from '../command.ts';
 import { startProxmoxSimulator, type StartOptions } from '../../sim/proxmox/index.ts';
 import type { Fault } from '../../sim/proxmox/faults.ts';
 import type { SimState } from '../../sim/proxmox/state.ts';
 import { DEFAULT_ROOT_PASSWORD } from '../../sim/proxmox/default-state.ts';
 import { portainerUsage, runPortainerSim } from '../../sim/portainer/cli.ts';
+import { runUntilSignal } from '../../sim/common/run-until-signal.ts';
 
 const usage = `phoenix sim proxmox [options]
 
@@ -84,15 +85,7 @@ export const simCommand: Command = {
         '',
       ].join('\n'),
     );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    if (stateFile !== undefined) {
-      writeFileSync(stateFile, JSON.stringify(sim.admin.snapshotState(), null, 2));
-      process.stdout.write(`state saved to ${stateFile}\n`);
-    }
-    await sim.close();
+    await runUntilSignal(sim, stateFile);
     return 0;
   },
 };

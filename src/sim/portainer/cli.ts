@@ -9,6 +9,7 @@ import { startPortainerSimulator, type StartOptions } from './index.ts';
 import type { EnvironmentSeed } from './simulator.ts';
 import type { PortainerFault } from './faults.ts';
 import type { PortainerState } from './state.ts';
+import { runUntilSignal } from '../common/run-until-signal.ts';
 
 export const portainerUsage = `phoenix sim portainer [options]
 
@@ -85,14 +86,6 @@ export async function runPortainerSim(argv: string[]): Promise<number> {
     `  login:    admin / ${options.adminPassword === undefined ? '(default, see docs)' : '(as given)'}`,
     '',
   ].join('\n'));
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  if (stateFile !== undefined) {
-    writeFileSync(stateFile, JSON.stringify(sim.admin.snapshotState(), null, 2));
-    process.stdout.write(`state saved to ${stateFile}\n`);
-  }
-  await sim.close();
+  await runUntilSignal(sim, stateFile);
   return 0;
 }
