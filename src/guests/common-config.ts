@@ -38,8 +38,9 @@ export function gibibytesForNewVolume(size: string): string {
   return String(Math.round(gib * 1000) / 1000);
 }
 
+/** `pve-startup-order`: `[[order=]\d+] [,up=\d+] [,down=\d+]`, so a bare number is the order. */
 export const startupFormat: PropertyFormat = {
-  order: { type: 'integer', optional: true },
+  order: { type: 'integer', optional: true, default_key: true },
   up: { type: 'integer', optional: true },
   down: { type: 'integer', optional: true },
 };

@@ -293,7 +293,7 @@ describe('drift of a PhoenixVM: changes made outside Phoenix (real API server + 
         tags: 'WEB,Db prod',
         searchdomain: 'LAB.EXAMPLE',
         nameserver: '10.0.0.13,10.0.0.14',
-        startup: 'up=10,order=3',
+        startup: 'up=10,3', // reordered, and the order as the bare default-key value
         ipconfig0: 'ip6=auto,gw=10.0.0.1,ip=10.0.0.7/24',
         sshkeys: encodeSshKeys([specKey]).replace(/-/g, '%2D'),
         description: `${c['description']}\n`,

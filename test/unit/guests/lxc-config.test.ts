@@ -55,6 +55,13 @@ describe('LXC desired config and diff', () => {
     assert.deepEqual(diffConfig(desired, storedByProxmox), { changes: [], resizes: [], shrinks: [] });
   });
 
+  it('reads a startup order written as a bare number, as Proxmox does (its default key)', () => {
+    for (const startup of ['2,up=5', 'up=5,order=2']) {
+      assert.deepEqual(diffConfig(desired, { ...storedByProxmox, startup }).changes, [], startup);
+    }
+    assert.deepEqual(diffConfig(desired, { ...storedByProxmox, startup: '3,up=5' }).changes.map((c) => c.fields), [['order']]);
+  });
+
   it('names each drifted field, and keeps the MAC Proxmox generated when rewriting a NIC', () => {
     const drifted = { ...storedByProxmox, cores: 4, tags: 'prod', net0: String(storedByProxmox['net0']).replace('bridge=vmbr0', 'bridge=vmbr1') };
     const { changes } = diffConfig(desired, drifted);
