@@ -38,9 +38,12 @@ export function gibibytesForNewVolume(size: string): string {
   return String(Math.round(gib * 1000) / 1000);
 }
 
-/** `pve-startup-order`: `[[order=]\d+] [,up=\d+] [,down=\d+]`, so a bare number is the order. */
+/**
+ * `pve-startup-order`: `[[order=]\d+] [,up=\d+] [,down=\d+]`, so a bare number is the order.
+ * Phoenix writes `order=` as the Proxmox UI does.
+ */
 export const startupFormat: PropertyFormat = {
-  order: { type: 'integer', optional: true, default_key: true },
+  order: { type: 'integer', optional: true, default_key: true, writeKeyed: true },
   up: { type: 'integer', optional: true },
   down: { type: 'integer', optional: true },
 };

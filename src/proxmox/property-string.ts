@@ -76,13 +76,14 @@ export function propertyErrorMessage(errors: Readonly<Record<string, string>>): 
 
 /**
  * Prints values in Proxmox's canonical order: the default key's bare value first (or
- * `model=mac` for aliased keys), then the remaining keys sorted.
+ * `model=mac` for aliased keys; or `key=value` when it is `writeKeyed`), then the remaining keys
+ * sorted.
  */
 export function formatPropertyString(values: Readonly<PropertyValues>, format: PropertyFormat): string {
   const parts: string[] = [];
   const used = new Set<string>();
   const defaultKey = defaultKeyOf(format);
-  if (defaultKey !== undefined && values[defaultKey] !== undefined) {
+  if (defaultKey !== undefined && values[defaultKey] !== undefined && !format[defaultKey]!.writeKeyed) {
     const aliasKey = values[defaultKey]!;
     const aliasDef = format[aliasKey];
     if (aliasDef?.alias !== undefined && aliasDef.keyAlias === defaultKey && values[aliasDef.alias] !== undefined) {

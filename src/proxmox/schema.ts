@@ -21,6 +21,11 @@ export interface PropertyKeyDef extends Versioned {
   readonly optional?: boolean;
   /** The key may be omitted: `local-lvm:8` means `volume=local-lvm:8`. */
   readonly default_key?: boolean;
+  /**
+   * With `default_key`: print the key's name anyway. For options Proxmox stores as written
+   * rather than reprinting (`startup`), where its own UI writes `order=3`, not `3`.
+   */
+  readonly writeKeyed?: boolean;
   readonly enum?: readonly string[];
   readonly format?: string;
   readonly pattern?: string;

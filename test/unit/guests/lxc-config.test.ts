@@ -59,7 +59,10 @@ describe('LXC desired config and diff', () => {
     for (const startup of ['2,up=5', 'up=5,order=2']) {
       assert.deepEqual(diffConfig(desired, { ...storedByProxmox, startup }).changes, [], startup);
     }
-    assert.deepEqual(diffConfig(desired, { ...storedByProxmox, startup: '3,up=5' }).changes.map((c) => c.fields), [['order']]);
+    const [change] = diffConfig(desired, { ...storedByProxmox, startup: '3,up=5' }).changes;
+    assert.deepEqual(change?.fields, ['order']);
+    assert.equal(change?.value, 'order=2,up=5', 'written with the key name, as the Proxmox UI writes it');
+    assert.equal(createParams(desired)['startup'], 'order=2,up=5');
   });
 
   it('names each drifted field, and keeps the MAC Proxmox generated when rewriting a NIC', () => {
