@@ -3,7 +3,6 @@ import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { ensureFinalizer, hasFinalizer, isBeingDeleted } from '../../runtime/finalizers.ts';
 import { type ControllerDefinition, type ControllerSetup, defineController } from '../../runtime/manager.ts';
 import { secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
-import { parseDuration } from '../../runtime/config.ts';
 import { refOf } from '../../runtime/object-key.ts';
 import { type PhoenixHypervisor, phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms } from '../../api/objects.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
@@ -24,7 +23,8 @@ import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
 import { bringIntoExistence, ensureVmid, vmidTaken } from './creation.ts';
 import { adopt } from './adoption.ts';
-import { ensureSnapshots, pruneRestartSnapshots, snapshotBeforeRestart } from './snapshots.ts';
+import { ensureSnapshots, pruneRestartSnapshots } from './snapshots.ts';
+import { convergeTemplateAndPower, restartForPending } from './power.ts';
 import { deleteGuest } from './deletion.ts';
 import { observeOnly } from './observe-only.ts';
 import { convergePool } from './converge-pool.ts';
@@ -293,33 +293,12 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const shared = steady ? await connection.resources.guest(api.vmid, freshSince(Date.now(), this.observePeriodMs())) : undefined;
     const power = shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
     const running = power === 'running';
-    if (this.spec.template && !isTemplate) {
-      if (running) return this.powerTask(api, 'stop', () => api.stop(), 'stopping before conversion to a template');
-      const upid = await api.convertToTemplate();
-      await this.setup.events.normal(this.current, 'Templated', 'Template', `converted VMID ${api.vmid} to a template`);
-      if (upid) return this.trackTask(api, upid, 'template', 'converting to a template');
-      return { requeueAfter: 500 };
-    }
-    const wantRunning = !isTemplate && (this.spec.powerState ?? (this.spec.template ? 'Stopped' : 'Running')) === 'Running';
-    if (wantRunning && !running) {
-      const earlier = this.startOrderBlockers();
-      if (earlier.length) {
-        await this.progress('WaitingForStartOrder', `starts after ${earlier.join(', ')} (startup order ${this.spec.startup?.order})`);
-        return { requeueAfter: 30_000 };
-      }
-      return this.powerTask(api, 'start', () => api.start(), 'starting', await this.powerDrift('Stopped', 'Running'));
-    }
-    if (!wantRunning && running) {
-      const timeout = Math.max(1, Math.round(parseDuration(this.spec.shutdownTimeout ?? '3m') / 1000));
-      return this.powerTask(api, 'shutdown', () => api.shutdown(timeout), `shutting down (hard stop after ${timeout} s)`, await this.powerDrift('Running', 'Stopped'));
-    }
+    const powerStep = await convergeTemplateAndPower(this, api, isTemplate, running);
+    if (powerStep) return powerStep;
 
     const pending = isTemplate ? [] : steady ? [...(this.status.pendingChanges ?? [])] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
-    if (pending.length && running && this.spec.restartPolicy === 'IfRequired') {
-      const snapshot = await snapshotBeforeRestart(this, api);
-      if (snapshot) return snapshot;
-      return this.powerTask(api, 'reboot', () => api.reboot(), `restarting to apply ${pending.join(', ')}`);
-    }
+    const restarting = await restartForPending(this, api, pending, running);
+    if (restarting) return restarting;
     const pruned = await pruneRestartSnapshots(this, api);
     if (pruned) return pruned;
 
@@ -371,23 +350,5 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     for (const e of entries) if (e.value !== undefined) inEffect[e.key] = e.value;
     const stillDifferent = new Set(diffConfig(desired, inEffect).changes.map((c) => c.key));
     return pendingKeys.filter((key) => !stillDifferent.has(key));
-  }
-
-  /** Guests on the same hypervisor with a lower start order that are not running yet. */
-  private startOrderBlockers(): string[] {
-    const peers = [...this.shared.peers()];
-    return peers
-      .filter((p) => p.metadata.uid !== this.current.metadata.uid && startsAfter(this.current, p) && (p.status as { powerState?: string } | undefined)?.powerState !== 'Running')
-      .map((p) => `${p.kind ?? 'guest'} ${p.metadata.name}`);
-  }
-
-  /**
-   * A guest that was converged in one power state and is found in the other was started or
-   * stopped outside Phoenix: that is drift like any option's, reported the same way.
-   */
-  private async powerDrift(observed: 'Running' | 'Stopped', desired: 'Running' | 'Stopped'): Promise<Record<string, unknown>> {
-    if (!this.convergedAtThisGeneration() || this.status.powerState !== desired) return {};
-    const record = { field: 'powerState', observed, desired, corrected: true };
-    return { drift: await this.reportCorrectedDrift(driftRecords({ changes: [], resizes: [], shrinks: [] }, true, this.status.drift, [record]), ['powerState']) };
   }
 }

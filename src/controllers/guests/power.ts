@@ -1,0 +1,64 @@
+/** A guest's template conversion and power state, in start order, and the restart that applies pending changes. */
+
+import type { ReconcileResult } from '../../runtime/controller.ts';
+import { parseDuration } from '../../runtime/config.ts';
+import { driftRecords } from '../../guests/drift-report.ts';
+import type { GuestObject } from './adapter.ts';
+import type { GuestApi } from './guest-api.ts';
+import type { GuestContext } from './guest-context.ts';
+import { snapshotBeforeRestart } from './snapshots.ts';
+import { startsAfter } from './start-order.ts';
+
+/**
+ * Converts the guest to a template when the spec says so (stopping it first), else brings it
+ * to its power state: started only after the guests it starts after, shut down gracefully.
+ */
+export async function convergeTemplateAndPower<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, isTemplate: boolean, running: boolean): Promise<ReconcileResult | undefined> {
+  if (ctx.spec.template && !isTemplate) {
+    if (running) return ctx.powerTask(api, 'stop', () => api.stop(), 'stopping before conversion to a template');
+    const upid = await api.convertToTemplate();
+    await ctx.setup.events.normal(ctx.current, 'Templated', 'Template', `converted VMID ${api.vmid} to a template`);
+    if (upid) return ctx.trackTask(api, upid, 'template', 'converting to a template');
+    return { requeueAfter: 500 };
+  }
+  const wantRunning = !isTemplate && (ctx.spec.powerState ?? (ctx.spec.template ? 'Stopped' : 'Running')) === 'Running';
+  if (wantRunning && !running) {
+    const earlier = startOrderBlockers(ctx);
+    if (earlier.length) {
+      await ctx.progress('WaitingForStartOrder', `starts after ${earlier.join(', ')} (startup order ${ctx.spec.startup?.order})`);
+      return { requeueAfter: 30_000 };
+    }
+    return ctx.powerTask(api, 'start', () => api.start(), 'starting', await powerDrift(ctx, 'Stopped', 'Running'));
+  }
+  if (!wantRunning && running) {
+    const timeout = Math.max(1, Math.round(parseDuration(ctx.spec.shutdownTimeout ?? '3m') / 1000));
+    return ctx.powerTask(api, 'shutdown', () => api.shutdown(timeout), `shutting down (hard stop after ${timeout} s)`, await powerDrift(ctx, 'Running', 'Stopped'));
+  }
+  return undefined;
+}
+
+/** With restartPolicy IfRequired, restarts a running guest that has pending changes (after a snapshot, when asked). */
+export async function restartForPending<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, pending: readonly string[], running: boolean): Promise<ReconcileResult | undefined> {
+  if (!pending.length || !running || ctx.spec.restartPolicy !== 'IfRequired') return undefined;
+  const snapshot = await snapshotBeforeRestart(ctx, api);
+  if (snapshot) return snapshot;
+  return ctx.powerTask(api, 'reboot', () => api.reboot(), `restarting to apply ${pending.join(', ')}`);
+}
+
+/** Guests on the same hypervisor with a lower start order that are not running yet. */
+function startOrderBlockers<O extends GuestObject>(ctx: GuestContext<O>): string[] {
+  return ctx.shared
+    .peers()
+    .filter((p) => p.metadata.uid !== ctx.current.metadata.uid && startsAfter(ctx.current, p) && (p.status as { powerState?: string } | undefined)?.powerState !== 'Running')
+    .map((p) => `${p.kind ?? 'guest'} ${p.metadata.name}`);
+}
+
+/**
+ * A guest that was converged in one power state and is found in the other was started or
+ * stopped outside Phoenix: that is drift like any option's, reported the same way.
+ */
+async function powerDrift<O extends GuestObject>(ctx: GuestContext<O>, observed: 'Running' | 'Stopped', desired: 'Running' | 'Stopped'): Promise<Record<string, unknown>> {
+  if (!ctx.convergedAtThisGeneration() || ctx.status.powerState !== desired) return {};
+  const record = { field: 'powerState', observed, desired, corrected: true };
+  return { drift: await ctx.reportCorrectedDrift(driftRecords({ changes: [], resizes: [], shrinks: [] }, true, ctx.status.drift, [record]), ['powerState']) };
+}
