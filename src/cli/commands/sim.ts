@@ -1,11 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { FlagReader, UsageError, type Command } from '../command.ts';
 import { startProxmoxSimulator, type StartOptions } from '../../sim/proxmox/index.ts';
 import type { Fault } from '../../sim/proxmox/faults.ts';
 import type { SimState } from '../../sim/proxmox/state.ts';
 import { DEFAULT_ROOT_PASSWORD } from '../../sim/proxmox/default-state.ts';
 import { portainerUsage, runPortainerSim } from '../../sim/portainer/cli.ts';
-import { runUntilSignal } from '../../sim/common/run-until-signal.ts';
+import { loadState, readServeFlag, runUntilSignal } from '../../sim/common/cli.ts';
 
 const usage = `phoenix sim proxmox [options]
 
@@ -39,10 +38,6 @@ function parse(argv: string[]): Parsed {
   const flags = new FlagReader(rest);
   for (const flag of flags) {
     switch (flag) {
-      case '--port': options.port = flags.number(); break;
-      case '--https': options.https = true; break;
-      case '--seed': options.seed = flags.number(); break;
-      case '--speed': options.speed = flags.number(); break;
       case '--pve-version': {
         const v = flags.value();
         if (v !== '9.1' && v !== '8.4') throw new UsageError('--pve-version must be 9.1 or 8.4');
@@ -59,10 +54,11 @@ function parse(argv: string[]): Parsed {
       }
       case '--resources-lag': options.resourcesLagMs = flags.number(); break;
       case '--fault': faults.push(flags.json<Fault>()); break;
-      default: throw new UsageError(`unknown option '${flag}'`);
+      default: if (!readServeFlag(flag, flags, options)) throw new UsageError(`unknown option '${flag}'`);
     }
   }
-  if (stateFile !== undefined && existsSync(stateFile)) options.state = JSON.parse(readFileSync(stateFile, 'utf8')) as SimState;
+  const state = loadState<SimState>(stateFile);
+  if (state !== undefined) options.state = state;
   return { options, faults, ...(stateFile !== undefined ? { stateFile } : {}) };
 }
 

@@ -3,13 +3,13 @@
  * `src/cli/commands/sim.ts`, so the Proxmox command's parser stays untouched; that file
  * only needs to hand `portainer` argv to `runPortainerSim` (see docs/portainer-simulator.md).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { FlagReader, UsageError } from '../../cli/command.ts';
 import { startPortainerSimulator, type StartOptions } from './index.ts';
 import type { EnvironmentSeed } from './simulator.ts';
 import type { PortainerFault } from './faults.ts';
 import type { PortainerState } from './state.ts';
-import { runUntilSignal } from '../common/run-until-signal.ts';
+import { loadState, readServeFlag, runUntilSignal } from '../common/cli.ts';
 
 export const portainerUsage = `phoenix sim portainer [options]
 
@@ -43,10 +43,6 @@ export function parsePortainerArgs(argv: string[]): Parsed {
   const flags = new FlagReader(argv);
   for (const flag of flags) {
     switch (flag) {
-      case '--port': options.port = flags.number(); break;
-      case '--https': options.https = true; break;
-      case '--seed': options.seed = flags.number(); break;
-      case '--speed': options.speed = flags.number(); break;
       case '--version': {
         const v = flags.value();
         if (!/^\d+\.\d+\.\d+$/.test(v)) throw new UsageError('--version needs MAJOR.MINOR.PATCH');
@@ -64,11 +60,12 @@ export function parsePortainerArgs(argv: string[]): Parsed {
       case '--api-key-file': parsed.keyFile = flags.value(); break;
       case '--print-api-key': parsed.printKey = true; break;
       case '--fault': faults.push(flags.json<PortainerFault>()); break;
-      default: throw new UsageError(`unknown option '${flag}'`);
+      default: if (!readServeFlag(flag, flags, options)) throw new UsageError(`unknown option '${flag}'`);
     }
   }
   if (environments.length > 0) options.environments = [{ name: 'local', type: 1, url: 'unix:///var/run/docker.sock' }, ...environments];
-  if (parsed.stateFile !== undefined && existsSync(parsed.stateFile)) options.state = JSON.parse(readFileSync(parsed.stateFile, 'utf8')) as PortainerState;
+  const state = loadState<PortainerState>(parsed.stateFile);
+  if (state !== undefined) options.state = state;
   return parsed;
 }
 
