@@ -1,5 +1,6 @@
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { HostStep, ParamValue } from './plan.ts';
+import { flag } from './plan.ts';
 
 export type AclSpec = NonNullable<PhoenixHypervisorSpec['acls']>[number];
 
@@ -24,7 +25,6 @@ function parseAclId(id: string): { path: string; type: SubjectType; ugid: string
   return { path: parts[0]!, type: parts[1] as SubjectType, ugid: parts[2]!, role: parts[3]! };
 }
 
-const flag = (v: unknown): boolean => v === 1 || v === '1' || v === true;
 
 /**
  * Permissions: every (path, role, subject) the spec lists is granted with the declared

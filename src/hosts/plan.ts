@@ -83,6 +83,9 @@ export function describeCall(call: HostCall): string {
 
 export const bool01 = (v: boolean): string => (v ? '1' : '0');
 
+/** A boolean as Proxmox lists it (`1`, `'1'` or true); `absent` is what a missing value means. */
+export const flag = (v: unknown, absent = false): boolean => (v === undefined ? absent : v === 1 || v === '1' || v === true);
+
 /** Lists compared as sets (Proxmox keeps its own order for content types and node lists). */
 export function sameSet(a: readonly string[], b: readonly string[]): boolean {
   const x = [...new Set(a)].sort();

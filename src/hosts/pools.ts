@@ -64,6 +64,3 @@ export function planPools(desired: readonly PoolSpec[] | undefined, observed: re
   }
   return steps;
 }
-
-/** Pools Phoenix may remove and whose members it must therefore count. */
-

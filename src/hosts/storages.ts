@@ -1,6 +1,6 @@
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { Difference, HostStep, ParamValue, SpecProblem } from './plan.ts';
-import { sameSet, splitList } from './plan.ts';
+import { flag, sameSet, splitList } from './plan.ts';
 
 export type StorageSpec = NonNullable<PhoenixHypervisorSpec['storages']>[number];
 
@@ -28,10 +28,9 @@ const fixedOptions: readonly { spec: keyof StorageSpec; option: string }[] = [
   { spec: 'thinPool', option: 'thinpool' },
 ];
 
-const flag = (v: unknown): boolean => v === 1 || v === '1' || v === true;
 
 /** The create parameters of a storage, as `pvesm add` takes them. */
-export function createParams(s: StorageSpec): Record<string, ParamValue> {
+function createParams(s: StorageSpec): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = { storage: s.id, type: s.type, content: [...s.content].sort().join(',') };
   for (const { spec, option } of fixedOptions) {
     const value = s[spec];
@@ -140,8 +139,6 @@ export function planStorages(desired: readonly StorageSpec[] | undefined, observ
   }
   return steps;
 }
-
-/** Storages Phoenix may remove, whose guest volumes must be counted first. */
 
 /** Spec problems the CRD's rules cannot express: options that do not belong to the type. */
 export function storageProblems(desired: readonly StorageSpec[] | undefined): SpecProblem[] {

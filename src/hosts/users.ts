@@ -1,6 +1,7 @@
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { Difference, HostStep, ParamValue } from './plan.ts';
-import { sameSet, splitList, text } from './plan.ts';
+import { flag, sameSet, splitList, text } from './plan.ts';
+import { secondsTime } from '../runtime/kube-time.ts';
 
 export type UserSpec = NonNullable<PhoenixHypervisorSpec['users']>[number];
 
@@ -36,12 +37,11 @@ const textFields = [
   { spec: 'lastName', option: 'lastname' },
 ] as const;
 
-const flag = (v: unknown): boolean => v === undefined || v === 1 || v === '1' || v === true;
 
 /** RFC 3339 to the epoch seconds Proxmox keeps (0 = never). */
 export const expireSeconds = (expire: string): number => Math.max(0, Math.floor(Date.parse(expire) / 1000));
 
-const expireText = (seconds: number): string => (seconds ? new Date(seconds * 1000).toISOString().replace('.000Z', 'Z') : 'never');
+const expireText = (seconds: number): string => (seconds ? secondsTime(seconds * 1000) : 'never');
 
 /**
  * Users the spec lists: missing ones are created, the declared fields (and `enabled`, which
@@ -84,7 +84,7 @@ export function planUsers(
     const set: Record<string, ParamValue> = {};
     const differences: Difference[] = [];
     const enabled = u.enabled ?? true;
-    if (flag(have.enable) !== enabled) {
+    if (flag(have.enable, true) !== enabled) {
       set['enable'] = enabled ? 1 : 0;
       differences.push({ field: `users[${u.userid}].enabled`, observed: String(flag(have.enable)), desired: String(enabled) });
     }

@@ -6,7 +6,7 @@ import type { StatusUpdate } from '../../../runtime/status-writer.ts';
 import { phoenixHypervisors, type PhoenixHypervisor } from '../../../api/objects.ts';
 import { isProxmoxError } from '../../../clients/proxmox/errors.ts';
 import type { Connection } from '../connections.ts';
-import { hostProblems, hostReads, managesHost, planHost } from '../../../hosts/host.ts';
+import { hostProblems, hostReads, planHost, readsAnything } from '../../../hosts/host.ts';
 import { createdButNotWanted, describeCall, withCreated, withStaged, type CreatedItems, type Difference, type HostStep, type StagedNetwork } from '../../../hosts/plan.ts';
 import { HostApi } from './host-api.ts';
 import { finishedTask, taskPollDelayMs } from '../../tasks.ts';
@@ -93,7 +93,10 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
   async reconcile(): Promise<ReconcileResult> {
     const spec = this.current.spec;
     const period = { requeueAfter: this.options.observePeriodMs };
-    if (!managesHost(spec, this.created, this.staged)) {
+    const created = this.created;
+    const staged = this.staged;
+    const reads = hostReads(spec, created, staged);
+    if (!readsAnything(reads)) {
       // A host that once had configuration keeps its condition, saying there is none now.
       const had = this.status.conditions?.some((c) => c.type === 'HostConfigured');
       await this.write({ phase: 'ready', reason: 'Connected', message: this.facts.message, fields: { hostPending: undefined }, ...(had ? { conditions: this.hostCondition('True', 'NothingToConfigure', 'the spec declares no host configuration') } : {}) });
@@ -114,10 +117,8 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
       if (outcome) return outcome;
     }
 
-    const created = this.created;
-    const staged = this.staged;
     const observed = await this.api.observe(
-      hostReads(spec, created, staged),
+      reads,
       { pools: createdButNotWanted(spec.pools, created.pools ?? []), storages: createdButNotWanted(spec.storages, created.storages ?? []) },
       this.facts.onlineNodes,
     );
