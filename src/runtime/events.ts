@@ -100,9 +100,8 @@ export class EventRecorder {
 
   /** Writes every pending series count now (graceful shutdown). */
   async flush(): Promise<void> {
-    const entries = [...this.tracked.values()];
-    await Promise.all(entries.map((t) => t.writing));
-    await Promise.all(entries.filter((t) => t.pendingRepeats > 0).map((t) => this.writeSeries(t)));
+    // writeSeries returns the patch in flight when nothing is pending, so this also waits for those.
+    await Promise.all([...this.tracked.values()].map((t) => this.writeSeries(t)));
   }
 
   close(): void {

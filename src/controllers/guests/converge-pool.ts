@@ -1,7 +1,7 @@
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { TerminalError } from '../../runtime/errors.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
-import { driftRecords } from '../../guests/drift-report.ts';
+import { stampDrift } from '../drift-records.ts';
 import type { Connection } from '../hypervisor/connections.ts';
 import { freshSince } from '../observe-cycle.ts';
 import { GuestApi } from './guest-api.ts';
@@ -12,10 +12,9 @@ import type { GuestObject } from './adapter.ts';
  * Keeps the guest in spec.pool. Membership is not part of the config (nor its digest), so it
  * is read from the cycle's resources list, or from a fresh one while the guest is changing.
  */
-export async function convergePool<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi, digest: string | undefined): Promise<ReconcileResult | undefined> {
+export async function convergePool<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi, steady: boolean): Promise<ReconcileResult | undefined> {
   const pool = ctx.spec.pool;
   if (pool === undefined) return undefined;
-  const steady = ctx.convergedAtThisGeneration() && digest !== undefined && digest === ctx.status.configDigest;
   const seen = await connection.resources.guest(api.vmid, steady ? freshSince(Date.now(), ctx.observePeriodMs()) : Date.now());
   if (!seen || seen.pool === pool) return undefined;
   try {
@@ -28,7 +27,7 @@ export async function convergePool<O extends GuestObject>(ctx: GuestContext<O>, 
   }
   const from = seen.pool ?? '(none)';
   if (ctx.convergedAtThisGeneration()) {
-    const drift = await ctx.reportCorrectedDrift(driftRecords({ changes: [], resizes: [], shrinks: [] }, true, ctx.status.drift, [{ field: 'pool', observed: from, desired: pool, corrected: true }]), ['pool']);
+    const drift = await ctx.reportCorrectedDrift(stampDrift([{ field: 'pool', observed: from, desired: pool, corrected: true }], ctx.status.drift), ['pool']);
     await ctx.progress('DriftCorrected', 'set back pool, changed outside Phoenix', { drift });
   } else {
     await ctx.setup.events.normal(ctx.current, 'Configured', 'Update', `moved from pool ${from} to pool ${pool}`);

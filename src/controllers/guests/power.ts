@@ -2,7 +2,7 @@
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { parseDuration } from '../../runtime/config.ts';
-import { driftRecords } from '../../guests/drift-report.ts';
+import { stampDrift } from '../drift-records.ts';
 import type { GuestObject } from './adapter.ts';
 import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
@@ -60,5 +60,5 @@ function startOrderBlockers<O extends GuestObject>(ctx: GuestContext<O>): string
 async function powerDrift<O extends GuestObject>(ctx: GuestContext<O>, observed: 'Running' | 'Stopped', desired: 'Running' | 'Stopped'): Promise<Record<string, unknown>> {
   if (!ctx.convergedAtThisGeneration() || ctx.status.powerState !== desired) return {};
   const record = { field: 'powerState', observed, desired, corrected: true };
-  return { drift: await ctx.reportCorrectedDrift(driftRecords({ changes: [], resizes: [], shrinks: [] }, true, ctx.status.drift, [record]), ['powerState']) };
+  return { drift: await ctx.reportCorrectedDrift(stampDrift([record], ctx.status.drift), ['powerState']) };
 }

@@ -184,9 +184,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
   /** A guest moved outside Phoenix (HA, a person) is followed to its new node, not recreated. */
   private async findElsewhere(connection: Connection, vmid: number, node: string): Promise<ReconcileResult | undefined> {
     if (this.status.configDigest === undefined) return undefined;
-    const resources = (await connection.client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; node: string; type: string }[];
-    const found = resources.find((r) => Number(r.vmid) === vmid && r.type === this.adapter.type && r.node !== node);
-    if (!found) return undefined;
+    // A fresh list: the cycle's snapshot may predate the move.
+    const found = await connection.resources.guest(vmid, Date.now());
+    if (!found || found.type !== this.adapter.type || found.node === node) return undefined;
     await this.progress('Moved', `guest ${vmid} is now on node ${found.node}`, { node: found.node });
     return { requeueAfter: 100 };
   }
@@ -278,18 +278,18 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       return { requeueAfter: 100 };
     }
 
+    // In steady state (converged at this generation, config unchanged since), pool membership,
+    // the pending list and addresses cannot have changed through the config, and the power state
+    // comes from the hypervisor's resources snapshot of this cycle: one config read per guest per cycle.
+    const steady = this.convergedAtThisGeneration() && config.digest !== undefined && config.digest === this.status.configDigest;
     if (await convergeFirewall(this, api)) return { requeueAfter: 100 };
 
-    const poolStep = await convergePool(this, connection, api, config.digest);
+    const poolStep = await convergePool(this, connection, api, steady);
     if (poolStep) return poolStep;
 
     const snapshotStep = await ensureSnapshots(this, api, isTemplate);
     if (snapshotStep) return snapshotStep;
 
-    // In steady state (converged at this generation, config unchanged since), the pending list
-    // and addresses cannot have changed through the config, and the power state comes from the
-    // hypervisor's resources snapshot of this cycle: one config read per guest per cycle.
-    const steady = this.convergedAtThisGeneration() && config.digest !== undefined && config.digest === this.status.configDigest;
     const shared = steady ? await connection.resources.guest(api.vmid, freshSince(Date.now(), this.observePeriodMs())) : undefined;
     const power = shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
     const running = power === 'running';
