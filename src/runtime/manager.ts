@@ -35,8 +35,11 @@ export interface ControllerSetup<T extends KubeObject> {
   owns(resource: ResourceType): void;
   /** Changes to objects of `resource` enqueue the primary objects `map` names (e.g. users of a Secret). */
   watchMapped<U extends KubeObject>(resource: ResourceType, map: (object: U) => readonly ObjectRef[]): void;
-  /** A dependency appearing, disappearing or changing readiness enqueues its dependents. */
-  watchReadiness<U extends KubeObject>(resource: ResourceType, map: (object: U) => readonly ObjectRef[]): void;
+  /**
+   * A dependency appearing, disappearing or changing readiness enqueues its dependents; with
+   * `specChanges`, so does a change of its spec. Its routine status writes do not.
+   */
+  watchReadiness<U extends KubeObject>(resource: ResourceType, map: (object: U) => readonly ObjectRef[], options?: { specChanges?: boolean }): void;
   /** Reconciles a primary object soon, for events no watch sees (a freed resource slot). */
   enqueue(ref: ObjectRef): void;
 }
@@ -160,7 +163,7 @@ export class Manager {
       cache: (resource) => this.informer(resource),
       owns: (resource) => this.informer(resource).addHandler(enqueueMapped(enqueue, ownerRefs(definition.resource))),
       watchMapped: (resource, map) => this.informer(resource).addHandler(enqueueMapped(enqueue, map)),
-      watchReadiness: (resource, map) => this.informer(resource).addHandler(enqueueOnReadinessChange(enqueue, map)),
+      watchReadiness: (resource, map, options) => this.informer(resource).addHandler(enqueueOnReadinessChange(enqueue, map, options?.specChanges)),
       enqueue: (ref) => enqueue(keyOf(ref)),
     });
     primary.addHandler(enqueueSelf(enqueue));

@@ -81,15 +81,17 @@ export function readyStatusOf(object: KubeObject): string | undefined {
 
 /**
  * For dependencies: enqueues the dependents `map` returns when the dependency appears, goes away,
- * or its Ready condition changes status (becomes Ready, or stops being Ready). Other updates of
- * the dependency, including its routine status writes, are ignored.
+ * or its Ready condition changes status (becomes Ready, or stops being Ready), and with
+ * `specChanges` also when its spec or metadata change. Other updates of the dependency,
+ * including its routine status writes, are ignored.
  */
-export function enqueueOnReadinessChange<T extends KubeObject>(enqueue: Enqueue, map: (object: T) => readonly ObjectRef[]): InformerHandler<T> {
+export function enqueueOnReadinessChange<T extends KubeObject>(enqueue: Enqueue, map: (object: T) => readonly ObjectRef[], specChanges = false): InformerHandler<T> {
   const mapped = enqueueMapped(enqueue, map);
   return {
     ...mapped,
     onUpdate: (previous, current, resync) => {
-      if (resync || readyStatusOf(previous) === readyStatusOf(current)) return;
+      if (resync) return;
+      if (readyStatusOf(previous) === readyStatusOf(current) && !(specChanges && changedBeyondStatus(previous, current))) return;
       for (const ref of map(current)) enqueue(keyOf(ref));
     },
   };

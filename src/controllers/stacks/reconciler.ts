@@ -44,8 +44,9 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
         setup.watchReadiness<KubeObject>(resource, (dep) =>
           stacks().filter((s) => dependenciesOf(s).some((r) => r.kind === dep.kind && r.name === dep.metadata.name && r.namespace === dep.metadata.namespace)).map(refOf));
       }
-      // Any change of the hypervisor: Portainer added to its spec, its version first recorded.
-      setup.watchMapped<PhoenixHypervisor>(phoenixHypervisors, (hv) => stacks().filter((s) => hypervisorOf(s) === hv.metadata.name).map(refOf));
+      // The hypervisor becoming Ready (or not), or its spec changing (Portainer added or moved);
+      // not its routine status writes, which would cost every stack three Portainer reads each.
+      setup.watchReadiness<PhoenixHypervisor>(phoenixHypervisors, (hv) => stacks().filter((s) => hypervisorOf(s) === hv.metadata.name).map(refOf), { specChanges: true });
       setup.watchMapped<SecretObject>(secretsResource, (secret) =>
         stacks().filter((s) => {
           if (s.metadata.namespace === secret.metadata.namespace && (s.spec.env ?? []).some((e) => e.valueFrom?.secretKeyRef?.name === secret.metadata.name)) return true;

@@ -60,4 +60,17 @@ describe('runtime: mapping watches', () => {
     handler.onUpdate?.(ready, progressing, false);
     assert.deepEqual(keys, ['ns/dependent', 'ns/dependent']);
   });
+
+  it('with specChanges, also enqueues dependents when the dependency\'s spec changes, still not on status writes', () => {
+    const keys: string[] = [];
+    const handler = enqueueOnReadinessChange<KubeObject>((k) => keys.push(k), () => [{ namespace: 'ns', name: 'dependent' }], true);
+    const at = new Date('2026-01-01T00:00:00Z');
+    const ready = object(1, {}, nextStatus(undefined, 1, { phase: 'ready', reason: 'Succeeded', message: 'a' }, {}, at));
+    const readyAgain = object(1, {}, nextStatus(undefined, 1, { phase: 'ready', reason: 'Succeeded', message: 'b' }, {}, at));
+    const respecified = object(2, {}, nextStatus(undefined, 1, { phase: 'ready', reason: 'Succeeded', message: 'b' }, {}, at));
+    handler.onUpdate?.(ready, readyAgain, false);
+    assert.deepEqual(keys, []);
+    handler.onUpdate?.(readyAgain, respecified, false);
+    assert.deepEqual(keys, ['ns/dependent']);
+  });
 });
