@@ -2,12 +2,13 @@
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
-import { phoenixFinalizer, type PhoenixHypervisor, phoenixStacks, type PhoenixVM } from '../../api/objects.ts';
+import { phoenixFinalizer, phoenixStacks } from '../../api/objects.ts';
 import { isPortainerError } from '../../clients/portainer/errors.ts';
 import type { PortainerStack } from '../../clients/portainer/client.ts';
 import { ownershipOf } from '../../stacks/desired.ts';
 import type { PortainerConnection } from './portainer-connections.ts';
 import type { StackContext } from './stack-context.ts';
+import { stackHypervisor } from './portainer-target.ts';
 
 export async function deleteStack(ctx: StackContext): Promise<ReconcileResult | void> {
   if (!hasFinalizer(ctx.current, phoenixFinalizer)) return;
@@ -25,8 +26,7 @@ export async function deleteStack(ctx: StackContext): Promise<ReconcileResult | 
     // PhoenixStack has another UID, so to it the retained stack is foreign.
     return done('Retained', `stack ${id} keeps running in Portainer; Phoenix no longer manages it`);
   }
-  const vm = ctx.shared.lookup({ kind: 'PhoenixVM', name: ctx.spec.vmRef.name, namespace: ctx.namespace }) as PhoenixVM | undefined;
-  const hv = ctx.shared.lookup({ kind: 'PhoenixHypervisor', name: vm?.spec.hypervisorRef.name ?? '' }) as PhoenixHypervisor | undefined;
+  const { hv } = stackHypervisor(ctx);
   let connection: PortainerConnection | undefined;
   try {
     connection = hv ? ctx.deps.portainer.connect(hv, ctx.shared.secretCache, ctx.setup.redactor) : undefined;

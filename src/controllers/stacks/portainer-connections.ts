@@ -5,6 +5,7 @@ import type { ExternalCallRecorder } from '../../runtime/metrics.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { Redactor } from '../../runtime/redact.ts';
 import type { PhoenixHypervisor } from '../../api/objects.ts';
+import { TerminalError } from '../../runtime/errors.ts';
 import { secretText, type SecretObject } from '../secrets.ts';
 
 export interface PortainerConnection {
@@ -36,12 +37,19 @@ export class PortainerConnections {
     return this.#allowHost(new URL(url).hostname);
   }
 
-  /** The connection for `hv` with the API key from its Secret; undefined when it declares no Portainer. */
+  /**
+   * The connection for `hv` with the API key from its Secret; undefined when it declares no
+   * Portainer. Every caller goes through here, so a host --allowed-proxmox-hosts excludes is
+   * never contacted, whatever the caller (create, observe, delete, the hypervisor's status).
+   */
   connect(hv: PhoenixHypervisor, secrets: Pick<Informer<SecretObject>, 'get'>, redactor?: Redactor): PortainerConnection | undefined {
     const portainer = hv.spec.portainer;
     if (!portainer) {
       this.remove(hv.metadata.name);
       return undefined;
+    }
+    if (!this.allows(portainer.url)) {
+      throw new TerminalError('EndpointNotAllowed', `this controller may not connect to Portainer at ${new URL(portainer.url).hostname} (restricted by --allowed-proxmox-hosts)`);
     }
     const ref = portainer.apiKeySecretRef;
     const apiKey = secretText(secrets, ref.namespace, ref.name, ref.key ?? 'apiKey', 'a Portainer access token (ptr_…)').trim();
@@ -92,7 +100,6 @@ export class PortainerConnections {
       this.remove(hv.metadata.name);
       return { note: '' };
     }
-    if (!this.allows(hv.spec.portainer.url)) return { note: `Portainer at ${new URL(hv.spec.portainer.url).hostname} may not be contacted (--allowed-proxmox-hosts)` };
     try {
       const connection = this.connect(hv, secrets, redactor)!;
       const version = await this.check(connection);

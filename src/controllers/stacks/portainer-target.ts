@@ -8,19 +8,21 @@ import { isReady } from '../dependencies.ts';
 import { describeFailure, type PortainerConnection } from './portainer-connections.ts';
 import type { StackContext, Target } from './stack-context.ts';
 
-/** The VM's hypervisor and its Portainer, or a status saying what the stack waits for. */
-export async function portainerConnection(ctx: StackContext): Promise<PortainerConnection | ReconcileResult> {
+/** The hypervisor of the stack's VM, by name, and its object when the cache has it. */
+export function stackHypervisor(ctx: StackContext): { name: string; hv: PhoenixHypervisor | undefined } {
   const vm = ctx.shared.lookup({ kind: 'PhoenixVM', name: ctx.spec.vmRef.name, namespace: ctx.namespace }) as PhoenixVM | undefined;
   const name = vm?.spec.hypervisorRef.name ?? '';
-  const hv = ctx.shared.lookup({ kind: 'PhoenixHypervisor', name }) as PhoenixHypervisor | undefined;
+  return { name, hv: ctx.shared.lookup({ kind: 'PhoenixHypervisor', name }) as PhoenixHypervisor | undefined };
+}
+
+/** The VM's hypervisor and its Portainer, or a status saying what the stack waits for. */
+export async function portainerConnection(ctx: StackContext): Promise<PortainerConnection | ReconcileResult> {
+  const { name, hv } = stackHypervisor(ctx);
   if (!hv || !isReady(hv)) {
     await ctx.progress('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : `PhoenixHypervisor ${name} is not Ready`);
     return { requeueAfter: 30_000 };
   }
   if (!hv.spec.portainer) throw new TerminalError('NoPortainer', `PhoenixHypervisor ${name} has no spec.portainer: stacks are deployed through the Portainer it names`);
-  if (!ctx.deps.portainer.allows(hv.spec.portainer.url)) {
-    throw new TerminalError('EndpointNotAllowed', `this controller may not connect to ${new URL(hv.spec.portainer.url).hostname} (restricted by --allowed-proxmox-hosts)`);
-  }
   const connection = ctx.deps.portainer.connect(hv, ctx.shared.secretCache, ctx.setup.redactor)!;
   if (connection.version === undefined) {
     try {
