@@ -5,6 +5,7 @@ import type { Informer } from '../runtime/informer.ts';
 import type { StatusUpdate } from '../runtime/status-writer.ts';
 import type { SpecValidator } from '../api/validation.ts';
 import type { DependencyRef } from './dependencies.ts';
+import { withDriftHistory, type DriftRecord } from './drift-records.ts';
 import type { IdenticalWrites } from './identical-writes.ts';
 import type { SecretObject } from './secrets.ts';
 
@@ -37,10 +38,12 @@ export abstract class ReconcileContext<O extends Managed> {
   current: O;
   readonly setup: ControllerSetup<O>;
   private readonly resource: ResourceType;
+  private readonly kind: string;
 
   constructor(setup: ControllerSetup<O>, resource: ResourceType, kind: string, object: O) {
     this.setup = setup;
     this.resource = resource;
+    this.kind = kind;
     this.current = object;
     this.key = `${kind} ${object.metadata.namespace}/${object.metadata.name}`;
   }
@@ -61,5 +64,17 @@ export abstract class ReconcileContext<O extends Managed> {
 
   async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
     await this.write({ phase: 'reconciling', reason, message, ...(fields ? { fields } : {}) });
+  }
+
+  /**
+   * Drift that was just set back, the same way for every kind: one metric count per option, one
+   * DriftCorrected warning naming each field's old and new value (or `note`), and the new
+   * `status.drift` (these records first, then the history).
+   */
+  async reportCorrectedDrift(counter: Counter<'kind' | 'option'> | undefined, records: readonly DriftRecord[], options: readonly string[], note?: string): Promise<DriftRecord[]> {
+    for (const option of options) counter?.inc({ kind: this.kind, option });
+    const text = note ?? `changed outside Phoenix and set back: ${records.map((r) => `${r.field}: ${r.observed} → ${r.desired}`).join('; ')}`;
+    await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', text);
+    return withDriftHistory(records, (this.status as { drift?: DriftRecord[] }).drift);
   }
 }

@@ -27,7 +27,7 @@ export async function convergePool<O extends GuestObject>(ctx: GuestContext<O>, 
   }
   const from = seen.pool ?? '(none)';
   if (ctx.convergedAtThisGeneration()) {
-    const drift = await ctx.reportCorrectedDrift(stampDrift([{ field: 'pool', observed: from, desired: pool, corrected: true }], ctx.status.drift), ['pool']);
+    const drift = await ctx.reportCorrectedDrift(ctx.deps.driftCorrections, stampDrift([{ field: 'pool', observed: from, desired: pool, corrected: true }], ctx.status.drift), ['pool']);
     await ctx.progress('DriftCorrected', 'set back pool, changed outside Phoenix', { drift });
   } else {
     await ctx.setup.events.normal(ctx.current, 'Configured', 'Update', `moved from pool ${from} to pool ${pool}`);

@@ -5,9 +5,7 @@ import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
-import type { DriftRecord } from '../../guests/drift-report.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
-import { withDriftHistory } from '../drift-records.ts';
 import { secretText } from '../secrets.ts';
 import { finishedTask, taskPollDelayMs } from '../tasks.ts';
 import { minObservePeriodMs } from '../observe-cycle.ts';
@@ -140,13 +138,6 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   convergedAtThisGeneration(): boolean {
     const ready = this.status.conditions?.find((c) => c.type === 'Ready');
     return ready?.status === 'True' && this.status.observedGeneration === this.current.metadata.generation && this.status.configDigest !== undefined;
-  }
-
-  /** One Warning event and one metric count per corrected option; returns the new status.drift. */
-  async reportCorrectedDrift(records: DriftRecord[], options: readonly string[]): Promise<DriftRecord[]> {
-    for (const option of options) this.deps.driftCorrections.inc({ kind: this.adapter.kind, option });
-    await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back: ${records.map((r) => `${r.field}: ${r.observed} → ${r.desired}`).join('; ')}`);
-    return withDriftHistory(records, this.status.drift);
   }
 
   async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {

@@ -60,5 +60,5 @@ function startOrderBlockers<O extends GuestObject>(ctx: GuestContext<O>): string
 async function powerDrift<O extends GuestObject>(ctx: GuestContext<O>, observed: 'Running' | 'Stopped', desired: 'Running' | 'Stopped'): Promise<Record<string, unknown>> {
   if (!ctx.convergedAtThisGeneration() || ctx.status.powerState !== desired) return {};
   const record = { field: 'powerState', observed, desired, corrected: true };
-  return { drift: await ctx.reportCorrectedDrift(stampDrift([record], ctx.status.drift), ['powerState']) };
+  return { drift: await ctx.reportCorrectedDrift(ctx.deps.driftCorrections, stampDrift([record], ctx.status.drift), ['powerState']) };
 }

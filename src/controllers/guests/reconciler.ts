@@ -256,7 +256,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       }
       if (this.convergedAtThisGeneration()) {
         // Changed outside Phoenix since it converged this generation: say what, from what, to what.
-        const drift = await this.reportCorrectedDrift(driftRecords(diff, true, this.status.drift), diff.changes.map((c) => c.key.replace(/\d+$/, '')));
+        const drift = await this.reportCorrectedDrift(this.deps.driftCorrections, driftRecords(diff, true, this.status.drift), diff.changes.map((c) => c.key.replace(/\d+$/, '')));
         await this.progress('DriftCorrected', `set back ${fields.join(', ')}, changed outside Phoenix`, { drift });
       } else if (this.status.configDigest !== undefined) {
         await this.setup.events.normal(this.current, 'Configured', 'Update', `set ${fields.join(', ')}`);

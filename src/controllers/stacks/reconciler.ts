@@ -162,9 +162,7 @@ class StackReconcile extends StackContext {
       const fields: Record<string, unknown> = { ...base, state: step.action === 'stop' ? 'Stopped' : 'Running' };
       if (step.action === 'update' || step.action === 'redeploy' || step.action === 'settings') fields['contentHash'] = desired.contentHash;
       if (drift) {
-        for (const option of driftOptions(diff)) this.deps.driftCorrections.inc({ kind: 'PhoenixStack', option });
-        await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back (${step.action}): ${words.join('; ')}`);
-        fields['drift'] = this.driftRecords(diff, true);
+        fields['drift'] = await this.reportCorrectedDrift(this.deps.driftCorrections, this.driftRecords(diff, true), driftOptions(diff), `changed outside Phoenix and set back (${step.action}): ${words.join('; ')}`);
         await this.progress('DriftCorrected', `set back: ${words.join('; ')}`, fields);
       } else {
         const why = this.status.contentHash !== undefined && this.status.contentHash !== desired.contentHash && this.status.observedGeneration === this.current.metadata.generation ? ' (a referenced Secret or ConfigMap changed)' : '';

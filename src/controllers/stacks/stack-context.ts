@@ -10,7 +10,7 @@ import { adoptedEnv, ComposeInvalidError, type DesiredStack, withGitFile } from 
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
 import { secretKeys } from '../secrets.ts';
-import { type DriftRecord, stampDrift, withDriftHistory } from '../drift-records.ts';
+import { type DriftRecord, stampDrift } from '../drift-records.ts';
 import type { PortainerConnection, PortainerConnections } from './portainer-connections.ts';
 
 export interface ConfigMapObject extends KubeObject {
@@ -150,7 +150,6 @@ export class StackContext extends ReconcileContext<PhoenixStack> {
     if (diff.state) records.push({ field: 'state', observed: diff.state.observed, desired: diff.state.desired, corrected });
     for (const name of diff.missing) records.push({ field: `services.${name}`, observed: 'no container', desired: 'running', corrected });
     for (const g of diff.git ?? []) records.push({ field: `git.${g}`, observed: g === 'detached' ? 'not from git' : '(differs)', desired: '(spec)', corrected });
-    const fresh = stampDrift(records, previous);
-    return corrected ? withDriftHistory(fresh, previous) : fresh;
+    return stampDrift(records, previous);
   }
 }

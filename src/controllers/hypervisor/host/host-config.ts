@@ -10,7 +10,7 @@ import { hostProblems, hostReads, planHost, readsAnything } from '../../../hosts
 import { createdButNotWanted, describeCall, withCreated, withStaged, type CreatedItems, type Difference, type HostStep, type StagedNetwork } from '../../../hosts/plan.ts';
 import { HostApi } from './host-api.ts';
 import { finishedTask, taskPollDelayMs } from '../../tasks.ts';
-import { stampDrift, withDriftHistory, type DriftRecord } from '../../drift-records.ts';
+import { stampDrift, type DriftRecord } from '../../drift-records.ts';
 import { parseUpid } from '../../../proxmox/upid.ts';
 import { secrets } from '../../../runtime/resource.ts';
 import { TerminalError } from '../../../runtime/errors.ts';
@@ -151,9 +151,8 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
     if (this.convergedAtThisGeneration()) {
       const differences = safe.flatMap((s) => s.differences);
       if (differences.length) {
-        for (const d of differences) this.options.driftCorrections?.inc({ kind: 'PhoenixHypervisor', option: d.field.replace(/\[[^\]]*\]/g, '') });
-        await this.setup.events.warning(this.current, 'DriftCorrected', 'Update', `changed outside Phoenix and set back: ${differences.map(differenceText).join('; ')}`);
-        fields['drift'] = driftRecords(differences, true, this.status.drift);
+        const options = differences.map((d) => d.field.replace(/\[[^\]]*\]/g, ''));
+        fields['drift'] = await this.reportCorrectedDrift(this.options.driftCorrections, driftRecords(differences, true, this.status.drift), options);
       }
     }
     return this.apply(safe[0]!, safe.length - 1 + refused.length, fields);
@@ -300,6 +299,5 @@ function withPassword(records: readonly PasswordRecord[] = [], record: PasswordR
 
 /** Differences as status records; one already recorded keeps its time, so re-observing writes nothing. */
 function driftRecords(differences: readonly Difference[], corrected: boolean, previous: readonly DriftRecord[] = []): DriftRecord[] {
-  const records = stampDrift(differences.map((d) => ({ field: d.field, observed: d.observed, desired: d.desired, corrected })), previous);
-  return corrected ? withDriftHistory(records, previous) : records;
+  return stampDrift(differences.map((d) => ({ field: d.field, observed: d.observed, desired: d.desired, corrected })), previous);
 }
