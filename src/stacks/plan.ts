@@ -120,7 +120,7 @@ export type StackStep =
  */
 export function planStack(diff: StackDiff, desired: 'Running' | 'Stopped'): StackStep {
   const source = (diff.git ?? []).filter((g) => gitSourceDifferences.includes(g));
-  if (source.length) return { action: 'refuse', reason: describeDiff({ ...diff, git: source }).filter((p) => p.includes('git')).join('; ') };
+  if (source.length) return { action: 'refuse', reason: describeDiff({ file: false, env: [], missing: [], git: source }).join('; ') };
   if (diff.state?.desired === 'Stopped') return { action: 'stop' };
   if (diff.state?.desired === 'Running') return { action: 'start' };
   const content = diff.file || diff.env.length > 0 || (diff.git ?? []).includes('ref');

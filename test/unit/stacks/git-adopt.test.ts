@@ -34,6 +34,11 @@ describe('stacks: git stacks and adoption', () => {
     assert.equal(planStack(diffStack(desired, { ...observed, git: null }), 'Running').action, 'refuse');
   });
 
+  it('names only the git source in a refusal, even beside an env variable called gitea', () => {
+    const step = planStack({ file: false, env: ['GITEA_URL'], missing: ['gitea'], git: ['url'] }, 'Running');
+    assert.deepEqual(step, { action: 'refuse', reason: 'the git url differs' });
+  });
+
   it('hashes where a git file comes from, not the commit', () => {
     const other = desiredStack({ stackName: 'app', compose: '', git: { ...git, ref: 'refs/heads/dev' }, env: [{ name: 'LEVEL', value: 'debug' }] });
     assert.notEqual(other.contentHash, base.contentHash);
