@@ -116,10 +116,6 @@ export class PortainerClient {
     });
   }
 
-  get version(): string | undefined {
-    return this.#version;
-  }
-
   /** `GET /system/version`: an authenticated connectivity check (`/system/status` is public, so a revoked key would pass it). */
   async status(): Promise<{ version: string }> {
     const body = await this.#request<{ ServerVersion?: string }>('GET', '/system/version', 'system.version');
@@ -231,8 +227,7 @@ export class PortainerClient {
   #time<T>(group: string, call: () => Promise<T>): Promise<T> {
     const recorder = this.#options.recorder;
     if (!recorder) return call();
-    return timeExternalCall(recorder, 'portainer', group, call, ({ error }) =>
-      error === undefined ? 200 : error instanceof PortainerApiError && error.status !== undefined ? error.status : 'error');
+    return timeExternalCall(recorder, 'portainer', group, call);
   }
 
   async #send<T>(method: string, path: string, options: { query?: Query; body?: unknown; deploy?: boolean }): Promise<T> {

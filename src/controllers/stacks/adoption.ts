@@ -43,7 +43,7 @@ export async function adopt(ctx: StackContext, target: Target, desired: DesiredS
 }
 
 /** The stack spec.adopt.stackId names, which must be this stack's name on this environment. */
-export async function adoptTarget(ctx: StackContext, target: Target, name: string, id: number): Promise<PortainerStack | undefined> {
+export async function adoptTarget(target: Target, name: string, id: number): Promise<PortainerStack | undefined> {
   let stack: PortainerStack;
   try {
     stack = await target.client.stack(id);

@@ -43,7 +43,7 @@ export async function portainerTarget(ctx: StackContext, connection: PortainerCo
   // Resolved once per generation: in steady state the stack reads name nothing more.
   const recorded = ctx.status.environmentId;
   if (recorded !== undefined && ctx.status.observedGeneration === ctx.current.metadata.generation && (wanted?.id === undefined || wanted.id === recorded)) {
-    return { connection, client, environmentId: recorded };
+    return { client, environmentId: recorded };
   }
   if (wanted?.id !== undefined) {
     try {
@@ -52,7 +52,7 @@ export async function portainerTarget(ctx: StackContext, connection: PortainerCo
       if (isPortainerError(err, 'NotFound')) throw new RetryableError('EnvironmentNotFound', `Portainer has no environment ${wanted.id}`);
       throw err;
     }
-    return { connection, client, environmentId: wanted.id };
+    return { client, environmentId: wanted.id };
   }
   const name = wanted?.name ?? ctx.spec.vmRef.name;
   const found = await client.environmentsNamed(name);
@@ -62,5 +62,5 @@ export async function portainerTarget(ctx: StackContext, connection: PortainerCo
       ? `${found.length} Portainer environments are named ${name} (ids ${found.map((e) => e.Id).join(', ')}); name one by spec.environment.id`
       : `Portainer has no environment named ${name}${wanted?.name ? '' : ' (the default: the VM\'s name)'}; add the VM's agent to Portainer under that name, or set spec.environment`);
   }
-  return { connection, client, environmentId: found[0]!.Id };
+  return { client, environmentId: found[0]!.Id };
 }

@@ -105,7 +105,7 @@ class StackReconcile extends StackContext {
     const target = await portainerTarget(this, connection);
     if (this.mode === 'Observe') return observeOnly(this, target, desired);
     const adoptId = this.status.adopted ? undefined : this.spec.adopt?.stackId;
-    const stack = adoptId !== undefined ? await adoptTarget(this, target, desired.name, adoptId) : await this.findStack(target, desired.name);
+    const stack = adoptId !== undefined ? await adoptTarget(target, desired.name, adoptId) : await this.findStack(target, desired.name);
     if (!stack) {
       if (this.spec.adopt && !this.status.adopted) {
         throw new RetryableError('AdoptionTargetNotFound', `nothing to adopt: environment ${target.environmentId} has no stack ${this.spec.adopt.stackId !== undefined ? `with id ${this.spec.adopt.stackId} named ${desired.name}` : `named ${desired.name}`}`);

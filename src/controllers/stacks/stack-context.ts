@@ -11,7 +11,7 @@ import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../r
 import { minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
 import { secretKeys } from '../secrets.ts';
 import { type DriftRecord, stampDrift } from '../drift-records.ts';
-import type { PortainerConnection, PortainerConnections } from './portainer-connections.ts';
+import type { PortainerConnections } from './portainer-connections.ts';
 
 export interface ConfigMapObject extends KubeObject {
   data?: Record<string, string>;
@@ -27,7 +27,6 @@ export interface SharedState extends ReconcileShared {
 
 /** The Portainer environment a stack is deployed on, and the client that reaches it. */
 export interface Target {
-  readonly connection: PortainerConnection;
   readonly client: PortainerClient;
   readonly environmentId: number;
 }
