@@ -3,6 +3,11 @@
  * same way for guests and for host configuration.
  */
 
+/** The record of a task just submitted, as status.task keeps it (its UPID persisted before anything else). */
+export function runningTask(upid: string, operation: string, node: string): { upid: string; operation: string; node: string; status: 'running'; startTime: string } {
+  return { upid, operation, node, status: 'running', startTime: new Date().toISOString() };
+}
+
 /** Polls a young task often and an old one rarely: fast convergence without hammering Proxmox. */
 export function taskPollDelayMs(startTime: string | undefined, now: number): number {
   const age = startTime ? now - Date.parse(startTime) : 0;

@@ -11,6 +11,7 @@ import type { Connection } from '../hypervisor/connections.ts';
 import { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
+import { runningTask } from '../tasks.ts';
 
 /** The guest's VMID, allocated and persisted before anything is created with it. */
 export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection): Promise<number | undefined> {
@@ -74,7 +75,7 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
   }
   await ctx.setup.events.normal(ctx.current, creation.action === 'create' ? 'Creating' : 'Cloning', creation.action, `${creation.action === 'create' ? 'creating' : `cloning VMID ${cloneSource} to`} VMID ${api.vmid} on node ${api.node}`);
   await ctx.progress('Creating', `${creation.action} of VMID ${api.vmid} submitted`, {
-    task: { upid, operation: creation.action, node: api.node, status: 'running', startTime: new Date().toISOString() },
+    task: runningTask(upid, creation.action, api.node),
   });
   return { requeueAfter: 500 };
 }
@@ -109,7 +110,7 @@ export async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContex
     upid = await storageApi['download-url'].$post({ url: source.fetch.url, filename: source.fetch.filename, content: source.fetch.content });
   }
   await ctx.setup.events.normal(ctx.current, 'Downloading', 'Download', `downloading ${source.volume}`);
-  await ctx.progress('Downloading', `downloading ${source.volume}`, { task: { upid, operation: 'download', node: api.node, status: 'running', startTime: new Date().toISOString() } });
+  await ctx.progress('Downloading', `downloading ${source.volume}`, { task: runningTask(upid, 'download', api.node) });
   return { requeueAfter: 1_000 };
 }
 

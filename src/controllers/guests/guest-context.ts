@@ -7,7 +7,7 @@ import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/er
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
-import { finishedTask, taskPollDelayMs } from '../tasks.ts';
+import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
 import { minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
@@ -158,7 +158,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const reason = operation.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
     await this.progress(reason, message, {
       ...fields,
-      task: { upid, operation, node: api.node, status: 'running', startTime: new Date().toISOString() },
+      task: runningTask(upid, operation, api.node),
     });
     return { requeueAfter: 500 };
   }

@@ -20,6 +20,7 @@ import { GuestApi, type GuestConfig } from './guest-api.ts';
 import type { GuestAdapter, GuestObject } from './adapter.ts';
 import { guestAddresses } from './addresses.ts';
 import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
+import { hostConfigReasons } from '../hypervisor/host/host-config.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
 import { bringIntoExistence, ensureVmid, vmidTaken } from './creation.ts';
 import { adopt } from './adoption.ts';
@@ -29,6 +30,7 @@ import { deleteGuest } from './deletion.ts';
 import { observeOnly } from './observe-only.ts';
 import { convergePool } from './converge-pool.ts';
 import { convergeFirewall } from './converge-firewall.ts';
+import { runningTask } from '../tasks.ts';
 
 /**
  * The whole lifecycle of a Proxmox guest (PhoenixLXC or PhoenixVM): create or clone, configure,
@@ -81,9 +83,6 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
     },
   });
 }
-
-/** Why a connected hypervisor is not Ready while it applies host configuration (its own reasons). */
-const hostConfigReasons = new Set(['Configuring', 'Downloading', 'HostConfigRefused', 'RejectedByProxmox', 'HostTaskFailed', 'TaskSucceeded', 'TaskLost', 'HostChanged', 'HostConfigFailed']);
 
 /** The order of a guest's lifecycle steps; each step is a module taking this reconcile as its context. */
 class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
@@ -250,7 +249,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       if (rotated.size) {
         // New values in a Secret, not drift: record which Secret versions are now applied.
         await this.setup.events.normal(this.current, 'Configured', 'Update', `Secret ${[...rotated].join(', ')} changed, so Phoenix wrote ${fields.join(', ')} again`);
-        const task = upid ? { task: { upid, operation: 'configure', node: api.node, status: 'running', startTime: new Date().toISOString() } } : {};
+        const task = upid ? { task: runningTask(upid, 'configure', api.node) } : {};
         await this.progress('Configuring', `applying the changed Secret ${[...rotated].join(', ')}`, { secretVersions, ...task });
         return { requeueAfter: upid ? 500 : 100 };
       }
@@ -262,7 +261,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
         await this.setup.events.normal(this.current, 'Configured', 'Update', `set ${fields.join(', ')}`);
       }
       if (upid) {
-        await this.progress('Configuring', `updating ${fields.join(', ')}`, { task: { upid, operation: 'configure', node: api.node, status: 'running', startTime: new Date().toISOString() } });
+        await this.progress('Configuring', `updating ${fields.join(', ')}`, { task: runningTask(upid, 'configure', api.node) });
         return { requeueAfter: 500 };
       }
       return { requeueAfter: 100 };
@@ -272,7 +271,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       const upid = await api.resize(resize.disk, formatSize(resize.toBytes), config.digest);
       await this.setup.events.normal(this.current, 'Resizing', 'Resize', `growing ${resize.disk} from ${formatSize(resize.fromBytes)} to ${formatSize(resize.toBytes)}`);
       if (upid) {
-        await this.progress('Resizing', `growing ${resize.disk} to ${formatSize(resize.toBytes)}`, { task: { upid, operation: 'resize', node: api.node, status: 'running', startTime: new Date().toISOString() } });
+        await this.progress('Resizing', `growing ${resize.disk} to ${formatSize(resize.toBytes)}`, { task: runningTask(upid, 'resize', api.node) });
         return { requeueAfter: 500 };
       }
       return { requeueAfter: 100 };

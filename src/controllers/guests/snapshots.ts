@@ -4,6 +4,7 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
+import { runningTask } from '../tasks.ts';
 
 /** Snapshots Phoenix takes by itself before restarts; never counted as declared snapshots. */
 const restartSnapshotPrefix = 'phoenix-restart-';
@@ -23,7 +24,7 @@ export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O
     await ctx.setup.events.normal(ctx.current, 'Snapshotting', 'Snapshot', `taking snapshot ${missing.name}`);
     await ctx.progress('Snapshotting', `taking snapshot ${missing.name}`, {
       snapshots: [...new Set([...managed, missing.name])].sort(),
-      task: { upid, operation: 'snapshot', node: api.node, status: 'running', startTime: new Date().toISOString() },
+      task: runningTask(upid, 'snapshot', api.node),
     });
     return { requeueAfter: 500 };
   }
@@ -38,7 +39,7 @@ export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O
   await ctx.setup.events.normal(ctx.current, 'SnapshotDeleting', 'Snapshot', `deleting snapshot ${dropped}, dropped from spec.snapshots`);
   await ctx.progress('SnapshotDeleting', `deleting snapshot ${dropped}`, {
     snapshots: remaining.length ? remaining : undefined,
-    task: { upid, operation: 'snapshot-delete', node: api.node, status: 'running', startTime: new Date().toISOString() },
+    task: runningTask(upid, 'snapshot-delete', api.node),
   });
   return { requeueAfter: 500 };
 }

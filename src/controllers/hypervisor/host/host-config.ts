@@ -9,7 +9,7 @@ import type { Connection } from '../connections.ts';
 import { hostProblems, hostReads, planHost, readsAnything } from '../../../hosts/host.ts';
 import { createdButNotWanted, describeCall, withCreated, withStaged, type CreatedItems, type Difference, type HostStep, type StagedNetwork } from '../../../hosts/plan.ts';
 import { HostApi } from './host-api.ts';
-import { finishedTask, taskPollDelayMs } from '../../tasks.ts';
+import { finishedTask, runningTask, taskPollDelayMs } from '../../tasks.ts';
 import { stampDrift, type DriftRecord } from '../../drift-records.ts';
 import { parseUpid } from '../../../proxmox/upid.ts';
 import { secrets } from '../../../runtime/resource.ts';
@@ -41,6 +41,12 @@ export interface HostConfigOptions {
   readonly observePeriodMs: number;
   readonly driftCorrections?: Counter<'kind' | 'option'>;
 }
+
+/**
+ * Why a connected hypervisor is not Ready while it applies host configuration: the reasons this
+ * module writes. A guest then waits only for the host items it uses (status.hostPending).
+ */
+export const hostConfigReasons: ReadonlySet<string> = new Set(['Configuring', 'Downloading', 'HostConfigRefused', 'RejectedByProxmox', 'HostTaskFailed', 'TaskSucceeded', 'TaskLost', 'HostChanged', 'HostConfigFailed']);
 
 const differenceText = (d: Difference) => `${d.field}: ${d.observed} → ${d.desired}`;
 
@@ -197,7 +203,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
     if (step.call && !fields['drift']) await this.setup.events.normal(this.current, 'HostConfigured', 'Update', step.why);
     if (upid) {
       const node = parseUpid(upid)?.node ?? this.facts.onlineNodes[0] ?? '';
-      fields['task'] = { upid, operation: step.call?.method === 'DELETE' ? 'delete' : 'configure', node, status: 'running', startTime: new Date().toISOString() };
+      fields['task'] = runningTask(upid, step.call?.method === 'DELETE' ? 'delete' : 'configure', node);
       fields['taskItem'] = step.item;
     }
     const more = remaining ? ` (${remaining} more to do)` : '';
