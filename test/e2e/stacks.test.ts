@@ -176,6 +176,24 @@ describe('PhoenixStack (real API server + Proxmox and Portainer simulators)', fu
     assert.deepEqual(writes(), []);
   });
 
+  it('moves to a newly named environment even when it first waits for a dependency at that generation', async () => {
+    await applyStack('mover', { compose: { inline: composeV1 } });
+    const first = await waitReady(env, 'phoenixstacks', 'mover');
+    assert.equal(first.status.environmentId, environmentId);
+    const other = portainer.admin.addEnvironment({ name: 'docker-vm-2', url: 'tcp://10.0.0.62:9001' }).id;
+    // One spec change: another environment, and a dependency that is not Ready yet. The status
+    // write that says so stamps the new generation before the environment is resolved again.
+    await patchStack('mover', [
+      { op: 'add', path: '/spec/environment', value: { name: 'docker-vm-2' } },
+      { op: 'add', path: '/spec/dependsOn', value: [{ kind: 'PhoenixVM', name: 'blocker' }] },
+    ]);
+    await waitCondition(env, 'phoenixstacks', 'mover', (o) => readyAtGeneration(o) === false && condition(o, 'Ready')?.reason === 'WaitingForDependencies', 'waiting for the blocker');
+    await apply(env, 'PhoenixVM', 'blocker', { source: { clone: { vmid: 9600 } }, cores: 1 });
+    const moved = await waitCondition(env, 'phoenixstacks', 'mover', (o) => readyAtGeneration(o), 'Ready again', 120_000);
+    assert.equal(moved.status.environmentId, other, 'the stack kept the environment it had before the spec named another');
+    assert.ok(portainer.admin.stacks().some((st) => st.name === 'mover' && st.endpointId === other), 'no stack deployed on the new environment');
+  });
+
   it('makes no writes to Portainer or Kubernetes in steady state', async () => {
     // The crashed stack keeps being checked; it takes no part in this.
     await env.custom.deleteNamespacedCustomObject({ ...G, plural: 'phoenixstacks', namespace: env.namespace, name: 'fragile' });

@@ -4,6 +4,7 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import type { PhoenixHypervisor, PhoenixVM } from '../../api/objects.ts';
 import { isPortainerError } from '../../clients/portainer/errors.ts';
+import type { PortainerClient } from '../../clients/portainer/client.ts';
 import { isReady } from '../dependencies.ts';
 import { describeFailure, type PortainerConnection } from './portainer-connections.ts';
 import type { StackContext, Target } from './stack-context.ts';
@@ -40,11 +41,17 @@ export async function portainerConnection(ctx: StackContext): Promise<PortainerC
 export async function portainerTarget(ctx: StackContext, connection: PortainerConnection): Promise<Target> {
   const client = connection.client;
   const wanted = ctx.spec.environment;
-  // Resolved once per generation: in steady state the stack reads name nothing more.
-  const recorded = ctx.status.environmentId;
-  if (recorded !== undefined && ctx.status.observedGeneration === ctx.current.metadata.generation && (wanted?.id === undefined || wanted.id === recorded)) {
-    return { client, environmentId: recorded };
-  }
+  // Keyed on what it is resolved from, not on observedGeneration: any status write stamps that,
+  // including one made before a changed spec.environment was ever resolved.
+  const inputs = JSON.stringify([connection.url, wanted ?? null, ctx.spec.vmRef.name]);
+  const known = ctx.shared.environments.get(ctx.key);
+  if (known?.inputs === inputs) return { client, environmentId: known.id };
+  const environmentId = await resolveEnvironment(ctx, client, wanted);
+  ctx.shared.environments.set(ctx.key, { inputs, id: environmentId });
+  return { client, environmentId };
+}
+
+async function resolveEnvironment(ctx: StackContext, client: PortainerClient, wanted: StackContext['spec']['environment']): Promise<number> {
   if (wanted?.id !== undefined) {
     try {
       await client.environment(wanted.id);
@@ -52,7 +59,7 @@ export async function portainerTarget(ctx: StackContext, connection: PortainerCo
       if (isPortainerError(err, 'NotFound')) throw new RetryableError('EnvironmentNotFound', `Portainer has no environment ${wanted.id}`);
       throw err;
     }
-    return { client, environmentId: wanted.id };
+    return wanted.id;
   }
   const name = wanted?.name ?? ctx.spec.vmRef.name;
   const found = await client.environmentsNamed(name);
@@ -62,5 +69,5 @@ export async function portainerTarget(ctx: StackContext, connection: PortainerCo
       ? `${found.length} Portainer environments are named ${name} (ids ${found.map((e) => e.Id).join(', ')}); name one by spec.environment.id`
       : `Portainer has no environment named ${name}${wanted?.name ? '' : ' (the default: the VM\'s name)'}; add the VM's agent to Portainer under that name, or set spec.environment`);
   }
-  return { client, environmentId: found[0]!.Id };
+  return found[0]!.Id;
 }

@@ -61,11 +61,15 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
         secretCache: setup.cache<SecretObject>(secretsResource),
         configMapCache: setup.cache<ConfigMapObject>(configMaps),
         identicalWrites: new IdenticalWrites(),
+        environments: new Map(),
       };
 
       return {
-        async reconcile({ object }): Promise<ReconcileResult | void> {
-          if (!object) return;
+        async reconcile({ object, request }): Promise<ReconcileResult | void> {
+          if (!object) {
+            shared.environments.delete(`PhoenixStack ${request.namespace}/${request.name}`);
+            return;
+          }
           const run = new StackReconcile(deps, setup, object, shared);
           try {
             return await run.reconcile();

@@ -23,6 +23,11 @@ export interface StackControllerDeps extends ReconcileDeps {
 
 export interface SharedState extends ReconcileShared {
   readonly configMapCache: Informer<ConfigMapObject>;
+  /**
+   * The environment each stack resolved (by key), with what it was resolved from: in steady
+   * state a stack reads no environment list, and any change of those inputs resolves it again.
+   */
+  readonly environments: Map<string, { readonly inputs: string; readonly id: number }>;
 }
 
 /** The Portainer environment a stack is deployed on, and the client that reaches it. */
