@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { startPhoenix, waitReady, waitCondition, getObject, condition, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, waitReady, waitCondition, readyAtGeneration, getObject, condition, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { hypervisorEvents as eventsOf, patchHypervisor, simulatorWrites, type JsonPatch } from '../support/hosts.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
@@ -127,13 +127,13 @@ describe('ZFS pools and network interfaces of a PhoenixHypervisor (real API serv
     env.sim.admin.resetCounters();
 
     await eventually('mtu set back and reloaded', async () => String(node().network['vmbr1']?.['mtu']) === '9000' && node().pendingNetwork === undefined, 30_000);
-    const hv = await waitReady(env, 'phoenixhypervisors', env.hypervisor);
+    // The status write follows the Proxmox writes, and Ready stays True throughout: wait for the record itself.
+    await waitCondition(env, 'phoenixhypervisors', env.hypervisor, (o) => readyAtGeneration(o) && (o.status?.drift ?? []).some((d: { field: string; corrected: boolean }) => d.field === 'nodes[pve].networks[vmbr1].mtu' && d.corrected), 'the correction recorded in status.drift');
     const events = (await hypervisorEvents('DriftCorrected')).filter((e) => !seen.has(e.metadata?.name));
     assert.equal(events.length, 1, 'one event for one drift');
     assert.match(events[0]?.note ?? '', /nodes\[pve\]\.networks\[vmbr1\]\.mtu: 1500 → 9000/);
     assert.equal(counts()['PUT /nodes/{node}/network/{iface}'], 1);
     assert.equal(counts()['PUT /nodes/{node}/network'], 1);
-    assert.ok(hv.status.drift.some((d: { field: string; corrected: boolean }) => d.field === 'nodes[pve].networks[vmbr1].mtu' && d.corrected));
     assert.deepEqual(node().network['vmbr0'], vmbr0Before);
   });
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { startPhoenix, apply, waitReady, waitCondition, getObject, condition, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, readyAtGeneration, getObject, condition, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { hypervisorEvents as eventsOf, patchHypervisor, simulatorWrites, type JsonPatch } from '../support/hosts.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
@@ -112,12 +112,12 @@ describe('host configuration of a PhoenixHypervisor (real API server + simulator
     await px.api.storage.$('scratch').$put({ content: 'images' } as never);
 
     await eventually('storage content set back', async () => [...(storage('scratch')?.content ?? [])].sort().join(',') === 'images,rootdir', 30_000);
-    const hv = await waitReady(env, 'phoenixhypervisors', env.hypervisor);
+    // The status write follows the Proxmox write, and Ready stays True throughout: wait for the record itself.
+    await waitCondition(env, 'phoenixhypervisors', env.hypervisor, (o) => readyAtGeneration(o) && (o.status?.drift ?? []).some((d: { field: string; corrected: boolean }) => d.field === 'storages[scratch].content' && d.corrected), 'the correction recorded in status.drift');
     const events = await fresh();
     assert.equal(events.length, 1, 'one event for one drift');
     assert.match(events[0]?.note ?? '', /storages\[scratch\]\.content: images → images,rootdir/);
     for (const e of events) seen.add(e.metadata?.name);
-    assert.ok(hv.status.drift.some((d: { field: string; corrected: boolean }) => d.field === 'storages[scratch].content' && d.corrected));
 
     // Several at once, as in an afternoon of clicking in the UI.
     await Promise.all([

@@ -133,7 +133,8 @@ describe('PhoenixStack (real API server + Proxmox and Portainer simulators)', fu
     const cache = portainer.admin.containers(environmentId).find((c) => (c['Labels'] as Record<string, string>)['com.docker.compose.project'] === 'web' && (c['Labels'] as Record<string, string>)['com.docker.compose.service'] === 'cache')!;
     portainer.admin.removeContainer(environmentId, String(cache['Id']));
     await eventually('container back', async () => portainer.admin.containers(environmentId).some((c) => (c['Labels'] as Record<string, string>)['com.docker.compose.project'] === 'web' && (c['Labels'] as Record<string, string>)['com.docker.compose.service'] === 'cache') && (await eventCount('web', 'DriftCorrected')) === drifts + 3, 30_000);
-    const ready = await waitCondition(env, 'phoenixstacks', 'web', (o) => readyAtGeneration(o) && o.status.services?.every((s: { state: string }) => s.state === 'running'), 'Ready after the drift');
+    // The status write follows the redeploy, and the status before it was Ready too: wait for the record itself.
+    const ready = await waitCondition(env, 'phoenixstacks', 'web', (o) => readyAtGeneration(o) && o.status.services?.every((s: { state: string }) => s.state === 'running') && o.status.drift?.[0]?.field === 'services.cache', 'Ready after the drift, with it recorded');
     assert.equal(ready.status.stackId, id);
     assert.deepEqual(ready.status.drift.slice(0, 1).map((d: { field: string; corrected: boolean }) => [d.field, d.corrected]), [['services.cache', true]]);
   });
