@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { PortainerClient } from '../../clients/portainer/client.ts';
 import { isPortainerError } from '../../clients/portainer/errors.ts';
-import type { ExternalCallRecorder } from '../../runtime/metrics.ts';
+import { ClientRegistry } from '../client-registry.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { Redactor } from '../../runtime/redact.ts';
 import type { PhoenixHypervisor } from '../../api/objects.ts';
@@ -18,24 +17,10 @@ export interface PortainerConnection {
 
 /**
  * One Portainer client per PhoenixHypervisor with `spec.portainer`, shared by the hypervisor
- * controller (which reports the version) and every stack reconciler. Like the Proxmox
- * registry, a client is rebuilt only when what it was built from changes (URL, key, CA, TLS
- * mode), so a rotated API key Secret takes effect at the next reconcile.
+ * controller (which reports the version) and every stack reconciler.
  */
-export class PortainerConnections {
-  readonly #connections = new Map<string, { fingerprint: string; connection: PortainerConnection }>();
+export class PortainerConnections extends ClientRegistry<PortainerConnection> {
   readonly #checks = new Map<string, Promise<string>>();
-  readonly #recorder: ExternalCallRecorder | undefined;
-  readonly #allowHost: (host: string) => boolean;
-
-  constructor(recorder?: ExternalCallRecorder, allowHost: (host: string) => boolean = () => true) {
-    this.#recorder = recorder;
-    this.#allowHost = allowHost;
-  }
-
-  allows(url: string): boolean {
-    return this.#allowHost(new URL(url).hostname);
-  }
 
   /**
    * The connection for `hv` with the API key from its Secret; undefined when it declares no
@@ -55,21 +40,18 @@ export class PortainerConnections {
     const apiKey = secretText(secrets, ref.namespace, ref.name, ref.key ?? 'apiKey', 'a Portainer access token (ptr_…)').trim();
     redactor?.addSecret(apiKey);
     const url = portainer.url.replace(/\/$/, '');
-    const fingerprint = createHash('sha256').update(JSON.stringify([url, apiKey, portainer.caBundle ?? '', portainer.insecureSkipTLSVerify ?? false])).digest('hex');
     const name = hv.metadata.name;
-    const existing = this.#connections.get(name);
-    if (existing && existing.fingerprint === fingerprint) return existing.connection;
-    existing?.connection.client.close();
-    const client = new PortainerClient({
+    return this.obtain(name, [url, apiKey, portainer.caBundle ?? '', portainer.insecureSkipTLSVerify ?? false], () => ({
+      hypervisor: name,
       url,
-      apiKey,
-      ...(portainer.caBundle ? { caBundle: portainer.caBundle } : {}),
-      insecureSkipTLSVerify: portainer.insecureSkipTLSVerify ?? false,
-      ...(this.#recorder ? { recorder: this.#recorder } : {}),
-    });
-    const connection: PortainerConnection = { hypervisor: name, url, client };
-    this.#connections.set(name, { fingerprint, connection });
-    return connection;
+      client: new PortainerClient({
+        url,
+        apiKey,
+        ...(portainer.caBundle ? { caBundle: portainer.caBundle } : {}),
+        insecureSkipTLSVerify: portainer.insecureSkipTLSVerify ?? false,
+        ...(this.recorder ? { recorder: this.recorder } : {}),
+      }),
+    }));
   }
 
   /** Asks Portainer for its version with the current key (one request in flight per hypervisor). */
@@ -109,14 +91,6 @@ export class PortainerConnections {
     }
   }
 
-  remove(name: string): void {
-    this.#connections.get(name)?.connection.client.close();
-    this.#connections.delete(name);
-  }
-
-  close(): void {
-    for (const name of [...this.#connections.keys()]) this.remove(name);
-  }
 }
 
 /** A failed check in words a person can act on. */

@@ -22,6 +22,7 @@ describe('Portainer connections', () => {
     assert.throws(() => connections.connect(hv('https://portainer.example.com:9443'), secrets), (err: unknown) => err instanceof TerminalError && err.reason === 'EndpointNotAllowed');
     const allowed = connections.connect(hv('http://127.0.0.1:9000'), secrets);
     assert.equal(allowed?.url, 'http://127.0.0.1:9000');
+    assert.equal(connections.connect(hv('http://127.0.0.1:9000/'), secrets), allowed, 'the same endpoint and key got a new connection');
     connections.close();
   });
 
