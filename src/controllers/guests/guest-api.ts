@@ -1,17 +1,9 @@
 import type { ProxmoxClient } from '../../clients/proxmox/client.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
-import { parseUpid } from '../../proxmox/upid.ts';
+import { readTaskStatus, type TaskStatus } from '../../clients/proxmox/tasks.ts';
 
 export type GuestType = 'lxc' | 'qemu';
 export type GuestConfig = Record<string, unknown> & { digest?: string; lock?: string; description?: string; template?: number | string };
-
-export interface TaskStatus {
-  readonly status: 'running' | 'stopped';
-  readonly exitstatus?: string;
-  readonly type?: string;
-  readonly starttime?: number;
-  readonly endtime?: number;
-}
 
 type Params = Record<string, string | number>;
 
@@ -170,8 +162,7 @@ export class GuestApi {
   }
 
   /** Status of a task; the UPID names the node it runs on. */
-  async task(upid: string): Promise<TaskStatus> {
-    const node = parseUpid(upid)?.node ?? this.node;
-    return (await this.#client.api.nodes.$(node).tasks.$(upid).status.$get()) as TaskStatus;
+  task(upid: string): Promise<TaskStatus> {
+    return readTaskStatus(this.#client, upid, this.node);
   }
 }

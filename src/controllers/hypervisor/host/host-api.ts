@@ -1,5 +1,6 @@
 import type { ProxmoxClient } from '../../../clients/proxmox/client.ts';
 import { isProxmoxError } from '../../../clients/proxmox/errors.ts';
+import { readTaskStatus, type TaskStatus } from '../../../clients/proxmox/tasks.ts';
 import type { HostCall } from '../../../hosts/plan.ts';
 import type { HostObservation, HostReads } from '../../../hosts/host.ts';
 import type { ObservedPool } from '../../../hosts/pools.ts';
@@ -9,12 +10,6 @@ import type { ObservedUser } from '../../../hosts/users.ts';
 import type { ObservedAcl } from '../../../hosts/acls.ts';
 import { zfsNeedsDisks, type ObservedDisk, type ObservedZfs } from '../../../hosts/zfs.ts';
 import type { ObservedInterface, ObservedNetwork } from '../../../hosts/networks.ts';
-
-export interface TaskState {
-  status: 'running' | 'stopped';
-  exitstatus?: string;
-  endtime?: number;
-}
 
 /**
  * The Proxmox calls host configuration makes: reads of exactly the parts the spec manages
@@ -128,7 +123,7 @@ export class HostApi {
     return typeof result === 'string' && result.startsWith('UPID:') ? result : undefined;
   }
 
-  async task(node: string, upid: string): Promise<TaskState> {
-    return (await this.api.nodes.$(node).tasks.$(upid).status.$get()) as TaskState;
+  task(upid: string, node: string): Promise<TaskStatus> {
+    return readTaskStatus(this.#client, upid, node);
   }
 }

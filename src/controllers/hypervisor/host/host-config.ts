@@ -256,7 +256,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
     const item = this.status.taskItem ?? task.operation;
     let state;
     try {
-      state = await this.api.task(task.node ?? this.facts.onlineNodes[0] ?? '', task.upid);
+      state = await this.api.task(task.upid, task.node ?? this.facts.onlineNodes[0] ?? '');
     } catch (err) {
       if (!isProxmoxError(err, 'NotFound', 'InvalidParameter')) throw err;
       await this.write({ phase: 'reconciling', reason: 'TaskLost', message: `task ${task.upid} for ${item} is no longer known to Proxmox; observing the host again`, fields: { task: undefined, taskItem: undefined } });
