@@ -145,6 +145,23 @@ describe('guest safety paths (real API server + simulator)', function () {
     assert.equal(String(env.sim.admin.guest(160)?.config['cores']), '1');
   });
 
+  it('observes a guest in Observe mode with one config read per cycle, its power state from the shared cluster list', async () => {
+    const guest = env.sim.admin.addGuest({ type: 'lxc', vmid: 162, config: { hostname: 'watched', memory: 512, rootfs: 'local-lvm:vm-162-disk-0,size=4G' }, status: 'running' });
+    await apply(env, 'PhoenixLXC', 'power-watcher', { vmid: 162, managementPolicy: 'Observe', source: { osTemplate: { volume: template } }, memory: '512M', observePeriod: '1s' });
+    assert.equal((await waitReady(env, 'phoenixlxcs', 'power-watcher')).status.powerState, 'Running');
+    env.sim.admin.resetCounters();
+    const reads = (what: string) => env.sim.admin.counters().byPath[`GET /nodes/pve/lxc/162/${what}`] ?? 0;
+    await eventually('three observations', async () => reads('config') >= 3, 30_000);
+    assert.equal(reads('status/current'), 0, 'each observation asked the guest for its power state instead of using the cycle\'s cluster list');
+    // Shut down from inside the guest: no API call for Phoenix to notice, only the cluster list.
+    guest.status = 'stopped';
+    const stopped = await waitCondition(env, 'phoenixlxcs', 'power-watcher', (o) => o.status?.powerState === 'Stopped', 'the shutdown observed');
+    assert.equal(condition(stopped, 'Ready')?.reason, 'Observed');
+    await deleteAndWaitGone('phoenixlxcs', 'power-watcher');
+    assert.equal(writesTo(env, 162), 0, 'Observe mode wrote to the guest');
+    assert.equal(env.sim.admin.guest(162)?.status, 'stopped', 'Observe mode started the guest');
+  });
+
   it('reports a dependency cycle as Stalled on every member, with the cycle spelled out', async () => {
     await apply(env, 'PhoenixLXC', 'chicken', { source: { osTemplate: { volume: template } }, dependsOn: [{ kind: 'PhoenixLXC', name: 'egg' }] });
     await apply(env, 'PhoenixLXC', 'egg', { source: { osTemplate: { volume: template } }, dependsOn: [{ kind: 'PhoenixLXC', name: 'chicken' }] });

@@ -8,7 +8,7 @@ import type { GuestIdentity } from '../../guests/common-config.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
 import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
-import { minObservePeriodMs } from '../observe-cycle.ts';
+import { freshSince, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
@@ -57,6 +57,16 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   observePeriodMs(): number {
     // A zero period would observe in a loop; 100 ms is already far shorter than anyone needs.
     return Math.max(minObservePeriodMs, this.spec.observePeriod ? parseDuration(this.spec.observePeriod) : this.deps.observePeriodMs);
+  }
+
+  /**
+   * Whether the guest runs, as this observation cycle's shared `/cluster/resources` snapshot
+   * shows it (no request of its own), or as the guest itself reports when the snapshot cannot
+   * tell: it shows another node, or a lock whose operation may change the state.
+   */
+  async powerFromCycle(connection: Connection, api: GuestApi): Promise<string> {
+    const shared = await connection.resources.guest(api.vmid, freshSince(Date.now(), this.observePeriodMs()));
+    return shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
   }
 
   /** Follows the task recorded in status. Returns running with a poll delay, or records how it ended. */

@@ -24,14 +24,15 @@ export async function observeOnly<O extends GuestObject>(ctx: GuestContext<O>, c
   const diff = diffConfig(ctx.adapter.desired(ctx.current, ctx.identity, ctx.secrets(), config), config);
   // The description carries no marker in Observe mode, so it is not a difference worth reporting.
   const changes = diff.changes.filter((c) => c.key !== 'description');
-  const current = await api.currentStatus();
+  // Observe mode never acts, so this cycle's snapshot cannot predate an action of Phoenix's own.
+  const power = await ctx.powerFromCycle(connection, api);
   const drift = driftRecords({ ...diff, changes }, false, ctx.status.drift);
   ctx.converged = true;
   await ctx.write({
     phase: 'ready',
     reason: 'Observed',
     message: `observing VMID ${vmid} (no changes made): ${changes.length + diff.resizes.length} differences from the spec`,
-    fields: { vmid, node: ctx.spec.node, powerState: current.status === 'running' ? 'Running' : 'Stopped', drift: drift.length ? drift : undefined, importedConfig: importedConfig(config), configDigest: config.digest },
+    fields: { vmid, node: ctx.spec.node, powerState: power === 'running' ? 'Running' : 'Stopped', drift: drift.length ? drift : undefined, importedConfig: importedConfig(config), configDigest: config.digest },
   });
   return { requeueAfter: untilNextCycle(Date.now(), ctx.observePeriodMs()) };
 }

@@ -12,7 +12,7 @@ import { driftRecords } from '../../guests/drift-report.ts';
 import { formatSize } from '../../proxmox/size.ts';
 import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
 import type { Connection } from '../hypervisor/connections.ts';
-import { freshSince, untilNextCycle } from '../observe-cycle.ts';
+import { untilNextCycle } from '../observe-cycle.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
 import { type DependencyRef, dependenciesOf, dependencyCaches, dependencyGate, isReady } from '../dependencies.ts';
@@ -289,9 +289,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const snapshotStep = await ensureSnapshots(this, api, isTemplate);
     if (snapshotStep) return snapshotStep;
 
-    const shared = steady ? await connection.resources.guest(api.vmid, freshSince(Date.now(), this.observePeriodMs())) : undefined;
-    const power = shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
-    const running = power === 'running';
+    // Out of steady state the snapshot may predate Phoenix's own last action: ask the guest.
+    const running = (steady ? await this.powerFromCycle(connection, api) : (await api.currentStatus()).status) === 'running';
     const powerStep = await convergeTemplateAndPower(this, api, isTemplate, running);
     if (powerStep) return powerStep;
 
