@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { startPhoenix, apply, waitReady, waitCondition, readyAtGeneration, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { eventually } from '../support/crds.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 
 const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
@@ -90,8 +91,9 @@ describe('convergence: migration and declarative snapshots (real API server + si
 
   it('takes a snapshot before each restart that applies pending changes, keeping the newest few', async () => {
     env.sim.admin.addGuest({ type: 'qemu', vmid: 9401, config: { name: 'tmpl2', memory: 512, scsi0: 'local-lvm:base-9401-disk-0,size=4G', template: 1 } });
-    await apply(env, 'PhoenixVM', 'careful', { source: { clone: { vmid: 9401 } }, cores: 1, restartPolicy: 'IfRequired', snapshotBeforeRestart: { keep: 1 } });
+    await apply(env, 'PhoenixVM', 'careful', { source: { clone: { vmid: 9401 } }, cores: 1, restartPolicy: 'IfRequired', snapshotBeforeRestart: { keep: 1 }, observePeriod: '1s' });
     const ready = await waitReady(env, 'phoenixvms', 'careful');
+    const reads = (what: string) => env.sim.admin.counters().byPath[`GET /nodes/pve/qemu/${ready.status.vmid}/${what}`] ?? 0;
     const automatic = () => env.sim.admin.guest(ready.status.vmid)!.snapshots.map((s) => s.name).filter((n) => n.startsWith('phoenix-restart-'));
     assert.deepEqual(automatic(), [], 'a snapshot was taken with nothing to restart for');
     for (const cores of [2, 3]) {
@@ -100,6 +102,10 @@ describe('convergence: migration and declarative snapshots (real API server + si
       // Proxmox's snapshot keeps the config as it was: the pending change is not in it.
       const snap = env.sim.admin.guest(ready.status.vmid)!.snapshots.find((s) => s.name === automatic()[0])!;
       assert.equal(String(snap.config['cores']), String(cores - 1));
+      // After a restart that left nothing to prune, a steady guest does not read the list again.
+      env.sim.admin.resetCounters();
+      await eventually('three observations', async () => reads('config') >= 3, 30_000);
+      assert.equal(reads('snapshot'), 0, 'a steady guest read its snapshot list every cycle after its last restart');
     }
   });
 

@@ -297,7 +297,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const pending = isTemplate ? [] : steady ? [...(this.status.pendingChanges ?? [])] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
     const restarting = await restartForPending(this, api, pending, running);
     if (restarting) return restarting;
-    const pruned = await pruneRestartSnapshots(this, api);
+    const pruned = await pruneRestartSnapshots(this, api, steady);
     if (pruned) return pruned;
 
     // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.

@@ -58,10 +58,14 @@ export async function snapshotBeforeRestart<O extends GuestObject>(ctx: GuestCon
   return ctx.trackTask(api, upid, 'restart-snapshot', `taking snapshot ${name} before restarting`);
 }
 
-/** Keeps the newest `snapshotBeforeRestart.keep` automatic snapshots, deleting older ones. */
-export async function pruneRestartSnapshots<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi): Promise<ReconcileResult | undefined> {
+/**
+ * Keeps the newest `snapshotBeforeRestart.keep` automatic snapshots, deleting older ones, once
+ * a restart is done. In steady state the list is not read again: snapshots are in the config
+ * file, so its unchanged digest says the list is the one the last look found nothing to prune in.
+ */
+export async function pruneRestartSnapshots<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, steady: boolean): Promise<ReconcileResult | undefined> {
   const keep = ctx.spec.snapshotBeforeRestart?.keep ?? 3;
-  if (!ctx.spec.snapshotBeforeRestart || ctx.status.lastTask?.operation !== 'reboot') return undefined;
+  if (!ctx.spec.snapshotBeforeRestart || ctx.status.lastTask?.operation !== 'reboot' || steady) return undefined;
   const automatic = (await api.snapshots()).map((s) => s.name).filter((n) => n.startsWith(restartSnapshotPrefix)).sort();
   const oldest = automatic.length > keep ? automatic[0] : undefined;
   if (!oldest) return undefined;
