@@ -85,19 +85,11 @@ export const stalledWith = (reason: string) => (object: any): boolean => conditi
 export const readyAtGeneration = (object: any): boolean => object?.status?.observedGeneration === object?.metadata?.generation && condition(object, 'Ready')?.status === 'True';
 
 /** Waits for Ready=True at the current generation, the way `kubectl wait --for=condition=Ready` does. */
-export async function waitReady(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, plural: string, name: string, timeoutMs = 60_000): Promise<any> {
-  let last: any;
-  try {
-    await eventually(`${plural}/${name} Ready`, async () => {
-      last = await getObject(env, plural, name);
-      return readyAtGeneration(last);
-    }, timeoutMs);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
-  }
-  return last;
+export function waitReady(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, plural: string, name: string, timeoutMs = 60_000): Promise<any> {
+  return waitCondition(env, plural, name, readyAtGeneration, 'Ready', timeoutMs);
 }
 
+/** Waits until the object as the API server has it satisfies `predicate`; a timeout names its last status. */
 export async function waitCondition(env: Pick<PhoenixEnv, 'custom' | 'namespace'>, plural: string, name: string, predicate: (object: any) => boolean, what: string, timeoutMs = 60_000): Promise<any> {
   let last: any;
   try {
