@@ -4,7 +4,11 @@ import type { KubeObject, ResourceType } from '../runtime/resource.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { StatusUpdate } from '../runtime/status-writer.ts';
 import type { SpecValidator } from '../api/validation.ts';
-import type { DependencyRef } from './dependencies.ts';
+import { phoenixFinalizer } from '../api/objects.ts';
+import { ensureFinalizer, hasFinalizer } from '../runtime/finalizers.ts';
+import { refOf } from '../runtime/object-key.ts';
+import { TerminalError } from '../runtime/errors.ts';
+import { dependencyGate, type DependencyRef } from './dependencies.ts';
 import { withDriftHistory, type DriftRecord } from './drift-records.ts';
 import type { IdenticalWrites } from './identical-writes.ts';
 import type { SecretObject } from './secrets.ts';
@@ -38,9 +42,9 @@ export abstract class ReconcileContext<O extends Managed> {
   current: O;
   readonly setup: ControllerSetup<O>;
   private readonly resource: ResourceType;
-  private readonly kind: string;
+  private readonly kind: DependencyRef['kind'];
 
-  constructor(setup: ControllerSetup<O>, resource: ResourceType, kind: string, object: O) {
+  constructor(setup: ControllerSetup<O>, resource: ResourceType, kind: DependencyRef['kind'], object: O) {
     this.setup = setup;
     this.resource = resource;
     this.kind = kind;
@@ -55,6 +59,24 @@ export abstract class ReconcileContext<O extends Managed> {
   get status(): NonNullable<O['status']> {
     // Every status field is optional, so an object not yet written to reads as an empty status.
     return (this.current.status ?? {}) as NonNullable<O['status']>;
+  }
+
+  /**
+   * What guests and stacks check before they reach Proxmox or Portainer: the finalizer (Manage
+   * mode only, since Observe never holds up a deletion), a valid spec, and Ready dependencies.
+   * False when the reconcile ends here, waiting for a dependency (which wakes it when Ready).
+   */
+  async admitted(mode: 'Manage' | 'Observe', validator: SpecValidator, lookup: ReconcileShared['lookup']): Promise<boolean> {
+    if (mode === 'Manage' && !hasFinalizer(this.current, phoenixFinalizer)) {
+      this.current = await ensureFinalizer(this.setup.client, this.resource, this.current, phoenixFinalizer);
+    }
+    const invalid = validator.validate(this.kind, this.spec);
+    if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
+    const gate = dependencyGate({ kind: this.kind, ...refOf(this.current) }, this.current, lookup);
+    if (gate.cycle) throw new TerminalError('DependencyCycle', gate.cycle);
+    if (!gate.waiting.length) return true;
+    await this.progress('WaitingForDependencies', `waiting for ${gate.waiting.join(', ')}`);
+    return false;
   }
 
   async write(update: StatusUpdate): Promise<void> {

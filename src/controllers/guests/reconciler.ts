@@ -1,10 +1,10 @@
 import type { ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
-import { ensureFinalizer, hasFinalizer, isBeingDeleted } from '../../runtime/finalizers.ts';
+import { isBeingDeleted } from '../../runtime/finalizers.ts';
 import { type ControllerDefinition, type ControllerSetup, defineController } from '../../runtime/manager.ts';
 import { secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
 import { refOf } from '../../runtime/object-key.ts';
-import { type PhoenixHypervisor, phoenixFinalizer, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms } from '../../api/objects.ts';
+import { type PhoenixHypervisor, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms } from '../../api/objects.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { type ConfigDiff, type DesiredConfig, diffConfig } from '../../guests/desired.ts';
 import { ownershipOf } from '../../guests/marker.ts';
@@ -15,7 +15,7 @@ import type { Connection } from '../hypervisor/connections.ts';
 import { untilNextCycle } from '../observe-cycle.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
-import { type DependencyRef, dependenciesOf, dependencyCaches, dependencyGate, isReady } from '../dependencies.ts';
+import { dependenciesOf, dependencyCaches, isReady } from '../dependencies.ts';
 import { GuestApi, type GuestConfig } from './guest-api.ts';
 import type { GuestAdapter, GuestObject } from './adapter.ts';
 import { guestAddresses } from './addresses.ts';
@@ -90,19 +90,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     for (const vmid of [this.status.vmid, this.spec.vmid]) if (vmid !== undefined) this.deps.allocator.claim(vmid, this.key);
     if (isBeingDeleted(this.current)) return deleteGuest(this);
     const mode = this.spec.managementPolicy ?? 'Manage';
-    if (mode === 'Manage' && !hasFinalizer(this.current, phoenixFinalizer)) {
-      this.current = await ensureFinalizer(this.setup.client, this.adapter.resource, this.current, phoenixFinalizer);
-    }
-    const invalid = this.deps.validator.validate(this.adapter.kind, this.spec);
-    if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
-
-    const self: DependencyRef = { kind: this.adapter.kind, ...refOf(this.current) };
-    const gate = dependencyGate(self, this.current, this.shared.lookup);
-    if (gate.cycle) throw new TerminalError('DependencyCycle', gate.cycle);
-    if (gate.waiting.length) {
-      await this.progress('WaitingForDependencies', `waiting for ${gate.waiting.join(', ')}`);
-      return;
-    }
+    if (!(await this.admitted(mode, this.deps.validator, this.shared.lookup))) return;
     const connection = await this.connection();
     if (!('client' in connection)) return connection;
     if (mode === 'Observe') return observeOnly(this, connection);

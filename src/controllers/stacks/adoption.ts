@@ -2,7 +2,6 @@
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { TerminalError } from '../../runtime/errors.ts';
-import type { PhoenixStack } from '../../api/objects.ts';
 import { isPortainerError } from '../../clients/portainer/errors.ts';
 import type { PortainerStack } from '../../clients/portainer/client.ts';
 import { type DesiredStack, ownerEnvName } from '../../stacks/desired.ts';

@@ -1,17 +1,17 @@
 import type { ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import { type ControllerDefinition, type ControllerSetup, defineController } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
-import { ensureFinalizer, hasFinalizer, isBeingDeleted } from '../../runtime/finalizers.ts';
+import { isBeingDeleted } from '../../runtime/finalizers.ts';
 import { type KubeObject, type ResourceType, secrets as secretsResource } from '../../runtime/resource.ts';
 import { refOf } from '../../runtime/object-key.ts';
-import { phoenixFinalizer, type PhoenixHypervisor, phoenixHypervisors, phoenixLxcs, type PhoenixStack, phoenixStacks, type PhoenixVM, phoenixVms } from '../../api/objects.ts';
+import { type PhoenixHypervisor, phoenixHypervisors, phoenixLxcs, type PhoenixStack, phoenixStacks, type PhoenixVM, phoenixVms } from '../../api/objects.ts';
 import { isAlreadyInState, isPortainerError } from '../../clients/portainer/errors.ts';
 import type { PortainerStack } from '../../clients/portainer/client.ts';
 import { type DesiredStack, ownershipOf } from '../../stacks/desired.ts';
 import { describeDiff, diffStack, observedState, planStack, servicesHealth, type StackDiff } from '../../stacks/plan.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
-import { dependenciesOf, dependencyCaches, dependencyGate, type DependencyRef } from '../dependencies.ts';
+import { dependenciesOf, dependencyCaches } from '../dependencies.ts';
 import { type ConfigMapObject, type SharedState, StackContext, type StackControllerDeps, type Target } from './stack-context.ts';
 import { adopt, adoptTarget } from './adoption.ts';
 import { createStack } from './creation.ts';
@@ -91,18 +91,7 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
 class StackReconcile extends StackContext {
   async reconcile(): Promise<ReconcileResult | void> {
     if (isBeingDeleted(this.current)) return deleteStack(this);
-    if (this.mode === 'Manage' && !hasFinalizer(this.current, phoenixFinalizer)) {
-      this.current = await ensureFinalizer(this.setup.client, phoenixStacks, this.current, phoenixFinalizer);
-    }
-    const invalid = this.deps.validator.validate('PhoenixStack', this.spec);
-    if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
-    const self: DependencyRef = { kind: 'PhoenixStack', ...refOf(this.current) };
-    const gate = dependencyGate(self, this.current, this.shared.lookup);
-    if (gate.cycle) throw new TerminalError('DependencyCycle', gate.cycle);
-    if (gate.waiting.length) {
-      await this.progress('WaitingForDependencies', `waiting for ${gate.waiting.join(', ')}`);
-      return;
-    }
+    if (!(await this.admitted(this.mode, this.deps.validator, this.shared.lookup))) return;
     const connection = await portainerConnection(this);
     if (!('client' in connection)) return connection;
     const desired = desiredFromSpec(this);

@@ -57,14 +57,12 @@ const differenceText = (d: Difference) => `${d.field}: ${d.observed} → ${d.des
  * its pools, storages and settings.
  */
 export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
-  private readonly connection: Connection;
   private readonly facts: ConnectionFacts;
   private readonly options: HostConfigOptions;
   private readonly api: HostApi;
 
   constructor(setup: ControllerSetup<PhoenixHypervisor>, hv: PhoenixHypervisor, connection: Connection, facts: ConnectionFacts, options: HostConfigOptions) {
     super(setup, phoenixHypervisors, 'PhoenixHypervisor', hv);
-    this.connection = connection;
     this.facts = facts;
     this.options = options;
     this.api = new HostApi(connection.client);
