@@ -1,5 +1,5 @@
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
-import type { CreatedItems, HostStep, SpecProblem, StagedNetwork } from './plan.ts';
+import { createdButNotWanted, type CreatedItems, type HostStep, type SpecProblem, type StagedNetwork } from './plan.ts';
 import { planPools, type ObservedPool } from './pools.ts';
 import { planStorages, storageProblems, type ObservedStorage } from './storages.ts';
 import { planDns, planTimezone, type ObservedDns } from './nodes.ts';
@@ -36,7 +36,11 @@ export interface HostSecrets {
 /** Which parts of the host the spec (or Phoenix's own records) makes Phoenix read. */
 export interface HostReads {
   pools: boolean;
+  /** Pools Phoenix created that the spec dropped: their members are counted before removing one. */
+  inspectPools: string[];
   storages: boolean;
+  /** Storages Phoenix created that the spec dropped: their guest volumes are counted before removing one. */
+  inspectStorages: string[];
   dnsNodes: string[];
   timezoneNodes: string[];
   firewallOptions: boolean;
@@ -58,7 +62,9 @@ export function hostReads(spec: PhoenixHypervisorSpec, created: CreatedItems, st
     // A node Phoenix staged on is read until that is reloaded, even if the spec dropped its networks.
     networkNodes: [...new Set([...withNetworks, ...Object.keys(staged)])],
     pools: spec.pools !== undefined || (created.pools?.length ?? 0) > 0,
+    inspectPools: createdButNotWanted(spec.pools, created.pools ?? []),
     storages: spec.storages !== undefined || (created.storages?.length ?? 0) > 0,
+    inspectStorages: createdButNotWanted(spec.storages, created.storages ?? []),
     dnsNodes: (spec.nodes ?? []).filter((n) => n.dns).map((n) => n.name),
     timezoneNodes: (spec.nodes ?? []).filter((n) => n.timezone !== undefined).map((n) => n.name),
     firewallOptions: spec.firewall !== undefined,

@@ -51,7 +51,9 @@ describe('host plan: cluster firewall', () => {
 describe('host plan: what to read, and spec problems', () => {
   it('reads only the parts the spec manages', () => {
     const reads = hostReads({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } }, pools: [] }, {});
-    assert.deepEqual(reads, { pools: true, storages: false, dnsNodes: [], timezoneNodes: [], firewallOptions: false, firewallRules: false, users: false, acls: false, downloads: [], zfsNodes: [], networkNodes: [] });
+    assert.deepEqual(reads, { pools: true, inspectPools: [], storages: false, inspectStorages: [], dnsNodes: [], timezoneNodes: [], firewallOptions: false, firewallRules: false, users: false, acls: false, downloads: [], zfsNodes: [], networkNodes: [] });
+    const dropped = hostReads({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } }, pools: [{ id: 'kept' }] }, { pools: ['kept', 'gone'], storages: ['old'] });
+    assert.deepEqual([dropped.inspectPools, dropped.inspectStorages], [['gone'], ['old']], 'only created items the spec dropped are inspected before removal');
     assert.equal(managesHost({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } } }, {}), false);
     assert.equal(managesHost({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } } }, { storages: ['old'] }), true, 'its own items are looked after even with no spec');
   });

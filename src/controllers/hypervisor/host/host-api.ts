@@ -27,17 +27,17 @@ export class HostApi {
     return this.#client.api;
   }
 
-  async observe(reads: HostReads, inspect: { pools: readonly string[]; storages: readonly string[] }, onlineNodes: readonly string[]): Promise<HostObservation> {
+  async observe(reads: HostReads, onlineNodes: readonly string[]): Promise<HostObservation> {
     const observed: { -readonly [K in keyof HostObservation]: HostObservation[K] } = { nodes: {} };
     if (reads.pools) {
       const pools = ((await this.api.pools.$get()) as ObservedPool[]).map((p) => ({ poolid: p.poolid, ...(p.comment !== undefined ? { comment: p.comment } : {}) }) as ObservedPool);
       // Members are counted only for pools Phoenix might remove: never in steady state.
-      for (const pool of pools) if (inspect.pools.includes(pool.poolid)) pool.members = await this.poolMembers(pool.poolid);
+      for (const pool of pools) if (reads.inspectPools.includes(pool.poolid)) pool.members = await this.poolMembers(pool.poolid);
       observed.pools = pools;
     }
     if (reads.storages) {
       const storages = (await this.api.storage.$get()) as ObservedStorage[];
-      for (const storage of storages) if (inspect.storages.includes(storage.storage)) storage.volumes = await this.guestVolumes(storage.storage, onlineNodes);
+      for (const storage of storages) if (reads.inspectStorages.includes(storage.storage)) storage.volumes = await this.guestVolumes(storage.storage, onlineNodes);
       observed.storages = storages;
     }
     const nodes: Record<string, { dns?: HostObservation['nodes'][string]['dns']; timezone?: string }> = {};

@@ -7,7 +7,7 @@ import { phoenixHypervisors, type PhoenixHypervisor } from '../../../api/objects
 import { isProxmoxError } from '../../../clients/proxmox/errors.ts';
 import type { Connection } from '../connections.ts';
 import { hostProblems, hostReads, planHost, readsAnything } from '../../../hosts/host.ts';
-import { createdButNotWanted, describeCall, withCreated, withStaged, type CreatedItems, type Difference, type HostStep, type StagedNetwork } from '../../../hosts/plan.ts';
+import { describeCall, withCreated, withStaged, type CreatedItems, type Difference, type HostStep, type StagedNetwork } from '../../../hosts/plan.ts';
 import { HostApi } from './host-api.ts';
 import { finishedTask, runningTask, taskPollDelayMs } from '../../tasks.ts';
 import { stampDrift, type DriftRecord } from '../../drift-records.ts';
@@ -121,11 +121,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
       if (outcome) return outcome;
     }
 
-    const observed = await this.api.observe(
-      reads,
-      { pools: createdButNotWanted(spec.pools, created.pools ?? []), storages: createdButNotWanted(spec.storages, created.storages ?? []) },
-      this.facts.onlineNodes,
-    );
+    const observed = await this.api.observe(reads, this.facts.onlineNodes);
     const applied = Object.fromEntries((this.status.userPasswords ?? []).map((p) => [p.userid, p.resourceVersion]));
     const steps = planHost(spec, observed, created, { passwords, applied }, staged);
     if (observe) return this.observeOnly(steps);
