@@ -46,7 +46,7 @@ export interface HostConfigOptions {
  * Why a connected hypervisor is not Ready while it applies host configuration: the reasons this
  * module writes. A guest then waits only for the host items it uses (status.hostPending).
  */
-export const hostConfigReasons: ReadonlySet<string> = new Set(['Configuring', 'Downloading', 'HostConfigRefused', 'RejectedByProxmox', 'HostTaskFailed', 'TaskSucceeded', 'TaskLost', 'HostChanged', 'HostConfigFailed']);
+export const hostConfigReasons: ReadonlySet<string> = new Set(['Configuring', 'Downloading', 'HostConfigRefused', 'RejectedByProxmox', 'HostTaskFailed', 'TaskSucceeded', 'TaskLost', 'HostChanged', 'HostConfigFailed', 'PasswordNotChanged']);
 
 const differenceText = (d: Difference) => `${d.field}: ${d.observed} → ${d.desired}`;
 
