@@ -46,31 +46,32 @@ describe('runtime: mapping watches', () => {
     assert.throws(() => withControllerReference({ metadata: { name: 's', namespace: 'other' } }, object(1)), /cannot own/);
   });
 
-  it('enqueues dependents when a dependency becomes Ready or stops being Ready, not on other status writes', () => {
+  /** A dependency at `generation` whose status (written at generation 1) is in `phase`; `message` tells writes apart. */
+  const dependency = (generation: number, phase: 'ready' | 'reconciling', message: string) =>
+    object(generation, {}, nextStatus(undefined, 1, { phase, reason: phase === 'ready' ? 'Succeeded' : 'Progressing', message }, {}, new Date('2026-01-01T00:00:00Z')));
+
+  /** The dependents enqueued by a readiness handler, and that handler. */
+  function readinessHandler(specChanges?: boolean) {
     const keys: string[] = [];
-    const handler = enqueueOnReadinessChange<KubeObject>((k) => keys.push(k), () => [{ namespace: 'ns', name: 'dependent' }]);
-    const at = new Date('2026-01-01T00:00:00Z');
-    const progressing = object(1, {}, nextStatus(undefined, 1, { phase: 'reconciling', reason: 'Progressing', message: 'a' }, {}, at));
-    const progressingMore = object(1, {}, nextStatus(undefined, 1, { phase: 'reconciling', reason: 'Progressing', message: 'b' }, {}, at));
-    const ready = object(1, {}, nextStatus(undefined, 1, { phase: 'ready', reason: 'Succeeded', message: '' }, {}, at));
-    handler.onUpdate?.(progressing, progressingMore, false);
+    const handler = enqueueOnReadinessChange<KubeObject>((k) => keys.push(k), () => [{ namespace: 'ns', name: 'dependent' }], specChanges);
+    return { keys, update: (from: KubeObject, to: KubeObject) => handler.onUpdate?.(from, to, false) };
+  }
+
+  it('enqueues dependents when a dependency becomes Ready or stops being Ready, not on other status writes', () => {
+    const { keys, update } = readinessHandler();
+    update(dependency(1, 'reconciling', 'a'), dependency(1, 'reconciling', 'b'));
     assert.deepEqual(keys, []);
-    handler.onUpdate?.(progressingMore, ready, false);
+    update(dependency(1, 'reconciling', 'b'), dependency(1, 'ready', ''));
     assert.deepEqual(keys, ['ns/dependent']);
-    handler.onUpdate?.(ready, progressing, false);
+    update(dependency(1, 'ready', ''), dependency(1, 'reconciling', 'a'));
     assert.deepEqual(keys, ['ns/dependent', 'ns/dependent']);
   });
 
   it('with specChanges, also enqueues dependents when the dependency\'s spec changes, still not on status writes', () => {
-    const keys: string[] = [];
-    const handler = enqueueOnReadinessChange<KubeObject>((k) => keys.push(k), () => [{ namespace: 'ns', name: 'dependent' }], true);
-    const at = new Date('2026-01-01T00:00:00Z');
-    const ready = object(1, {}, nextStatus(undefined, 1, { phase: 'ready', reason: 'Succeeded', message: 'a' }, {}, at));
-    const readyAgain = object(1, {}, nextStatus(undefined, 1, { phase: 'ready', reason: 'Succeeded', message: 'b' }, {}, at));
-    const respecified = object(2, {}, nextStatus(undefined, 1, { phase: 'ready', reason: 'Succeeded', message: 'b' }, {}, at));
-    handler.onUpdate?.(ready, readyAgain, false);
+    const { keys, update } = readinessHandler(true);
+    update(dependency(1, 'ready', 'a'), dependency(1, 'ready', 'b'));
     assert.deepEqual(keys, []);
-    handler.onUpdate?.(readyAgain, respecified, false);
+    update(dependency(1, 'ready', 'b'), dependency(2, 'ready', 'b'));
     assert.deepEqual(keys, ['ns/dependent']);
   });
 });
