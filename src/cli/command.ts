@@ -33,8 +33,9 @@ export class FlagReader implements Iterable<string> {
   }
 
   value(): string {
+    const flag = this.#flag();
     const v = this.#argv[++this.#i];
-    if (v === undefined) throw new UsageError(`${this.#flag() || 'option'} needs a value`);
+    if (v === undefined) throw new UsageError(`${flag} needs a value`);
     return v;
   }
 

@@ -84,9 +84,11 @@ export function planUsers(
     const set: Record<string, ParamValue> = {};
     const differences: Difference[] = [];
     const enabled = u.enabled ?? true;
-    if (flag(have.enable, true) !== enabled) {
+    // Proxmox leaves `enable` out of a user that is enabled.
+    const isEnabled = flag(have.enable, true);
+    if (isEnabled !== enabled) {
       set['enable'] = enabled ? 1 : 0;
-      differences.push({ field: `users[${u.userid}].enabled`, observed: String(flag(have.enable)), desired: String(enabled) });
+      differences.push({ field: `users[${u.userid}].enabled`, observed: String(isEnabled), desired: String(enabled) });
     }
     if (u.expire !== undefined) {
       const want = expireSeconds(u.expire);

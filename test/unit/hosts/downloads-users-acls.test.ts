@@ -65,6 +65,9 @@ describe('host plan: users', () => {
     const steps = planUsers([{ userid: 'a@pve', enabled: false, expire }], [{ userid: 'a@pve', enable: 1, expire: 0 }], [], {}, {});
     assert.deepEqual(steps[0]?.call?.params, { enable: 0, expire: expireSeconds(expire) });
     assert.deepEqual(planUsers([{ userid: 'a@pve', enabled: false, expire }], [{ userid: 'a@pve', enable: 0, expire: expireSeconds(expire) }], [], {}, {}), []);
+    // Proxmox leaves `enable` out of an enabled user: observed as enabled, in the plan and in its words.
+    const [disable] = planUsers([{ userid: 'a@pve', enabled: false }], [{ userid: 'a@pve' }], [], {}, {});
+    assert.deepEqual(disable?.differences, [{ field: 'users[a@pve].enabled', observed: 'true', desired: 'false' }]);
   });
 
   it('deletes only a user it created once dropped, and forgets one already gone', () => {
