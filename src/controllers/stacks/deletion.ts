@@ -2,6 +2,7 @@
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
+import { TerminalError } from '../../runtime/errors.ts';
 import { phoenixFinalizer, phoenixStacks } from '../../api/objects.ts';
 import { isPortainerError } from '../../clients/portainer/errors.ts';
 import type { PortainerStack } from '../../clients/portainer/client.ts';
@@ -30,8 +31,11 @@ export async function deleteStack(ctx: StackContext): Promise<ReconcileResult | 
   let connection: PortainerConnection | undefined;
   try {
     connection = hv ? ctx.deps.portainer.connect(hv, ctx.shared.secretCache, ctx.setup.redactor) : undefined;
-  } catch {
-    connection = undefined; // the key Secret is gone: reported below, like a missing hypervisor
+  } catch (err) {
+    // The key Secret is gone: reported below, like a missing hypervisor. A host the controller
+    // may not contact (EndpointNotAllowed) is said as such, not as unreachable.
+    if (!(err instanceof TerminalError && (err.reason === 'SecretNotFound' || err.reason === 'SecretKeyNotFound'))) throw err;
+    connection = undefined;
   }
   if (!connection) {
     await ctx.progress('WaitingForPortainer', `cannot reach the Portainer of the VM's hypervisor to delete stack ${id}; the finalizer stays until it can (remove it by hand to abandon the stack)`);
