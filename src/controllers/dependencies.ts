@@ -64,6 +64,11 @@ export function waitingFor(refs: readonly DependencyRef[], lookup: (ref: Depende
   return refs.filter((ref) => !isReady(lookup(ref))).map((ref) => (lookup(ref) ? `${describeRef(ref)} (not Ready)` : `${describeRef(ref)} (not found)`));
 }
 
+/** Whether `object` depends on `dependency`, an object of a Phoenix kind as a watch delivers it. */
+export function dependsOn(object: WithDependencies, dependency: KubeObject): boolean {
+  return dependenciesOf(object).some((r) => r.kind === dependency.kind && r.name === dependency.metadata.name && r.namespace === dependency.metadata.namespace);
+}
+
 const sameRef = (a: DependencyRef, b: DependencyRef) => a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
 
 /**

@@ -15,7 +15,7 @@ import type { Connection } from '../hypervisor/connections.ts';
 import { untilNextCycle } from '../observe-cycle.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
-import { dependenciesOf, dependencyCaches, isReady } from '../dependencies.ts';
+import { dependencyCaches, dependsOn, isReady } from '../dependencies.ts';
 import { GuestApi, type GuestConfig } from './guest-api.ts';
 import type { GuestAdapter, GuestObject } from './adapter.ts';
 import { guestAddresses } from './addresses.ts';
@@ -53,7 +53,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       for (const resource of [phoenixLxcs, phoenixVms, phoenixStacks]) {
         setup.watchReadiness<KubeObject>(resource, (dep) =>
           guests()
-            .filter((g) => dependenciesOf(g).some((r) => r.kind === dep.kind && r.name === dep.metadata.name && r.namespace === dep.metadata.namespace) || startsAfter(g, dep as KubeObject & StartOrdered))
+            .filter((g) => dependsOn(g, dep) || startsAfter(g, dep as KubeObject & StartOrdered))
             .map(refOf));
       }
       setup.watchMapped<SecretObject>(secretsResource, (secret) =>

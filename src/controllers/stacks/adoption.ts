@@ -27,12 +27,13 @@ export async function adopt(ctx: StackContext, target: Target, desired: DesiredS
   const want = ctx.adoptionDesired(desired, observed);
   const diff = diffStack(want, observed);
   // The marker is what adopting writes; it is not a difference to report.
-  const words = describeDiff({ ...diff, env: diff.env.filter((n) => n !== ownerEnvName) });
+  const reportable = { ...diff, env: diff.env.filter((n) => n !== ownerEnvName) };
+  const words = describeDiff(reportable);
   const plan = planStack(diff, want.state);
   if (plan.action === 'refuse') throw new TerminalError('GitSourceMismatch', `stack ${stack.Id} cannot be adopted as declared: ${plan.reason}`);
   const detaches = !desired.git && stack.GitConfig ? ['the stack is deployed from git; the spec\'s file replaces it (Portainer then detaches it from the repository)'] : [];
   const report = [...detaches, ...words];
-  const drift = ctx.driftRecords({ ...diff, env: diff.env.filter((n) => n !== ownerEnvName) }, false);
+  const drift = ctx.driftRecords(reportable, false);
   await ctx.setup.events.normal(ctx.current, 'AdoptionPlanned', 'Adopt', `found stack ${stack.Id} (${desired.name}) on environment ${target.environmentId}; converging will ${report.length ? `change: ${report.join('; ')}` : 'only add the ownership marker'} (env variables the spec does not name stay)`);
   await ctx.progress('Adopting', `found stack ${stack.Id}; ${report.length} difference${report.length === 1 ? '' : 's'} from the spec will be converged on the next reconcile${report.length ? `: ${report.join('; ')}` : ''}`, {
     adopted: true, stackId: stack.Id, environmentId: target.environmentId, state: observedState(stack.Status), drift: drift.length ? drift : undefined,

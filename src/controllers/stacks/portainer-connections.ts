@@ -78,19 +78,15 @@ export class PortainerConnections extends ClientRegistry<PortainerConnection> {
    * look broken; stacks report it themselves.
    */
   async describe(hv: PhoenixHypervisor, secrets: Pick<Informer<SecretObject>, 'get'>, redactor?: Redactor): Promise<{ version?: string; note: string }> {
-    if (!hv.spec.portainer) {
-      this.remove(hv.metadata.name);
-      return { note: '' };
-    }
     try {
-      const connection = this.connect(hv, secrets, redactor)!;
+      const connection = this.connect(hv, secrets, redactor);
+      if (!connection) return { note: '' };
       const version = await this.check(connection);
       return { version, note: `Portainer ${version}` };
     } catch (err) {
-      return { note: `Portainer: ${isPortainerError(err) ? describeFailure(err, hv.spec.portainer.url) : (err as Error).message}` };
+      return { note: `Portainer: ${isPortainerError(err) ? describeFailure(err, hv.spec.portainer!.url) : (err as Error).message}` };
     }
   }
-
 }
 
 /** A failed check in words a person can act on. */

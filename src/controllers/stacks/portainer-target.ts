@@ -2,17 +2,24 @@
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
-import type { PhoenixHypervisor, PhoenixVM } from '../../api/objects.ts';
+import type { PhoenixHypervisor, PhoenixStack, PhoenixVM } from '../../api/objects.ts';
+import type { ReconcileShared } from '../reconcile-context.ts';
+import { objectKey } from '../../runtime/object-key.ts';
 import { isPortainerError } from '../../clients/portainer/errors.ts';
 import type { PortainerClient } from '../../clients/portainer/client.ts';
 import { isReady } from '../dependencies.ts';
 import { describeFailure, type PortainerConnection } from './portainer-connections.ts';
 import type { StackContext, Target } from './stack-context.ts';
 
+/** The name of the hypervisor of the stack's VM; '' while the VM is not in the cache. */
+export function vmHypervisorName(stack: PhoenixStack, lookup: ReconcileShared['lookup']): string {
+  const vm = lookup({ kind: 'PhoenixVM', name: stack.spec.vmRef.name, namespace: stack.metadata.namespace }) as PhoenixVM | undefined;
+  return vm?.spec.hypervisorRef.name ?? '';
+}
+
 /** The hypervisor of the stack's VM, by name, and its object when the cache has it. */
 export function stackHypervisor(ctx: StackContext): { name: string; hv: PhoenixHypervisor | undefined } {
-  const vm = ctx.shared.lookup({ kind: 'PhoenixVM', name: ctx.spec.vmRef.name, namespace: ctx.namespace }) as PhoenixVM | undefined;
-  const name = vm?.spec.hypervisorRef.name ?? '';
+  const name = vmHypervisorName(ctx.current, ctx.shared.lookup);
   return { name, hv: ctx.shared.lookup({ kind: 'PhoenixHypervisor', name }) as PhoenixHypervisor | undefined };
 }
 
@@ -44,10 +51,11 @@ export async function portainerTarget(ctx: StackContext, connection: PortainerCo
   // Keyed on what it is resolved from, not on observedGeneration: any status write stamps that,
   // including one made before a changed spec.environment was ever resolved.
   const inputs = JSON.stringify([connection.url, wanted ?? null, ctx.spec.vmRef.name]);
-  const known = ctx.shared.environments.get(ctx.key);
+  const key = objectKey(ctx.current);
+  const known = ctx.shared.environments.get(key);
   if (known?.inputs === inputs) return { client, environmentId: known.id };
   const environmentId = await resolveEnvironment(ctx, client, wanted);
-  ctx.shared.environments.set(ctx.key, { inputs, id: environmentId });
+  ctx.shared.environments.set(key, { inputs, id: environmentId });
   return { client, environmentId };
 }
 

@@ -3,22 +3,22 @@ import { type ControllerDefinition, type ControllerSetup, defineController } fro
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { isBeingDeleted } from '../../runtime/finalizers.ts';
 import { type KubeObject, type ResourceType, secrets as secretsResource } from '../../runtime/resource.ts';
-import { refOf } from '../../runtime/object-key.ts';
-import { type PhoenixHypervisor, phoenixHypervisors, phoenixLxcs, type PhoenixStack, phoenixStacks, type PhoenixVM, phoenixVms } from '../../api/objects.ts';
+import { keyOf, refOf } from '../../runtime/object-key.ts';
+import { type PhoenixHypervisor, phoenixHypervisors, phoenixLxcs, type PhoenixStack, phoenixStacks, phoenixVms } from '../../api/objects.ts';
 import { isAlreadyInState, isPortainerError } from '../../clients/portainer/errors.ts';
 import type { PortainerStack } from '../../clients/portainer/client.ts';
 import { type DesiredStack, ownershipOf } from '../../stacks/desired.ts';
 import { describeDiff, diffStack, observedState, planStack, servicesHealth, type StackDiff } from '../../stacks/plan.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
-import { dependenciesOf, dependencyCaches } from '../dependencies.ts';
+import { dependencyCaches, dependsOn } from '../dependencies.ts';
 import { type ConfigMapObject, type SharedState, StackContext, type StackControllerDeps, type Target } from './stack-context.ts';
 import { adopt, adoptTarget } from './adoption.ts';
 import { createStack } from './creation.ts';
 import { observeOnly } from './observe-only.ts';
 import { deleteStack } from './deletion.ts';
 import { desiredFromSpec } from './desired-stack.ts';
-import { portainerConnection, portainerTarget } from './portainer-target.ts';
+import { portainerConnection, portainerTarget, vmHypervisorName } from './portainer-target.ts';
 
 export const configMaps: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 
@@ -35,14 +35,13 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
     kind: 'PhoenixStack',
     resource: phoenixStacks,
     setup(setup: ControllerSetup<PhoenixStack>): Reconciler<PhoenixStack> {
-      const hypervisors = setup.cache<PhoenixHypervisor>(phoenixHypervisors);
-      const { caches, lookup } = dependencyCaches((resource) => setup.cache<KubeObject>(resource));
+      const { lookup } = dependencyCaches((resource) => setup.cache<KubeObject>(resource));
       const stacks = () => setup.primary.list();
-      const hypervisorOf = (stack: PhoenixStack) => (caches.PhoenixVM.get(`${stack.metadata.namespace}/${stack.spec.vmRef.name}`) as PhoenixVM | undefined)?.spec.hypervisorRef.name;
+      const hypervisorOf = (stack: PhoenixStack) => vmHypervisorName(stack, lookup);
 
       for (const resource of [phoenixVms, phoenixLxcs, phoenixStacks]) {
         setup.watchReadiness<KubeObject>(resource, (dep) =>
-          stacks().filter((s) => dependenciesOf(s).some((r) => r.kind === dep.kind && r.name === dep.metadata.name && r.namespace === dep.metadata.namespace)).map(refOf));
+          stacks().filter((s) => dependsOn(s, dep)).map(refOf));
       }
       // The hypervisor becoming Ready (or not), or its spec changing (Portainer added or moved);
       // not its routine status writes, which would cost every stack three Portainer reads each.
@@ -51,7 +50,7 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
         stacks().filter((s) => {
           if (s.metadata.namespace === secret.metadata.namespace && (s.spec.env ?? []).some((e) => e.valueFrom?.secretKeyRef?.name === secret.metadata.name)) return true;
           if (s.metadata.namespace === secret.metadata.namespace && s.spec.compose.git?.credentialsSecretRef?.name === secret.metadata.name) return true;
-          const ref = hypervisors.get(hypervisorOf(s) ?? '')?.spec.portainer?.apiKeySecretRef;
+          const ref = (lookup({ kind: 'PhoenixHypervisor', name: hypervisorOf(s) }) as PhoenixHypervisor | undefined)?.spec.portainer?.apiKeySecretRef;
           return ref !== undefined && ref.namespace === secret.metadata.namespace && ref.name === secret.metadata.name;
         }).map(refOf));
       setup.watchMapped<ConfigMapObject>(configMaps, (cm) =>
@@ -67,7 +66,7 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
       return {
         async reconcile({ object, request }): Promise<ReconcileResult | void> {
           if (!object) {
-            shared.environments.delete(`PhoenixStack ${request.namespace}/${request.name}`);
+            shared.environments.delete(keyOf(request));
             return;
           }
           const run = new StackReconcile(deps, setup, object, shared);
