@@ -75,6 +75,17 @@ describe('convergence: migration and declarative snapshots (real API server + si
     const names = env.sim.admin.guest(vmid)!.snapshots.map((s) => s.name).sort();
     assert.deepEqual(names, ['manual', 'second']);
     assert.deepEqual(after.status.snapshots, ['second']);
+
+    // In steady state the list is not read; a declared snapshot deleted by hand changes the
+    // config digest, so it is seen, and taken again, at the next observation.
+    await patch('phoenixlxcs', 'snappy', [{ op: 'add', path: '/spec/observePeriod', value: '1s' }]);
+    await waitCondition(env, 'phoenixlxcs', 'snappy', readyAtGeneration, 'observed every second');
+    env.sim.admin.resetCounters();
+    const reads = (what: string) => env.sim.admin.counters().byPath[`GET /nodes/pve/lxc/${vmid}/${what}`] ?? 0;
+    await eventually('three observations', async () => reads('config') >= 3, 30_000);
+    assert.equal(reads('snapshot'), 0, 'a steady guest read its snapshot list every cycle');
+    await waitTask(await px.api.nodes.$('pve').lxc.$(vmid).snapshot.$('second').$delete() as string);
+    await eventually('second taken again', async () => env.sim.admin.guest(vmid)!.snapshots.some((s) => s.name === 'second'), 30_000);
   });
 
   it('starts guests in Proxmox startup order, as the legacy boot_order did', async () => {

@@ -274,7 +274,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const poolStep = await convergePool(this, connection, api, steady);
     if (poolStep) return poolStep;
 
-    const snapshotStep = await ensureSnapshots(this, api, isTemplate);
+    const snapshotStep = await ensureSnapshots(this, api, isTemplate, steady);
     if (snapshotStep) return snapshotStep;
 
     // Out of steady state the snapshot may predate Phoenix's own last action: ask the guest.

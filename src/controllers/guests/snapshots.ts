@@ -11,12 +11,14 @@ const restartSnapshotPrefix = 'phoenix-restart-';
 
 /**
  * Keeps the snapshots in spec.snapshots: takes missing ones, and deletes those dropped from
- * the list, but only if Phoenix took them (status.snapshots). One task per reconcile.
+ * the list, but only if Phoenix took them (status.snapshots). One task per reconcile. In steady
+ * state the list is not read: snapshots are in the config file, so an unchanged digest means
+ * the list the converged reconcile found complete.
  */
-export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, isTemplate: boolean): Promise<ReconcileResult | undefined> {
+export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, isTemplate: boolean, steady: boolean): Promise<ReconcileResult | undefined> {
   const wanted = ctx.spec.snapshots ?? [];
   const managed = ctx.status.snapshots ?? [];
-  if ((!wanted.length && !managed.length) || isTemplate) return undefined;
+  if ((!wanted.length && !managed.length) || isTemplate || steady) return undefined;
   const existing = new Set((await api.snapshots()).map((s) => s.name).filter((n) => n !== 'current'));
   const missing = wanted.find((s) => !existing.has(s.name));
   if (missing) {
@@ -60,8 +62,7 @@ export async function snapshotBeforeRestart<O extends GuestObject>(ctx: GuestCon
 
 /**
  * Keeps the newest `snapshotBeforeRestart.keep` automatic snapshots, deleting older ones, once
- * a restart is done. In steady state the list is not read again: snapshots are in the config
- * file, so its unchanged digest says the list is the one the last look found nothing to prune in.
+ * a restart is done. In steady state the list is not read again (see ensureSnapshots).
  */
 export async function pruneRestartSnapshots<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, steady: boolean): Promise<ReconcileResult | undefined> {
   const keep = ctx.spec.snapshotBeforeRestart?.keep ?? 3;
