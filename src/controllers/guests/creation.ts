@@ -11,7 +11,6 @@ import type { Connection } from '../hypervisor/connections.ts';
 import { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
-import { runningTask } from '../tasks.ts';
 
 /** The guest's VMID, allocated and persisted before anything is created with it. */
 export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection): Promise<number | undefined> {
@@ -74,10 +73,7 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
     throw err;
   }
   await ctx.setup.events.normal(ctx.current, creation.action === 'create' ? 'Creating' : 'Cloning', creation.action, `${creation.action === 'create' ? 'creating' : `cloning VMID ${cloneSource} to`} VMID ${api.vmid} on node ${api.node}`);
-  await ctx.progress('Creating', `${creation.action} of VMID ${api.vmid} submitted`, {
-    task: runningTask(upid, creation.action, api.node),
-  });
-  return { requeueAfter: 500 };
+  return ctx.trackTask(api, upid, creation.action, `${creation.action} of VMID ${api.vmid} submitted`, { reason: 'Creating' });
 }
 
 /** Another creator took the VMID between allocation and create. */
@@ -110,8 +106,7 @@ export async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContex
     upid = await storageApi['download-url'].$post({ url: source.fetch.url, filename: source.fetch.filename, content: source.fetch.content });
   }
   await ctx.setup.events.normal(ctx.current, 'Downloading', 'Download', `downloading ${source.volume}`);
-  await ctx.progress('Downloading', `downloading ${source.volume}`, { task: runningTask(upid, 'download', api.node) });
-  return { requeueAfter: 1_000 };
+  return ctx.trackTask(api, upid, 'download', `downloading ${source.volume}`, { reason: 'Downloading', pollAfterMs: 1_000 });
 }
 
 /** Spec errors Proxmox would only report from inside a task: caught before submitting. */

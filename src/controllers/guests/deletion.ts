@@ -25,11 +25,8 @@ export async function deleteGuest<O extends GuestObject>(ctx: GuestContext<O>): 
     await ctx.progress('WaitingForHypervisor', `cannot reach PhoenixHypervisor ${ctx.spec.hypervisorRef.name} to delete guest ${vmid}; the finalizer stays until it can (remove it by hand to abandon the guest)`);
     return { requeueAfter: 10_000 };
   }
-  const task = ctx.status.task;
-  if (task) {
-    const outcome = await ctx.pollTask(connection, task);
-    if (outcome.running) return { requeueAfter: outcome.delayMs };
-  }
+  const polling = await ctx.pollTask(connection);
+  if (polling) return polling;
   const api = new GuestApi(connection.client, ctx.status.node ?? ctx.spec.node, ctx.adapter.type, vmid);
   const config = await api.config();
   if (!config) return done('Deleted', `guest ${vmid} is gone`);

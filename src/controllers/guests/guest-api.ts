@@ -1,6 +1,5 @@
 import type { ProxmoxClient } from '../../clients/proxmox/client.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
-import { readTaskStatus, type TaskStatus } from '../../clients/proxmox/tasks.ts';
 
 export type GuestType = 'lxc' | 'qemu';
 export type GuestConfig = Record<string, unknown> & { digest?: string; lock?: string; description?: string; template?: number | string };
@@ -159,10 +158,5 @@ export class GuestApi {
 
   async agentInterfaces(): Promise<{ result?: { name: string; 'ip-addresses'?: { 'ip-address': string; 'ip-address-type': string }[] }[] }> {
     return this.#guest().agent['network-get-interfaces'].$get();
-  }
-
-  /** Status of a task; the UPID names the node it runs on. */
-  task(upid: string): Promise<TaskStatus> {
-    return readTaskStatus(this.#client, upid, this.node);
   }
 }

@@ -8,6 +8,7 @@ import type { GuestIdentity } from '../../guests/common-config.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
 import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
+import { readTaskStatus } from '../../clients/proxmox/tasks.ts';
 import { freshSince, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
@@ -26,8 +27,6 @@ export interface SharedState extends ReconcileShared {
   /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
   readonly peers: () => (KubeObject & StartOrdered)[];
 }
-
-type TaskRecord = NonNullable<NonNullable<GuestObject['status']>['task']>;
 
 const createOperations = new Set(['create', 'clone']);
 
@@ -69,29 +68,33 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     return shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
   }
 
-  /** Follows the task recorded in status. Returns running with a poll delay, or records how it ended. */
-  async pollTask(connection: Connection, task: TaskRecord): Promise<{ running: true; delayMs: number } | { running: false }> {
-    const api = new GuestApi(connection.client, task.node ?? this.spec.node, this.adapter.type, this.status.vmid ?? 0);
+  /**
+   * Follows the task recorded in status, if any: while it runs, when to poll it again; once it
+   * ended, records how (undefined: go on).
+   */
+  async pollTask(connection: Connection): Promise<ReconcileResult | undefined> {
+    const task = this.status.task;
+    if (!task) return undefined;
     let state;
     try {
-      state = await api.task(task.upid);
+      state = await readTaskStatus(connection.client, task.upid, task.node ?? this.spec.node);
     } catch (err) {
       if (!isProxmoxError(err, 'NotFound')) throw err;
       // The task log is gone (node reinstalled, log rotated): observe the guest as it is.
       await this.progress('TaskLost', `task ${task.upid} is no longer known to Proxmox`, { task: undefined });
-      return { running: false };
+      return undefined;
     }
     const createLike = createOperations.has(task.operation);
     if (state.status === 'running') {
       if (createLike) this.deps.capacity.adopt(this.key, this.capacityKeys(connection).map((k) => k.key));
-      return { running: true, delayMs: taskPollDelayMs(task.startTime, Date.now()) };
+      return { requeueAfter: taskPollDelayMs(task.startTime, Date.now()) };
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
     // A finished migration moved the guest: from now on it is read on the node the spec names.
     const moved = ok && task.operation === 'migrate' ? { node: this.spec.node } : {};
     await this.progress(ok ? 'TaskSucceeded' : 'TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished, ...moved });
-    if (ok) return { running: false };
+    if (ok) return undefined;
     if (task.operation === 'migrate') throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
     await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
     const kind = classifyProxmoxFailure(500, exit);
@@ -160,16 +163,20 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       if (isProxmoxError(err, 'Locked')) throw new RetryableError('GuestLocked', (err as Error).message);
       throw err;
     }
-    return this.trackTask(api, upid, operation, message, fields);
+    return this.trackTask(api, upid, operation, message, { fields });
   }
 
-  async trackTask(api: GuestApi, upid: string, operation: string, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
+  /**
+   * Records a task just submitted (its UPID in status before anything else) and asks to be
+   * called again to poll it. The reason defaults to the operation in CamelCase.
+   */
+  async trackTask(api: GuestApi, upid: string, operation: string, message: string, options: { fields?: Record<string, unknown>; reason?: string; pollAfterMs?: number } = {}): Promise<ReconcileResult> {
     // restart-snapshot → RestartSnapshot: condition reasons are CamelCase words.
-    const reason = operation.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+    const reason = options.reason ?? operation.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
     await this.progress(reason, message, {
-      ...fields,
+      ...options.fields,
       task: runningTask(upid, operation, api.node),
     });
-    return { requeueAfter: 500 };
+    return { requeueAfter: options.pollAfterMs ?? 500 };
   }
 }

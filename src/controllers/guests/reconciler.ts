@@ -95,11 +95,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     if (!('client' in connection)) return connection;
     if (mode === 'Observe') return observeOnly(this, connection);
 
-    const task = this.status.task;
-    if (task) {
-      const outcome = await this.pollTask(connection, task);
-      if (outcome.running) return { requeueAfter: outcome.delayMs };
-    }
+    const polling = await this.pollTask(connection);
+    if (polling) return polling;
 
     const vmid = await ensureVmid(this, connection);
     if (vmid === undefined) return { requeueAfter: 100 };
@@ -248,20 +245,14 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       } else if (this.status.configDigest !== undefined) {
         await this.setup.events.normal(this.current, 'Configured', 'Update', `set ${fields.join(', ')}`);
       }
-      if (upid) {
-        await this.progress('Configuring', `updating ${fields.join(', ')}`, { task: runningTask(upid, 'configure', api.node) });
-        return { requeueAfter: 500 };
-      }
+      if (upid) return this.trackTask(api, upid, 'configure', `updating ${fields.join(', ')}`, { reason: 'Configuring' });
       return { requeueAfter: 100 };
     }
     if (diff.resizes.length) {
       const resize = diff.resizes[0]!;
       const upid = await api.resize(resize.disk, formatSize(resize.toBytes), config.digest);
       await this.setup.events.normal(this.current, 'Resizing', 'Resize', `growing ${resize.disk} from ${formatSize(resize.fromBytes)} to ${formatSize(resize.toBytes)}`);
-      if (upid) {
-        await this.progress('Resizing', `growing ${resize.disk} to ${formatSize(resize.toBytes)}`, { task: runningTask(upid, 'resize', api.node) });
-        return { requeueAfter: 500 };
-      }
+      if (upid) return this.trackTask(api, upid, 'resize', `growing ${resize.disk} to ${formatSize(resize.toBytes)}`, { reason: 'Resizing' });
       return { requeueAfter: 100 };
     }
 

@@ -4,7 +4,6 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
-import { runningTask } from '../tasks.ts';
 
 /** Snapshots Phoenix takes by itself before restarts; never counted as declared snapshots. */
 const restartSnapshotPrefix = 'phoenix-restart-';
@@ -24,11 +23,7 @@ export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O
   if (missing) {
     const upid = await api.createSnapshot(missing.name, missing.description);
     await ctx.setup.events.normal(ctx.current, 'Snapshotting', 'Snapshot', `taking snapshot ${missing.name}`);
-    await ctx.progress('Snapshotting', `taking snapshot ${missing.name}`, {
-      snapshots: [...new Set([...managed, missing.name])].sort(),
-      task: runningTask(upid, 'snapshot', api.node),
-    });
-    return { requeueAfter: 500 };
+    return ctx.trackTask(api, upid, 'snapshot', `taking snapshot ${missing.name}`, { reason: 'Snapshotting', fields: { snapshots: [...new Set([...managed, missing.name])].sort() } });
   }
   const dropped = managed.find((name) => !wanted.some((w) => w.name === name));
   if (dropped === undefined) return undefined;
@@ -39,11 +34,7 @@ export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O
   }
   const upid = await api.deleteSnapshot(dropped);
   await ctx.setup.events.normal(ctx.current, 'SnapshotDeleting', 'Snapshot', `deleting snapshot ${dropped}, dropped from spec.snapshots`);
-  await ctx.progress('SnapshotDeleting', `deleting snapshot ${dropped}`, {
-    snapshots: remaining.length ? remaining : undefined,
-    task: runningTask(upid, 'snapshot-delete', api.node),
-  });
-  return { requeueAfter: 500 };
+  return ctx.trackTask(api, upid, 'snapshot-delete', `deleting snapshot ${dropped}`, { reason: 'SnapshotDeleting', fields: { snapshots: remaining.length ? remaining : undefined } });
 }
 
 /**
