@@ -9,6 +9,7 @@ import { ensureFinalizer, hasFinalizer } from '../runtime/finalizers.ts';
 import { refOf } from '../runtime/object-key.ts';
 import { TerminalError } from '../runtime/errors.ts';
 import { dependencyGate, type DependencyRef } from './dependencies.ts';
+import { untilNextCycle } from './observe-cycle.ts';
 import { withDriftHistory, type DriftRecord } from './drift-records.ts';
 import type { IdenticalWrites } from './identical-writes.ts';
 import type { SecretObject } from './secrets.ts';
@@ -28,7 +29,7 @@ export interface ReconcileShared {
   readonly identicalWrites: IdenticalWrites;
 }
 
-type Managed = KubeObject & { spec: object; status?: object };
+type Managed = KubeObject & { spec: { managementPolicy?: 'Manage' | 'Observe' }; status?: object };
 
 /**
  * One reconcile of one object: its latest copy and the status writes that replace it. Each
@@ -56,6 +57,18 @@ export abstract class ReconcileContext<O extends Managed> {
     return this.current.spec;
   }
 
+  get mode(): 'Manage' | 'Observe' {
+    return this.spec.managementPolicy ?? 'Manage';
+  }
+
+  /** How often the object is observed to detect drift. */
+  abstract observePeriodMs(): number;
+
+  /** The delay until the object's next observation cycle starts (see observe-cycle.ts). */
+  nextCycle(): number {
+    return untilNextCycle(Date.now(), this.observePeriodMs());
+  }
+
   get status(): NonNullable<O['status']> {
     // Every status field is optional, so an object not yet written to reads as an empty status.
     return (this.current.status ?? {}) as NonNullable<O['status']>;
@@ -66,13 +79,13 @@ export abstract class ReconcileContext<O extends Managed> {
    * mode only, since Observe never holds up a deletion), a valid spec, and Ready dependencies.
    * False when the reconcile ends here, waiting for a dependency (which wakes it when Ready).
    */
-  async admitted(mode: 'Manage' | 'Observe', validator: SpecValidator, lookup: ReconcileShared['lookup']): Promise<boolean> {
-    if (mode === 'Manage' && !hasFinalizer(this.current, phoenixFinalizer)) {
+  async admitted(validator: SpecValidator, lookup: ReconcileShared['lookup']): Promise<boolean> {
+    if (this.mode === 'Manage' && !hasFinalizer(this.current, phoenixFinalizer)) {
       this.current = await ensureFinalizer(this.setup.client, this.resource, this.current, phoenixFinalizer);
     }
     const invalid = validator.validate(this.kind, this.spec);
     if (invalid.length) throw new TerminalError('InvalidSpec', invalid.map((e) => `${e.field}: ${e.message}`).join('; '));
-    const gate = dependencyGate({ kind: this.kind, ...refOf(this.current) }, this.current, lookup);
+    const gate = dependencyGate({ kind: this.kind, ...refOf(this.current) }, this.current as Parameters<typeof dependencyGate>[1], lookup);
     if (gate.cycle) throw new TerminalError('DependencyCycle', gate.cycle);
     if (!gate.waiting.length) return true;
     await this.progress('WaitingForDependencies', `waiting for ${gate.waiting.join(', ')}`);

@@ -17,7 +17,7 @@ export async function deleteGuest<O extends GuestObject>(ctx: GuestContext<O>): 
     ctx.deps.capacity.release(ctx.key);
     await removeFinalizer(ctx.setup.client, ctx.adapter.resource, ctx.current, phoenixFinalizer);
   };
-  if ((ctx.spec.managementPolicy ?? 'Manage') === 'Observe') return done('Released', 'Observe mode: the guest is left as it is');
+  if (ctx.mode === 'Observe') return done('Released', 'Observe mode: the guest is left as it is');
   const vmid = ctx.status.vmid;
   if (vmid === undefined) return done('Deleted', 'no guest was ever created');
   const connection = ctx.deps.connections.get(ctx.spec.hypervisorRef.name);

@@ -5,6 +5,7 @@ import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
+import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
 import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
@@ -49,8 +50,8 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   }
 
   get identity(): GuestIdentity {
-    const foundNotMade = this.spec.adopt !== undefined || this.status.adopted === true || (this.spec.managementPolicy ?? 'Manage') === 'Observe';
-    return { name: foundNotMade ? undefined : this.current.metadata.name, owner: { uid: this.current.metadata.uid ?? '', ref: `${this.adapter.kind} ${this.current.metadata.namespace}/${this.current.metadata.name}` } };
+    const foundNotMade = this.spec.adopt !== undefined || this.status.adopted === true || this.mode === 'Observe';
+    return { name: foundNotMade ? undefined : this.current.metadata.name, owner: { uid: this.current.metadata.uid ?? '', ref: this.key } };
   }
 
   observePeriodMs(): number {
@@ -149,8 +150,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
 
   /** The last reconcile converged this very generation, so any difference now came from outside. */
   convergedAtThisGeneration(): boolean {
-    const ready = this.status.conditions?.find((c) => c.type === 'Ready');
-    return ready?.status === 'True' && this.status.observedGeneration === this.current.metadata.generation && this.status.configDigest !== undefined;
+    return isReady(this.current) && this.status.configDigest !== undefined;
   }
 
   async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {

@@ -6,7 +6,6 @@ import { diffConfig } from '../../guests/desired.ts';
 import { importedConfig } from '../../guests/imported-config.ts';
 import { driftRecords } from '../../guests/drift-report.ts';
 import type { Connection } from '../hypervisor/connections.ts';
-import { untilNextCycle } from '../observe-cycle.ts';
 import { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
@@ -19,7 +18,7 @@ export async function observeOnly<O extends GuestObject>(ctx: GuestContext<O>, c
   const config = await api.config();
   if (!config) {
     await ctx.progress('GuestNotFound', `observing: no ${ctx.adapter.type} guest ${vmid} on node ${ctx.spec.node}`, { vmid, node: ctx.spec.node });
-    return { requeueAfter: untilNextCycle(Date.now(), ctx.observePeriodMs()) };
+    return { requeueAfter: ctx.nextCycle() };
   }
   const diff = diffConfig(ctx.adapter.desired(ctx.current, ctx.identity, ctx.secrets(), config), config);
   // The description carries no marker in Observe mode, so it is not a difference worth reporting.
@@ -34,5 +33,5 @@ export async function observeOnly<O extends GuestObject>(ctx: GuestContext<O>, c
     message: `observing VMID ${vmid} (no changes made): ${changes.length + diff.resizes.length} differences from the spec`,
     fields: { vmid, node: ctx.spec.node, powerState: power === 'running' ? 'Running' : 'Stopped', drift: drift.length ? drift : undefined, importedConfig: importedConfig(config), configDigest: config.digest },
   });
-  return { requeueAfter: untilNextCycle(Date.now(), ctx.observePeriodMs()) };
+  return { requeueAfter: ctx.nextCycle() };
 }

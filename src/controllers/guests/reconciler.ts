@@ -1,6 +1,7 @@
 import type { ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { isBeingDeleted } from '../../runtime/finalizers.ts';
+import { findCondition, type Condition } from '../../runtime/conditions.ts';
 import { type ControllerDefinition, type ControllerSetup, defineController } from '../../runtime/manager.ts';
 import { secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
 import { refOf } from '../../runtime/object-key.ts';
@@ -12,7 +13,6 @@ import { driftRecords } from '../../guests/drift-report.ts';
 import { formatSize } from '../../proxmox/size.ts';
 import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
 import type { Connection } from '../hypervisor/connections.ts';
-import { untilNextCycle } from '../observe-cycle.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
 import { dependencyCaches, dependsOn, isReady } from '../dependencies.ts';
@@ -89,11 +89,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
   async reconcile(): Promise<ReconcileResult | void> {
     for (const vmid of [this.status.vmid, this.spec.vmid]) if (vmid !== undefined) this.deps.allocator.claim(vmid, this.key);
     if (isBeingDeleted(this.current)) return deleteGuest(this);
-    const mode = this.spec.managementPolicy ?? 'Manage';
-    if (!(await this.admitted(mode, this.deps.validator, this.shared.lookup))) return;
+    if (!(await this.admitted(this.deps.validator, this.shared.lookup))) return;
     const connection = await this.connection();
     if (!('client' in connection)) return connection;
-    if (mode === 'Observe') return observeOnly(this, connection);
+    if (this.mode === 'Observe') return observeOnly(this, connection);
 
     const polling = await this.pollTask(connection);
     if (polling) return polling;
@@ -127,8 +126,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
    * reason (or the reason is unclear), so the guest waits for all of it.
    */
   private hostBlockers(hv: KubeObject): string[] | undefined {
-    const status = hv.status as { observedGeneration?: number; hostPending?: string[]; conditions?: { type: string; status: string; reason: string }[] } | undefined;
-    const ready = status?.conditions?.find((c) => c.type === 'Ready');
+    const status = hv.status as { observedGeneration?: number; hostPending?: string[]; conditions?: Condition[] } | undefined;
+    const ready = findCondition(status?.conditions, 'Ready');
     if (!status?.hostPending || status.observedGeneration !== hv.metadata.generation || !ready || !hostConfigReasons.has(ready.reason)) return undefined;
     return blockingHostItems(status.hostPending, hostNeeds(this.spec, this.adapter.sourceVolume(this.current)?.volume));
   }
@@ -294,7 +293,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     if (diff.shrinks.length) {
       const text = diff.shrinks.map((s) => `${s.disk} is ${formatSize(s.fromBytes)}, the spec asks for ${formatSize(s.toBytes)}`).join('; ');
       await this.write({ phase: 'stalled', reason: 'ShrinkRefused', message: `${text}. Proxmox cannot shrink a disk and Phoenix never re-creates a guest to do it: set the size to at least the current one`, fields });
-      return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
+      return { requeueAfter: this.nextCycle() };
     }
     this.converged = true;
     const what = `${isTemplate ? 'template' : running ? 'running' : 'stopped'} on ${api.node} as VMID ${api.vmid}`;
@@ -308,7 +307,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     } else {
       await this.write({ phase: 'ready', reason: 'Converged', message: what, fields, conditions });
     }
-    return { requeueAfter: untilNextCycle(Date.now(), this.observePeriodMs()) };
+    return { requeueAfter: this.nextCycle() };
   }
 
   /**

@@ -90,7 +90,7 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
 class StackReconcile extends StackContext {
   async reconcile(): Promise<ReconcileResult | void> {
     if (isBeingDeleted(this.current)) return deleteStack(this);
-    if (!(await this.admitted(this.mode, this.deps.validator, this.shared.lookup))) return;
+    if (!(await this.admitted(this.deps.validator, this.shared.lookup))) return;
     const connection = await portainerConnection(this);
     if (!('client' in connection)) return connection;
     const desired = desiredFromSpec(this);

@@ -8,7 +8,7 @@ import { isPortainerError } from '../../clients/portainer/errors.ts';
 import type { ObservedStack, StackDiff } from '../../stacks/plan.ts';
 import { adoptedEnv, ComposeInvalidError, type DesiredStack, withGitFile } from '../../stacks/desired.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
-import { minObservePeriodMs, untilNextCycle } from '../observe-cycle.ts';
+import { minObservePeriodMs } from '../observe-cycle.ts';
 import { secretKeys } from '../secrets.ts';
 import { type DriftRecord, stampDrift } from '../drift-records.ts';
 import type { PortainerConnections } from './portainer-connections.ts';
@@ -56,12 +56,8 @@ export class StackContext extends ReconcileContext<PhoenixStack> {
     return this.current.metadata.namespace ?? '';
   }
 
-  get mode(): 'Manage' | 'Observe' {
-    return this.spec.managementPolicy ?? 'Manage';
-  }
-
-  nextCycle(): number {
-    return untilNextCycle(Date.now(), Math.max(minObservePeriodMs, this.deps.observePeriodMs));
+  observePeriodMs(): number {
+    return Math.max(minObservePeriodMs, this.deps.observePeriodMs);
   }
 
   /** What an adopted stack converges to: its env keeps variables the spec does not name; a git stack expects the services of its file. */

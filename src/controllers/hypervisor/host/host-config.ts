@@ -68,6 +68,10 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
     this.api = new HostApi(connection.client);
   }
 
+  observePeriodMs(): number {
+    return this.options.observePeriodMs;
+  }
+
   private get created(): CreatedItems {
     return (this.status.created ?? {}) as CreatedItems;
   }
@@ -96,7 +100,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
 
   async reconcile(): Promise<ReconcileResult> {
     const spec = this.current.spec;
-    const period = { requeueAfter: this.options.observePeriodMs };
+    const period = { requeueAfter: this.observePeriodMs() };
     const created = this.created;
     const staged = this.staged;
     const reads = hostReads(spec, created, staged);
@@ -114,7 +118,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
       await this.write({ phase: 'stalled', reason: 'InvalidSpec', message, fields: { hostPending: undefined }, conditions: this.hostCondition('False', 'InvalidSpec', message) });
       return period;
     }
-    const observe = (spec.managementPolicy ?? 'Manage') === 'Observe';
+    const observe = this.mode === 'Observe';
     const task = this.status.task;
     if (task && !observe) {
       const outcome = await this.pollTask(task);
@@ -178,7 +182,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
           const message = `${step.item}: Proxmox refused to ${step.why} (${describeCall(step.call)}): ${detail}`;
           await this.setup.events.warning(this.current, 'RejectedByProxmox', 'Update', message);
           await this.write({ phase: 'stalled', reason: 'RejectedByProxmox', message, fields, conditions: this.hostCondition('False', 'RejectedByProxmox', message) });
-          return { requeueAfter: this.options.observePeriodMs };
+          return { requeueAfter: this.observePeriodMs() };
         }
         if (isProxmoxError(err, 'Conflict')) throw new RetryableError('HostChanged', `${step.item} changed while Phoenix was updating it; reading it again`);
         if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token may not ${step.why}: ${err.message}`, { cause: err });
@@ -266,10 +270,10 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
       await this.write({ phase: 'reconciling', reason: 'TaskSucceeded', message: `${item}: ${exit}`, fields: { task: undefined, taskItem: undefined, lastTask: finished } });
       return undefined;
     }
-    const message = `${item}: the Proxmox task failed: ${exit}. Phoenix tries again at the next observation, in ${Math.round(this.options.observePeriodMs / 1000)} s`;
+    const message = `${item}: the Proxmox task failed: ${exit}. Phoenix tries again at the next observation, in ${Math.round(this.observePeriodMs() / 1000)} s`;
     await this.setup.events.warning(this.current, 'TaskFailed', 'Update', message);
     await this.write({ phase: 'stalled', reason: 'HostTaskFailed', message, fields: { task: undefined, taskItem: undefined, lastTask: finished }, conditions: this.hostCondition('False', 'HostTaskFailed', message) });
-    return { requeueAfter: this.options.observePeriodMs };
+    return { requeueAfter: this.observePeriodMs() };
   }
 
   /** Observe mode: report every difference, write nothing to Proxmox. */
@@ -284,7 +288,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
       fields: { drift: drift.length ? drift : undefined, hostPending: undefined },
       conditions: this.hostCondition(differences.length ? 'False' : 'True', differences.length ? 'Observed' : 'Converged', message),
     });
-    return { requeueAfter: this.options.observePeriodMs };
+    return { requeueAfter: this.observePeriodMs() };
   }
 }
 
