@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ExternalCallRecorder } from '../runtime/metrics.ts';
+import { TerminalError } from '../runtime/errors.ts';
 
 /**
  * Clients of one external API, one per PhoenixHypervisor, shared by every reconciler that
@@ -21,8 +22,13 @@ export class ClientRegistry<T extends { readonly client: { close(): void } }> {
     this.#allowHost = allowHost;
   }
 
-  allows(url: string): boolean {
-    return this.#allowHost(new URL(url).hostname);
+  /**
+   * Refuses a URL whose host `allowHost` excludes; called before any Secret is read or client
+   * built. `what` names the endpoint in the message, e.g. "Portainer at ".
+   */
+  assertAllowed(url: string, what = ''): void {
+    const host = new URL(url).hostname;
+    if (!this.#allowHost(host)) throw new TerminalError('EndpointNotAllowed', `this controller may not connect to ${what}${host} (restricted by --allowed-proxmox-hosts)`);
   }
 
   get(name: string): T | undefined {

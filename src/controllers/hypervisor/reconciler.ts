@@ -97,9 +97,7 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
             options.portainer?.remove(request.name);
             return;
           }
-          if (!connections.allows(hv.spec.proxmox.url)) {
-            throw new TerminalError('EndpointNotAllowed', `this controller may not connect to ${new URL(hv.spec.proxmox.url).hostname} (restricted by --allowed-proxmox-hosts)`);
-          }
+          connections.assertAllowed(hv.spec.proxmox.url);
           const ref = hv.spec.proxmox.tokenSecretRef;
           const token = secretText(secretCache, ref.namespace, ref.name, ref.key ?? 'token', 'the API token (user@realm!tokenid=uuid)').trim();
           if (!/^[^@\s]+@[^!\s]+![^=\s]+=\S+$/.test(token)) {

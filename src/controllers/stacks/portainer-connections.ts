@@ -4,7 +4,6 @@ import { ClientRegistry } from '../client-registry.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { Redactor } from '../../runtime/redact.ts';
 import type { PhoenixHypervisor } from '../../api/objects.ts';
-import { TerminalError } from '../../runtime/errors.ts';
 import { secretText, type SecretObject } from '../secrets.ts';
 
 export interface PortainerConnection {
@@ -33,9 +32,7 @@ export class PortainerConnections extends ClientRegistry<PortainerConnection> {
       this.remove(hv.metadata.name);
       return undefined;
     }
-    if (!this.allows(portainer.url)) {
-      throw new TerminalError('EndpointNotAllowed', `this controller may not connect to Portainer at ${new URL(portainer.url).hostname} (restricted by --allowed-proxmox-hosts)`);
-    }
+    this.assertAllowed(portainer.url, 'Portainer at ');
     const ref = portainer.apiKeySecretRef;
     const apiKey = secretText(secrets, ref.namespace, ref.name, ref.key ?? 'apiKey', 'a Portainer access token (ptr_…)').trim();
     redactor?.addSecret(apiKey);

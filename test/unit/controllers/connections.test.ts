@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { ConnectionRegistry } from '../../../src/controllers/hypervisor/connections.ts';
 import type { PhoenixHypervisor } from '../../../src/api/objects.ts';
+import { TerminalError } from '../../../src/runtime/errors.ts';
 
 const hv = (spec: Record<string, unknown> = {}) => ({
   apiVersion: 'hypervisor.phoenix.io/v1alpha1', kind: 'PhoenixHypervisor', metadata: { name: 'pve' },
@@ -31,6 +32,12 @@ describe('Proxmox connections', () => {
     registry.close();
     assert.equal(closes(), 1);
     assert.equal(registry.get('pve'), undefined);
+  });
+
+  it('refuse a host --allowed-proxmox-hosts excludes, naming it', () => {
+    const registry = new ConnectionRegistry(undefined, (host) => host === '127.0.0.1');
+    assert.throws(() => registry.assertAllowed('https://pve.example.com:8006'), (err: unknown) => err instanceof TerminalError && err.reason === 'EndpointNotAllowed' && /may not connect to pve\.example\.com/.test(err.message));
+    registry.assertAllowed('https://127.0.0.1:8006');
   });
 
   it('build a new client for a rotated token or another CA, closing the one it replaces', () => {
