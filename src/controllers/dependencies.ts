@@ -10,7 +10,7 @@ export interface DependencyRef {
   readonly namespace?: string;
 }
 
-export type DependencyCaches = Readonly<Record<DependencyRef['kind'], Informer<KubeObject>>>;
+type DependencyCaches = Readonly<Record<DependencyRef['kind'], Informer<KubeObject>>>;
 
 /** The shared caches of every kind a dependency can name, and a lookup of one reference in them. */
 export function dependencyCaches(cache: (resource: ResourceType) => Informer<KubeObject>): { caches: DependencyCaches; lookup: (ref: DependencyRef) => KubeObject | undefined } {

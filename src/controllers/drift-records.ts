@@ -11,7 +11,7 @@ export interface DriftRecord {
   corrected?: boolean;
 }
 
-export const maxDriftRecords = 20;
+const maxDriftRecords = 20;
 
 /** Stamps records with the time; one already in `previous` keeps its time, so re-observing writes nothing. */
 export function stampDrift(records: readonly Omit<DriftRecord, 'time'>[], previous: readonly DriftRecord[] = [], now = new Date().toISOString()): DriftRecord[] {

@@ -8,7 +8,6 @@ import { stripMarker } from './marker.ts';
 import { formatSize } from '../proxmox/size.ts';
 import { stampDrift, type DriftRecord } from '../controllers/drift-records.ts';
 
-export type { DriftRecord };
 
 export function diffSummary(diff: ConfigDiff, extra: readonly Omit<DriftRecord, 'time'>[]): string {
   const parts = diff.changes.flatMap(reportable).map((c) => `${c.key}: ${maskSecret(c.key, c.observed ?? '(unset)')} → ${maskSecret(c.key, c.value ?? '(removed)')}`);

@@ -75,11 +75,6 @@ export function hostReads(spec: PhoenixHypervisorSpec, created: CreatedItems, st
   };
 }
 
-/** The spec asks for host configuration, or Phoenix still has items of its own to look after. */
-export function managesHost(spec: PhoenixHypervisorSpec, created: CreatedItems, staged: StagedNetwork = {}): boolean {
-  return readsAnything(hostReads(spec, created, staged));
-}
-
 /** Whether an observation has anything to read: the reads of `hostReads`, seen as "is there host configuration". */
 export function readsAnything(r: HostReads): boolean {
   return r.pools || r.storages || r.dnsNodes.length > 0 || r.timezoneNodes.length > 0 || r.firewallOptions || r.users || r.acls || r.downloads.length > 0 || r.zfsNodes.length > 0 || r.networkNodes.length > 0;

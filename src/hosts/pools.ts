@@ -1,6 +1,6 @@
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { HostStep } from './plan.ts';
-import { text } from './plan.ts';
+import { createdButNotWanted, text } from './plan.ts';
 
 export type PoolSpec = NonNullable<PhoenixHypervisorSpec['pools']>[number];
 
@@ -42,9 +42,7 @@ export function planPools(desired: readonly PoolSpec[] | undefined, observed: re
       });
     }
   }
-  const wanted = new Set((desired ?? []).map((p) => p.id));
-  for (const id of created) {
-    if (wanted.has(id)) continue;
+  for (const id of createdButNotWanted(desired, created)) {
     const have = byId.get(id);
     if (!have) {
       // Removed outside Phoenix: there is nothing left to remove, only a record to drop.

@@ -1,6 +1,6 @@
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
 import type { Difference, HostStep, ParamValue, SpecProblem } from './plan.ts';
-import { flag, sameSet, splitList } from './plan.ts';
+import { createdButNotWanted, flag, sameSet, splitList } from './plan.ts';
 
 export type StorageSpec = NonNullable<PhoenixHypervisorSpec['storages']>[number];
 
@@ -118,9 +118,7 @@ export function planStorages(desired: readonly StorageSpec[] | undefined, observ
       });
     }
   }
-  const wanted = new Set((desired ?? []).map((s) => s.id));
-  for (const id of created) {
-    if (wanted.has(id)) continue;
+  for (const id of createdButNotWanted(desired, created)) {
     const have = byId.get(id);
     if (!have) {
       steps.push({ item: `storage ${id}`, why: `forget storage ${id}, removed outside Phoenix`, safe: true, differences: [], forgets: { kind: 'storages', id } });

@@ -4,7 +4,8 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import { type ConfigDiff, diffConfig } from '../../guests/desired.ts';
 import { describeWithMarker, stripMarker } from '../../guests/marker.ts';
 import { importedConfig } from '../../guests/imported-config.ts';
-import { type DriftRecord, diffSummary, driftRecords, rulesText } from '../../guests/drift-report.ts';
+import { diffSummary, driftRecords, rulesText } from '../../guests/drift-report.ts';
+import type { DriftRecord } from '../drift-records.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
 import { formatSize } from '../../proxmox/size.ts';
 import type { Connection } from '../hypervisor/connections.ts';
@@ -37,7 +38,7 @@ export async function adopt<O extends GuestObject>(ctx: GuestContext<O>, connect
  * What converging an adopted guest would do beyond its config, for the adoption report:
  * disks larger than the spec (never shrunk), template, power, snapshots, firewall.
  */
-export async function adoptionDifferences<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi, config: GuestConfig, diff: ConfigDiff): Promise<Omit<DriftRecord, 'time'>[]> {
+async function adoptionDifferences<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi, config: GuestConfig, diff: ConfigDiff): Promise<Omit<DriftRecord, 'time'>[]> {
   const records: Omit<DriftRecord, 'time'>[] = diff.shrinks.map((s) => ({ field: s.disk, observed: formatSize(s.fromBytes), desired: formatSize(s.toBytes), corrected: false }));
   const add = (field: string, observed: string, desired: string) => records.push({ field, observed, desired, corrected: false });
   const isTemplate = String(config.template ?? '0') === '1';

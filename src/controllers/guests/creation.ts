@@ -86,7 +86,7 @@ export async function vmidTaken<O extends GuestObject>(ctx: GuestContext<O>, vmi
 }
 
 /** Downloads a missing template or image first when the spec allows it; else a clear error. */
-export async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi): Promise<ReconcileResult | undefined> {
+async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi): Promise<ReconcileResult | undefined> {
   const source = ctx.adapter.sourceVolume(ctx.current);
   if (!source) return undefined;
   const storageApi = connection.client.api.nodes.$(api.node).storage.$(source.storage) as any;
@@ -110,7 +110,7 @@ export async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContex
 }
 
 /** Spec errors Proxmox would only report from inside a task: caught before submitting. */
-export async function preflight<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, node: string): Promise<void> {
+async function preflight<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, node: string): Promise<void> {
   const bridges = (ctx.spec.networks ?? []).map((n) => n.bridge);
   if (bridges.length) {
     const ifaces = (await connection.client.api.nodes.$(node).network.$get()) as { iface: string; type: string }[];

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { planDns, planTimezone } from '../../../src/hosts/nodes.ts';
 import { planClusterFirewall, type ClusterFirewallSpec } from '../../../src/hosts/firewall.ts';
-import { hostProblems, hostReads, managesHost } from '../../../src/hosts/host.ts';
+import { hostProblems, hostReads, readsAnything } from '../../../src/hosts/host.ts';
 import { describeCall } from '../../../src/hosts/plan.ts';
 
 describe('host plan: node DNS and time zone', () => {
@@ -54,8 +54,8 @@ describe('host plan: what to read, and spec problems', () => {
     assert.deepEqual(reads, { pools: true, inspectPools: [], storages: false, inspectStorages: [], dnsNodes: [], timezoneNodes: [], firewallOptions: false, firewallRules: false, users: false, acls: false, downloads: [], zfsNodes: [], networkNodes: [] });
     const dropped = hostReads({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } }, pools: [{ id: 'kept' }] }, { pools: ['kept', 'gone'], storages: ['old'] });
     assert.deepEqual([dropped.inspectPools, dropped.inspectStorages], [['gone'], ['old']], 'only created items the spec dropped are inspected before removal');
-    assert.equal(managesHost({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } } }, {}), false);
-    assert.equal(managesHost({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } } }, { storages: ['old'] }), true, 'its own items are looked after even with no spec');
+    assert.equal(readsAnything(hostReads({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } } }, {})), false);
+    assert.equal(readsAnything(hostReads({ proxmox: { url: 'https://x', tokenSecretRef: { name: 't', namespace: 'n' } } }, { storages: ['old'] })), true, 'its own items are looked after even with no spec');
   });
 
   it('names the field of a node the cluster does not have', () => {

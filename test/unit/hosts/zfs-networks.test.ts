@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { planZfsPools, zfsNeedsDisks, findDisk, type ZfsPoolSpec } from '../../../src/hosts/zfs.ts';
 import { planNetworks, stagedInterfaces, type NetworkSpec } from '../../../src/hosts/networks.ts';
-import { hostReads, managesHost, planHost } from '../../../src/hosts/host.ts';
+import { hostReads, planHost, readsAnything } from '../../../src/hosts/host.ts';
 import { withStaged } from '../../../src/hosts/plan.ts';
 
 const disks = [
@@ -131,8 +131,8 @@ describe('host plan: ZFS and networks in the whole plan', () => {
     assert.deepEqual(reads.zfsNodes, [{ node: 'pve', pools: ['tank'] }]);
     assert.deepEqual(reads.networkNodes, ['pve']);
     const bare = { proxmox: { url: 'https://pve:8006', tokenSecretRef: { name: 't' } } } as never;
-    assert.equal(managesHost(bare, {}), false);
-    assert.equal(managesHost(bare, {}, { pve: ['vmbr1'] }), true, 'a staged change is still reloaded when the spec dropped it');
+    assert.equal(readsAnything(hostReads(bare, {})), false);
+    assert.equal(readsAnything(hostReads(bare, {}, { pve: ['vmbr1'] })), true, 'a staged change is still reloaded when the spec dropped it');
   });
 
   it('creates ZFS pools before storages, and stages networks after node settings', () => {

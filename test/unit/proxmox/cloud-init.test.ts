@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { decodeSshKeys, encodeSshKeys, formatIpConfig, parseIpConfig } from '../../../src/proxmox/cloud-init.ts';
-import { formatStartup, parseStartup } from '../../../src/proxmox/startup.ts';
 import { checkNamedFormat } from '../../../src/proxmox/formats.ts';
 
 describe('cloud-init values', () => {
@@ -20,13 +19,6 @@ describe('cloud-init values', () => {
 });
 
 describe('startup order', () => {
-  it('round-trips and refuses unknown parts', () => {
-    assert.deepEqual(parseStartup('order=2,up=30'), { order: 2, up: 30 });
-    assert.equal(formatStartup({ down: 10, order: 1 }), 'order=1,down=10');
-    assert.equal(parseStartup('order=x'), undefined);
-    assert.equal(checkNamedFormat('pve-startup-order', formatStartup({ order: 3, up: 5, down: 5 })), undefined);
-  });
-
   it('validates as Proxmox parses it: parts in any order, a bare number is the order', () => {
     for (const ok of ['up=10,order=3', 'down=5,up=10', '3', '3,up=10', 'order=0']) assert.equal(checkNamedFormat('pve-startup-order', ok), undefined, ok);
     for (const bad of ['', '0', 'order=x', 'up=10,later', 'order=3;up=10']) assert.equal(checkNamedFormat('pve-startup-order', bad), 'invalid startup order', bad);
