@@ -42,11 +42,18 @@ export interface HostConfigOptions {
   readonly driftCorrections?: Counter<'kind' | 'option'>;
 }
 
+const hostConfigReasonList = ['Configuring', 'Downloading', 'HostConfigRefused', 'RejectedByProxmox', 'HostTaskFailed', 'TaskSucceeded', 'TaskLost', 'HostChanged', 'HostConfigFailed', 'PasswordNotChanged'] as const;
+type HostConfigReason = (typeof hostConfigReasonList)[number];
+
 /**
  * Why a connected hypervisor is not Ready while it applies host configuration: the reasons this
  * module writes. A guest then waits only for the host items it uses (status.hostPending).
+ * Every Ready reason written here is typed against it, so a new one cannot be left out.
  */
-export const hostConfigReasons: ReadonlySet<string> = new Set(['Configuring', 'Downloading', 'HostConfigRefused', 'RejectedByProxmox', 'HostTaskFailed', 'TaskSucceeded', 'TaskLost', 'HostChanged', 'HostConfigFailed', 'PasswordNotChanged']);
+export const hostConfigReasons: ReadonlySet<string> = new Set(hostConfigReasonList);
+
+/** Ready's reason as host configuration writes it: applying configuration, connected, or an invalid spec (then guests wait for everything). */
+type HostReadyReason = HostConfigReason | 'Connected' | 'InvalidSpec';
 
 const differenceText = (d: Difference) => `${d.field}: ${d.observed} → ${d.desired}`;
 
@@ -82,7 +89,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
   }
 
   /** Every status write carries the connection facts too, so host configuration never drops them. */
-  override async write(update: StatusUpdate): Promise<void> {
+  override async write(update: StatusUpdate & { reason: HostReadyReason }): Promise<void> {
     await super.write({ ...update, fields: { ...this.facts.fields, ...update.fields } });
   }
 
@@ -184,9 +191,9 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
           await this.write({ phase: 'stalled', reason: 'RejectedByProxmox', message, fields, conditions: this.hostCondition('False', 'RejectedByProxmox', message) });
           return { requeueAfter: this.observePeriodMs() };
         }
-        if (isProxmoxError(err, 'Conflict')) throw new RetryableError('HostChanged', `${step.item} changed while Phoenix was updating it; reading it again`);
+        if (isProxmoxError(err, 'Conflict')) throw new RetryableError('HostChanged' satisfies HostConfigReason, `${step.item} changed while Phoenix was updating it; reading it again`);
         if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token may not ${step.why}: ${err.message}`, { cause: err });
-        if (isProxmoxError(err)) throw new RetryableError('HostConfigFailed', `${step.item}: could not ${step.why}: ${err.message}`, { cause: err });
+        if (isProxmoxError(err)) throw new RetryableError('HostConfigFailed' satisfies HostConfigReason, `${step.item}: could not ${step.why}: ${err.message}`, { cause: err });
         throw err;
       }
     }
