@@ -9,6 +9,11 @@ interface AddressSpec {
 const stripPrefix = (cidr: string) => cidr.split('/')[0] ?? cidr;
 const isStatic = (value: string | undefined): value is string => value !== undefined && value.includes('/');
 
+/** Whether any NIC takes its address from DHCP or SLAAC: such addresses change with no config change. */
+export function hasDynamicAddresses(spec: AddressSpec): boolean {
+  return (spec.networks ?? []).some((n) => n.ipv4 === 'dhcp' || n.ipv6 === 'dhcp' || n.ipv6 === 'auto');
+}
+
 /**
  * A running guest's IP addresses. Static addresses come from the config; DHCP and SLAAC
  * addresses from the container's interfaces, or from the VM's guest agent when it has one.
@@ -20,7 +25,7 @@ export async function guestAddresses(api: GuestApi, config: GuestConfig, spec: A
     if (isStatic(net.ipv4)) found.add(stripPrefix(net.ipv4));
     if (isStatic(net.ipv6)) found.add(stripPrefix(net.ipv6));
   }
-  const dynamic = (spec.networks ?? []).some((n) => n.ipv4 === 'dhcp' || n.ipv6 === 'dhcp' || n.ipv6 === 'auto');
+  const dynamic = hasDynamicAddresses(spec);
   try {
     if (api.type === 'lxc' && dynamic) {
       for (const iface of (await api.interfaces()) ?? []) {

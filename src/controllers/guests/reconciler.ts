@@ -18,7 +18,7 @@ import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
 import { dependencyCaches, dependsOn, isReady } from '../dependencies.ts';
 import { GuestApi, type GuestConfig } from './guest-api.ts';
 import type { GuestAdapter, GuestObject } from './adapter.ts';
-import { guestAddresses } from './addresses.ts';
+import { guestAddresses, hasDynamicAddresses } from './addresses.ts';
 import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
 import { hostConfigReasons } from '../hypervisor/host/host-config.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
@@ -279,7 +279,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     if (pruned) return pruned;
 
     // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
-    const dynamic = (this.spec.networks ?? []).some((n) => n.ipv4 === 'dhcp' || n.ipv6 === 'dhcp' || n.ipv6 === 'auto');
+    const dynamic = hasDynamicAddresses(this.spec);
     const addresses = !running ? [] : steady && !dynamic && this.status.powerState === 'Running' ? [...(this.status.ipAddresses ?? [])] : await guestAddresses(api, config, this.spec);
     const fields = {
       vmid: api.vmid,
