@@ -286,13 +286,18 @@ export function listEntry(sim: Simulator, g: SimGuestState): Record<string, unkn
 
 // ---- snapshots ------------------------------------------------------------------------
 
+/** The guest of `type` that a route's node and vmid name (Proxmox's error when there is none). */
+export function guestOf(type: GuestType): (sim: Simulator, p: Params) => SimGuestState {
+  return (sim, p) => sim.guest(String(p['node']), type, Number(p['vmid']));
+}
+
 /**
  * The snapshot routes of one guest type. Containers and VMs share them but for what a VM's
  * create takes (`vmstate`) and how a rollback with `start` starts the guest.
  */
 export function snapshotRoutes(type: GuestType, createParams: ParamDefs, start: (sim: Simulator, g: SimGuestState) => void): Endpoint[] {
   const path = `/nodes/{node}/${type}/{vmid}/snapshot`;
-  const guest = (sim: Simulator, p: Params): SimGuestState => sim.guest(String(p['node']), type, Number(p['vmid']));
+  const guest = guestOf(type);
   const snapname = str({ format: 'pve-configid', maxLength: 40 });
   const optional = { optional: true } as const;
   return [

@@ -16,13 +16,13 @@ import type { Subject } from '../auth.ts';
 import { lxcOptionParams, LXC_HOT_APPLY } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
-  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, holdLock, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, snapshotRoutes, statusCurrent, updateConfig,
+  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, guestOf, holdLock, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, snapshotRoutes, statusCurrent, updateConfig,
 } from './guest-common.ts';
 
 const o = { optional: true } as const;
 const MP_KEYS = Array.from({ length: 256 }, (_, i) => `mp${i}`);
 
-const ct = (sim: Simulator, p: Params): SimGuestState => sim.guest(String(p['node']), 'lxc', Number(p['vmid']));
+const ct = guestOf('lxc');
 
 function detectOstype(template: string): string {
   const name = template.replace(/^.*\//, '');

@@ -18,7 +18,7 @@ import type { Subject } from '../auth.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
-  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, statusCurrent, updateConfig, effectiveConfig, snapshotRoutes,
+  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, guestOf, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, statusCurrent, updateConfig, effectiveConfig, snapshotRoutes,
 } from './guest-common.ts';
 
 const o = { optional: true } as const;
@@ -34,7 +34,7 @@ const DISK_KEYS = [
 const CLOUDINIT_KEYS = ['ciuser', 'cipassword', 'sshkeys', 'nameserver', 'searchdomain', 'citype', 'ciupgrade', 'cicustom'];
 const SSH_KEY_RE = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+[A-Za-z0-9+/]+={0,3}(\s.*)?$/;
 
-const vm = (sim: Simulator, p: Params): SimGuestState => sim.guest(String(p['node']), 'qemu', Number(p['vmid']));
+const vm = guestOf('qemu');
 
 /** qemu-server unescapes `sshkeys` and runs ssh-keygen on every line. */
 function checkSshKeys(p: Params): void {
