@@ -16,9 +16,16 @@ import type { PortainerConnections } from '../stacks/portainer-connections.ts';
 export const hypervisorCheckPeriodMs = 5 * 60_000;
 
 /** Every Secret a hypervisor reads, as `namespace/name`. */
+const secretKeys = (refs: readonly ({ namespace: string; name: string } | undefined)[]) => refs.filter((r) => r !== undefined).map((r) => `${r.namespace}/${r.name}`);
+
+/** The Secrets the connection check depends on: the API token and Portainer's key. */
+function connectionSecrets(hv: PhoenixHypervisor): string[] {
+  return secretKeys([hv.spec.proxmox.tokenSecretRef, hv.spec.portainer?.apiKeySecretRef]);
+}
+
+/** Every Secret the hypervisor reads: the connection's, and users' passwords. */
 function referencedSecrets(hv: PhoenixHypervisor): string[] {
-  const refs = [hv.spec.proxmox.tokenSecretRef, hv.spec.portainer?.apiKeySecretRef, ...(hv.spec.users ?? []).map((u) => u.passwordSecretRef)];
-  return refs.filter((r) => r !== undefined).map((r) => `${r.namespace}/${r.name}`);
+  return [...connectionSecrets(hv), ...secretKeys((hv.spec.users ?? []).map((u) => u.passwordSecretRef))];
 }
 
 /**
@@ -50,6 +57,7 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
       const secretCache = setup.cache<SecretObject>(secrets);
       /** The last check of each hypervisor, reused by the quick requeues of one observation cycle. */
       const checks = new Map<string, { cycle: number; inputs: string; facts: ConnectionFacts }>();
+      const observePeriodMs = Math.min(hypervisorCheckPeriodMs, Math.max(minObservePeriodMs, options.observePeriodMs ?? hypervisorCheckPeriodMs));
 
       /** Reads Proxmox's version and nodes (and Portainer's version): what status reports of the endpoint. */
       async function check(hv: PhoenixHypervisor, connection: Connection): Promise<ConnectionFacts> {
@@ -104,12 +112,12 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
             throw new TerminalError('InvalidToken', `Secret ${ref.namespace}/${ref.name} key "${ref.key ?? 'token'}" is not an API token of the form user@realm!tokenid=uuid`);
           }
           const connection = connections.upsert(hv, token);
-          const observePeriodMs = Math.min(hypervisorCheckPeriodMs, Math.max(minObservePeriodMs, options.observePeriodMs ?? hypervisorCheckPeriodMs));
           // Host configuration requeues quickly while it works (after each step, while a task
           // runs); those requeues reuse this cycle's check instead of reading version and nodes
-          // again. A new cycle, a spec change or a changed Secret checks again.
+          // again. A new cycle, a spec change, or a changed token or Portainer key checks again
+          // (a user's password does not change what the check reads).
           const cycle = cycleStart(Date.now(), observePeriodMs);
-          const inputs = [hv.metadata.generation, ...referencedSecrets(hv).map((key) => secretCache.get(key)?.metadata.resourceVersion ?? '')].join('|');
+          const inputs = [hv.metadata.generation, ...connectionSecrets(hv).map((key) => secretCache.get(key)?.metadata.resourceVersion ?? '')].join('|');
           const last = checks.get(hv.metadata.name);
           let facts: ConnectionFacts;
           if (last && last.cycle === cycle && last.inputs === inputs && connection.version !== undefined) {
