@@ -149,6 +149,6 @@ export class ProxmoxTransport implements ApiRequestable {
     const fieldErrors = body.errors ?? {};
     const detail = Object.entries(fieldErrors).map(([k, v]) => `${k}: ${v}`).join('; ');
     const message = [response.reason, body.message && body.message.trim() !== response.reason.trim() ? body.message.trim() : '', detail].filter(Boolean).join(' - ');
-    throw new ProxmoxApiError({ kind: classifyProxmoxFailure(response.status, message), status: response.status, message, method, path, fieldErrors });
+    throw new ProxmoxApiError({ kind: classifyProxmoxFailure(response.status, message, fieldErrors), status: response.status, message, method, path, fieldErrors });
   }
 }

@@ -3,7 +3,7 @@ import type { ControllerSetup } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
-import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
+import { classifyTaskFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
@@ -98,7 +98,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     if (ok) return undefined;
     if (task.operation === 'migrate') throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
     await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
-    const kind = classifyProxmoxFailure(500, exit);
+    const kind = classifyTaskFailure(exit);
     if (kind === 'LockTimeout') throw new RetryableError('StorageLockTimeout', `${task.operation} failed on a storage lock timeout; retrying with backoff: ${exit}`);
     throw new RetryableError('TaskFailed', `${task.operation} failed: ${exit}`);
   }
