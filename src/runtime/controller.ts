@@ -148,7 +148,8 @@ export class Controller<T extends KubeObject> {
       if (isTerminalError(err)) {
         metrics?.reconcileTotal.inc({ controller: this.name, result: 'terminal' });
         queue.forget(key);
-        log.error('reconcile failed permanently; not retrying until the object changes', { reason: err.reason, error: err.message });
+        if (err.recheckAfterMs !== undefined) queue.addAfter(key, err.recheckAfterMs);
+        log.error(err.recheckAfterMs === undefined ? 'reconcile failed permanently; not retrying until the object changes' : 'reconcile stalled; looking again later', { reason: err.reason, error: err.message });
         await this.record(log, key, 'stalled', err.reason, err.message);
         return;
       }
