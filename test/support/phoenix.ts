@@ -112,3 +112,51 @@ export function apply(env: PhoenixEnv, kind: 'PhoenixLXC' | 'PhoenixVM', name: s
     body: { apiVersion: `${apiGroup}/${apiVersion}`, kind, metadata: { name }, spec: { hypervisorRef: { name: env.hypervisor }, node: 'pve', ...spec } },
   });
 }
+
+/** Every condition state of a kind's objects as the API server sent them, in order (a watch, not polls). */
+export interface ConditionLog {
+  readonly seen: { name: string; type: string; status: string; reason: string; message: string; generation: number | undefined; observedGeneration: number | undefined }[];
+  /** Ready going from True to False for an object, after it was first Ready (at that moment's generation). */
+  flaps(name?: string): { name: string; reason: string; message: string }[];
+  stop(): void;
+}
+
+export async function watchConditions(env: Pick<PhoenixEnv, 'cluster' | 'namespace'>, plural: string): Promise<ConditionLog> {
+  const seen: ConditionLog['seen'] = [];
+  const { Watch } = await import('@kubernetes/client-node');
+  let stopped = false;
+  let request: { abort(): void } | undefined;
+  // The API server ends watches after a while; the log watches again (from the current state) until stopped.
+  const start = async (): Promise<void> => {
+    if (stopped) return;
+    request = await new Watch(env.cluster.kc).watch(`/apis/${G.group}/${G.version}/namespaces/${env.namespace}/${plural}`, {}, (_type, item: any) => {
+      for (const c of item.status?.conditions ?? []) {
+        seen.push({ name: item.metadata.name, type: c.type, status: c.status, reason: c.reason, message: c.message, generation: item.metadata.generation, observedGeneration: c.observedGeneration });
+      }
+    }, () => void start().catch(() => undefined));
+  };
+  await start();
+  return {
+    seen,
+    flaps(name) {
+      const out: { name: string; reason: string; message: string }[] = [];
+      // The generation each object was last Ready at (undefined while not Ready).
+      const readyAt = new Map<string, number | undefined>();
+      for (const c of seen) {
+        if (c.type !== 'Ready' || (name !== undefined && c.name !== name)) continue;
+        if (c.status === 'True') {
+          readyAt.set(c.name, c.generation);
+          continue;
+        }
+        // A spec change makes Ready False honestly (there is new work): only the same generation counts.
+        if (readyAt.get(c.name) !== undefined && readyAt.get(c.name) === c.generation) out.push({ name: c.name, reason: c.reason, message: c.message });
+        readyAt.set(c.name, undefined);
+      }
+      return out;
+    },
+    stop: () => {
+      stopped = true;
+      request?.abort();
+    },
+  };
+}
