@@ -48,9 +48,12 @@ describe('convergence: migration and declarative snapshots (real API server + si
   });
 
   it('stalls with Proxmox\'s reason when a guest cannot be migrated, and never re-creates it elsewhere', async () => {
-    await apply(env, 'PhoenixLXC', 'anchored', { source: { osTemplate: { volume: template } }, mountPoints: [{ path: '/srv/data', hostPath: '/tank/data' }] });
-    const before = await waitReady(env, 'phoenixlxcs', 'anchored');
-    const vmid = before.status.vmid;
+    // Only root@pam may bind-mount a host path (Phoenix's token is refused), so the container was
+    // made by hand and Phoenix adopts it.
+    const vmid = 4500;
+    env.sim.admin.addGuest({ type: 'lxc', vmid, status: 'running', config: { hostname: 'anchored', unprivileged: 1, rootfs: 'local-lvm:vm-4500-disk-0,size=4G', mp0: '/tank/data,mp=/srv/data' } });
+    await apply(env, 'PhoenixLXC', 'anchored', { adopt: { vmid }, mountPoints: [{ path: '/srv/data', hostPath: '/tank/data' }] });
+    await waitReady(env, 'phoenixlxcs', 'anchored');
     await patch('phoenixlxcs', 'anchored', [{ op: 'replace', path: '/spec/node', value: 'pve2' }]);
     const stalled = await waitCondition(env, 'phoenixlxcs', 'anchored', (o) => o.status?.conditions?.some((c: { type: string; status: string; reason: string }) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'MigrationRefused'), 'Stalled MigrationRefused');
     assert.match(JSON.stringify(stalled.status.conditions), /cannot migrate local bind mount point 'mp0'/);

@@ -64,3 +64,65 @@ describe('simulator skiplock', () => {
     }
   });
 });
+
+describe('simulator: container options only root@pam may set (pve-container check_ct_modify_config_perm)', () => {
+  let f: Fixture;
+  afterEach(async () => f?.sim.close());
+
+  const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
+  const rootTicket = async (): Promise<Record<string, string>> => {
+    const login = (await rawCall(f.sim.url, {}, 'POST', '/access/ticket', { username: 'root@pam', password: 'phoenix' })).body?.data as { ticket: string; CSRFPreventionToken: string };
+    return { Cookie: `PVEAuthCookie=${encodeURIComponent(login.ticket)}`, CSRFPreventionToken: login.CSRFPreventionToken };
+  };
+
+  it('refuses a bind mount from a root token (privsep 0) on create and on config update, and creates nothing', async () => {
+    f = await startFixture();
+    const created = await f.call('POST', '/nodes/pve/lxc', { vmid: 100, ostemplate: template, mp0: '/srv/data,mp=/data' });
+    assert.deepEqual([created.status, created.reason, created.body?.message], [403, 'Permission check failed (mount point type bind is only allowed for root@pam)', 'Permission check failed (mount point type bind is only allowed for root@pam)\n']);
+    assert.equal((await f.call('GET', '/nodes/pve/lxc/100/config')).status, 500, 'a refused create leaves no config behind');
+
+    f.sim.admin.addGuest({ type: 'lxc', vmid: 101, config: { hostname: 'a', rootfs: 'local-lvm:vm-101-disk-0,size=4G', unprivileged: 1 } });
+    const updated = await f.call('PUT', '/nodes/pve/lxc/101/config', { mp0: 'volume=/srv/data,mp=/data' });
+    assert.deepEqual([updated.status, updated.reason], [403, 'Permission check failed (mount point type bind is only allowed for root@pam)']);
+    const device = await f.call('PUT', '/nodes/pve/lxc/101/config', { mp1: '/dev/sdb1,mp=/disk' });
+    assert.equal(device.reason, 'Permission check failed (mount point type device is only allowed for root@pam)');
+    assert.equal(((await f.call('GET', '/nodes/pve/lxc/101/config')).body?.data as Record<string, unknown>)['mp0'], undefined);
+
+    const storageBacked = await f.call('PUT', '/nodes/pve/lxc/101/config', { mp0: 'local-lvm:2,mp=/data' });
+    assert.equal(storageBacked.status, 200, 'a storage-backed mount point is fine for a token');
+  });
+
+  it('refuses device passthrough, a hookscript and feature flags other than nesting to a token', async () => {
+    f = await startFixture();
+    f.sim.admin.addGuest({ type: 'lxc', vmid: 101, config: { hostname: 'a', rootfs: 'local-lvm:vm-101-disk-0,size=4G', unprivileged: 1 } });
+    const reasons = async (params: Record<string, string>) => (await f.call('PUT', '/nodes/pve/lxc/101/config', params)).reason;
+    assert.equal(await reasons({ dev0: '/dev/nvidia0,mode=0666' }), 'Permission check failed (configuring device passthrough is only allowed for root@pam)');
+    assert.equal(await reasons({ hookscript: 'local:snippets/hook.sh' }), 'Permission check failed (changing the hookscript is only allowed for root@pam)');
+    assert.equal(await reasons({ features: 'nesting=1,keyctl=1' }), 'Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)');
+    assert.equal(await reasons({ features: 'nesting=1' }), 'OK', 'nesting alone needs VM.Allocate only');
+    const privileged = await f.call('POST', '/nodes/pve/lxc', { vmid: 102, ostemplate: template, unprivileged: 0, features: 'nesting=1' });
+    assert.equal(privileged.reason, 'Permission check failed (changing feature flags for privileged container is only allowed for root@pam)');
+  });
+
+  it('lets root@pam with a ticket bind-mount a host path', async () => {
+    f = await startFixture();
+    const asRoot = await rootTicket();
+    const upid = (await rawCall(f.sim.url, asRoot, 'POST', '/nodes/pve/lxc', { vmid: 100, ostemplate: template, rootfs: 'local-lvm:4', mp0: '/srv/data,mp=/data' })).body?.data;
+    assert.equal((await f.finish(upid))['exitstatus'], 'OK');
+    assert.equal(((await f.call('GET', '/nodes/pve/lxc/100/config')).body?.data as Record<string, unknown>)['mp0'], '/srv/data,mp=/data');
+  });
+
+  it('checks the per-option privileges and bridge access of a privilege-separated token', async () => {
+    f = await startFixture();
+    f.sim.admin.addUser('ops@pve', { acl: [{ path: '/', roles: ['Administrator'], propagate: true }] });
+    const vmUser = f.sim.admin.createToken({ userid: 'ops@pve', tokenid: 'vm', acl: [{ path: '/vms', roles: ['PVEVMAdmin'], propagate: true }, { path: '/storage', roles: ['PVEDatastoreUser'], propagate: true }] });
+    const auth = { Authorization: vmUser.header };
+    const params = { vmid: 100, ostemplate: template, rootfs: 'local-lvm:4', net0: 'name=eth0,bridge=vmbr0,ip=dhcp' };
+    const noBridge = await rawCall(f.sim.url, auth, 'POST', '/nodes/pve/lxc', params);
+    assert.deepEqual([noBridge.status, noBridge.reason], [403, 'Permission check failed (/sdn/zones/localnetwork/vmbr0, SDN.Use)']);
+    f.sim.admin.createToken({ userid: 'ops@pve', tokenid: 'vm', secret: vmUser.secret, acl: [
+      { path: '/vms', roles: ['PVEVMAdmin'], propagate: true }, { path: '/storage', roles: ['PVEDatastoreUser'], propagate: true }, { path: '/sdn/zones/localnetwork', roles: ['PVESDNUser'], propagate: true },
+    ] });
+    assert.equal((await rawCall(f.sim.url, auth, 'POST', '/nodes/pve/lxc', params)).status, 200);
+  });
+});

@@ -103,6 +103,92 @@ describe('simulator fault injection', () => {
     assert.equal(retry.reason, "CT 100 already exists on node 'pve'", 'a client retry sees what Proxmox would say');
   });
 
+  /** A create POST as a client with a wall-clock timeout sends it. */
+  const createWithTimeout = (vmid: number, timeoutMs: number) =>
+    fetch(`${f.sim.url}/api2/json/nodes/pve/lxc`, {
+      method: 'POST',
+      headers: { Authorization: f.sim.token.header, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ vmid: String(vmid), ostemplate: DEBIAN_TEMPLATE }).toString(),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  const exists = async (vmid: number) => (await f.call('GET', `/nodes/pve/lxc/${vmid}/config`)).status === 200;
+
+  it('an error after apply: the create happened, the client sees 596 from the proxy or a 500 from the handler', async () => {
+    f = await startFixture();
+    f.sim.admin.injectFault({ kind: 'error', when: 'after', rate: 1, status: 596, method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
+    const timedOut = await f.call('POST', '/nodes/pve/lxc', { vmid: 100, ostemplate: DEBIAN_TEMPLATE });
+    assert.deepEqual([timedOut.status, timedOut.reason, timedOut.body], [596, 'Connection timed out', undefined]);
+    assert.equal(await exists(100), true, 'the container was not created although the fault says Proxmox acted');
+    assert.deepEqual(f.sim.admin.tasks().map((t) => [t.type, t.id]), [['vzcreate', '100']]);
+
+    f.sim.admin.injectFault({ kind: 'error', when: 'after', rate: 1, status: 500, message: 'got timeout', method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
+    const failed = await f.call('POST', '/nodes/pve/lxc', { vmid: 101, ostemplate: DEBIAN_TEMPLATE });
+    assert.deepEqual([failed.status, failed.reason, failed.body?.message], [500, 'got timeout', 'got timeout\n']);
+    assert.equal(await exists(101), true);
+    const retry = await f.call('POST', '/nodes/pve/lxc', { vmid: 101, ostemplate: DEBIAN_TEMPLATE });
+    assert.equal(retry.reason, "CT 101 already exists on node 'pve'", 'a blind retry meets the guest the lost answer made');
+  });
+
+  it('an error before apply (the default) changes nothing', async () => {
+    f = await startFixture();
+    f.sim.admin.injectFault({ kind: 'error', rate: 1, status: 502, method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
+    const res = await f.call('POST', '/nodes/pve/lxc', { vmid: 100, ostemplate: DEBIAN_TEMPLATE });
+    assert.deepEqual([res.status, res.reason, res.body], [502, 'Bad Gateway', undefined]);
+    assert.equal(await exists(100), false);
+    assert.deepEqual(f.sim.admin.tasks(), []);
+  });
+
+  it('a late answer (realMs, wall clock) outlasts the client\'s timeout although Proxmox already acted', async () => {
+    f = await startFixture();
+    f.sim.admin.injectFault({ kind: 'latency', when: 'after', realMs: 400, method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
+    await assert.rejects(createWithTimeout(100, 100), { name: 'TimeoutError' });
+    assert.equal(await exists(100), true, 'the client gave up, yet the container exists');
+    await f.sim.admin.idle();
+    // A patient client gets the answer late: the clock is manual, so only wall-clock time passed.
+    f.sim.admin.injectFault({ kind: 'latency', when: 'after', realMs: 50, method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
+    const started = performance.now();
+    const res = await createWithTimeout(101, 10_000);
+    assert.equal(res.status, 200);
+    assert.ok(performance.now() - started >= 45, 'the answer was not held');
+  });
+
+  it('a request held before it is applied (realMs) is applied after the client gave up', async () => {
+    f = await startFixture();
+    f.sim.admin.injectFault({ kind: 'latency', when: 'before', realMs: 300, method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
+    await assert.rejects(createWithTimeout(100, 50), { name: 'TimeoutError' });
+    assert.equal(await exists(100), false, 'applied before the hold ended');
+    await f.sim.admin.idle();
+    assert.equal(await exists(100), true, 'a held request is applied when the hold ends, even with nobody waiting');
+  });
+
+  it('simulated delays (ms) follow the simulated clock: a late answer waits for advance, the action does not', async () => {
+    f = await startFixture();
+    f.sim.admin.injectFault({ kind: 'latency', when: 'after', ms: 30_000, method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
+    let answered = false;
+    const pending = f.call('POST', '/nodes/pve/lxc', { vmid: 100, ostemplate: DEBIAN_TEMPLATE }).then((r) => ((answered = true), r));
+    await untilSleeping(f, 1);
+    assert.equal(f.sim.admin.guest(100)?.config['lock'], 'create', 'the create was not applied before the answer was held');
+    f.sim.admin.advance(29_999);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(answered, false);
+    f.sim.admin.advance(1);
+    assert.equal((await pending).status, 200);
+  });
+
+  it('fault objects are checked, over the admin API and in process', async () => {
+    f = await startFixture();
+    const post = (body: unknown) => fetch(`${f.sim.adminUrl}/faults`, { method: 'POST', body: JSON.stringify(body) });
+    const refused = await post({ kind: 'latency', when: 'after' });
+    assert.equal(refused.status, 400);
+    assert.match(((await refused.json()) as { error: string }).error, /exactly one of 'ms' \(simulated time\) or 'realMs' \(wall-clock time\)/);
+    assert.equal((await post({ kind: 'eror', rate: 1 })).status, 400);
+    assert.equal((await post({ kind: 'error', rate: 2 })).status, 400);
+    assert.equal((await post({ kind: 'drop' })).status, 400, 'drop needs when');
+    assert.throws(() => f.sim.admin.injectFault({ kind: 'error', rate: 1, when: 'later' } as never), /'when' must be 'before' or 'after'/);
+    assert.equal((await post({ kind: 'error', rate: 1, when: 'after', status: 596 })).status, 200);
+    assert.deepEqual(f.sim.admin.faults(), [{ kind: 'error', rate: 1, when: 'after', status: 596 }]);
+  });
+
   it('an offline node answers 595 with no body and is listed offline', async () => {
     f = await startFixture();
     f.sim.admin.addNode({ name: 'pve2' });

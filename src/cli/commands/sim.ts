@@ -1,6 +1,6 @@
 import { FlagReader, UsageError, type Command } from '../command.ts';
 import { startProxmoxSimulator, type StartOptions } from '../../sim/proxmox/index.ts';
-import type { Fault } from '../../sim/proxmox/faults.ts';
+import { parseFault, type Fault } from '../../sim/proxmox/faults.ts';
 import type { SimState } from '../../sim/proxmox/state.ts';
 import { DEFAULT_ROOT_PASSWORD } from '../../sim/proxmox/default-state.ts';
 import { portainerUsage, runPortainerSim } from '../../sim/portainer/cli.ts';
@@ -16,10 +16,11 @@ Runs a simulated Proxmox VE API on 127.0.0.1 (see docs/simulator.md) until inter
   --speed X             simulated seconds per real second (default 1)
   --pve-version V       9.1 (default) or 8.4
   --state FILE          load the state from FILE if it exists, save it there on exit
-  --latency MS          delay every API response by MS simulated milliseconds
+  --latency MS          hold every API request MS simulated milliseconds before it is applied
   --error-rate G=R      fail fraction R of requests to endpoint group G (qemu, lxc, tasks, storage, …)
   --resources-lag MS    let /cluster/resources lag like pvestatd (e.g. 10000)
-  --fault JSON          any fault object of the admin API, e.g. '{"kind":"storage-lock-timeout","storage":"local-lvm"}'
+  --fault JSON          any fault object of the admin API, e.g. '{"kind":"storage-lock-timeout","storage":"local-lvm"}',
+                        or apply-then-lose: '{"kind":"error","when":"after","rate":0.2,"status":596,"method":"POST"}'
 
 Prints the API URL, the admin URL and a ready-to-use API token.`;
 
@@ -53,7 +54,14 @@ function parse(argv: string[]): Parsed {
         break;
       }
       case '--resources-lag': options.resourcesLagMs = flags.number(); break;
-      case '--fault': faults.push(flags.json<Fault>()); break;
+      case '--fault': {
+        try {
+          faults.push(parseFault(flags.json<unknown>()));
+        } catch (err) {
+          throw new UsageError(`--fault: ${(err as Error).message}`);
+        }
+        break;
+      }
       default: if (!readServeFlag(flag, flags, options)) throw new UsageError(`unknown option '${flag}'`);
     }
   }

@@ -10,7 +10,7 @@ import { guestOptionFormat } from '../../proxmox/guest-formats.ts';
 import { normaliseTags } from '../../proxmox/tags.ts';
 import { defaultNode } from './default-state.ts';
 import { emptyFirewall, type AclEntry, type GuestType, type SimGuestState, type SimStorageState, type SimVolume } from './state.ts';
-import type { Fault, FaultKind } from './faults.ts';
+import { parseFault, type Fault, type FaultKind } from './faults.ts';
 import type { RequestCounters, Simulator } from './simulator.ts';
 import type { SimTask } from './tasks.ts';
 import { sendJson } from './http.ts';
@@ -181,8 +181,14 @@ export class SimAdmin {
     return { fullId, secret, header: `PVEAPIToken=${fullId}=${secret}` };
   }
 
+  /** Adds a fault (checked with `parseFault`, so a misspelt one is an error, not a no-op). */
   injectFault(fault: Fault): void {
-    this.#sim.faults.add(fault);
+    this.#sim.faults.add(parseFault(fault));
+  }
+
+  /** Resolves when no API request is in flight: a request or answer a latency fault held is done. */
+  idle(): Promise<void> {
+    return this.#sim.idle();
   }
 
   clearFaults(kind?: FaultKind): void {
@@ -290,6 +296,7 @@ export function adminHandler(admin: SimAdmin) {
       else if (route === 'GET /_sim/counters') data = admin.counters();
       else if (route === 'DELETE /_sim/counters') admin.resetCounters();
       else if (route === 'GET /_sim/tasks') data = admin.tasks();
+      else if (route === 'GET /_sim/idle') await admin.idle();
       else return sendJson(res, 404, 'Not Found', { error: `no admin route ${route}` });
       sendJson(res, 200, 'OK', { data });
     } catch (err) {

@@ -9,21 +9,49 @@ import type { AclEntry, SimState, SimTokenState } from './state.ts';
 
 export const TICKET_LIFETIME_S = 7200;
 
-/** Roles as shipped by Proxmox, reduced to the privileges the simulator checks. */
-export const ROLES: Readonly<Record<string, readonly string[]>> = {
-  Administrator: ['*'],
-  PVEAuditor: ['Datastore.Audit', 'Mapping.Audit', 'Pool.Audit', 'SDN.Audit', 'Sys.Audit', 'VM.Audit'],
-  PVEVMAdmin: [
-    'VM.Allocate', 'VM.Audit', 'VM.Backup', 'VM.Clone', 'VM.Config.CDROM', 'VM.Config.CPU', 'VM.Config.Cloudinit', 'VM.Config.Disk',
-    'VM.Config.HWType', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.Options', 'VM.Console', 'VM.Migrate', 'VM.PowerMgmt',
-    'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.GuestAgent.Audit', 'VM.GuestAgent.Unrestricted',
-  ],
-  PVEVMUser: ['VM.Audit', 'VM.Backup', 'VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.PowerMgmt'],
-  PVEDatastoreUser: ['Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit'],
-  PVEDatastoreAdmin: ['Datastore.Allocate', 'Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit'],
-  PVEPoolAdmin: ['Pool.Allocate', 'Pool.Audit'],
-  PVESysAdmin: ['Sys.Audit', 'Sys.Console', 'Sys.Modify', 'Sys.Syslog', 'Sys.PowerMgmt'],
+/**
+ * Privilege groups of pve-access-control (`$privgroups` in AccessControl.pm): per category, the
+ * privileges only Administrator has (`root`), and those of its admin, user and audit roles.
+ */
+const PRIV_GROUPS: Readonly<Record<string, Readonly<Record<'root' | 'admin' | 'user' | 'audit', readonly string[]>>>> = {
+  VM: {
+    root: [],
+    admin: ['VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType', 'VM.Config.Options', 'VM.Allocate', 'VM.Clone', 'VM.GuestAgent.Unrestricted', 'VM.Migrate', 'VM.Replicate', 'VM.Snapshot', 'VM.Snapshot.Rollback'],
+    user: ['VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.GuestAgent.FileRead', 'VM.GuestAgent.FileSystemMgmt', 'VM.GuestAgent.FileWrite', 'VM.PowerMgmt'],
+    audit: ['VM.Audit', 'VM.GuestAgent.Audit'],
+  },
+  Sys: { root: ['Sys.PowerMgmt', 'Sys.Modify', 'Sys.Incoming', 'Sys.AccessNetwork'], admin: ['Sys.Console', 'Sys.Syslog'], user: [], audit: ['Sys.Audit'] },
+  Datastore: { root: [], admin: ['Datastore.Allocate', 'Datastore.AllocateTemplate'], user: ['Datastore.AllocateSpace'], audit: ['Datastore.Audit'] },
+  SDN: { root: [], admin: ['SDN.Allocate', 'SDN.Audit'], user: ['SDN.Use'], audit: ['SDN.Audit'] },
+  User: { root: ['Realm.Allocate'], admin: ['User.Modify', 'Group.Allocate', 'Realm.AllocateUser'], user: [], audit: [] },
+  Pool: { root: [], admin: ['Pool.Allocate'], user: ['Pool.Audit'], audit: ['Pool.Audit'] },
+  Mapping: { root: [], admin: ['Mapping.Modify'], user: ['Mapping.Use'], audit: ['Mapping.Audit'] },
 };
+
+/** Every privilege Proxmox knows (`$valid_privs`). */
+export const ALL_PRIVILEGES: readonly string[] = [...new Set(Object.values(PRIV_GROUPS).flatMap((g) => [...g.root, ...g.admin, ...g.user, ...g.audit]))].sort();
+
+/** The built-in roles, composed as `create_roles` composes them. */
+function builtInRoles(): Record<string, readonly string[]> {
+  const roles: Record<string, Set<string>> = { NoAccess: new Set(), Administrator: new Set(ALL_PRIVILEGES), PVEAdmin: new Set(), PVEAuditor: new Set() };
+  const add = (role: string, privs: readonly string[]) => {
+    const set = (roles[role] ??= new Set());
+    for (const p of privs) set.add(p);
+  };
+  for (const [cat, g] of Object.entries(PRIV_GROUPS)) {
+    add(`PVE${cat}Admin`, [...g.admin, ...g.user, ...g.audit]);
+    add('PVEAdmin', [...g.admin, ...g.user, ...g.audit]);
+    if (g.user.length > 0) add(`PVE${cat}User`, [...g.user, ...g.audit]);
+    add('PVEAuditor', g.audit);
+  }
+  // Only Administrator, root@pam and PVEMappingAdmin may modify mappings.
+  roles['PVEAdmin']!.delete('Mapping.Modify');
+  roles['PVETemplateUser'] = new Set(['VM.Clone', 'VM.Audit']);
+  return Object.fromEntries(Object.entries(roles).map(([k, v]) => [k, [...v].sort()]));
+}
+
+/** Roles as shipped by Proxmox (AccessControl.pm). */
+export const ROLES: Readonly<Record<string, readonly string[]>> = builtInRoles();
 
 /** Who is calling: a ticket user or an API token. */
 export interface Subject {

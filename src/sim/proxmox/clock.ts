@@ -18,6 +18,7 @@ export class SimClock {
   #base: number;
   #realBase: number;
   #sleepers: Sleeper[] = [];
+  #realSleepers: Sleeper[] = [];
   #listeners: Array<() => void> = [];
 
   constructor(options: { startMs: number; speed?: number; mode?: ClockMode }) {
@@ -70,14 +71,29 @@ export class SimClock {
     });
   }
 
-  /** How many sleeps are waiting (e.g. responses held back by a latency fault). */
+  /**
+   * Resolves after `ms` of wall-clock time, whatever the speed or mode: for what happens
+   * outside Proxmox's time, such as an answer held past a client's (wall-clock) timeout.
+   */
+  sleepReal(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const sleeper: Sleeper = { due: Number.NaN, resolve };
+      sleeper.timer = setTimeout(() => {
+        this.#realSleepers = this.#realSleepers.filter((s) => s !== sleeper);
+        resolve();
+      }, Math.max(0, ms));
+      this.#realSleepers.push(sleeper);
+    });
+  }
+
+  /** How many sleeps are waiting (e.g. requests or responses held back by a latency fault). */
   pendingSleeps(): number {
-    return this.#sleepers.length;
+    return this.#sleepers.length + this.#realSleepers.length;
   }
 
   /** Releases every pending sleep (server shutdown). */
   releaseAll(): void {
-    for (const s of this.#sleepers.splice(0)) {
+    for (const s of [...this.#sleepers.splice(0), ...this.#realSleepers.splice(0)]) {
       if (s.timer) clearTimeout(s.timer);
       s.resolve();
     }

@@ -11,7 +11,7 @@ import { ApiError, paramError, permissionDenied } from './errors.ts';
 import { endpointGroup, Reply, type Endpoint, type Router } from './endpoint.ts';
 import { defsForVersion, type ParamDefs } from '../../proxmox/schema.ts';
 import { findToken, hasPrivilege, parseTokenHeader, subjectName, type Subject } from './auth.ts';
-import { requestMatches, type RequestFacts } from './faults.ts';
+import { injectedAnswer, requestMatches, type Fault, type RequestFacts } from './faults.ts';
 import type { Simulator } from './simulator.ts';
 
 const API_PREFIX = '/api2/json';
@@ -128,9 +128,26 @@ export interface ApiRequestHandler {
 }
 
 export function apiHandler(sim: Simulator, router: Router, admin: ApiRequestHandler): ApiRequestHandler {
+  const serve = apiRequest(sim, router);
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
     if (url.pathname.startsWith('/_sim/')) return admin(req, res);
+    sim.requestStarted();
+    try {
+      await serve(req, res, url);
+    } finally {
+      sim.requestEnded();
+    }
+  };
+}
+
+function injectedError(f: Extract<Fault, { kind: 'error' }>): ApiError {
+  const answer = injectedAnswer(f);
+  return new ApiError(answer.status, `${answer.message}\n`, { emptyBody: answer.emptyBody });
+}
+
+function apiRequest(sim: Simulator, router: Router) {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const method = req.method ?? 'GET';
     const bodyText = await readBody(req);
     sim.settle();
@@ -158,8 +175,9 @@ export function apiHandler(sim: Simulator, router: Router, admin: ApiRequestHand
       }
 
       const params = mergeParams(req, bodyText, url, pathParams);
-      const latency = sim.faults.take('latency', (f) => requestMatches(f, facts));
-      if (latency) await sim.clock.sleep(latency.ms);
+      const before = (f: { when?: string }) => (f.when ?? 'before') === 'before';
+      const held = sim.faults.take('latency', (f) => before(f) && requestMatches(f, facts));
+      if (held) await sim.hold(held);
       if (sim.faults.take('drop', (f) => f.when === 'before' && requestMatches(f, facts))) {
         req.socket.destroy();
         return;
@@ -178,14 +196,19 @@ export function apiHandler(sim: Simulator, router: Router, admin: ApiRequestHand
       // qemu-server and pve-container compare the authenticated user, so even a root token is refused.
       if (validated.params['skiplock'] === 1 && subjectName(subject) !== 'root@pam') throw paramError({ skiplock: 'Only root may use this option.' });
 
-      const injected = sim.faults.take('error', (f) => requestMatches(f, facts) && sim.random.next() < f.rate);
-      if (injected) throw new ApiError(injected.status ?? 500, `${injected.message ?? 'injected error'}\n`);
+      const injected = sim.faults.take('error', (f) => before(f) && requestMatches(f, facts) && sim.random.next() < f.rate);
+      if (injected) throw injectedError(injected);
 
       const result = await endpoint.handler({ sim, params: validated.params, subject });
+      // The request was applied; what follows is what the client gets to see of it.
+      const late = sim.faults.take('latency', (f) => f.when === 'after' && requestMatches(f, facts));
+      if (late) await sim.hold(late);
       if (sim.faults.take('drop', (f) => f.when === 'after' && requestMatches(f, facts))) {
         req.socket.destroy();
         return;
       }
+      const lost = sim.faults.take('error', (f) => f.when === 'after' && requestMatches(f, facts) && sim.random.next() < f.rate);
+      if (lost) throw injectedError(lost);
       const accept = String(req.headers['accept-encoding'] ?? '');
       if (result instanceof Reply) sendJson(res, 200, 'OK', { data: result.data ?? null, ...result.extras }, accept);
       else sendJson(res, 200, 'OK', { data: result ?? null }, accept);

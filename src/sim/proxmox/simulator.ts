@@ -9,7 +9,7 @@ import { SimClock, type ClockMode } from './clock.ts';
 import { SeededRandom } from './random.ts';
 import { TaskTable, type SimTask, type TaskOutcome } from './tasks.ts';
 import { TicketSigner, subjectName, type Subject } from './auth.ts';
-import { FaultTable, type Fault } from './faults.ts';
+import { FaultTable, type Delay, type Fault } from './faults.ts';
 import { ApiError, fail, TaskFailure } from './errors.ts';
 import { defaultState } from './default-state.ts';
 import type { GuestType, SimGuestState, SimNodeState, SimState, SimStorageState, SimVolume } from './state.ts';
@@ -91,6 +91,30 @@ export class Simulator {
   /** Finishes every task whose simulated duration has elapsed. */
   settle(): void {
     this.tasks.settle(this.clock.now());
+  }
+
+  /** Waits as a delaying fault says: simulated `ms`, or wall-clock `realMs`. */
+  hold(delay: Delay): Promise<void> {
+    return delay.realMs !== undefined ? this.clock.sleepReal(delay.realMs) : this.clock.sleep(delay.ms ?? 0);
+  }
+
+  #inFlight = 0;
+  #idleWaiters: Array<() => void> = [];
+
+  /** Brackets an API request, so tests can wait for held requests to be answered. */
+  requestStarted(): void {
+    this.#inFlight++;
+  }
+
+  requestEnded(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0) for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves when no API request is in flight (e.g. one a latency fault holds was answered). */
+  idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   count(method: string, template: string, path: string): void {

@@ -13,6 +13,8 @@ import type { Endpoint } from '../endpoint.ts';
 import type { Simulator } from '../simulator.ts';
 import { emptyFirewall, type SimGuestState } from '../state.ts';
 import type { Subject } from '../auth.ts';
+import { splitList } from '../../../proxmox/tags.ts';
+import { checkCtModifyConfigPerm } from './lxc-permissions.ts';
 import { lxcOptionParams, LXC_HOT_APPLY } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
@@ -47,6 +49,11 @@ function requireRunning(g: SimGuestState, word: 'CT' | 'VM' = 'CT'): void {
   if (g.status !== 'running') throw fail(`${word} ${g.vmid} not running`);
 }
 
+/** What a create call takes that is not a container option (`extract_param` in API2/LXC.pm's create). */
+const CREATE_ONLY_PARAMS = new Set([
+  'node', 'vmid', 'ostemplate', 'storage', 'pool', 'password', 'ssh-public-keys', 'start', 'force', 'restore', 'unique', 'ignore-unpack-errors', 'bwlimit', 'ha-managed', 'unprivileged',
+]);
+
 function create(sim: Simulator, p: Params, subject: Subject): string {
   const node = String(p['node']);
   const vmid = Number(p['vmid']);
@@ -54,6 +61,9 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
   if (exists) throw fail(exists);
   const pool = optStr(p, 'pool');
   if (pool !== undefined && !sim.state.pools.some((x) => x.poolid === pool)) throw fail(`pool '${pool}' does not exist`);
+  const options = Object.fromEntries(Object.entries(p).filter(([k]) => !CREATE_ONLY_PARAMS.has(k)));
+  const unprivileged = !['0', 0, false].includes(p['unprivileged'] as string);
+  checkCtModifyConfigPerm(sim, subject, { vmid, oldConf: undefined, newConf: options, deletes: [], unprivileged });
   const storage = optStr(p, 'storage') ?? 'local';
   const ostemplate = String(p['ostemplate']);
   const g: SimGuestState = {
@@ -71,8 +81,9 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
         const config: Record<string, string> = {
           arch: 'amd64', hostname: `CT${vmid}`, memory: '512', ostype: detectOstype(ostemplate), swap: '512', unprivileged: '1',
         };
-        const skip = new Set(['node', 'vmid', 'ostemplate', 'storage', 'pool', 'password', 'ssh-public-keys', 'start', 'force', 'restore', 'unique', 'ignore-unpack-errors', 'bwlimit', 'ha-managed']);
-        for (const [k, v] of Object.entries(p)) if (!skip.has(k)) config[k] = normaliseOption(sim, 'lxc', k, String(v));
+        for (const [k, v] of Object.entries(options)) config[k] = normaliseOption(sim, 'lxc', k, String(v));
+        // `$conf->{unprivileged} = 1 if $unprivileged`: a privileged container has no such line.
+        if (!unprivileged) delete config['unprivileged'];
         config['rootfs'] = materialiseDisk(sim, g, 'rootfs', config['rootfs'] ?? `${storage}:4`);
         for (const k of Object.keys(config)) if (/^mp\d+$/.test(k)) config[k] = materialiseDisk(sim, g, k, config[k]!);
         g.config = sortConfig(config);
@@ -159,8 +170,10 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
 
 function resize(sim: Simulator, p: Params, subject: Subject): string {
   const g = ct(sim, p);
-  checkDigest(sim, g, p['digest']);
   sim.checkLock(g);
+  // API2/LXC.pm resize_vm passes `{disk => …}` itself, which that check counts as an ordinary option.
+  checkCtModifyConfigPerm(sim, subject, { vmid: g.vmid, oldConf: g.config, newConf: { disk: p['disk'] }, deletes: [], unprivileged: g.config['unprivileged'] === '1' });
+  checkDigest(sim, g, p['digest']);
   const disk = String(p['disk']);
   const value = g.config[disk];
   if (value === undefined) throw fail(`unable to resize - no such disk '${disk}'`);
@@ -258,10 +271,13 @@ export const lxcEndpoints: Endpoint[] = [
     method: 'PUT', path: '/nodes/{node}/lxc/{vmid}/config',
     params: { ...lxcOptionParams, ...nodeVmid, delete: strDef({ ...o, format: 'pve-configid-list' }), digest: strDef({ ...o, maxLength: 40 }), revert: strDef({ ...o, format: 'pve-configid-list' }) },
     permissions: vmPerm(['VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.Options'], true),
-    handler: ({ sim, params }) => {
+    handler: ({ sim, params, subject }) => {
       const g = ct(sim, params);
-      checkDigest(sim, g, params['digest']);
       sim.checkLock(g);
+      checkDigest(sim, g, params['digest']);
+      const listed = (key: string) => (params[key] === undefined ? [] : splitList(String(params[key])));
+      const options = Object.fromEntries(Object.entries(params).filter(([k]) => !['node', 'vmid', 'digest', 'delete', 'revert'].includes(k)));
+      checkCtModifyConfigPerm(sim, subject, { vmid: g.vmid, oldConf: g.config, newConf: options, deletes: [...listed('delete'), ...listed('revert')], unprivileged: g.config['unprivileged'] === '1' });
       updateConfig(sim, g, params, LXC_HOT_APPLY, new Set(['unprivileged']));
       return null;
     },
