@@ -37,6 +37,8 @@ export async function startPhoenix(options: {
   seed?: (sim: RunningSimulator) => void;
   /** Also start the Portainer simulator and set the hypervisor's spec.portainer to it. */
   portainer?: boolean | PortainerStartOptions;
+  /** The Proxmox client's timeout; tests of lost answers use a short one. */
+  proxmoxTimeoutMs?: number;
 }): Promise<PhoenixEnv> {
   const cluster = await testCluster();
   await installPhoenixCrds(cluster.kc);
@@ -52,6 +54,7 @@ export async function startPhoenix(options: {
     hypervisor,
     observePeriodMs: options.observePeriodMs ?? 60_000,
     ...(portainer ? { portainer } : {}),
+    ...(options.proxmoxTimeoutMs ? { proxmoxTimeoutMs: options.proxmoxTimeoutMs } : {}),
     ...(options.debug ? { logger: createLogger({ level: 'debug', format: 'text' }) } : {}),
   });
   const { manager, phoenix, custom } = local;

@@ -48,7 +48,11 @@ export async function deleteGuest<O extends GuestObject>(ctx: GuestContext<O>): 
     vmid = (await connection.markers.find(ctx.pve(connection), await connection.resources.all(Date.now()), ctx.key, ctx.adapter.type))[0];
   }
   if (vmid === undefined) return done('Deleted', 'no guest was ever created');
-  const { api, config } = await locate(ctx, connection, vmid);
+  const { api, config, unread } = await locate(ctx, connection, vmid);
+  if (unread) {
+    await ctx.hold('GuestUnreadable', `the cluster lists guest ${vmid} on node ${api.node}, but its config could not be read yet; reading it again before deleting it`);
+    return { requeueAfter: 1_000 };
+  }
   if (!config) {
     const waiting = awaitingLostCreate(ctx, connection, vmid);
     if (waiting > 0) {

@@ -122,6 +122,11 @@ export interface Located {
   readonly config: GuestConfig | undefined;
   /** A guest of the other type holds the VMID (so it is not this object's guest). */
   readonly otherType?: ClusterGuest;
+  /**
+   * The cluster lists the guest on this node, but its config could not be read (a cluster
+   * member that has not seen the file yet): it exists, and must not be created again.
+   */
+  readonly unread?: boolean;
 }
 
 /**
@@ -138,7 +143,7 @@ export async function locate<O extends GuestObject>(ctx: GuestContext<O>, connec
   const listed = await connection.resources.guest(vmid, Date.now());
   if (!listed) return { api: here, config: undefined };
   if (listed.type !== ctx.adapter.type) return { api: here, config: undefined, otherType: listed };
-  if (listed.node === node) return { api: here, config: undefined };
+  if (listed.node === node) return { api: here, config: undefined, unread: true };
   const there = pve.guest(listed.node, ctx.adapter.type, vmid);
   return { api: there, config: await there.config() };
 }

@@ -123,6 +123,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       throw new TerminalError('VmidInUse', `VMID ${vmid} is a ${found.otherType.type} guest on node ${found.otherType.node}, not a ${this.adapter.type} guest`, { recheckAfterMs: this.nextCycle() });
     }
     const { api, config } = found;
+    if (found.unread) {
+      await this.hold('GuestUnreadable', `the cluster lists guest ${vmid} on node ${api.node}, but its config could not be read yet; reading it again`);
+      return { requeueAfter: 1_000 };
+    }
     if (!config) return bringIntoExistence(this, connection, api);
     if (config.lock) {
       // A create or clone lock may be this object's own create whose answer was lost: its
