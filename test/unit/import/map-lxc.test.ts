@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { legacyExamplesMissing } from '../../support/legacy.ts';
-import { example, examplesTree, host, runImport, tree, H, L } from './support.ts';
+import { example, host, runImport, tree, withExamples, H, L } from './support.ts';
 
 const ct = (extra: Record<string, unknown>) => ({
   name: 'ct', memory_mb: 1024, cores: 1, storage_pool: 'tank-images', storage_size_gb: 8, unprivileged: true,
@@ -11,14 +10,10 @@ const base = { name: 'base', template: '/tank/iso/template/cache/debian-12-stand
 
 describe('import: phoenix_lxc_configs.json → PhoenixLXC', () => {
   describe('the real file (main)', function () {
-    let imported: ReturnType<typeof runImport>;
-    before(function () {
-      if (legacyExamplesMissing()) this.skip();
-      imported = runImport(examplesTree());
-    });
+    const examples = withExamples();
 
     it('makes the Step-CA container (CT 103) a clone of CT 900 at final-form, with its address, firewall, bind mount and start order', () => {
-      assert.deepEqual(imported.object('PhoenixLXC', 'step-ca').spec, {
+      assert.deepEqual(examples().object('PhoenixLXC', 'step-ca').spec, {
         hypervisorRef: { name: 'pve' }, node: 'pve', vmid: 103, hostname: 'Step-CA',
         source: { clone: { lxcRef: { name: 'copy-base' }, full: true, storage: 'quickOS-lxc-disks', snapshot: 'final-form' } },
         cores: 2, memory: '1G', rootDisk: { size: '16G', storage: 'quickOS-lxc-disks' }, unprivileged: true,
@@ -41,49 +36,49 @@ describe('import: phoenix_lxc_configs.json → PhoenixLXC', () => {
     });
 
     it('builds CT 900 from the OS template on the template storage, and keeps the snapshot its clones start from', () => {
-      const spec = imported.object('PhoenixLXC', 'copy-base').spec;
+      const spec = examples().object('PhoenixLXC', 'copy-base').spec;
       assert.deepEqual(spec.source, { osTemplate: { volume: 'fastData-shared-iso:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst' } });
       assert.deepEqual(spec.snapshots, [{ name: 'pre-configured' }, { name: 'final-form' }]);
       // Proxmox uses a start order only for guests started at boot; 900 is not.
       assert.equal(spec.startup, undefined);
       assert.equal(spec.onBoot, false);
-      assert.match(imported.entry(L, '/lxc_configs/900/boot_order').reason!, /only for guests started at boot/);
+      assert.match(examples().entry(L, '/lxc_configs/900/boot_order').reason!, /only for guests started at boot/);
     });
 
     it('turns gpu_assignment into device passthrough of the GPUs it names and the NVIDIA control nodes', () => {
       const nodes = (...gpus: number[]) => [...gpus.map((g) => `/dev/nvidia${g}`), '/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools'].map((path) => ({ path, mode: '0666' }));
-      assert.deepEqual(imported.object('PhoenixLXC', 'copy-cuda12-8').spec.devices, nodes(0, 1), '"0, 1"');
-      assert.deepEqual(imported.object('PhoenixLXC', 'copy-vllm-gpux2').spec.devices, nodes(0, 1), '"0,1"');
-      assert.deepEqual(imported.object('PhoenixLXC', 'copy-vllm-gpu1').spec.devices, nodes(1));
-      assert.equal(imported.object('PhoenixLXC', 'step-ca').spec.devices, undefined, '"none"');
-      assert.match(imported.entry(L, '/lxc_configs/801/gpu_assignment').reason!, /only allowed for root@pam/);
+      assert.deepEqual(examples().object('PhoenixLXC', 'copy-cuda12-8').spec.devices, nodes(0, 1), '"0, 1"');
+      assert.deepEqual(examples().object('PhoenixLXC', 'copy-vllm-gpux2').spec.devices, nodes(0, 1), '"0,1"');
+      assert.deepEqual(examples().object('PhoenixLXC', 'copy-vllm-gpu1').spec.devices, nodes(1));
+      assert.equal(examples().object('PhoenixLXC', 'step-ca').spec.devices, undefined, '"none"');
+      assert.match(examples().entry(L, '/lxc_configs/801/gpu_assignment').reason!, /only allowed for root@pam/);
     });
 
     it('keeps the clone chain, the ZFS volume, the dependency on a VM, and the vLLM settings in a ConfigMap (CT 801)', () => {
-      const spec = imported.object('PhoenixLXC', 'granite-embedding').spec;
+      const spec = examples().object('PhoenixLXC', 'granite-embedding').spec;
       assert.deepEqual(spec.source.clone, { lxcRef: { name: 'copy-vllm-gpu0' }, full: true, storage: 'quickOS-lxc-disks', snapshot: 'final-form' });
-      assert.deepEqual(imported.object('PhoenixLXC', 'copy-vllm-gpu0').spec.source.clone.lxcRef, { name: 'copy-cuda12-8' });
+      assert.deepEqual(examples().object('PhoenixLXC', 'copy-vllm-gpu0').spec.source.clone.lxcRef, { name: 'copy-cuda12-8' });
       assert.deepEqual(spec.mountPoints, [{ path: '/vllm_models', storage: 'fastData-shared-bulk-data', size: '50G' }]);
       assert.deepEqual(spec.dependsOn, [{ kind: 'PhoenixVM', name: 'drphoenix' }]);
       assert.deepEqual(spec.startup, { order: 6, upDelay: 5, downDelay: 5 });
-      assert.deepEqual(JSON.parse(imported.object('ConfigMap', 'granite-embedding-vllm').data['vllm_engine_config.json']), example(L).lxc_configs['801'].vllm_engine_config);
-      assert.equal(imported.outcome(L, '/lxc_configs/801/vllm_engine_config'), 'provisioning');
-      assert.equal(imported.outcome(L, '/lxc_configs/801/features/0'), 'provisioning');
+      assert.deepEqual(JSON.parse(examples().object('ConfigMap', 'granite-embedding-vllm').data['vllm_engine_config.json']), example(L).lxc_configs['801'].vllm_engine_config);
+      assert.equal(examples().outcome(L, '/lxc_configs/801/vllm_engine_config'), 'provisioning');
+      assert.equal(examples().outcome(L, '/lxc_configs/801/features/0'), 'provisioning');
     });
 
     it('maps pct_options to features, and lists the raw LXC lines, id maps and AppArmor it cannot set (CT 101)', () => {
-      const spec = imported.object('PhoenixLXC', 'nginx-phoenix').spec;
+      const spec = examples().object('PhoenixLXC', 'nginx-phoenix').spec;
       assert.deepEqual(spec.features, { nesting: true });
       assert.equal(spec.swap, '512M');
       assert.deepEqual(spec.mountPoints.map((m: any) => m.path), ['/var/log/nginx', '/etc/nginx/ssl', '/etc/step-ca/ssl']);
-      assert.equal(imported.outcome(L, '/lxc_configs/101/lxc_options/0'), 'not-mapped');
-      assert.equal(imported.outcome(L, '/lxc_configs/101/id_maps/0/host_id'), 'host-setup');
-      assert.match(imported.entry(L, '/lxc_configs/101/mount_points/0/owner_uid').action!, /chown 100033:100033 \/mnt\/pve\/quickOS\/lxc-persistent-data\/101\/logs/);
+      assert.equal(examples().outcome(L, '/lxc_configs/101/lxc_options/0'), 'not-mapped');
+      assert.equal(examples().outcome(L, '/lxc_configs/101/id_maps/0/host_id'), 'host-setup');
+      assert.match(examples().entry(L, '/lxc_configs/101/mount_points/0/owner_uid').action!, /chown 100033:100033 \/mnt\/pve\/quickOS\/lxc-persistent-data\/101\/logs/);
     });
 
     it('leaves out unprivileged where CT 911 and 912 leave it out (a clone keeps its source\'s), and lists the deviation', () => {
-      assert.equal(imported.object('PhoenixLXC', 'copy-vllm-gpu0').spec.unprivileged, undefined);
-      assert.ok(imported.report.deviations.some((d) => d.path === '/lxc_configs/911/unprivileged'));
+      assert.equal(examples().object('PhoenixLXC', 'copy-vllm-gpu0').spec.unprivileged, undefined);
+      assert.ok(examples().report.deviations.some((d) => d.path === '/lxc_configs/911/unprivileged'));
     });
   });
 

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { parse } from 'yaml';
-import { legacyExamplesMissing } from '../../support/legacy.ts';
-import { examplesTree, host, runImport, tree, H, S, V } from './support.ts';
+import { host, runImport, tree, withExamples, H, S, V } from './support.ts';
 
 const template = { vmid: 9000, name: 'tmpl', is_template: true, template_image: 'noble.img', network_config: { ip: 'dhcp' } };
 const dockerVm = (vmid: number, name: string, stacks: string[], extra: Record<string, unknown> = {}) => ({
@@ -12,14 +11,10 @@ const vms = (...list: unknown[]) => ({ vm_defaults: { storage_pool: 'tank-images
 
 describe('import: stacks → PhoenixStack and ConfigMaps', () => {
   describe('the real files (main)', function () {
-    let imported: ReturnType<typeof runImport>;
-    before(function () {
-      if (legacyExamplesMissing()) this.skip();
-      imported = runImport(examplesTree());
-    });
+    const examples = withExamples();
 
     it('deploys qdrant_service from its per-stack manifest onto drphoenix, as main did, under its legacy Portainer stack name', () => {
-      const stack = imported.object('PhoenixStack', 'qdrant-service-production');
+      const stack = examples().object('PhoenixStack', 'qdrant-service-production');
       assert.deepEqual(stack.spec, {
         vmRef: { name: 'drphoenix' },
         compose: { configMapRef: { name: 'qdrant-service-production-compose', key: 'docker-compose.yml' } },
@@ -27,31 +22,31 @@ describe('import: stacks → PhoenixStack and ConfigMaps', () => {
         environment: { name: 'drphoenix' },
       });
       assert.equal(stack.metadata.annotations['hypervisor.phoenix.io/description'], 'Qdrant vector database for RAG.');
-      assert.equal(imported.outcome(S, '/docker_stacks/qdrant_service/environments/production/services/qdrant/traefik_labels/0'), 'not-mapped', 'the central entry is superseded');
+      assert.equal(examples().outcome(S, '/docker_stacks/qdrant_service/environments/production/services/qdrant/traefik_labels/0'), 'not-mapped', 'the central entry is superseded');
       // The compose file is not among the examples, so the report asks for the ConfigMap.
-      assert.ok(imported.report.configMaps.some((m) => m.name === 'qdrant-service-production-compose'));
+      assert.ok(examples().report.configMaps.some((m) => m.name === 'qdrant-service-production-compose'));
     });
 
     it('puts thinkheads_ai_app\'s password in a Secret reference and keeps the environments no VM ran out of kustomization.yaml', () => {
-      assert.deepEqual(imported.object('PhoenixStack', 'thinkheads-ai-app-production').spec.env, [
+      assert.deepEqual(examples().object('PhoenixStack', 'thinkheads-ai-app-production').spec.env, [
         { name: 'DATABASE_USER', value: 'prod_user' },
         { name: 'DATABASE_PASS', valueFrom: { secretKeyRef: { name: 'thinkheads-ai-app-production-env', key: 'DATABASE_PASS' } } },
         { name: 'API_PORT', value: '8000' },
       ]);
-      const objects = imported.report.objects.filter((o) => o.kind === 'PhoenixStack');
+      const objects = examples().report.objects.filter((o) => o.kind === 'PhoenixStack');
       assert.deepEqual(objects.map((o) => [o.name, o.applied, o.file]), [
         ['qdrant-service-production', true, 'stacks/qdrant-service-production.yaml'],
         ['thinkheads-ai-app-production', true, 'stacks/thinkheads-ai-app-production.yaml'],
         ['thinkheads-ai-app-development', false, 'unassigned/stacks/thinkheads-ai-app-development.yaml'],
         ['thinkheads-ai-app-testing', false, 'unassigned/stacks/thinkheads-ai-app-testing.yaml'],
       ]);
-      const kustomization = parse(imported.files.get('kustomization.yaml')!);
+      const kustomization = parse(examples().files.get('kustomization.yaml')!);
       assert.ok(!kustomization.resources.some((r: string) => r.startsWith('unassigned/')));
     });
 
     it('does not deploy portainer_service through Portainer: it is Portainer itself, on the server VM', () => {
-      assert.ok(!imported.report.objects.some((o) => o.name.startsWith('portainer-service')));
-      assert.match(imported.entry(V, '/vms/1/docker_stacks/0').reason!, /Portainer itself/);
+      assert.ok(!examples().report.objects.some((o) => o.name.startsWith('portainer-service')));
+      assert.match(examples().entry(V, '/vms/1/docker_stacks/0').reason!, /Portainer itself/);
     });
   });
 

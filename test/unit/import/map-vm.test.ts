@@ -1,20 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { legacyExamplesMissing } from '../../support/legacy.ts';
-import { examplesTree, host, runImport, tree, H, L, V } from './support.ts';
+import { host, runImport, tree, withExamples, H, L, V } from './support.ts';
 
 const template = { vmid: 9000, name: 'cloud-template', is_template: true, template_image: 'noble-server-cloudimg-amd64.img', network_config: { ip: 'dhcp' }, user_config: { username: 'phoenix_user' } };
 const defaults = { template: 'ubuntu', cores: 2, memory_mb: 2048, disk_size_gb: 50, storage_pool: 'tank-images', network_bridge: 'vmbr0' };
 
 describe('import: phoenix_vm_configs.json → PhoenixVM', () => {
   describe('the real file (main)', function () {
-    let imported: ReturnType<typeof runImport>;
-    before(function () {
-      if (legacyExamplesMissing()) this.skip();
-      imported = runImport(examplesTree());
-    });
+    const examples = withExamples();
 
     it('makes VM 9000 a template imported from the Ubuntu cloud image, with the disk and settings vm-manager gave it', () => {
-      assert.deepEqual(imported.object('PhoenixVM', 'ubuntu-2404-cloud-template').spec, {
+      assert.deepEqual(examples().object('PhoenixVM', 'ubuntu-2404-cloud-template').spec, {
         hypervisorRef: { name: 'pve' }, node: 'pve', vmid: 9000, hostname: 'ubuntu-2404-cloud-template',
         source: { cloudImage: { volume: 'fastData-shared-iso:import/noble-server-cloudimg-amd64.qcow2', storage: 'quickOS-vm-disks' } },
         cloudInit: { storage: 'quickOS-vm-disks', user: 'phoenix_user' },
@@ -23,11 +18,11 @@ describe('import: phoenix_vm_configs.json → PhoenixVM', () => {
         dns: { searchDomain: 'internal.thinkheads.ai', nameservers: ['10.0.0.13'] },
         networks: [{ bridge: 'vmbr0', ipv4: 'dhcp' }],
       });
-      assert.equal(imported.outcome(V, '/vms/0/template_snapshot_name'), 'not-mapped');
+      assert.equal(examples().outcome(V, '/vms/0/template_snapshot_name'), 'not-mapped');
     });
 
     it('makes VM 1002 a full clone of the template, with its disk, address, firewall plus its stacks\' rules, and dependency', () => {
-      const spec = imported.object('PhoenixVM', 'drphoenix').spec;
+      const spec = examples().object('PhoenixVM', 'drphoenix').spec;
       const rule = (source: string | undefined, port: string, comment: string) => ({ type: 'in', action: 'ACCEPT', proto: 'tcp', ...(source ? { source } : {}), dport: port, comment });
       assert.deepEqual(spec, {
         hypervisorRef: { name: 'pve' }, node: 'pve', vmid: 1002, hostname: 'drphoenix',
@@ -54,9 +49,9 @@ describe('import: phoenix_vm_configs.json → PhoenixVM', () => {
         dependsOn: [{ kind: 'PhoenixVM', name: 'portainer' }],
         onBoot: true, startup: { order: 5, upDelay: 2 },
       });
-      assert.match(imported.entry(V, '/vms/2/disk_size_gb').reason!, /never applied by vm-manager/);
-      assert.equal(imported.outcome(V, '/vms/2/volumes/1/mount_point'), 'provisioning');
-      assert.match(imported.entry(V, '/vms/2/volumes/0').reason!, /10\.0\.0\.13:\/quickOS\/vm-persistent-data\/1002 \/persistent-storage nfs defaults,auto,nofail 0 0/);
+      assert.match(examples().entry(V, '/vms/2/disk_size_gb').reason!, /never applied by vm-manager/);
+      assert.equal(examples().outcome(V, '/vms/2/volumes/1/mount_point'), 'provisioning');
+      assert.match(examples().entry(V, '/vms/2/volumes/0').reason!, /10\.0\.0\.13:\/quickOS\/vm-persistent-data\/1002 \/persistent-storage nfs defaults,auto,nofail 0 0/);
     });
   });
 

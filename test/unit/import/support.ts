@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { importEstate, type ImportOptions } from '../../../src/import/import-estate.ts';
 import type { LegacyTree } from '../../../src/import/legacy-validation.ts';
 import type { ImportReportData, ReportEntry } from '../../../src/import/report.ts';
-import { legacyExamplesDir, under } from '../../support/legacy.ts';
+import { legacyExamplesDir, legacyExamplesMissing, under } from '../../support/legacy.ts';
 
 /** Building legacy trees in tests, running the import, and reading its output back. */
 
@@ -73,6 +73,16 @@ export function runImport(t: LegacyTree, opts: Partial<ImportOptions> = {}): Imp
     entry,
     outcome: (file, path) => entry(file, path).outcome,
   };
+}
+
+/** In a describe: the import of the real examples, made once; the describe is skipped without them. */
+export function withExamples(): () => Imported {
+  let imported: Imported | undefined;
+  before(function () {
+    if (legacyExamplesMissing()) this.skip();
+    imported = runImport(examplesTree());
+  });
+  return () => imported!;
 }
 
 /** A minimal host config, enough for guests to be imported. */
