@@ -89,10 +89,4 @@ export class ImportContext {
   hypervisorTarget(field: string): Target {
     return { kind: 'PhoenixHypervisor', name: this.options.hypervisor, field: `spec.${field}` };
   }
-
-  /** A name not yet taken by an object of this kind: `base`, or `base-<suffix>`. */
-  uniqueName(kind: string, base: string, suffix: string): string {
-    const taken = (n: string) => this.objects.some((o) => o.object.kind === kind && o.object.metadata.name === n);
-    return taken(base) ? `${base}-${suffix}` : base;
-  }
 }
