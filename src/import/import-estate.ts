@@ -64,6 +64,12 @@ export function importEstate(tree: LegacyTree, options: ImportOptions): ImportOu
   // A manifest the API server would refuse is the importer's bug, never the user's: stop here.
   const validator = new SpecValidator();
   const invalid: InputError[] = [];
+  const byFile = new Map<string, string>();
+  for (const o of ctx.objects) {
+    const other = byFile.get(o.file);
+    if (other !== undefined) invalid.push({ file: o.file, path: '', message: `two objects get this name, from ${other} and from ${o.from}: rename one of them in the legacy files` });
+    byFile.set(o.file, o.from);
+  }
   for (const o of ctx.objects) {
     if (o.object.spec === undefined) continue;
     for (const e of validator.validate(o.object.kind, o.object.spec)) invalid.push({ file: o.file, path: e.field, message: `${e.message} (the importer made an invalid ${o.object.kind}; please report this)` });

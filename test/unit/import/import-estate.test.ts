@@ -70,6 +70,13 @@ describe('import: the output directory and the report', () => {
     assert.deepEqual(report.entries.find((e) => e.path === '/d')?.reason, 'empty: nothing to import');
   });
 
+  it('refuses two legacy names that would become one object name, rather than write one over the other', () => {
+    const result = importEstate(tree({ [H]: host(), 'phoenix_stacks_config.json': { docker_stacks: { app_x: { compose_file_path: 'a', environments: { prod: {} } }, app: { compose_file_path: 'b', environments: { x_prod: {} } } } } }), options);
+    assert.ok(!result.ok);
+    assert.match(result.errors[0]!.message, /two objects get this name, from phoenix_stacks_config\.json#\/docker_stacks\/app\/environments\/x_prod and from phoenix_stacks_config\.json#\/docker_stacks\/app_x\/environments\/prod/);
+    assert.equal(result.errors[0]!.file, 'unassigned/stacks/app-x-prod.yaml');
+  });
+
   it('lists a container id Proxmox does not allow instead of writing a manifest for it', () => {
     const result = importEstate(tree({ [H]: host(), 'phoenix_lxc_configs.json': { lxc_configs: { '99': { name: 'too-low', template: '/x/debian.tar.zst' } } } }), options);
     assert.ok(result.ok, 'a container id Proxmox does not allow made the import fail');
