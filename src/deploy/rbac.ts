@@ -19,6 +19,8 @@ export const controllerClusterRules: readonly PolicyRule[] = [
   { apiGroups: [apiGroup], resources: plurals.map((p) => `${p}/finalizers`), verbs: ['update'] },
   // Tokens, passwords and compose files are read from Secrets and ConfigMaps that objects reference.
   { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
+  // A hypervisor's allowedNamespaces selects namespaces by their labels.
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

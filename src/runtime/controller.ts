@@ -148,7 +148,8 @@ export class Controller<T extends KubeObject> {
       if (isTerminalError(err)) {
         metrics?.reconcileTotal.inc({ controller: this.name, result: 'terminal' });
         queue.forget(key);
-        log.error('reconcile failed permanently; not retrying until the object changes', { reason: err.reason, error: err.message });
+        if (err.recheckAfterMs !== undefined) queue.addAfter(key, err.recheckAfterMs);
+        log.error(err.recheckAfterMs === undefined ? 'reconcile failed permanently; not retrying until the object changes' : 'reconcile stalled; looking again later', { reason: err.reason, error: err.message });
         await this.record(log, key, 'stalled', err.reason, err.message);
         return;
       }
@@ -160,9 +161,10 @@ export class Controller<T extends KubeObject> {
         return;
       }
       log.error('reconcile failed; retrying with backoff', { error: err as Error, retries: queue.retries(key) });
-      // An error may name its own condition reason (StorageLockTimeout, Unreachable…).
+      // An error may name its own condition reason (StorageLockTimeout, Unreachable…). It is the
+      // controller's trouble: a converged object stays Ready while it is young (see Phase).
       const reason = (err as { reason?: unknown }).reason;
-      await this.record(log, key, 'reconciling', typeof reason === 'string' && isValidReason(reason) ? reason : 'ReconcileError', (err as Error).message ?? String(err));
+      await this.record(log, key, 'trouble', typeof reason === 'string' && isValidReason(reason) ? reason : 'ReconcileError', (err as Error).message ?? String(err));
     } finally {
       metrics?.activeWorkers.dec({ controller: this.name });
       metrics?.reconcileDuration.observe({ controller: this.name }, (clock.now() - started) / 1000);
@@ -170,8 +172,9 @@ export class Controller<T extends KubeObject> {
   }
 
   /** Puts a failure where users look: the object's conditions and an Event. Best effort. */
-  private async record(log: Logger, key: string, phase: 'stalled' | 'reconciling', reason: string, message: string): Promise<void> {
-    const current = this.options.informer.get(key);
+  private async record(log: Logger, key: string, phase: 'stalled' | 'trouble', reason: string, message: string): Promise<void> {
+    const cached = this.options.informer.get(key);
+    const current = this.options.status ? this.options.status.freshest(cached) : cached;
     if (!current) return;
     await this.options.events?.warning(current, reason, 'Reconcile', message);
     if (!this.options.status) return;
