@@ -101,11 +101,15 @@ describe('phoenix import of the legacy examples: applied, converged, every field
       this.skip();
     }
     this.timeout(30 * 60_000);
-    env = await startPhoenix({ name: namespace, hypervisor: 'bootstrap', observePeriodMs: 20_000, portainer: { speed: 20 }, seed: seedLegacyHost });
+    env = await startPhoenix({ name: namespace, hypervisor: 'bootstrap-import', observePeriodMs: 20_000, portainer: { speed: 20 }, seed: seedLegacyHost });
     out = join(mkdtempSync(join(tmpdir(), 'phoenix-import-')), 'import');
   });
 
-  after(async () => env?.stop());
+  // The imported hypervisor is cluster-scoped: remove it, or later tests' controllers would keep trying its simulator.
+  after(async () => {
+    await env?.custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: hypervisor }).catch(() => undefined);
+    await env?.stop();
+  });
 
   it('imports the examples, writes the same bytes again, and --diff then finds nothing to change', async () => {
     const args = ['--from', legacyExamplesDir(), '--out', out, '--namespace', namespace, '--hypervisor', hypervisor];
@@ -266,6 +270,7 @@ describe('phoenix import --adopt: Phoenix takes over a running legacy estate wit
   let env: PhoenixEnv;
   let stackId = 0;
   const ns = 'e2e-import-adopt';
+  const adoptHypervisor = 'legacy-adopt';
   const guestIds = () => env.sim.simulator.state.guests.map((g) => g.vmid).sort((a, b) => a - b);
 
   const legacy = {
@@ -296,7 +301,7 @@ describe('phoenix import --adopt: Phoenix takes over a running legacy estate wit
     if (legacyExamplesMissing()) this.skip();
     this.timeout(30 * 60_000);
     env = await startPhoenix({
-      name: ns, hypervisor: 'bootstrap', observePeriodMs: 20_000, portainer: { speed: 20 },
+      name: ns, hypervisor: 'bootstrap-adopt', observePeriodMs: 20_000, portainer: { speed: 20 },
       seed: (sim) => {
         seedLegacyHost(sim);
         // The guests as lxc-manager and vm-manager left them; CT 103 has less memory than its JSON says.
@@ -322,7 +327,10 @@ describe('phoenix import --adopt: Phoenix takes over a running legacy estate wit
     outsider.close();
   });
 
-  after(async () => env?.stop());
+  after(async () => {
+    await env?.custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: adoptHypervisor }).catch(() => undefined);
+    await env?.stop();
+  });
 
   it('imports with --adopt and --observe: applied, Phoenix reports the differences and changes nothing', async () => {
     const etc = writeLegacyInstall({ 'phoenix_hypervisor_config.json': legacy.hypervisor, 'phoenix_lxc_configs.json': legacy.lxc, 'phoenix_vm_configs.json': legacy.vm }, {
@@ -330,7 +338,7 @@ describe('phoenix import --adopt: Phoenix takes over a running legacy estate wit
       'stacks/qdrant_service/docker-compose.yml': compose,
     });
     const out = join(mkdtempSync(join(tmpdir(), 'phoenix-import-')), 'import');
-    const result = await phoenixImport(['--from', etc, '--out', out, '--namespace', ns, '--hypervisor', hypervisor, '--adopt', '--observe']);
+    const result = await phoenixImport(['--from', etc, '--out', out, '--namespace', ns, '--hypervisor', adoptHypervisor, '--adopt', '--observe']);
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(readFileSync(join(out, 'import-report.json'), 'utf8'));
     assert.equal(report.objects.filter((o: any) => o.applied && o.kind !== 'ConfigMap').length, 6);
