@@ -134,7 +134,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     this.deps.capacity.release(this.key);
     const owned = await checkOwnership(this, connection, api, config);
     if (owned !== 'ours') return owned;
-    if (this.status.node !== undefined && api.node !== this.status.node) return this.followMove(api);
+    if (this.status.node !== undefined && api.node !== this.status.node) await this.noteMove(api);
     const placement = await this.placement(connection, api);
     if (placement) return placement;
     return this.converge(connection, api, config);
@@ -192,11 +192,12 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     return connection;
   }
 
-  /** A guest moved outside Phoenix (HA, a person) is followed to its new node, never moved back. */
-  private async followMove(api: GuestApi): Promise<ReconcileResult> {
+  /**
+   * A guest moved outside Phoenix (HA, a person) is followed to its new node, never moved back;
+   * the move is no change to the guest itself, so it stays Ready (status.node follows below).
+   */
+  private async noteMove(api: GuestApi): Promise<void> {
     await this.setup.events.normal(this.current, 'Moved', 'Follow', `guest ${api.vmid} was moved from node ${this.status.node} to ${api.node} outside Phoenix; Phoenix follows it and leaves it there (it migrates only when spec.node changes)`);
-    await this.progress('Moved', `guest ${api.vmid} is now on node ${api.node}`, { node: api.node });
-    return { requeueAfter: 100 };
   }
 
   /**
