@@ -23,6 +23,10 @@ export const commands: Readonly<Record<string, Entry>> = {
     summary: 'Run a simulated Proxmox VE or Portainer API (phoenix sim proxmox|portainer) for trying Phoenix without a host',
     load: async () => (await import('./commands/sim.ts')).simCommand,
   },
+  import: {
+    summary: 'Turn a legacy Phoenix Hypervisor installation into Phoenix manifests and an import report',
+    load: async () => (await import('./commands/import.ts')).importCommand,
+  },
   demo: {
     summary: 'Run Phoenix locally against the Proxmox simulator and watch guests converge',
     load: async () => (await import('./commands/demo.ts')).demoCommand,
