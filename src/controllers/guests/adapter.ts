@@ -4,6 +4,7 @@ import { createParams, type DesiredConfig } from '../../guests/desired.ts';
 import { desiredLxcConfig, lxcCreateOnlyParams } from '../../guests/lxc-config.ts';
 import { desiredVmConfig, vmCreateOnlyParams, cloudInitDriveSlot } from '../../guests/vm-config.ts';
 import { scalar, type GuestIdentity } from '../../guests/common-config.ts';
+import { withoutRootOnly } from '../../guests/root-only.ts';
 import type { GuestConfig, GuestType } from './guest-api.ts';
 
 export type GuestObject = PhoenixLXC | PhoenixVM;
@@ -76,7 +77,8 @@ export const lxcAdapter: GuestAdapter<PhoenixLXC> = {
       return { action: 'clone', source: cloneSourceVmid, params };
     }
     const password = secretValue(secrets, lxcPasswordRef(o));
-    const params: Record<string, string> = { ...all, ...lxcCreateOnlyParams(o.spec, password === undefined ? {} : { rootPassword: password }), ostemplate: o.spec.source?.osTemplate?.volume ?? '' };
+    // Created without what only root@pam may set; the guest then stalls as RootOnly with the command.
+    const params = withoutRootOnly('lxc', { ...all, ...lxcCreateOnlyParams(o.spec, password === undefined ? {} : { rootPassword: password }), ostemplate: o.spec.source?.osTemplate?.volume ?? '' }, o.spec.unprivileged !== false);
     if (!params['rootfs']) params['rootfs'] = 'local-lvm:8';
     return { action: 'create', params };
   },
@@ -143,7 +145,7 @@ export const vmAdapter: GuestAdapter<PhoenixVM> = {
       const slot = o.spec.source?.cloudImage?.diskSlot ?? 'scsi0';
       createOnly[slot] = `${o.spec.source?.cloudImage?.storage}:0,import-from=${volume}`;
     }
-    return { action: 'create', params: { ...all, ...createOnly } };
+    return { action: 'create', params: withoutRootOnly('qemu', { ...all, ...createOnly }, false) };
   },
   sourceVolume(o) {
     const image = o.spec.source?.cloudImage;

@@ -9,6 +9,7 @@ import { type PhoenixHypervisor, phoenixHypervisors, phoenixLxcs, phoenixStacks,
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { type ConfigDiff, type DesiredConfig, diffConfig } from '../../guests/desired.ts';
 import { driftRecords } from '../../guests/drift-report.ts';
+import { rootCommand, splitRootOnly } from '../../guests/root-only.ts';
 import { formatSize } from '../../proxmox/size.ts';
 import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
 import type { Connection } from '../hypervisor/connections.ts';
@@ -254,7 +255,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const secretVersions = this.secretVersions();
     const rotated = this.rotatedSecrets(secretVersions);
     const desired = this.adapter.desired(this.current, this.identity, this.secrets(), config, rotated);
-    const diff = diffConfig(desired, config);
+    const fullDiff = diffConfig(desired, config);
+    // What only root@pam may set is not written (a token is refused it); see the end of converge.
+    const { writable, rootOnly } = splitRootOnly(this.adapter.type, fullDiff.changes, String(config['unprivileged'] ?? '0') === '1');
+    const diff = { ...fullDiff, changes: writable };
     if (diff.changes.length) {
       const change = diff.changes.map((c) => [c.key, c.value]);
       this.guardPerpetualDiff(change, diff);
@@ -341,6 +345,16 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       retry: undefined,
       targetNode: this.status.targetNode ?? this.spec.node,
     };
+    if (rootOnly.length) {
+      const keys = rootOnly.map((c) => c.key).join(', ');
+      await this.write({
+        phase: 'stalled',
+        reason: 'RootOnly',
+        message: `Proxmox lets only root@pam itself set ${keys}; an API token is refused it whatever its privileges. Everything else is converged. Run this once on node ${api.node} as root, and Phoenix then keeps it: ${rootCommand(this.adapter.type, api.vmid, rootOnly)}`,
+        fields,
+      });
+      return { requeueAfter: this.nextCycle() };
+    }
     if (diff.shrinks.length) {
       const text = diff.shrinks.map((s) => `${s.disk} is ${formatSize(s.fromBytes)}, the spec asks for ${formatSize(s.toBytes)}`).join('; ');
       await this.write({ phase: 'stalled', reason: 'ShrinkRefused', message: `${text}. Proxmox cannot shrink a disk and Phoenix never re-creates a guest to do it: set the size to at least the current one`, fields });
