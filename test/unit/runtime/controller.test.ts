@@ -87,7 +87,9 @@ describe('runtime: controller (controllable clock)', () => {
     assert.equal(h.calls.length, 1);
     assert.equal(h.clock.pending, 0, 'a retry was scheduled');
     const text = await h.metrics.registry.metrics();
-    assert.match(text, /phoenix_reconcile_total\{controller="Widget",result="terminal"\} 1/);
+    // controller-runtime counts a terminal error as an error, and once more among terminal errors.
+    assert.match(text, /controller_runtime_reconcile_total\{controller="Widget",result="error"\} 1/);
+    assert.match(text, /controller_runtime_terminal_reconcile_errors_total\{controller="Widget"\} 1/);
     await h.controller.stop(1000);
   });
 });
