@@ -220,7 +220,8 @@ export class Informer<T extends KubeObject> {
         limit: 500,
         ...(continueToken ? { continue: continueToken } : {}),
       });
-      for (const item of page.items) fresh.set(objectKey(item), withTypeMeta(item, this.resource, this.options.metadataOnly));
+      // A PartialObjectMetadataList with nothing in it has items: null.
+      for (const item of page.items ?? []) fresh.set(objectKey(item), withTypeMeta(item, this.resource, this.options.metadataOnly));
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion ?? '';
     } while (continueToken);
