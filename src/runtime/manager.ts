@@ -158,6 +158,7 @@ export class Manager {
       observer: this.metrics.queueObserver(definition.kind),
     });
     this.metrics.trackQueue(definition.kind, queue);
+    this.metrics.initController(definition.kind);
     const enqueue = (key: string) => queue.add(key);
     const primary = this.informer<T>(definition.resource);
     const logger = this.logger.child({ controller: definition.kind });

@@ -251,6 +251,20 @@ export class RuntimeMetrics implements ExternalCallRecorder {
     if (record.verb !== 'watch') this.restLatency.observe({ verb: record.method, host: record.host }, record.seconds);
   }
 
+  /**
+   * Every series of a controller at zero from the start, as controller-runtime does, so rates
+   * and alerts see a 0 rather than no data before the first reconcile or failure.
+   */
+  initController(controller: string): void {
+    for (const result of ['success', 'error', 'requeue', 'requeue_after'] satisfies ReconcileOutcome[]) this.reconcileTotal.inc({ controller, result }, 0);
+    this.reconcileErrors.inc({ controller }, 0);
+    this.terminalReconcileErrors.inc({ controller }, 0);
+    this.activeWorkers.set({ controller }, 0);
+    this.queueDepth.set({ name: controller }, 0);
+    this.queueAdds.inc({ name: controller }, 0);
+    this.queueRetries.inc({ name: controller }, 0);
+  }
+
   /** Feeds workqueue_unfinished_work_seconds and workqueue_longest_running_processor_seconds. */
   trackQueue(name: string, queue: Pick<WorkQueue, 'processingSeconds'>): void {
     this.queues.set(name, queue);
