@@ -11,6 +11,7 @@ import { testCluster, type TestCluster } from '../support/cluster.ts';
 import { installPhoenixCrds, eventually } from '../support/crds.ts';
 import { kubectl } from '../support/kubectl.ts';
 import { waitReady } from '../support/phoenix.ts';
+import { seedExamplesHost } from '../support/hosts.ts';
 import { startProxmoxSimulator, type RunningSimulator } from '../../src/sim/proxmox/index.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { parseRuntimeConfig } from '../../src/runtime/config.ts';
@@ -72,13 +73,7 @@ describe('least privilege: the controller under the chart\'s ServiceAccount', fu
 
     // The Proxmox host the examples describe.
     sim = await startProxmoxSimulator({ seed: 42, speed: 200 });
-    sim.admin.addNode({ name: 'phoenix', cpus: 32, memoryGiB: 256 });
-    sim.admin.addStorage({ id: 'quickOS-lxc-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
-    sim.admin.addStorage({ id: 'quickOS-vm-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
-    sim.admin.addStorage({ id: 'fastData-shared-iso', type: 'dir', content: ['iso', 'vztmpl', 'import', 'snippets', 'images', 'rootdir'], totalGiB: 4000, path: '/fastData/shared-iso' });
-    sim.admin.addVolume({ volid: 'fastData-shared-iso:import/noble-server-cloudimg-amd64.qcow2', node: 'phoenix', content: 'import', sizeBytes: 600 * 1024 ** 2, format: 'qcow2' });
-    sim.admin.addPool('ai');
-    sim.admin.addPool('infrastructure');
+    seedExamplesHost(sim);
 
     // Two replicas, with the Deployment's own arguments: one leads, the other watches the Lease.
     const deployment = documents.find((d) => d.kind === 'Deployment');
