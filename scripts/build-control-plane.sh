@@ -13,6 +13,14 @@ mkdir -p "$BIN" "$WORK"
 
 log() { printf '[control-plane] %s\n' "$*" >&2; }
 
+# Several test runs on one machine share the cache: one builds, the others wait for it
+# (two builds in one work directory delete each other's files).
+exec 9>"$CACHE/control-plane/.build-lock"
+if ! flock -n 9; then
+  log "another run is building the control plane; waiting for it"
+  flock 9
+fi
+
 if ! command -v go >/dev/null; then
   log "Go is required to build the control plane (https://go.dev); none found on PATH"; exit 1
 fi

@@ -7,6 +7,10 @@ set -euo pipefail
 HELM_VERSION="${PHOENIX_HELM_VERSION:-3.21.4}"
 CACHE="${PHOENIX_CACHE:-$HOME/.cache/phoenix}"
 BIN="$CACHE/helm-$HELM_VERSION-stamped/bin"
+mkdir -p "$CACHE"
+# Concurrent runs share the cache: one builds, the others wait (see build-control-plane.sh).
+exec 9>"$CACHE/.helm-build-lock"
+flock 9
 if [ ! -x "$BIN/helm" ]; then
   echo "[helm] building helm v$HELM_VERSION from the Go module proxy (first time only)" >&2
   mkdir -p "$BIN"

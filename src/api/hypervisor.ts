@@ -200,6 +200,16 @@ export const phoenixHypervisorSpec = s.object(
       { description: 'Limits that keep Proxmox\'s storage locks from timing out.' },
     ),
     managementPolicy: c.managementPolicy,
+    allowedNamespaces: s.object(
+      {
+        from: s.literal(['All', 'Selector'] as const, { description: '`All` namespaces (the default), or those the `selector` matches.', default: 'All' }),
+        selector: c.labelSelector('Namespaces whose labels match may use this hypervisor (with `from: Selector`), e.g. `kubernetes.io/metadata.name: team-a`.'),
+      },
+      {
+        description: 'Which namespaces may declare guests (and through them stacks) on this hypervisor, in the manner of Gateway API\'s `allowedRoutes`. A guest in any other namespace stalls with `NamespaceNotAllowed` before Phoenix makes any Proxmox call for it.',
+        rules: [{ rule: "!has(self.from) || self.from != 'Selector' || has(self.selector)", message: 'from: Selector needs a selector', fieldPath: '.selector' }],
+      },
+    ),
     nodes: s.array(node, { description: 'Per-node host configuration.', maxItems: 64, listType: 'map', mapKeys: ['name'] }),
     storages: s.array(storage, { description: 'Storage definitions.', maxItems: 64, listType: 'map', mapKeys: ['id'] }),
     pools: s.array(

@@ -4,15 +4,20 @@ import { loopbackOnly } from './phoenix.ts';
 export interface PhoenixOptions {
   readonly observePeriodMs: number;
   readonly allowHost: (host: string) => boolean;
+  readonly proxmoxTimeoutMs: number;
 }
 
 export const phoenixUsage = `Phoenix options:
   --observe-period DURATION         PHOENIX_OBSERVE_PERIOD; how often each guest is read to detect drift (default 5m)
   --allowed-proxmox-hosts LIST      PHOENIX_ALLOWED_PROXMOX_HOSTS; hosts Phoenix may contact, Proxmox and
                                     Portainer alike: "any" (default), "loopback", or host names and IPs,
-                                    comma-separated`;
+                                    comma-separated
+  --proxmox-timeout DURATION        PHOENIX_PROXMOX_TIMEOUT; how long a Proxmox request may go unanswered
+                                    (default 30s). A create whose answer is later than this is treated as
+                                    possibly done: Phoenix looks for its guest, for twice this long, before
+                                    sending it again`;
 
-const flags = ['--observe-period', '--allowed-proxmox-hosts'] as const;
+const flags = ['--observe-period', '--allowed-proxmox-hosts', '--proxmox-timeout'] as const;
 
 /** Splits Phoenix's own flags from the runtime's, so each parser stays strict about its own. */
 export function splitPhoenixArgs(argv: readonly string[]): { phoenix: Record<string, string>; rest: string[] } {
@@ -38,5 +43,6 @@ export function parsePhoenixOptions(values: Readonly<Record<string, string>>, en
   const allowHost = hosts.includes('any')
     ? () => true
     : (host: string) => hosts.includes(host.toLowerCase()) || (hosts.includes('loopback') && loopbackOnly(host));
-  return { observePeriodMs: parseDuration(period), allowHost };
+  const timeout = values['proxmox-timeout'] ?? env['PHOENIX_PROXMOX_TIMEOUT'] ?? '30s';
+  return { observePeriodMs: parseDuration(period), allowHost, proxmoxTimeoutMs: parseDuration(timeout) };
 }

@@ -20,6 +20,8 @@ export interface PhoenixControllerOptions {
   readonly allowHost?: (host: string) => boolean;
   /** Where Phoenix's own metrics (drift corrections) are registered: the manager's registry. */
   readonly registry?: Registry;
+  /** How long a Proxmox request may go unanswered before its outcome counts as unknown (default 30 s). */
+  readonly proxmoxTimeoutMs?: number;
 }
 
 /** Loopback only: for tests and the demo. */
@@ -39,7 +41,7 @@ export interface PhoenixControllers {
 export function createPhoenixControllers(options: PhoenixControllerOptions = {}): PhoenixControllers {
   const observePeriodMs = options.observePeriodMs ?? 5 * 60_000;
   // Half an observe period: each cycle of in-sync guests costs at most two cluster reads.
-  const connections = new ConnectionRegistry(options.externalCalls, options.allowHost);
+  const connections = new ConnectionRegistry(options.externalCalls, options.allowHost, options.proxmoxTimeoutMs);
   const deps = {
     connections,
     allocator: new VmidAllocator(),

@@ -102,6 +102,15 @@ export abstract class ReconcileContext<O extends Managed> {
   }
 
   /**
+   * A wait that is the controller's trouble, not the object's (its endpoint not yet checked or
+   * unreachable, a lock held by another task): Synced=False says why, and a converged object
+   * stays Ready until the trouble outlasts the ready grace period (see runtime/conditions.ts).
+   */
+  async hold(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
+    await this.write({ phase: 'trouble', reason, message, ...(fields ? { fields } : {}) });
+  }
+
+  /**
    * Drift that was just set back, the same way for every kind: one metric count per option, one
    * DriftCorrected warning naming each field's old and new value (or `note`), and the new
    * `status.drift` (these records first, then the history).

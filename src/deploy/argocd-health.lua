@@ -21,6 +21,7 @@ end
 local ready = conditions["Ready"]
 local stalled = conditions["Stalled"]
 local reconciling = conditions["Reconciling"]
+local synced = conditions["Synced"]
 local function say(condition)
   if condition == nil or condition.message == nil or condition.message == "" then
     return ""
@@ -43,8 +44,14 @@ end
 if ready.status ~= "True" then
   return { status = "Progressing", message = say(ready) }
 end
+-- Ready stays True through the controller's own passing trouble (Synced=False): still healthy,
+-- but say so, since it turns Ready False if it lasts.
+local message = say(ready)
+if synced ~= nil and synced.status == "False" then
+  message = message .. " (last attempt failed: " .. say(synced) .. ")"
+end
 -- Observe mode: Phoenix reads and reports but never changes Proxmox or Portainer.
 if obj.spec ~= nil and obj.spec.managementPolicy == "Observe" then
-  return { status = "Suspended", message = "Observe mode (Phoenix changes nothing): " .. say(ready) }
+  return { status = "Suspended", message = "Observe mode (Phoenix changes nothing): " .. message }
 end
-return { status = "Healthy", message = say(ready) }
+return { status = "Healthy", message = message }

@@ -27,8 +27,11 @@ const recordEvents: PolicyRule = { apiGroups: ['events.k8s.io'], resources: ['ev
  * least-privilege e2e test proves the controller needs nothing more.
  */
 export const rbac = {
-  /** Always cluster-wide: PhoenixHypervisor is cluster-scoped. */
-  cluster: reconciled(plurals('Cluster')),
+  /**
+   * Always cluster-wide: PhoenixHypervisor is cluster-scoped, and a hypervisor's
+   * allowedNamespaces selects namespaces by their labels.
+   */
+  cluster: [...reconciled(plurals('Cluster')), { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] }] as readonly PolicyRule[],
   /**
    * In each watched namespace (a Role per namespace with controller.watchNamespaces, else
    * cluster-wide): the namespaced kinds, the Secrets and ConfigMaps they reference, their Events.

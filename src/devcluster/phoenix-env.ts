@@ -22,6 +22,8 @@ export interface LocalPhoenixOptions {
   readonly logger?: Logger;
   /** A running Portainer simulator the hypervisor's spec.portainer points at (key in Secret `portainer-key`). */
   readonly portainer?: RunningPortainerSimulator;
+  /** The Proxmox client's timeout (default 30 s); tests of lost answers use a short one. */
+  readonly proxmoxTimeoutMs?: number;
 }
 
 export interface LocalPhoenix {
@@ -42,7 +44,13 @@ export async function startLocalPhoenix(options: LocalPhoenixOptions): Promise<L
   await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
   const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=8', ...(options.runtimeArgs ?? [])], {});
   const manager = new Manager({ config, kubeConfig: kc, logger: options.logger ?? silentLogger() });
-  const phoenix = createPhoenixControllers({ observePeriodMs: options.observePeriodMs ?? 60_000, externalCalls: manager.metrics, registry: manager.metrics.registry, allowHost: loopbackOnly });
+  const phoenix = createPhoenixControllers({
+    observePeriodMs: options.observePeriodMs ?? 60_000,
+    externalCalls: manager.metrics,
+    registry: manager.metrics.registry,
+    allowHost: loopbackOnly,
+    ...(options.proxmoxTimeoutMs ? { proxmoxTimeoutMs: options.proxmoxTimeoutMs } : {}),
+  });
   for (const definition of phoenix.definitions) await manager.addController(definition);
   await manager.start();
   await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });

@@ -9,8 +9,19 @@ export interface BackoffPolicy {
   readonly jitter: number;
 }
 
-/** controller-runtime's per-item policy: 5 ms doubling to 1000 s. */
-export const itemBackoffPolicy: BackoffPolicy = { baseMs: 5, maxMs: 1_000_000, jitter: 0.1 };
+/**
+ * Per-item policy: controller-runtime's 5 ms doubling, capped at 5 minutes rather than its
+ * 1000 s. Errors that last are Proxmox or the network failing; a fix there should be noticed
+ * within minutes, and five minutes between attempts is already no load on anyone.
+ */
+export const itemBackoffPolicy: BackoffPolicy = { baseMs: 5, maxMs: 300_000, jitter: 0.1 };
+
+/**
+ * A Proxmox task that failed (a create, a start…) is submitted again after 5 s, doubling to 5
+ * minutes: seven attempts in the first five minutes of a failure that never ends, then one
+ * every five minutes for as long as it lasts.
+ */
+export const taskRetryPolicy: BackoffPolicy = { baseMs: 5_000, maxMs: 300_000, jitter: 0.1 };
 
 /** Reconnect policy for watches: 1 s doubling to 30 s. */
 export const watchBackoffPolicy: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 };

@@ -2,8 +2,10 @@ import { secondsTime } from './kube-time.ts';
 
 /**
  * The status contract every Phoenix kind shares, as pure functions: metav1.Condition semantics
- * (lastTransitionTime moves only when a condition's status changes) and the kstatus trio
- * Ready / Reconciling / Stalled, which Argo CD, Flux and `kubectl wait` all understand.
+ * (lastTransitionTime moves only when a condition's status changes), the kstatus trio
+ * Ready / Reconciling / Stalled, which Argo CD, Flux and `kubectl wait` all understand, and
+ * `Synced` (in the manner of Crossplane): whether the controller's last attempt to observe and
+ * act got through. Ready describes the managed thing; Synced describes the controller's reach.
  */
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -27,9 +29,19 @@ export interface StandardStatus {
 export const Ready = 'Ready';
 export const Reconciling = 'Reconciling';
 export const Stalled = 'Stalled';
+export const Synced = 'Synced';
 
-/** The only states a reconcile can leave an object in, as far as kstatus is concerned. */
-export type Phase = 'ready' | 'reconciling' | 'stalled';
+/**
+ * The states a reconcile can leave an object in. `trouble` is the controller's own: it could
+ * not observe or act (restarting, an endpoint unreachable, a failed read, a lock held by another
+ * task). It sets Synced=False and leaves Ready as the last observation had it, as long as the
+ * object was Ready at its current generation and the trouble is younger than the grace period;
+ * otherwise it counts as `reconciling`.
+ */
+export type Phase = 'ready' | 'reconciling' | 'stalled' | 'trouble';
+
+/** How long trouble may last before a converged object's Ready turns False (see `Phase`). */
+export const defaultReadyGraceMs = 2 * 60_000;
 
 const reasonPattern = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
 const maxMessageLength = 32_768;
@@ -72,11 +84,15 @@ export interface PhaseChange {
   readonly message: string;
 }
 
+/** The reason Synced carries while the controller's attempts get through. */
+export const syncedReason = 'ReconcileSuccess';
+
 /**
- * The three standard conditions for a phase, all stamped with `generation`:
- * ready → Ready=True, Reconciling=False, Stalled=False;
- * reconciling → Ready=False, Reconciling=True, Stalled=False;
- * stalled → Ready=False, Reconciling=False, Stalled=True.
+ * The standard conditions for a phase, all stamped with `generation`:
+ * ready → Ready=True, Reconciling=False, Stalled=False, Synced=True;
+ * reconciling → Ready=False, Reconciling=True, Stalled=False, Synced=True;
+ * stalled → Ready=False, Reconciling=False, Stalled=True, Synced=False;
+ * trouble (when it does not hold Ready, see `holdsReady`) → as reconciling, with Synced=False.
  */
 export function phaseConditions(change: PhaseChange, generation: number | undefined): ConditionUpdate[] {
   const { phase, reason, message } = change;
@@ -88,11 +104,31 @@ export function phaseConditions(change: PhaseChange, generation: number | undefi
     message: on ? message : '',
     ...stamp,
   });
+  const progressing = phase === 'reconciling' || phase === 'trouble';
   return [
     { type: Ready, status: phase === 'ready' ? 'True' : 'False', reason, message, ...stamp },
-    flag(Reconciling, phase === 'reconciling'),
+    flag(Reconciling, progressing),
     flag(Stalled, phase === 'stalled'),
+    syncedCondition(phase, reason, message, stamp),
   ];
+}
+
+function syncedCondition(phase: Phase, reason: string, message: string, stamp: { observedGeneration?: number }): ConditionUpdate {
+  const failing = phase === 'stalled' || phase === 'trouble';
+  return failing ? { type: Synced, status: 'False', reason, message, ...stamp } : { type: Synced, status: 'True', reason: syncedReason, message: '', ...stamp };
+}
+
+/**
+ * Whether trouble leaves Ready as it is: the object was Ready at this generation, and Synced
+ * has not been False for longer than `graceMs` (trouble that started earlier has lasted long
+ * enough to matter to whoever waits on Ready).
+ */
+export function holdsReady(current: StandardStatus | undefined, generation: number | undefined, now: Date, graceMs: number): boolean {
+  const ready = findCondition(current?.conditions, Ready);
+  if (ready?.status !== 'True' || generation === undefined || ready.observedGeneration !== generation || current?.observedGeneration !== generation) return false;
+  const synced = findCondition(current?.conditions, Synced);
+  if (!synced || synced.status !== 'False') return true;
+  return now.getTime() - Date.parse(synced.lastTransitionTime) < graceMs;
 }
 
 /**
@@ -106,9 +142,13 @@ export function nextStatus(
   fields: Readonly<Record<string, unknown>>,
   now: Date,
   extra: readonly Omit<ConditionUpdate, 'observedGeneration'>[] = [],
+  readyGraceMs = defaultReadyGraceMs,
 ): StandardStatus {
   let conditions: Condition[] = [...(current?.conditions ?? [])];
-  for (const update of phaseConditions(change, generation)) conditions = setCondition(conditions, update, now);
+  const updates = change.phase === 'trouble' && holdsReady(current, generation, now, readyGraceMs)
+    ? [syncedCondition('trouble', change.reason, change.message, generation === undefined ? {} : { observedGeneration: generation })]
+    : phaseConditions(change, generation);
+  for (const update of updates) conditions = setCondition(conditions, update, now);
   for (const update of extra) conditions = setCondition(conditions, { ...update, ...(generation === undefined ? {} : { observedGeneration: generation }) }, now);
   const status: StandardStatus = { ...current, ...fields, conditions };
   if (generation !== undefined) status.observedGeneration = generation;

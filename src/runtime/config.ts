@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { logLevels, type LogFormat, type LogLevel } from './logging.ts';
 import { leaderElectionDefaults } from './leader-election.ts';
+import { defaultReadyGraceMs } from './conditions.ts';
 
 export interface RuntimeConfig {
   /** Path to a kubeconfig; absent means in-cluster when running in a pod, else the default loading rules. */
@@ -35,6 +36,8 @@ export interface RuntimeConfig {
   readonly queueQps: number;
   readonly queueBurst: number;
   readonly shutdownTimeoutMs: number;
+  /** How long the controller's own trouble may last before a converged object's Ready turns False. */
+  readonly readyGracePeriodMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 }
@@ -58,6 +61,9 @@ export const configUsage = `Options (each also read from the environment variabl
   --retry-period DURATION           PHOENIX_RETRY_PERIOD (default 2s)
   --queue-qps N, --queue-burst N    PHOENIX_QUEUE_QPS, PHOENIX_QUEUE_BURST; retry rate limit (10, 100)
   --shutdown-timeout DURATION       PHOENIX_SHUTDOWN_TIMEOUT; wait for reconciles in flight (default 30s)
+  --ready-grace-period DURATION     PHOENIX_READY_GRACE_PERIOD; how long the controller's own trouble
+                                    (a restart, an unreachable endpoint, a failed read) shows only as
+                                    Synced=False before a converged object's Ready turns False (default 2m)
   --log-level error|warn|info|debug PHOENIX_LOG_LEVEL (default info)
   --log-format json|text|auto       PHOENIX_LOG_FORMAT (default auto: text on a TTY, else JSON)
 Durations: 500ms, 15s, 10m, 1h30m.`;
@@ -111,6 +117,7 @@ export function parseRuntimeConfig(argv: readonly string[], env: Readonly<Record
         'queue-qps': { type: 'string' },
         'queue-burst': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        'ready-grace-period': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
       },
@@ -163,6 +170,7 @@ export function parseRuntimeConfig(argv: readonly string[], env: Readonly<Record
     queueQps: positiveNumber(v['queue-qps'] ?? env['PHOENIX_QUEUE_QPS'] ?? '10', '--queue-qps'),
     queueBurst: positiveInteger(v['queue-burst'] ?? env['PHOENIX_QUEUE_BURST'] ?? '100', '--queue-burst'),
     shutdownTimeoutMs: duration(v['shutdown-timeout'], 'PHOENIX_SHUTDOWN_TIMEOUT', 30_000),
+    readyGracePeriodMs: duration(v['ready-grace-period'], 'PHOENIX_READY_GRACE_PERIOD', defaultReadyGraceMs),
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat,
   };

@@ -159,7 +159,8 @@ export class Controller<T extends KubeObject> {
       if (isTerminalError(err)) {
         metrics?.terminalReconcileErrors.inc({ controller: this.name });
         queue.forget(key);
-        log.error('reconcile failed permanently; not retrying until the object changes', { reason: err.reason, error: err.message });
+        if (err.recheckAfterMs !== undefined) queue.addAfter(key, err.recheckAfterMs);
+        log.error(err.recheckAfterMs === undefined ? 'reconcile failed permanently; not retrying until the object changes' : 'reconcile stalled; looking again later', { reason: err.reason, error: err.message });
         await this.record(log, key, 'stalled', err.reason, err.message);
         return;
       }
@@ -169,11 +170,12 @@ export class Controller<T extends KubeObject> {
         log.debug('conflict; retrying', { error: (err as Error).message });
         return;
       }
-      // An error may name its own condition reason (StorageLockTimeout, Unreachable…).
+      // An error may name its own condition reason (StorageLockTimeout, Unreachable…). It is the
+      // controller's trouble: a converged object stays Ready while it is young (see Phase).
       const named = (err as { reason?: unknown }).reason;
       const reason = typeof named === 'string' && isValidReason(named) ? named : 'ReconcileError';
       logFailure(log, err, { reason, retries: queue.retries(key) });
-      await this.record(log, key, 'reconciling', reason, (err as Error).message ?? String(err));
+      await this.record(log, key, 'trouble', reason, (err as Error).message ?? String(err));
     } finally {
       metrics?.activeWorkers.dec({ controller: this.name });
       metrics?.reconcileDuration.observe({ controller: this.name }, (clock.now() - started) / 1000);
@@ -181,8 +183,9 @@ export class Controller<T extends KubeObject> {
   }
 
   /** Puts a failure where users look: the object's conditions and an Event. Best effort. */
-  private async record(log: Logger, key: string, phase: 'stalled' | 'reconciling', reason: string, message: string): Promise<void> {
-    const current = this.options.informer.get(key);
+  private async record(log: Logger, key: string, phase: 'stalled' | 'trouble', reason: string, message: string): Promise<void> {
+    const cached = this.options.informer.get(key);
+    const current = this.options.status ? this.options.status.freshest(cached) : cached;
     if (!current) return;
     await this.options.events?.warning(current, reason, 'Reconcile', message);
     if (!this.options.status) return;

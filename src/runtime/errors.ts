@@ -7,10 +7,17 @@ export class TerminalError extends Error {
   override readonly name = 'TerminalError';
   /** CamelCase condition reason, e.g. InvalidSpec. */
   readonly reason: string;
+  /**
+   * For a stall that depends on the outside world rather than the spec (a guest held by another
+   * owner, a value Proxmox would not keep): look again after this long, so the object recovers
+   * by itself once the world changes. Without it, only a change to the object retries.
+   */
+  readonly recheckAfterMs: number | undefined;
 
-  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+  constructor(reason: string, message: string, options?: { cause?: unknown; recheckAfterMs?: number }) {
     super(message, options);
     this.reason = reason;
+    this.recheckAfterMs = options?.recheckAfterMs;
   }
 }
 

@@ -127,6 +127,12 @@ export class KubeClient {
     })) as T;
   }
 
+  /** JSON Patch (RFC 6902); a leading `test` operation makes it conditional on the stored object. */
+  async jsonPatch<T extends KubeObject>(resource: ResourceType, ref: { name: string; namespace?: string }, operations: readonly unknown[]): Promise<T> {
+    const path = resourcePath(resource, ref.namespace, ref.name);
+    return (await this.call('patch', resource, 'PATCH', path, { body: operations, contentType: 'application/json-patch+json' })) as T;
+  }
+
   async delete(resource: ResourceType, ref: { name: string; namespace?: string }): Promise<void> {
     await this.call('delete', resource, 'DELETE', resourcePath(resource, ref.namespace, ref.name));
   }

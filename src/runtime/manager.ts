@@ -111,7 +111,7 @@ export class Manager {
     this.metrics = options.metrics ?? new RuntimeMetrics();
     this.client = new KubeClient(options.kubeConfig);
     this.client.onRequest((record) => this.metrics.recordKubeRequest(record));
-    this.status = new StatusWriter(this.client, { clock: this.clock, redactor: this.redactor });
+    this.status = new StatusWriter(this.client, { clock: this.clock, redactor: this.redactor, readyGraceMs: options.config.readyGracePeriodMs });
     this.events = new EventRecorder({
       client: this.client,
       controller: options.component ?? 'hypervisor.phoenix.io/phoenix-controller',

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from './clock.ts';
-import { nextStatus, type ConditionUpdate, type PhaseChange, type StandardStatus } from './conditions.ts';
+import { defaultReadyGraceMs, nextStatus, type ConditionUpdate, type PhaseChange, type StandardStatus } from './conditions.ts';
 import { jsonEqual } from './deep-equal.ts';
 import type { KubeClient } from './kube-client.ts';
 import { defaultRedactor, type Redactor } from './redact.ts';
@@ -29,6 +29,8 @@ export class StatusWriter {
   private readonly client: KubeClient;
   private readonly clock: Clock;
   private readonly redactor: Redactor;
+  /** How long the controller's own trouble may last before a converged object's Ready turns False. */
+  readonly readyGraceMs: number;
 
   /**
    * Objects this writer wrote that the cache may not show yet, by UID, with every
@@ -38,10 +40,11 @@ export class StatusWriter {
    */
   readonly #written = new Map<string, { replaced: Set<string>; object: KubeObject }>();
 
-  constructor(client: KubeClient, options: { clock?: Clock; redactor?: Redactor } = {}) {
+  constructor(client: KubeClient, options: { clock?: Clock; redactor?: Redactor; readyGraceMs?: number } = {}) {
     this.client = client;
     this.clock = options.clock ?? systemClock;
     this.redactor = options.redactor ?? defaultRedactor;
+    this.readyGraceMs = options.readyGraceMs ?? defaultReadyGraceMs;
   }
 
   /**
@@ -77,7 +80,7 @@ export class StatusWriter {
     // Condition messages are public (kubectl describe, Argo CD): they must not carry secrets.
     const change = { ...update, message: this.redactor.text(update.message) };
     const extra = (update.conditions ?? []).map((c) => ({ ...c, message: this.redactor.text(c.message) }));
-    const status = nextStatus(current, object.metadata.generation, change, update.fields ?? {}, new Date(this.clock.now()), extra);
+    const status = nextStatus(current, object.metadata.generation, change, update.fields ?? {}, new Date(this.clock.now()), extra, this.readyGraceMs);
     for (const [key, value] of Object.entries(status)) if (value === undefined) delete status[key];
     return status;
   }

@@ -47,6 +47,22 @@ describe('Argo CD health of real Phoenix objects', function () {
     assert.equal(argoCdHealth(await waitReady(env, 'phoenixlxcs', 'fresh')).status, 'Healthy');
   });
 
+  it('Healthy through the controller\'s own passing trouble (Synced=False), saying so', async () => {
+    env.sim.admin.injectFault({ kind: 'error', group: 'lxc', rate: 1 });
+    env.sim.admin.injectFault({ kind: 'error', group: 'cluster', rate: 1 });
+    try {
+      await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'fresh', body: [{ op: 'add', path: '/metadata/annotations', value: { 'example.com/poke': 'now' } }] });
+      const troubled = await waitCondition(env, 'phoenixlxcs', 'fresh', (o) => condition(o, 'Synced')?.status === 'False', 'Synced=False');
+      assert.equal(condition(troubled, 'Ready')?.status, 'True', 'Ready flipped on the controller\'s own trouble');
+      const health = argoCdHealth(troubled);
+      assert.equal(health.status, 'Healthy');
+      assert.ok(health.message.endsWith(`(last attempt failed: ${condition(troubled, 'Synced')?.reason}: ${condition(troubled, 'Synced')?.message})`), health.message);
+    } finally {
+      env.sim.admin.clearFaults();
+    }
+    await waitCondition(env, 'phoenixlxcs', 'fresh', (o) => condition(o, 'Synced')?.status === 'True', 'Synced again');
+  });
+
   it('Progressing while Phoenix retries a locked storage', async () => {
     env.sim.admin.injectFault({ kind: 'storage-lock-timeout', storage: 'local-lvm' });
     try {

@@ -67,6 +67,21 @@ export class ProxmoxTransport implements ApiRequestable {
   }
 
   /**
+   * The same transport bound to `signal`: once it is aborted (leadership lost, shutdown), no
+   * request starts any more and requests in flight are cut. A reconcile talks to Proxmox only
+   * through such a view, so no write leaves a controller that may no longer act.
+   */
+  scoped(signal: AbortSignal): ApiRequestable & Pick<ProxmoxTransport, 'getEnvelope'> {
+    return {
+      doRequest: async (httpMethod: string, path: string, pathTemplate: string, params?: Params) => (await this.#request(httpMethod, path, pathTemplate, params, signal)).data,
+      getEnvelope: async (path: string, pathTemplate: string, params?: Params) => {
+        const { data, ...extras } = await this.#request('GET', `/api2/json${path}`, `/api2/json${pathTemplate}`, params, signal);
+        return { data, extras };
+      },
+    };
+  }
+
+  /**
    * A GET whose envelope carries more than `data`: `changes` beside the interface list of
    * `GET /nodes/{node}/network` (the staged diff), `total` beside task logs. The proxy
    * returns `data` only, so callers that need those fields come here.
@@ -76,13 +91,14 @@ export class ProxmoxTransport implements ApiRequestable {
     return { data, extras };
   }
 
-  async #request(httpMethod: string, path: string, pathTemplate: string, params?: Params): Promise<{ data: unknown; [extra: string]: unknown }> {
+  async #request(httpMethod: string, path: string, pathTemplate: string, params?: Params, signal?: AbortSignal): Promise<{ data: unknown; [extra: string]: unknown }> {
     const method = httpMethod.toUpperCase();
     const group = `${endpointGroup(pathTemplate)}.${method.toLowerCase()}`;
     const attempts = method === 'GET' ? 1 + (this.#options.getRetries ?? 1) : 1;
     for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw new ProxmoxApiError({ kind: 'Unavailable', status: undefined, message: 'not sent: this controller stopped acting (leadership lost or shutting down)', method, path });
       try {
-        const response = await this.#time(group, () => this.#send(method, path, params));
+        const response = await this.#time(group, () => this.#send(method, path, params, signal));
         const body = this.#unwrap(method, path, response);
         if (method !== 'GET') logProxmoxChange(method, path, params, body.data);
         return body;
@@ -104,7 +120,7 @@ export class ProxmoxTransport implements ApiRequestable {
       result ? result.status : error instanceof ProxmoxApiError && error.status !== undefined ? error.status : 'error');
   }
 
-  #send(method: string, path: string, params: Params | undefined): Promise<RawResponse> {
+  #send(method: string, path: string, params: Params | undefined, signal?: AbortSignal): Promise<RawResponse> {
     const encoded = encodeParams(params).toString();
     const hasBody = method === 'POST' || method === 'PUT';
     const url = new URL(path, this.#base);
@@ -132,6 +148,11 @@ export class ProxmoxTransport implements ApiRequestable {
       );
       req.on('timeout', () => req.destroy(new Error(`no response within ${this.#options.timeoutMs ?? 30_000} ms`)));
       req.on('error', (err) => reject(this.#noResponse(method, url.pathname, err)));
+      if (signal) {
+        const cut = () => req.destroy(new Error('cut: this controller stopped acting (leadership lost or shutting down)'));
+        signal.addEventListener('abort', cut, { once: true });
+        req.on('close', () => signal.removeEventListener('abort', cut));
+      }
       if (hasBody) req.write(encoded);
       req.end();
     });
@@ -152,7 +173,7 @@ export class ProxmoxTransport implements ApiRequestable {
     const fieldErrors = body.errors ?? {};
     const detail = Object.entries(fieldErrors).map(([k, v]) => `${k}: ${v}`).join('; ');
     const message = [response.reason, body.message && body.message.trim() !== response.reason.trim() ? body.message.trim() : '', detail].filter(Boolean).join(' - ');
-    throw new ProxmoxApiError({ kind: classifyProxmoxFailure(response.status, message), status: response.status, message, method, path, fieldErrors });
+    throw new ProxmoxApiError({ kind: classifyProxmoxFailure(response.status, message, fieldErrors), status: response.status, message, method, path, fieldErrors });
   }
 }
 

@@ -9,7 +9,7 @@ import type { DriftRecord } from '../drift-records.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
 import { formatSize } from '../../proxmox/size.ts';
 import type { Connection } from '../hypervisor/connections.ts';
-import { GuestApi, type GuestConfig } from './guest-api.ts';
+import type { GuestApi, GuestConfig } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 
@@ -30,7 +30,10 @@ export async function adopt<O extends GuestObject>(ctx: GuestContext<O>, connect
     return { requeueAfter: 100 };
   }
   await api.updateConfig({ description: describeWithMarker(stripMarker(String(config.description ?? '')), ctx.identity.owner) }, [], config.digest);
+  connection.markers.note(api.vmid, api.node, api.type, ctx.identity.owner);
   await ctx.setup.events.normal(ctx.current, 'Adopted', 'Adopt', `guest ${api.vmid} now carries Phoenix's marker`);
+  // Adopted where it was found: Phoenix migrates it only if spec.node changes later.
+  await ctx.progress('Adopted', `guest ${api.vmid} now carries Phoenix's marker`, { vmid: api.vmid, node: api.node, targetNode: ctx.spec.node });
   return { requeueAfter: 100 };
 }
 

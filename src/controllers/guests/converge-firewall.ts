@@ -1,5 +1,5 @@
 import { desiredRule, observedRule, optionChanges, planRules } from '../../guests/firewall.ts';
-import { GuestApi } from './guest-api.ts';
+import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 

@@ -4,7 +4,7 @@ import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { stampDrift } from '../drift-records.ts';
 import type { Connection } from '../hypervisor/connections.ts';
 import { freshSince } from '../observe-cycle.ts';
-import { GuestApi } from './guest-api.ts';
+import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 

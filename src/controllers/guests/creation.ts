@@ -1,40 +1,51 @@
 /**
- * Bringing a guest into existence: its VMID (persisted before anything is created with it), a
- * create slot, the source template or image, pre-flight checks, and the create or clone task.
+ * Bringing a guest into existence: a create slot, the source template or image, pre-flight
+ * checks, and the create or clone task. A create is idempotent under lost answers: the intent
+ * is recorded before the request leaves, an answer that never came leaves the outcome
+ * `Unknown` and the guest is looked for (at the same VMID) before anything is sent again, and
+ * "already exists" reads who holds the VMID instead of moving on to another one.
  */
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { RetryableError, TerminalError } from '../../runtime/errors.ts';
+import { TerminalError } from '../../runtime/errors.ts';
 import { refOf } from '../../runtime/object-key.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { Connection } from '../hypervisor/connections.ts';
-import { GuestApi } from './guest-api.ts';
+import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
+import { recordIdentity } from './identity.ts';
 
-/** The guest's VMID, allocated and persisted before anything is created with it. */
-export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection): Promise<number | undefined> {
-  let vmid = ctx.status.vmid ?? ctx.spec.vmid ?? ctx.spec.adopt?.vmid;
-  if (vmid === undefined && ctx.spec.adopt?.name) vmid = await ctx.findByName(connection, ctx.spec.adopt.name);
-  if (vmid === undefined) {
-    const avoid = ctx.shared.peers().flatMap((g) => [(g.status as { vmid?: number } | undefined)?.vmid, (g.spec as { vmid?: number } | undefined)?.vmid].filter((v): v is number => v !== undefined));
-    vmid = await ctx.deps.allocator.allocate(connection.client, ctx.key, connection.settings.vmidRange, avoid);
-    await ctx.progress('VmidAllocated', `allocated VMID ${vmid}`, { vmid, node: ctx.spec.node });
-    return vmid;
-  }
-  if (ctx.status.vmid !== vmid) await ctx.progress('VmidAssigned', `VMID ${vmid}`, { vmid, node: ctx.spec.node });
-  return vmid;
+/**
+ * How long after a create whose answer was lost Phoenix keeps looking for its guest before it
+ * concludes Proxmox never acted on it: twice the client's timeout, which bounds how long a
+ * request can wait in Proxmox's proxy before it is handled.
+ */
+export function unknownOutcomeGraceMs(connection: Connection): number {
+  return 2 * connection.timeoutMs;
+}
+
+/** A create or clone whose answer was lost, still young enough that its guest may yet appear. */
+export function awaitingLostCreate<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, vmid: number): number {
+  const creation = ctx.status.creation;
+  if (!creation || creation.outcome !== 'Unknown' || creation.vmid !== vmid) return 0;
+  return Math.max(0, Date.parse(creation.submittedTime) + unknownOutcomeGraceMs(connection) - Date.now());
 }
 
 /** The guest does not exist: report it vanished, or create it (after pre-flight checks). */
 export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi): Promise<ReconcileResult | void> {
-  if (ctx.spec.adopt) throw new TerminalError('AdoptTargetMissing', `no ${ctx.adapter.type} guest ${api.vmid} exists on node ${api.node} to adopt`);
+  if (ctx.spec.adopt) throw new TerminalError('AdoptTargetMissing', `no ${ctx.adapter.type} guest ${api.vmid} exists on node ${api.node} to adopt`, { recheckAfterMs: ctx.nextCycle() });
   if (ctx.status.configDigest !== undefined) {
     if (ctx.spec.missingPolicy !== 'Recreate') {
-      throw new TerminalError('GuestMissing', `guest ${api.vmid} no longer exists in Proxmox (deleted outside Phoenix). Set missingPolicy: Recreate to have Phoenix create it again, or delete this object`);
+      throw new TerminalError('GuestMissing', `guest ${api.vmid} no longer exists in Proxmox (deleted outside Phoenix). Set missingPolicy: Recreate to have Phoenix create it again, or delete this object`, { recheckAfterMs: ctx.nextCycle() });
     }
     await ctx.setup.events.warning(ctx.current, 'GuestMissing', 'Recreate', `guest ${api.vmid} disappeared from Proxmox; creating it again (missingPolicy: Recreate)`);
     await ctx.progress('Recreating', `guest ${api.vmid} disappeared; creating it again`, { configDigest: undefined });
+  }
+  const waiting = awaitingLostCreate(ctx, connection, api.vmid);
+  if (waiting > 0) {
+    await ctx.progress('CreateOutcomeUnknown', `the answer to the create of VMID ${api.vmid} was lost, so Proxmox may still be creating it; Phoenix looks for it before sending anything again (for up to ${Math.ceil(waiting / 1000)} s more)`);
+    return { requeueAfter: Math.min(2_000, waiting) };
   }
   // The slot comes first: a guest waiting for one costs Proxmox nothing.
   const ref = refOf(ctx.current);
@@ -55,33 +66,65 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
     if (clone) {
       const cloneRef = clone.lxcRef ?? clone.vmRef;
       cloneSource = clone.vmid ?? ((cloneRef && ctx.shared.lookup({ kind: ctx.adapter.kind, name: cloneRef.name, namespace: ctx.current.metadata.namespace ?? '' })?.status) as { vmid?: number } | undefined)?.vmid;
-      if (cloneSource === undefined) throw new RetryableError('CloneSourceUnknown', `the clone source has no VMID yet`);
+      if (cloneSource === undefined) {
+        ctx.deps.capacity.release(ctx.key);
+        await ctx.progress('WaitingForCloneSource', 'the clone source has no VMID yet');
+        return { requeueAfter: 5_000 };
+      }
     }
   } catch (err) {
     ctx.deps.capacity.release(ctx.key);
     throw err;
   }
   const creation = ctx.adapter.creation(ctx.current, ctx.identity, ctx.secrets(), cloneSource);
+  const intent = { vmid: api.vmid, node: api.node, submittedTime: new Date().toISOString() };
+  // The intent is in status before the request leaves: whatever happens to the answer, a later
+  // reconcile (or another controller) knows a guest may exist at this VMID.
+  await ctx.progress('Creating', `sending the ${creation.action} of VMID ${api.vmid}`, { creation: { ...intent, outcome: 'Submitted' }, targetNode: ctx.spec.node });
   let upid: string;
   try {
     upid = creation.action === 'create' ? await api.create(creation.params) : await api.cloneFrom(creation.source, creation.params);
   } catch (err) {
     ctx.deps.capacity.release(ctx.key);
-    if (isProxmoxError(err, 'AlreadyExists')) return vmidTaken(ctx, api.vmid);
-    if (isProxmoxError(err, 'Locked', 'LockTimeout')) throw new RetryableError('SourceLocked', `cannot ${creation.action} yet: ${(err as Error).message}`);
-    if (isProxmoxError(err, 'InvalidParameter')) throw new TerminalError('RejectedByProxmox', `Proxmox refused the ${creation.action}: ${(err as Error).message}`);
+    if (isProxmoxError(err) && err.outcomeUnknown) {
+      await ctx.setup.events.warning(ctx.current, 'CreateOutcomeUnknown', creation.action, `no answer to the ${creation.action} of VMID ${api.vmid} (${err.message}); Phoenix looks for the guest before sending it again`);
+      return ctx.failed(creation.action, 'CreateOutcomeUnknown', `no answer to the ${creation.action} of VMID ${api.vmid}: ${err.message}`, { creation: { ...intent, outcome: 'Unknown' } });
+    }
+    // From here on Proxmox answered itself: it did not create anything.
+    const fields = { creation: undefined };
+    if (isProxmoxError(err, 'AlreadyExists')) {
+      // Taken by whom? Possibly this object's own earlier request whose answer was lost: the
+      // next reconcile reads the guest's marker before anything else.
+      await ctx.progress('VmidTaken', `VMID ${api.vmid} already exists; reading whose guest it is`, fields);
+      return { requeueAfter: 500 };
+    }
+    if (isProxmoxError(err, 'Locked', 'LockTimeout')) {
+      // The source (a container being cloned, a template in use) is busy: a wait, not a failure.
+      await ctx.progress('SourceLocked', `cannot ${creation.action} yet, waiting for a lock: ${err.message}`, fields);
+      return { requeueAfter: 3_000 };
+    }
+    if (isProxmoxError(err, 'InvalidParameter')) {
+      await ctx.write({ phase: 'reconciling', reason: 'RejectedByProxmox', message: err.message, fields });
+      throw new TerminalError('RejectedByProxmox', `Proxmox refused the ${creation.action}: ${err.message}`);
+    }
+    await ctx.write({ phase: 'reconciling', reason: 'Creating', message: `the ${creation.action} was refused`, fields });
     throw err;
   }
+  connection.markers.note(api.vmid, api.node, api.type, ctx.identity.owner);
   await ctx.setup.events.normal(ctx.current, creation.action === 'create' ? 'Creating' : 'Cloning', creation.action, `${creation.action === 'create' ? 'creating' : `cloning VMID ${cloneSource} to`} VMID ${api.vmid} on node ${api.node}`);
   return ctx.trackTask(api, upid, creation.action, `${creation.action} of VMID ${api.vmid} submitted`, { reason: 'Creating' });
 }
 
-/** Another creator took the VMID between allocation and create. */
+/**
+ * A VMID Phoenix allocated is held by a guest that is provably not this object's (no marker,
+ * unlocked): another creator took it first. Only then is another VMID allocated.
+ */
 export async function vmidTaken<O extends GuestObject>(ctx: GuestContext<O>, vmid: number): Promise<ReconcileResult> {
-  if (ctx.spec.vmid !== undefined) throw new TerminalError('VmidInUse', `VMID ${vmid} is used by another guest; choose another spec.vmid or adopt that guest`);
+  if (ctx.spec.vmid !== undefined) throw new TerminalError('VmidInUse', `VMID ${vmid} is used by another guest; choose another spec.vmid or adopt that guest`, { recheckAfterMs: ctx.nextCycle() });
   ctx.deps.allocator.release(ctx.key);
   await ctx.setup.events.warning(ctx.current, 'VmidCollision', 'Create', `VMID ${vmid} was taken by another creator; allocating a new one`);
-  await ctx.progress('VmidCollision', `VMID ${vmid} was taken by another creator; allocating a new one`, { vmid: undefined, node: undefined });
+  await recordIdentity(ctx, undefined);
+  await ctx.progress('VmidCollision', `VMID ${vmid} was taken by another creator; allocating a new one`, { vmid: undefined, node: undefined, creation: undefined });
   return { requeueAfter: 100 };
 }
 
@@ -89,38 +132,34 @@ export async function vmidTaken<O extends GuestObject>(ctx: GuestContext<O>, vmi
 async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi): Promise<ReconcileResult | undefined> {
   const source = ctx.adapter.sourceVolume(ctx.current);
   if (!source) return undefined;
-  const storageApi = connection.client.api.nodes.$(api.node).storage.$(source.storage) as any;
+  const pve = ctx.pve(connection);
   let content: { volid: string }[];
   try {
-    content = await storageApi.content.$get();
+    content = await pve.storageContent(api.node, source.storage);
   } catch (err) {
     if (isProxmoxError(err, 'NotFound', 'InvalidParameter')) throw new TerminalError('StorageNotFound', `storage ${source.storage} is not available on node ${api.node}: ${(err as Error).message}`);
     throw err;
   }
   if (content.some((c) => c.volid === source.volume)) return undefined;
-  if (!source.fetch) throw new TerminalError('SourceNotFound', `${source.volume} does not exist on node ${api.node}`);
-  let upid: string;
-  if ('appliance' in source.fetch) {
-    upid = await (connection.client.api.nodes.$(api.node) as any).aplinfo.$post({ storage: source.storage, template: source.fetch.appliance });
-  } else {
-    upid = await storageApi['download-url'].$post({ url: source.fetch.url, filename: source.fetch.filename, content: source.fetch.content });
-  }
+  if (!source.fetch) throw new TerminalError('SourceNotFound', `${source.volume} does not exist on node ${api.node}`, { recheckAfterMs: ctx.nextCycle() });
+  const upid = 'appliance' in source.fetch
+    ? await pve.downloadAppliance(api.node, source.storage, source.fetch.appliance)
+    : await pve.downloadUrl(api.node, source.storage, { url: source.fetch.url, filename: source.fetch.filename, content: source.fetch.content });
   await ctx.setup.events.normal(ctx.current, 'Downloading', 'Download', `downloading ${source.volume}`);
   return ctx.trackTask(api, upid, 'download', `downloading ${source.volume}`, { reason: 'Downloading', pollAfterMs: 1_000 });
 }
 
 /** Spec errors Proxmox would only report from inside a task: caught before submitting. */
 async function preflight<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, node: string): Promise<void> {
+  const pve = ctx.pve(connection);
   const bridges = (ctx.spec.networks ?? []).map((n) => n.bridge);
   if (bridges.length) {
-    const ifaces = (await connection.client.api.nodes.$(node).network.$get()) as { iface: string; type: string }[];
-    const known = new Set(ifaces.map((i) => i.iface));
+    const known = new Set((await pve.networkInterfaces(node)).map((i) => i.iface));
     const missing = [...new Set(bridges)].filter((b) => !known.has(b));
-    if (missing.length) throw new TerminalError('BridgeNotFound', `bridge ${missing.join(', ')} does not exist on node ${node}`);
+    if (missing.length) throw new TerminalError('BridgeNotFound', `bridge ${missing.join(', ')} does not exist on node ${node}`, { recheckAfterMs: ctx.nextCycle() });
   }
   const storage = ctx.adapter.storage(ctx.current);
-  if (storage) {
-    const storages = (await connection.client.api.nodes.$(node).storage.$get()) as { storage: string; active?: number; enabled?: number }[];
-    if (!storages.some((s) => s.storage === storage)) throw new TerminalError('StorageNotFound', `storage ${storage} is not available on node ${node}`);
+  if (storage && !(await pve.storages(node)).some((s) => s.storage === storage)) {
+    throw new TerminalError('StorageNotFound', `storage ${storage} is not available on node ${node}`, { recheckAfterMs: ctx.nextCycle() });
   }
 }

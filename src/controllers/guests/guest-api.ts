@@ -1,5 +1,6 @@
 import type { ProxmoxClient } from '../../clients/proxmox/client.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
+import { readTaskStatus, type TaskStatus } from '../../clients/proxmox/tasks.ts';
 
 export type GuestType = 'lxc' | 'qemu';
 export type GuestConfig = Record<string, unknown> & { digest?: string; lock?: string; description?: string; template?: number | string };
@@ -7,11 +8,106 @@ export type GuestConfig = Record<string, unknown> & { digest?: string; lock?: st
 type Params = Record<string, string | number>;
 
 /**
- * The Proxmox calls the guest lifecycle makes, for one guest, through the typed proxmox-api
- * proxy. LXC and QEMU differ in small ways (a container's config write is synchronous, a VM's
- * is a task), which are settled here so the lifecycle reads the same for both.
+ * The Proxmox calls the guest lifecycle makes on one guest. LXC and QEMU differ in small ways
+ * (a container's config write is synchronous, a VM's is a task), which are settled by the
+ * implementation so the lifecycle reads the same for both.
  */
-export class GuestApi {
+export interface GuestApi {
+  readonly node: string;
+  readonly type: GuestType;
+  readonly vmid: number;
+  /** The config, or undefined when the guest does not exist on this node. */
+  config(): Promise<GuestConfig | undefined>;
+  currentStatus(): Promise<{ status: string; lock?: string; template?: number; qmpstatus?: string; agent?: number }>;
+  pending(): Promise<{ key: string; value?: unknown; pending?: unknown; delete?: number }[]>;
+  create(params: Params): Promise<string>;
+  /** Clones `sourceVmid` (on this node) to this guest's VMID. */
+  cloneFrom(sourceVmid: number, params: Params): Promise<string>;
+  /** Writes options; returns a UPID when Proxmox ran the change as a task (VMs). `reverts`: pending changes to cancel. */
+  updateConfig(params: Params, deletes: readonly string[], digest: string | undefined, reverts?: readonly string[]): Promise<string | undefined>;
+  resize(disk: string, size: string, digest: string | undefined): Promise<string | undefined>;
+  start(): Promise<string>;
+  shutdown(timeoutSeconds: number): Promise<string>;
+  stop(): Promise<string>;
+  reboot(): Promise<string>;
+  convertToTemplate(): Promise<string | undefined>;
+  snapshots(): Promise<{ name: string; description?: string }[]>;
+  createSnapshot(name: string, description?: string): Promise<string>;
+  deleteSnapshot(name: string): Promise<string>;
+  firewallOptions(): Promise<Record<string, unknown>>;
+  setFirewallOptions(params: Params, digest: string | undefined): Promise<void>;
+  firewallRules(): Promise<Record<string, unknown>[]>;
+  createFirewallRule(pos: number, rule: Params): Promise<void>;
+  updateFirewallRule(pos: number, rule: Params, deletes: readonly string[]): Promise<void>;
+  deleteFirewallRule(pos: number): Promise<void>;
+  /** Makes the guest a member of `pool`, leaving any other pool (PVE ≥ 8.1's `PUT /pools`). */
+  moveToPool(pool: string): Promise<void>;
+  /** Moves the guest to `target`: online for a running VM, restart mode for a running container. */
+  migrate(target: string, running: boolean): Promise<string>;
+  destroy(): Promise<string>;
+  interfaces(): Promise<{ name: string; inet?: string; inet6?: string }[] | null>;
+  agentInterfaces(): Promise<{ result?: { name: string; 'ip-addresses'?: { 'ip-address': string; 'ip-address-type': string }[] }[] }>;
+}
+
+/** A guest as `/cluster/resources` lists it. */
+export interface ClusterGuest {
+  readonly vmid: number;
+  readonly node: string;
+  readonly type: GuestType;
+  readonly status: string;
+  readonly name?: string;
+  readonly lock?: string;
+  /** Pool membership is not in the guest's config (nor its digest): this list is where it shows. */
+  readonly pool?: string;
+  /** Set when Proxmox HA manages the guest (its HA state, e.g. `started`). */
+  readonly hastate?: string;
+}
+
+/**
+ * Every Proxmox call the guest lifecycle makes: the one typed seam between the lifecycle and
+ * the untyped `proxmox-api` proxy, so the lifecycle can be driven by a fake in unit tests.
+ */
+export interface ProxmoxGuests {
+  guest(node: string, type: GuestType, vmid: number): GuestApi;
+  /** Every guest of the cluster (`/cluster/resources?type=vm`). */
+  clusterGuests(): Promise<ClusterGuest[]>;
+  /** `/cluster/nextid`: a free id now, reserved for nobody. */
+  nextId(): Promise<number>;
+  storageContent(node: string, storage: string): Promise<{ volid: string }[]>;
+  storages(node: string): Promise<{ storage: string }[]>;
+  networkInterfaces(node: string): Promise<{ iface: string; type: string }[]>;
+  /** Downloads an appliance from the template index; returns the task's UPID. */
+  downloadAppliance(node: string, storage: string, template: string): Promise<string>;
+  downloadUrl(node: string, storage: string, params: { url: string; filename: string; content: string }): Promise<string>;
+  taskStatus(upid: string, node: string): Promise<TaskStatus>;
+}
+
+/** The seam over a Proxmox client: the one place where the proxy's per-type paths meet. */
+export function proxmoxGuests(client: ProxmoxClient): ProxmoxGuests {
+  // The proxy is typed per path; these casts are the one place the lifecycle's calls meet it.
+  const nodeApi = (node: string): any => client.api.nodes.$(node);
+  return {
+    guest: (node, type, vmid) => new PveGuest(client, node, type, vmid),
+    async clusterGuests() {
+      const list = (await client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number | string; node: string; type: string; status: string; name?: string; lock?: string; pool?: string; hastate?: string }[];
+      return list
+        .filter((r) => r.type === 'lxc' || r.type === 'qemu')
+        .map((r) => ({
+          vmid: Number(r.vmid), node: r.node, type: r.type as GuestType, status: r.status,
+          ...(r.name ? { name: r.name } : {}), ...(r.lock ? { lock: r.lock } : {}), ...(r.pool ? { pool: r.pool } : {}), ...(r.hastate ? { hastate: r.hastate } : {}),
+        }));
+    },
+    nextId: async () => Number(await client.api.cluster.nextid.$get()),
+    storageContent: async (node, storage) => (await nodeApi(node).storage.$(storage).content.$get()) as { volid: string }[],
+    storages: async (node) => (await nodeApi(node).storage.$get()) as { storage: string }[],
+    networkInterfaces: async (node) => (await nodeApi(node).network.$get()) as { iface: string; type: string }[],
+    downloadAppliance: async (node, storage, template) => String(await nodeApi(node).aplinfo.$post({ storage, template })),
+    downloadUrl: async (node, storage, params) => String(await nodeApi(node).storage.$(storage)['download-url'].$post(params)),
+    taskStatus: (upid, node) => readTaskStatus(client, upid, node),
+  };
+}
+
+class PveGuest implements GuestApi {
   readonly #client: ProxmoxClient;
   readonly node: string;
   readonly type: GuestType;
@@ -24,7 +120,6 @@ export class GuestApi {
     this.vmid = vmid;
   }
 
-  // The proxy is typed per guest type; these casts are the one place the two meet.
   #guest(): any {
     return (this.#client.api.nodes.$(this.node) as any)[this.type].$(this.vmid);
   }
@@ -33,7 +128,6 @@ export class GuestApi {
     return (this.#client.api.nodes.$(this.node) as any)[this.type];
   }
 
-  /** The config, or undefined when the guest does not exist on this node. */
   async config(): Promise<GuestConfig | undefined> {
     try {
       return (await this.#guest().config.$get()) as GuestConfig;
@@ -55,13 +149,10 @@ export class GuestApi {
     return this.#collection().$post({ vmid: this.vmid, ...params } as never);
   }
 
-  /** Clones `sourceVmid` (on this node) to this guest's VMID. */
   async cloneFrom(sourceVmid: number, params: Params): Promise<string> {
     return (this.#client.api.nodes.$(this.node) as any)[this.type].$(sourceVmid).clone.$post({ newid: this.vmid, ...params } as never);
   }
 
-  /** Writes options; returns a UPID when Proxmox ran the change as a task (VMs). */
-  /** `reverts`: pending changes to cancel, leaving the value in effect. */
   async updateConfig(params: Params, deletes: readonly string[], digest: string | undefined, reverts: readonly string[] = []): Promise<string | undefined> {
     const body: Record<string, string | number> = { ...params };
     if (deletes.length) body['delete'] = deletes.join(',');
@@ -109,6 +200,10 @@ export class GuestApi {
     return this.#guest().snapshot.$post({ snapname: name, ...(description ? { description } : {}) } as never);
   }
 
+  async deleteSnapshot(name: string): Promise<string> {
+    return this.#guest().snapshot.$(name).$delete();
+  }
+
   async firewallOptions(): Promise<Record<string, unknown>> {
     return this.#guest().firewall.options.$get();
   }
@@ -133,16 +228,10 @@ export class GuestApi {
     await this.#guest().firewall.rules.$(pos).$delete();
   }
 
-  async deleteSnapshot(name: string): Promise<string> {
-    return this.#guest().snapshot.$(name).$delete();
-  }
-
-  /** Makes the guest a member of `pool`, leaving any other pool (PVE ≥ 8.1's `PUT /pools`). */
   async moveToPool(pool: string): Promise<void> {
     await this.#client.api.pools.$put({ poolid: pool, vms: String(this.vmid), 'allow-move': true });
   }
 
-  /** Moves the guest to `target`: online for a running VM, restart mode for a running container. */
   async migrate(target: string, running: boolean): Promise<string> {
     const mode = running ? (this.type === 'qemu' ? { online: 1 } : { restart: 1 }) : {};
     return this.#guest().migrate.$post({ target, ...mode } as never);

@@ -1,20 +1,20 @@
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerSetup } from '../../runtime/manager.ts';
-import { RetryableError, TerminalError } from '../../runtime/errors.ts';
+import { TerminalError } from '../../runtime/errors.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
-import { classifyProxmoxFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
+import { backoffDelay, taskRetryPolicy } from '../../runtime/backoff.ts';
+import { classifyTaskFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
 import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
-import { readTaskStatus } from '../../clients/proxmox/tasks.ts';
 import { freshSince, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
-import { GuestApi } from './guest-api.ts';
+import { proxmoxGuests, type GuestApi, type ProxmoxGuests } from './guest-api.ts';
 import type { StartOrdered } from './start-order.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
 
@@ -27,26 +27,43 @@ export interface GuestControllerDeps extends ReconcileDeps {
 export interface SharedState extends ReconcileShared {
   /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
   readonly peers: () => (KubeObject & StartOrdered)[];
+  /** A namespace as the cache has it (for a hypervisor's allowedNamespaces). */
+  readonly namespace: (name: string) => KubeObject | undefined;
+  /** Since when each object has waited for its hypervisor's connection (in this process). */
+  readonly connectionWaits: Map<string, number>;
 }
+
+/** Failures in a row after which a failing operation is reported as Stalled (it is still retried). */
+export const stallAfterAttempts = 5;
 
 const createOperations = new Set(['create', 'clone']);
 
 /**
  * One reconcile of one guest: the latest copy of the object (as status writes return it) and
- * what every step of the lifecycle uses, namely status progress, Secrets, and the Proxmox task
- * recorded in status. The steps themselves live in their own modules (creation, adoption,
- * snapshots, deletion, ...) and take this context.
+ * what every step of the lifecycle uses, namely status progress, Secrets, the Proxmox task
+ * recorded in status, and the one typed seam to Proxmox (bound to the reconcile's abort signal,
+ * so nothing is sent once this controller stops acting). The steps themselves live in their own
+ * modules (creation, adoption, snapshots, deletion, ...) and take this context.
  */
 export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   readonly adapter: GuestAdapter<O>;
   readonly deps: GuestControllerDeps;
   readonly shared: SharedState;
+  readonly signal: AbortSignal;
+  #pve?: { connection: Connection; pve: ProxmoxGuests };
 
-  constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: SharedState) {
+  constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: SharedState, signal: AbortSignal) {
     super(setup, adapter.resource, adapter.kind, object);
     this.adapter = adapter;
     this.deps = deps;
     this.shared = shared;
+    this.signal = signal;
+  }
+
+  /** Every Proxmox call of this reconcile goes through this seam. */
+  pve(connection: Connection): ProxmoxGuests {
+    if (this.#pve?.connection !== connection) this.#pve = { connection, pve: proxmoxGuests(connection.client.scoped(this.signal)) };
+    return this.#pve.pve;
   }
 
   get identity(): GuestIdentity {
@@ -62,23 +79,25 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   /**
    * Whether the guest runs, as this observation cycle's shared `/cluster/resources` snapshot
    * shows it (no request of its own), or as the guest itself reports when the snapshot cannot
-   * tell: it shows another node, or a lock whose operation may change the state.
+   * tell: it shows another node, a lock whose operation may change the state, or a status
+   * pvestatd has not reported yet.
    */
   async powerFromCycle(connection: Connection, api: GuestApi): Promise<string> {
     const shared = await connection.resources.guest(api.vmid, freshSince(Date.now(), this.observePeriodMs()));
-    return shared && shared.node === api.node && !shared.lock ? shared.status : (await api.currentStatus()).status;
+    return shared && shared.node === api.node && !shared.lock && (shared.status === 'running' || shared.status === 'stopped') ? shared.status : (await api.currentStatus()).status;
   }
 
   /**
    * Follows the task recorded in status, if any: while it runs, when to poll it again; once it
-   * ended, records how (undefined: go on).
+   * ended, records how (undefined: go on). A failed task is not an error of the reconcile: it
+   * is recorded in status.retry with its backoff (see `failed`).
    */
   async pollTask(connection: Connection): Promise<ReconcileResult | undefined> {
     const task = this.status.task;
     if (!task) return undefined;
     let state;
     try {
-      state = await readTaskStatus(connection.client, task.upid, task.node ?? this.spec.node);
+      state = await this.pve(connection).taskStatus(task.upid, task.node ?? this.spec.node);
     } catch (err) {
       if (!isProxmoxError(err, 'NotFound')) throw err;
       // The task log is gone (node reinstalled, log rotated): observe the guest as it is.
@@ -92,15 +111,54 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
-    // A finished migration moved the guest: from now on it is read on the node the spec names.
-    const moved = ok && task.operation === 'migrate' ? { node: this.spec.node } : {};
-    await this.progress(ok ? 'TaskSucceeded' : 'TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished, ...moved });
-    if (ok) return undefined;
-    if (task.operation === 'migrate') throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
+    if (ok) {
+      // A finished migration moved the guest: from now on it is read on the node the spec names.
+      const moved = task.operation === 'migrate' ? { node: this.spec.node, targetNode: this.spec.node } : {};
+      const retry = this.status.retry?.operation === task.operation ? { retry: undefined } : {};
+      await this.progress('TaskSucceeded', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished, ...moved, ...retry });
+      return undefined;
+    }
+    if (task.operation === 'migrate') {
+      await this.progress('TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished });
+      throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
+    }
+    if (task.operation === 'configure') this.shared.identicalWrites.rejected(this.key);
     await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
-    const kind = classifyProxmoxFailure(500, exit);
-    if (kind === 'LockTimeout') throw new RetryableError('StorageLockTimeout', `${task.operation} failed on a storage lock timeout; retrying with backoff: ${exit}`);
-    throw new RetryableError('TaskFailed', `${task.operation} failed: ${exit}`);
+    // A create that failed left no guest: the next attempt is a fresh create at the same VMID.
+    const creation = createLike ? { creation: undefined } : {};
+    return this.failed(task.operation, classifyTaskFailure(exit) === 'LockTimeout' ? 'StorageLockTimeout' : 'TaskFailed', exit, { task: undefined, lastTask: finished, ...creation });
+  }
+
+  /**
+   * Records a failed operation and when to try it again: 5 s doubling to 5 minutes, kept in
+   * status so a restart neither forgets the backoff nor starts it over. The failure is named in
+   * Ready; after `stallAfterAttempts` in a row it is Stalled, and still retried every 5 minutes
+   * for as long as it lasts.
+   */
+  async failed(operation: string, reason: string, error: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
+    const previous = this.status.retry;
+    const attempts = (previous?.operation === operation ? previous.attempts : 0) + 1;
+    const delay = Math.round(backoffDelay(taskRetryPolicy, attempts - 1));
+    const stalled = attempts >= stallAfterAttempts;
+    const lastError = error.length > 2000 ? `${error.slice(0, 2000)}…` : error;
+    const message = `${operation} failed${attempts > 1 ? ` ${attempts} times in a row` : ''}: ${lastError}; ${stalled ? 'Phoenix keeps trying, next' : 'trying again'} in ${Math.ceil(delay / 1000)} s`;
+    await this.write({
+      phase: stalled ? 'stalled' : 'reconciling',
+      reason,
+      message,
+      fields: { ...fields, retry: { operation, attempts, lastError, nextAttemptTime: new Date(Date.now() + delay).toISOString() } },
+    });
+    return { requeueAfter: delay };
+  }
+
+  /**
+   * How long the failed operation in status.retry still waits before it is tried again; 0 when
+   * its time has come, or the spec changed since it failed (a person's fix is tried at once).
+   */
+  retryWaitMs(): number {
+    const retry = this.status.retry;
+    if (!retry || this.status.observedGeneration !== this.current.metadata.generation) return 0;
+    return Math.max(0, Date.parse(retry.nextAttemptTime) - Date.now());
   }
 
   capacityKeys(connection: Connection): { key: string; limit: number }[] {
@@ -112,12 +170,11 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   }
 
   async findByName(connection: Connection, name: string): Promise<number> {
-    const resources = (await connection.client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; name?: string; type: string }[];
-    const matches = resources.filter((r) => r.name === name && r.type === this.adapter.type);
+    const matches = (await this.pve(connection).clusterGuests()).filter((r) => r.name === name && r.type === this.adapter.type);
     if (matches.length !== 1) {
       throw new TerminalError('AdoptionAmbiguous', `adopt.name ${name} matches ${matches.length} ${this.adapter.type} guests (${matches.map((m) => m.vmid).join(', ') || 'none'}); name the guest by adopt.vmid`);
     }
-    return Number(matches[0]?.vmid);
+    return matches[0]!.vmid;
   }
 
   /** The resourceVersion of each Secret the spec references, as the cache has it now. */
@@ -153,6 +210,15 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     return isReady(this.current) && this.status.configDigest !== undefined;
   }
 
+  /**
+   * A lock held by a task that is not Phoenix's (a backup, a person's snapshot): a wait, not an
+   * error, polled every few seconds. A converged guest stays Ready meanwhile.
+   */
+  async waitForLock(what: string): Promise<ReconcileResult> {
+    await this.hold('GuestLocked', what);
+    return { requeueAfter: 2_000 };
+  }
+
   async powerTask(api: GuestApi, operation: string, submit: () => Promise<string>, message: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
     let upid: string;
     try {
@@ -160,7 +226,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     } catch (err) {
       // "already running" / "not running": the state moved under us; observe it again.
       if (isProxmoxError(err, 'ServerError') && /already running|not running/.test((err as Error).message)) return { requeueAfter: 500 };
-      if (isProxmoxError(err, 'Locked')) throw new RetryableError('GuestLocked', (err as Error).message);
+      if (isProxmoxError(err, 'Locked')) return this.waitForLock(`guest ${api.vmid} is locked by another task; ${operation} waits: ${(err as Error).message}`);
       throw err;
     }
     return this.trackTask(api, upid, operation, message, { fields });

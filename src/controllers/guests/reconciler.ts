@@ -3,12 +3,11 @@ import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { isBeingDeleted } from '../../runtime/finalizers.ts';
 import { findCondition, type Condition } from '../../runtime/conditions.ts';
 import { type ControllerDefinition, type ControllerSetup, defineController } from '../../runtime/manager.ts';
-import { secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
+import { namespaces as namespacesResource, secrets as secretsResource, type KubeObject } from '../../runtime/resource.ts';
 import { refOf } from '../../runtime/object-key.ts';
 import { type PhoenixHypervisor, phoenixHypervisors, phoenixLxcs, phoenixStacks, phoenixVms } from '../../api/objects.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { type ConfigDiff, type DesiredConfig, diffConfig } from '../../guests/desired.ts';
-import { ownershipOf } from '../../guests/marker.ts';
 import { driftRecords } from '../../guests/drift-report.ts';
 import { formatSize } from '../../proxmox/size.ts';
 import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
@@ -16,14 +15,15 @@ import type { Connection } from '../hypervisor/connections.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
 import { dependencyCaches, dependsOn, isReady } from '../dependencies.ts';
-import { GuestApi, type GuestConfig } from './guest-api.ts';
+import type { GuestApi, GuestConfig } from './guest-api.ts';
 import type { GuestAdapter, GuestObject } from './adapter.ts';
 import { guestAddresses, hasDynamicAddresses } from './addresses.ts';
 import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
 import { hostConfigReasons } from '../hypervisor/host/host-config.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
-import { bringIntoExistence, ensureVmid, vmidTaken } from './creation.ts';
-import { adopt } from './adoption.ts';
+import { bringIntoExistence, vmidTaken } from './creation.ts';
+import { assertNamespaceAllowed, assertNoVmidConflict, ensureVmid, heldVmids, isCreationLock, locate } from './identity.ts';
+import { checkOwnership } from './ownership.ts';
 import { ensureSnapshots, pruneRestartSnapshots } from './snapshots.ts';
 import { convergeTemplateAndPower, restartForPending } from './power.ts';
 import { deleteGuest } from './deletion.ts';
@@ -48,8 +48,9 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       // Guests of both kinds: VMIDs and start order are shared between containers and VMs.
       const peers = () => [...caches.PhoenixLXC.list(), ...caches.PhoenixVM.list()] as (KubeObject & StartOrdered)[];
 
+      // The hypervisor's readiness and its spec (allowedNamespaces) both decide what a guest may do.
       setup.watchReadiness<PhoenixHypervisor>(phoenixHypervisors, (hv) =>
-        guests().filter((g) => g.spec.hypervisorRef.name === hv.metadata.name).map(refOf));
+        guests().filter((g) => g.spec.hypervisorRef.name === hv.metadata.name).map(refOf), { specChanges: true });
       for (const resource of [phoenixLxcs, phoenixVms, phoenixStacks]) {
         setup.watchReadiness<KubeObject>(resource, (dep) =>
           guests()
@@ -60,13 +61,17 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
         guests()
           .filter((g) => g.metadata.namespace === secret.metadata.namespace && adapter.secretRefs(g).some((r) => r.name === secret.metadata.name))
           .map(refOf));
+      // A namespace's labels decide whether a hypervisor's allowedNamespaces admits its guests.
+      setup.watchMapped<KubeObject>(namespacesResource, (ns) => guests().filter((g) => g.metadata.namespace === ns.metadata.name).map(refOf));
+      const namespaceCache = setup.cache<KubeObject>(namespacesResource);
       const secretCache = setup.cache<SecretObject>(secretsResource);
       const identicalWrites = new IdenticalWrites();
+      const shared = { lookup, secretCache, identicalWrites, peers, namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>() };
 
       return {
-        async reconcile({ object, log }): Promise<ReconcileResult | void> {
+        async reconcile({ object, log, signal }): Promise<ReconcileResult | void> {
           if (!object) return;
-          const run = new GuestReconcile(adapter, deps, setup, object, { lookup, secretCache, identicalWrites, peers });
+          const run = new GuestReconcile(adapter, deps, setup, object, shared, signal);
           try {
             return await run.reconcile();
           } catch (err) {
@@ -84,39 +89,54 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
   });
 }
 
+/**
+ * How long after a restart a guest waits quietly for its (Ready) hypervisor's connection to be
+ * checked before it says so in Synced: the check normally takes well under a second.
+ */
+const startupWaitMs = 10_000;
+
 /** The order of a guest's lifecycle steps; each step is a module taking this reconcile as its context. */
 class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
   async reconcile(): Promise<ReconcileResult | void> {
-    for (const vmid of [this.status.vmid, this.spec.vmid]) if (vmid !== undefined) this.deps.allocator.claim(vmid, this.key);
+    const hypervisor = this.spec.hypervisorRef.name;
+    for (const vmid of heldVmids(this.current)) this.deps.allocator.claim(hypervisor, vmid, this.key);
     if (isBeingDeleted(this.current)) return deleteGuest(this);
     if (!(await this.admitted(this.deps.validator, this.shared.lookup))) return;
+    // Both before any Proxmox call: who may use the hypervisor, and which VMID is whose.
+    assertNamespaceAllowed(this, this.shared.lookup({ kind: 'PhoenixHypervisor', name: hypervisor }));
+    assertNoVmidConflict(this);
     const connection = await this.connection();
     if (!('client' in connection)) return connection;
     if (this.mode === 'Observe') return observeOnly(this, connection);
 
     const polling = await this.pollTask(connection);
     if (polling) return polling;
+    // A failed operation waits out its backoff, whatever woke the object meanwhile.
+    const backoff = this.retryWaitMs();
+    if (backoff > 0) return { requeueAfter: backoff };
 
     const vmid = await ensureVmid(this, connection);
-    if (vmid === undefined) return { requeueAfter: 100 };
-    const node = this.status.node ?? this.spec.node;
-    const api = new GuestApi(connection.client, node, this.adapter.type, vmid);
-    const config = await api.config();
-    if (!config) {
-      const moved = await this.findElsewhere(connection, vmid, node);
-      if (moved) return moved;
-      return bringIntoExistence(this, connection, api);
+    const found = await locate(this, connection, vmid);
+    if (found.otherType) {
+      // A guest of the other kind holds the VMID: never this object's.
+      if (this.spec.vmid === undefined && this.status.configDigest === undefined && !this.spec.adopt) return vmidTaken(this, vmid);
+      throw new TerminalError('VmidInUse', `VMID ${vmid} is a ${found.otherType.type} guest on node ${found.otherType.node}, not a ${this.adapter.type} guest`, { recheckAfterMs: this.nextCycle() });
     }
+    const { api, config } = found;
+    if (!config) return bringIntoExistence(this, connection, api);
     if (config.lock) {
-      await this.progress('GuestLocked', `VMID ${vmid} is locked (${config.lock}) by a running Proxmox task; waiting for it to finish`);
-      return { requeueAfter: 2_000 };
+      // A create or clone lock may be this object's own create whose answer was lost: its
+      // marker shows once the task ends. Any lock is waited for, never an error.
+      return this.waitForLock(`VMID ${vmid} is locked (${config.lock}) by a running Proxmox task; waiting for it to finish${isCreationLock(config) ? ' before reading whose guest it is' : ''}`);
     }
     // The guest exists and no task holds it: whatever created it is over, even if the
     // status write that recorded its task was lost.
     this.deps.capacity.release(this.key);
-    const owned = await this.checkOwnership(connection, api, config);
+    const owned = await checkOwnership(this, connection, api, config);
     if (owned !== 'ours') return owned;
-    if (api.node !== this.spec.node) return this.migrate(api);
+    if (this.status.node !== undefined && api.node !== this.status.node) await this.noteMove(api);
+    const placement = await this.placement(connection, api);
+    if (placement) return placement;
     return this.converge(connection, api, config);
   }
 
@@ -133,45 +153,70 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
   }
 
   /**
-   * The hypervisor's connection, or a status saying what the guest waits for. Waiting is not
-   * an error: it polls without calling Proxmox, so it neither backs off nor uses up the retry
-   * budget (after a restart every guest waits here until the hypervisor is checked again).
+   * The hypervisor's connection, or a status saying what the guest waits for. Waiting is the
+   * controller's trouble, not the guest's: it polls without calling Proxmox, neither backs off
+   * nor uses up the retry budget, and leaves a converged guest Ready (Synced=False says why).
+   * Right after a restart the connection is not checked yet while the hypervisor is Ready: that
+   * costs no status write at all.
    */
   private async connection(): Promise<Connection | ReconcileResult> {
     const name = this.spec.hypervisorRef.name;
     const hv = this.shared.lookup({ kind: 'PhoenixHypervisor', name });
     const connection = this.deps.connections.get(name);
     if (!hv || !connection || connection.version === undefined) {
-      await this.progress('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : `connecting to PhoenixHypervisor ${name}`);
+      const since = this.shared.connectionWaits.get(this.key) ?? Date.now();
+      this.shared.connectionWaits.set(this.key, since);
+      if (hv && isReady(hv) && Date.now() - since < startupWaitMs) return { requeueAfter: 500 };
+      await this.hold('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : `connecting to PhoenixHypervisor ${name}`);
       return { requeueAfter: hv && isReady(hv) ? 1_000 : 30_000 };
     }
+    this.shared.connectionWaits.delete(this.key);
     if (!isReady(hv)) {
       const blockers = this.hostBlockers(hv);
       if (blockers === undefined || blockers.length) {
-        await this.progress('WaitingForHypervisor', blockers?.length ? `PhoenixHypervisor ${name} is still applying what this guest uses: ${blockers.join(', ')}` : `PhoenixHypervisor ${name} is not Ready`);
+        await this.hold('WaitingForHypervisor', blockers?.length ? `PhoenixHypervisor ${name} is still applying what this guest uses: ${blockers.join(', ')}` : `PhoenixHypervisor ${name} is not Ready`);
         // Items finish without the hypervisor becoming Ready (others may remain), so poll them.
         return { requeueAfter: blockers?.length ? 5_000 : 30_000 };
       }
     }
-    if (!connection.nodes.includes(this.spec.node)) {
+    // The node the guest is on (it may have been moved there), or the one it is to be created on.
+    const node = this.status.node ?? this.spec.node;
+    if (!connection.nodes.includes(node)) {
       const known = ((hv.status as { nodes?: { name: string }[] } | undefined)?.nodes ?? []).map((n) => n.name);
-      if (!known.includes(this.spec.node)) {
-        throw new TerminalError('UnknownNode', `node ${this.spec.node} is not part of PhoenixHypervisor ${name} (nodes: ${known.join(', ') || 'none'})`);
+      if (!known.includes(node)) {
+        throw new TerminalError('UnknownNode', `node ${node} is not part of PhoenixHypervisor ${name} (nodes: ${known.join(', ') || 'none'})`, { recheckAfterMs: 60_000 });
       }
-      await this.progress('NodeOffline', `node ${this.spec.node} is offline; checking again in 30 s`);
+      await this.hold('NodeOffline', `node ${node} is offline; checking again in 30 s`);
       return { requeueAfter: 30_000 };
     }
     return connection;
   }
 
-  /** A guest moved outside Phoenix (HA, a person) is followed to its new node, not recreated. */
-  private async findElsewhere(connection: Connection, vmid: number, node: string): Promise<ReconcileResult | undefined> {
-    if (this.status.configDigest === undefined) return undefined;
-    // A fresh list: the cycle's snapshot may predate the move.
-    const found = await connection.resources.guest(vmid, Date.now());
-    if (!found || found.type !== this.adapter.type || found.node === node) return undefined;
-    await this.progress('Moved', `guest ${vmid} is now on node ${found.node}`, { node: found.node });
-    return { requeueAfter: 100 };
+  /**
+   * A guest moved outside Phoenix (HA, a person) is followed to its new node, never moved back;
+   * the move is no change to the guest itself, so it stays Ready (status.node follows below).
+   */
+  private async noteMove(api: GuestApi): Promise<void> {
+    await this.setup.events.normal(this.current, 'Moved', 'Follow', `guest ${api.vmid} was moved from node ${this.status.node} to ${api.node} outside Phoenix; Phoenix follows it and leaves it there (it migrates only when spec.node changes)`);
+  }
+
+  /**
+   * Phoenix migrates only when spec.node changes from the node it last placed the guest on
+   * (status.targetNode); a guest that is merely elsewhere was moved by HA or a person and stays.
+   * A guest Proxmox HA manages is never migrated by Phoenix: HA decides where it runs.
+   */
+  private async placement(connection: Connection, api: GuestApi): Promise<ReconcileResult | undefined> {
+    const placed = this.status.targetNode ?? this.spec.node;
+    if (this.spec.node === placed) return undefined;
+    if (api.node === this.spec.node) {
+      await this.progress('Placed', `guest ${api.vmid} is on node ${api.node}, as spec.node says`, { targetNode: this.spec.node });
+      return { requeueAfter: 100 };
+    }
+    const ha = (await connection.resources.guest(api.vmid, Date.now()))?.hastate;
+    if (ha !== undefined) {
+      throw new TerminalError('HAManaged', `guest ${api.vmid} is managed by Proxmox HA (state ${ha}), which decides its node; Phoenix does not migrate it. Move it with HA (ha-manager migrate, or node affinity rules), then set spec.node to ${api.node === placed ? 'where it runs' : api.node}`, { recheckAfterMs: this.nextCycle() });
+    }
+    return this.migrate(api);
   }
 
   /** Changing spec.node migrates the guest instead of re-creating it. */
@@ -181,7 +226,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     try {
       upid = await api.migrate(this.spec.node, running);
     } catch (err) {
-      if (isProxmoxError(err, 'Locked')) throw new RetryableError('GuestLocked', (err as Error).message);
+      if (isProxmoxError(err, 'Locked')) return this.waitForLock(`guest ${api.vmid} is locked by another task; the migration waits: ${err.message}`);
       if (isProxmoxError(err, 'ServerError', 'InvalidParameter')) throw new TerminalError('MigrationRefused', `Proxmox refused to migrate guest ${api.vmid} from ${api.node} to ${this.spec.node}: ${(err as Error).message}`);
       throw err;
     }
@@ -189,19 +234,14 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     return this.trackTask(api, upid, 'migrate', `migrating from ${api.node} to ${this.spec.node}`);
   }
 
-  /** Phoenix acts only on guests that carry its marker with this object's UID. */
-  private async checkOwnership(connection: Connection, api: GuestApi, config: GuestConfig): Promise<'ours' | ReconcileResult> {
-    const ownership = ownershipOf(config.description, this.current.metadata.uid ?? '');
-    if (ownership === 'ours') return 'ours';
-    if (this.spec.adopt) return adopt(this, connection, api, config);
-    if (this.spec.vmid === undefined && this.status.configDigest === undefined) return vmidTaken(this, api.vmid);
-    throw new TerminalError('NotOwned', `VMID ${api.vmid} holds a guest Phoenix did not create (${ownership === 'foreign' ? 'it belongs to another Phoenix object' : 'it has no Phoenix marker'}), so Phoenix will not change it. To manage it, set spec.adopt.vmid: ${api.vmid}`);
-  }
-
-  /** Refuses to write the same change again and again: that is a bug, not drift. */
-  private guardPerpetualDiff(diff: ConfigDiff): void {
-    if (this.shared.identicalWrites.tooMany(this.key, diff.changes.map((c) => [c.key, c.value]))) {
-      throw new TerminalError('PerpetualDiff', `Proxmox keeps a different value for ${diff.changes.map((c) => c.key).join(', ')} after ${maxIdenticalWrites} writes; Phoenix stopped writing. Observed: ${diff.changes.map((c) => `${c.key}=${c.observed ?? '(unset)'}`).join('; ')}`);
+  /**
+   * Refuses to write the same change again and again: that is a bug, not drift. Only writes
+   * Proxmox accepted count (see IdenticalWrites); the guest is looked at again at its next
+   * observation, so it is Ready as soon as Proxmox holds the spec.
+   */
+  private guardPerpetualDiff(change: unknown, diff: ConfigDiff): void {
+    if (this.shared.identicalWrites.exhausted(this.key, change)) {
+      throw new TerminalError('PerpetualDiff', `Proxmox accepted the same change ${maxIdenticalWrites} times and still holds a different value for ${diff.changes.map((c) => c.key).join(', ')}; Phoenix stopped writing. Observed: ${diff.changes.map((c) => `${c.key}=${c.observed ?? '(unset)'}`).join('; ')}`, { recheckAfterMs: this.nextCycle() });
     }
   }
 
@@ -212,7 +252,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const desired = this.adapter.desired(this.current, this.identity, this.secrets(), config, rotated);
     const diff = diffConfig(desired, config);
     if (diff.changes.length) {
-      this.guardPerpetualDiff(diff);
+      const change = diff.changes.map((c) => [c.key, c.value]);
+      this.guardPerpetualDiff(change, diff);
       const reverts = await this.pendingToRevert(api, desired, diff);
       const set: Record<string, string> = {};
       const deletes: string[] = [];
@@ -226,9 +267,11 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
         upid = await api.updateConfig(set, deletes, config.digest, reverts);
       } catch (err) {
         if (isProxmoxError(err, 'Conflict')) throw new RetryableError('ConfigChanged', 'the config changed while Phoenix was updating it; reading it again');
+        if (isProxmoxError(err, 'Locked')) return this.waitForLock(`guest ${api.vmid} is locked by another task; the config change waits: ${err.message}`);
         if (isProxmoxError(err, 'InvalidParameter')) throw new TerminalError('RejectedByProxmox', `Proxmox refused the change: ${(err as Error).message}`);
         throw err;
       }
+      this.shared.identicalWrites.accepted(this.key, change);
       const fields = diff.changes.map((c) => (c.fields.length ? `${c.key} (${c.fields.join(', ')})` : c.key));
       if (rotated.size) {
         // New values in a Secret, not drift: record which Secret versions are now applied.
@@ -289,6 +332,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       pendingChanges: pending.length ? pending : undefined,
       configDigest: config.digest,
       secretVersions: Object.keys(secretVersions).length ? secretVersions : undefined,
+      // The guest is seen and ours: no create is in doubt and nothing is failing any more.
+      creation: undefined,
+      retry: undefined,
+      targetNode: this.status.targetNode ?? this.spec.node,
     };
     if (diff.shrinks.length) {
       const text = diff.shrinks.map((s) => `${s.disk} is ${formatSize(s.fromBytes)}, the spec asks for ${formatSize(s.toBytes)}`).join('; ');

@@ -1,7 +1,7 @@
 /** Declared snapshots and the automatic ones taken before restarts. */
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { GuestApi } from './guest-api.ts';
+import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 

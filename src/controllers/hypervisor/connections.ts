@@ -1,13 +1,23 @@
 import { createProxmoxClient, type ProxmoxClient } from '../../clients/proxmox/client.ts';
 import { ClientRegistry } from '../client-registry.ts';
+import type { ExternalCallRecorder } from '../../runtime/metrics.ts';
 import type { PhoenixHypervisor } from '../../api/objects.ts';
+import { proxmoxGuests } from '../guests/guest-api.ts';
+import { MarkerIndex } from '../guests/marker-index.ts';
 import { ResourcesCache } from './resources-cache.ts';
+
+/** How long a Proxmox request may go unanswered before Phoenix treats its outcome as unknown. */
+export const defaultProxmoxTimeoutMs = 30_000;
 
 export interface Connection {
   readonly hypervisor: string;
   readonly client: ProxmoxClient;
   /** The shared `/cluster/resources` snapshot for steady-state observation. */
   readonly resources: ResourcesCache;
+  /** Which guests carry which Phoenix marker, to find an object's guest when its status is lost. */
+  readonly markers: MarkerIndex;
+  /** The client's request timeout: an answer later than this is an unknown outcome. */
+  readonly timeoutMs: number;
   /** Proxmox VE version, e.g. "9.1.1"; known once the hypervisor reconciled. */
   version?: string;
   /** Online nodes at the last check. */
@@ -24,6 +34,13 @@ export interface ConnectionSettings {
 
 /** One Proxmox client per PhoenixHypervisor, shared by every guest reconciler. */
 export class ConnectionRegistry extends ClientRegistry<Connection> {
+  readonly #timeoutMs: number;
+
+  constructor(recorder?: ExternalCallRecorder, allowHost?: (host: string) => boolean, timeoutMs = defaultProxmoxTimeoutMs) {
+    super(recorder, allowHost);
+    this.#timeoutMs = timeoutMs;
+  }
+
   upsert(hypervisor: PhoenixHypervisor, token: string): Connection {
     const { proxmox } = hypervisor.spec;
     const settings: ConnectionSettings = {
@@ -41,9 +58,11 @@ export class ConnectionRegistry extends ClientRegistry<Connection> {
           token,
           ...(proxmox.caBundle ? { caBundle: proxmox.caBundle } : {}),
           insecureSkipTLSVerify: proxmox.insecureSkipTLSVerify ?? false,
+          timeoutMs: this.#timeoutMs,
           ...(this.recorder ? { recorder: this.recorder } : {}),
         });
-        return { hypervisor: name, client, resources: new ResourcesCache(client), nodes: [], settings };
+        const pve = proxmoxGuests(client);
+        return { hypervisor: name, client, resources: new ResourcesCache(pve), markers: new MarkerIndex(), timeoutMs: this.#timeoutMs, nodes: [], settings };
       },
       // version and nodes carry over: they are facts about the endpoint, not the spec.
       (existing) => ({ ...existing, settings }),

@@ -1,14 +1,6 @@
-import type { ProxmoxClient } from '../../clients/proxmox/client.ts';
+import type { ClusterGuest, ProxmoxGuests } from '../guests/guest-api.ts';
 
-export interface GuestResource {
-  readonly vmid: number;
-  readonly node: string;
-  readonly type: 'lxc' | 'qemu';
-  readonly status: string;
-  readonly lock?: string;
-  /** Pool membership is not in the guest's config (nor its digest): this list is where it shows. */
-  readonly pool?: string;
-}
+export type GuestResource = ClusterGuest;
 
 /**
  * One `/cluster/resources` read shared by every guest of a hypervisor. Observing an in-sync
@@ -17,20 +9,25 @@ export interface GuestResource {
  * of a cycle reads it, the rest of the cycle reuses it.
  */
 export class ResourcesCache {
-  readonly #client: ProxmoxClient;
+  readonly #pve: Pick<ProxmoxGuests, 'clusterGuests'>;
   readonly #now: () => number;
   /** `requestedAt`: the list reflects Proxmox no earlier than the moment it was asked for. */
   #snapshot?: { requestedAt: number; byVmid: Map<number, GuestResource> };
   #inFlight?: { requestedAt: number; list: Promise<Map<number, GuestResource>> };
 
-  constructor(client: ProxmoxClient, now: () => number = Date.now) {
-    this.#client = client;
+  constructor(pve: Pick<ProxmoxGuests, 'clusterGuests'>, now: () => number = Date.now) {
+    this.#pve = pve;
     this.#now = now;
   }
 
   /** The guest as a list requested at or after `freshSince` shows it. */
   async guest(vmid: number, freshSince: number): Promise<GuestResource | undefined> {
     return (await this.#read(freshSince)).get(vmid);
+  }
+
+  /** Every guest, as a list requested at or after `freshSince` shows them. */
+  async all(freshSince: number): Promise<GuestResource[]> {
+    return [...(await this.#read(freshSince)).values()];
   }
 
   #read(freshSince: number): Promise<Map<number, GuestResource>> {
@@ -49,8 +46,7 @@ export class ResourcesCache {
   }
 
   async #request(requestedAt: number): Promise<Map<number, GuestResource>> {
-    const list = (await this.#client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number; node: string; type: string; status: string; lock?: string; pool?: string }[];
-    const byVmid = new Map(list.map((r) => [Number(r.vmid), { vmid: Number(r.vmid), node: r.node, type: r.type as 'lxc' | 'qemu', status: r.status, ...(r.lock ? { lock: r.lock } : {}), ...(r.pool ? { pool: r.pool } : {}) }]));
+    const byVmid = new Map((await this.#pve.clusterGuests()).map((g) => [g.vmid, g]));
     if (!this.#snapshot || this.#snapshot.requestedAt < requestedAt) this.#snapshot = { requestedAt, byVmid };
     return byVmid;
   }

@@ -151,6 +151,7 @@ class StackReconcile extends StackContext {
       } catch (err) {
         if (!isAlreadyInState(err)) throw this.deployFailure(step.action, err);
       }
+      this.shared.identicalWrites.accepted(this.key, diff);
       const fields: Record<string, unknown> = { ...base, state: step.action === 'stop' ? 'Stopped' : 'Running' };
       if (step.action === 'update' || step.action === 'redeploy' || step.action === 'settings') fields['contentHash'] = desired.contentHash;
       if (drift) {
@@ -183,10 +184,14 @@ class StackReconcile extends StackContext {
     return { requeueAfter: this.nextCycle() };
   }
 
-  /** Refuses to write the same difference again and again: that is a bug, not drift. */
+  /**
+   * Refuses to write the same difference again and again: that is a bug, not drift. Only
+   * writes Portainer accepted count; the stack is looked at again at its next observation, so
+   * it is Ready as soon as Portainer holds the spec.
+   */
   private guardPerpetualDiff(diff: StackDiff): void {
-    if (this.shared.identicalWrites.tooMany(this.key, diff)) {
-      throw new TerminalError('PerpetualDiff', `Portainer still differs from the spec after ${maxIdenticalWrites} identical writes (${describeDiff(diff).join('; ')}); Phoenix stopped writing`);
+    if (this.shared.identicalWrites.exhausted(this.key, diff)) {
+      throw new TerminalError('PerpetualDiff', `Portainer still differs from the spec after ${maxIdenticalWrites} identical writes it accepted (${describeDiff(diff).join('; ')}); Phoenix stopped writing`, { recheckAfterMs: this.nextCycle() });
     }
   }
 }

@@ -213,6 +213,14 @@ export class SimAdmin {
     g.agentRunning = running;
   }
 
+  /** Puts a guest under Proxmox HA (with its HA state, e.g. `started`) or, with undefined, takes it out. */
+  setGuestHaState(vmid: number, state: string | undefined): void {
+    const g = this.#sim.findGuest(vmid);
+    if (!g) throw new Error(`no guest ${vmid}`);
+    if (state === undefined) delete g.hastate;
+    else g.hastate = state;
+  }
+
   setResourcesLag(ms: number): void {
     this.#sim.resourcesLagMs = ms;
     this.#sim.resourcesSnapshot = undefined;
@@ -268,6 +276,7 @@ export function adminHandler(admin: SimAdmin) {
       else if (route === 'POST /_sim/volumes') admin.addVolume(arg<VolumeSeed>());
       else if (route === 'POST /_sim/guests') admin.addGuest(arg<GuestSeed>());
       else if ((m = /^PUT \/_sim\/guests\/(\d+)\/agent$/.exec(route))) admin.setGuestAgentRunning(Number(m[1]), body['running'] !== false);
+      else if ((m = /^PUT \/_sim\/guests\/(\d+)\/ha$/.exec(route))) admin.setGuestHaState(Number(m[1]), typeof body['state'] === 'string' ? body['state'] : undefined);
       else if (route === 'POST /_sim/pools') admin.addPool(String(body['poolid']), (body['members'] as string[] | undefined) ?? []);
       else if (route === 'POST /_sim/users') admin.addUser(String(body['userid']), arg<{ password?: string; acl?: AclEntry[] }>());
       else if (route === 'POST /_sim/tokens') data = admin.createToken(arg<TokenSeed>());

@@ -120,6 +120,8 @@ export interface SimGuestState {
   firewall: FirewallState;
   /** Files written via agent file-write, and exec results, for tests to inspect. */
   agentFiles: Record<string, string>;
+  /** The HA state when Proxmox HA manages the guest (`started`, `stopped`…), as `/cluster/resources` reports it. */
+  hastate?: string;
 }
 
 export interface SimPoolState {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { cycleStart, freshSince, untilNextCycle } from '../../../src/controllers/observe-cycle.ts';
 import { ResourcesCache } from '../../../src/controllers/hypervisor/resources-cache.ts';
-import type { ProxmoxClient } from '../../../src/clients/proxmox/client.ts';
+import type { ClusterGuest, ProxmoxGuests } from '../../../src/controllers/guests/guest-api.ts';
 
 const minute = 60_000;
 const period = 5 * minute;
@@ -36,10 +36,10 @@ describe('observation cycles', () => {
 });
 
 describe('the shared resources snapshot', () => {
-  function fakeClient(): { client: ProxmoxClient; reads: () => number; set: (status: string) => void } {
+  function fakeClient(): { client: Pick<ProxmoxGuests, 'clusterGuests'>; reads: () => number; set: (status: string) => void } {
     let reads = 0;
     let status = 'running';
-    const client = { api: { cluster: { resources: { $get: async () => (reads++, [{ vmid: 100, node: 'pve', type: 'lxc', status }]) } } } } as unknown as ProxmoxClient;
+    const client = { clusterGuests: async (): Promise<ClusterGuest[]> => (reads++, [{ vmid: 100, node: 'pve', type: 'lxc', status }]) };
     return { client, reads: () => reads, set: (s) => (status = s) };
   }
 
@@ -71,8 +71,8 @@ describe('the shared resources snapshot', () => {
     let release: () => void = () => undefined;
     let reads = 0;
     const client = {
-      api: { cluster: { resources: { $get: () => { const n = ++reads; return new Promise((resolve) => (release = () => resolve([{ vmid: 100, node: 'pve', type: 'qemu', status: `read-${n}` }]))); } } } },
-    } as unknown as ProxmoxClient;
+      clusterGuests: () => { const n = ++reads; return new Promise<ClusterGuest[]>((resolve) => (release = () => resolve([{ vmid: 100, node: 'pve', type: 'qemu', status: `read-${n}` }]))); },
+    };
     const cache = new ResourcesCache(client, () => now);
     const first = cache.guest(100, 0);
     const firstRelease = release;

@@ -42,12 +42,12 @@ describe('runtime: conditions', () => {
     assert.equal(ready.observedGeneration, 3);
     assert.equal(ready['vmid'], 101);
     const statuses = (s: StandardStatus) => Object.fromEntries((s.conditions ?? []).map((c) => [c.type, c.status]));
-    assert.deepEqual(statuses(ready), { Ready: 'True', Reconciling: 'False', Stalled: 'False' });
+    assert.deepEqual(statuses(ready), { Ready: 'True', Reconciling: 'False', Stalled: 'False', Synced: 'True' });
     assert.ok(ready.conditions?.every((c) => c.observedGeneration === 3));
     const stalled = nextStatus(ready, 4, { phase: 'stalled', reason: 'InvalidSpec', message: 'bad' }, {}, t1);
-    assert.deepEqual(statuses(stalled), { Ready: 'False', Reconciling: 'False', Stalled: 'True' });
+    assert.deepEqual(statuses(stalled), { Ready: 'False', Reconciling: 'False', Stalled: 'True', Synced: 'False' });
     const reconciling = nextStatus(stalled, 5, { phase: 'reconciling', reason: 'Progressing', message: '' }, {}, t1);
-    assert.deepEqual(statuses(reconciling), { Ready: 'False', Reconciling: 'True', Stalled: 'False' });
+    assert.deepEqual(statuses(reconciling), { Ready: 'False', Reconciling: 'True', Stalled: 'False', Synced: 'True' });
   });
 
   it('is a fixed point: applying the same phase twice changes nothing', () => {
@@ -64,5 +64,42 @@ describe('runtime: conditions', () => {
     assert.equal(computeKStatus(gen(2, nextStatus(undefined, 2, { phase: 'stalled', reason: 'Bad', message: '' }, {}, t0))), 'Failed');
     assert.equal(computeKStatus(gen(2, nextStatus(undefined, 2, { phase: 'reconciling', reason: 'P', message: '' }, {}, t0))), 'InProgress');
     assert.equal(computeKStatus({ metadata: { generation: 1, deletionTimestamp: 'x' } }), 'Terminating');
+  });
+
+  describe('trouble of the controller\'s own (Synced=False)', () => {
+    const grace = 120_000;
+    const at = (seconds: number) => new Date(Date.parse('2026-03-01T10:00:00Z') + seconds * 1000);
+    const statuses = (s: StandardStatus) => Object.fromEntries((s.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
+    const converged = nextStatus(undefined, 4, { phase: 'ready', reason: 'Converged', message: 'running' }, {}, at(0));
+
+    it('leaves a converged object Ready and says what is wrong in Synced', () => {
+      const troubled = nextStatus(converged, 4, { phase: 'trouble', reason: 'Unreachable', message: 'no route to host' }, {}, at(10), [], grace);
+      assert.deepEqual(statuses(troubled), { Ready: 'True/Converged', Reconciling: 'False/Converged', Stalled: 'False/Converged', Synced: 'False/Unreachable' });
+      assert.equal(findCondition(troubled.conditions, 'Synced')?.message, 'no route to host');
+      assert.equal(computeKStatus({ metadata: { generation: 4 }, status: troubled }), 'Current');
+      // Still within the grace period: still Ready.
+      const later = nextStatus(troubled, 4, { phase: 'trouble', reason: 'Unreachable', message: 'no route to host' }, {}, at(129), [], grace);
+      assert.equal(findCondition(later.conditions, 'Ready')?.status, 'True');
+    });
+
+    it('turns Ready False once the trouble has lasted longer than the grace period', () => {
+      const troubled = nextStatus(converged, 4, { phase: 'trouble', reason: 'Unreachable', message: 'down' }, {}, at(10), [], grace);
+      const lasting = nextStatus(troubled, 4, { phase: 'trouble', reason: 'Unreachable', message: 'down' }, {}, at(131), [], grace);
+      assert.deepEqual(statuses(lasting), { Ready: 'False/Unreachable', Reconciling: 'True/Unreachable', Stalled: 'False/Unreachable', Synced: 'False/Unreachable' });
+    });
+
+    it('counts as reconciling for an object that was not Ready at its generation', () => {
+      const creating = nextStatus(undefined, 1, { phase: 'reconciling', reason: 'Creating', message: '' }, {}, at(0));
+      assert.equal(findCondition(nextStatus(creating, 1, { phase: 'trouble', reason: 'ReconcileError', message: 'x' }, {}, at(1), [], grace).conditions, 'Ready')?.reason, 'ReconcileError');
+      // A spec change makes the last observation stale: no Ready to hold.
+      assert.equal(findCondition(nextStatus(converged, 5, { phase: 'trouble', reason: 'ReconcileError', message: 'x' }, {}, at(1), [], grace).conditions, 'Ready')?.status, 'False');
+    });
+
+    it('is over at the next success, which sets Synced True again', () => {
+      const troubled = nextStatus(converged, 4, { phase: 'trouble', reason: 'Unreachable', message: 'down' }, {}, at(10), [], grace);
+      const again = nextStatus(troubled, 4, { phase: 'ready', reason: 'Converged', message: 'running' }, {}, at(20), [], grace);
+      assert.deepEqual(statuses(again), statuses(converged));
+      assert.equal(findCondition(again.conditions, 'Ready')?.lastTransitionTime, findCondition(converged.conditions, 'Ready')?.lastTransitionTime, 'Ready never transitioned');
+    });
   });
 });

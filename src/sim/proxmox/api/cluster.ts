@@ -52,6 +52,7 @@ function liveResources(sim: Simulator, subject: Subject, type: string | undefine
       };
       if (g.config['lock'] !== undefined) item['lock'] = g.config['lock'];
       if (g.config['tags'] !== undefined) item['tags'] = g.config['tags'];
+      if (g.hastate !== undefined) item['hastate'] = g.hastate;
       const pool = sim.state.pools.find((p) => p.members.includes(`${g.type}/${g.vmid}`));
       if (pool) item['pool'] = pool.poolid;
       items.push(item);
