@@ -146,7 +146,9 @@ describe('Helm chart and install manifests', function () {
   it('grants namespaced Roles only, with watchNamespaces, and reads hypervisor Secrets in the release namespace', () => {
     const rendered = docs(['--namespace', 'ops', '--set', 'controller.watchNamespaces={team-a,team-b}', '--set', 'controller.credentialsNamespaces={vault-sync}']);
     const clusterRole = rendered.find((d) => d.kind === 'ClusterRole');
-    assert.deepEqual([...new Set(clusterRole.rules.flatMap((r: { resources: string[] }) => r.resources))].sort(), ['phoenixhypervisors', 'phoenixhypervisors/finalizers', 'phoenixhypervisors/status']);
+    assert.deepEqual([...new Set(clusterRole.rules.flatMap((r: { resources: string[] }) => r.resources))].sort(), ['namespaces', 'phoenixhypervisors', 'phoenixhypervisors/finalizers', 'phoenixhypervisors/status']);
+    // Namespaces are only read (a hypervisor's allowedNamespaces selects them by label).
+    assert.deepEqual(clusterRole.rules.find((r: { resources: string[] }) => r.resources.includes('namespaces')).verbs, ['get', 'list', 'watch']);
     const roles = rendered.filter((d) => d.kind === 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}: ${r.rules.flatMap((rule: { resources: string[] }) => rule.resources).join(',')}`).sort();
     assert.deepEqual(roles, [
       'default/phoenix-events: events',
