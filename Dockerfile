@@ -1,7 +1,13 @@
 # syntax=docker/dockerfile:1
-# Phoenix controller image: Node 24 LTS, compiled JavaScript, production dependencies only,
-# running as the unprivileged `node` user with a read-only root filesystem (see the chart).
-FROM node:24-bookworm-slim AS build
+# Phoenix controller image: Node 24 LTS, compiled JavaScript, production dependencies only.
+#
+# The base is pinned by digest (node:24-bookworm-slim, Node 24.18.0), so a rebuild gets the
+# same bytes; docs/install.md says how to move the pin. The image runs as UID/GID 1000 (the
+# base image's `node` user) given as numbers: the kubelet can only prove a user is non-root
+# (runAsNonRoot) when the image names it numerically. The chart's runAsUser/runAsGroup match.
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -9,7 +15,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 # A small young generation returns memory after reconcile bursts (docs/runtime.md).
 ENV NODE_OPTIONS=--max-semi-space-size=4
@@ -18,6 +24,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
-USER node
+USER 1000:1000
 ENTRYPOINT ["node", "/app/bin/phoenix.js"]
 CMD ["controller"]

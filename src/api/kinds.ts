@@ -26,18 +26,23 @@ export interface KindDefinition {
   readonly columns: readonly PrinterColumn[];
 }
 
+// Columns the way Crossplane and Cluster API users read them: READY and a one-word REASON in
+// the default view, the full Ready message only under -o wide (priority 1), so a long error never
+// pushes the table off the screen.
 const ready: PrinterColumn = { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the object has converged.' };
-const message: PrinterColumn = { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message', description: 'What Phoenix is doing, or what is wrong.' };
+const reason: PrinterColumn = { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', description: 'Why it is or is not Ready, in one word (Ready, Creating, SecretNotFound…).' };
+const message: PrinterColumn = { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message', description: 'What Phoenix is doing, or what is wrong, in full.', priority: 1 };
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Age.' };
 
 const guestColumns: PrinterColumn[] = [
   ready,
-  message,
+  reason,
   { name: 'Node', type: 'string', jsonPath: '.status.node', description: 'Proxmox node.' },
   { name: 'VMID', type: 'integer', jsonPath: '.status.vmid', description: 'Proxmox VMID.' },
   { name: 'Power', type: 'string', jsonPath: '.status.powerState', description: 'Observed power state.' },
   { name: 'IP', type: 'string', jsonPath: '.status.ipAddresses[0]', description: 'First IP address.' },
   age,
+  message,
 ];
 
 export const kinds: readonly KindDefinition[] = [
@@ -53,10 +58,11 @@ export const kinds: readonly KindDefinition[] = [
     status: phoenixHypervisorStatus,
     columns: [
       ready,
-      message,
+      reason,
       { name: 'URL', type: 'string', jsonPath: '.spec.proxmox.url', description: 'Proxmox API address.' },
       { name: 'Version', type: 'string', jsonPath: '.status.proxmoxVersion', description: 'Proxmox VE version.' },
       age,
+      message,
     ],
   },
   {
@@ -95,11 +101,12 @@ export const kinds: readonly KindDefinition[] = [
     status: phoenixStackStatus,
     columns: [
       ready,
-      message,
+      reason,
       { name: 'VM', type: 'string', jsonPath: '.spec.vmRef.name', description: 'The VM that runs the stack.' },
       { name: 'Stack ID', type: 'integer', jsonPath: '.status.stackId', description: 'Portainer stack id.' },
       { name: 'State', type: 'string', jsonPath: '.status.state', description: 'Observed stack state.' },
       age,
+      message,
     ],
   },
 ];

@@ -16,7 +16,8 @@ export type PhoenixLXC = PhoenixObject<PhoenixLXCSpec, PhoenixLXCStatus>;
 export type PhoenixVM = PhoenixObject<PhoenixVMSpec, PhoenixVMStatus>;
 export type PhoenixStack = PhoenixObject<PhoenixStackSpec, PhoenixStackStatus>;
 
-function resourceOf(kind: string): ResourceType {
+/** The API resource of a Phoenix kind. */
+export function resourceOf(kind: string): ResourceType {
   const def = kinds.find((k) => k.kind === kind);
   if (!def) throw new Error(`unknown kind ${kind}`);
   return { group: apiGroup, version: apiVersion, plural: def.plural, kind: def.kind, namespaced: def.scope === 'Namespaced' };

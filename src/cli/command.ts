@@ -2,13 +2,26 @@
 export interface Command {
   readonly name: string;
   readonly summary: string;
-  /** Full usage text shown by `phoenix <name> --help`. */
+  /** Full usage text shown by `phoenix <name> --help`, and after a usage error. */
   readonly usage: string;
+  /** Usage for the arguments given, when a command has subcommands with their own (`sim proxmox --help`). */
+  usageFor?(argv: readonly string[]): string;
   run(argv: string[]): Promise<number>;
 }
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** A failure the user can fix, said in one line without a stack (a missing kubeconfig or CRD). */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+}
+
+/** Refuses any argument: for commands that take none (besides --help). */
+export function noArguments(argv: readonly string[]): void {
+  const [first] = argv;
+  if (first !== undefined) throw new UsageError(first.startsWith('-') ? `unknown option '${first}'` : `unexpected argument '${first}'`);
 }
 
 /**

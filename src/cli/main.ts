@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { commands } from './registry.ts';
-import { UsageError } from './command.ts';
+import { CommandError, UsageError } from './command.ts';
 
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
@@ -31,16 +31,21 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = await entry.load();
+  const usage = command.usageFor?.(rest) ?? command.usage;
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${command.usage}\n`);
+    process.stdout.write(`${usage}\n`);
     return 0;
   }
   try {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`phoenix ${name}: ${err.message}\n\n${command.usage}\n`);
+      process.stderr.write(`phoenix ${name}: ${err.message}\n\n${usage}\n`);
       return 2;
+    }
+    if (err instanceof CommandError) {
+      process.stderr.write(`phoenix ${name}: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }

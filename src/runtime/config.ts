@@ -11,6 +11,11 @@ export interface RuntimeConfig {
   readonly kubeconfig?: string;
   /** Namespaces to watch; empty means all. */
   readonly namespaces: readonly string[];
+  /**
+   * Namespaces holding Secrets that cluster-scoped objects (PhoenixHypervisor) reference, read in
+   * addition to `namespaces` when those are restricted. Default: the controller's own namespace.
+   */
+  readonly credentialsNamespaces: readonly string[];
   readonly defaultConcurrency: number;
   /** Workers per kind, e.g. { PhoenixVM: 4 }. */
   readonly concurrency: Readonly<Record<string, number>>;
@@ -40,6 +45,9 @@ export interface RuntimeConfig {
 export const configUsage = `Options (each also read from the environment variable shown; flags win):
   --kubeconfig PATH                 KUBECONFIG; default: in-cluster in a pod, else ~/.kube/config
   --namespaces NS[,NS...]           PHOENIX_NAMESPACES; namespaces to watch (default: all)
+  --credentials-namespaces NS[,NS...]
+                                    PHOENIX_CREDENTIALS_NAMESPACES; where hypervisor Secrets live, read
+                                    besides --namespaces (default: POD_NAMESPACE, else phoenix-system)
   --concurrency N | KIND=N          PHOENIX_CONCURRENCY; workers per kind, repeatable (default 1)
   --resync-period DURATION          PHOENIX_RESYNC_PERIOD; replay every cached object (default 10m)
   --metrics-bind-address ADDR       PHOENIX_METRICS_BIND_ADDRESS; /metrics (default :8080, 0 = off)
@@ -94,6 +102,7 @@ export function parseRuntimeConfig(argv: readonly string[], env: Readonly<Record
       options: {
         kubeconfig: { type: 'string' },
         namespaces: { type: 'string' },
+        'credentials-namespaces': { type: 'string' },
         concurrency: { type: 'string', multiple: true },
         'resync-period': { type: 'string' },
         'metrics-bind-address': { type: 'string' },
@@ -129,7 +138,9 @@ export function parseRuntimeConfig(argv: readonly string[], env: Readonly<Record
   if (!logLevels.includes(logLevel as LogLevel)) throw new ConfigError(`--log-level must be one of ${logLevels.join(', ')}`);
   const logFormat = v['log-format'] ?? env['PHOENIX_LOG_FORMAT'] ?? 'auto';
   if (!['json', 'text', 'auto'].includes(logFormat)) throw new ConfigError('--log-format must be json, text or auto');
-  const namespaces = (v.namespaces ?? env['PHOENIX_NAMESPACES'] ?? '').split(',').map((ns) => ns.trim()).filter(Boolean);
+  const list = (text: string) => [...new Set(text.split(',').map((ns) => ns.trim()).filter(Boolean))];
+  const namespaces = list(v.namespaces ?? env['PHOENIX_NAMESPACES'] ?? '');
+  const credentialsNamespaces = list(v['credentials-namespaces'] ?? env['PHOENIX_CREDENTIALS_NAMESPACES'] ?? env['POD_NAMESPACE'] ?? 'phoenix-system');
   const duration = (flag: string | undefined, envName: string, fallbackMs: number) => {
     const text = flag ?? env[envName];
     return text === undefined ? fallbackMs : parseDuration(text);
@@ -149,6 +160,7 @@ export function parseRuntimeConfig(argv: readonly string[], env: Readonly<Record
   return {
     ...(kubeconfig ? { kubeconfig } : {}),
     namespaces,
+    credentialsNamespaces,
     defaultConcurrency,
     concurrency,
     resyncPeriodMs: duration(v['resync-period'], 'PHOENIX_RESYNC_PERIOD', 10 * 60_000),

@@ -7,6 +7,8 @@ import type { Informer } from './informer.ts';
 import type { Logger } from './logging.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { parseKey, type ObjectRef } from './object-key.ts';
+import { runInReconcileScope } from './reconcile-scope.ts';
+import { CacheNotReadyError } from './secret-cache.ts';
 import type { KubeObject, ResourceType } from './resource.ts';
 import type { StatusWriter } from './status-writer.ts';
 import type { WorkQueue } from './work-queue.ts';
@@ -88,6 +90,7 @@ export class Controller<T extends KubeObject> {
   start(): void {
     if (this.workers.length > 0) return;
     this.log.info('starting workers', { workers: this.options.concurrency });
+    this.options.metrics?.maxConcurrentReconciles.set({ controller: this.name }, this.options.concurrency);
     for (let i = 0; i < this.options.concurrency; i++) this.workers.push(this.work());
   }
 
@@ -133,7 +136,7 @@ export class Controller<T extends KubeObject> {
     const started = clock.now();
     metrics?.activeWorkers.inc({ controller: this.name });
     try {
-      const result = await reconciler.reconcile({ request: { key, ...parseKey(key) }, object, log, reconcileID, signal: this.abort.signal });
+      const result = await runInReconcileScope(log, async () => reconciler.reconcile({ request: { key, ...parseKey(key) }, object, log, reconcileID, signal: this.abort.signal }));
       queue.forget(key);
       if (result?.requeueAfter !== undefined && result.requeueAfter > 0) {
         queue.addAfter(key, result.requeueAfter);
@@ -144,27 +147,35 @@ export class Controller<T extends KubeObject> {
       log.debug('reconciled', { requeueAfterMs: result?.requeueAfter });
     } catch (err) {
       if (this.abort.signal.aborted) return; // shutting down or lost leadership: nothing to retry here
+      if (err instanceof CacheNotReadyError) {
+        // A Secret it needs is being read: not a failure, and nothing to tell the user.
+        metrics?.reconcileTotal.inc({ controller: this.name, result: 'requeue' });
+        queue.addRateLimited(key);
+        log.debug('waiting for the cache', { reason: err.message });
+        return;
+      }
       metrics?.reconcileErrors.inc({ controller: this.name });
+      metrics?.reconcileTotal.inc({ controller: this.name, result: 'error' });
       if (isTerminalError(err)) {
-        metrics?.reconcileTotal.inc({ controller: this.name, result: 'terminal' });
+        metrics?.terminalReconcileErrors.inc({ controller: this.name });
         queue.forget(key);
         if (err.recheckAfterMs !== undefined) queue.addAfter(key, err.recheckAfterMs);
         log.error(err.recheckAfterMs === undefined ? 'reconcile failed permanently; not retrying until the object changes' : 'reconcile stalled; looking again later', { reason: err.reason, error: err.message });
         await this.record(log, key, 'stalled', err.reason, err.message);
         return;
       }
-      metrics?.reconcileTotal.inc({ controller: this.name, result: 'error' });
       queue.addRateLimited(key);
       if (isConflict(err)) {
         // Someone wrote the object since our cache saw it: routine, retried on a fresh copy.
         log.debug('conflict; retrying', { error: (err as Error).message });
         return;
       }
-      log.error('reconcile failed; retrying with backoff', { error: err as Error, retries: queue.retries(key) });
       // An error may name its own condition reason (StorageLockTimeout, Unreachable…). It is the
       // controller's trouble: a converged object stays Ready while it is young (see Phase).
-      const reason = (err as { reason?: unknown }).reason;
-      await this.record(log, key, 'trouble', typeof reason === 'string' && isValidReason(reason) ? reason : 'ReconcileError', (err as Error).message ?? String(err));
+      const named = (err as { reason?: unknown }).reason;
+      const reason = typeof named === 'string' && isValidReason(named) ? named : 'ReconcileError';
+      logFailure(log, err, { reason, retries: queue.retries(key) });
+      await this.record(log, key, 'trouble', reason, (err as Error).message ?? String(err));
     } finally {
       metrics?.activeWorkers.dec({ controller: this.name });
       metrics?.reconcileDuration.observe({ controller: this.name }, (clock.now() - started) / 1000);
@@ -185,4 +196,21 @@ export class Controller<T extends KubeObject> {
       if (phase === 'stalled') this.options.queue.addRateLimited(key);
     }
   }
+}
+
+/** Errors that mean a bug in Phoenix rather than trouble in the world outside it. */
+const programmingErrors = [TypeError, ReferenceError, RangeError, SyntaxError];
+
+/**
+ * A retried failure: expected trouble (a locked storage, an unreachable host, a refused request)
+ * is one warn line with the message and no stack — it will be retried and is usually gone by the
+ * next attempt — with the stack at debug for whoever investigates; a bug is an error with its stack.
+ */
+function logFailure(log: Logger, err: unknown, fields: { reason: string; retries: number }): void {
+  if (!(err instanceof Error) || programmingErrors.some((type) => err instanceof type)) {
+    log.error('reconcile failed unexpectedly; retrying with backoff', { ...fields, error: err as Error });
+    return;
+  }
+  log.warn('reconcile failed; retrying with backoff', { ...fields, error: err.message });
+  log.debug('reconcile failure detail', { stack: err.stack });
 }

@@ -6,6 +6,9 @@ import { silentLogger, type Logger } from './logging.ts';
 import { defaultRedactor, type Redactor } from './redact.ts';
 import { events as eventResource, type KubeObject } from './resource.ts';
 
+/** Where Events about cluster-scoped objects (PhoenixHypervisor) go, as kubectl and client-go put them. */
+export const clusterScopedEventNamespace = 'default';
+
 export type EventType = 'Normal' | 'Warning';
 
 export interface EventRecorderOptions {
@@ -85,7 +88,7 @@ export class EventRecorder {
       this.scheduleFlush(existing);
       return;
     }
-    const namespace = regarding.metadata.namespace || 'default';
+    const namespace = regarding.metadata.namespace || clusterScopedEventNamespace;
     const name = `${regarding.metadata.name}.${randomBytes(8).toString('hex')}`;
     const entry: Tracked = { name, namespace, count: 1, pendingRepeats: 0, lastSeen: now, lastWritten: now, created: Promise.resolve(false) };
     entry.created = this.create(entry, regarding, type, reason, action, note, now);

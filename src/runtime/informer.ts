@@ -1,6 +1,6 @@
 import { backoffDelay, watchBackoffPolicy, type BackoffPolicy } from './backoff.ts';
 import { delay, systemClock, type Clock } from './clock.ts';
-import { isGone, KubeApiError } from './errors.ts';
+import { isGone, isNotFound, KubeApiError } from './errors.ts';
 import type { KubeClient } from './kube-client.ts';
 import { silentLogger, type Logger } from './logging.ts';
 import { objectKey } from './object-key.ts';
@@ -26,6 +26,8 @@ export interface InformerOptions {
   /** Namespaces to watch; empty or absent means all (and is required for cluster-scoped kinds). */
   readonly namespaces?: readonly string[];
   readonly labelSelector?: string;
+  /** List and watch PartialObjectMetadata only (see SecretCache); cached objects then have no contents. */
+  readonly metadataOnly?: boolean;
   /** Replays every cached object to the handlers this often (0 = never). */
   readonly resyncPeriodMs?: number;
   /** The server ends each watch after a random time in [min, 2*min) seconds (client-go: 5-10 min). */
@@ -49,12 +51,12 @@ type IndexFunction<T> = (object: T) => readonly string[];
  */
 export class Informer<T extends KubeObject> {
   readonly resource: ResourceType;
-  private readonly options: InformerOptions;
-  private readonly clock: Clock;
-  private readonly log: Logger;
-  private readonly label: string;
+  protected readonly options: InformerOptions;
+  protected readonly clock: Clock;
+  protected readonly log: Logger;
+  protected readonly label: string;
   private readonly store = new Map<string, T>();
-  private readonly handlers: InformerHandler<T>[] = [];
+  protected readonly handlers: InformerHandler<T>[] = [];
   private readonly indexers = new Map<string, IndexFunction<T>>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly syncedScopes = new Set<string>();
@@ -163,6 +165,7 @@ export class Informer<T extends KubeObject> {
           {
             ...(namespace ? { namespace } : {}),
             ...(this.options.labelSelector ? { labelSelector: this.options.labelSelector } : {}),
+            ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
             resourceVersion,
             timeoutSeconds,
             idleTimeoutMs: timeoutSeconds * 1000 + (this.options.watchdogGraceMs ?? 30_000),
@@ -197,7 +200,8 @@ export class Informer<T extends KubeObject> {
         const stalled = (err as Error).name === 'WatchStalledError';
         this.options.observer?.watchRestarted(this.label, stalled ? 'stalled' : 'error');
         const wait = backoffDelay(backoff, failures++);
-        this.log.warn('watch failed; retrying', { namespace: namespace || '*', error: (err as Error).message, retryInMs: Math.round(wait) });
+        const error = isNotFound(err) && this.resource.group ? notServed(this.label) : (err as Error).message;
+        this.log.warn('watch failed; retrying', { namespace: namespace || '*', error, retryInMs: Math.round(wait) });
         await delay(this.clock, wait, signal);
       }
     }
@@ -212,10 +216,12 @@ export class Informer<T extends KubeObject> {
       const page = await this.options.client.list<T>(this.resource, {
         ...(namespace ? { namespace } : {}),
         ...(this.options.labelSelector ? { labelSelector: this.options.labelSelector } : {}),
+        ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
         limit: 500,
         ...(continueToken ? { continue: continueToken } : {}),
       });
-      for (const item of page.items) fresh.set(objectKey(item), withTypeMeta(item, this.resource));
+      // A PartialObjectMetadataList with nothing in it has items: null.
+      for (const item of page.items ?? []) fresh.set(objectKey(item), withTypeMeta(item, this.resource, this.options.metadataOnly));
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion ?? '';
     } while (continueToken);
@@ -233,7 +239,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: T): void {
-    const object = withTypeMeta(raw, this.resource);
+    const object = withTypeMeta(raw, this.resource, this.options.metadataOnly);
     const key = objectKey(object);
     if (type === 'DELETED') {
       const previous = this.store.get(key);
@@ -247,18 +253,28 @@ export class Informer<T extends KubeObject> {
     if (previous) this.unindex(key, previous);
     this.store.set(key, object);
     this.index(key, object);
-    this.options.observer?.cached(this.label, this.store.size);
-    for (const h of this.handlers) {
-      if (previous) h.onUpdate?.(previous, object, false);
-      else h.onAdd?.(object);
-    }
+    this.reportSize(this.store.size);
+    this.deliver(key, previous, object);
   }
 
   private remove(key: string, cached: T, final?: T): void {
     if (!this.store.delete(key)) return;
     this.unindex(key, cached);
-    this.options.observer?.cached(this.label, this.store.size);
-    for (const h of this.handlers) h.onDelete?.(final ?? cached);
+    this.reportSize(this.store.size);
+    this.deliver(key, final ?? cached, undefined);
+  }
+
+  /** Tells the handlers of a change: an add (no previous), an update, or a delete (no current). */
+  protected deliver(_key: string, previous: T | undefined, current: T | undefined): void {
+    for (const h of this.handlers) {
+      if (!current) h.onDelete?.(previous!);
+      else if (previous) h.onUpdate?.(previous, current, false);
+      else h.onAdd?.(current);
+    }
+  }
+
+  protected reportSize(size: number): void {
+    this.options.observer?.cached(this.label, size);
   }
 
   private index(key: string, object: T): void {
@@ -291,10 +307,18 @@ function addToIndex(entries: Map<string, Set<string>>, value: string, key: strin
   keys.add(key);
 }
 
-/** List items come without apiVersion and kind; owner references and events need them. */
-function withTypeMeta<T extends KubeObject>(object: T, resource: ResourceType): T {
-  if (object.apiVersion && object.kind) return object;
+/**
+ * List items come without apiVersion and kind; owner references and events need them. Metadata
+ * items say PartialObjectMetadata; they stand for objects of the informer's kind.
+ */
+function withTypeMeta<T extends KubeObject>(object: T, resource: ResourceType, metadataOnly = false): T {
+  if (object.apiVersion && object.kind && !metadataOnly) return object;
   object.apiVersion = apiVersionOf(resource);
   object.kind = resource.kind;
   return object;
+}
+
+/** What a 404 on a whole collection means: the kind is not served, usually because its CRD is not installed. */
+export function notServed(label: string): string {
+  return `the API server does not serve ${label}: is its CustomResourceDefinition installed? (kubectl apply --server-side -f crds/, or the Helm chart with crds.install=true)`;
 }

@@ -7,6 +7,9 @@ import { resourceLabel, resourcePath, type KubeList, type KubeObject, type Resou
 /** One finished API request, for metrics and for tests that count writes. */
 export interface KubeRequestRecord {
   readonly verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+  /** The HTTP method and the API server's host:port, as client-go's rest_client metrics label them. */
+  readonly method: string;
+  readonly host: string;
   readonly resource: string;
   readonly subresource?: string;
   readonly code: number | 'error';
@@ -17,8 +20,13 @@ export type KubeRequestListener = (record: KubeRequestRecord) => void;
 
 export const writeVerbs: ReadonlySet<KubeRequestRecord['verb']> = new Set(['create', 'update', 'patch', 'delete']);
 
+/** Asks for PartialObjectMetadata: names, labels and versions without the objects' contents (a Secret's data). */
+const metadataOnlyAccept = { list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1', watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' };
+
 export interface ListOptions {
   readonly namespace?: string;
+  /** Metadata only (PartialObjectMetadataList): what a cache needs to know which objects exist. */
+  readonly metadataOnly?: boolean;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly limit?: number;
@@ -27,6 +35,7 @@ export interface ListOptions {
 
 export interface WatchOptions {
   readonly namespace?: string;
+  readonly metadataOnly?: boolean;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly resourceVersion: string;
@@ -63,6 +72,8 @@ export class KubeClient {
   private readonly listeners: KubeRequestListener[] = [];
   private endpoint?: Promise<Endpoint>;
   private auth?: { options: RequestOptions; at: number };
+  /** host:port of the API server, once known (for metrics). */
+  private host = '';
   private readonly userAgent: string;
 
   constructor(kc: KubeConfig, userAgent = 'phoenix-controller') {
@@ -88,7 +99,7 @@ export class KubeClient {
     if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     if (options.limit) query.set('limit', String(options.limit));
     if (options.continue) query.set('continue', options.continue);
-    return (await this.call('list', resource, 'GET', resourcePath(resource, options.namespace), { query })) as KubeList<T>;
+    return (await this.call('list', resource, 'GET', resourcePath(resource, options.namespace), { query, ...(options.metadataOnly ? { accept: metadataOnlyAccept.list } : {}) })) as KubeList<T>;
   }
 
   async create<T extends KubeObject>(resource: ResourceType, object: T): Promise<T> {
@@ -142,7 +153,7 @@ export class KubeClient {
     if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     const started = performance.now();
     const label = resourceLabel(resource);
-    const { req, response } = await this.open('GET', resourcePath(resource, options.namespace), query, undefined, undefined);
+    const { req, response } = await this.open('GET', resourcePath(resource, options.namespace), query, undefined, undefined, options.metadataOnly ? metadataOnlyAccept.watch : undefined);
     let finished = false;
     return new Promise<void>((resolve, reject) => {
       let idleTimer: NodeJS.Timeout | undefined;
@@ -152,7 +163,7 @@ export class KubeClient {
         clearTimeout(idleTimer);
         options.signal?.removeEventListener('abort', onAbort);
         req.destroy();
-        this.record({ verb: 'watch', resource: label, code, seconds: (performance.now() - started) / 1000 });
+        this.record({ verb: 'watch', method: 'GET', host: this.host, resource: label, code, seconds: (performance.now() - started) / 1000 });
         if (err) reject(err);
         else resolve();
       };
@@ -216,14 +227,14 @@ export class KubeClient {
     resource: ResourceType,
     method: string,
     path: string,
-    options: { query?: URLSearchParams; body?: unknown; contentType?: string; subresource?: string | undefined } = {},
+    options: { query?: URLSearchParams; body?: unknown; contentType?: string; subresource?: string | undefined; accept?: string } = {},
   ): Promise<unknown> {
     const started = performance.now();
     const label = resourceLabel(resource);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     let code: number | 'error' = 'error';
     try {
-      const { response } = await this.open(method, path, options.query, body, options.contentType ?? 'application/json');
+      const { response } = await this.open(method, path, options.query, body, options.contentType ?? 'application/json', options.accept);
       const res = await response;
       code = res.statusCode ?? 0;
       const text = await readBody(res);
@@ -232,6 +243,8 @@ export class KubeClient {
     } finally {
       this.record({
         verb,
+        method,
+        host: this.host,
         resource: label,
         ...(options.subresource ? { subresource: options.subresource } : {}),
         code,
@@ -250,12 +263,13 @@ export class KubeClient {
     query: URLSearchParams | undefined,
     body: string | undefined,
     contentType: string | undefined,
+    accept = 'application/json',
   ): Promise<{ req: ClientRequest; response: Promise<IncomingMessage> }> {
     const endpoint = await this.resolveEndpoint();
     const auth = await this.credentials();
     const headers: Record<string, string> = {
       ...(auth.headers as Record<string, string> | undefined),
-      accept: 'application/json',
+      accept,
       'user-agent': this.userAgent,
     };
     if (body !== undefined) {
@@ -293,6 +307,7 @@ export class KubeClient {
       const cluster = this.kc.getCurrentCluster();
       if (!cluster) throw new Error('kubeconfig has no current cluster');
       const server = new URL(cluster.server);
+      this.host = server.host;
       const tls: RequestOptions = {};
       await this.kc.applyToHTTPSOptions(tls);
       // No socket limit: every watch holds a connection for minutes, and a cap would leave

@@ -40,6 +40,7 @@ function humanLine(info: winston.Logform.TransformableInfo): string {
     .map(String)
     .join(' ');
   const extra = Object.entries(rest)
+    .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   return [String(timestamp), level.toUpperCase().padEnd(5), context && `[${context}]`, String(message), extra, stack ? `\n${String(stack)}` : '']

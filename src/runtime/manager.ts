@@ -6,16 +6,17 @@ import { parseBindAddress } from './config.ts';
 import { Controller, type Reconciler } from './controller.ts';
 import { EventRecorder } from './events.ts';
 import { closeServer, serveEndpoints } from './http-server.ts';
-import { Informer } from './informer.ts';
+import { Informer, type InformerHandler } from './informer.ts';
 import { KubeClient } from './kube-client.ts';
 import { LeaderElector } from './leader-election.ts';
 import type { Logger } from './logging.ts';
-import { enqueueMapped, enqueueOnReadinessChange, enqueueSelf, ownerRefs } from './mapping.ts';
+import { changedBeyondStatus, enqueueMapped, enqueueOnReadinessChange, enqueueSelf, ownerRefs, readyStatusOf } from './mapping.ts';
 import { RuntimeMetrics, type ExternalCallRecorder } from './metrics.ts';
 import { keyOf, type ObjectRef } from './object-key.ts';
 import { defaultRateLimiter } from './rate-limiter.ts';
 import { defaultRedactor, type Redactor } from './redact.ts';
-import { apiVersionOf, resourceLabel, type KubeObject, type ResourceType } from './resource.ts';
+import { apiVersionOf, resourceLabel, secrets, type KubeObject, type ResourceType } from './resource.ts';
+import { SecretCache } from './secret-cache.ts';
 import { StatusWriter } from './status-writer.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -122,24 +123,31 @@ export class Manager {
     this.exited = new Promise((resolve) => (this.exitResolve = resolve));
   }
 
-  /** The shared informer for `resource` in the configured namespaces. */
+  /**
+   * The shared informer for `resource` in the configured namespaces. Secrets get a SecretCache
+   * (metadata for all, contents for referenced ones only) over the watched namespaces plus the
+   * credentials namespaces.
+   */
   informer<T extends KubeObject>(resource: ResourceType): Informer<T> {
     const key = `${apiVersionOf(resource)}/${resource.plural}`;
     let informer = this.informers.get(key);
     if (!informer) {
       if (this.started) throw new Error(`cannot add a watch on ${resourceLabel(resource)} after the manager started`);
-      informer = new Informer<KubeObject>({
-        client: this.client,
-        resource,
-        namespaces: this.options.config.namespaces,
-        resyncPeriodMs: this.options.config.resyncPeriodMs,
-        clock: this.clock,
-        logger: this.logger,
-        observer: this.metrics.informerObserver(),
-      });
+      const { namespaces, credentialsNamespaces, resyncPeriodMs } = this.options.config;
+      const common = { client: this.client, resyncPeriodMs, clock: this.clock, logger: this.logger, observer: this.metrics.informerObserver() };
+      if (key === `${apiVersionOf(secrets)}/${secrets.plural}`) {
+        const readable = namespaces.length ? [...new Set([...namespaces, ...credentialsNamespaces])] : [];
+        informer = new SecretCache({ ...common, namespaces: readable, readable });
+      } else {
+        informer = new Informer<KubeObject>({ ...common, resource, namespaces });
+      }
       this.informers.set(key, informer);
     }
     return informer as unknown as Informer<T>;
+  }
+
+  private get secretCache(): SecretCache | undefined {
+    return [...this.informers.values()].find((i): i is SecretCache => i instanceof SecretCache);
   }
 
   async addController<T extends KubeObject>(definition: ControllerDefinition<T>): Promise<Controller<T>> {
@@ -149,6 +157,8 @@ export class Manager {
       rateLimiter: defaultRateLimiter({ clock: this.clock, qps: config.queueQps, burst: config.queueBurst }),
       observer: this.metrics.queueObserver(definition.kind),
     });
+    this.metrics.trackQueue(definition.kind, queue);
+    this.metrics.initController(definition.kind);
     const enqueue = (key: string) => queue.add(key);
     const primary = this.informer<T>(definition.resource);
     const logger = this.logger.child({ controller: definition.kind });
@@ -162,11 +172,16 @@ export class Manager {
       primary,
       cache: (resource) => this.informer(resource),
       owns: (resource) => this.informer(resource).addHandler(enqueueMapped(enqueue, ownerRefs(definition.resource))),
-      watchMapped: (resource, map) => this.informer(resource).addHandler(enqueueMapped(enqueue, map)),
+      watchMapped: (resource, map) => {
+        const informer = this.informer(resource);
+        if (informer instanceof SecretCache) informer.addReferrer(map as (secret: KubeObject) => readonly ObjectRef[]);
+        informer.addHandler(enqueueMapped(enqueue, map));
+      },
       watchReadiness: (resource, map, options) => this.informer(resource).addHandler(enqueueOnReadinessChange(enqueue, map, options?.specChanges)),
       enqueue: (ref) => enqueue(keyOf(ref)),
     });
     primary.addHandler(enqueueSelf(enqueue));
+    primary.addHandler(this.readinessGauge(definition.kind));
     const controller = new Controller<T>({
       name: definition.kind,
       resource: definition.resource,
@@ -184,6 +199,13 @@ export class Manager {
     return controller;
   }
 
+  /** phoenix_object_ready for every object of the kind, as its Ready condition says. */
+  private readinessGauge<T extends KubeObject>(kind: string): InformerHandler<T> {
+    const labels = (object: T) => ({ kind, namespace: object.metadata.namespace ?? '', name: object.metadata.name });
+    const set = (object: T) => this.metrics.objectReady.set(labels(object), readyStatusOf(object) === 'True' ? 1 : 0);
+    return { onAdd: set, onUpdate: (_previous, current) => set(current), onDelete: (object) => this.metrics.objectReady.remove(labels(object)) };
+  }
+
   get synced(): boolean {
     return [...this.informers.values()].every((informer) => informer.hasSynced);
   }
@@ -194,6 +216,14 @@ export class Manager {
     this.started = true;
     const { config } = this.options;
     await this.serve();
+    const secretCache = this.secretCache;
+    if (secretCache) {
+      // An object that starts referencing a Secret gets it read before it needs it.
+      const changed = () => secretCache.referencesChanged();
+      for (const informer of this.informers.values()) {
+        if (informer !== secretCache) informer.addHandler({ onAdd: changed, onUpdate: (previous, current, resync) => !resync && changedBeyondStatus(previous, current) && changed() });
+      }
+    }
     for (const informer of this.informers.values()) informer.start();
     void this.runControllers().catch((error: Error) => {
       this.logger.error('manager failed', { error });
@@ -217,6 +247,8 @@ export class Manager {
       Promise.all([...this.informers.values()].map((i) => i.waitForSync())),
       new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })),
     ]);
+    if (signal.aborted) return;
+    await this.secretCache?.loadReferenced();
     if (signal.aborted) return;
     this.logger.info('caches synced', { resources: [...this.informers.keys()] });
     const le = this.options.config.leaderElection;

@@ -8,6 +8,9 @@ export const redacted = '[REDACTED]';
 
 const sensitiveKey = /pass(word|wd|phrase)?$|secret|token|api[-_]?key|authorization|cookie|credential|private[-_]?key|jwt|^auth$|bearer/i;
 
+/** A word that makes the value next to it a credential: "password", "apiKey", "x-api-key", "tokenid"… */
+const sensitiveKeyText = '[\\w-]*(?:password|passwd|secret|token|api[-_]?key|authorization|credential|ticket)';
+
 const sensitiveText: ReadonlyArray<[RegExp, string]> = [
   // PEM blocks (private keys, certificates with keys).
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, redacted],
@@ -21,8 +24,15 @@ const sensitiveText: ReadonlyArray<[RegExp, string]> = [
   [/\bptr_[A-Za-z0-9+/=_-]{8,}/g, redacted],
   // user:password@ in URLs.
   [/(\/\/[^/\s:@]+):[^@\s/]+@/g, `$1:${redacted}@`],
-  // key=value and "key": "value" pairs with a sensitive key, in headers, query strings and JSON text.
-  [/\b((?:[\w-]*)(?:password|passwd|secret|token|api[-_]?key|x-api-key|authorization|credential|ticket)[\w-]*)(["']?\s*[:=]\s*["']?)([^"'&\s,;}]+)/gi, `$1$2${redacted}`],
+  // Pairs with a sensitive key. Only the value goes: it ends at a quote, space, separator or
+  // closing bracket, so the text around it stays as written ("(user@realm!tokenid=uuid) under key").
+  // key=value, in query strings, env files and prose:
+  [new RegExp(`\\b(${sensitiveKeyText}[\\w-]*)(\\s*=\\s*)(?!\\[REDACTED\\])([^"'&\\s,;)\\]}]+)`, 'gi'), `$1$2${redacted}`],
+  // "key": "value", in JSON text:
+  [new RegExp(`(["'])(${sensitiveKeyText}[\\w-]*)\\1(\\s*:\\s*)(["']?)(?!\\[REDACTED\\])([^"'&\\s,;)\\]}]+)`, 'gi'), `$1$2$1$3$4${redacted}`],
+  // Key: value, as in HTTP headers, for the exact header-like names only: "the token: check that…"
+  // or "Secret ns/pve-token: check…" is prose, not a credential.
+  [/(?<![\w\-/.])(authorization|x-api-key|api[-_]?key|password|passwd|secret|token|cookie|ticket)(:\s*)(?!\[REDACTED\])([^"'&\s,;)\]}]+)/gi, `$1$2${redacted}`],
 ];
 
 export class Redactor {

@@ -53,6 +53,12 @@ export class WorkQueue {
     return this.ready.length - this.head;
   }
 
+  /** How long each key being processed has been held, in seconds (workqueue_unfinished_work_seconds). */
+  processingSeconds(): number[] {
+    const now = this.clock.now();
+    return [...this.startedAt.values()].map((started) => (now - started) / 1000);
+  }
+
   get isShuttingDown(): boolean {
     return this.shuttingDown;
   }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { startPhoenix, waitReady, type PhoenixEnv } from '../support/phoenix.ts';
 import { kubectl } from '../support/kubectl.ts';
+import { seedExamplesHost } from '../support/hosts.ts';
 import { diffConfig } from '../../src/guests/desired.ts';
 import { lxcAdapter, vmAdapter } from '../../src/controllers/guests/adapter.ts';
 import { desiredRule, observedRule, optionChanges, planRules } from '../../src/guests/firewall.ts';
@@ -21,16 +22,7 @@ describe('examples/ converge against the simulator, field by field', function ()
     env = await startPhoenix({
       name: 'e2e-examples',
       hypervisor: 'pve',
-      seed: (sim) => {
-        // The world the examples describe: node "phoenix", its storages, pools and images.
-        sim.admin.addNode({ name: 'phoenix', cpus: 32, memoryGiB: 256 });
-        sim.admin.addStorage({ id: 'quickOS-lxc-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
-        sim.admin.addStorage({ id: 'quickOS-vm-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
-        sim.admin.addStorage({ id: 'fastData-shared-iso', type: 'dir', content: ['iso', 'vztmpl', 'import', 'snippets', 'images', 'rootdir'], totalGiB: 4000, path: '/fastData/shared-iso' });
-        sim.admin.addVolume({ volid: 'fastData-shared-iso:import/noble-server-cloudimg-amd64.qcow2', node: 'phoenix', content: 'import', sizeBytes: 600 * 1024 ** 2, format: 'qcow2' });
-        sim.admin.addPool('ai');
-        sim.admin.addPool('infrastructure');
-      },
+      seed: seedExamplesHost,
     });
   });
 

@@ -58,7 +58,7 @@ describe('runtime: the `phoenix controller` command', function () {
       assert.equal((await fetch(`http://127.0.0.1:${probePort}/healthz`)).status, 200);
       await eventually('ready', async () => (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200);
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      assert.match(metrics, /phoenix_process_resident_memory_bytes/);
+      assert.match(metrics, /^process_resident_memory_bytes \d/m);
     } finally {
       child.kill('SIGTERM');
     }

@@ -161,7 +161,7 @@ describe('runtime: controllers against a real kube-apiserver', function () {
     const readyz = await fetch(`http://127.0.0.1:${manager.ports.probes}/readyz`);
     assert.equal(readyz.status, 200);
     const metrics = await (await fetch(`http://127.0.0.1:${manager.ports.metrics}/metrics`)).text();
-    for (const name of ['phoenix_reconcile_total', 'phoenix_reconcile_duration_seconds_bucket', 'phoenix_workqueue_depth', 'phoenix_workqueue_queue_duration_seconds_bucket', 'phoenix_workqueue_work_duration_seconds_bucket', 'phoenix_kube_api_requests_total']) {
+    for (const name of ['controller_runtime_reconcile_total', 'controller_runtime_reconcile_time_seconds_bucket', 'workqueue_depth', 'workqueue_queue_duration_seconds_bucket', 'workqueue_work_duration_seconds_bucket', 'rest_client_requests_total', 'phoenix_kube_api_requests_total']) {
       assert.ok(metrics.includes(name), `/metrics lacks ${name}`);
     }
 
@@ -195,8 +195,8 @@ describe('runtime: controllers against a real kube-apiserver', function () {
       return findCondition((flaky.status as StandardStatus | undefined)?.conditions, 'Ready')?.status === 'True';
     });
     assert.equal(flakyFailures, 3);
-    assert.equal(await metric(manager, /phoenix_workqueue_retries_total\{name="Widget"\} (\d+)/), 3, 'only the three ordinary failures are retried');
-    assert.equal(await metric(manager, /phoenix_reconcile_total\{controller="Widget",result="terminal"\} (\d+)/), 1);
+    assert.equal(await metric(manager, /workqueue_retries_total\{name="Widget"\} (\d+)/), 3, 'only the three ordinary failures are retried');
+    assert.equal(await metric(manager, /controller_runtime_terminal_reconcile_errors_total\{controller="Widget"\} (\d+)/), 1);
     const events = await client.list<KubeObject & { reason?: string; series?: { count: number } }>(
       { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
       { namespace: ns },
@@ -258,7 +258,7 @@ describe('runtime: controllers against a real kube-apiserver', function () {
     await eventually('user created its owned ConfigMap', async () => (await getOrUndefined(client, configMaps, 'user-owned', ns)) !== undefined);
     // Nothing pending: every event seen so far has been handled, so the next reconcile of `user`
     // can only come from the change the test makes.
-    const quiet = async () => running === 0 && (await metric(manager, /phoenix_workqueue_depth\{name="Widget"\} (\d+)/)) === 0;
+    const quiet = async () => running === 0 && (await metric(manager, /workqueue_depth\{name="Widget"\} (\d+)/)) === 0;
     await eventually('the owned ConfigMap in the cache and the queue idle', async () => manager.informer(configMaps).get(`${ns}/user-owned`) !== undefined && (await quiet()));
 
     let before = reconciled['user'] ?? 0;

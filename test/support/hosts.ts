@@ -19,3 +19,14 @@ export async function hypervisorEvents(kc: k8s.KubeConfig, hypervisor: string, r
 export function simulatorWrites(sim: RunningSimulator): [string, number][] {
   return Object.entries(sim.admin.counters().byEndpoint).filter(([endpoint]) => !endpoint.startsWith('GET'));
 }
+
+/** The Proxmox host the examples describe: node "phoenix", its storages, pools and cloud image. */
+export function seedExamplesHost(sim: RunningSimulator): void {
+  sim.admin.addNode({ name: 'phoenix', cpus: 32, memoryGiB: 256 });
+  sim.admin.addStorage({ id: 'quickOS-lxc-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
+  sim.admin.addStorage({ id: 'quickOS-vm-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
+  sim.admin.addStorage({ id: 'fastData-shared-iso', type: 'dir', content: ['iso', 'vztmpl', 'import', 'snippets', 'images', 'rootdir'], totalGiB: 4000, path: '/fastData/shared-iso' });
+  sim.admin.addVolume({ volid: 'fastData-shared-iso:import/noble-server-cloudimg-amd64.qcow2', node: 'phoenix', content: 'import', sizeBytes: 600 * 1024 ** 2, format: 'qcow2' });
+  sim.admin.addPool('ai');
+  sim.admin.addPool('infrastructure');
+}

@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError, type Command } from '../command.ts';
+import { noArguments, UsageError, type Command } from '../command.ts';
 import { ControlPlane, type ControlPlaneState } from '../../devcluster/control-plane.ts';
 import { localClusterDir, localKubeconfig } from '../../devcluster/paths.ts';
 import { isAlive as alive, stopRememberedProcesses } from '../../devcluster/processes.ts';
@@ -32,7 +32,9 @@ export const clusterCommand: Command = {
   summary: 'Local kube-apiserver and etcd',
   usage,
   async run(argv) {
-    const [action] = argv;
+    const [action, ...rest] = argv;
+    if (action === undefined) throw new UsageError('missing action');
+    noArguments(rest);
     const state = readState();
     switch (action) {
       case 'up': {

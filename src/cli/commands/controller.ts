@@ -1,11 +1,16 @@
 import * as k8s from '@kubernetes/client-node';
-import { UsageError, type Command } from '../command.ts';
+import { CommandError, UsageError, type Command } from '../command.ts';
 import { phoenixControllers } from '../../controllers/registry.ts';
 import { parsePhoenixOptions, phoenixUsage, splitPhoenixArgs, type PhoenixOptions } from '../../controllers/options.ts';
 import { ConfigError, configUsage, parseRuntimeConfig, type RuntimeConfig } from '../../runtime/config.ts';
 import { createLogger } from '../../runtime/logging.ts';
 import { Manager } from '../../runtime/manager.ts';
 import { defaultRedactor } from '../../runtime/redact.ts';
+import { isNotFound } from '../../runtime/errors.ts';
+import type { KubeClient } from '../../runtime/kube-client.ts';
+import { kinds } from '../../api/kinds.ts';
+import { resourceOf } from '../../api/objects.ts';
+import { apiGroup } from '../../api/group.ts';
 
 const usage = `phoenix controller [options]
 
@@ -18,14 +23,37 @@ ${phoenixUsage}`;
 
 function loadKubeConfig(config: RuntimeConfig): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
-  else kc.loadFromDefault();
+  try {
+    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : message.split('\n')[0];
+    throw new CommandError(`cannot read the kubeconfig ${config.kubeconfig ?? process.env['KUBECONFIG'] ?? '~/.kube/config'}: ${why}; pass --kubeconfig, set KUBECONFIG, or run in a pod`);
+  }
   // Our own credentials must never reach a log line, whatever error text carries them.
   const user = kc.getCurrentUser();
   defaultRedactor.addSecret(user?.token);
   defaultRedactor.addSecret(user?.password);
   return kc;
+}
+
+/**
+ * Fails in one line when a Phoenix CRD is not installed: the controller cannot do anything
+ * useful without it, and its informers would only retry a bare "404 page not found". Other
+ * failures (the API server not answering yet) are left to the informers, which retry.
+ */
+async function requireCrds(client: KubeClient, config: RuntimeConfig): Promise<void> {
+  for (const kind of kinds) {
+    const resource = resourceOf(kind.kind);
+    const namespace = kind.scope === 'Namespaced' ? config.namespaces[0] : undefined;
+    try {
+      await client.list(resource, { limit: 1, ...(namespace ? { namespace } : {}), metadataOnly: true });
+    } catch (err) {
+      if (isNotFound(err)) throw new CommandError(`the CustomResourceDefinition ${kind.plural}.${apiGroup} is not installed; install the CRDs first (kubectl apply --server-side -f crds/, or the Helm chart with crds.install=true)`);
+    }
+  }
 }
 
 export const controllerCommand: Command = {
@@ -51,10 +79,10 @@ export const controllerCommand: Command = {
       if (!kubeConfig.getCurrentCluster()) throw new Error('no current cluster');
       await kubeConfig.applyToHTTPSOptions({});
     } catch (err) {
-      process.stderr.write(`phoenix controller: cannot use the kubeconfig (${(err as Error).message}); pass --kubeconfig, set KUBECONFIG, or run in a pod\n`);
-      return 1;
+      throw new CommandError(`cannot use the kubeconfig (${(err as Error).message}); pass --kubeconfig, set KUBECONFIG, or run in a pod`);
     }
     const manager = new Manager({ config, kubeConfig, logger });
+    await requireCrds(manager.client, config);
     const phoenix = phoenixControllers({ ...options, externalCalls: manager.metrics, registry: manager.metrics.registry });
     for (const definition of phoenix.definitions) await manager.addController(definition);
 
@@ -72,7 +100,8 @@ export const controllerCommand: Command = {
     process.on('SIGINT', onSignal);
 
     await manager.start();
-    logger.info('serving', { metricsPort: manager.ports.metrics, probePort: manager.ports.probes, identity: config.leaderElection.identity });
+    const { metrics, probes } = manager.ports;
+    logger.info('serving', { ...(metrics !== undefined ? { metricsPort: metrics } : {}), ...(probes !== undefined ? { probePort: probes } : {}), identity: config.leaderElection.identity });
     const exit = await manager.exited;
     phoenix.close();
     process.off('SIGTERM', onSignal);

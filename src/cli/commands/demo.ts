@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import type { Command } from '../command.ts';
+import { noArguments, type Command } from '../command.ts';
 import { installPhoenixCrds, eventually } from '../../devcluster/crds.ts';
 import { freePort } from '../../devcluster/ports.ts';
 import { localKubeconfig, workDir } from '../../devcluster/paths.ts';
@@ -51,7 +51,8 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'Run Phoenix locally against the Proxmox and Portainer simulators and watch guests and a stack converge',
   usage,
-  async run() {
+  async run(argv) {
+    noArguments(argv);
     if (!existsSync(localKubeconfig)) {
       process.stderr.write('phoenix demo: no local cluster; run `phoenix cluster up` (or `npm run demo`) first\n');
       return 1;

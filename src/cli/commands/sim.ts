@@ -73,7 +73,16 @@ function parse(argv: string[]): Parsed {
 export const simCommand: Command = {
   name: 'sim',
   summary: 'Run a simulated Proxmox VE or Portainer API for trying Phoenix and testing manifests',
-  usage: `${usage}\n\n${portainerUsage}`,
+  usage: `phoenix sim proxmox|portainer [options]
+
+Runs a simulated Proxmox VE or Portainer API on 127.0.0.1 until interrupted.
+  phoenix sim proxmox --help     the Proxmox VE simulator's options (docs/simulator.md)
+  phoenix sim portainer --help   the Portainer simulator's options (docs/portainer-simulator.md)`,
+  usageFor(argv) {
+    if (argv[0] === 'proxmox') return usage;
+    if (argv[0] === 'portainer') return portainerUsage;
+    return this.usage;
+  },
   async run(argv) {
     if (argv[0] === 'portainer') return runPortainerSim(argv.slice(1));
     const { options, stateFile, faults } = parse(argv);

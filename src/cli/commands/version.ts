@@ -1,4 +1,4 @@
-import type { Command } from '../command.ts';
+import { UsageError, type Command } from '../command.ts';
 import { phoenixVersion } from '../../version.ts';
 import { apiGroup, apiVersion } from '../../api/group.ts';
 
@@ -7,6 +7,8 @@ export const versionCommand: Command = {
   summary: 'Print the Phoenix version',
   usage: 'phoenix version [--json]',
   async run(argv) {
+    const unknown = argv.find((arg) => arg !== '--json');
+    if (unknown !== undefined) throw new UsageError(`unknown option '${unknown}'`);
     const info = { phoenix: phoenixVersion, api: `${apiGroup}/${apiVersion}`, node: process.versions.node };
     if (argv.includes('--json')) {
       process.stdout.write(JSON.stringify(info) + '\n');

@@ -1,5 +1,6 @@
 import { Agent, fetch } from 'undici';
 import { timeExternalCall, type ExternalCallRecorder } from '../../runtime/metrics.ts';
+import { logExternalChange } from '../../runtime/reconcile-scope.ts';
 import { classifyPortainerFailure, PortainerApiError } from './errors.ts';
 
 export interface PortainerClientOptions {
@@ -216,7 +217,9 @@ export class PortainerClient {
     const attempts = method === 'GET' ? 1 + (this.#options.getRetries ?? 1) : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#time(`${group}.${method.toLowerCase()}`, () => this.#send<T>(method, path, options));
+        const result = await this.#time(`${group}.${method.toLowerCase()}`, () => this.#send<T>(method, path, options));
+        if (method !== 'GET') logPortainerChange(method, path, options, result);
+        return result;
       } catch (err) {
         const retry = err instanceof PortainerApiError && err.status === undefined && attempt < attempts;
         if (!retry) throw err;
@@ -285,4 +288,18 @@ export function olderThan(a: string, b: string): boolean {
     if (d !== 0) return d < 0;
   }
   return false;
+}
+
+/** The stack a change is about: its name from the body or the answer, else its id from the path. */
+function logPortainerChange(method: string, path: string, options: { query?: Query; body?: unknown }, result: unknown): void {
+  const named = (value: unknown) => (typeof value === 'object' && value !== null && typeof (value as { name?: unknown; Name?: unknown }).name === 'string' ? (value as { name: string }).name : (value as { Name?: string } | undefined)?.Name);
+  const stack = named(options.body) ?? named(result) ?? /\/stacks\/(\d+)/.exec(path)?.[1];
+  const environment = options.query?.['endpointId'];
+  logExternalChange({
+    system: 'Portainer',
+    method,
+    path: environment !== undefined ? `${path}?endpointId=${String(environment)}` : path,
+    params: typeof options.body === 'object' && options.body !== null ? Object.keys(options.body) : [],
+    ...(stack ? { stack } : {}),
+  });
 }

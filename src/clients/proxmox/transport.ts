@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ApiRequestable } from 'proxmox-api';
 import { timeExternalCall, type ExternalCallRecorder } from '../../runtime/metrics.ts';
+import { logExternalChange } from '../../runtime/reconcile-scope.ts';
 import { classifyProxmoxFailure, ProxmoxApiError } from './errors.ts';
 import { endpointGroup } from './endpoint-group.ts';
 
@@ -98,7 +99,9 @@ export class ProxmoxTransport implements ApiRequestable {
       if (signal?.aborted) throw new ProxmoxApiError({ kind: 'Unavailable', status: undefined, message: 'not sent: this controller stopped acting (leadership lost or shutting down)', method, path });
       try {
         const response = await this.#time(group, () => this.#send(method, path, params, signal));
-        return this.#unwrap(method, path, response);
+        const body = this.#unwrap(method, path, response);
+        if (method !== 'GET') logProxmoxChange(method, path, params, body.data);
+        return body;
       } catch (err) {
         const retry = err instanceof ProxmoxApiError && err.kind === 'Unavailable' && err.status === undefined && attempt < attempts;
         if (!retry) throw err;
@@ -172,4 +175,23 @@ export class ProxmoxTransport implements ApiRequestable {
     const message = [response.reason, body.message && body.message.trim() !== response.reason.trim() ? body.message.trim() : '', detail].filter(Boolean).join(' - ');
     throw new ProxmoxApiError({ kind: classifyProxmoxFailure(response.status, message, fieldErrors), status: response.status, message, method, path, fieldErrors });
   }
+}
+
+/** The guest a path or a create's parameters name ("101" from /nodes/pve/qemu/101/config). */
+function guestOf(path: string, params: Params | undefined): string | undefined {
+  const fromPath = /\/nodes\/[^/]+\/(?:qemu|lxc)\/(\d+)/.exec(path)?.[1];
+  return fromPath ?? (params?.['vmid'] !== undefined ? String(params['vmid']) : undefined);
+}
+
+function logProxmoxChange(method: string, path: string, params: Params | undefined, data: unknown): void {
+  const guest = guestOf(path, params);
+  const task = typeof data === 'string' && data.startsWith('UPID:') ? data : undefined;
+  logExternalChange({
+    system: 'Proxmox',
+    method,
+    path: path.replace(/^\/api2\/json/, ''),
+    params: Object.keys(params ?? {}),
+    ...(guest ? { guest } : {}),
+    ...(task ? { task } : {}),
+  });
 }

@@ -84,8 +84,25 @@ describe('CRDs on a real API server', function () {
     });
     const lxcTable = await kubectl(cluster.kubeconfigPath, ['get', 'phoenixlxcs', '-n', namespace, 'columns']);
     const [header, row] = lxcTable.trim().split('\n');
-    assert.deepEqual(header?.split(/\s{2,}/), ['NAME', 'READY', 'STATUS', 'NODE', 'VMID', 'POWER', 'IP', 'AGE']);
-    assert.match(row ?? '', /^columns\s+True\s+Running as specified\s+pve1\s+321\s+Running\s+10\.0\.0\.5\s+\d+s$/);
+    assert.deepEqual(header?.split(/\s{2,}/), ['NAME', 'READY', 'REASON', 'NODE', 'VMID', 'POWER', 'IP', 'AGE']);
+    assert.match(row ?? '', /^columns\s+True\s+Converged\s+pve1\s+321\s+Running\s+10\.0\.0\.5\s+\d+s$/);
+    const [wideHeader, wideRow] = (await kubectl(cluster.kubeconfigPath, ['get', 'phoenixlxcs', '-n', namespace, 'columns', '-o', 'wide'])).trim().split('\n');
+    assert.deepEqual(wideHeader?.split(/\s{2,}/), ['NAME', 'READY', 'REASON', 'NODE', 'VMID', 'POWER', 'IP', 'AGE', 'MESSAGE']);
+    assert.match(wideRow ?? '', /\s+\d+s\s+Running as specified$/);
+
+    // A long error message stays out of the default table (it once ran past 115 characters) and is whole under -o wide.
+    const longMessage = `Proxmox refused the clone: ${'storage quickOS-lxc-disks is locked by another task; '.repeat(5)}retrying`;
+    const current = await custom.getNamespacedCustomObject({ ...G, name: 'columns' });
+    await custom.replaceNamespacedCustomObjectStatus({
+      ...G,
+      name: 'columns',
+      body: { ...current, status: { ...current.status, conditions: [{ type: 'Ready', status: 'False', reason: 'StorageLockTimeout', message: longMessage, lastTransitionTime: new Date().toISOString() }] } },
+    });
+    const failing = (await kubectl(cluster.kubeconfigPath, ['get', 'phoenixlxcs', '-n', namespace, 'columns', '--no-headers'])).trim();
+    assert.match(failing, /^columns\s+False\s+StorageLockTimeout\s+pve1\s/);
+    assert.ok(failing.length < 100, `the default row is ${failing.length} characters:\n${failing}`);
+    const failingWide = (await kubectl(cluster.kubeconfigPath, ['get', 'phoenixlxcs', '-n', namespace, 'columns', '--no-headers', '-o', 'wide'])).trim();
+    assert.ok(failingWide.endsWith(longMessage), `-o wide lacks the full message:\n${failingWide}`);
 
     // kubectl lists only kinds that have objects: one of each, made here.
     const apiVersionText = `${apiGroup}/${apiVersion}`;

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import { ItemBackoff, itemBackoffPolicy } from '../../../src/runtime/backoff.ts';
 import { Controller, type ReconcileContext, type ReconcileResult } from '../../../src/runtime/controller.ts';
-import { TerminalError } from '../../../src/runtime/errors.ts';
+import { RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
 import { createLogger, silentLogger } from '../../../src/runtime/logging.ts';
 import { RuntimeMetrics } from '../../../src/runtime/metrics.ts';
 import { defaultRateLimiter } from '../../../src/runtime/rate-limiter.ts';
@@ -87,7 +87,9 @@ describe('runtime: controller (controllable clock)', () => {
     assert.equal(h.calls.length, 1);
     assert.equal(h.clock.pending, 0, 'a retry was scheduled');
     const text = await h.metrics.registry.metrics();
-    assert.match(text, /phoenix_reconcile_total\{controller="Widget",result="terminal"\} 1/);
+    // controller-runtime counts a terminal error as an error, and once more among terminal errors.
+    assert.match(text, /controller_runtime_reconcile_total\{controller="Widget",result="error"\} 1/);
+    assert.match(text, /controller_runtime_terminal_reconcile_errors_total\{controller="Widget"\} 1/);
     await h.controller.stop(1000);
   });
 });
@@ -125,6 +127,50 @@ describe('runtime: controller logs and shutdown', () => {
       assert.match(String(line['reconcileID']), /^[0-9a-f]{12}$/);
     }
     assert.notEqual(working[0]?.['reconcileID'], working[1]?.['reconcileID']);
+  });
+
+  function logOf(reconcile: () => Promise<void>, level: 'info' | 'debug') {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _e, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    return { lines, ...controllerWith(reconcile, createLogger({ format: 'json', stream, level })) };
+  }
+
+  it('logs an expected, retried failure as one warn line without a stack; the stack only at debug', async () => {
+    const locked = () => Promise.reject(new RetryableError('StorageLockTimeout', "can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout"));
+    const atInfo = logOf(locked, 'info');
+    atInfo.queue.add('ns/w');
+    await atInfo.clock.advance(0);
+    await atInfo.controller.stop(100);
+    const failures = atInfo.lines.filter((l) => /reconcile failed/.test(String(l['message'])));
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]?.['level'], 'warn');
+    assert.equal(failures[0]?.['reason'], 'StorageLockTimeout');
+    assert.match(String(failures[0]?.['error']), /^can't lock file/);
+    assert.ok(atInfo.lines.every((l) => l['stack'] === undefined && !JSON.stringify(l).includes('    at ')), 'a stack at info');
+
+    const atDebug = logOf(locked, 'debug');
+    atDebug.queue.add('ns/w');
+    await atDebug.clock.advance(0);
+    await atDebug.controller.stop(100);
+    assert.ok(atDebug.lines.some((l) => l['level'] === 'debug' && /at /.test(String(l['stack']))), 'no stack at debug');
+  });
+
+  it('logs a bug (a TypeError) at error with its stack', async () => {
+    const bug = logOf(async () => {
+      (undefined as unknown as { spec: { cores: number } }).spec.cores;
+    }, 'info');
+    bug.queue.add('ns/w');
+    await bug.clock.advance(0);
+    await bug.controller.stop(100);
+    const line = bug.lines.find((l) => l['level'] === 'error');
+    assert.ok(line, 'no error line');
+    assert.match(JSON.stringify(line), /TypeError/);
+    assert.match(JSON.stringify(line), /at /);
   });
 
   it('lets a reconcile in flight finish on stop, and takes no new work', async () => {

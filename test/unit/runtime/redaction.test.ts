@@ -112,3 +112,26 @@ describe('runtime: redaction', () => {
     assert.equal(sent.length, 2, 'expected one event and one status patch');
   });
 });
+
+describe('runtime: redaction keeps the text around a secret', () => {
+  const redactor = new Redactor();
+  const cases: ReadonlyArray<[string, string]> = [
+    // Phoenix's own messages, which once lost a parenthesis or a word.
+    [
+      'Secret ns/pve-token does not exist; create it with the API token (user@realm!tokenid=uuid) under key "token"',
+      'Secret ns/pve-token does not exist; create it with the API token (user@realm!tokenid=[REDACTED]) under key "token"',
+    ],
+    [
+      'Proxmox refused the API token in Secret phoenix-system/pve-token: check that the token exists and has not expired',
+      'Proxmox refused the API token in Secret phoenix-system/pve-token: check that the token exists and has not expired',
+    ],
+    ['url?password=hunter2&user=root', 'url?password=[REDACTED]&user=root'],
+    ['{"apiKey": "k-123", "name": "web"}', '{"apiKey": "[REDACTED]", "name": "web"}'],
+    ['[token=abc123] done', '[token=[REDACTED]] done'],
+    ['X-API-Key: abc123def, then', 'X-API-Key: [REDACTED], then'],
+    ['PVEAPIToken=root@pam!ci=0b6e9f (sent)', 'PVEAPIToken=[REDACTED] (sent)'],
+  ];
+  for (const [input, expected] of cases) {
+    it(`"${input.slice(0, 60)}…"`, () => assert.equal(redactor.text(input), expected));
+  }
+});
