@@ -78,6 +78,35 @@ describe('Proxmox client (proxmox-api proxy over Phoenix\'s transport) against t
     assert.ok(version.version);
   });
 
+  it('sends nothing through a view whose signal is aborted (a lost lease, a shutdown)', async () => {
+    const lease = new AbortController();
+    const scoped = client.scoped(lease.signal);
+    assert.ok((await scoped.api.version.$get()).version, 'the view works while the signal is live');
+    sim.admin.resetCounters();
+    lease.abort();
+    const err = await rejection(scoped.api.nodes.$('pve').lxc.$post(createParams(310) as never));
+    assert.equal(err.kind, 'Unavailable');
+    assert.match(err.message, /not sent/);
+    assert.equal(sim.admin.counters().total, 0, 'a request reached Proxmox after the abort');
+    assert.equal(sim.admin.guest(310), undefined);
+    assert.ok((await client.api.version.$get()).version, 'the shared client itself goes on');
+  });
+
+  it('cuts a request in flight when the signal is aborted', async () => {
+    const lease = new AbortController();
+    const scoped = client.scoped(lease.signal);
+    sim.admin.resetCounters();
+    sim.admin.injectFault({ kind: 'latency', realMs: 5_000, when: 'before', method: 'GET', path: '/nodes/{node}/lxc/{vmid}/config', count: 1 });
+    const pending = rejection(scoped.api.nodes.$('pve').lxc.$(301).config.$get());
+    while ((sim.admin.counters().byEndpoint['GET /nodes/{node}/lxc/{vmid}/config'] ?? 0) === 0) await new Promise((resolve) => setImmediate(resolve));
+    lease.abort();
+    const err = await pending;
+    assert.equal(err.kind, 'Unavailable');
+    // Cut, and not sent again (a read is otherwise retried once after a lost connection).
+    assert.match(err.message, /not sent|cut/);
+    assert.equal(sim.admin.counters().byEndpoint['GET /nodes/{node}/lxc/{vmid}/config'], 1);
+  });
+
   it('names endpoints without ids in metrics', () => {
     assert.equal(endpointGroup('/api2/json/nodes/*/qemu/*/status/start'), 'qemu.status.start');
     assert.equal(endpointGroup('/api2/json/cluster/resources'), 'cluster.resources');

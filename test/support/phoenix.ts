@@ -39,6 +39,8 @@ export async function startPhoenix(options: {
   portainer?: boolean | PortainerStartOptions;
   /** The Proxmox client's timeout; tests of lost answers use a short one. */
   proxmoxTimeoutMs?: number;
+  /** Extra runtime flags, such as `--shutdown-timeout=200ms`. */
+  runtimeArgs?: readonly string[];
 }): Promise<PhoenixEnv> {
   const cluster = await testCluster();
   await installPhoenixCrds(cluster.kc);
@@ -55,6 +57,7 @@ export async function startPhoenix(options: {
     observePeriodMs: options.observePeriodMs ?? 60_000,
     ...(portainer ? { portainer } : {}),
     ...(options.proxmoxTimeoutMs ? { proxmoxTimeoutMs: options.proxmoxTimeoutMs } : {}),
+    ...(options.runtimeArgs ? { runtimeArgs: options.runtimeArgs } : {}),
     ...(options.debug ? { logger: createLogger({ level: 'debug', format: 'text' }) } : {}),
   });
   const { manager, phoenix, custom } = local;

@@ -68,11 +68,12 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
   private readonly options: HostConfigOptions;
   private readonly api: HostApi;
 
-  constructor(setup: ControllerSetup<PhoenixHypervisor>, hv: PhoenixHypervisor, connection: Connection, facts: ConnectionFacts, options: HostConfigOptions) {
+  /** `signal`: the reconcile's; once aborted (lease lost, shutdown) no request leaves. */
+  constructor(setup: ControllerSetup<PhoenixHypervisor>, hv: PhoenixHypervisor, connection: Connection, facts: ConnectionFacts, options: HostConfigOptions, signal: AbortSignal) {
     super(setup, phoenixHypervisors, 'PhoenixHypervisor', hv);
     this.facts = facts;
     this.options = options;
-    this.api = new HostApi(connection.client);
+    this.api = new HostApi(connection.client.scoped(signal));
   }
 
   observePeriodMs(): number {
