@@ -51,6 +51,22 @@ describe('simulator fault injection', () => {
     assert.match(outcomes[0]!, /\./);
   });
 
+  it('a drop with a rate hits that fraction of requests, reproducibly', async () => {
+    const outcomes: string[] = [];
+    for (let run = 0; run < 2; run++) {
+      f = await startFixture({ seed: 7 });
+      f.sim.admin.injectFault({ kind: 'drop', when: 'before', path: '/version', rate: 0.3 });
+      let seq = '';
+      for (let i = 0; i < 30; i++) seq += await f.call('GET', '/version').then((r) => (r.status === 200 ? '.' : '?'), () => 'x');
+      outcomes.push(seq);
+      await f.sim.close();
+    }
+    assert.equal(outcomes[0], outcomes[1]);
+    assert.match(outcomes[0]!, /x/, 'some requests were dropped');
+    assert.match(outcomes[0]!, /\./, 'some were not');
+    assert.ok(!outcomes[0]!.includes('?'));
+  });
+
   it('a storage lock timeout fails a clone task with Proxmox wording and removes the half-made target', async () => {
     f = await startFixture();
     f.sim.admin.addGuest({ type: 'qemu', vmid: 9000, config: { name: 't', template: 1, scsi0: 'local-lvm:base-9000-disk-0,size=8G', memory: '1024' } });

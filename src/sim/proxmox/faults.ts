@@ -34,7 +34,7 @@ export type Fault =
    * so it is applied late, possibly after the client gave up. `after`: the server acts at once
    * and the answer waits, so the client may time out although Proxmox did it.
    */
-  | ({ kind: 'latency'; when?: When } & Delay & RequestMatch)
+  | ({ kind: 'latency'; when?: When; rate?: number } & Delay & RequestMatch)
   /**
    * Fails a fraction of matching requests with `status` (500 unless given). `before` (the
    * default): instead of acting. `after`: the request was applied, then the answer is this
@@ -43,7 +43,7 @@ export type Fault =
    */
   | ({ kind: 'error'; rate: number; when?: When; status?: number; message?: string } & RequestMatch)
   /** Drops the connection without a response, before or after the server acted. */
-  | ({ kind: 'drop'; when: When } & RequestMatch)
+  | ({ kind: 'drop'; when: When; rate?: number } & RequestMatch)
   /** Tasks that allocate on this storage fail with Proxmox's storage lock timeout. */
   | { kind: 'storage-lock-timeout'; storage: string; count?: number }
   /** Matching tasks end with this error (or warnings) instead of OK. */
@@ -90,6 +90,11 @@ export function parseFault(input: unknown): Fault {
   };
   number('count');
   if (kind === 'latency' || kind === 'error' || kind === 'drop') for (const k of ['group', 'method', 'path']) string(k);
+  // latency and drop hit every match unless a rate says which fraction (seeded dice, like error's).
+  if (kind === 'latency' || kind === 'drop') {
+    number('rate');
+    if ((f['rate'] as number | undefined) !== undefined && (f['rate'] as number) > 1) throw new Error(`${kind}: 'rate' must be between 0 and 1`);
+  }
   if (kind === 'latency') {
     when(false);
     number('ms');

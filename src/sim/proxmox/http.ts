@@ -176,9 +176,10 @@ function apiRequest(sim: Simulator, router: Router) {
 
       const params = mergeParams(req, bodyText, url, pathParams);
       const before = (f: { when?: string }) => (f.when ?? 'before') === 'before';
-      const held = sim.faults.take('latency', (f) => before(f) && requestMatches(f, facts));
+      const dice = (f: { rate?: number }) => f.rate === undefined || sim.random.next() < f.rate;
+      const held = sim.faults.take('latency', (f) => before(f) && requestMatches(f, facts) && dice(f));
       if (held) await sim.hold(held);
-      if (sim.faults.take('drop', (f) => f.when === 'before' && requestMatches(f, facts))) {
+      if (sim.faults.take('drop', (f) => f.when === 'before' && requestMatches(f, facts) && dice(f))) {
         req.socket.destroy();
         return;
       }
@@ -201,9 +202,9 @@ function apiRequest(sim: Simulator, router: Router) {
 
       const result = await endpoint.handler({ sim, params: validated.params, subject });
       // The request was applied; what follows is what the client gets to see of it.
-      const late = sim.faults.take('latency', (f) => f.when === 'after' && requestMatches(f, facts));
+      const late = sim.faults.take('latency', (f) => f.when === 'after' && requestMatches(f, facts) && dice(f));
       if (late) await sim.hold(late);
-      if (sim.faults.take('drop', (f) => f.when === 'after' && requestMatches(f, facts))) {
+      if (sim.faults.take('drop', (f) => f.when === 'after' && requestMatches(f, facts) && dice(f))) {
         req.socket.destroy();
         return;
       }
