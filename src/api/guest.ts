@@ -131,6 +131,7 @@ export const guestStatusFields = {
   retry: s.object(
     {
       operation: s.string({ description: 'What failed: `create`, `clone`, `start`…', maxLength: 64 }),
+      reason: s.string({ description: 'The condition reason it is reported under: `TaskFailed`, `StorageLockTimeout`, `CreateOutcomeUnknown`.', maxLength: 64 }),
       attempts: s.integer({ description: 'Failures in a row.', minimum: 1 }),
       lastError: s.string({ description: 'Proxmox\'s error text.', maxLength: 4096 }),
       nextAttemptTime: s.string({ description: 'Not tried again before this time (5 s doubling to 5 minutes), across restarts.', format: 'date-time', maxLength: 64 }),

@@ -146,9 +146,27 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       phase: stalled ? 'stalled' : 'reconciling',
       reason,
       message,
-      fields: { ...fields, retry: { operation, attempts, lastError, nextAttemptTime: new Date(Date.now() + delay).toISOString() } },
+      fields: { ...fields, retry: { operation, reason, attempts, lastError, nextAttemptTime: new Date(Date.now() + delay).toISOString() } },
     });
     return { requeueAfter: delay };
+  }
+
+  /**
+   * While an operation is being retried after failures, every step of the next attempt still
+   * names the failure (Ready's reason stays the failure's, Stalled stays True once the failures
+   * are many): for as long as it lasts, whoever looks sees it, not a bare "Creating".
+   */
+  override async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
+    const retry = this.status.retry;
+    const over = fields !== undefined && 'retry' in fields && fields['retry'] === undefined;
+    if (!retry || over) return super.progress(reason, message, fields);
+    const failures = `${retry.operation} failed ${retry.attempts === 1 ? 'once' : `${retry.attempts} times in a row`}: ${retry.lastError ?? 'unknown error'}`;
+    await this.write({
+      phase: retry.attempts >= stallAfterAttempts ? 'stalled' : 'reconciling',
+      reason: retry.reason ?? 'TaskFailed',
+      message: `${failures}; trying again: ${message}`,
+      ...(fields ? { fields } : {}),
+    });
   }
 
   /**
