@@ -17,10 +17,11 @@ import type { RootOnlyOption, RootOnlyStep, Target } from './report.ts';
  *
  * What a guest lacks depends on what its clone source passed on. Proxmox clones a snapshot as it
  * was taken, and Phoenix takes a guest's snapshots before it stalls, so a clone of a snapshot
- * gets none of root's options; a clone of a source's current state (no snapshot) gets them all,
- * as the source is Ready, that is root has run its step. The command therefore sets every
- * root-only option in full and also removes those a source may have passed on that the manifest
- * does not declare: it is right whichever the guest got, and running it again changes nothing.
+ * gets none of root's options; a clone of a source's current state (no snapshot) gets them,
+ * as the source is Ready, that is root has run its step (and what root deleted on a running
+ * source may still be there, see converge). The command therefore sets every root-only option
+ * in full and also removes those a source may have passed on that the manifest does not
+ * declare: it is right whichever the guest got, and running it again changes nothing.
  */
 
 type GuestType = 'lxc' | 'qemu';
@@ -48,11 +49,16 @@ function desiredOf(ctx: ImportContext, g: MappedGuest): DesiredConfig {
   return g.ref.kind === 'PhoenixLXC' ? desiredLxcConfig(g.spec as unknown as PhoenixLXCSpec, id) : desiredVmConfig(g.spec as unknown as PhoenixVMSpec, id);
 }
 
-/** `config` after Phoenix has converged it: without root's options, or after root's step too. */
+/**
+ * `config` after Phoenix has converged it: without root's options, or after root's step too.
+ * Root's deletions are left out: on a running container Proxmox keeps a deleted device or
+ * mount point as a pending change until the next restart, and a clone copies the config
+ * without its pending changes, so a clone can still get what root deleted.
+ */
 function converge(type: GuestType, desired: DesiredConfig, config: Readonly<Record<string, string>>, unprivileged: boolean, withRoot: boolean): Record<string, string> {
   const { writable, rootOnly } = splitRootOnly(type, diffConfig(desired, config).changes, unprivileged);
   const out = { ...config };
-  for (const change of withRoot ? [...writable, ...rootOnly] : writable) {
+  for (const change of [...writable, ...(withRoot ? rootOnly.filter((c) => c.value !== undefined) : [])]) {
     if (change.value === undefined) delete out[change.key];
     else out[change.key] = change.value;
   }

@@ -41,8 +41,10 @@ describe('import: what only root@pam may set, as a command to run once', () => {
       assert.equal(step('copy-vllm-gpu0')!.command, `pct set 911 ${devices(nvidia(0))} -delete dev4`);
       assert.deepEqual(step('copy-vllm-gpu0')!.options.at(-1), { key: 'dev4', delete: true, what: 'device passthrough' });
       assert.equal(step('copy-vllm-gpu1')!.command, `pct set 912 ${devices(nvidia(1))} -delete dev4`);
-      // CT 801 has the devices of its source, CT 911: nothing to remove.
-      assert.equal(step('granite-embedding')!.command, `pct set 801 ${devices(nvidia(0))}`);
+      // CT 910 declares all five of CT 901's.
+      assert.equal(step('copy-vllm-gpux2')!.command, `pct set 910 ${devices(['/dev/nvidia0', '/dev/nvidia1', '/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools'])}`);
+      // CT 911 running keeps dev4 (deleted by root) pending until it restarts, and its clone CT 801 gets the config without pending changes.
+      assert.equal(step('granite-embedding')!.command, `pct set 801 ${devices(nvidia(0))} -delete dev4`);
     });
 
     it('marks the legacy fields these come from, and leaves the others alone', () => {
