@@ -84,8 +84,8 @@ class Planner {
 
   /**
    * The guest as made, before Phoenix converges it: as created (without root's options), or as
-   * cloned. `rootDone`: whether root's steps on its sources were taken before they were cloned
-   * (the case of a clone of a source's current state, or a simulator cloning the current state).
+   * cloned. `rootDone`: whether root's steps on its sources were taken before they were cloned,
+   * as for a clone of a source's current state; with it, every clone is taken as one of those.
    */
   madeOf(g: MappedGuest, rootDone: boolean, seen: ReadonlySet<MappedGuest> = new Set()): Made {
     const key = `${g.ref.kind}/${g.ref.name}/${rootDone}`;
@@ -105,7 +105,7 @@ class Planner {
     if (clone) {
       const ref = clone.lxcRef ? `PhoenixLXC/${clone.lxcRef.name}` : clone.vmRef ? `PhoenixVM/${clone.vmRef.name}` : undefined;
       const source = ref === undefined ? undefined : this.byRef.get(ref);
-      if (!source || seen.has(source)) return { config: {}, unprivileged: declared, unknown: `a clone of VMID ${clone.vmid ?? '?'}, which is not in the legacy files: it may pass some of these on, and the RootOnly message then names only what the guest lacks` };
+      if (!source || seen.has(source)) return { config: {}, unprivileged: declared, unknown: `a clone of ${clone.vmid !== undefined ? `VMID ${clone.vmid}` : ref}, which the import cannot follow: it may pass some of these on, and the RootOnly message then names only what the guest lacks` };
       const from = this.madeOf(source, rootDone, seen);
       const withRoot = rootDone || clone.snapshot === undefined;
       return { config: converge(typeOf(source), this.desiredOf(source), from.config, from.unprivileged, withRoot), unprivileged: from.unprivileged, ...(from.unknown ? { unknown: from.unknown } : {}) };
