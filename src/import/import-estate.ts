@@ -12,6 +12,7 @@ import { mapVms } from './map-vm.ts';
 import { renderKustomization, renderNamespace, renderObject } from './render.ts';
 import { sumCoverage, type ImportReportData } from './report.ts';
 import { renderReportMarkdown } from './report-markdown.ts';
+import { planRootOnlySteps } from './root-only-steps.ts';
 
 /**
  * The whole import, without I/O: legacy files in, the output directory's files out (manifests,
@@ -51,6 +52,7 @@ export function importEstate(tree: LegacyTree, options: ImportOptions): ImportOu
   const vms = mapVms(ctx);
   mapStacks(ctx, vms);
   breakStartOrderDeadlocks(ctx, new Map([...containers, ...vms].map((g) => [`${g.ref.kind}/${g.ref.name}`, g])));
+  planRootOnlySteps(ctx, [...containers, ...vms]);
   mapCertificates(ctx);
   ctx.provisioning.finish(ctx);
   if (ctx.bindMountDirs.size) r.action(`Create the host directories of the bind mounts if they are missing (lxc-manager created them): ${[...ctx.bindMountDirs].sort().join(', ')}.`);

@@ -13,8 +13,6 @@ import { child, pointer } from './pointer.ts';
 type Network = NonNullable<PhoenixLXCSpec['networks']>[number];
 type MountPoint = NonNullable<PhoenixLXCSpec['mountPoints']>[number];
 
-const rootOnly = 'Proxmox lets only root@pam itself set this, never an API token ("only allowed for root@pam"), so Phoenix connecting with a token is refused until it is set by hand once';
-
 export interface MappedGuest {
   readonly ref: GuestRef;
   readonly spec: GuestSpec;
@@ -289,7 +287,7 @@ function mapDevices(ctx: ImportContext, ct: LegacyLxc, spec: GuestSpec & Partial
   }
   const gpus = [...new Set(indices.map(Number))];
   spec.devices = [...gpus.map((g) => `/dev/nvidia${g}`), '/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools'].map((p) => ({ path: p, mode: '0666' }));
-  r.mapped(file, path, ctx.target('PhoenixLXC', self.name, 'spec.devices'), `device passthrough of ${gpus.map((g) => `/dev/nvidia${g}`).join(', ')} and the NVIDIA control devices, in place of the legacy cgroup2 rules and bind mounts. ${rootOnly}`);
+  r.mapped(file, path, ctx.target('PhoenixLXC', self.name, 'spec.devices'), `device passthrough of ${gpus.map((g) => `/dev/nvidia${g}`).join(', ')} and the NVIDIA control devices, in place of the legacy cgroup2 rules and bind mounts`);
 }
 
 /** pct_options (joined into `pct set --features`) → spec.features. */
@@ -311,7 +309,8 @@ function mapFeatureFlags(ctx: ImportContext, ct: LegacyLxc, spec: GuestSpec & Pa
         set.push(key);
       } else unknown.push(part);
     }
-    if (set.length && !unknown.length) r.mapped(file, path, set.map((k) => ctx.target('PhoenixLXC', self.name, `spec.features.${k}`)), set.some((k) => k !== 'nesting') ? `features other than nesting: ${rootOnly}` : undefined);
+    // Whether Proxmox lets a token set them is decided with the whole chain (root-only-steps.ts).
+    if (set.length && !unknown.length) r.mapped(file, path, set.map((k) => ctx.target('PhoenixLXC', self.name, `spec.features.${k}`)));
     else r.notMapped(file, path, `${unknown.join(', ')}: not a container feature Phoenix declares (nesting, keyctl, fuse, mknod, mount)`, 'set it in Proxmox by hand');
   }
   if (Object.keys(features).length) spec.features = features;
@@ -329,7 +328,7 @@ function mapMountPoints(ctx: ImportContext, ct: LegacyLxc, spec: GuestSpec & Par
       continue;
     }
     r.mapped(file, at('container_path'), t('path'));
-    r.mapped(file, at('host_path'), t('hostPath'), `a bind mount. ${rootOnly}. The host directory must exist: lxc-manager created it`);
+    r.mapped(file, at('host_path'), t('hostPath'), 'a bind mount. The host directory must exist: lxc-manager created it');
     ctx.bindMountDirs.add(mp.host_path);
     for (const k of ['owner_uid', 'owner_gid'] as const) {
       if (mp[k] === undefined) continue;

@@ -1,4 +1,5 @@
-import type { ImportReportData, ReportEntry, Target } from './report.ts';
+import type { ImportReportData, ReportEntry, RootOnlyStep, Target } from './report.ts';
+import { rootOnlySection } from './root-only-steps.ts';
 
 /** IMPORT-REPORT.md: the report for a person, in the order they need it. */
 
@@ -22,6 +23,25 @@ function section(title: string, intro: string, entries: readonly ReportEntry[], 
   });
   const headers = columns === 'mapped' ? ['File', 'Field', 'Now', 'Note'] : columns === 'scripts' ? ['File', 'Field', 'What', 'Scripts'] : ['File', 'Field', 'Why', 'What you can do'];
   return [`## ${title}`, '', intro, '', ...table(headers, rows)];
+}
+
+function rootOnlySteps(steps: readonly RootOnlyStep[], node: string): string[] {
+  if (!steps.length) return [];
+  const noted = steps.filter((s) => s.note);
+  return [
+    `## ${rootOnlySection}`,
+    '',
+    `Proxmox lets only \`root@pam\` itself set device passthrough, bind mounts, hookscripts, the feature flags of a privileged container and those other than nesting of an unprivileged one: an API token, which is all Phoenix uses, is refused them whatever its privileges. Phoenix creates these guests without them, converges everything else, and then reports each one Stalled with reason \`RootOnly\` and the command below in its message. Once a guest reports it, run its command once as root on the node (a root shell there, such as \`ssh root@${node}\`). Phoenix then finds the options as the manifest declares them, marks the guest Ready, and keeps them. A clone waits for its source to be Ready, so its step comes after its source's.`,
+    '',
+    ...table(['Guest', 'VMID', 'Node', 'Options', 'What'], steps.map((s) => [`${s.kind} ${s.name}`, String(s.vmid), s.node, s.options.map((o) => (o.delete ? `delete ${o.key}` : o.key)).join(', '), [...new Set(s.options.map((o) => o.what))].join(', ')])),
+    ...(noted.length ? [...noted.map((s) => `${s.kind} ${s.name}: ${s.note}.`), ''] : []),
+    'Each command sets every such option its manifest declares and removes those a clone source may have passed on that it does not, so it is right whatever the guest got from its source.',
+    '',
+    '```sh',
+    ...steps.map((s) => s.command),
+    '```',
+    '',
+  ];
 }
 
 export function renderReportMarkdown(data: ImportReportData): string {
@@ -52,6 +72,7 @@ export function renderReportMarkdown(data: ImportReportData): string {
       ['total', String(c.fields)],
     ]),
     ...(c.exposed ? [`**${c.exposed} plaintext secrets were found**: see "Exposed secrets: rotate" below.`, ''] : []),
+    ...(data.rootOnly.length ? [`**${data.rootOnly.length} guests need a command run once as root@pam** after Phoenix has created them: see "${rootOnlySection}" below.`, ''] : []),
     '## Before you apply',
     '',
   ];
@@ -69,6 +90,7 @@ export function renderReportMarkdown(data: ImportReportData): string {
     out.push('### Check these values', '', ...table(['What', 'Value', 'Why, and how to change it'], data.assumptions.map((a) => [a.what, `\`${a.value}\``, a.change])));
   }
   if (data.actions.length) out.push('### Other steps', '', ...data.actions.map((a) => `- ${a}`), '');
+  out.push(...rootOnlySteps(data.rootOnly, String(data.options['node'] ?? '<node>')));
   out.push(
     ...section('Exposed secrets: rotate', 'These plaintext secrets were in the legacy files (and so in their git history). None is copied into the manifests; rotate each one.', of((e) => e.exposed === true), 'reason'),
     ...section('Needs provisioning (issue 13)', 'Steps the legacy tool ran inside or against the guests. Phoenix cannot run them yet; the scripts found are copied into ConfigMaps (legacy-*) so a later version can use them.', of((e) => e.outcome === 'provisioning'), 'scripts'),

@@ -77,6 +77,32 @@ export interface WrittenObject {
   readonly applied: boolean;
 }
 
+/** An option of a root@pam step: set to `value`, or deleted. */
+export interface RootOnlyOption {
+  readonly key: string;
+  readonly value?: string;
+  readonly delete?: true;
+  /** What it is, for a person: "device passthrough". */
+  readonly what: string;
+}
+
+/**
+ * A guest Phoenix creates without the options only root@pam may set: it stalls with reason
+ * RootOnly until a person has run `command` once as root on `node`.
+ */
+export interface RootOnlyStep {
+  readonly kind: string;
+  readonly name: string;
+  readonly vmid: number;
+  readonly node: string;
+  /** In the order of the command. */
+  readonly options: readonly RootOnlyOption[];
+  /** `pct set <vmid> -key value … [-delete key,…]`, as the controller prints it. */
+  readonly command: string;
+  /** Why the guest may need less than the command (adopted, or cloned from outside the files). */
+  readonly note?: string;
+}
+
 export interface Coverage {
   /** Leaves of the legacy JSON files. */
   readonly fields: number;
@@ -96,6 +122,7 @@ export interface ImportReportData {
   readonly actions: readonly string[];
   readonly assumptions: readonly Assumption[];
   readonly deviations: readonly Deviation[];
+  readonly rootOnly: readonly RootOnlyStep[];
   readonly entries: readonly ReportEntry[];
 }
 
@@ -108,9 +135,17 @@ export class ImportReport {
   readonly configMaps: ConfigMapToCreate[] = [];
   readonly actions: string[] = [];
   readonly assumptions: Assumption[] = [];
+  readonly rootOnly: RootOnlyStep[] = [];
 
   add(entry: ReportEntry): void {
     this.entries.push(entry);
+  }
+
+  /** Adds `note` to the reason of the entries `which` picks. */
+  annotate(which: (entry: ReportEntry) => boolean, note: string): void {
+    for (const [i, entry] of this.entries.entries()) {
+      if (which(entry)) this.entries[i] = { ...entry, reason: entry.reason ? `${entry.reason}. ${note}` : note };
+    }
   }
 
   mapped(file: string, path: string, targets: Target | readonly Target[], note?: string): void {
@@ -188,6 +223,7 @@ export class ImportReport {
       actions: [...this.actions],
       assumptions: [...this.assumptions],
       deviations: [...this.deviations].sort(byPlace),
+      rootOnly: [...this.rootOnly],
       entries: [...this.entries].sort(byPlace),
     };
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, waitReady, getObject, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, waitReady, waitCondition, getObject, condition, parseSetCommand, readyAtGeneration, runAsRoot, stalledWith, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { kubectl } from '../support/kubectl.ts';
 import { legacyExamplesDir, legacyExamplesMissing, leafPaths, resolveField, under } from '../support/legacy.ts';
 import type { RunningSimulator } from '../../src/sim/proxmox/index.ts';
@@ -16,6 +16,8 @@ import * as variant from '../support/legacy-variants.ts';
 const run = promisify(execFile);
 const phoenix = new URL('../../bin/phoenix.js', import.meta.url).pathname;
 const namespace = 'e2e-import';
+/** The devices lxc-manager gave a container with one GPU (legacy-phoenix.md, gpu_assignment). */
+const nvidiaDevices = (gpu: number) => [`/dev/nvidia${gpu}`, '/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools'];
 const hypervisor = 'legacy';
 
 /** `phoenix import` as a user runs it; resolves with the exit code and output. */
@@ -167,19 +169,67 @@ describe('phoenix import of the legacy examples: applied, converged, every field
     assert.ok(lines.every((l) => / (created|configured|unchanged)$/.test(l)), applied);
   });
 
-  it('converges everything the import made to Ready: the host, 12 containers, 3 VMs and 2 stacks', async () => {
+  it('stalls the guests that need root@pam with the report\'s command, and once root has run each, converges everything: the host, 12 containers, 3 VMs and 2 stacks', async () => {
     await waitReady(env, 'phoenixhypervisors', hypervisor, 4 * 60_000);
     const applied = report.objects.filter((o: any) => o.applied);
     const plural: Record<string, string> = { PhoenixLXC: 'phoenixlxcs', PhoenixVM: 'phoenixvms', PhoenixStack: 'phoenixstacks' };
     const guests = applied.filter((o: any) => plural[o.kind]);
     assert.deepEqual([guests.filter((o: any) => o.kind === 'PhoenixLXC').length, guests.filter((o: any) => o.kind === 'PhoenixVM').length, guests.filter((o: any) => o.kind === 'PhoenixStack').length], [12, 3, 2]);
+    // The legacy bind mounts (CT 101, 102, 103) and GPU containers: what Proxmox refuses an API token.
+    const steps: { kind: string; name: string; vmid: number; node: string; command: string }[] = report.rootOnly;
+    assert.deepEqual(steps.map((s) => s.vmid), [101, 102, 103, 801, 802, 901, 910, 911, 912, 914, 917]);
+    const needsRoot = new Set(steps.map((s) => s.name));
+    const options = (command: string) => {
+      const { params } = parseSetCommand(command);
+      const deletes = (params['delete'] ?? '').split(',').filter(Boolean).map((key) => [key, '(deleted)']);
+      return new Map([...Object.entries(params).filter(([key]) => key !== 'delete'), ...deletes] as [string, string][]);
+    };
+    // Each as a person does it: once the guest says what to run, run the report's command as root.
+    const stalled: string[] = [];
+    await Promise.all(steps.map(async (step) => {
+      const kind = plural[step.kind]!;
+      const seen = await waitCondition(env, kind, step.name, (o) => stalledWith('RootOnly')(o) || readyAtGeneration(o), 'Stalled RootOnly, or Ready', 10 * 60_000);
+      const source = seen.spec.source?.clone?.lxcRef?.name ?? seen.spec.source?.clone?.vmRef?.name;
+      const fromRootStep = source !== undefined && needsRoot.has(source);
+      if (stalledWith('RootOnly')(seen)) {
+        stalled.push(step.name);
+        const message: string = condition(seen, 'Stalled')!.message;
+        const asked = message.slice(message.indexOf(`${step.command.split(' ')[0]} set ${step.vmid} `));
+        assert.ok(asked.length < message.length, `${step.name}: no command in ${message}`);
+        assert.equal(seen.status.vmid, step.vmid);
+        assert.match(message, new RegExp(`on node ${step.node} as root`));
+        if (!fromRootStep) assert.equal(asked, step.command, `${step.name}: the controller asks for another command than the report`);
+        else {
+          // A clone may have part of its source's root options: the controller asks only for what
+          // differs, each option as the report's command sets it.
+          const reported = options(step.command);
+          for (const [key, value] of options(asked)) assert.equal(reported.get(key), value, `${step.name}: ${key} is not in the report's command as the controller asks for it (${asked})`);
+        }
+      } else {
+        // Ready without root: only a clone that got all of its root options from its source. The
+        // simulator clones a source's current config even from a snapshot, so a clone of a guest
+        // root has finished can get them (Proxmox clones the snapshot, taken before root's step).
+        assert.ok(fromRootStep, `${step.name} is Ready without root's step, though nothing passed it root's options`);
+      }
+      await runAsRoot(env, step.node, step.command);
+    }));
+    process.stdout.write(`      RootOnly until root ran the report's command: ${stalled.sort().join(', ')}; the others had it all from their clone source\n`);
+    assert.ok(['step-ca', 'copy-cuda12-8', 'nginx-phoenix', 'traefik-internal'].every((n) => stalled.includes(n)), `stalled: ${stalled.join(', ')}`);
     for (const o of guests) await waitReady(env, plural[o.kind]!, o.name, 8 * 60_000);
+    const withPending = (vmid: number) => {
+      const g = env.sim.admin.guest(vmid)!;
+      return Object.fromEntries(Object.entries({ ...g.config, ...g.pending }).filter(([k]) => !g.pendingDelete.includes(k)));
+    };
     // The chain as the legacy ids say: 801 is a clone of 911, at its final-form snapshot, on the host.
     const granite = await getObject(env, 'phoenixlxcs', 'granite-embedding');
     assert.equal(granite.status.vmid, 801);
     const ct = env.sim.admin.guest(801)!;
     assert.match(String(ct.config['net0']), /ip=10\.0\.0\.141\/24/);
-    assert.match(String(ct.config['dev0']), /\/dev\/nvidia0/);
+    assert.match(String(withPending(801)['dev0']), /^\/dev\/nvidia0,/);
+    // What root set is kept (some of it pending until a restart): the step-ca bind mount, and
+    // GPU 0 only on CT 911 (cloned from 901, which has two).
+    assert.match(String(withPending(103)['mp0']), /^\/mnt\/pve\/quickOS\/lxc-persistent-data\/103\/ssl,mp=\/etc\/step-ca\/ssl/);
+    assert.deepEqual(Object.entries(withPending(911)).filter(([k]) => /^dev\d+$/.test(k)).sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => String(v).split(',')[0]), nvidiaDevices(0));
     assert.equal(env.sim.admin.guest(9000)!.config['template'], '1');
     assert.ok(env.portainer!.admin.stacks().some((s) => s.name === 'qdrant_service-production'), 'the qdrant stack is not deployed');
   });

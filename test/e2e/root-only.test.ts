@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { startPhoenix, apply, waitReady, waitCondition, condition, stalledWith, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, asRoot, waitReady, waitCondition, condition, stalledWith, G, type PhoenixEnv } from '../support/phoenix.ts';
 
 const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 
@@ -21,18 +21,6 @@ describe('options only root@pam may set (real API server + simulator)', function
     await env?.stop();
   });
 
-  /** What a person does as root@pam: log in with the password, then `pct set` through the API. */
-  async function asRoot(method: string, path: string, params: Record<string, string>): Promise<void> {
-    const login = await fetch(`${env.sim.url}/api2/json/access/ticket`, { method: 'POST', body: new URLSearchParams({ username: 'root@pam', password: 'phoenix' }) });
-    const { data } = (await login.json()) as { data: { ticket: string; CSRFPreventionToken: string } };
-    const response = await fetch(`${env.sim.url}/api2/json${path}`, {
-      method,
-      headers: { cookie: `PVEAuthCookie=${encodeURIComponent(data.ticket)}`, csrfpreventiontoken: data.CSRFPreventionToken },
-      body: new URLSearchParams(params),
-    });
-    assert.equal(response.status, 200, `${method} ${path} as root: ${response.status} ${response.statusText}`);
-  }
-
   it('creates a GPU container without its device and bind mount, says what to run as root, and is Ready once root has', async () => {
     await apply(env, 'PhoenixLXC', 'gpu-worker', {
       source: { osTemplate: { volume: template } },
@@ -46,7 +34,7 @@ describe('options only root@pam may set (real API server + simulator)', function
     // Everything a token may do is done: the guest exists and runs.
     assert.equal(env.sim.admin.guest(vmid)?.status, 'running');
     assert.equal(stalled.status.powerState, 'Running');
-    await asRoot('PUT', `/nodes/pve/lxc/${vmid}/config`, { mp0: '/srv/models,mp=/models', dev0: '/dev/nvidia0' });
+    await asRoot(env, 'PUT', `/nodes/pve/lxc/${vmid}/config`, { mp0: '/srv/models,mp=/models', dev0: '/dev/nvidia0' });
     await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'gpu-worker', body: [{ op: 'add', path: '/metadata/annotations', value: { poke: '1' } }] });
     const ready = await waitReady(env, 'phoenixlxcs', 'gpu-worker');
     assert.equal(condition(ready, 'Ready')?.reason, 'Converged');

@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from './cluster.ts';
 import { installPhoenixCrds, eventually } from './crds.ts';
@@ -165,4 +166,60 @@ export async function watchConditions(env: Pick<PhoenixEnv, 'cluster' | 'namespa
       request?.abort();
     },
   };
+}
+
+/** What a person does as root@pam: log in with the password (a ticket, not a token), then call the API with it. */
+export async function asRoot(env: Pick<PhoenixEnv, 'sim'>, method: string, path: string, params: Record<string, string>): Promise<void> {
+  const login = await fetch(`${env.sim.url}/api2/json/access/ticket`, { method: 'POST', body: new URLSearchParams({ username: 'root@pam', password: 'phoenix' }) });
+  const { data } = (await login.json()) as { data: { ticket: string; CSRFPreventionToken: string } };
+  const response = await fetch(`${env.sim.url}/api2/json${path}`, {
+    method,
+    headers: { cookie: `PVEAuthCookie=${encodeURIComponent(data.ticket)}`, csrfpreventiontoken: data.CSRFPreventionToken },
+    body: new URLSearchParams(params),
+  });
+  assert.equal(response.status, 200, `${method} ${path} as root: ${response.status} ${response.statusText} ${await response.text()}`);
+}
+
+/** Splits a command line into words as a POSIX shell does for '…' quotes and \-escapes (no expansions). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (ch === "'") {
+      const end = line.indexOf("'", i + 1);
+      assert.ok(end > i, `unterminated quote in ${line}`);
+      word = (word ?? '') + line.slice(i + 1, end);
+      i = end;
+    } else if (ch === '\\') word = (word ?? '') + line[++i]!;
+    else if (ch === ' ' || ch === '\t') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? '') + ch;
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+/**
+ * A `pct set <vmid> -key value … [-delete a,b]` or `qm set …` command line, as the API call the
+ * pct and qm tools make of it: PUT /nodes/<node>/{lxc,qemu}/<vmid>/config.
+ */
+export function parseSetCommand(command: string): { type: 'lxc' | 'qemu'; vmid: number; params: Record<string, string> } {
+  const [tool, verb, vmid, ...rest] = shellWords(command);
+  assert.ok((tool === 'pct' || tool === 'qm') && verb === 'set' && /^\d+$/.test(vmid ?? ''), `not a pct/qm set command: ${command}`);
+  assert.equal(rest.length % 2, 0, `an option without a value: ${command}`);
+  const params: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i += 2) {
+    const key = rest[i]!.replace(/^--?/, '');
+    assert.ok(rest[i]!.startsWith('-') && !(key in params), `not an option, or given twice: ${rest[i]} in ${command}`);
+    params[key] = rest[i + 1]!;
+  }
+  return { type: tool === 'pct' ? 'lxc' : 'qemu', vmid: Number(vmid), params };
+}
+
+/** Runs a `pct set`/`qm set` command line as root@pam on `node`, through the API as pct and qm do. */
+export async function runAsRoot(env: Pick<PhoenixEnv, 'sim'>, node: string, command: string): Promise<void> {
+  const { type, vmid, params } = parseSetCommand(command);
+  await asRoot(env, 'PUT', `/nodes/${node}/${type}/${vmid}/config`, params);
 }

@@ -84,7 +84,7 @@ export const importCommand: Command = {
         `Wrote ${dir}: ${applied} objects to apply (${changes.added.length} files new, ${changes.changed.length} changed, ${changes.removed.length} removed).`,
         `Legacy fields: ${r.coverage.fields}: ${c.mapped} mapped, ${c.provisioning} need provisioning, ${c['host-setup']} host setup, ${c['not-mapped']} not mapped, ${c.unknown} unknown.`,
         ...(legacy.skipped.length ? [`Skipped as too large: ${legacy.skipped.join(', ')}.`] : []),
-        `Read ${reportFiles.markdown} before applying: ${r.secrets.length} Secrets to create${r.coverage.exposed ? `, ${r.coverage.exposed} exposed secrets to rotate` : ''}.`,
+        `Read ${reportFiles.markdown} before applying: ${r.secrets.length} Secrets to create${r.coverage.exposed ? `, ${r.coverage.exposed} exposed secrets to rotate` : ''}${r.rootOnly.length ? `, ${r.rootOnly.length} guest${r.rootOnly.length === 1 ? '' : 's'} to finish with a command as root@pam once created` : ''}.`,
         '',
       ].join('\n'),
     );

@@ -38,6 +38,13 @@ describe('phoenix import (the command)', function () {
     for (const f of ['kustomization.yaml', 'namespace.yaml', 'hypervisor/phoenix.yaml', 'lxc/one.yaml', 'configmaps/legacy-lxc-features.yaml', 'IMPORT-REPORT.md', 'import-report.json']) assert.ok(existsSync(join(out, f)), f);
   });
 
+  it('says how many guests need a command as root@pam once created', () => {
+    const etc = legacyInstall({ '100': { ...ct('one'), mount_points: [{ host_path: '/tank/data', container_path: '/data' }] }, '101': ct('two') });
+    const result = run('--from', etc, '--out', join(mkdtempSync(join(tmpdir(), 'phoenix-out-')), 'gitops'));
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /Read IMPORT-REPORT\.md before applying: 1 Secrets to create, 1 guest to finish with a command as root@pam once created\./);
+  });
+
   it('--diff shows what would change and writes nothing; a re-import removes only files an import wrote', () => {
     const etc = legacyInstall({ '100': ct('one'), '101': ct('two') });
     const out = join(mkdtempSync(join(tmpdir(), 'phoenix-out-')), 'gitops');
