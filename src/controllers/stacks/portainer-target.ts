@@ -27,7 +27,8 @@ export function stackHypervisor(ctx: StackContext): { name: string; hv: PhoenixH
 export async function portainerConnection(ctx: StackContext): Promise<PortainerConnection | ReconcileResult> {
   const { name, hv } = stackHypervisor(ctx);
   if (!hv || !isReady(hv)) {
-    await ctx.progress('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : `PhoenixHypervisor ${name} is not Ready`);
+    // The hypervisor's trouble, not the stack's: a deployed stack stays Ready meanwhile (Synced says why).
+    await ctx.hold('WaitingForHypervisor', !hv ? `PhoenixHypervisor ${name} does not exist` : `PhoenixHypervisor ${name} is not Ready`);
     return { requeueAfter: 30_000 };
   }
   if (!hv.spec.portainer) throw new TerminalError('NoPortainer', `PhoenixHypervisor ${name} has no spec.portainer: stacks are deployed through the Portainer it names`);
