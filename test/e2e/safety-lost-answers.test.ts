@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { startPhoenix, apply, waitReady, getObject, waitCondition, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { readMarker } from '../../src/guests/marker.ts';
+import type { Fault } from '../../src/sim/proxmox/faults.ts';
 
 const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 /** The controller's Proxmox client gives up after this long (production: 30 s). */
@@ -58,51 +59,32 @@ describe('safety: creates whose answer was lost (real API server + simulator)', 
     assert.deepEqual(guestsOf(uid), [], `${name}: a guest with Phoenix's marker was left behind`);
   }
 
-  it('a container create applied by Proxmox but answered after the client gave up', async () => {
-    env.sim.admin.injectFault({ kind: 'latency', realMs: lateMs, when: 'after', method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
-    const ready = await convergesToOneGuest('PhoenixLXC', 'late-ct', { source: { osTemplate: { volume: template } } });
-    await deleteLeavesNothing('phoenixlxcs', 'late-ct', ready.metadata.uid);
-  });
+  interface Guest { kind: 'PhoenixLXC' | 'PhoenixVM'; plural: string; name: string; spec: Record<string, unknown> }
+  const container = (name: string): Guest => ({ kind: 'PhoenixLXC', plural: 'phoenixlxcs', name, spec: { source: { osTemplate: { volume: template } } } });
+  const vmClone = (name: string): Guest => ({ kind: 'PhoenixVM', plural: 'phoenixvms', name, spec: { source: { clone: { vmid: 9500, storage: 'local-lvm' } }, cores: 2 } });
+  const creates = { method: 'POST', path: '/nodes/{node}/lxc' };
+  const clones = { method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone' };
 
-  it('a VM clone applied by Proxmox but answered after the client gave up', async () => {
-    env.sim.admin.injectFault({ kind: 'latency', realMs: lateMs, when: 'after', method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', count: 1 });
-    const ready = await convergesToOneGuest('PhoenixVM', 'late-vm', { source: { clone: { vmid: 9500, storage: 'local-lvm' } }, cores: 2 });
-    await deleteLeavesNothing('phoenixvms', 'late-vm', ready.metadata.uid);
-  });
-
-  it('a create applied and then answered with a proxy\'s 596', async () => {
-    env.sim.admin.injectFault({ kind: 'error', rate: 1, status: 596, when: 'after', method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
-    const ready = await convergesToOneGuest('PhoenixLXC', 'answered-596', { source: { osTemplate: { volume: template } } });
-    await deleteLeavesNothing('phoenixlxcs', 'answered-596', ready.metadata.uid);
-  });
-
-  it('a clone applied and then its connection dropped', async () => {
-    env.sim.admin.injectFault({ kind: 'drop', when: 'after', method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', count: 1 });
-    const ready = await convergesToOneGuest('PhoenixVM', 'dropped-vm', { source: { clone: { vmid: 9500, storage: 'local-lvm' } } });
-    await deleteLeavesNothing('phoenixvms', 'dropped-vm', ready.metadata.uid);
-  });
-
-  it('a create held by the proxy and applied only after the client gave up and sent it again', async () => {
-    env.sim.admin.injectFault({ kind: 'latency', realMs: lateMs, when: 'before', method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
-    const ready = await convergesToOneGuest('PhoenixLXC', 'held-ct', { source: { osTemplate: { volume: template } } });
-    await deleteLeavesNothing('phoenixlxcs', 'held-ct', ready.metadata.uid);
-  });
-
-  // A Proxmox slow to handle every create: each request is applied only after the client
-  // gave up, so a second request for the same VMID meets the guest of the first.
-  it('creates that Proxmox applies only after the client gave up, every time', async () => {
-    env.sim.admin.injectFault({ kind: 'latency', realMs: lateMs, when: 'before', method: 'POST', path: '/nodes/{node}/lxc', count: 3 });
-    const ready = await convergesToOneGuest('PhoenixLXC', 'slow-ct', { source: { osTemplate: { volume: template } } });
-    env.sim.admin.clearFaults('latency');
-    await deleteLeavesNothing('phoenixlxcs', 'slow-ct', ready.metadata.uid);
-  });
-
-  it('VM clones that Proxmox applies only after the client gave up, every time', async () => {
-    env.sim.admin.injectFault({ kind: 'latency', realMs: lateMs, when: 'before', method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', count: 3 });
-    const ready = await convergesToOneGuest('PhoenixVM', 'slow-vm', { source: { clone: { vmid: 9500, storage: 'local-lvm' } } });
-    env.sim.admin.clearFaults('latency');
-    await deleteLeavesNothing('phoenixvms', 'slow-vm', ready.metadata.uid);
-  });
+  /** One guest through a create whose answer the fault loses, then deleted leaving nothing. */
+  const cases: [string, Fault, Guest][] = [
+    ['a container create applied by Proxmox but answered after the client gave up', { kind: 'latency', realMs: lateMs, when: 'after', ...creates, count: 1 }, container('late-ct')],
+    ['a VM clone applied by Proxmox but answered after the client gave up', { kind: 'latency', realMs: lateMs, when: 'after', ...clones, count: 1 }, vmClone('late-vm')],
+    ['a create applied and then answered with a proxy\'s 596', { kind: 'error', rate: 1, status: 596, when: 'after', ...creates, count: 1 }, container('answered-596')],
+    ['a clone applied and then its connection dropped', { kind: 'drop', when: 'after', ...clones, count: 1 }, vmClone('dropped-vm')],
+    ['a create held by the proxy and applied only after the client gave up and sent it again', { kind: 'latency', realMs: lateMs, when: 'before', ...creates, count: 1 }, container('held-ct')],
+    // A Proxmox slow to handle every create: each request is applied only after the client
+    // gave up, so a second request for the same VMID meets the guest of the first.
+    ['creates that Proxmox applies only after the client gave up, every time', { kind: 'latency', realMs: lateMs, when: 'before', ...creates, count: 3 }, container('slow-ct')],
+    ['VM clones that Proxmox applies only after the client gave up, every time', { kind: 'latency', realMs: lateMs, when: 'before', ...clones, count: 3 }, vmClone('slow-vm')],
+  ];
+  for (const [title, fault, guest] of cases) {
+    it(title, async () => {
+      env.sim.admin.injectFault(fault);
+      const ready = await convergesToOneGuest(guest.kind, guest.name, guest.spec);
+      env.sim.admin.clearFaults(fault.kind);
+      await deleteLeavesNothing(guest.plural, guest.name, ready.metadata.uid);
+    });
+  }
 
   // In a cluster, a read can be served by a member whose cluster file system has not seen the
   // create yet: Proxmox's own words say the guest does not exist, while it does.

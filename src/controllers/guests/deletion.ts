@@ -42,6 +42,9 @@ export async function deleteGuest<O extends GuestObject>(ctx: GuestContext<O>): 
   }
   const polling = await ctx.pollTask(connection);
   if (polling) return polling;
+  // A destroy (or the stop before it) that failed waits out its backoff like any other task.
+  const backoff = ctx.retryWaitMs();
+  if (backoff > 0) return { requeueAfter: backoff };
   let vmid = ctx.status.vmid ?? annotatedVmid(ctx.current, name) ?? ctx.spec.vmid ?? ctx.spec.adopt?.vmid;
   if (vmid === undefined && ctx.spec.source) {
     // No record of a guest (status lost): look for one carrying this object's marker.
