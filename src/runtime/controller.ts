@@ -31,6 +31,12 @@ export interface ReconcileContext<T extends KubeObject> {
   readonly reconcileID: string;
   /** Aborted when leadership is lost or the shutdown deadline passes: stop external work. */
   readonly signal: AbortSignal;
+  /**
+   * Aborted as soon as shutdown begins (and when leadership is lost): start no new external
+   * write. A request already in flight may finish until `signal` fires, so the step it belongs
+   * to can record its outcome.
+   */
+  readonly stopping: AbortSignal;
 }
 
 export interface ReconcileResult {
@@ -74,6 +80,7 @@ export class Controller<T extends KubeObject> {
   readonly name: string;
   private readonly options: ControllerOptions<T>;
   private readonly abort = new AbortController();
+  private readonly stopping = new AbortController();
   private workers: Promise<void>[] = [];
   private readonly log: Logger;
 
@@ -96,6 +103,7 @@ export class Controller<T extends KubeObject> {
 
   /** Stops taking keys and waits up to `deadlineMs` for reconciles in flight, then aborts them. */
   async stop(deadlineMs: number): Promise<void> {
+    this.stopping.abort();
     this.options.queue.shutDown();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), deadlineMs)));
@@ -107,6 +115,7 @@ export class Controller<T extends KubeObject> {
 
   /** Leadership lost: another replica may be acting already, so stop everything now. */
   abortNow(): void {
+    this.stopping.abort();
     this.abort.abort();
     this.options.queue.shutDown();
   }
@@ -136,7 +145,7 @@ export class Controller<T extends KubeObject> {
     const started = clock.now();
     metrics?.activeWorkers.inc({ controller: this.name });
     try {
-      const result = await runInReconcileScope(log, async () => reconciler.reconcile({ request: { key, ...parseKey(key) }, object, log, reconcileID, signal: this.abort.signal }));
+      const result = await runInReconcileScope(log, async () => reconciler.reconcile({ request: { key, ...parseKey(key) }, object, log, reconcileID, signal: this.abort.signal, stopping: this.stopping.signal }));
       queue.forget(key);
       if (result?.requeueAfter !== undefined && result.requeueAfter > 0) {
         queue.addAfter(key, result.requeueAfter);
@@ -146,7 +155,9 @@ export class Controller<T extends KubeObject> {
       }
       log.debug('reconciled', { requeueAfterMs: result?.requeueAfter });
     } catch (err) {
-      if (this.abort.signal.aborted) return; // shutting down or lost leadership: nothing to retry here
+      // Shutting down or lost leadership: the failure is most likely a request refused because
+      // of it, and either way the next leader reconciles afresh. Nothing to record or retry.
+      if (this.stopping.signal.aborted) return;
       if (err instanceof CacheNotReadyError) {
         // A Secret it needs is being read: not a failure, and nothing to tell the user.
         metrics?.reconcileTotal.inc({ controller: this.name, result: 'requeue' });

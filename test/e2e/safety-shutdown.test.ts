@@ -5,30 +5,43 @@ import { eventually } from '../support/crds.ts';
 const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 
 /**
- * Issue 10, item 10: once shutdown's deadline passes (or the lease is lost), no request leaves
- * for Proxmox, not even from a reconcile that was halfway through. On the code before the
- * change the reconcile went on after the controller had stopped and sent the create.
+ * Issue 10, item 10: once shutdown begins (or the lease is lost), no new request leaves for
+ * Proxmox, not even from a reconcile that was halfway through; a request already in flight may
+ * finish until the shutdown deadline, then it is cut. On the code before the change the
+ * reconcile went on after the controller had stopped and sent the create.
  */
 describe('safety: no Proxmox request after the controller stops acting (real API server + simulator)', function () {
   this.timeout(120_000);
-  let env: PhoenixEnv;
-
-  before(async function () {
-    this.timeout(30 * 60_000);
-    env = await startPhoenix({ name: 'e2e-shutdown', runtimeArgs: ['--shutdown-timeout=200ms'] });
-  });
+  const envs: PhoenixEnv[] = [];
 
   after(async () => {
-    await env?.stop().catch(() => undefined);
+    for (const env of envs) await env.stop().catch(() => undefined);
   });
 
-  it('a reconcile caught mid-way by the shutdown deadline sends nothing more', async () => {
-    // The create path first lists the template's storage: held long past the shutdown deadline.
-    env.sim.admin.injectFault({ kind: 'latency', realMs: 3_000, when: 'before', method: 'GET', path: '/nodes/{node}/storage/{storage}/content', count: 1 });
+  /** Starts Phoenix and a create whose first Proxmox read is held `holdMs`; resolves once that read is in flight. */
+  async function createCaughtMidway(name: string, shutdownTimeout: string, holdMs: number): Promise<{ env: PhoenixEnv; sentBefore: number }> {
+    const env = await startPhoenix({ name, runtimeArgs: [`--shutdown-timeout=${shutdownTimeout}`] });
+    envs.push(env);
+    // The create path first lists the template's storage.
+    env.sim.admin.injectFault({ kind: 'latency', realMs: holdMs, when: 'before', method: 'GET', path: '/nodes/{node}/storage/{storage}/content', count: 1 });
     await apply(env, 'PhoenixLXC', 'interrupted', { source: { osTemplate: { volume: template } } });
     const contentReads = () => env.sim.admin.counters().byEndpoint['GET /nodes/{node}/storage/{storage}/content'] ?? 0;
     await eventually('the reconcile waiting on Proxmox', async () => contentReads() === 1, 30_000);
-    const sentBefore = env.sim.admin.counters().total;
+    return { env, sentBefore: env.sim.admin.counters().total };
+  }
+
+  it('sends nothing new once shutdown begins, letting the request in flight finish', async () => {
+    const { env, sentBefore } = await createCaughtMidway('e2e-shutdown-drain', '20s', 1_500);
+    // Shutdown waits for the reconcile in flight (well within its 20 s deadline): its held read
+    // is answered, and every request it would send next is refused before it leaves.
+    await env.manager.stop();
+    await env.sim.admin.idle();
+    assert.equal(env.sim.admin.counters().total, sentBefore, 'a request reached Proxmox after shutdown began');
+    assert.equal(env.sim.admin.counters().byEndpoint['POST /nodes/{node}/lxc'] ?? 0, 0, 'the create was sent after shutdown began');
+  });
+
+  it('cuts a reconcile caught mid-way by the shutdown deadline, and sends nothing more', async () => {
+    const { env, sentBefore } = await createCaughtMidway('e2e-shutdown-deadline', '200ms', 3_000);
     await env.manager.stop();
     // The held read completes on Proxmox's side whatever the client did; then Proxmox stays
     // quiet for a while (a reconcile still going would send its next request at once).

@@ -5,8 +5,11 @@ export interface ProxmoxClient {
   /** The typed `proxmox-api` proxy: `api.nodes.$(node).lxc.$(vmid).config.$get()`. */
   readonly api: Proxmox.Api;
   readonly transport: Pick<ProxmoxTransport, 'getEnvelope'>;
-  /** This client bound to an abort signal (see ProxmoxTransport.scoped); closing it closes nothing. */
-  scoped(signal: AbortSignal): ProxmoxClient;
+  /**
+   * This client bound to a reconcile's signals (see ProxmoxTransport.scoped): nothing is sent
+   * once `stop` fires, and requests in flight are cut once `cut` does. Closing it closes nothing.
+   */
+  scoped(stop: AbortSignal, cut?: AbortSignal): ProxmoxClient;
   close(): void;
 }
 
@@ -16,9 +19,14 @@ export function createProxmoxClient(options: ProxmoxTransportOptions): ProxmoxCl
   return {
     api: proxmoxApi(transport),
     transport,
-    scoped(signal) {
-      const view = transport.scoped(signal);
-      return { api: proxmoxApi(view), transport: view, scoped: (other) => this.scoped(AbortSignal.any([signal, other])), close: () => undefined };
+    scoped(stop, cut = stop) {
+      const view = transport.scoped(stop, cut);
+      return {
+        api: proxmoxApi(view),
+        transport: view,
+        scoped: (otherStop, otherCut = otherStop) => this.scoped(AbortSignal.any([stop, otherStop]), AbortSignal.any([cut, otherCut])),
+        close: () => undefined,
+      };
     },
     close: () => transport.close(),
   };

@@ -67,15 +67,17 @@ export class ProxmoxTransport implements ApiRequestable {
   }
 
   /**
-   * The same transport bound to `signal`: once it is aborted (leadership lost, shutdown), no
-   * request starts any more and requests in flight are cut. A reconcile talks to Proxmox only
-   * through such a view, so no write leaves a controller that may no longer act.
+   * The same transport bound to two signals: once `stop` is aborted (shutdown begins, leadership
+   * lost) no request starts any more; once `cut` is (the shutdown deadline, leadership lost)
+   * requests in flight are cut too. A reconcile talks to Proxmox only through such a view, so
+   * no write leaves a controller that may no longer act.
    */
-  scoped(signal: AbortSignal): ApiRequestable & Pick<ProxmoxTransport, 'getEnvelope'> {
+  scoped(stop: AbortSignal, cut: AbortSignal = stop): ApiRequestable & Pick<ProxmoxTransport, 'getEnvelope'> {
+    const signals = { stop, cut };
     return {
-      doRequest: async (httpMethod: string, path: string, pathTemplate: string, params?: Params) => (await this.#request(httpMethod, path, pathTemplate, params, signal)).data,
+      doRequest: async (httpMethod: string, path: string, pathTemplate: string, params?: Params) => (await this.#request(httpMethod, path, pathTemplate, params, signals)).data,
       getEnvelope: async (path: string, pathTemplate: string, params?: Params) => {
-        const { data, ...extras } = await this.#request('GET', `/api2/json${path}`, `/api2/json${pathTemplate}`, params, signal);
+        const { data, ...extras } = await this.#request('GET', `/api2/json${path}`, `/api2/json${pathTemplate}`, params, signals);
         return { data, extras };
       },
     };
@@ -91,14 +93,14 @@ export class ProxmoxTransport implements ApiRequestable {
     return { data, extras };
   }
 
-  async #request(httpMethod: string, path: string, pathTemplate: string, params?: Params, signal?: AbortSignal): Promise<{ data: unknown; [extra: string]: unknown }> {
+  async #request(httpMethod: string, path: string, pathTemplate: string, params?: Params, signals?: { stop: AbortSignal; cut: AbortSignal }): Promise<{ data: unknown; [extra: string]: unknown }> {
     const method = httpMethod.toUpperCase();
     const group = `${endpointGroup(pathTemplate)}.${method.toLowerCase()}`;
     const attempts = method === 'GET' ? 1 + (this.#options.getRetries ?? 1) : 1;
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw new ProxmoxApiError({ kind: 'Unavailable', status: undefined, message: 'not sent: this controller stopped acting (leadership lost or shutting down)', method, path });
+      if (signals?.stop.aborted) throw new ProxmoxApiError({ kind: 'Unavailable', status: undefined, message: 'not sent: this controller stopped acting (leadership lost or shutting down)', method, path });
       try {
-        const response = await this.#time(group, () => this.#send(method, path, params, signal));
+        const response = await this.#time(group, () => this.#send(method, path, params, signals?.cut));
         const body = this.#unwrap(method, path, response);
         if (method !== 'GET') logProxmoxChange(method, path, params, body.data);
         return body;

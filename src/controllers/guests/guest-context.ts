@@ -33,6 +33,9 @@ export interface SharedState extends ReconcileShared {
   readonly connectionWaits: Map<string, number>;
 }
 
+/** A reconcile's signals (see runtime/controller.ts): no new request after `stopping`, none in flight after `signal`. */
+export type ReconcileSignals = Pick<import('../../runtime/controller.ts').ReconcileContext<KubeObject>, 'signal' | 'stopping'>;
+
 /** Failures in a row after which a failing operation is reported as Stalled (it is still retried). */
 export const stallAfterAttempts = 5;
 
@@ -41,28 +44,29 @@ const createOperations = new Set(['create', 'clone']);
 /**
  * One reconcile of one guest: the latest copy of the object (as status writes return it) and
  * what every step of the lifecycle uses, namely status progress, Secrets, the Proxmox task
- * recorded in status, and the one typed seam to Proxmox (bound to the reconcile's abort signal,
- * so nothing is sent once this controller stops acting). The steps themselves live in their own
+ * recorded in status, and the one typed seam to Proxmox (bound to the reconcile's signals, so
+ * nothing is sent once shutdown begins or the lease is lost, and nothing is in flight after the
+ * shutdown deadline). The steps themselves live in their own
  * modules (creation, adoption, snapshots, deletion, ...) and take this context.
  */
 export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   readonly adapter: GuestAdapter<O>;
   readonly deps: GuestControllerDeps;
   readonly shared: SharedState;
-  readonly signal: AbortSignal;
+  readonly signals: ReconcileSignals;
   #pve?: { connection: Connection; pve: ProxmoxGuests };
 
-  constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: SharedState, signal: AbortSignal) {
+  constructor(adapter: GuestAdapter<O>, deps: GuestControllerDeps, setup: ControllerSetup<O>, object: O, shared: SharedState, signals: ReconcileSignals) {
     super(setup, adapter.resource, adapter.kind, object);
     this.adapter = adapter;
     this.deps = deps;
     this.shared = shared;
-    this.signal = signal;
+    this.signals = signals;
   }
 
   /** Every Proxmox call of this reconcile goes through this seam. */
   pve(connection: Connection): ProxmoxGuests {
-    if (this.#pve?.connection !== connection) this.#pve = { connection, pve: proxmoxGuests(connection.client.scoped(this.signal)) };
+    if (this.#pve?.connection !== connection) this.#pve = { connection, pve: proxmoxGuests(connection.client.scoped(this.signals.stopping, this.signals.signal)) };
     return this.#pve.pve;
   }
 

@@ -70,9 +70,9 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       const shared = { lookup, secretCache, identicalWrites, peers, namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>() };
 
       return {
-        async reconcile({ object, log, signal }): Promise<ReconcileResult | void> {
+        async reconcile({ object, log, signal, stopping }): Promise<ReconcileResult | void> {
           if (!object) return;
-          const run = new GuestReconcile(adapter, deps, setup, object, shared, signal);
+          const run = new GuestReconcile(adapter, deps, setup, object, shared, { signal, stopping });
           try {
             return await run.reconcile();
           } catch (err) {

@@ -98,7 +98,7 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
       }
 
       return {
-        async reconcile({ object: hv, request, signal }) {
+        async reconcile({ object: hv, request, signal, stopping }) {
           if (!hv) {
             checks.delete(request.name);
             connections.remove(request.name);
@@ -131,7 +131,7 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
               checkPeriodMs: hypervisorCheckPeriodMs,
               observePeriodMs,
               ...(options.driftCorrections ? { driftCorrections: options.driftCorrections } : {}),
-            }, signal).reconcile();
+            }, { signal, stopping }).reconcile();
           } catch (err) {
             if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token lacks a privilege for host configuration: ${err.message}`, { cause: err });
             if (isProxmoxError(err, 'Unavailable')) throw new RetryableError('Unreachable', `cannot reach Proxmox at ${hv.spec.proxmox.url}: ${err.message}`, { cause: err });

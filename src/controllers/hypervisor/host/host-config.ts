@@ -68,12 +68,12 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
   private readonly options: HostConfigOptions;
   private readonly api: HostApi;
 
-  /** `signal`: the reconcile's; once aborted (lease lost, shutdown) no request leaves. */
-  constructor(setup: ControllerSetup<PhoenixHypervisor>, hv: PhoenixHypervisor, connection: Connection, facts: ConnectionFacts, options: HostConfigOptions, signal: AbortSignal) {
+  /** `signals`: the reconcile's; no request leaves once shutdown begins or the lease is lost. */
+  constructor(setup: ControllerSetup<PhoenixHypervisor>, hv: PhoenixHypervisor, connection: Connection, facts: ConnectionFacts, options: HostConfigOptions, signals: { signal: AbortSignal; stopping: AbortSignal }) {
     super(setup, phoenixHypervisors, 'PhoenixHypervisor', hv);
     this.facts = facts;
     this.options = options;
-    this.api = new HostApi(connection.client.scoped(signal));
+    this.api = new HostApi(connection.client.scoped(signals.stopping, signals.signal));
   }
 
   observePeriodMs(): number {
