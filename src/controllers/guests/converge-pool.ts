@@ -20,7 +20,8 @@ export async function convergePool<O extends GuestObject>(ctx: GuestContext<O>, 
   try {
     await api.moveToPool(pool);
   } catch (err) {
-    if (isProxmoxError(err, 'NotFound', 'InvalidParameter', 'ServerError') && /pool .* does not exist/.test((err as Error).message)) {
+    // pve-manager API2/Pool.pm: "pool '<id>' does not exist" (classified NotFound by its exact form).
+    if (isProxmoxError(err, 'NotFound') && /pool '[^']+' does not exist/.test(err.message)) {
       throw new TerminalError('PoolNotFound', `pool ${pool} does not exist in Proxmox; create it (e.g. in the PhoenixHypervisor's spec.pools) or change spec.pool`);
     }
     throw err;
