@@ -122,6 +122,7 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
 export async function vmidTaken<O extends GuestObject>(ctx: GuestContext<O>, vmid: number): Promise<ReconcileResult> {
   if (ctx.spec.vmid !== undefined) throw new TerminalError('VmidInUse', `VMID ${vmid} is used by another guest; choose another spec.vmid or adopt that guest`, { recheckAfterMs: ctx.nextCycle() });
   ctx.deps.allocator.release(ctx.key);
+  ctx.deps.connections.get(ctx.spec.hypervisorRef.name)?.markers.forget(vmid);
   await ctx.setup.events.warning(ctx.current, 'VmidCollision', 'Create', `VMID ${vmid} was taken by another creator; allocating a new one`);
   await recordIdentity(ctx, undefined);
   await ctx.progress('VmidCollision', `VMID ${vmid} was taken by another creator; allocating a new one`, { vmid: undefined, node: undefined, creation: undefined });

@@ -102,6 +102,8 @@ export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, co
       const avoid = ctx.shared.peers().flatMap((p) => heldVmids(p as KubeObject & Identified));
       const start = range?.min ?? (await pve.nextId());
       vmid = ctx.deps.allocator.allocate(hypervisor, ctx.key, [...guests.map((g) => g.vmid), ...avoid], start, range?.max);
+      // Known to be this object's before its guest exists: other objects' look-ups need not read it.
+      connection.markers.note(vmid, ctx.spec.node, ctx.adapter.type, ctx.identity.owner);
     }
   }
   await recordIdentity(ctx, vmid);
