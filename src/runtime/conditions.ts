@@ -34,9 +34,10 @@ export const Synced = 'Synced';
 /**
  * The states a reconcile can leave an object in. `trouble` is the controller's own: it could
  * not observe or act (restarting, an endpoint unreachable, a failed read, a lock held by another
- * task). It sets Synced=False and leaves Ready as the last observation had it, as long as the
- * object was Ready at its current generation and the trouble is younger than the grace period;
- * otherwise it counts as `reconciling`.
+ * task). It sets Synced=False and leaves Ready, Reconciling and Stalled as the last observation
+ * at the current generation had them (Ready=True of a converged guest, the failure a failing
+ * guest is stalled on), as long as the trouble is younger than the grace period; otherwise, or
+ * when nothing was observed at this generation, it counts as `reconciling`.
  */
 export type Phase = 'ready' | 'reconciling' | 'stalled' | 'trouble';
 
@@ -92,7 +93,7 @@ export const syncedReason = 'ReconcileSuccess';
  * ready → Ready=True, Reconciling=False, Stalled=False, Synced=True;
  * reconciling → Ready=False, Reconciling=True, Stalled=False, Synced=True;
  * stalled → Ready=False, Reconciling=False, Stalled=True, Synced=False;
- * trouble (when it does not hold Ready, see `holdsReady`) → as reconciling, with Synced=False.
+ * trouble (when it does not hold the observation, see `holdsObservation`) → as reconciling, with Synced=False.
  */
 export function phaseConditions(change: PhaseChange, generation: number | undefined): ConditionUpdate[] {
   const { phase, reason, message } = change;
@@ -119,16 +120,37 @@ function syncedCondition(phase: Phase, reason: string, message: string, stamp: {
 }
 
 /**
- * Whether trouble leaves Ready as it is: the object was Ready at this generation, and Synced
- * has not been False for longer than `graceMs` (trouble that started earlier has lasted long
- * enough to matter to whoever waits on Ready).
+ * When the controller's trouble began, or undefined when there is none yet: Synced turned False
+ * for a reason of its own. Synced=False with Ready's own reason is the object's failure (a
+ * stall), or trouble that already outlasted the grace period and so is Ready's reason now.
  */
-export function holdsReady(current: StandardStatus | undefined, generation: number | undefined, now: Date, graceMs: number): boolean {
+function troubleStart(conditions: readonly Condition[] | undefined): number | undefined {
+  const synced = findCondition(conditions, Synced);
+  if (!synced || synced.status !== 'False' || synced.reason === findCondition(conditions, Ready)?.reason) return undefined;
+  return Date.parse(synced.lastTransitionTime);
+}
+
+/**
+ * Whether trouble leaves Ready, Reconciling and Stalled as they are: they were observed at this
+ * generation, and the trouble is younger than `graceMs` (trouble that started earlier has lasted
+ * long enough to matter to whoever waits on Ready).
+ */
+export function holdsObservation(current: StandardStatus | undefined, generation: number | undefined, now: Date, graceMs: number): boolean {
   const ready = findCondition(current?.conditions, Ready);
-  if (ready?.status !== 'True' || generation === undefined || ready.observedGeneration !== generation || current?.observedGeneration !== generation) return false;
-  const synced = findCondition(current?.conditions, Synced);
-  if (!synced || synced.status !== 'False') return true;
-  return now.getTime() - Date.parse(synced.lastTransitionTime) < graceMs;
+  if (!ready || generation === undefined || ready.observedGeneration !== generation || current?.observedGeneration !== generation) return false;
+  const since = troubleStart(current?.conditions);
+  return since === undefined || now.getTime() - since < graceMs;
+}
+
+/**
+ * Synced=False for trouble that leaves the observation standing. Its lastTransitionTime marks
+ * when the trouble began, also when Synced was already False for the object's own failure.
+ */
+function troubleCondition(conditions: Condition[], change: PhaseChange, stamp: { observedGeneration?: number }, now: Date): Condition[] {
+  const update = syncedCondition('trouble', change.reason, change.message, stamp);
+  if (troubleStart(conditions) !== undefined || findCondition(conditions, Synced)?.status !== 'False') return setCondition(conditions, update, now);
+  const began: Condition = { ...update, lastTransitionTime: formatConditionTime(now) };
+  return conditions.map((c) => (c.type === Synced ? began : c));
 }
 
 /**
@@ -145,10 +167,9 @@ export function nextStatus(
   readyGraceMs = defaultReadyGraceMs,
 ): StandardStatus {
   let conditions: Condition[] = [...(current?.conditions ?? [])];
-  const updates = change.phase === 'trouble' && holdsReady(current, generation, now, readyGraceMs)
-    ? [syncedCondition('trouble', change.reason, change.message, generation === undefined ? {} : { observedGeneration: generation })]
-    : phaseConditions(change, generation);
-  for (const update of updates) conditions = setCondition(conditions, update, now);
+  const stamp = generation === undefined ? {} : { observedGeneration: generation };
+  if (change.phase === 'trouble' && holdsObservation(current, generation, now, readyGraceMs)) conditions = troubleCondition(conditions, change, stamp, now);
+  else for (const update of phaseConditions(change, generation)) conditions = setCondition(conditions, update, now);
   for (const update of extra) conditions = setCondition(conditions, { ...update, ...(generation === undefined ? {} : { observedGeneration: generation }) }, now);
   const status: StandardStatus = { ...current, ...fields, conditions };
   if (generation !== undefined) status.observedGeneration = generation;

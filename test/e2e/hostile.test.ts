@@ -244,16 +244,23 @@ describe('hostile suite: kills, restarts and a misbehaving Proxmox', function ()
     const attempts = creates();
     figures.push(['create attempts in 5 min of persistent failure', attempts]);
     assert.ok(attempts >= 2 && attempts <= 10, `${attempts} create attempts in 5 minutes`);
-    const doomed = (await custom.getNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace, name: 'doomed' })) as any;
-    const stalled = doomed.status.conditions.find((c: any) => c.type === 'Stalled');
-    assert.equal(stalled.status, 'True', 'still not Stalled after five minutes of failure');
+    // Stalled comes after a bounded number of attempts, whatever the machine's load made of
+    // their timing; a guest that never stalls fails here.
+    let stalled: any;
+    await eventually('doomed Stalled', async () => {
+      const doomed = (await custom.getNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace, name: 'doomed' })) as any;
+      stalled = doomed.status?.conditions?.find((c: any) => c.type === 'Stalled' && c.status === 'True');
+      return stalled !== undefined;
+    }, 5 * 60_000);
+    figures.push(['create attempts when Stalled', creates()]);
+    assert.ok(creates() <= 10, `${creates()} create attempts before Stalled`);
     assert.equal(stalled.reason, 'TaskFailed');
     assert.match(stalled.message, /the storage backend refuses every allocation/);
     const reasons = logs[0]!.seen.filter((c) => c.name === 'doomed' && c.type === 'Ready').map((c) => c.reason);
     const afterFirstFailure = reasons.slice(reasons.indexOf('TaskFailed'));
-    const named = afterFirstFailure.filter((r) => r === 'TaskFailed').length;
-    figures.push(['doomed: Ready naming the failure, once it first failed', `${named} of ${afterFirstFailure.length} writes`]);
-    assert.ok(named >= afterFirstFailure.length * 0.9, `Ready named the failure in ${named} of ${afterFirstFailure.length} status writes`);
+    const others = afterFirstFailure.filter((r) => r !== 'TaskFailed');
+    figures.push(['doomed: Ready naming the failure, once it first failed', `${afterFirstFailure.length - others.length} of ${afterFirstFailure.length} writes`]);
+    assert.deepEqual(others, [], 'once the create first failed, Ready named something else');
   });
 
   it('deletes everything through 3 SIGKILLs, leaving no guest with Phoenix\'s marker and no VMID in use', async () => {

@@ -88,10 +88,27 @@ describe('runtime: conditions', () => {
       assert.deepEqual(statuses(lasting), { Ready: 'False/Unreachable', Reconciling: 'True/Unreachable', Stalled: 'False/Unreachable', Synced: 'False/Unreachable' });
     });
 
-    it('counts as reconciling for an object that was not Ready at its generation', () => {
+    it('leaves an object that is still being created as it was, and says what is wrong in Synced', () => {
       const creating = nextStatus(undefined, 1, { phase: 'reconciling', reason: 'Creating', message: '' }, {}, at(0));
-      assert.equal(findCondition(nextStatus(creating, 1, { phase: 'trouble', reason: 'ReconcileError', message: 'x' }, {}, at(1), [], grace).conditions, 'Ready')?.reason, 'ReconcileError');
-      // A spec change makes the last observation stale: no Ready to hold.
+      const troubled = nextStatus(creating, 1, { phase: 'trouble', reason: 'ReconcileError', message: 'x' }, {}, at(1), [], grace);
+      assert.deepEqual(statuses(troubled), { Ready: 'False/Creating', Reconciling: 'True/Creating', Stalled: 'False/Creating', Synced: 'False/ReconcileError' });
+    });
+
+    it('keeps a failing object stalled on its own failure, and times the trouble from when it began', () => {
+      const stalled = nextStatus(undefined, 1, { phase: 'stalled', reason: 'TaskFailed', message: 'create failed 5 times' }, {}, at(0));
+      const troubled = nextStatus(stalled, 1, { phase: 'trouble', reason: 'WaitingForHypervisor', message: 'connecting' }, {}, at(300), [], grace);
+      assert.deepEqual(statuses(troubled), { Ready: 'False/TaskFailed', Reconciling: 'False/TaskFailed', Stalled: 'True/TaskFailed', Synced: 'False/WaitingForHypervisor' });
+      assert.equal(findCondition(troubled.conditions, 'Synced')?.lastTransitionTime, '2026-03-01T10:05:00Z', 'the trouble began at 300 s, not when the stall did');
+      assert.equal(findCondition(troubled.conditions, 'Stalled')?.message, 'create failed 5 times');
+      const within = nextStatus(troubled, 1, { phase: 'trouble', reason: 'WaitingForHypervisor', message: 'connecting' }, {}, at(419), [], grace);
+      assert.equal(findCondition(within.conditions, 'Stalled')?.status, 'True');
+      const lasting = nextStatus(within, 1, { phase: 'trouble', reason: 'WaitingForHypervisor', message: 'connecting' }, {}, at(421), [], grace);
+      assert.deepEqual(statuses(lasting), { Ready: 'False/WaitingForHypervisor', Reconciling: 'True/WaitingForHypervisor', Stalled: 'False/WaitingForHypervisor', Synced: 'False/WaitingForHypervisor' });
+    });
+
+    it('counts as reconciling when nothing was observed at the object\'s generation', () => {
+      assert.equal(findCondition(nextStatus(undefined, 1, { phase: 'trouble', reason: 'ReconcileError', message: 'x' }, {}, at(1), [], grace).conditions, 'Ready')?.reason, 'ReconcileError');
+      // A spec change makes the last observation stale: nothing to hold.
       assert.equal(findCondition(nextStatus(converged, 5, { phase: 'trouble', reason: 'ReconcileError', message: 'x' }, {}, at(1), [], grace).conditions, 'Ready')?.status, 'False');
     });
 
