@@ -10,15 +10,16 @@ import type { ConfigChange } from './desired.ts';
  *   `devN` passthrough, `hookscript`, feature flags of a privileged container, and feature flags
  *   other than `nesting` of an unprivileged one;
  * - VMs (qemu-server `check_vm_modify_config_perm`): `hostpciN` and `usbN` of raw host devices
- *   (a cluster resource `mapping` is allowed), and `hookscript`.
+ *   (a cluster resource `mapping` is allowed, and USB `host=spice`), and `hookscript`.
  * Phoenix creates the guest without them and stalls with the commands a person runs as root.
  */
 export function needsRoot(type: 'lxc' | 'qemu', key: string, value: string | undefined, observed: string | undefined, unprivileged: boolean): boolean {
   if (key === 'hookscript') return true;
   if (type === 'qemu') {
     if (value === undefined || !/^(hostpci|usb)\d+$/.test(key)) return false;
-    // A value naming a mapping (`mapping=gpu0`) may be set by anyone with the mapping's privilege.
-    return !/(^|,)mapping=/.test(value);
+    // A value naming a mapping (`mapping=gpu0`) may be set by anyone with the mapping's privilege,
+    // and a SPICE USB redirection with VM.Config.HWType (qemu-server check_usb_perm).
+    return !/(^|,)mapping=/.test(value) && !/(^|,)host=spice(,|$)/i.test(value);
   }
   if (/^dev\d+$/.test(key)) return true;
   if (key === 'rootfs' || /^mp\d+$/.test(key)) {

@@ -24,6 +24,9 @@ describe('options only root@pam may set', () => {
     assert.equal(needsRoot('qemu', 'hostpci0', '0000:01:00.0,pcie=1', undefined, true), true);
     assert.equal(needsRoot('qemu', 'hostpci0', 'mapping=gpu0,pcie=1', undefined, true), false);
     assert.equal(needsRoot('qemu', 'usb0', 'host=046d:c52b', undefined, true), true);
+    // qemu-server check_usb_perm: a SPICE redirection needs only VM.Config.HWType.
+    assert.equal(needsRoot('qemu', 'usb0', 'host=spice,usb3=1', undefined, true), false);
+    assert.equal(needsRoot('qemu', 'usb1', 'host=SPICE', undefined, true), false);
     assert.equal(needsRoot('qemu', 'cores', '4', '2', true), false);
   });
 
