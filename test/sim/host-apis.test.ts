@@ -82,17 +82,31 @@ describe('simulator host and datacenter APIs', () => {
     assert.equal((await f.call('GET', '/nodes/pve/lxc/100/firewall/rules/5')).reason, 'no rule at position 5');
   });
 
-  it('/cluster/resources can lag like pvestatd while status/current is live', async () => {
+  it('/cluster/resources lags like pvestatd by default: status from its 10 s broadcast, the rest live', async () => {
     f = await startFixture();
-    f.sim.admin.setResourcesLag(10_000);
     f.sim.admin.addGuest({ type: 'qemu', vmid: 100, config: { name: 'a', memory: '512' } });
     await f.call('GET', '/cluster/resources', { type: 'vm' });
     await f.finish(data(await f.call('POST', '/nodes/pve/qemu/100/status/start')));
     assert.equal(data<{ status: string }>(await f.call('GET', '/nodes/pve/qemu/100/status/current')).status, 'running');
+    // A guest pvestatd has not reported yet is listed at once (the vmlist is pmxcfs'), with
+    // status unknown and no name; lock and tags are read from its config, also at once.
+    f.sim.admin.addGuest({ type: 'lxc', vmid: 101, config: { hostname: 'b', memory: '512', lock: 'create', tags: 'x' } });
     const stale = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
-    assert.equal(stale[0]!['status'], 'stopped');
+    const byId = (items: Array<Record<string, unknown>>, vmid: number) => items.find((i) => i['vmid'] === vmid)!;
+    assert.equal(byId(stale, 100)['status'], 'stopped');
+    assert.deepEqual([byId(stale, 101)['status'], byId(stale, 101)['name'], byId(stale, 101)['lock'], byId(stale, 101)['tags'], byId(stale, 101)['node']], ['unknown', undefined, 'create', 'x', 'pve']);
     f.sim.admin.advance(10_000);
     const fresh = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
-    assert.equal(fresh[0]!['status'], 'running');
+    assert.equal(byId(fresh, 100)['status'], 'running');
+    assert.deepEqual([byId(fresh, 101)['status'], byId(fresh, 101)['name']], ['stopped', 'b']);
+  });
+
+  it('/cluster/resources is live with no lag', async () => {
+    f = await startFixture();
+    f.sim.admin.setResourcesLag(0);
+    f.sim.admin.addGuest({ type: 'qemu', vmid: 100, config: { name: 'a', memory: '512' } });
+    await f.call('GET', '/cluster/resources', { type: 'vm' });
+    await f.finish(data(await f.call('POST', '/nodes/pve/qemu/100/status/start')));
+    assert.equal(data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }))[0]!['status'], 'running');
   });
 });

@@ -18,7 +18,7 @@ Runs a simulated Proxmox VE API on 127.0.0.1 (see docs/simulator.md) until inter
   --state FILE          load the state from FILE if it exists, save it there on exit
   --latency MS          hold every API request MS simulated milliseconds before it is applied
   --error-rate G=R      fail fraction R of requests to endpoint group G (qemu, lxc, tasks, storage, …)
-  --resources-lag MS    let /cluster/resources lag like pvestatd (e.g. 10000)
+  --resources-lag MS    how far /cluster/resources status lags, like pvestatd (default 10000; 0: live)
   --fault JSON          any fault object of the admin API, e.g. '{"kind":"storage-lock-timeout","storage":"local-lvm"}',
                         or apply-then-lose: '{"kind":"error","when":"after","rate":0.2,"status":596,"method":"POST"}'
 

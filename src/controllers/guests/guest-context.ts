@@ -82,13 +82,16 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
 
   /**
    * Whether the guest runs, as this observation cycle's shared `/cluster/resources` snapshot
-   * shows it (no request of its own), or as the guest itself reports when the snapshot cannot
-   * tell: it shows another node, a lock whose operation may change the state, or a status
-   * pvestatd has not reported yet.
+   * shows it (no request of its own) when that agrees with the last observation; otherwise as
+   * the guest itself reports. pvestatd's figures are up to 10 s old, so a snapshot that differs
+   * may predate a change (Phoenix's own start, or one outside it): the guest confirms a change
+   * before it counts, as it answers when the snapshot cannot tell (another node, a lock whose
+   * operation may change the state, a status pvestatd has not reported yet).
    */
   async powerFromCycle(connection: Connection, api: GuestApi): Promise<string> {
     const shared = await connection.resources.guest(api.vmid, freshSince(Date.now(), this.observePeriodMs()));
-    return shared && shared.node === api.node && !shared.lock && (shared.status === 'running' || shared.status === 'stopped') ? shared.status : (await api.currentStatus()).status;
+    const known = this.status.powerState === 'Running' ? 'running' : this.status.powerState === 'Stopped' ? 'stopped' : undefined;
+    return shared && shared.node === api.node && !shared.lock && shared.status === known ? shared.status : (await api.currentStatus()).status;
   }
 
   /**
@@ -194,7 +197,8 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   async findByName(connection: Connection, name: string): Promise<number> {
     const matches = (await this.pve(connection).clusterGuests()).filter((r) => r.name === name && r.type === this.adapter.type);
     if (matches.length !== 1) {
-      throw new TerminalError('AdoptionAmbiguous', `adopt.name ${name} matches ${matches.length} ${this.adapter.type} guests (${matches.map((m) => m.vmid).join(', ') || 'none'}); name the guest by adopt.vmid`);
+      // Names come from pvestatd's broadcast: a guest it has not reported yet has none, so look again.
+      throw new TerminalError('AdoptionAmbiguous', `adopt.name ${name} matches ${matches.length} ${this.adapter.type} guests (${matches.map((m) => m.vmid).join(', ') || 'none'}); name the guest by adopt.vmid`, { recheckAfterMs: 30_000 });
     }
     return matches[0]!.vmid;
   }

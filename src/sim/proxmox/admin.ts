@@ -227,6 +227,7 @@ export class SimAdmin {
     else g.hastate = state;
   }
 
+  /** pvestatd's cycle from now on: the next `/cluster/resources` read starts a broadcast period. */
   setResourcesLag(ms: number): void {
     this.#sim.resourcesLagMs = ms;
     this.#sim.resourcesSnapshot = undefined;

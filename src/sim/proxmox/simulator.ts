@@ -16,6 +16,9 @@ import type { GuestType, SimGuestState, SimNodeState, SimState, SimStorageState,
 
 export type PveVersion = '9.1' | '8.4';
 
+/** pvestatd broadcasts guest status every 10 s (PVE/Service/pvestatd.pm's update loop). */
+export const defaultResourcesLagMs = 10_000;
+
 export interface SimulatorOptions {
   /** Seeds MACs, UUIDs, PIDs, task durations and fault dice. Default 1. */
   seed?: number;
@@ -28,7 +31,7 @@ export interface SimulatorOptions {
   state?: SimState;
   /** Real Proxmox delays every 401 by about 3 s; off by default. */
   authFailureDelayMs?: number;
-  /** How long /cluster/resources lags behind the truth (pvestatd's 10 s cycle). Default 0. */
+  /** How long /cluster/resources lags behind the truth: pvestatd's cycle, 10 s by default as on Proxmox; 0 for none. */
   resourcesLagMs?: number;
   /** Simulated start time (ms since epoch). Default 2026-01-01T00:00:00Z, for reproducibility. */
   startMs?: number;
@@ -69,8 +72,8 @@ export class Simulator {
   counters: RequestCounters = { total: 0, byEndpoint: {}, byPath: {} };
   /** Tickets issued before this (unix s) are rejected: the "ticket expiry" fault. */
   ticketsNotBefore = 0;
-  /** Snapshot of /cluster/resources data served while lagging. */
-  resourcesSnapshot: { at: number; items: unknown[] } | undefined;
+  /** The RRD data pvestatd last broadcast, by resource id, that /cluster/resources overlays. */
+  resourcesSnapshot: { at: number; items: Map<string, Record<string, unknown>> } | undefined;
 
   constructor(options: SimulatorOptions = {}) {
     const seed = options.seed ?? 1;
@@ -79,7 +82,7 @@ export class Simulator {
     this.tasks = new TaskTable(seed);
     this.pveVersion = options.pveVersion ?? '9.1';
     this.authFailureDelayMs = options.authFailureDelayMs ?? 0;
-    this.resourcesLagMs = options.resourcesLagMs ?? 0;
+    this.resourcesLagMs = options.resourcesLagMs ?? defaultResourcesLagMs;
     this.state = options.state ?? defaultState(this.clock.nowSeconds());
     this.clock.onAdvance(() => this.settle());
   }

@@ -45,11 +45,7 @@ function liveResources(sim: Simulator, subject: Subject, type: string | undefine
   if (type === undefined || type === 'vm') {
     for (const g of sim.state.guests) {
       if (!hasPrivilege(sim.state, subject, `/vms/${g.vmid}`, 'VM.Audit')) continue;
-      const e = listEntry(sim, g);
-      const item: Record<string, unknown> = {
-        id: `${g.type}/${g.vmid}`, type: g.type, vmid: g.vmid, node: g.node, status: g.status, name: e['name'], template: g.config['template'] === '1' ? 1 : 0,
-        maxcpu: e['cpus'], cpu: e['cpu'], maxmem: e['maxmem'], mem: e['mem'], maxdisk: e['maxdisk'], disk: 0, netin: 0, netout: 0, diskread: 0, diskwrite: 0, uptime: e['uptime'],
-      };
+      const item: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, type: g.type, vmid: g.vmid, node: g.node, ...guestStats(sim, g) };
       if (g.config['lock'] !== undefined) item['lock'] = g.config['lock'];
       if (g.config['tags'] !== undefined) item['tags'] = g.config['tags'];
       if (g.hastate !== undefined) item['hastate'] = g.hastate;
@@ -83,13 +79,54 @@ function liveResources(sim: Simulator, subject: Subject, type: string | undefine
   return items;
 }
 
-/** Serves a snapshot refreshed every `resourcesLagMs`, mimicking pvestatd's broadcast cycle. */
+/** What pvestatd reports of a guest into the RRD data (PVE::API2Tools::extract_vm_stats). */
+function guestStats(sim: Simulator, g: Simulator['state']['guests'][number]): Record<string, unknown> {
+  const e = listEntry(sim, g);
+  return {
+    status: g.status, name: e['name'], template: g.config['template'] === '1' ? 1 : 0,
+    maxcpu: e['cpus'], cpu: e['cpu'], maxmem: e['maxmem'], mem: e['mem'], maxdisk: e['maxdisk'], disk: 0, netin: 0, netout: 0, diskread: 0, diskwrite: 0, uptime: e['uptime'],
+  };
+}
+
+const guestStatKeys = ['status', 'name', 'template', 'maxcpu', 'cpu', 'maxmem', 'mem', 'maxdisk', 'disk', 'netin', 'netout', 'diskread', 'diskwrite', 'uptime'];
+
+/**
+ * `/cluster/resources` as pve-manager's PVE/API2/Cluster.pm builds it: which guests exist, on
+ * which node, their lock, tags and pool come live from pmxcfs (the vmlist, the configs, the
+ * pool data), but status, name, template and sizes from the RRD data pvestatd broadcasts every
+ * `resourcesLagMs` (about 10 s). A guest the RRD data does not know yet shows status `unknown`
+ * and no name; a start, stop or template conversion shows only at the next broadcast.
+ */
 function resources(sim: Simulator, subject: Subject, type: string | undefined): unknown[] {
-  if (sim.resourcesLagMs <= 0) return liveResources(sim, subject, type);
+  const live = liveResources(sim, subject, type) as Array<Record<string, unknown>>;
+  if (sim.resourcesLagMs <= 0) return live;
+  // Broadcasts every resourcesLagMs from the first read (pvestatd's phase is arbitrary).
   const now = sim.clock.now();
-  const tick = Math.floor(now / sim.resourcesLagMs) * sim.resourcesLagMs;
-  if (!sim.resourcesSnapshot || sim.resourcesSnapshot.at < tick) sim.resourcesSnapshot = { at: tick, items: liveResources(sim, subject, undefined) };
-  return (sim.resourcesSnapshot.items as Array<Record<string, unknown>>).filter((i) => type === undefined || i['type'] === type || (type === 'vm' && (i['type'] === 'qemu' || i['type'] === 'lxc')));
+  let snapshot = sim.resourcesSnapshot;
+  if (!snapshot) snapshot = { at: now, items: rrdSnapshot(sim) };
+  else if (now - snapshot.at >= sim.resourcesLagMs) snapshot = { at: snapshot.at + Math.floor((now - snapshot.at) / sim.resourcesLagMs) * sim.resourcesLagMs, items: rrdSnapshot(sim) };
+  sim.resourcesSnapshot = snapshot;
+  const rrd = snapshot.items;
+  return live.map((item) => {
+    const id = String(item['id']);
+    const known = rrd.get(id);
+    if (item['type'] === 'lxc' || item['type'] === 'qemu') {
+      const rest = Object.fromEntries(Object.entries(item).filter(([k]) => !guestStatKeys.includes(k)));
+      return known ? { ...rest, ...known } : { ...rest, status: 'unknown' };
+    }
+    // Nodes and storages: membership and availability live, usage figures from the RRD data.
+    if (!known) return item;
+    const usage = Object.fromEntries(Object.entries(known).filter(([k]) => ['cpu', 'mem', 'disk', 'uptime'].includes(k)));
+    return { ...item, ...usage };
+  });
+}
+
+function rrdSnapshot(sim: Simulator): Map<string, Record<string, unknown>> {
+  const stats = new Map<string, Record<string, unknown>>();
+  for (const g of sim.state.guests) stats.set(`${g.type}/${g.vmid}`, guestStats(sim, g));
+  for (const n of sim.state.nodes) stats.set(`node/${n.name}`, { cpu: 0.02, mem: sim.nodeMemoryCommitted(n.name), uptime: 86400 });
+  for (const st of sim.state.storages) for (const n of sim.state.nodes) stats.set(`storage/${n.name}/${st.id}`, { disk: sim.storageUsed(st, n.name) });
+  return stats;
 }
 
 function nextid(sim: Simulator, p: Params): string {
