@@ -24,6 +24,10 @@ export async function convergePool<O extends GuestObject>(ctx: GuestContext<O>, 
     if (isProxmoxError(err, 'NotFound') && /pool '[^']+' does not exist/.test(err.message)) {
       throw new TerminalError('PoolNotFound', `pool ${pool} does not exist in Proxmox; create it (e.g. in the PhoenixHypervisor's spec.pools) or change spec.pool`);
     }
+    // The list it was read from predates the membership (a write whose answer was lost, or a
+    // list older than the create): Pool.pm refuses to add a member twice, and the guest is
+    // where it should be.
+    if (isAlreadyPoolMember(err, api.vmid)) return undefined;
     throw err;
   }
   const from = seen.pool ?? '(none)';
@@ -34,4 +38,9 @@ export async function convergePool<O extends GuestObject>(ctx: GuestContext<O>, 
     await ctx.setup.events.normal(ctx.current, 'Configured', 'Update', `moved from pool ${from} to pool ${pool}`);
   }
   return { requeueAfter: 100 };
+}
+
+/** pve-access-control PVE/API2/Pool.pm: "update pools failed: VM <vmid> is already a pool member" (500). */
+function isAlreadyPoolMember(err: unknown, vmid: number): boolean {
+  return isProxmoxError(err) && err.status === 500 && new RegExp(`(^|: )VM ${vmid} is already a pool member$`).test(err.message.trim());
 }

@@ -41,6 +41,8 @@ function update(sim: Simulator, params: Params): null {
       p.members = p.members.filter((m) => m !== key);
       continue;
     }
+    // pve-access-control PVE/API2/Pool.pm: dies inside lock_user_config(..., "update pools failed").
+    if (p.members.includes(key)) throw fail(`update pools failed: VM ${vmid} is already a pool member`);
     const other = sim.state.pools.find((x) => x !== p && x.members.includes(key));
     if (other && params['allow-move'] !== 1) throw fail(`VM ${vmid} belongs already to pool '${other.poolid}' and allow-move is not set`);
     if (other) other.members = other.members.filter((m) => m !== key);
