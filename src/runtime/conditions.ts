@@ -32,14 +32,16 @@ export const Stalled = 'Stalled';
 export const Synced = 'Synced';
 
 /**
- * The states a reconcile can leave an object in. `trouble` is the controller's own: it could
- * not observe or act (restarting, an endpoint unreachable, a failed read, a lock held by another
- * task). It sets Synced=False and leaves Ready, Reconciling and Stalled as the last observation
- * at the current generation had them (Ready=True of a converged guest, the failure a failing
- * guest is stalled on), as long as the trouble is younger than the grace period; otherwise, or
- * when nothing was observed at this generation, it counts as `reconciling`.
+ * The states a reconcile can leave an object in. `failing`: an attempt of the object's own
+ * failed and is retried (Ready names the failure, Synced=False says the same). `trouble` is the
+ * controller's own: it could not observe or act (restarting, an endpoint unreachable, a failed
+ * read, a lock held by another task). Trouble sets Synced=False and leaves Ready, Reconciling
+ * and Stalled as the last observation at the current generation had them, when that was Ready
+ * or a failure of the object's own (failing or stalled), as long as the trouble is younger than
+ * the grace period; otherwise it counts as `reconciling`, so an object on its way to Ready says
+ * in Ready what holds it up.
  */
-export type Phase = 'ready' | 'reconciling' | 'stalled' | 'trouble';
+export type Phase = 'ready' | 'reconciling' | 'failing' | 'stalled' | 'trouble';
 
 /** How long trouble may last before a converged object's Ready turns False (see `Phase`). */
 export const defaultReadyGraceMs = 2 * 60_000;
@@ -92,6 +94,7 @@ export const syncedReason = 'ReconcileSuccess';
  * The standard conditions for a phase, all stamped with `generation`:
  * ready → Ready=True, Reconciling=False, Stalled=False, Synced=True;
  * reconciling → Ready=False, Reconciling=True, Stalled=False, Synced=True;
+ * failing → Ready=False, Reconciling=True, Stalled=False, Synced=False;
  * stalled → Ready=False, Reconciling=False, Stalled=True, Synced=False;
  * trouble (when it does not hold the observation, see `holdsObservation`) → as reconciling, with Synced=False.
  */
@@ -105,7 +108,7 @@ export function phaseConditions(change: PhaseChange, generation: number | undefi
     message: on ? message : '',
     ...stamp,
   });
-  const progressing = phase === 'reconciling' || phase === 'trouble';
+  const progressing = phase === 'reconciling' || phase === 'failing' || phase === 'trouble';
   return [
     { type: Ready, status: phase === 'ready' ? 'True' : 'False', reason, message, ...stamp },
     flag(Reconciling, progressing),
@@ -115,31 +118,40 @@ export function phaseConditions(change: PhaseChange, generation: number | undefi
 }
 
 function syncedCondition(phase: Phase, reason: string, message: string, stamp: { observedGeneration?: number }): ConditionUpdate {
-  const failing = phase === 'stalled' || phase === 'trouble';
-  return failing ? { type: Synced, status: 'False', reason, message, ...stamp } : { type: Synced, status: 'True', reason: syncedReason, message: '', ...stamp };
+  const failed = phase === 'failing' || phase === 'stalled' || phase === 'trouble';
+  return failed ? { type: Synced, status: 'False', reason, message, ...stamp } : { type: Synced, status: 'True', reason: syncedReason, message: '', ...stamp };
 }
 
 /**
- * When the controller's trouble began, or undefined when there is none yet: Synced turned False
- * for a reason of its own. Synced=False with Ready's own reason is the object's failure (a
- * stall), or trouble that already outlasted the grace period and so is Ready's reason now.
+ * Synced=False for the object's own failure (failing or stalled): it names what Ready names.
+ * Trouble that outlasted the grace period looks the same, and is Ready's reason by then.
  */
+function ownFailure(conditions: readonly Condition[] | undefined): boolean {
+  const synced = findCondition(conditions, Synced);
+  return synced?.status === 'False' && synced.reason === findCondition(conditions, Ready)?.reason;
+}
+
+/** When the controller's trouble began: Synced turned False for a reason of its own; undefined when there is none. */
 function troubleStart(conditions: readonly Condition[] | undefined): number | undefined {
   const synced = findCondition(conditions, Synced);
-  if (!synced || synced.status !== 'False' || synced.reason === findCondition(conditions, Ready)?.reason) return undefined;
+  if (!synced || synced.status !== 'False' || ownFailure(conditions)) return undefined;
   return Date.parse(synced.lastTransitionTime);
 }
 
 /**
  * Whether trouble leaves Ready, Reconciling and Stalled as they are: they were observed at this
- * generation, and the trouble is younger than `graceMs` (trouble that started earlier has lasted
- * long enough to matter to whoever waits on Ready).
+ * generation and said Ready, or named a failure of the object's own, and the trouble is younger
+ * than `graceMs` (trouble that started earlier has lasted long enough to matter to whoever
+ * waits on Ready).
  */
 export function holdsObservation(current: StandardStatus | undefined, generation: number | undefined, now: Date, graceMs: number): boolean {
-  const ready = findCondition(current?.conditions, Ready);
+  const conditions = current?.conditions;
+  const ready = findCondition(conditions, Ready);
   if (!ready || generation === undefined || ready.observedGeneration !== generation || current?.observedGeneration !== generation) return false;
-  const since = troubleStart(current?.conditions);
-  return since === undefined || now.getTime() - since < graceMs;
+  // Synced=False: the object's own failure, or trouble already holding the observation.
+  const standing = ready.status === 'True' || findCondition(conditions, Synced)?.status === 'False';
+  const since = troubleStart(conditions);
+  return standing && (since === undefined || now.getTime() - since < graceMs);
 }
 
 /**

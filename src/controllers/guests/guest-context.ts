@@ -150,7 +150,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const lastError = error.length > 2000 ? `${error.slice(0, 2000)}…` : error;
     const message = `${operation} failed${attempts > 1 ? ` ${attempts} times in a row` : ''}: ${lastError}; ${stalled ? 'Phoenix keeps trying, next' : 'trying again'} in ${Math.ceil(delay / 1000)} s`;
     await this.write({
-      phase: stalled ? 'stalled' : 'reconciling',
+      phase: stalled ? 'stalled' : 'failing',
       reason,
       message,
       fields: { ...fields, retry: { operation, reason, attempts, lastError, nextAttemptTime: new Date(Date.now() + delay).toISOString() } },
@@ -169,7 +169,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     if (!retry || over) return super.progress(reason, message, fields);
     const failures = `${retry.operation} failed ${retry.attempts === 1 ? 'once' : `${retry.attempts} times in a row`}: ${retry.lastError ?? 'unknown error'}`;
     await this.write({
-      phase: retry.attempts >= stallAfterAttempts ? 'stalled' : 'reconciling',
+      phase: retry.attempts >= stallAfterAttempts ? 'stalled' : 'failing',
       reason: retry.reason ?? 'TaskFailed',
       message: `${failures}; trying again: ${message}`,
       ...(fields ? { fields } : {}),

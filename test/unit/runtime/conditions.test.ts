@@ -88,10 +88,22 @@ describe('runtime: conditions', () => {
       assert.deepEqual(statuses(lasting), { Ready: 'False/Unreachable', Reconciling: 'True/Unreachable', Stalled: 'False/Unreachable', Synced: 'False/Unreachable' });
     });
 
-    it('leaves an object that is still being created as it was, and says what is wrong in Synced', () => {
+    it('says in Ready what holds up an object on its way to Ready', () => {
       const creating = nextStatus(undefined, 1, { phase: 'reconciling', reason: 'Creating', message: '' }, {}, at(0));
-      const troubled = nextStatus(creating, 1, { phase: 'trouble', reason: 'ReconcileError', message: 'x' }, {}, at(1), [], grace);
-      assert.deepEqual(statuses(troubled), { Ready: 'False/Creating', Reconciling: 'True/Creating', Stalled: 'False/Creating', Synced: 'False/ReconcileError' });
+      const troubled = nextStatus(creating, 1, { phase: 'trouble', reason: 'InsufficientPrivileges', message: 'Permission check failed' }, {}, at(1), [], grace);
+      assert.deepEqual(statuses(troubled), { Ready: 'False/InsufficientPrivileges', Reconciling: 'True/InsufficientPrivileges', Stalled: 'False/InsufficientPrivileges', Synced: 'False/InsufficientPrivileges' });
+    });
+
+    it('keeps naming the failure of an object whose attempts fail, through trouble younger than the grace period', () => {
+      const failing = nextStatus(undefined, 1, { phase: 'failing', reason: 'TaskFailed', message: 'create failed twice' }, {}, at(0));
+      assert.deepEqual(statuses(failing), { Ready: 'False/TaskFailed', Reconciling: 'True/TaskFailed', Stalled: 'False/TaskFailed', Synced: 'False/TaskFailed' });
+      assert.equal(computeKStatus({ metadata: { generation: 1 }, status: failing }), 'InProgress');
+      const restarted = nextStatus(failing, 1, { phase: 'trouble', reason: 'WaitingForHypervisor', message: 'connecting' }, {}, at(30), [], grace);
+      const readFailed = nextStatus(restarted, 1, { phase: 'trouble', reason: 'ReconcileError', message: '500' }, {}, at(60), [], grace);
+      for (const s of [restarted, readFailed]) assert.equal(findCondition(s.conditions, 'Ready')?.reason, 'TaskFailed');
+      assert.deepEqual(statuses(readFailed), { Ready: 'False/TaskFailed', Reconciling: 'True/TaskFailed', Stalled: 'False/TaskFailed', Synced: 'False/ReconcileError' });
+      const lasting = nextStatus(readFailed, 1, { phase: 'trouble', reason: 'ReconcileError', message: '500' }, {}, at(151), [], grace);
+      assert.equal(findCondition(lasting.conditions, 'Ready')?.reason, 'ReconcileError', 'trouble since 30 s has outlasted the 120 s grace');
     });
 
     it('keeps a failing object stalled on its own failure, and times the trouble from when it began', () => {
