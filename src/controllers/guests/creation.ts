@@ -107,8 +107,13 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
       await ctx.write({ phase: 'reconciling', reason: 'RejectedByProxmox', message: err.message, fields });
       throw new TerminalError('RejectedByProxmox', `Proxmox refused the ${creation.action}: ${err.message}`);
     }
-    await ctx.write({ phase: 'reconciling', reason: 'Creating', message: `the ${creation.action} was refused`, fields });
-    throw err;
+    if (isProxmoxError(err, 'Forbidden')) {
+      await ctx.write({ phase: 'reconciling', reason: 'Creating', message: `the ${creation.action} was refused`, fields });
+      throw err;
+    }
+    // Any other refusal is a failed attempt like a failed task: backed off, named, and
+    // Stalled once it lasts, instead of a bare "Creating" while the queue retries it.
+    return ctx.failed(creation.action, 'CreateRefused', `Proxmox refused the ${creation.action} of VMID ${api.vmid}: ${(err as Error).message}`, fields);
   }
   connection.markers.note(api.vmid, api.node, api.type, ctx.identity.owner);
   await ctx.setup.events.normal(ctx.current, creation.action === 'create' ? 'Creating' : 'Cloning', creation.action, `${creation.action === 'create' ? 'creating' : `cloning VMID ${cloneSource} to`} VMID ${api.vmid} on node ${api.node}`);
