@@ -117,11 +117,16 @@ export function kindByName(kind: string): KindDefinition {
   return found;
 }
 
-/** Removes documentation-only annotations, which the API server would reject. */
+/**
+ * Removes documentation-only annotations, which the API server would reject, and turns a
+ * pattern that has a message into a CEL rule carrying it.
+ */
 function forCrd(schema: JsonSchema): JsonSchema {
   const out: JsonSchema = {};
+  const patternMessage = schema['x-phoenix-pattern-message'];
   for (const [key, value] of Object.entries(schema) as [keyof JsonSchema, unknown][]) {
-    if (key === 'x-phoenix-example') continue;
+    if (key === 'x-phoenix-example' || key === 'x-phoenix-pattern-message') continue;
+    if (key === 'pattern' && patternMessage !== undefined) continue;
     if (key === 'properties') {
       out.properties = Object.fromEntries(Object.entries(value as Record<string, JsonSchema>).map(([k, v]) => [k, forCrd(v)]));
     } else if ((key === 'items' || key === 'additionalProperties') && typeof value === 'object') {
@@ -129,6 +134,11 @@ function forCrd(schema: JsonSchema): JsonSchema {
     } else {
       (out as Record<string, unknown>)[key] = value;
     }
+  }
+  if (patternMessage !== undefined && schema.pattern !== undefined) {
+    // A raw CEL string ends at the first quote, so a pattern used this way must not contain one.
+    if (schema.pattern.includes("'")) throw new Error(`pattern ${schema.pattern} cannot be a raw CEL string`);
+    out['x-kubernetes-validations'] = [{ rule: `self.matches(r'${schema.pattern}')`, message: patternMessage }, ...(schema['x-kubernetes-validations'] ?? [])];
   }
   return out;
 }

@@ -39,6 +39,11 @@ export interface JsonSchema {
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
   /** Documentation-only annotations; stripped from CRDs. */
   'x-phoenix-example'?: unknown;
+  /**
+   * What `pattern` means, for people. In a CRD the pattern becomes a CEL rule with this
+   * message (the API server's own pattern error quotes the regular expression instead).
+   */
+  'x-phoenix-pattern-message'?: string;
 }
 
 export interface Schema<T> {
@@ -66,6 +71,8 @@ function annotate(json: JsonSchema, common: Common): JsonSchema {
 
 export interface StringOptions extends Common {
   pattern?: string;
+  /** The refusal message for a value that does not match `pattern`: what the value must be. */
+  patternMessage?: string;
   format?: string;
   minLength?: number;
   /** Every string is bounded: CEL cost estimation rejects rules over unbounded strings. */
@@ -76,6 +83,7 @@ export interface StringOptions extends Common {
 export function string(o: StringOptions): Schema<string> {
   const json: JsonSchema = { type: 'string', maxLength: o.maxLength };
   if (o.pattern !== undefined) json.pattern = o.pattern;
+  if (o.patternMessage !== undefined) json['x-phoenix-pattern-message'] = o.patternMessage;
   if (o.format !== undefined) json.format = o.format;
   if (o.minLength !== undefined) json.minLength = o.minLength;
   if (o.default !== undefined) json.default = o.default;
