@@ -72,7 +72,7 @@ const addressRules: s.CelRule[] = [
 ];
 
 const address = (description: string) =>
-  s.string({ description, maxLength: 512, pattern: '^[A-Za-z0-9+/:.,_-]+$', rules: addressRules });
+  s.string({ description, maxLength: 512, rules: addressRules });
 
 const port = '([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
 const portItem = `(${port}(:${port})?|[A-Za-z][A-Za-z0-9._+-]*)`;

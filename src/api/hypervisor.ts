@@ -119,7 +119,7 @@ const download = s.object(
   {
     node: c.nodeName('Node to download on.'),
     storage: c.storageId('Target storage.'),
-    appliance: s.string({ description: 'An appliance from the Proxmox template index (`pveam available`), such as `ubuntu-24.04-standard_24.04-2_amd64.tar.zst`.', maxLength: 256, pattern: '^[a-zA-Z0-9._+-]+$' }),
+    appliance: s.string({ description: 'An appliance from the Proxmox template index (`pveam available`), such as `ubuntu-24.04-standard_24.04-2_amd64.tar.zst`.', maxLength: 255, pattern: '^[a-zA-Z0-9._+-]+$' }),
     url: s.string({ description: 'Download from this URL (`download-url`).', maxLength: 2048, pattern: '^https?://' }),
     filename: s.string({ description: 'File name on the storage (with `url`).', maxLength: 255, pattern: '^[a-zA-Z0-9._+-]+$' }),
     content: s.literal(['iso', 'vztmpl', 'import'] as const, { description: 'Content type (with `url`).' }),

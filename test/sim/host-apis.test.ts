@@ -86,7 +86,8 @@ describe('simulator host and datacenter APIs', () => {
     f = await startFixture();
     f.sim.admin.addGuest({ type: 'lxc', vmid: 100, config: { hostname: 'ct', memory: 512 } });
     const post = (rule: Record<string, string>) => f.call('POST', '/nodes/pve/lxc/100/firewall/rules', { type: 'in', action: 'ACCEPT', ...rule });
-    for (const rule of [{ source: '999.1.1.1' }, { source: '10.0.0.5/24' }, { dest: '10.0.0.9-10.0.0.1' }, { source: '10.0.0.1,fd00::1' }, { proto: 'tcp', dport: '9000:8000' }, { proto: 'tcp', dport: '70000' }]) {
+    const bad: Record<string, string>[] = [{ source: '999.1.1.1' }, { source: '10.0.0.5/24' }, { dest: '10.0.0.9-10.0.0.1' }, { source: '10.0.0.1,fd00::1' }, { proto: 'tcp', dport: '9000:8000' }, { proto: 'tcp', dport: '70000' }];
+    for (const rule of bad) {
       const refused = await post(rule);
       assert.equal(refused.status, 400, JSON.stringify(rule));
       assert.ok((refused.body as { errors?: Record<string, string> }).errors?.[Object.keys(rule).at(-1)!], JSON.stringify(refused.body));
