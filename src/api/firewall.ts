@@ -135,6 +135,12 @@ function firewallRuleFor(scope: 'guest' | 'cluster') {
           fieldPath: '.dport',
         },
         {
+          // Proxmox would also read a number here as an ICMP type: one meant as a port is a mistake this catches.
+          rule: `!has(self.dport) || !has(self.proto) || !(self.proto in ${celList(icmpProtocols)}) || self.dport.matches(r'^[a-z][a-z0-9-]*$')`,
+          message: 'with an ICMP protocol, dport is an ICMP type name such as echo-request, not a port',
+          fieldPath: '.dport',
+        },
+        {
           rule: `!has(self.sport) || (has(self.proto) && self.proto in ${celList(portProtocols)})`,
           message: `sport needs proto: one that has ports (${portProtocols.filter((p) => !/^\d/.test(p)).join(', ')})`,
           fieldPath: '.sport',

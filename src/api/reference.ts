@@ -75,6 +75,7 @@ const validationSection = [
   '  0 to 255), `source` and `dest` (an address, a network with its host bits zero, a range `a-b`, a list of addresses and networks of one',
   '  family, an alias, an IP set `+name`), `sport` and `dport` (ports up to 65535, ranges `a:b`, service names, at most 15 items), `iface`',
   '  (`netN` on a guest, a host interface on the cluster), ports only with a protocol that has them, and one IP family per rule;',
+  '  with an ICMP protocol, `dport` must be an ICMP type name (Proxmox would also take a number, which is mostly a port by mistake);',
   '- guest settings: `cores` at least 1, a VM\'s `cpuLimit` at most 128, its `machine` type, mount and device paths without `.` or `..`',
   '  segments, and the rules across fields listed under each kind below.',
   '',

@@ -128,6 +128,7 @@ describe('bad input is refused (real API server + simulator)', function () {
     ['an action that is none of ACCEPT, DROP, REJECT', 'PhoenixLXC', { ...lxc, ...rule({ action: 'ALLOW' }) }, 'spec.firewall.rules[0].action'],
     ['a guest rule on a host interface (iface net\\d+)', 'PhoenixLXC', { ...lxc, ...rule({ iface: 'vmbr0' }) }, 'spec.firewall.rules[0].iface'],
     ['an IPv4 source and an IPv6 dest', 'PhoenixLXC', { ...lxc, ...rule({ source: '10.0.0.0/24', dest: 'fd00::1' }) }, 'spec.firewall.rules[0].dest'],
+    ['a port number as the ICMP type', 'PhoenixLXC', { ...lxc, ...rule({ proto: 'icmp', dport: '22' }) }, 'spec.firewall.rules[0].dport'],
     ['icmp with IPv6 addresses', 'PhoenixLXC', { ...lxc, ...rule({ proto: 'icmp', source: 'fd00::/64' }) }, 'spec.firewall.rules[0].proto'],
     ['a VM cpuLimit of 129 (cpulimit 0-128)', 'PhoenixVM', { source: { blank: {} }, cpuLimit: 129 }, 'spec.cpuLimit'],
     ['a 0-byte VM disk', 'PhoenixVM', { source: { blank: {} }, disks: [{ slot: 'scsi0', storage: 'local-lvm', size: '0G' }] }, 'spec.disks[0].size'],
