@@ -47,7 +47,13 @@ export const guestSpecFields = {
   snapshots: s.array(
     s.object(
       {
-        name: s.string({ description: 'Snapshot name.', pattern: c.patterns.pveConfigId, maxLength: 40 }),
+        name: s.string({
+          description: 'Snapshot name. Proxmox reserves `current`, and `pending` (VMs) and `vzdump` (containers).',
+          pattern: c.patterns.pveConfigId,
+          maxLength: 40,
+          // qemu-server's and pve-container's snapshot APIs refuse these names; one rule serves both kinds.
+          rules: [{ rule: "self != 'current' && self != 'vzdump' && self.lowerAscii() != 'pending'", message: 'current, pending and vzdump are snapshot names Proxmox reserves' }],
+        }),
         description: s.string({ description: 'Snapshot description.', maxLength: 1024 }),
       },
       { description: 'A snapshot to keep.', required: ['name'] },

@@ -139,6 +139,12 @@ export const phoenixVmSpec = s.object(
     required: ['hypervisorRef', 'node'],
     rules: [
       ...guestSpecRules,
+      {
+        // qemu-server: "balloon value too large (must be smaller than assigned memory)".
+        rule: `!has(self.balloon) || !has(self.memory) || !self.balloon.matches(r'${c.patterns.size}') || !self.memory.matches(r'${c.patterns.size}') || quantity(self.balloon + 'i').compareTo(quantity(self.memory + 'i')) <= 0`,
+        message: 'balloon must not exceed memory',
+        fieldPath: '.balloon',
+      },
       { rule: '!has(self.cpuLimit) || self.cpuLimit <= 128', message: 'a VM\'s cpuLimit is at most 128 (qemu-server\'s cpulimit range is 0 to 128)', fieldPath: '.cpuLimit' },
       { rule: "!has(self.efiDisk) || (has(self.bios) && self.bios == 'ovmf')", message: 'efiDisk needs bios: ovmf', fieldPath: '.efiDisk' },
       { rule: "!has(self.pciDevices) || !self.pciDevices.exists(d, has(d.pcie) && d.pcie) || (has(self.machine) && self.machine.startsWith('q35'))", message: 'PCIe passthrough needs machine: q35', fieldPath: '.pciDevices' },

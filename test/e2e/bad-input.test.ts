@@ -131,6 +131,9 @@ describe('bad input is refused (real API server + simulator)', function () {
     ['a port number as the ICMP type', 'PhoenixLXC', { ...lxc, ...rule({ proto: 'icmp', dport: '22' }) }, 'spec.firewall.rules[0].dport'],
     ['icmp with IPv6 addresses', 'PhoenixLXC', { ...lxc, ...rule({ proto: 'icmp', source: 'fd00::/64' }) }, 'spec.firewall.rules[0].proto'],
     ['a VM cpuLimit of 129 (cpulimit 0-128)', 'PhoenixVM', { source: { blank: {} }, cpuLimit: 129 }, 'spec.cpuLimit'],
+    ['a balloon target above memory (qemu-server: balloon value too large)', 'PhoenixVM', { source: { blank: {} }, memory: '2G', balloon: '4G' }, 'spec.balloon'],
+    ['the reserved snapshot name current', 'PhoenixLXC', { ...lxc, snapshots: [{ name: 'current' }] }, 'spec.snapshots[0].name'],
+    ['the reserved snapshot name pending, in any case', 'PhoenixVM', { source: { blank: {} }, snapshots: [{ name: 'Pending' }] }, 'spec.snapshots[0].name'],
     ['a 0-byte VM disk', 'PhoenixVM', { source: { blank: {} }, disks: [{ slot: 'scsi0', storage: 'local-lvm', size: '0G' }] }, 'spec.disks[0].size'],
     ['a machine type qemu-server does not know', 'PhoenixVM', { source: { blank: {} }, machine: 'q99' }, 'spec.machine'],
     ['a VM name with an underscore (dns-name)', 'PhoenixVM', { source: { blank: {} }, hostname: 'web_1' }, 'spec.hostname'],
@@ -169,7 +172,7 @@ describe('bad input is refused (real API server + simulator)', function () {
         ],
       },
     }, 'All');
-    await create('PhoenixVM', 'edges', { source: { blank: {} }, cpuLimit: 128, balloon: '0M', machine: 'pc-q35-9.2+pve1', disks: [{ slot: 'scsi0', storage: 'local-lvm', size: '1M' }] }, 'All');
+    await create('PhoenixVM', 'edges', { source: { blank: {} }, cpuLimit: 128, memory: '2G', balloon: '2048M', snapshots: [{ name: 'pending2' }], machine: 'pc-q35-9.2+pve1', disks: [{ slot: 'scsi0', storage: 'local-lvm', size: '1M' }] }, 'All');
   });
 
   it('stalls what only the controller can check, naming each field, before any Proxmox call', async () => {
