@@ -56,7 +56,7 @@ describe('bad input is refused (real API server + simulator)', function () {
       assert.ok(err instanceof k8s.ApiException, String(err));
       assert.equal(err.code, 422, String(err.body));
       const status = JSON.parse(String(err.body)) as { message: string; details?: { causes?: Cause[] } };
-      assert.doesNotMatch(status.message, /no such overload|no matching overload|runtime error|evaluation error|compilation failed/i, 'a CEL rule failed to evaluate');
+      assert.doesNotMatch(status.message, /no such overload|no matching overload|runtime error|evaluation error|evaluating rule|compilation failed/i, 'a CEL rule failed to evaluate');
       return (status.details?.causes ?? []).map((c) => ({ field: c.field, message: c.message }));
     }
     assert.fail(`the API server accepted a bad ${kind}: ${JSON.stringify(spec)}`);
@@ -173,6 +173,25 @@ describe('bad input is refused (real API server + simulator)', function () {
       },
     }, 'All');
     await create('PhoenixVM', 'edges', { source: { blank: {} }, cpuLimit: 128, memory: '2G', balloon: '2048M', snapshots: [{ name: 'pending2' }], machine: 'pc-q35-9.2+pve1', disks: [{ slot: 'scsi0', storage: 'local-lvm', size: '1M' }] }, 'All');
+  });
+
+  it('refuses a malformed size on update with its own message, and a shrink, without a CEL runtime error from the grow-only rule', async () => {
+    // A hypervisor that does not exist: the controller never calls Proxmox for this object.
+    await create('PhoenixLXC', 'grower', { ...lxc, hypervisorRef: { name: 'nowhere' }, rootDisk: { size: '8G' } });
+    const resize = async (size: string): Promise<string> => {
+      try {
+        await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'grower', body: [{ op: 'replace', path: '/spec/rootDisk/size', value: size }] });
+      } catch (err) {
+        assert.ok(err instanceof k8s.ApiException && err.code === 422, String(err));
+        return (JSON.parse(String(err.body)) as { message: string }).message;
+      }
+      return assert.fail(`the API server took rootDisk.size ${size}`);
+    };
+    const malformed = await resize('8GB');
+    assert.match(malformed, /spec\.rootDisk\.size: Invalid value: "string": must be a Proxmox size/);
+    assert.doesNotMatch(malformed, /no such overload|no matching overload|runtime error|evaluation error|evaluating rule/i);
+    const shrink = await resize('4G');
+    assert.match(shrink, /spec\.rootDisk\.size: Invalid value: "string": disks can only grow/);
   });
 
   it('stalls what only the controller can check, naming each field, before any Proxmox call', async () => {
