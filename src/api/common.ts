@@ -53,28 +53,22 @@ export const k8sName = (description: string) =>
   s.string({ description, pattern: patterns.k8sName, maxLength: 253, minLength: 1 });
 
 /** A CEL guard: `field` is a Proxmox size, so it may be read as a quantity without a runtime error. */
-const isSize = (field: string) => `${field}.matches(r'${patterns.size}')`;
-
-/** A size at least `min` (a Proxmox size). Sizes as CEL quantities: Proxmox's binary K/M/G/T plus "i" are Kubernetes binary suffixes. */
-export const sizeAtLeast = (min: string, why: string): s.CelRule => ({
-  rule: `!${isSize('self')} || quantity(self + 'i').compareTo(quantity('${min}i')) >= 0`,
-  message: `must be at least ${min}: ${why}`,
-});
+export const isSize = (field: string) => `${field}.matches(r'${patterns.size}')`;
 
 /** The smallest volume: Proxmox allocates in whole MiB, so a smaller size makes a 0-byte volume. */
-export const minimumVolume = sizeAtLeast('1M', 'Proxmox allocates volumes in whole MiB');
+export const minimumVolume: s.MinSize = { min: '1M', why: 'Proxmox allocates volumes in whole MiB' };
 
 /**
  * A Proxmox size (`disk-size`): a number and a binary unit. `minimum`, when given, is the
  * smallest size Proxmox takes; without one, `0` is allowed (swap, the balloon target).
  */
-export const size = (description: string, example = '8G', minimum?: s.CelRule) =>
+export const size = (description: string, example = '8G', minimum?: s.MinSize) =>
   s.string({
     description: `${description} A Proxmox size: a number and a binary unit K, M, G or T (for example \`${example}\`).`,
     ...matching('size'),
     maxLength: 16,
     example,
-    ...(minimum ? { rules: [minimum] } : {}),
+    ...(minimum ? { minSize: minimum } : {}),
   });
 
 export const storageId = (description: string) =>

@@ -21,7 +21,7 @@ export const guestSpecFields = {
   cores: s.integer({ description: 'CPU cores.', minimum: 1, maximum: 8192 }),
   cpuLimit: s.integer({ description: 'CPU usage limit in cores (0: no limit).', minimum: 0, maximum: 8192 }),
   cpuUnits: s.integer({ description: 'CPU weight relative to other guests.', minimum: 1, maximum: 262144 }),
-  memory: c.size('Memory.', '2G', c.sizeAtLeast('16M', 'Proxmox\'s smallest memory is 16 MiB')),
+  memory: c.size('Memory.', '2G', { min: '16M', why: 'Proxmox\'s smallest memory is 16 MiB' }),
   dns: c.dns,
   onBoot: s.boolean({ description: 'Start the guest when the host boots.' }),
   startup: c.startup,

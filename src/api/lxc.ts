@@ -31,7 +31,8 @@ const mountPoint = s.object(
       description: 'Size of the new volume (grow only). A Proxmox size such as `50G`.',
       ...c.matching('size'),
       maxLength: 16,
-      rules: [c.minimumVolume, c.growOnly('')],
+      minSize: c.minimumVolume,
+      rules: [c.growOnly('')],
     }),
     hostPath: s.string({ description: 'Bind-mount this host directory instead of a new volume.', pattern: '^/[^,;=]*$', maxLength: 256, rules: [c.noDotSegments] }),
     readOnly: s.boolean({ description: 'Mount read-only.' }),
@@ -67,7 +68,7 @@ export const phoenixLxcSpec = s.object(
     rootDisk: s.object(
       {
         storage: c.storageId('Storage for the root volume. Immutable.'),
-        size: s.string({ description: 'Root volume size (grow only), such as `16G`.', ...c.matching('size'), maxLength: 16, rules: [c.minimumVolume, c.growOnly('')] }),
+        size: s.string({ description: 'Root volume size (grow only), such as `16G`.', ...c.matching('size'), maxLength: 16, minSize: c.minimumVolume, rules: [c.growOnly('')] }),
       },
       {
         description: 'The root filesystem (`rootfs`).',

@@ -139,7 +139,8 @@ function constraints(schema: JsonSchema): string[] {
   if (schema.default !== undefined) notes.push(`Default \`${JSON.stringify(schema.default)}\`.`);
   if (schema.minimum !== undefined || schema.maximum !== undefined) notes.push(`Range ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}.`);
   if (schema['x-phoenix-pattern-message']) notes.push(`Rule: ${schema['x-phoenix-pattern-message']}.`);
-  else if (schema.pattern) notes.push(`Pattern \`${schema.pattern.replace(/\|/g, '\\|')}\`.`);
+  if (schema['x-phoenix-min-size']) notes.push(`Rule: must be at least ${schema['x-phoenix-min-size'].min}: ${schema['x-phoenix-min-size'].why}.`);
+  if (!schema['x-phoenix-pattern-message'] && schema.pattern) notes.push(`Pattern \`${schema.pattern.replace(/\|/g, '\\|')}\`.`);
   if (schema.type === 'array' && schema.maxItems !== undefined) notes.push(`At most ${schema.maxItems} items.`);
   if (schema['x-kubernetes-list-map-keys']) notes.push(`Keyed by \`${schema['x-kubernetes-list-map-keys'].join(', ')}\`.`);
   for (const rule of schema['x-kubernetes-validations'] ?? []) if (rule.message) notes.push(`Rule: ${rule.message}.`);

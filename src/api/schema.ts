@@ -44,6 +44,17 @@ export interface JsonSchema {
    * message (the API server's own pattern error quotes the regular expression instead).
    */
   'x-phoenix-pattern-message'?: string;
+  /**
+   * The smallest Proxmox size (`8G`) a size string may name. A CEL rule in a CRD, an ajv
+   * keyword in the controller's check (src/api/validation.ts): one definition for both.
+   */
+  'x-phoenix-min-size'?: MinSize;
+}
+
+export interface MinSize {
+  readonly min: string;
+  /** Why Proxmox needs at least that much, for the refusal. */
+  readonly why: string;
 }
 
 export interface Schema<T> {
@@ -73,6 +84,7 @@ export interface StringOptions extends Common {
   pattern?: string;
   /** The refusal message for a value that does not match `pattern`: what the value must be. */
   patternMessage?: string;
+  minSize?: MinSize;
   format?: string;
   minLength?: number;
   /** Every string is bounded: CEL cost estimation rejects rules over unbounded strings. */
@@ -84,6 +96,7 @@ export function string(o: StringOptions): Schema<string> {
   const json: JsonSchema = { type: 'string', maxLength: o.maxLength };
   if (o.pattern !== undefined) json.pattern = o.pattern;
   if (o.patternMessage !== undefined) json['x-phoenix-pattern-message'] = o.patternMessage;
+  if (o.minSize !== undefined) json['x-phoenix-min-size'] = o.minSize;
   if (o.format !== undefined) json.format = o.format;
   if (o.minLength !== undefined) json.minLength = o.minLength;
   if (o.default !== undefined) json.default = o.default;

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { kinds, kindByName } from './kinds.ts';
-import type { JsonSchema } from './schema.ts';
+import type { JsonSchema, MinSize } from './schema.ts';
+import { parseSize } from '../proxmox/size.ts';
 import { firewallRuleProblems } from './firewall-checks.ts';
 
 export interface FieldError {
@@ -20,6 +21,7 @@ export class SpecValidator {
 
   constructor() {
     const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true });
+    ajv.addKeyword({ keyword: 'x-phoenix-min-size', schemaType: 'object', validate: atLeastSize });
     for (const def of kinds) this.validators.set(def.kind, ajv.compile(def.spec.json));
   }
 
@@ -31,6 +33,15 @@ export class SpecValidator {
     return firewallRuleProblems(rules, 'spec.firewall.rules');
   }
 }
+
+/** The `x-phoenix-min-size` keyword: a malformed size is the pattern's to report. */
+function atLeastSize(this: unknown, minimum: MinSize, data: unknown): boolean {
+  const size = typeof data === 'string' ? parseSize(data) : undefined;
+  if (size === undefined || size >= parseSize(minimum.min)!) return true;
+  atLeastSize.errors = [{ keyword: 'x-phoenix-min-size', message: `must be at least ${minimum.min}: ${minimum.why}`, params: {} }];
+  return false;
+}
+atLeastSize.errors = [] as Partial<ErrorObject>[];
 
 function toFieldError(error: ErrorObject): FieldError {
   const path = error.instancePath

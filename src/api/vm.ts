@@ -44,7 +44,7 @@ const disk = s.object(
   {
     slot: s.string({ description: 'Bus and index: `scsi0`, `virtio1`, `sata0`…', pattern: diskSlot, maxLength: 8 }),
     storage: c.storageId('Storage for a new disk. Immutable.'),
-    size: s.string({ description: 'Disk size (grow only), such as `32G`.', ...c.matching('size'), maxLength: 16, rules: [c.minimumVolume, c.growOnly('')] }),
+    size: s.string({ description: 'Disk size (grow only), such as `32G`.', ...c.matching('size'), maxLength: 16, minSize: c.minimumVolume, rules: [c.growOnly('')] }),
     cache: s.literal(['none', 'writethrough', 'writeback', 'unsafe', 'directsync'] as const, { description: 'Cache mode.' }),
     discard: s.boolean({ description: 'Pass discard/TRIM to the storage.' }),
     ssd: s.boolean({ description: 'Present the disk as an SSD.' }),

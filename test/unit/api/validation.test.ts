@@ -43,6 +43,14 @@ describe('SpecValidator (ajv over the CRD schemas)', () => {
     ]);
   });
 
+  it('holds sizes to Proxmox\'s minimums, as the CRD\'s CEL rules do: memory 16M, a volume 1M', () => {
+    const spec = { hypervisorRef: { name: 'pve' }, node: 'pve', source: { osTemplate: { volume: 'local:vztmpl/x.tar.zst' } }, memory: '8M', swap: '0M', rootDisk: { size: '0G' }, mountPoints: [{ path: '/a', storage: 'local', size: '1M' }] };
+    assert.deepEqual(validator.validate('PhoenixLXC', spec), [
+      { field: 'spec.memory', message: 'must be at least 16M: Proxmox\'s smallest memory is 16 MiB' },
+      { field: 'spec.rootDisk.size', message: 'must be at least 1M: Proxmox allocates volumes in whole MiB' },
+    ]);
+  });
+
   it('parses firewall address and port lists in full, naming the rule\'s field', () => {
     const rules = [
       { type: 'in', action: 'ACCEPT', source: '10.0.0.9-10.0.0.1' },
