@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
 import { startPhoenix, waitCondition, condition, stalledWith, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { apiGroup, apiVersion } from '../../src/api/group.ts';
+import { customResourceDefinition, kindByName } from '../../src/api/kinds.ts';
+import { eventually, installPhoenixCrds } from '../support/crds.ts';
 
 const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 const longLabel = 'a'.repeat(80);
@@ -209,6 +211,35 @@ describe('bad input is refused (real API server + simulator)', function () {
     assert.match(message, /spec\.firewall\.rules\[0\]\.dport: [^;]*9000:8000/);
     assert.equal(condition(stalled, 'Ready')?.status, 'False');
     assert.equal(condition(stalled, 'Ready')?.reason, 'InvalidSpec');
+    assert.equal(stalled.status.vmid, undefined, 'a VMID was allocated for an invalid spec');
+    assert.equal(writes(), before, 'Proxmox was written to for an invalid spec');
+  });
+
+  it('stalls an object stored before the CRD had today\'s rules (8M of memory), naming the field, before any Proxmox call', async () => {
+    const api = env.cluster.kc.makeApiClient(k8s.ApiextensionsV1Api);
+    /** Installs the PhoenixLXC CRD as an older release had it: no rule on memory but its pattern. */
+    const installOlderCrd = async () => {
+      const crd = customResourceDefinition(kindByName('PhoenixLXC')) as any;
+      const memory = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.memory;
+      delete memory['x-kubernetes-validations'];
+      memory.pattern = '^[0-9]+(\\.[0-9]+)?[KMGT]$';
+      const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(JSON.stringify(crd));
+      const existing = await api.readCustomResourceDefinition({ name: crd.metadata.name });
+      body.metadata = { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion };
+      await api.replaceCustomResourceDefinition({ name: crd.metadata.name, body });
+    };
+    const spec = { ...lxc, memory: '8M' };
+    const before = writes();
+    try {
+      await installOlderCrd();
+      await eventually('the older CRD is served', () => create('PhoenixLXC', 'stored-early', spec, 'All').then(() => true, () => false));
+      await create('PhoenixLXC', 'stored-early', spec);
+    } finally {
+      await installPhoenixCrds(env.cluster.kc);
+    }
+    await refusal('PhoenixLXC', spec);
+    const stalled = await waitCondition(env, 'phoenixlxcs', 'stored-early', stalledWith('InvalidSpec'), 'Stalled InvalidSpec');
+    assert.equal(condition(stalled, 'Stalled')?.message, 'spec.memory: must be at least 16M: Proxmox\'s smallest memory is 16 MiB');
     assert.equal(stalled.status.vmid, undefined, 'a VMID was allocated for an invalid spec');
     assert.equal(writes(), before, 'Proxmox was written to for an invalid spec');
   });
