@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, waitCondition, condition, stalledWith, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, waitCondition, getObject, condition, stalledWith, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { apiGroup, apiVersion } from '../../src/api/group.ts';
 import { customResourceDefinition, kindByName } from '../../src/api/kinds.ts';
 import { eventually, installPhoenixCrds } from '../support/crds.ts';
@@ -62,6 +62,18 @@ describe('bad input is refused (real API server + simulator)', function () {
       return (status.details?.causes ?? []).map((c) => ({ field: c.field, message: c.message }));
     }
     assert.fail(`the API server accepted a bad ${kind}: ${JSON.stringify(spec)}`);
+  }
+
+  /** Installs a kind's CRD with its spec schema edited, as an older release had it. */
+  async function installOlderCrd(kind: Kind, editSpec: (specSchema: any) => void): Promise<void> {
+    const api = env.cluster.kc.makeApiClient(k8s.ApiextensionsV1Api);
+    const crd = customResourceDefinition(kindByName(kind)) as any;
+    editSpec(crd.spec.versions[0].schema.openAPIV3Schema.properties.spec);
+    // The typed client drops raw x-kubernetes-* keys unless loadYaml puts them on the model first.
+    const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(JSON.stringify(crd));
+    const existing = await api.readCustomResourceDefinition({ name: crd.metadata.name });
+    body.metadata = { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion };
+    await api.replaceCustomResourceDefinition({ name: crd.metadata.name, body });
   }
 
   const fieldsOf = (causes: readonly Cause[]) => [...new Set(causes.map((c) => c.field))].sort();
@@ -216,22 +228,14 @@ describe('bad input is refused (real API server + simulator)', function () {
   });
 
   it('stalls an object stored before the CRD had today\'s rules (8M of memory), naming the field, before any Proxmox call', async () => {
-    const api = env.cluster.kc.makeApiClient(k8s.ApiextensionsV1Api);
-    /** Installs the PhoenixLXC CRD as an older release had it: no rule on memory but its pattern. */
-    const installOlderCrd = async () => {
-      const crd = customResourceDefinition(kindByName('PhoenixLXC')) as any;
-      const memory = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.memory;
-      delete memory['x-kubernetes-validations'];
-      memory.pattern = '^[0-9]+(\\.[0-9]+)?[KMGT]$';
-      const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(JSON.stringify(crd));
-      const existing = await api.readCustomResourceDefinition({ name: crd.metadata.name });
-      body.metadata = { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion };
-      await api.replaceCustomResourceDefinition({ name: crd.metadata.name, body });
-    };
     const spec = { ...lxc, memory: '8M' };
     const before = writes();
     try {
-      await installOlderCrd();
+      // As an older release had it: no rule on memory but its pattern.
+      await installOlderCrd('PhoenixLXC', (specSchema) => {
+        delete specSchema.properties.memory['x-kubernetes-validations'];
+        specSchema.properties.memory.pattern = '^[0-9]+(\\.[0-9]+)?[KMGT]$';
+      });
       await eventually('the older CRD is served', () => create('PhoenixLXC', 'stored-early', spec, 'All').then(() => true, () => false));
       await create('PhoenixLXC', 'stored-early', spec);
     } finally {
@@ -254,5 +258,25 @@ describe('bad input is refused (real API server + simulator)', function () {
     const stalled = await waitCondition(env, 'phoenixhypervisors', env.hypervisor, stalledWith('InvalidSpec'), 'Stalled InvalidSpec');
     assert.match(condition(stalled, 'Stalled')?.message ?? '', /spec\.firewall\.rules\[0\]\.source: [^;]*fd00::9-fd00::1/);
     assert.equal(rulesWritten(), before, 'a cluster firewall rule was written for an invalid spec');
+  });
+
+  it('stalls a hypervisor stored before the CRD had today\'s rules (a one-letter realm), creating no user', async () => {
+    const patch = (ops: unknown[]) => env.custom.patchClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: env.hypervisor, body: ops });
+    // The test before leaves a bad cluster firewall rule: without it the hypervisor goes on.
+    if ((await getObject(env, 'phoenixhypervisors', env.hypervisor)).spec.firewall) await patch([{ op: 'remove', path: '/spec/firewall' }]);
+    await waitCondition(env, 'phoenixhypervisors', env.hypervisor, (o) => condition(o, 'Stalled')?.status !== 'True', 'no longer Stalled');
+    const usersCreated = () => env.sim.admin.counters().byEndpoint['POST /access/users'] ?? 0;
+    const before = usersCreated();
+    const users = [{ userid: 'ops@p' }];
+    try {
+      // As an older release had it: any user id.
+      await installOlderCrd('PhoenixHypervisor', (specSchema) => delete specSchema.properties.users.items.properties.userid.pattern);
+      await eventually('the older CRD is served', () => patch([{ op: 'add', path: '/spec/users', value: users }]).then(() => true, () => false));
+    } finally {
+      await installPhoenixCrds(env.cluster.kc);
+    }
+    const stalled = await waitCondition(env, 'phoenixhypervisors', env.hypervisor, stalledWith('InvalidSpec'), 'Stalled InvalidSpec');
+    assert.match(condition(stalled, 'Stalled')?.message ?? '', /^spec\.users\[0\]\.userid: /);
+    assert.equal(usersCreated(), before, 'Proxmox was asked to create a user for an invalid spec');
   });
 });
