@@ -4,9 +4,24 @@ import * as s from './schema.ts';
 // accepts is one Proxmox accepts too.
 export const patterns = {
   k8sName: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
-  dnsName: '^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$',
-  pveNode: '^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$',
+  /** `dns-name`, with labels of at most 63 characters (RFC 1123), which Proxmox itself does not check. */
+  dnsName: '^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$',
+  pveNode: '^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$',
   pveStorageId: '^[a-zA-Z][a-zA-Z0-9._-]*[a-zA-Z0-9]$',
+  /** `pve-poolid` (pve-access-control): letters, digits, `.`, `-` and `_`. */
+  pvePoolId: '^[A-Za-z0-9._-]+$',
+  /** `pve-iface` (pve-common): a network interface name, optionally with a `.vlan` or `:alias` suffix. */
+  pveIface: '^[a-zA-Z][a-zA-Z0-9_]{1,20}([:.][0-9]+)?$',
+  /** `pve-userid`: `name@realm`. */
+  pveUserId: '^[^\\s:/@]+@[A-Za-z][A-Za-z0-9._-]+$',
+  /** `pve-tokenid`: `name@realm!token`. */
+  pveTokenId: '^[^\\s:/@]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+$',
+  /** `pve-storage-path` (pve-storage's verify_path, which anchors only the start): an absolute path. */
+  pveStoragePath: '^/[^;()]+',
+  /** `pve-storage-vgname` (pve-storage's parse_lvm_name): an LVM volume group or thin pool. */
+  pveVgName: '^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$',
+  /** `pve-groupid` and `pve-roleid`. */
+  pveGroupId: '^[A-Za-z0-9._-]+$',
   pveConfigId: '^[a-zA-Z][a-zA-Z0-9_-]+$',
   pveTag: '^[a-zA-Z0-9_][a-zA-Z0-9_+.-]*$',
   bridge: '^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$',
@@ -18,17 +33,49 @@ export const patterns = {
   duration: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$',
 } as const;
 
+/** What each pattern means, for refusals (see `x-phoenix-pattern-message` in schema.ts). */
+const patternMessages: Partial<Record<keyof typeof patterns, string>> = {
+  dnsName: 'must be a DNS name: dot-separated labels of letters, digits and hyphens, each at most 63 characters, neither starting nor ending with a hyphen',
+  pveNode: 'must be a Proxmox node name: letters, digits and hyphens, at most 63 characters, neither starting nor ending with a hyphen',
+  pveStorageId: 'must be a Proxmox storage id (pve-storage-id): a letter, then letters, digits, -, _ or ., ending with a letter or digit',
+  pvePoolId: 'must be a Proxmox pool id (pve-poolid): letters, digits, ., - and _',
+  pveIface: 'must be a network interface name (pve-iface): a letter, then 1 to 20 letters, digits or _, optionally .<vlan> or :<n>',
+  pveTag: 'must be a Proxmox tag: letters, digits, _, +, . and -, not starting with + . or -',
+  bridge: 'must be a bridge name such as vmbr0: a letter, then up to 14 letters, digits, _, . or -',
+  size: 'must be a Proxmox size: a number and a binary unit K, M, G or T, such as 512M or 8G',
+  mac: 'must be a unicast MAC address such as BC:24:11:2A:3B:4C (the first octet even: Proxmox refuses multicast addresses)',
+};
+
+/** A pattern with the message a refusal gives, to spread into `s.string` options. */
+export const matching = (key: keyof typeof patternMessages) => ({ pattern: patterns[key], patternMessage: patternMessages[key] });
+
 export const k8sName = (description: string) =>
   s.string({ description, pattern: patterns.k8sName, maxLength: 253, minLength: 1 });
 
-export const size = (description: string, example = '8G') =>
-  s.string({ description: `${description} A Proxmox size: a number and a binary unit K, M, G or T (for example \`${example}\`).`, pattern: patterns.size, maxLength: 16, example });
+/** A CEL guard: `field` is a Proxmox size, so it may be read as a quantity without a runtime error. */
+export const isSize = (field: string) => `${field}.matches(r'${patterns.size}')`;
+
+/** The smallest volume: Proxmox allocates in whole MiB, so a smaller size makes a 0-byte volume. */
+export const minimumVolume: s.MinSize = { min: '1M', why: 'Proxmox allocates volumes in whole MiB' };
+
+/**
+ * A Proxmox size (`disk-size`): a number and a binary unit. `minimum`, when given, is the
+ * smallest size Proxmox takes; without one, `0` is allowed (swap, the balloon target).
+ */
+export const size = (description: string, example = '8G', minimum?: s.MinSize) =>
+  s.string({
+    description: `${description} A Proxmox size: a number and a binary unit K, M, G or T (for example \`${example}\`).`,
+    ...matching('size'),
+    maxLength: 16,
+    example,
+    ...(minimum ? { minSize: minimum } : {}),
+  });
 
 export const storageId = (description: string) =>
-  s.string({ description, pattern: patterns.pveStorageId, minLength: 2, maxLength: 64 });
+  s.string({ description, ...matching('pveStorageId'), minLength: 2, maxLength: 64 });
 
 export const nodeName = (description: string) =>
-  s.string({ description, pattern: patterns.pveNode, maxLength: 63 });
+  s.string({ description, ...matching('pveNode'), maxLength: 63 });
 
 export const volumeId = (description: string, example: string) =>
   s.string({ description: `${description} A Proxmox volume id, \`<storage>:<path>\`.`, pattern: patterns.volumeId, maxLength: 512, example });
@@ -36,11 +83,13 @@ export const volumeId = (description: string, example: string) =>
 export const duration = (description: string, example: string) =>
   s.string({ description: `${description} A duration such as \`${example}\`.`, pattern: patterns.duration, maxLength: 32, example });
 
-/** Sizes as CEL quantities: Proxmox's binary K/M/G/T plus "i" are Kubernetes binary suffixes. */
 export const growOnly = (field: string): s.CelRule => ({
-  rule: `quantity(self${field} + 'i').compareTo(quantity(oldSelf${field} + 'i')) >= 0`,
+  rule: `!${isSize(`self${field}`)} || !${isSize(`oldSelf${field}`)} || quantity(self${field} + 'i').compareTo(quantity(oldSelf${field} + 'i')) >= 0`,
   message: 'disks can only grow: Proxmox cannot shrink a volume, and Phoenix never re-creates a guest to do it',
 });
+
+/** pve-container's verify_lxc_mp_string and verify_lxc_dev_string: no `.` or `..` path segment. */
+export const noDotSegments: s.CelRule = { rule: "!self.matches(r'/\\.\\.?(/|$)')", message: 'must not contain a . or .. path segment (Proxmox refuses it as an illegal character sequence)' };
 
 export const immutable = (what: string): s.CelRule => ({ rule: 'self == oldSelf', message: `${what} is immutable once set` });
 
@@ -73,7 +122,7 @@ export const namespacedSecretKeySelector = (description: string, defaultKey: str
     { description, required: ['name', 'namespace'] },
   );
 
-export const tags = s.array(s.string({ description: 'A Proxmox tag.', pattern: patterns.pveTag, maxLength: 64 }), {
+export const tags = s.array(s.string({ description: 'A Proxmox tag.', ...matching('pveTag'), maxLength: 64 }), {
   description: 'Proxmox tags. Proxmox stores them lower-cased and sorted; Phoenix compares them the same way, so order and case never cause a diff.',
   maxItems: 32,
   listType: 'set',
@@ -103,50 +152,6 @@ export const labelSelector = (description: string) =>
     { description },
   );
 
-export const firewallRule = s.object(
-  {
-    type: s.literal(['in', 'out', 'group'] as const, { description: 'Direction, or `group` to insert a security group.' }),
-    action: s.string({ description: '`ACCEPT`, `DROP` or `REJECT`, or the security group name when `type` is `group`.', maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_-]*$' }),
-    macro: s.string({ description: 'A Proxmox firewall macro, such as `SSH` or `HTTPS`.', maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
-    proto: s.string({ description: 'IP protocol: a name from /etc/protocols (`tcp`, `udp`, `icmp`…) or a number.', maxLength: 32, pattern: '^[a-z0-9-]+$' }),
-    source: s.string({ description: 'Source address, CIDR, range, alias or IP set (`+name`).', maxLength: 512 }),
-    dest: s.string({ description: 'Destination address, CIDR, range, alias or IP set.', maxLength: 512 }),
-    sport: s.string({ description: 'Source port(s): `80`, `80,443` or `8000:8100`.', maxLength: 128, pattern: '^[0-9a-z:,\\-]+$' }),
-    dport: s.string({ description: 'Destination port(s): `80`, `80,443` or `8000:8100`.', maxLength: 128, pattern: '^[0-9a-z:,\\-]+$' }),
-    iface: s.string({ description: 'Interface the rule applies to, such as `net0`.', maxLength: 20, pattern: '^[a-zA-Z0-9_.-]+$' }),
-    log: s.literal(['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'nolog'] as const, { description: 'Log level for packets that match.' }),
-    comment: s.string({ description: 'Free text shown in the Proxmox UI.', maxLength: 512 }),
-    enabled: s.boolean({ description: 'Whether the rule is active.', default: true }),
-  },
-  {
-    description: 'A Proxmox VE firewall rule, in the order it is evaluated.',
-    required: ['type', 'action'],
-    rules: [
-      { rule: "self.type == 'group' || self.action in ['ACCEPT', 'DROP', 'REJECT']", message: 'action must be ACCEPT, DROP or REJECT (or a security group name with type: group)', fieldPath: '.action' },
-      { rule: '!has(self.macro) || !has(self.proto)', message: 'a rule takes either a macro or a protocol, not both', fieldPath: '.macro' },
-      { rule: "!(has(self.dport) || has(self.sport)) || has(self.macro) || (has(self.proto) && self.proto in ['tcp', 'udp', 'udplite', 'dccp', 'sctp', '6', '17'])", message: 'ports need a port-based protocol (tcp, udp, sctp…) or a macro', fieldPath: '.dport' },
-    ],
-  },
-);
-
-export const firewallRules = s.array(firewallRule, { description: 'Rules, evaluated in order.', maxItems: 256 });
-
-export const firewallPolicy = (direction: string) =>
-  s.literal(['ACCEPT', 'DROP', 'REJECT'] as const, { description: `Default policy for ${direction} traffic.` });
-
-export const guestFirewall = s.object(
-  {
-    enabled: s.boolean({ description: 'Turns the guest firewall on. Each network interface also needs `firewall: true`.', default: true }),
-    policyIn: firewallPolicy('incoming'),
-    policyOut: firewallPolicy('outgoing'),
-    dhcp: s.boolean({ description: 'Allow DHCP.' }),
-    macFilter: s.boolean({ description: 'Drop traffic from MAC addresses other than the guest\'s own.' }),
-    ipFilter: s.boolean({ description: 'Drop traffic from IP addresses other than the guest\'s own.' }),
-    rules: firewallRules,
-  },
-  { description: 'The guest\'s Proxmox firewall: options and rules. Phoenix owns the whole rule list when this is set.' },
-);
-
 export const startup = s.object(
   {
     order: s.integer({ description: 'Start order: lower starts first, and stops last.', minimum: 0, maximum: 999999 }),
@@ -163,7 +168,7 @@ export const dns = s.object(
       maxItems: 3,
       listType: 'atomic',
     }),
-    searchDomain: s.string({ description: 'DNS search domain.', pattern: patterns.dnsName, maxLength: 253 }),
+    searchDomain: s.string({ description: 'DNS search domain.', ...matching('dnsName'), maxLength: 253 }),
   },
   { description: 'Guest DNS settings. Unset fields are taken from the host.' },
 );

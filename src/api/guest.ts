@@ -1,5 +1,6 @@
 import * as s from './schema.ts';
 import * as c from './common.ts';
+import * as fw from './firewall.ts';
 
 /**
  * Fields every guest kind (PhoenixLXC, PhoenixVM) shares, with the rules that tie them
@@ -13,14 +14,14 @@ export const guestSpecFields = {
     minimum: 100,
     maximum: 999999999,
   }),
-  hostname: s.string({ description: 'Guest name in Proxmox (LXC hostname, VM name). Default: `metadata.name`.', pattern: c.patterns.dnsName, maxLength: 253 }),
+  hostname: s.string({ description: 'Guest name in Proxmox (LXC hostname, VM name). Default: `metadata.name`.', ...c.matching('dnsName'), maxLength: 253 }),
   description: s.string({ description: 'Notes shown in the Proxmox UI. Phoenix appends its ownership marker below them.', maxLength: 8192 }),
   tags: c.tags,
-  pool: s.string({ description: 'Proxmox resource pool the guest belongs to.', pattern: c.patterns.pveStorageId, maxLength: 64 }),
+  pool: s.string({ description: 'Proxmox resource pool the guest belongs to.', ...c.matching('pvePoolId'), maxLength: 64 }),
   cores: s.integer({ description: 'CPU cores.', minimum: 1, maximum: 8192 }),
   cpuLimit: s.integer({ description: 'CPU usage limit in cores (0: no limit).', minimum: 0, maximum: 8192 }),
   cpuUnits: s.integer({ description: 'CPU weight relative to other guests.', minimum: 1, maximum: 262144 }),
-  memory: c.size('Memory.', '2G'),
+  memory: c.size('Memory.', '2G', { min: '16M', why: 'Proxmox\'s smallest memory is 16 MiB' }),
   dns: c.dns,
   onBoot: s.boolean({ description: 'Start the guest when the host boots.' }),
   startup: c.startup,
@@ -34,7 +35,7 @@ export const guestSpecFields = {
   }),
   protection: s.boolean({ description: 'Sets Proxmox `protection`, which blocks removal of the guest and its disks (also by Phoenix).' }),
   template: s.boolean({ description: 'Convert the guest to a template (a golden image for clones). A template cannot be turned back into a guest.' }),
-  firewall: c.guestFirewall,
+  firewall: fw.guestFirewall,
   dependsOn: c.dependsOn,
   deletionPolicy: c.deletionPolicy,
   managementPolicy: c.managementPolicy,
@@ -46,7 +47,13 @@ export const guestSpecFields = {
   snapshots: s.array(
     s.object(
       {
-        name: s.string({ description: 'Snapshot name.', pattern: c.patterns.pveConfigId, maxLength: 40 }),
+        name: s.string({
+          description: 'Snapshot name. Proxmox reserves `current`, and `pending` (VMs) and `vzdump` (containers).',
+          pattern: c.patterns.pveConfigId,
+          maxLength: 40,
+          // qemu-server's and pve-container's snapshot APIs refuse these names; one rule serves both kinds.
+          rules: [{ rule: "self != 'current' && self != 'vzdump' && self.lowerAscii() != 'pending'", message: 'current, pending and vzdump are snapshot names Proxmox reserves' }],
+        }),
         description: s.string({ description: 'Snapshot description.', maxLength: 1024 }),
       },
       { description: 'A snapshot to keep.', required: ['name'] },
@@ -67,7 +74,7 @@ export const guestSpecFields = {
   adopt: s.object(
     {
       vmid: s.integer({ description: 'VMID of the existing guest.', minimum: 100, maximum: 999999999 }),
-      name: s.string({ description: 'Name of the existing guest; it must match exactly one guest.', pattern: c.patterns.dnsName, maxLength: 253 }),
+      name: s.string({ description: 'Name of the existing guest; it must match exactly one guest.', ...c.matching('dnsName'), maxLength: 253 }),
       takeOver: s.boolean({
         description: 'Adopt a guest whose Phoenix marker names another object, but only if that object no longer exists (Phoenix checks). Without it, such a guest is never taken: `OwnedByAnother`.',
       }),

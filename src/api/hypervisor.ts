@@ -1,5 +1,6 @@
 import * as s from './schema.ts';
 import * as c from './common.ts';
+import * as fw from './firewall.ts';
 
 const tlsFields = {
   caBundle: s.string({ description: 'PEM CA certificates to verify the server with, instead of the system trust store.', maxLength: 65536 }),
@@ -12,17 +13,17 @@ const tlsRules: s.CelRule[] = [
 
 const network = s.object(
   {
-    name: s.string({ description: 'Interface name: `vmbr1`, `vmbr0.20`, `bond0`…', pattern: c.patterns.bridge, maxLength: 15 }),
+    name: s.string({ description: 'Interface name (`pve-iface`): `vmbr1`, `vmbr0.20`, `bond0`…', ...c.matching('pveIface'), minLength: 2, maxLength: 20 }),
     type: s.literal(['bridge', 'bond', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort'] as const, { description: 'Interface type.' }),
-    cidr: s.string({ description: 'IPv4 address in CIDR form.', maxLength: 18, rules: [{ rule: 'isCIDR(self) && cidr(self).ip().family() == 4', message: 'must be an IPv4 address in CIDR form' }] }),
+    cidr: s.string({ description: 'IPv4 address in CIDR form.', maxLength: 18, rules: [{ rule: 'isCIDR(self) && cidr(self).ip().family() == 4 && cidr(self).prefixLength() >= 8', message: 'must be an IPv4 address in CIDR form with a prefix length of 8 to 32' }] }),
     gateway: c.ipAddress('IPv4 gateway.', 4),
-    cidr6: s.string({ description: 'IPv6 address in CIDR form.', maxLength: 43, rules: [{ rule: 'isCIDR(self) && cidr(self).ip().family() == 6', message: 'must be an IPv6 address in CIDR form' }] }),
+    cidr6: s.string({ description: 'IPv6 address in CIDR form.', maxLength: 43, rules: [{ rule: 'isCIDR(self) && cidr(self).ip().family() == 6 && cidr(self).prefixLength() >= 8', message: 'must be an IPv6 address in CIDR form with a prefix length of 8 to 128' }] }),
     gateway6: c.ipAddress('IPv6 gateway.', 6),
-    bridgePorts: s.array(s.string({ description: 'A port.', pattern: c.patterns.bridge, maxLength: 15 }), { description: 'Bridge ports.', maxItems: 32, listType: 'set' }),
+    bridgePorts: s.array(s.string({ description: 'A port.', pattern: c.patterns.pveIface, maxLength: 20 }), { description: 'Bridge ports.', maxItems: 32, listType: 'set' }),
     vlanAware: s.boolean({ description: 'VLAN-aware bridge.' }),
     vlanId: s.integer({ description: 'VLAN tag (type vlan).', minimum: 1, maximum: 4094 }),
-    vlanRawDevice: s.string({ description: 'Parent device (type vlan).', pattern: c.patterns.bridge, maxLength: 15 }),
-    bondSlaves: s.array(s.string({ description: 'A slave interface.', pattern: c.patterns.bridge, maxLength: 15 }), { description: 'Bond slaves.', maxItems: 16, listType: 'set' }),
+    vlanRawDevice: s.string({ description: 'Parent device (type vlan).', ...c.matching('pveIface'), maxLength: 20 }),
+    bondSlaves: s.array(s.string({ description: 'A slave interface.', pattern: c.patterns.pveIface, maxLength: 20 }), { description: 'Bond slaves.', maxItems: 16, listType: 'set' }),
     bondMode: s.literal(['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'] as const, { description: 'Bond mode.' }),
     mtu: s.integer({ description: 'MTU.', minimum: 1280, maximum: 65520 }),
     autostart: s.boolean({ description: 'Bring the interface up at boot.', default: true }),
@@ -40,7 +41,7 @@ const network = s.object(
 
 const zfsPool = s.object(
   {
-    name: s.string({ description: 'Pool name.', pattern: c.patterns.pveStorageId, maxLength: 64 }),
+    name: s.string({ description: 'Pool name.', ...c.matching('pveStorageId'), maxLength: 64 }),
     raidLevel: s.literal(['single', 'mirror', 'raid10', 'raidz', 'raidz2', 'raidz3', 'draid', 'draid2', 'draid3'] as const, { description: 'RAID level.' }),
     devices: s.array(s.string({ description: 'A whole disk, by id: `/dev/disk/by-id/…`.', pattern: '^/dev/', maxLength: 256 }), {
       description: 'Disks to build the pool from. Proxmox refuses disks that are in use; Phoenix never wipes one.',
@@ -71,7 +72,7 @@ const node = s.object(
     dns: s.object(
       {
         servers: s.array(c.ipAddress('An IP address.'), { description: 'Up to three DNS servers.', maxItems: 3, listType: 'atomic' }),
-        searchDomain: s.string({ description: 'Search domain.', pattern: c.patterns.dnsName, maxLength: 253 }),
+        searchDomain: s.string({ description: 'Search domain.', ...c.matching('dnsName'), maxLength: 253 }),
       },
       { description: 'The node\'s DNS (`/nodes/{node}/dns`).', required: ['searchDomain'] },
     ),
@@ -87,13 +88,17 @@ const storage = s.object(
     id: c.storageId('Storage id.'),
     type: s.literal(['dir', 'nfs', 'cifs', 'zfspool', 'lvm', 'lvmthin', 'btrfs', 'rbd', 'cephfs', 'pbs', 'iscsi'] as const, { description: 'Storage type. Immutable.', rules: [c.immutable('type')] }),
     content: s.array(storageContent, { description: 'What the storage holds.', maxItems: 7, minItems: 1, listType: 'set' }),
-    path: s.string({ description: 'Directory (dir, btrfs).', pattern: '^/', maxLength: 4096 }),
-    server: s.string({ description: 'Server (nfs, cifs, pbs).', maxLength: 253 }),
-    export: s.string({ description: 'NFS export path.', pattern: '^/', maxLength: 4096 }),
+    path: s.string({ description: 'Directory (dir, btrfs).', pattern: c.patterns.pveStoragePath, maxLength: 4096 }),
+    server: s.string({
+      description: 'Server (nfs, cifs, pbs): an IP address or a DNS name.',
+      maxLength: 253,
+      rules: [{ rule: `isIP(self) || self.matches(r'${c.patterns.dnsName}')`, message: 'must be an IP address or a DNS name (pve-storage-server)' }],
+    }),
+    export: s.string({ description: 'NFS export path.', pattern: c.patterns.pveStoragePath, maxLength: 4096 }),
     share: s.string({ description: 'CIFS share.', maxLength: 256 }),
     pool: s.string({ description: 'ZFS pool or Ceph pool.', maxLength: 256 }),
-    vgName: s.string({ description: 'LVM volume group.', maxLength: 128 }),
-    thinPool: s.string({ description: 'LVM thin pool.', maxLength: 128 }),
+    vgName: s.string({ description: 'LVM volume group.', pattern: c.patterns.pveVgName, maxLength: 128 }),
+    thinPool: s.string({ description: 'LVM thin pool.', pattern: c.patterns.pveVgName, maxLength: 128 }),
     nodes: s.array(c.nodeName('A node.'), { description: 'Nodes that may use it (default: all).', maxItems: 64, listType: 'set' }),
     shared: s.boolean({ description: 'The same storage is reachable from every node.' }),
     enabled: s.boolean({ description: 'Whether the storage is enabled.', default: true }),
@@ -114,9 +119,9 @@ const download = s.object(
   {
     node: c.nodeName('Node to download on.'),
     storage: c.storageId('Target storage.'),
-    appliance: s.string({ description: 'An appliance from the Proxmox template index (`pveam available`), such as `ubuntu-24.04-standard_24.04-2_amd64.tar.zst`.', maxLength: 256, pattern: '^[a-zA-Z0-9._+-]+$' }),
+    appliance: s.string({ description: 'An appliance from the Proxmox template index (`pveam available`), such as `ubuntu-24.04-standard_24.04-2_amd64.tar.zst`.', maxLength: 255, pattern: '^[a-zA-Z0-9._+-]+$' }),
     url: s.string({ description: 'Download from this URL (`download-url`).', maxLength: 2048, pattern: '^https?://' }),
-    filename: s.string({ description: 'File name on the storage (with `url`).', maxLength: 256, pattern: '^[a-zA-Z0-9._+-]+$' }),
+    filename: s.string({ description: 'File name on the storage (with `url`).', maxLength: 255, pattern: '^[a-zA-Z0-9._+-]+$' }),
     content: s.literal(['iso', 'vztmpl', 'import'] as const, { description: 'Content type (with `url`).' }),
     checksum: s.string({ description: 'Expected checksum.', pattern: '^[0-9a-fA-F]+$', maxLength: 128 }),
     checksumAlgorithm: s.literal(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const, { description: 'Checksum algorithm.' }),
@@ -134,13 +139,13 @@ const download = s.object(
 
 const user = s.object(
   {
-    userid: s.string({ description: 'User id with realm, such as `heads@pam` or `ops@pve`.', pattern: '^[^\\s:/@]+@[A-Za-z][A-Za-z0-9._-]*$', maxLength: 128 }),
+    userid: s.string({ description: 'User id with realm, such as `heads@pam` or `ops@pve`.', pattern: c.patterns.pveUserId, maxLength: 64 }),
     comment: s.string({ description: 'Comment.', maxLength: 1024 }),
     email: s.string({ description: 'E-mail address.', maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' }),
     firstName: s.string({ description: 'First name.', maxLength: 128 }),
     lastName: s.string({ description: 'Last name.', maxLength: 128 }),
     enabled: s.boolean({ description: 'Whether the account may log in.', default: true }),
-    groups: s.array(s.string({ description: 'A group id.', pattern: '^[A-Za-z0-9._-]+$', maxLength: 64 }), { description: 'Groups.', maxItems: 64, listType: 'set' }),
+    groups: s.array(s.string({ description: 'A group id.', pattern: c.patterns.pveGroupId, maxLength: 64 }), { description: 'Groups.', maxItems: 64, listType: 'set' }),
     expire: s.string({ description: 'Expiry date (RFC 3339).', format: 'date-time', maxLength: 64 }),
     passwordSecretRef: c.namespacedSecretKeySelector('Password for a `pve`-realm user (PAM users keep their Linux password).', 'password'),
   },
@@ -154,10 +159,10 @@ const user = s.object(
 const acl = s.object(
   {
     path: s.string({ description: 'Object path, such as `/`, `/vms/101` or `/storage/local`.', pattern: '^/[^,;]*$', maxLength: 256 }),
-    role: s.string({ description: 'Role, such as `Administrator` or `PVEVMAdmin`.', pattern: '^[A-Za-z0-9._-]+$', maxLength: 64 }),
-    users: s.array(s.string({ description: 'A user id.', maxLength: 128 }), { description: 'Users granted the role.', maxItems: 64, listType: 'set' }),
-    groups: s.array(s.string({ description: 'A group id.', maxLength: 64 }), { description: 'Groups granted the role.', maxItems: 64, listType: 'set' }),
-    tokens: s.array(s.string({ description: 'A token id, `user@realm!token`.', maxLength: 192 }), { description: 'API tokens granted the role.', maxItems: 64, listType: 'set' }),
+    role: s.string({ description: 'Role, such as `Administrator` or `PVEVMAdmin`.', pattern: c.patterns.pveGroupId, maxLength: 64 }),
+    users: s.array(s.string({ description: 'A user id.', pattern: c.patterns.pveUserId, maxLength: 64 }), { description: 'Users granted the role.', maxItems: 64, listType: 'set' }),
+    groups: s.array(s.string({ description: 'A group id.', pattern: c.patterns.pveGroupId, maxLength: 64 }), { description: 'Groups granted the role.', maxItems: 64, listType: 'set' }),
+    tokens: s.array(s.string({ description: 'A token id, `user@realm!token`.', pattern: c.patterns.pveTokenId, maxLength: 192 }), { description: 'API tokens granted the role.', maxItems: 64, listType: 'set' }),
     propagate: s.boolean({ description: 'Apply to the objects below the path too.', default: true }),
   },
   {
@@ -214,7 +219,7 @@ export const phoenixHypervisorSpec = s.object(
     storages: s.array(storage, { description: 'Storage definitions.', maxItems: 64, listType: 'map', mapKeys: ['id'] }),
     pools: s.array(
       s.object(
-        { id: s.string({ description: 'Pool id.', pattern: c.patterns.pveStorageId, maxLength: 64 }), comment: s.string({ description: 'Comment.', maxLength: 1024 }) },
+        { id: s.string({ description: 'Pool id.', ...c.matching('pvePoolId'), maxLength: 64 }), comment: s.string({ description: 'Comment.', maxLength: 1024 }) },
         { description: 'A resource pool.', required: ['id'] },
       ),
       { description: 'Resource pools.', maxItems: 256, listType: 'map', mapKeys: ['id'] },
@@ -225,9 +230,9 @@ export const phoenixHypervisorSpec = s.object(
     firewall: s.object(
       {
         enabled: s.boolean({ description: 'Turn the cluster firewall on.' }),
-        policyIn: c.firewallPolicy('incoming'),
-        policyOut: c.firewallPolicy('outgoing'),
-        rules: c.firewallRules,
+        policyIn: fw.firewallPolicy('incoming'),
+        policyOut: fw.firewallPolicy('outgoing'),
+        rules: fw.clusterFirewallRules,
       },
       { description: 'The cluster firewall (`/cluster/firewall`). Phoenix owns the whole rule list when `rules` is set.' },
     ),

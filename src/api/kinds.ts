@@ -1,4 +1,5 @@
-import type { JsonSchema, Schema } from './schema.ts';
+import type { CelRule, JsonSchema, Schema } from './schema.ts';
+import { isSize } from './common.ts';
 import { apiGroup, apiVersion } from './group.ts';
 import { phoenixHypervisorSpec, phoenixHypervisorStatus } from './hypervisor.ts';
 import { phoenixLxcSpec, phoenixLxcStatus } from './lxc.ts';
@@ -117,11 +118,16 @@ export function kindByName(kind: string): KindDefinition {
   return found;
 }
 
-/** Removes documentation-only annotations, which the API server would reject. */
+/**
+ * Removes documentation-only annotations, which the API server would reject, and turns a
+ * pattern that has a message into a CEL rule carrying it.
+ */
 function forCrd(schema: JsonSchema): JsonSchema {
   const out: JsonSchema = {};
+  const patternMessage = schema['x-phoenix-pattern-message'];
   for (const [key, value] of Object.entries(schema) as [keyof JsonSchema, unknown][]) {
-    if (key === 'x-phoenix-example') continue;
+    if (key === 'x-phoenix-example' || key === 'x-phoenix-pattern-message' || key === 'x-phoenix-min-size') continue;
+    if (key === 'pattern' && patternMessage !== undefined) continue;
     if (key === 'properties') {
       out.properties = Object.fromEntries(Object.entries(value as Record<string, JsonSchema>).map(([k, v]) => [k, forCrd(v)]));
     } else if ((key === 'items' || key === 'additionalProperties') && typeof value === 'object') {
@@ -130,6 +136,18 @@ function forCrd(schema: JsonSchema): JsonSchema {
       (out as Record<string, unknown>)[key] = value;
     }
   }
+  const rules: CelRule[] = [];
+  if (patternMessage !== undefined && schema.pattern !== undefined) {
+    // A raw CEL string ends at the first quote, so a pattern used this way must not contain one.
+    if (schema.pattern.includes("'")) throw new Error(`pattern ${schema.pattern} cannot be a raw CEL string`);
+    rules.push({ rule: `self.matches(r'${schema.pattern}')`, message: patternMessage });
+  }
+  const minSize = schema['x-phoenix-min-size'];
+  if (minSize) {
+    // Proxmox's binary K/M/G/T plus "i" are Kubernetes binary suffixes; the guard keeps a malformed size to its own message.
+    rules.push({ rule: `!${isSize('self')} || quantity(self + 'i').compareTo(quantity('${minSize.min}i')) >= 0`, message: `must be at least ${minSize.min}: ${minSize.why}` });
+  }
+  if (rules.length) out['x-kubernetes-validations'] = [...rules, ...(schema['x-kubernetes-validations'] ?? [])];
   return out;
 }
 

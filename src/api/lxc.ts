@@ -25,15 +25,16 @@ const source = s.object(
 
 const mountPoint = s.object(
   {
-    path: s.string({ description: 'Mount path inside the container.', pattern: '^/[^,;=]*$', maxLength: 256 }),
+    path: s.string({ description: 'Mount path inside the container.', pattern: '^/[^,;=]*$', maxLength: 256, rules: [c.noDotSegments] }),
     storage: c.storageId('Storage for a new volume.'),
     size: s.string({
       description: 'Size of the new volume (grow only). A Proxmox size such as `50G`.',
-      pattern: c.patterns.size,
+      ...c.matching('size'),
       maxLength: 16,
+      minSize: c.minimumVolume,
       rules: [c.growOnly('')],
     }),
-    hostPath: s.string({ description: 'Bind-mount this host directory instead of a new volume.', pattern: '^/[^,;=]*$', maxLength: 256 }),
+    hostPath: s.string({ description: 'Bind-mount this host directory instead of a new volume.', pattern: '^/[^,;=]*$', maxLength: 256, rules: [c.noDotSegments] }),
     readOnly: s.boolean({ description: 'Mount read-only.' }),
     backup: s.boolean({ description: 'Include the volume in backups.' }),
     shared: s.boolean({ description: 'The volume is available on every node (for migration).' }),
@@ -50,7 +51,7 @@ const mountPoint = s.object(
 
 const device = s.object(
   {
-    path: s.string({ description: 'Host device path, such as `/dev/nvidia0`.', pattern: '^/dev/[^,;=]+$', maxLength: 256 }),
+    path: s.string({ description: 'Host device path, such as `/dev/nvidia0`.', pattern: '^/dev/[^,;=]+$', maxLength: 256, rules: [c.noDotSegments] }),
     uid: s.integer({ description: 'Owner uid inside the container.', minimum: 0, maximum: 4294967295 }),
     gid: s.integer({ description: 'Owner gid inside the container.', minimum: 0, maximum: 4294967295 }),
     mode: s.string({ description: 'Access mode, such as `0666`.', pattern: '^0?[0-7]{3}$', maxLength: 4 }),
@@ -67,7 +68,7 @@ export const phoenixLxcSpec = s.object(
     rootDisk: s.object(
       {
         storage: c.storageId('Storage for the root volume. Immutable.'),
-        size: s.string({ description: 'Root volume size (grow only), such as `16G`.', pattern: c.patterns.size, maxLength: 16, rules: [c.growOnly('')] }),
+        size: s.string({ description: 'Root volume size (grow only), such as `16G`.', ...c.matching('size'), maxLength: 16, minSize: c.minimumVolume, rules: [c.growOnly('')] }),
       },
       {
         description: 'The root filesystem (`rootfs`).',

@@ -47,10 +47,67 @@ export function renderApiReference(): string {
     '',
     '`kubectl get phoenix -A` lists all four kinds with their own columns; `kubectl describe` shows every condition and the Events.',
     '',
+    ...validationSection,
   ];
   for (const def of kinds) out.push(...renderKind(def));
   return out.join('\n');
 }
+
+/** What is refused, where, and how the refusal reads (issue 10, item 11). */
+const validationSection = [
+  '## Validation',
+  '',
+  'Bad input is refused before Phoenix calls Proxmox, and a refused object changes nothing there. Every field that maps to a',
+  'Proxmox parameter follows the rules of that parameter\'s format in the Proxmox VE API (pve-common, pve-container, qemu-server,',
+  'pve-storage, pve-access-control, pve-firewall), and names such as `hostname` are DNS names whose labels have at most 63 characters.',
+  '',
+  '**At admission** the API server refuses the object, from the CRD\'s OpenAPI schema and its CEL rules, each error naming the field:',
+  '',
+  '- sizes (`memory`, `swap`, `balloon`, `rootDisk.size`, `mountPoints[].size`, `disks[].size`): a number and a binary unit K, M, G or T;',
+  '  memory at least `16M` (Proxmox\'s minimum), a volume at least `1M` (Proxmox allocates whole MiB, so less is a 0-byte volume);',
+  '  `swap` and `balloon` may be `0M`; a disk never shrinks;',
+  '- names: hostnames, `adopt.name` and search domains (`dns-name`, labels of at most 63 characters), node names (`pve-node`), storage ids',
+  '  (`pve-storage-id`), pool ids (`pve-poolid`), tags (`pve-tag`), snapshot names (`pve-configid`), bridges, interface names',
+  '  (`pve-iface`), user, group, role and token ids, LVM names, storage paths and servers;',
+  '- networks: unicast MAC addresses, VLAN tags 1 to 4094, MTUs, `ipv4`/`ipv6` in CIDR form with a prefix length of at least 8 (`CIDRv4`,',
+  '  `CIDRv6`), gateways that are addresses of the right family inside the subnet;',
+  '- firewall rules: `action` (and a security group name of at most 18 characters), `macro` (one of Proxmox\'s macros), `proto` (a name or',
+  '  0 to 255), `source` and `dest` (an address, a network with its host bits zero, a range `a-b`, a list of addresses and networks of one',
+  '  family, an alias, an IP set `+name`), `sport` and `dport` (ports up to 65535, ranges `a:b`, service names, at most 15 items), `iface`',
+  '  (`netN` on a guest, a host interface on the cluster), ports only with a protocol that has them, and one IP family per rule;',
+  '  with an ICMP protocol, `dport` must be an ICMP type name (Proxmox would also take a number, which is mostly a port by mistake);',
+  '- guest settings: `cores` at least 1, a VM\'s `cpuLimit` at most 128 and `balloon` at most its `memory`, its `machine` type, snapshot',
+  '  names other than the reserved `current`, `pending` and `vzdump`, mount and device paths without `.` or `..` segments, and the rules',
+  '  across fields listed under each kind below.',
+  '',
+  '```',
+  '$ kubectl apply -f web.yaml',
+  'The PhoenixLXC "web" is invalid:',
+  '* spec.networks[0].gatewayV4: Invalid value: "string": must be an IPv4 address',
+  '* spec.hostname: Invalid value: "string": must be a DNS name: dot-separated labels of letters, digits and hyphens, each at most 63 characters, neither starting nor ending with a hyphen',
+  '* spec.rootDisk.size: Invalid value: "string": must be at least 1M: Proxmox allocates volumes in whole MiB',
+  '* spec.firewall.rules[0].dport: Invalid value: "string": must be ports (0 to 65535), ranges first:last, or service names, separated by commas, at most 15 of them',
+  '* spec.firewall.rules[0].source: Invalid value: "string": must be an IP address, a network in CIDR form (10.0.0.0/24), a range (10.0.0.1-10.0.0.9), a comma-separated list of addresses and networks, an alias, or an IP set (+name)',
+  '```',
+  '',
+  'Every rule guards what it parses, so a malformed value gets its own message and never a CEL runtime error beside it, and every',
+  'string and list is bounded so the API server\'s cost estimate for the rules passes.',
+  '',
+  '**By the controller**, what a CEL rule cannot afford or say: firewall address and port lists parsed element by element (a range that',
+  'ends before it starts, a network in a list with host bits set, a port range written backwards, more than 15 ports with a range',
+  'counting as two), the host checks that need the cluster (a node the cluster does not have), and, for an object stored before the',
+  'CRD had today\'s rules, the whole schema again. The object is then `Stalled` with reason `InvalidSpec` and a message naming each',
+  'field, before any Proxmox call; `Ready` is False with the same reason. Fixing the spec lets it continue.',
+  '',
+  '```',
+  '$ kubectl get phoenixlxc web -o jsonpath=\'{.status.conditions[?(@.type=="Stalled")].message}\'',
+  'spec.firewall.rules[0].source: invalid IP address: the range 10.0.0.9-10.0.0.1 ends before it starts',
+  '```',
+  '',
+  'Left to Proxmox, since only the host knows them: whether a named alias, IP set, security group, service name (/etc/services) or',
+  'protocol name (/etc/protocols) exists there. Phoenix reports Proxmox\'s answer in the object\'s conditions.',
+  '',
+];
 
 function renderKind(def: KindDefinition): string[] {
   const lines = [
@@ -81,7 +138,9 @@ function constraints(schema: JsonSchema): string[] {
   const notes: string[] = [];
   if (schema.default !== undefined) notes.push(`Default \`${JSON.stringify(schema.default)}\`.`);
   if (schema.minimum !== undefined || schema.maximum !== undefined) notes.push(`Range ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}.`);
-  if (schema.pattern) notes.push(`Pattern \`${schema.pattern.replace(/\|/g, '\\|')}\`.`);
+  if (schema['x-phoenix-pattern-message']) notes.push(`Rule: ${schema['x-phoenix-pattern-message']}.`);
+  if (schema['x-phoenix-min-size']) notes.push(`Rule: must be at least ${schema['x-phoenix-min-size'].min}: ${schema['x-phoenix-min-size'].why}.`);
+  if (!schema['x-phoenix-pattern-message'] && schema.pattern) notes.push(`Pattern \`${schema.pattern.replace(/\|/g, '\\|')}\`.`);
   if (schema.type === 'array' && schema.maxItems !== undefined) notes.push(`At most ${schema.maxItems} items.`);
   if (schema['x-kubernetes-list-map-keys']) notes.push(`Keyed by \`${schema['x-kubernetes-list-map-keys'].join(', ')}\`.`);
   for (const rule of schema['x-kubernetes-validations'] ?? []) if (rule.message) notes.push(`Rule: ${rule.message}.`);

@@ -39,6 +39,22 @@ export interface JsonSchema {
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
   /** Documentation-only annotations; stripped from CRDs. */
   'x-phoenix-example'?: unknown;
+  /**
+   * What `pattern` means, for people. In a CRD the pattern becomes a CEL rule with this
+   * message (the API server's own pattern error quotes the regular expression instead).
+   */
+  'x-phoenix-pattern-message'?: string;
+  /**
+   * The smallest Proxmox size (`8G`) a size string may name. A CEL rule in a CRD, an ajv
+   * keyword in the controller's check (src/api/validation.ts): one definition for both.
+   */
+  'x-phoenix-min-size'?: MinSize;
+}
+
+export interface MinSize {
+  readonly min: string;
+  /** Why Proxmox needs at least that much, for the refusal. */
+  readonly why: string;
 }
 
 export interface Schema<T> {
@@ -66,6 +82,9 @@ function annotate(json: JsonSchema, common: Common): JsonSchema {
 
 export interface StringOptions extends Common {
   pattern?: string;
+  /** The refusal message for a value that does not match `pattern`: what the value must be. */
+  patternMessage?: string;
+  minSize?: MinSize;
   format?: string;
   minLength?: number;
   /** Every string is bounded: CEL cost estimation rejects rules over unbounded strings. */
@@ -76,6 +95,8 @@ export interface StringOptions extends Common {
 export function string(o: StringOptions): Schema<string> {
   const json: JsonSchema = { type: 'string', maxLength: o.maxLength };
   if (o.pattern !== undefined) json.pattern = o.pattern;
+  if (o.patternMessage !== undefined) json['x-phoenix-pattern-message'] = o.patternMessage;
+  if (o.minSize !== undefined) json['x-phoenix-min-size'] = o.minSize;
   if (o.format !== undefined) json.format = o.format;
   if (o.minLength !== undefined) json.minLength = o.minLength;
   if (o.default !== undefined) json.default = o.default;

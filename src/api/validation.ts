@@ -1,5 +1,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { kinds, kindByName } from './kinds.ts';
+import type { JsonSchema, MinSize } from './schema.ts';
+import { parseSize } from '../proxmox/size.ts';
+import { firewallRuleProblems } from './firewall-checks.ts';
 
 export interface FieldError {
   /** A Kubernetes-style field path, such as `spec.networks[0].mac`. */
@@ -10,22 +13,35 @@ export interface FieldError {
 /**
  * Validates specs with ajv against the same schemas the CRDs carry. The API server already
  * enforces them (plus the CEL rules, which ajv cannot evaluate); the controller re-checks so
- * objects stored before a CRD upgrade get a clear field-level error instead of a crash.
+ * objects stored before a CRD upgrade get a clear field-level error instead of a crash. Then
+ * the checks the API server cannot afford: firewall address and port lists parsed in full.
  */
 export class SpecValidator {
   private readonly validators = new Map<string, ValidateFunction>();
 
   constructor() {
-    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true });
+    ajv.addKeyword({ keyword: 'x-phoenix-min-size', schemaType: 'object', validate: atLeastSize });
     for (const def of kinds) this.validators.set(def.kind, ajv.compile(def.spec.json));
   }
 
   validate(kind: string, spec: unknown): FieldError[] {
     const validate = this.validators.get(kindByName(kind).kind);
-    if (!validate || validate(spec)) return [];
-    return (validate.errors ?? []).map(toFieldError);
+    if (!validate) return [];
+    if (!validate(spec)) return (validate.errors ?? []).map(toFieldError);
+    const rules = (spec as { firewall?: { rules?: Parameters<typeof firewallRuleProblems>[0] } } | undefined)?.firewall?.rules;
+    return firewallRuleProblems(rules, 'spec.firewall.rules');
   }
 }
+
+/** The `x-phoenix-min-size` keyword: a malformed size is the pattern's to report. */
+function atLeastSize(this: unknown, minimum: MinSize, data: unknown): boolean {
+  const size = typeof data === 'string' ? parseSize(data) : undefined;
+  if (size === undefined || size >= parseSize(minimum.min)!) return true;
+  atLeastSize.errors = [{ keyword: 'x-phoenix-min-size', message: `must be at least ${minimum.min}: ${minimum.why}`, params: {} }];
+  return false;
+}
+atLeastSize.errors = [] as Partial<ErrorObject>[];
 
 function toFieldError(error: ErrorObject): FieldError {
   const path = error.instancePath
@@ -34,6 +50,7 @@ function toFieldError(error: ErrorObject): FieldError {
     .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, '/').replace(/~0/g, '~')}`))
     .join('');
   const missing = error.keyword === 'required' ? `.${String(error.params['missingProperty'])}` : '';
-  const message = error.keyword === 'required' ? 'Required value' : error.message ?? 'invalid';
+  const patternMessage = error.keyword === 'pattern' ? (error.parentSchema as JsonSchema | undefined)?.['x-phoenix-pattern-message'] : undefined;
+  const message = error.keyword === 'required' ? 'Required value' : patternMessage ?? error.message ?? 'invalid';
   return { field: `spec${path}${missing}`, message };
 }

@@ -44,7 +44,7 @@ const disk = s.object(
   {
     slot: s.string({ description: 'Bus and index: `scsi0`, `virtio1`, `sata0`…', pattern: diskSlot, maxLength: 8 }),
     storage: c.storageId('Storage for a new disk. Immutable.'),
-    size: s.string({ description: 'Disk size (grow only), such as `32G`.', pattern: c.patterns.size, maxLength: 16, rules: [c.growOnly('')] }),
+    size: s.string({ description: 'Disk size (grow only), such as `32G`.', ...c.matching('size'), maxLength: 16, minSize: c.minimumVolume, rules: [c.growOnly('')] }),
     cache: s.literal(['none', 'writethrough', 'writeback', 'unsafe', 'directsync'] as const, { description: 'Cache mode.' }),
     discard: s.boolean({ description: 'Pass discard/TRIM to the storage.' }),
     ssd: s.boolean({ description: 'Present the disk as an SSD.' }),
@@ -78,7 +78,12 @@ export const phoenixVmSpec = s.object(
     cpuType: s.string({ description: 'Emulated CPU type, such as `host` or `x86-64-v2-AES`.', pattern: '^[a-zA-Z0-9_.+-]+$', maxLength: 64 }),
     balloon: c.size('Minimum memory for the balloon driver; `0M` turns ballooning off.', '1G'),
     bios: s.literal(['seabios', 'ovmf'] as const, { description: 'Firmware.' }),
-    machine: s.string({ description: 'Machine type, such as `q35`.', pattern: '^[a-z0-9_.+-]+$', maxLength: 64 }),
+    machine: s.string({
+      description: 'Machine type, such as `q35` or `pc-i440fx-9.2+pve1`.',
+      // qemu-server's machine `type` pattern.
+      pattern: '^(pc|pc(-i440fx)?-[0-9]+(\\.[0-9]+)+(\\+pve[0-9]+)?(\\.pxe)?|q35|pc-q35-[0-9]+(\\.[0-9]+)+(\\+pve[0-9]+)?(\\.pxe)?|virt(-[0-9]+(\\.[0-9]+)+)?(\\+pve[0-9]+)?)$',
+      maxLength: 40,
+    }),
     osType: s.literal(['other', 'wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11', 'l24', 'l26', 'solaris'] as const, { description: 'Guest OS type.' }),
     scsiController: s.literal(['lsi', 'lsi53c810', 'virtio-scsi-pci', 'virtio-scsi-single', 'megasas', 'pvscsi'] as const, { description: 'SCSI controller model.' }),
     agent: s.object(
@@ -134,6 +139,13 @@ export const phoenixVmSpec = s.object(
     required: ['hypervisorRef', 'node'],
     rules: [
       ...guestSpecRules,
+      {
+        // qemu-server: "balloon value too large (must be smaller than assigned memory)".
+        rule: `!has(self.balloon) || !has(self.memory) || !self.balloon.matches(r'${c.patterns.size}') || !self.memory.matches(r'${c.patterns.size}') || quantity(self.balloon + 'i').compareTo(quantity(self.memory + 'i')) <= 0`,
+        message: 'balloon must not exceed memory',
+        fieldPath: '.balloon',
+      },
+      { rule: '!has(self.cpuLimit) || self.cpuLimit <= 128', message: 'a VM\'s cpuLimit is at most 128 (qemu-server\'s cpulimit range is 0 to 128)', fieldPath: '.cpuLimit' },
       { rule: "!has(self.efiDisk) || (has(self.bios) && self.bios == 'ovmf')", message: 'efiDisk needs bios: ovmf', fieldPath: '.efiDisk' },
       { rule: "!has(self.pciDevices) || !self.pciDevices.exists(d, has(d.pcie) && d.pcie) || (has(self.machine) && self.machine.startsWith('q35'))", message: 'PCIe passthrough needs machine: q35', fieldPath: '.pciDevices' },
     ],

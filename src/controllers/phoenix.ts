@@ -57,7 +57,7 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
   };
   const portainer = new PortainerConnections(options.externalCalls, options.allowHost);
   const definitions = [
-    hypervisorController(connections, { observePeriodMs, driftCorrections: deps.driftCorrections, portainer }),
+    hypervisorController(connections, { observePeriodMs, driftCorrections: deps.driftCorrections, portainer, validator: deps.validator }),
     guestController(lxcAdapter, deps),
     guestController(vmAdapter, deps),
     stackController({ portainer, validator: deps.validator, observePeriodMs, driftCorrections: deps.driftCorrections }),

@@ -3,7 +3,7 @@
  * list in order when the spec has one. Pure: the reconciler carries out the plan.
  */
 
-import type { firewallRule, guestFirewall } from '../api/common.ts';
+import type { firewallRule, guestFirewall } from '../api/firewall.ts';
 import type { Infer } from '../api/schema.ts';
 export type FirewallSpec = Infer<typeof guestFirewall>;
 

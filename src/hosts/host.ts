@@ -1,4 +1,5 @@
 import type { PhoenixHypervisorSpec } from '../api/hypervisor.ts';
+import { firewallRuleProblems } from '../api/firewall-checks.ts';
 import { createdButNotWanted, type CreatedItems, type HostStep, type SpecProblem, type StagedNetwork } from './plan.ts';
 import { planPools, type ObservedPool } from './pools.ts';
 import { planStorages, storageProblems, type ObservedStorage } from './storages.ts';
@@ -96,6 +97,7 @@ export function hostProblems(spec: PhoenixHypervisorSpec, clusterNodes: readonly
   }
   problems.push(...storageProblems(spec.storages));
   problems.push(...downloadProblems(spec.downloads, clusterNodes));
+  problems.push(...firewallRuleProblems(spec.firewall?.rules, 'spec.firewall.rules'));
   return problems;
 }
 

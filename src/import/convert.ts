@@ -1,5 +1,5 @@
 import type { Infer } from '../api/schema.ts';
-import type { firewallRule } from '../api/common.ts';
+import type { firewallRule } from '../api/firewall.ts';
 import { patterns } from '../api/common.ts';
 import type { LegacyRule } from './legacy-model.ts';
 

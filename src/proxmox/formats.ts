@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { splitList, TAG_RE } from './tags.ts';
 import { isUnicastMac } from './mac.ts';
 import { DISK_SIZE_RE } from './size.ts';
+import { addressSpecProblem, portSpecProblem } from './firewall-specs.ts';
 
 type Check = (value: string) => string | undefined;
 
@@ -85,9 +86,10 @@ const checks: Record<string, Check> = {
   'pve-priv': re(/^[A-Za-z.]+$/, (v) => `invalid privilege '${v}'`),
   'pve-ct-timezone': re(/^(host|[A-Za-z0-9_+\-/]+)$/, (v) => `invalid time zone '${v}'`),
   'pve-snapshot-name': re(/^[a-z][a-z0-9_-]+$/i, (v) => `invalid configuration ID '${v}'`),
-  'pve-fw-addr-spec': re(/^[!+]?[a-zA-Z0-9:./,_\-+]+$/, () => 'invalid address spec'),
-  'pve-fw-dport-spec': re(/^[a-zA-Z0-9:,\-]+$/, () => 'invalid port spec'),
-  'pve-fw-sport-spec': re(/^[a-zA-Z0-9:,\-]+$/, () => 'invalid port spec'),
+  // Parsed as pve-firewall parses them, so the simulator refuses 999.1.1.1 or a backwards range as Proxmox does.
+  'pve-fw-addr-spec': addressSpecProblem,
+  'pve-fw-dport-spec': portSpecProblem,
+  'pve-fw-sport-spec': portSpecProblem,
   'pve-fw-protocol-spec': re(/^[a-z0-9\-]+$/i, () => 'invalid protocol spec'),
   'pve-fw-icmp-type-spec': re(/^[a-z0-9\-]+$/i, () => 'invalid icmp-type spec'),
   'pve-fw-conntrack-helper': () => undefined,

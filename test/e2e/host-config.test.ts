@@ -177,10 +177,15 @@ describe('host configuration of a PhoenixHypervisor (real API server + simulator
     await patchSpec([{ op: 'remove', path: '/spec/nodes/1' }]);
     await waitReady(env, 'phoenixhypervisors', env.hypervisor);
 
-    await patchSpec([{ op: 'add', path: '/spec/storages/-', value: { id: 'bad-nfs', type: 'nfs', server: 'not a host!', export: '/x', content: ['iso'] } }]);
+    // A server that is no host name never gets this far: the API server refuses it (pve-storage-server).
+    const badServer = { id: 'bad-nfs', type: 'nfs', server: 'not a host!', export: '/x', content: ['iso'] };
+    await assert.rejects(patchSpec([{ op: 'add', path: '/spec/storages/-', value: badServer }]), (err: { code?: number }) => err.code === 422);
+    // What only Proxmox can tell, it refuses itself: here a parameter error answering the create.
+    env.sim.admin.injectFault({ kind: 'error', method: 'POST', path: '/storage', rate: 1, status: 400, message: 'Parameter verification failed.' });
+    await patchSpec([{ op: 'add', path: '/spec/storages/-', value: { ...badServer, server: 'nas.invalid' } }]);
     hv = await waitCondition(env, 'phoenixhypervisors', env.hypervisor, (o) => condition(o, 'Stalled')?.status === 'True', 'Stalled');
     assert.equal(condition(hv, 'Stalled')?.reason, 'RejectedByProxmox');
-    assert.match(condition(hv, 'Stalled')?.message ?? '', /storage bad-nfs: Proxmox refused to create nfs storage bad-nfs .*server/);
+    assert.match(condition(hv, 'Stalled')?.message ?? '', /storage bad-nfs: Proxmox refused to create nfs storage bad-nfs .*Parameter verification failed/);
     assert.equal(hv.status.proxmoxVersion !== undefined, true, 'connection facts kept while stalled');
 
     assert.deepEqual(hv.status.hostPending, ['storage bad-nfs']);
@@ -192,6 +197,7 @@ describe('host configuration of a PhoenixHypervisor (real API server + simulator
     await waitReady(env, 'phoenixlxcs', 'unaffected', 90_000);
     assert.equal(state().guests.filter((g) => g.config['hostname'] === 'patient').length, 0, 'a guest was created on a storage the host has not made yet');
 
+    env.sim.admin.clearFaults('error');
     await patchSpec([{ op: 'replace', path: '/spec/storages', value: [hostSpec.storages[1], { id: 'bad-nfs', type: 'nfs', server: '10.0.0.5', export: '/x', content: ['rootdir', 'images'] }] }]);
     await waitReady(env, 'phoenixhypervisors', env.hypervisor);
     const patient = await waitReady(env, 'phoenixlxcs', 'patient', 90_000);

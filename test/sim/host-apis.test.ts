@@ -82,6 +82,20 @@ describe('simulator host and datacenter APIs', () => {
     assert.equal((await f.call('GET', '/nodes/pve/lxc/100/firewall/rules/5')).reason, 'no rule at position 5');
   });
 
+  it('firewall addresses and ports are parsed as pve-firewall parses them, and a bad one is refused with nothing written', async () => {
+    f = await startFixture();
+    f.sim.admin.addGuest({ type: 'lxc', vmid: 100, config: { hostname: 'ct', memory: 512 } });
+    const post = (rule: Record<string, string>) => f.call('POST', '/nodes/pve/lxc/100/firewall/rules', { type: 'in', action: 'ACCEPT', ...rule });
+    const bad: Record<string, string>[] = [{ source: '999.1.1.1' }, { source: '10.0.0.5/24' }, { dest: '10.0.0.9-10.0.0.1' }, { source: '10.0.0.1,fd00::1' }, { proto: 'tcp', dport: '9000:8000' }, { proto: 'tcp', dport: '70000' }];
+    for (const rule of bad) {
+      const refused = await post(rule);
+      assert.equal(refused.status, 400, JSON.stringify(rule));
+      assert.ok((refused.body as { errors?: Record<string, string> }).errors?.[Object.keys(rule).at(-1)!], JSON.stringify(refused.body));
+    }
+    assert.deepEqual(data(await f.call('GET', '/nodes/pve/lxc/100/firewall/rules')), []);
+    assert.equal((await post({ source: '10.0.0.0/24', dest: '10.0.0.1-10.0.0.9', proto: 'tcp', dport: '80,443,8000:8100' })).status, 200);
+  });
+
   it('/cluster/resources lags like pvestatd by default: status from its 10 s broadcast, the rest live', async () => {
     f = await startFixture();
     f.sim.admin.addGuest({ type: 'qemu', vmid: 100, config: { name: 'a', memory: '512' } });

@@ -10,6 +10,7 @@ import { phoenixHypervisors, type PhoenixHypervisor } from '../../api/objects.ts
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { Connection, ConnectionRegistry } from './connections.ts';
 import { HostConfigRun, type ConnectionFacts } from './host/host-config.ts';
+import type { SpecValidator } from '../../api/validation.ts';
 import type { PortainerConnections } from '../stacks/portainer-connections.ts';
 
 /** How often a Ready hypervisor is checked again (node membership, version). */
@@ -39,6 +40,8 @@ export interface HypervisorControllerOptions {
   readonly driftCorrections?: Counter<'kind' | 'option'>;
   /** Where stacks find this hypervisor's Portainer (spec.portainer); its version goes into status. */
   readonly portainer?: PortainerConnections;
+  /** Re-checks specs stored before the CRD had today's rules. */
+  readonly validator?: SpecValidator;
 }
 
 export function hypervisorController(connections: ConnectionRegistry, options: HypervisorControllerOptions = {}): ControllerDefinition<PhoenixHypervisor> {
@@ -131,6 +134,7 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
               checkPeriodMs: hypervisorCheckPeriodMs,
               observePeriodMs,
               ...(options.driftCorrections ? { driftCorrections: options.driftCorrections } : {}),
+              ...(options.validator ? { validator: options.validator } : {}),
             }, { signal, stopping }).reconcile();
           } catch (err) {
             if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token lacks a privilege for host configuration: ${err.message}`, { cause: err });

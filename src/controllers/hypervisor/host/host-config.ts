@@ -18,6 +18,18 @@ import { secretText, type SecretObject } from '../../secrets.ts';
 import type { PasswordSource } from '../../../hosts/users.ts';
 import type { SpecProblem } from '../../../hosts/plan.ts';
 import { ReconcileContext } from '../../reconcile-context.ts';
+import type { SpecValidator } from '../../../api/validation.ts';
+
+/** The schema check and the host checks both parse the firewall rules: each problem once. */
+function unique(problems: readonly SpecProblem[]): SpecProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.field}: ${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
 
 /** What the connection check found: written with every host status, so it is never lost. */
 export interface ConnectionFacts {
@@ -40,6 +52,8 @@ export interface HostConfigOptions {
   /** How often managed host configuration is observed for drift; at most checkPeriodMs. */
   readonly observePeriodMs: number;
   readonly driftCorrections?: Counter<'kind' | 'option'>;
+  /** The schema check, for a spec stored before the CRD had today's rules. */
+  readonly validator?: SpecValidator;
 }
 
 const hostConfigReasonList = ['Configuring', 'Downloading', 'HostConfigRefused', 'RejectedByProxmox', 'HostTaskFailed', 'TaskSucceeded', 'TaskLost', 'HostChanged', 'HostConfigFailed', 'PasswordNotChanged'] as const;
@@ -119,7 +133,7 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
       return { requeueAfter: this.options.checkPeriodMs };
     }
     const passwords: Record<string, PasswordSource> = {};
-    const problems = [...hostProblems(spec, this.facts.allNodes), ...this.readPasswords(passwords)];
+    const problems = unique([...(this.options.validator?.validate('PhoenixHypervisor', spec) ?? []), ...hostProblems(spec, this.facts.allNodes), ...this.readPasswords(passwords)]);
     if (problems.length) {
       const message = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
       // Without a valid spec nothing can be planned: guests wait for the whole host (no hostPending).
