@@ -45,7 +45,12 @@ describe('simulator host and datacenter APIs', () => {
     await f.call('PUT', '/pools', { poolid: 'prod', vms: '100' });
     const pool = data<Array<{ members: Array<Record<string, unknown>> }>>(await f.call('GET', '/pools', { poolid: 'prod' }));
     assert.deepEqual(pool[0]!.members.map((m) => m['id']), ['qemu/100']);
-    assert.equal((await f.call('DELETE', '/pools', { poolid: 'prod' })).reason, "delete pool failed: pool 'prod' is not empty");
+    // pve-manager PVE/API2/Pool.pm dies inside lock_user_config, which prefixes its error message.
+    assert.equal((await f.call('DELETE', '/pools', { poolid: 'prod' })).reason, "delete pool failed: pool 'prod' is not empty (contains VM 100)");
+    const again = await f.call('PUT', '/pools', { poolid: 'prod', vms: '100' });
+    assert.deepEqual([again.status, again.reason], [500, 'update pools failed: VM 100 is already a pool member']);
+    const missing = await f.call('DELETE', '/pools/nosuch');
+    assert.deepEqual([missing.status, missing.reason], [500, "delete pool failed: pool 'nosuch' does not exist"]);
     await f.call('PUT', '/pools', { poolid: 'prod', vms: '100', delete: 1 });
     assert.equal((await f.call('DELETE', '/pools', { poolid: 'prod' })).status, 200);
   });

@@ -30,7 +30,10 @@ export interface SimulatorOptions {
   authFailureDelayMs?: number;
   /** How long /cluster/resources lags behind the truth (pvestatd's 10 s cycle). Default 0. */
   resourcesLagMs?: number;
-  /** Simulated start time (ms since epoch). Default 2026-01-01T00:00:00Z, for reproducibility. */
+  /**
+   * Simulated start time (ms since epoch). Default now, as a real host reports the current
+   * time (snapshot times, task start times, tickets); a test that needs a fixed start sets it.
+   */
   startMs?: number;
 }
 
@@ -75,7 +78,7 @@ export class Simulator {
   constructor(options: SimulatorOptions = {}) {
     const seed = options.seed ?? 1;
     this.random = new SeededRandom(seed);
-    this.clock = new SimClock({ startMs: options.startMs ?? Date.UTC(2026, 0, 1), speed: options.speed ?? 1, mode: options.clock ?? 'real' });
+    this.clock = new SimClock({ startMs: options.startMs ?? Date.now(), speed: options.speed ?? 1, mode: options.clock ?? 'real' });
     this.tasks = new TaskTable(seed);
     this.pveVersion = options.pveVersion ?? '9.1';
     this.authFailureDelayMs = options.authFailureDelayMs ?? 0;

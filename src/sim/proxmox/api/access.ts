@@ -196,7 +196,8 @@ export const accessEndpoints: Endpoint[] = [
       const id = String(params['userid']);
       mayAllocateUser(sim, subject, id);
       mayModifyUserGroups(sim, subject, id, ['User.Modify']);
-      findUser(sim, id);
+      // pve-access-control PVE/API2/User.pm never checks that the user exists: it disables the
+      // (autovivified) entry, then deletes it, so a missing user is deleted "successfully".
       // Its groups and ACL entries go with it, and so do its API tokens.
       sim.state.users = sim.state.users.filter((u) => u.userid !== id);
       sim.state.tokens = sim.state.tokens.filter((t) => !t.fullId.startsWith(`${id}!`));
