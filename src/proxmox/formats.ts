@@ -115,6 +115,12 @@ const checks: Record<string, Check> = {
   'storage-pair': re(/^([a-z][a-z0-9\-_.]*[a-z0-9](:[a-z][a-z0-9\-_.]*[a-z0-9])?|1)$/i, (v) => `invalid storage pair '${v}'`),
   'pve-task-status-type': re(/^(ok|error|warning|unknown)$/i, (v) => `invalid task status '${v}'`),
   'pve-replication-job-id': re(/^\d+-\d+$/, () => 'invalid job ID'),
+  // qemu-server / pve-container remote migration: `source=target` bridge pairs, or one bridge for all.
+  'bridge-pair': re(/^([-_.\w\d]+(:[-_.\w\d]+)?|1)$/, (v) => `invalid bridge pair '${v}'`),
+  // pve-common `proxmox-remote`: host=…,apitoken=PVEAPIToken=…[,port=…][,fingerprint=…].
+  'proxmox-remote': (v) => (/(^|,)host=[^,]+/.test(v) && /(^|,)apitoken=PVEAPIToken=[^,]+/.test(v) ? undefined : `invalid remote '${v}': host and apitoken are required`),
+  // pve-storage `prune-backups`: keep-all=1 or keep-{last,hourly,daily,weekly,monthly,yearly}=N.
+  'prune-backups': re(/^(keep-(all|last|hourly|daily|weekly|monthly|yearly)=\d+)(,keep-(all|last|hourly|daily|weekly|monthly|yearly)=\d+)*$/, (v) => `invalid retention '${v}'`),
   // JSONSchema's `string-list` (ZFS `devices`): any text, split on commas, spaces and semicolons.
   'string-list': re(/^[^\0\n]*$/, () => 'value contains invalid characters'),
 };

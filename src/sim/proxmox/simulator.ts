@@ -166,11 +166,17 @@ export class Simulator {
   /** sha1 of the config file as Proxmox would write it (config, pending, snapshots). */
   digest(g: SimGuestState): string {
     const lines = Object.entries(g.config).map(([k, v]) => `${k}: ${v}`);
+    if (g.parentSnapshot !== undefined) lines.push(`parent: ${g.parentSnapshot}`);
     if (Object.keys(g.pending).length > 0 || g.pendingDelete.length > 0) {
       lines.push('', '[PENDING]', ...Object.entries(g.pending).map(([k, v]) => `${k}: ${v}`));
       if (g.pendingDelete.length > 0) lines.push(`delete: ${g.pendingDelete.join(',')}`);
     }
-    for (const s of g.snapshots) lines.push('', `[${s.name}]`, ...Object.entries(s.config).map(([k, v]) => `${k}: ${v}`));
+    for (const s of g.snapshots) {
+      lines.push('', `[${s.name}]`, ...Object.entries(s.config).map(([k, v]) => `${k}: ${v}`));
+      if (s.parent !== undefined) lines.push(`parent: ${s.parent}`);
+      lines.push(`snaptime: ${s.snaptime}`);
+      if (s.description !== '') lines.push(`description: ${s.description}`);
+    }
     return createHash('sha1').update(lines.join('\n') + '\n').digest('hex');
   }
 

@@ -79,6 +79,9 @@ export interface SimVolume {
   vmid?: number;
   /** Linked clones keep their base volume. */
   parent?: string;
+  /** Volume attributes (`PUT …/content/{volume}`): backup notes and protection. */
+  notes?: string;
+  protected?: boolean;
 }
 
 export type GuestConfig = Record<string, string>;
@@ -114,6 +117,8 @@ export interface SimGuestState {
   status: 'running' | 'stopped';
   /** Simulated ms when the guest was started. */
   startedAt?: number;
+  /** Paused (qemu `status/suspend` without todisk; a frozen container): still running, doing nothing. */
+  paused?: boolean;
   /** Whether a configured guest agent answers. */
   agentRunning: boolean;
   pool?: string;

@@ -56,6 +56,12 @@ export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): vo
   if (!sim.state.guests.includes(g)) throw new TaskFailure(configMissing(g.node, 'qemu', g.vmid));
   if (g.status === 'running') throw new TaskFailure(`VM ${g.vmid} already running`);
   if (g.config['template'] === '1') throw new TaskFailure("you can't start a vm if it's a template");
+  // qemu-server vm_start: a VM hibernated to disk (lock `suspended`) starts by resuming its saved state.
+  if (g.config['lock'] === 'suspended') {
+    if (g.config['vmstate'] !== undefined) sim.removeVolume(g.config['vmstate']);
+    delete g.config['vmstate'];
+    delete g.config['lock'];
+  }
   if (!skiplock && g.config['lock'] !== undefined) throw new TaskFailure(`VM is locked (${g.config['lock']})`);
   const node = sim.state.nodes.find((n) => n.name === g.node)!;
   applyPending(g);
@@ -69,6 +75,7 @@ export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): vo
 
 function stopVm(g: SimGuestState): void {
   g.status = 'stopped';
+  g.paused = false;
   g.startedAt = undefined;
   g.agentRunning = false;
 }
