@@ -24,7 +24,8 @@ describe('simulator host and datacenter APIs', () => {
     assert.equal(status['used']! + status['avail']!, status['total']);
     assert.ok(data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/storage/local/content')).some((c) => c['volid'] === 'local:import/noble.qcow2'));
     const missing = await f.call('GET', '/nodes/pve/storage/nope/status');
-    assert.equal(missing.reason, "storage 'nope' does not exist");
+    // pve-storage API2/Storage/Status.pm read_status: raise_param_exc({ storage => "No such storage." }).
+    assert.deepEqual([missing.status, missing.body?.errors], [400, { storage: 'No such storage.' }]);
   });
 
   it('storage definitions can be created, changed and removed', async () => {
