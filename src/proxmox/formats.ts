@@ -121,6 +121,10 @@ const checks: Record<string, Check> = {
   'proxmox-remote': (v) => (/(^|,)host=[^,]+/.test(v) && /(^|,)apitoken=PVEAPIToken=[^,]+/.test(v) ? undefined : `invalid remote '${v}': host and apitoken are required`),
   // pve-storage `prune-backups`: keep-all=1 or keep-{last,hourly,daily,weekly,monthly,yearly}=N.
   'prune-backups': re(/^(keep-(all|last|hourly|daily|weekly|monthly|yearly)=\d+)(,keep-(all|last|hourly|daily|weekly|monthly|yearly)=\d+)*$/, (v) => `invalid retention '${v}'`),
+  // pve-access-control LDAP realms: attribute names; sync defaults; the realm's second factor.
+  'ldap-simple-attr': re(/^[a-zA-Z0-9]+$/, (v) => `invalid LDAP attribute '${v}'`),
+  'realm-sync-options': re(/^((scope|enable-new|remove-vanished|full|purge)=[^,]+)(,(scope|enable-new|remove-vanished|full|purge)=[^,]+)*$/, (v) => `invalid sync options '${v}'`),
+  'pve-tfa-config': re(/^(type=)?(oath|yubico)(,[a-z_-]+=[^,]+)*$/, (v) => `invalid TFA configuration '${v}'`),
   // JSONSchema's `string-list` (ZFS `devices`): any text, split on commas, spaces and semicolons.
   'string-list': re(/^[^\0\n]*$/, () => 'value contains invalid characters'),
 };

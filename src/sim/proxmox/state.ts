@@ -21,6 +21,8 @@ export interface SimNodeState {
   disks?: SimDisk[];
   /** ZFS pools (`/nodes/{node}/disks/zfs`). */
   zfsPools?: SimZfsPool[];
+  /** Volume groups, thin pools and directory mounts made through `/nodes/{node}/disks/…` (beside the installer's `pve`). */
+  diskStorages?: SimDiskStorage[];
 }
 
 export interface SimDisk {
@@ -35,6 +37,15 @@ export interface SimDisk {
   /** What uses the disk (`LVM`, `ZFS`, `partitions`, `mounted`…); unset for an unused disk. */
   used?: string;
   mounted?: boolean;
+}
+
+export interface SimDiskStorage {
+  kind: 'lvm' | 'lvmthin' | 'directory';
+  name: string;
+  /** The disk it was made on. */
+  device: string;
+  size: number;
+  filesystem?: string;
 }
 
 export interface SimZfsPool {
@@ -173,6 +184,7 @@ export interface SimTokenState {
   acl: AclEntry[];
   /** Unix seconds; 0 = never. */
   expire: number;
+  comment?: string;
 }
 
 export interface SimState {
@@ -187,6 +199,10 @@ export interface SimState {
   groups?: SimGroupState[];
   tokens: SimTokenState[];
   clusterFirewall: FirewallState;
+  /** Authentication realms (`domains.cfg`); unset means a fresh install's `pam` and `pve`. */
+  domains?: Record<string, Record<string, string | number>>;
+  /** Roles defined through `/access/roles` (the built-in ones are not stored). */
+  roles?: Record<string, string[]>;
 }
 
 export function emptyFirewall(): FirewallState {
