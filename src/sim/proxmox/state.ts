@@ -109,6 +109,12 @@ export interface SnapshotState {
 export interface FirewallState {
   options: Record<string, string | number>;
   rules: FirewallRule[];
+  /** `[ALIASES]`: name → address or network. */
+  aliases?: Record<string, { cidr: string; comment?: string }>;
+  /** `[IPSET name]` sections. */
+  ipsets?: Record<string, { comment?: string; entries: Array<{ cidr: string; comment?: string; nomatch?: boolean }> }>;
+  /** Security groups (`[group name]`), cluster level only. */
+  groups?: Record<string, { comment?: string; rules: FirewallRule[] }>;
 }
 
 export type FirewallRule = Record<string, string | number>;
@@ -201,6 +207,16 @@ export interface SimState {
   clusterFirewall: FirewallState;
   /** Authentication realms (`domains.cfg`); unset means a fresh install's `pam` and `pve`. */
   domains?: Record<string, Record<string, string | number>>;
+  /** datacenter.cfg options, HA sections and backup jobs (`/cluster/options`, `/cluster/ha`, `/cluster/backup`). */
+  datacenter?: {
+    options?: Record<string, string | number>;
+    haResources?: Record<string, Record<string, string | number>>;
+    haGroups?: Record<string, Record<string, string | number>>;
+    haRules?: Record<string, Record<string, string | number>>;
+    backupJobs?: Record<string, Record<string, string | number>>;
+    /** Set while HA is disarmed (`freeze` or `ignore`). */
+    haDisarmed?: string;
+  };
   /** Roles defined through `/access/roles` (the built-in ones are not stored). */
   roles?: Record<string, string[]>;
 }

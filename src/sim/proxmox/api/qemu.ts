@@ -269,6 +269,88 @@ function agentInterfaces(g: SimGuestState): unknown {
 
 const execResults = new WeakMap<SimGuestState, Map<number, Record<string, unknown>>>();
 
+/**
+ * The guest agent's commands and the privilege each needs beside VM.GuestAgent.Unrestricted
+ * (qemu-server API2/Qemu/Agent.pm `$guest_agent_commands`), with what the simulated guest
+ * (a Debian VM) answers. `ping`, `network-get-interfaces` are served on their own routes above.
+ */
+const AGENT_COMMANDS: Readonly<Record<string, { method: 'GET' | 'POST'; privs: readonly string[]; answer: (sim: Simulator, g: SimGuestState) => unknown }>> = {
+  'get-time': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: (sim) => Math.floor(sim.clock.now() * 1e6) },
+  info: { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => ({ version: '7.2.0', supported_commands: Object.keys(AGENT_COMMANDS).map((name) => ({ name: `guest-${name}`, enabled: true, 'success-response': true })) }) },
+  'fsfreeze-status': { method: 'POST', privs: ['VM.GuestAgent.Audit', 'VM.GuestAgent.FileSystemMgmt'], answer: (_sim, g) => (frozen.has(g) ? 'frozen' : 'thawed') },
+  'fsfreeze-freeze': { method: 'POST', privs: ['VM.GuestAgent.FileSystemMgmt'], answer: (_sim, g) => (frozen.add(g), 1) },
+  'fsfreeze-thaw': { method: 'POST', privs: ['VM.GuestAgent.FileSystemMgmt'], answer: (_sim, g) => (frozen.delete(g) ? 1 : 0) },
+  fstrim: { method: 'POST', privs: ['VM.GuestAgent.FileSystemMgmt'], answer: () => ({ paths: [{ path: '/', trimmed: 0, minimum: 0 }] }) },
+  'get-fsinfo': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => [{ name: 'sda1', mountpoint: '/', type: 'ext4', 'total-bytes': 8 * GiB, 'used-bytes': GiB, disk: [{ 'bus-type': 'scsi', bus: 0, target: 0, unit: 0, dev: '/dev/sda1' }] }] },
+  'get-host-name': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: (_sim, g) => ({ 'host-name': g.config['name'] ?? `VM${g.vmid}` }) },
+  'get-memory-block-info': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => ({ size: 134217728 }) },
+  'get-memory-blocks': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: (_sim, g) => Array.from({ length: Math.max(1, Math.floor(guestMemoryBytes(g) / 134217728)) }, (_, i) => ({ phys_index: i, online: true, 'can-offline': i > 0 })) },
+  'get-osinfo': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => ({ id: 'debian', name: 'Debian GNU/Linux', 'pretty-name': 'Debian GNU/Linux 12 (bookworm)', version: '12 (bookworm)', 'version-id': '12', 'kernel-release': '6.1.0-28-amd64', 'kernel-version': '#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)', machine: 'x86_64' }) },
+  'get-timezone': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => ({ zone: 'UTC', offset: 0 }) },
+  'get-users': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => [] },
+  'get-vcpus': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: (_sim, g) => Array.from({ length: Number(g.config['cores'] ?? 1) * Number(g.config['sockets'] ?? 1) }, (_, i) => ({ 'logical-id': i, online: true, 'can-offline': i > 0 })) },
+  shutdown: { method: 'POST', privs: ['VM.PowerMgmt'], answer: (_sim, g) => (stopVm(g), {}) },
+  'suspend-disk': { method: 'POST', privs: ['VM.PowerMgmt'], answer: (_sim, g) => (stopVm(g), {}) },
+  'suspend-hybrid': { method: 'POST', privs: ['VM.PowerMgmt'], answer: (_sim, g) => (stopVm(g), {}) },
+  'suspend-ram': { method: 'POST', privs: ['VM.PowerMgmt'], answer: (_sim, g) => ((g.paused = true), {}) },
+};
+
+const frozen = new WeakSet<SimGuestState>();
+
+const agentPerm = (privs: readonly string[]) => vmPerm([...privs, 'VM.GuestAgent.Unrestricted'], true);
+
+function agentCommandEndpoints(): Endpoint[] {
+  const base = '/nodes/{node}/qemu/{vmid}/agent';
+  const all = ['fsfreeze-freeze', 'fsfreeze-status', 'fsfreeze-thaw', 'fstrim', 'get-fsinfo', 'get-host-name', 'get-memory-block-info', 'get-memory-blocks', 'get-osinfo', 'get-time', 'get-timezone', 'get-users', 'get-vcpus', 'info', 'network-get-interfaces', 'ping', 'shutdown', 'suspend-disk', 'suspend-hybrid', 'suspend-ram'];
+  const run = (sim: Simulator, p: Params, command: string): unknown => {
+    const g = agentGuest(sim, p);
+    if (command === 'ping') return { result: {} };
+    if (command === 'network-get-interfaces') return agentInterfaces(g);
+    return { result: AGENT_COMMANDS[command]!.answer(sim, g) };
+  };
+  return [
+    {
+      method: 'GET', path: base, params: nodeVmid, permissions: vmPerm(['VM.Audit']),
+      handler: ({ sim, params }) => (vm(sim, params), [...all, 'exec', 'exec-status', 'file-read', 'file-write', 'set-user-password'].sort().map((name) => ({ name }))),
+    },
+    {
+      method: 'POST', path: base, params: { command: oneOf(all), ...nodeVmid },
+      // The generic call checks the command's own privilege inside (Agent.pm agent_cmd).
+      permissions: vmPerm(['VM.GuestAgent.Audit', 'VM.GuestAgent.FileSystemMgmt', 'VM.PowerMgmt', 'VM.GuestAgent.Unrestricted'], true),
+      handler: ({ sim, params }) => run(sim, params, String(params['command'])),
+    },
+    ...Object.entries(AGENT_COMMANDS).map(([command, c]): Endpoint => ({
+      method: c.method, path: `${base}/${command}`, params: nodeVmid, permissions: agentPerm(c.privs),
+      handler: ({ sim, params }) => run(sim, params, command),
+    })),
+    {
+      method: 'POST', path: `${base}/set-user-password`,
+      params: { crypted: bool(o), ...nodeVmid, password: strDef({ minLength: 5, maxLength: 1024 }), username: strDef() },
+      permissions: vmPerm(['VM.GuestAgent.Unrestricted']),
+      handler: ({ sim, params }) => {
+        agentGuest(sim, params);
+        return { result: {} };
+      },
+    },
+    {
+      method: 'GET', path: `${base}/file-read`,
+      params: { count: int({ ...o, minimum: 1, maximum: 16777216, since: '9.1' }), decode: bool({ ...o, since: '9.1' }), file: strDef(), ...nodeVmid, offset: int({ ...o, minimum: 0, since: '9.1' }) },
+      permissions: vmPerm(['VM.GuestAgent.FileRead', 'VM.GuestAgent.Unrestricted'], true),
+      handler: ({ sim, params }) => {
+        const g = agentGuest(sim, params);
+        const file = String(params['file']);
+        const content = g.agentFiles[file];
+        if (content === undefined) throw fail(`Agent error: Failed to open file '${file}': No such file or directory`);
+        const offset = Number(params['offset'] ?? 0);
+        const count = Number(params['count'] ?? 16777216);
+        const slice = content.slice(offset, offset + count);
+        const data = params['decode'] === 0 ? Buffer.from(slice).toString('base64') : slice;
+        return { content: data, 'bytes-read': Buffer.byteLength(slice), ...(offset + count < content.length ? { truncated: 1 } : {}) };
+      },
+    },
+  ];
+}
+
 const createParams: ParamDefs = {
   ...qemuOptionParams,
   node: nodeParam,
@@ -298,6 +380,7 @@ const configWriteParams: ParamDefs = {
 const CONFIG_PRIVS = ['VM.Config.Disk', 'VM.Config.CDROM', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType', 'VM.Config.Options', 'VM.Config.Cloudinit'];
 
 export const qemuEndpoints: Endpoint[] = [
+  ...agentCommandEndpoints(),
   {
     method: 'GET', path: '/nodes/{node}/qemu', params: { ...nodeOnly, full: bool(o) },
     handler: ({ sim, params }) => sim.state.guests.filter((g) => g.type === 'qemu' && g.node === params['node']).map((g) => listEntry(sim, g)),
