@@ -14,7 +14,8 @@ import { fail, TaskFailure } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { configMissing, guestMemoryBytes, type Simulator } from '../simulator.ts';
 import { emptyFirewall, type SimGuestState } from '../state.ts';
-import type { Subject } from '../auth.ts';
+import { subjectName, type Subject } from '../auth.ts';
+import { splitList } from '../../../proxmox/tags.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
@@ -43,6 +44,34 @@ function checkSshKeys(p: Params): void {
   for (const line of keys.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))) {
     if (!SSH_KEY_RE.test(line)) throw fail('SSH public key validation error');
   }
+}
+
+/**
+ * qemu-server API2/Qemu.pm `$check_vm_modify_config_perm`: options outside its privilege
+ * categories (`args`, `arch`, `hookscript`, `lock`, `vmgenid`, …) may be set or deleted only
+ * by root@pam itself; anyone else, a root token included, gets a plain die.
+ */
+const PRIVILEGED_CATEGORIES = new Set([
+  'cores', 'cpu', 'runningcpu', 'cpulimit', 'cpuunits', 'numa', 'smp', 'sockets', 'vcpus', 'memory', 'balloon', 'shares', 'allow-ksm',
+  'acpi', 'hotplug', 'kvm', 'machine', 'runningmachine', 'scsihw', 'smbios1', 'tablet', 'vga', 'watchdog', 'audio0', 'rng0',
+  'agent', 'autostart', 'bios', 'description', 'keyboard', 'localtime', 'migrate_downtime', 'migrate_speed', 'name', 'onboot', 'ostype', 'protection', 'reboot', 'startdate', 'startup', 'tdf', 'template',
+  'freeze', 'boot', 'bootdisk', 'vmstatestorage', 'cicustom', 'cipassword', 'citype', 'ciuser', 'ciupgrade', 'nameserver', 'searchdomain', 'sshkeys', 'vmstate', 'cdrom', 'tags', 'running-nets-host-mtu',
+]);
+
+function checkRootOnlyOptions(subject: Subject, keys: readonly string[]): void {
+  if (subjectName(subject) === 'root@pam') return;
+  for (const opt of keys) {
+    if (/^(ide|sata|scsi|virtio|unused|serial|usb|hostpci|virtiofs|net|ipconfig|numa)\d+$/.test(opt) || opt === 'efidisk0' || opt === 'tpmstate0') continue;
+    if (!PRIVILEGED_CATEGORIES.has(opt)) throw fail(`only root can set '${opt}' config`);
+  }
+}
+
+/** What create and config calls take that is not a VM option (`extract_param` in API2/Qemu.pm). */
+const NOT_OPTIONS = new Set(['node', 'vmid', 'archive', 'bwlimit', 'force', 'pool', 'start', 'ha-managed', 'storage', 'unique', 'live-restore', 'import-working-storage', 'digest', 'skiplock', 'delete', 'revert', 'background_delay', 'skip_cloud_init']);
+
+function optionKeys(p: Params): string[] {
+  const keys = Object.keys(p).filter((k) => !NOT_OPTIONS.has(k));
+  return [...splitList(String(p['delete'] ?? '')), ...keys];
 }
 
 function bootOrder(config: Record<string, string>): string {
@@ -84,6 +113,7 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
   const node = String(p['node']);
   const vmid = Number(p['vmid']);
   const exists = alreadyExists(sim, vmid);
+  checkRootOnlyOptions(subject, optionKeys(p));
   if (exists) throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${sim.findGuest(vmid)!.node}'`);
   checkSshKeys(p);
   const pool = optStr(p, 'pool');
@@ -192,6 +222,7 @@ function configUpdate(sim: Simulator, g: SimGuestState, p: Params): void {
 }
 
 async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
+  checkRootOnlyOptions(subject, optionKeys(p));
   const g = vm(sim, p);
   checkDigest(sim, g, p['digest']);
   if (p['skiplock'] !== 1) sim.checkLock(g);
@@ -404,7 +435,8 @@ export const qemuEndpoints: Endpoint[] = [
   },
   {
     method: 'PUT', path: '/nodes/{node}/qemu/{vmid}/config', params: configWriteParams, permissions: vmPerm(CONFIG_PRIVS, true),
-    handler: ({ sim, params }) => {
+    handler: ({ sim, params, subject }) => {
+      checkRootOnlyOptions(subject, optionKeys(params));
       const g = vm(sim, params);
       checkDigest(sim, g, params['digest']);
       if (params['skiplock'] !== 1) sim.checkLock(g);
