@@ -101,4 +101,22 @@ describe('simulator host and datacenter APIs', () => {
     const fresh = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
     assert.equal(fresh[0]!['status'], 'running');
   });
+
+  it('a guest created within the lag is listed at once, without the RRD fields pvestatd has not broadcast yet', async () => {
+    f = await startFixture();
+    f.sim.admin.setResourcesLag(10_000);
+    await f.call('GET', '/cluster/resources', { type: 'vm' });
+    await f.finish(data(await f.call('POST', '/nodes/pve/qemu', { vmid: 101, name: 'fresh', memory: '512', tags: 'new' })));
+    await f.call('POST', '/pools', { poolid: 'p1' });
+    await f.call('PUT', '/pools', { poolid: 'p1', vms: '101' });
+    // pve-manager API2/Cluster.pm: the vmlist, pools, lock and tags are current; extract_vm_stats
+    // starts every guest as status 'unknown' and fills name and usage only from the RRD dump.
+    const listed = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
+    assert.deepEqual(listed, [{ id: 'qemu/101', type: 'qemu', vmid: 101, node: 'pve', status: 'unknown', pool: 'p1', tags: 'new' }]);
+    f.sim.admin.advance(10_000);
+    const later = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
+    assert.deepEqual([later[0]!['name'], later[0]!['status']], ['fresh', 'stopped']);
+    await f.finish(data(await f.call('DELETE', '/nodes/pve/qemu/101')));
+    assert.deepEqual(data(await f.call('GET', '/cluster/resources', { type: 'vm' })), [], 'a destroyed guest leaves the vmlist at once');
+  });
 });

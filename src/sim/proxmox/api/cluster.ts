@@ -84,13 +84,35 @@ function liveResources(sim: Simulator, subject: Subject, type: string | undefine
   return items;
 }
 
-/** Serves a snapshot refreshed every `resourcesLagMs`, mimicking pvestatd's broadcast cycle. */
+/** What pvestatd broadcasts about a guest (PVE::API2Tools::extract_vm_stats reads these from the RRD dump). */
+const RRD_GUEST_FIELDS = ['uptime', 'name', 'status', 'template', 'maxcpu', 'cpu', 'maxmem', 'mem', 'maxdisk', 'disk', 'netin', 'netout', 'diskread', 'diskwrite'];
+
+/**
+ * `/cluster/resources` with pvestatd's lag, as pve-manager API2/Cluster.pm builds it: which
+ * guests exist, on which node, and their pool, lock, tags and HA state come from the cluster
+ * filesystem and are current; status, name and usage come from the RRD data pvestatd
+ * broadcasts every cycle, so they are as old as the last cycle, and a guest created since has
+ * status `unknown` and no name yet. Nodes and storages are all RRD data.
+ */
 function resources(sim: Simulator, subject: Subject, type: string | undefined): unknown[] {
-  if (sim.resourcesLagMs <= 0) return liveResources(sim, subject, type);
+  const live = liveResources(sim, subject, type) as Array<Record<string, unknown>>;
+  if (sim.resourcesLagMs <= 0) return live;
   const now = sim.clock.now();
   const tick = Math.floor(now / sim.resourcesLagMs) * sim.resourcesLagMs;
-  if (!sim.resourcesSnapshot || sim.resourcesSnapshot.at < tick) sim.resourcesSnapshot = { at: tick, items: liveResources(sim, subject, undefined) };
-  return (sim.resourcesSnapshot.items as Array<Record<string, unknown>>).filter((i) => type === undefined || i['type'] === type || (type === 'vm' && (i['type'] === 'qemu' || i['type'] === 'lxc')));
+  // The broadcast holds everything; what a caller may see is filtered on the live list.
+  if (!sim.resourcesSnapshot || sim.resourcesSnapshot.at < tick) sim.resourcesSnapshot = { at: tick, items: liveResources(sim, { userid: 'root@pam', via: 'ticket' }, undefined) };
+  const broadcast = new Map((sim.resourcesSnapshot.items as Array<Record<string, unknown>>).map((i) => [String(i['id']), i]));
+  return live.map((item) => {
+    const old = broadcast.get(String(item['id']));
+    if (item['type'] === 'qemu' || item['type'] === 'lxc') {
+      const entry: Record<string, unknown> = { id: item['id'], type: item['type'], vmid: item['vmid'], node: item['node'], status: 'unknown' };
+      if (old) for (const k of RRD_GUEST_FIELDS) if (old[k] !== undefined) entry[k] = old[k];
+      for (const k of ['pool', 'lock', 'tags', 'hastate']) if (item[k] !== undefined) entry[k] = item[k];
+      return entry;
+    }
+    if (item['type'] === 'pool') return item;
+    return old ?? item;
+  });
 }
 
 function nextid(sim: Simulator, p: Params): string {
