@@ -64,7 +64,8 @@ export function snapshotSection(g: SimGuestState, snap: SnapshotState): Record<s
 export function snapshotConfig(g: SimGuestState, name: string): Record<string, unknown> {
   const snap = g.snapshots.find((s) => s.name === name);
   if (!snap) throw fail(`snapshot '${name}' does not exist`);
-  return typedConfig(g.type, snapshotSection(g, snap));
+  // The config parser types snaptime as an integer, like the options.
+  return { ...typedConfig(g.type, snapshotSection(g, snap)), snaptime: snap.snaptime };
 }
 
 /** Where a VM's RAM state goes: `vmstatestorage`, else the storage of its first disk. */
