@@ -24,6 +24,10 @@ export async function convergePool<O extends GuestObject>(ctx: GuestContext<O>, 
     if (isProxmoxError(err, 'NotFound') && /pool '[^']+' does not exist/.test(err.message)) {
       throw new TerminalError('PoolNotFound', `pool ${pool} does not exist in Proxmox; create it (e.g. in the PhoenixHypervisor's spec.pools) or change spec.pool`);
     }
+    // pve-manager API2/Pool.pm refuses to add a guest to the pool it is in ("update pools failed:
+    // VM 100 is already a pool member"): the list said otherwise because it was older than the
+    // membership, so the guest is where it should be and there is nothing to do or report.
+    if (isProxmoxError(err) && /\bVM \d+ is already a pool member\b/.test(err.message)) return undefined;
     throw err;
   }
   const from = seen.pool ?? '(none)';
