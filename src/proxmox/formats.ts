@@ -117,6 +117,30 @@ const checks: Record<string, Check> = {
   'storage-pair': re(/^([a-z][a-z0-9\-_.]*[a-z0-9](:[a-z][a-z0-9\-_.]*[a-z0-9])?|1)$/i, (v) => `invalid storage pair '${v}'`),
   'pve-task-status-type': re(/^(ok|error|warning|unknown)$/i, (v) => `invalid task status '${v}'`),
   'pve-replication-job-id': re(/^\d+-\d+$/, () => 'invalid job ID'),
+  // qemu-server / pve-container remote migration: `source=target` bridge pairs, or one bridge for all.
+  'bridge-pair': re(/^([-_.\w\d]+(:[-_.\w\d]+)?|1)$/, (v) => `invalid bridge pair '${v}'`),
+  // pve-common `proxmox-remote`: host=…,apitoken=PVEAPIToken=…[,port=…][,fingerprint=…].
+  'proxmox-remote': (v) => (/(^|,)host=[^,]+/.test(v) && /(^|,)apitoken=PVEAPIToken=[^,]+/.test(v) ? undefined : `invalid remote '${v}': host and apitoken are required`),
+  // pve-storage `prune-backups`: keep-all=1 or keep-{last,hourly,daily,weekly,monthly,yearly}=N.
+  'prune-backups': re(/^(keep-(all|last|hourly|daily|weekly|monthly|yearly)=\d+)(,keep-(all|last|hourly|daily|weekly|monthly|yearly)=\d+)*$/, (v) => `invalid retention '${v}'`),
+  // pve-access-control LDAP realms: attribute names; sync defaults; the realm's second factor.
+  'ldap-simple-attr': re(/^[a-zA-Z0-9]+$/, (v) => `invalid LDAP attribute '${v}'`),
+  'realm-sync-options': re(/^((scope|enable-new|remove-vanished|full|purge)=[^,]+)(,(scope|enable-new|remove-vanished|full|purge)=[^,]+)*$/, (v) => `invalid sync options '${v}'`),
+  'pve-tfa-config': re(/^(type=)?(oath|yubico)(,[a-z_-]+=[^,]+)*$/, (v) => `invalid TFA configuration '${v}'`),
+  // pve-firewall: an address or network; ipset entries may also name an alias.
+  IPorCIDR: (v) => (isIP(v) || cidr(v, 0) ? undefined : `value does not look like a valid IP address or CIDR network`),
+  IPorCIDRorAlias: (v) => (isIP(v) || cidr(v, 0) || /^(?:(dc|guest)\/)?[A-Za-z][A-Za-z0-9\-_]+$/.test(v) ? undefined : `value does not look like a valid IP address, CIDR network or alias`),
+  // pve-ha-manager: `vm:100`, `ct:101` or a bare VMID; nodes with an optional priority.
+  'pve-ha-resource-or-vm-id': re(/^(?:(?:vm|ct):)?[1-9][0-9]{2,8}$/, (v) => `invalid HA resource ID '${v}'`),
+  'pve-ha-resource-id': re(/^(?:(?:vm|ct):)?[1-9][0-9]{2,8}$/, (v) => `invalid HA resource ID '${v}'`),
+  'pve-ha-group-node': re(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(:\d+)?$/, (v) => `invalid HA node '${v}'`),
+  'pve-ha-node': re(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(:\d+)?$/, (v) => `invalid HA node '${v}'`),
+  // pve-manager vzdump: fleecing/performance property strings, mail targets, calendar events, MAC prefixes.
+  'backup-fleecing': re(/^((enabled=)?[01]|storage=[a-z][a-z0-9\-_.]*[a-z0-9])(,((enabled=)?[01]|storage=[a-z][a-z0-9\-_.]*[a-z0-9]))*$/i, (v) => `invalid fleecing option '${v}'`),
+  'backup-performance': re(/^((max-workers|pbs-entries-max)=\d+)(,(max-workers|pbs-entries-max)=\d+)*$/, (v) => `invalid performance option '${v}'`),
+  'email-or-username': (v) => (/^[\w+\-~.]+@[A-Za-z0-9.-]+$/.test(v) || /^[^\s:/@]+(@[A-Za-z][A-Za-z0-9.\-_]+)?$/.test(v) ? undefined : `value '${v}' does not look like a valid email address or user name`),
+  'pve-calendar-event': re(/^[A-Za-z0-9 *:/.,\-~]+$/, (v) => `unable to parse calendar event '${v}'`),
+  'mac-prefix': re(/^[0-9a-f][02468ace](?::[0-9a-f]{2}){0,2}:?$/i, (v) => `invalid MAC prefix '${v}'`),
   // JSONSchema's `string-list` (ZFS `devices`): any text, split on commas, spaces and semicolons.
   'string-list': re(/^[^\0\n]*$/, () => 'value contains invalid characters'),
 };

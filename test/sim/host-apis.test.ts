@@ -24,7 +24,8 @@ describe('simulator host and datacenter APIs', () => {
     assert.equal(status['used']! + status['avail']!, status['total']);
     assert.ok(data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/storage/local/content')).some((c) => c['volid'] === 'local:import/noble.qcow2'));
     const missing = await f.call('GET', '/nodes/pve/storage/nope/status');
-    assert.equal(missing.reason, "storage 'nope' does not exist");
+    // pve-storage API2/Storage/Status.pm read_status: raise_param_exc({ storage => "No such storage." }).
+    assert.deepEqual([missing.status, missing.body?.errors], [400, { storage: 'No such storage.' }]);
   });
 
   it('storage definitions can be created, changed and removed', async () => {
@@ -45,7 +46,12 @@ describe('simulator host and datacenter APIs', () => {
     await f.call('PUT', '/pools', { poolid: 'prod', vms: '100' });
     const pool = data<Array<{ members: Array<Record<string, unknown>> }>>(await f.call('GET', '/pools', { poolid: 'prod' }));
     assert.deepEqual(pool[0]!.members.map((m) => m['id']), ['qemu/100']);
-    assert.equal((await f.call('DELETE', '/pools', { poolid: 'prod' })).reason, "delete pool failed: pool 'prod' is not empty");
+    // pve-manager PVE/API2/Pool.pm dies inside lock_user_config, which prefixes its error message.
+    assert.equal((await f.call('DELETE', '/pools', { poolid: 'prod' })).reason, "delete pool failed: pool 'prod' is not empty (contains VM 100)");
+    const again = await f.call('PUT', '/pools', { poolid: 'prod', vms: '100' });
+    assert.deepEqual([again.status, again.reason], [500, 'update pools failed: VM 100 is already a pool member']);
+    const missing = await f.call('DELETE', '/pools/nosuch');
+    assert.deepEqual([missing.status, missing.reason], [500, "delete pool failed: pool 'nosuch' does not exist"]);
     await f.call('PUT', '/pools', { poolid: 'prod', vms: '100', delete: 1 });
     assert.equal((await f.call('DELETE', '/pools', { poolid: 'prod' })).status, 200);
   });
@@ -122,5 +128,23 @@ describe('simulator host and datacenter APIs', () => {
     await f.call('GET', '/cluster/resources', { type: 'vm' });
     await f.finish(data(await f.call('POST', '/nodes/pve/qemu/100/status/start')));
     assert.equal(data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }))[0]!['status'], 'running');
+  });
+
+  it('a guest created within the lag is listed at once, without the RRD fields pvestatd has not broadcast yet', async () => {
+    f = await startFixture();
+    f.sim.admin.setResourcesLag(10_000);
+    await f.call('GET', '/cluster/resources', { type: 'vm' });
+    await f.finish(data(await f.call('POST', '/nodes/pve/qemu', { vmid: 101, name: 'fresh', memory: '512', tags: 'new' })));
+    await f.call('POST', '/pools', { poolid: 'p1' });
+    await f.call('PUT', '/pools', { poolid: 'p1', vms: '101' });
+    // pve-manager API2/Cluster.pm: the vmlist, pools, lock and tags are current; extract_vm_stats
+    // starts every guest as status 'unknown' and fills name and usage only from the RRD dump.
+    const listed = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
+    assert.deepEqual(listed, [{ id: 'qemu/101', type: 'qemu', vmid: 101, node: 'pve', status: 'unknown', pool: 'p1', tags: 'new' }]);
+    f.sim.admin.advance(10_000);
+    const later = data<Array<Record<string, unknown>>>(await f.call('GET', '/cluster/resources', { type: 'vm' }));
+    assert.deepEqual([later[0]!['name'], later[0]!['status']], ['fresh', 'stopped']);
+    await f.finish(data(await f.call('DELETE', '/nodes/pve/qemu/101')));
+    assert.deepEqual(data(await f.call('GET', '/cluster/resources', { type: 'vm' })), [], 'a destroyed guest leaves the vmlist at once');
   });
 });

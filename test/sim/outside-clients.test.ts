@@ -1,14 +1,17 @@
 // The same scenario (token auth, container from a template, VM clone, config change
 // with a digest, start, wait for tasks, status, stop, delete) run unchanged by the
-// product's client (npm proxmox-api) and by an independent one (Python proxmoxer).
+// product's client (npm proxmox-api) and by an independent one (Python proxmoxer); and
+// Ansible's community.proxmox modules through a container's and a VM's whole life, twice,
+// the second time with /cluster/resources lagging as pvestatd makes it lag.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import proxmoxApi from 'proxmox-api';
-import { startProxmoxSimulator, type RunningSimulator } from '../../src/sim/proxmox/index.ts';
+import { startProxmoxSimulator, type RunningSimulator, type SimState } from '../../src/sim/proxmox/index.ts';
 
 const TEMPLATE_VMID = 9000;
 
@@ -50,6 +53,59 @@ function statusOf(err: unknown): [number, string] {
   if (!m) throw err;
   return [Number(m[1]), m[2]!];
 }
+
+/** The venv the setup hook fills (scripts/test-setup.d/python.sh), set up on first use. */
+function pythonVenv(needs: string): string | undefined {
+  const probe = spawnSync('python3', ['--version']);
+  if (probe.error || probe.status !== 0) return undefined;
+  const repo = fileURLToPath(new URL('../..', import.meta.url));
+  const venv = process.env['PHOENIX_PY_VENV'] ?? join(homedir(), '.cache', 'phoenix', 'venv');
+  const python = join(venv, 'bin', 'python');
+  if (!existsSync(python) || spawnSync(python, ['-c', needs]).status !== 0) execFileSync('bash', [join(repo, 'scripts/test-setup.d/python.sh')], { stdio: 'inherit' });
+  return spawnSync(python, ['-c', needs]).status === 0 ? venv : undefined;
+}
+
+/** The state file docs/simulator.md tells users to start their CI simulator from. */
+const CI_STATE = fileURLToPath(new URL('../../examples/sim/ci-state.json', import.meta.url));
+const CI_TOKEN = { user: 'ci@pve', id: 'ci', secret: '5e1f0c1a-51de-4c1a-9e00-00000000c1c1' };
+
+interface PlaybookResult {
+  failed: string[];
+  changed: Record<string, boolean>;
+  vmCores: string;
+}
+
+async function runPlaybook(venv: string, sim: RunningSimulator, vars: Record<string, string | number>): Promise<PlaybookResult> {
+  const repo = fileURLToPath(new URL('../..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-ansible-'));
+  const inventory = join(dir, 'inventory.ini');
+  writeFileSync(inventory, `localhost ansible_connection=local ansible_python_interpreter=${join(venv, 'bin', 'python')}\n`);
+  const extra = Object.entries({ api_port: sim.port, token_user: CI_TOKEN.user, token_id: CI_TOKEN.id, token_secret: CI_TOKEN.secret, ...vars }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  const env = { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False', ANSIBLE_HOME: join(dir, 'home'), ANSIBLE_LOCAL_TEMP: join(dir, 'tmp') };
+  const stdout = await new Promise<string>((resolve, reject) => {
+    // Asynchronous, because the simulator serves from this very process.
+    import('node:child_process').then(({ execFile }) =>
+      execFile(join(venv, 'bin', 'ansible-playbook'), ['-i', inventory, join(repo, 'test/sim/clients/ansible_lifecycle.yml'), ...extra], { env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, out, stderr) =>
+        // A failed task makes ansible-playbook exit 2; its JSON still says which one and why.
+        out.trim().startsWith('{') ? resolve(out) : reject(new Error(`${err?.message ?? ''}\n${stderr}`)),
+      ),
+    );
+  });
+  const report = JSON.parse(stdout) as { plays: Array<{ tasks: Array<{ task: { name: string }; hosts: Record<string, { failed?: boolean; msg?: unknown }> }> }> };
+  const tasks = report.plays.flatMap((p) => p.tasks);
+  const failed = tasks.filter((t) => t.hosts['localhost']?.failed).map((t) => `${t.task.name}: ${JSON.stringify(t.hosts['localhost']?.msg)}`);
+  const summary = tasks.find((t) => t.task.name === 'Report what changed')?.hosts['localhost']?.msg as { changed: Record<string, string | boolean>; vm_cores: string } | undefined;
+  const changed = Object.fromEntries(Object.entries(summary?.changed ?? {}).map(([k, v]) => [k, v === true || v === 'True']));
+  return { failed, changed, vmCores: String(summary?.vm_cores) };
+}
+
+/** What each step must report: a change the first time, none when repeated. */
+const EXPECTED_CHANGES: Record<string, boolean> = {
+  ct_create: true, ct_create_again: false, ct_update: true, ct_start: true, ct_start_again: false, ct_snap: true, ct_snap_again: false,
+  ct_stop: true, ct_stop_again: false, ct_unsnap: true, ct_remove: true, ct_remove_again: false,
+  vm_clone: true, vm_clone_again: false, vm_update: true, vm_start: true, vm_start_again: false, vm_snap: true, vm_stop: true, vm_stop_again: false,
+  vm_rollback: true, vm_unsnap: true, vm_remove: true, vm_remove_again: false,
+};
 
 describe('outside clients run the scenario unchanged', function () {
   this.timeout(120_000);
@@ -127,5 +183,29 @@ describe('outside clients run the scenario unchanged', function () {
       );
     });
     assertScenario(JSON.parse(result) as Record<string, unknown>);
+  });
+
+  it('Ansible community.proxmox runs a container and a VM lifecycle twice, idempotently, also while /cluster/resources lags', async function () {
+    this.timeout(900_000);
+    const venv = pythonVenv('import proxmoxer, ansible_collections.community.proxmox');
+    if (venv === undefined) {
+      console.log('      skipped: python3 or the ansible package is not available');
+      this.skip();
+    }
+    const state = JSON.parse(readFileSync(CI_STATE, 'utf8')) as SimState;
+    sim = await startProxmoxSimulator({ state, https: true, speed: 20, seed: 4 });
+    const first = await runPlaybook(venv!, sim, { ct_vmid: 200, vm_vmid: 201 });
+    assert.deepEqual(first.failed, []);
+    assert.deepEqual(first.changed, EXPECTED_CHANGES);
+    assert.equal(first.vmCores, '2');
+    // Second run on the same simulator, now lagging like pvestatd (a 10 s cycle) and slower, so
+    // the lag spans several Ansible steps: modules that find guests through /cluster/resources
+    // must still see each one as Proxmox lists it.
+    sim.admin.setResourcesLag(10_000);
+    sim.admin.setSpeed(5);
+    const second = await runPlaybook(venv!, sim, { ct_vmid: 200, vm_vmid: 201 });
+    assert.deepEqual(second.failed, []);
+    assert.deepEqual(second.changed, EXPECTED_CHANGES);
+    assert.deepEqual(sim.admin.snapshotState().guests.map((g) => g.vmid), [9000], 'both runs cleaned up after themselves');
   });
 });

@@ -15,6 +15,7 @@ Runs a simulated Proxmox VE API on 127.0.0.1 (see docs/simulator.md) until inter
   --seed N              seed for MACs, UUIDs, durations and fault dice (default 1)
   --speed X             simulated seconds per real second (default 1)
   --pve-version V       9.1 (default) or 8.4
+  --start ISO           simulated start time, e.g. 2026-01-01T00:00:00Z (default: now)
   --state FILE          load the state from FILE if it exists, save it there on exit
   --latency MS          hold every API request MS simulated milliseconds before it is applied
   --error-rate G=R      fail fraction R of requests to endpoint group G (qemu, lxc, tasks, storage, …)
@@ -46,6 +47,12 @@ function parse(argv: string[]): Parsed {
         break;
       }
       case '--state': stateFile = flags.value(); break;
+      case '--start': {
+        const ms = Date.parse(flags.value());
+        if (Number.isNaN(ms)) throw new UsageError('--start needs an ISO 8601 time such as 2026-01-01T00:00:00Z');
+        options.startMs = ms;
+        break;
+      }
       case '--latency': faults.push({ kind: 'latency', ms: flags.number() }); break;
       case '--error-rate': {
         const m = /^([a-z]+)=(0(\.\d+)?|1(\.0+)?)$/.exec(flags.value());

@@ -28,8 +28,8 @@ const PRIV_GROUPS: Readonly<Record<string, Readonly<Record<'root' | 'admin' | 'u
   Mapping: { root: [], admin: ['Mapping.Modify'], user: ['Mapping.Use'], audit: ['Mapping.Audit'] },
 };
 
-/** Every privilege Proxmox knows (`$valid_privs`). */
-export const ALL_PRIVILEGES: readonly string[] = [...new Set(Object.values(PRIV_GROUPS).flatMap((g) => [...g.root, ...g.admin, ...g.user, ...g.audit]))].sort();
+/** Every privilege Proxmox knows (`$valid_privs`: the groups' and `Permissions.Modify`, which is in none). */
+export const ALL_PRIVILEGES: readonly string[] = [...new Set(['Permissions.Modify', ...Object.values(PRIV_GROUPS).flatMap((g) => [...g.root, ...g.admin, ...g.user, ...g.audit])])].sort();
 
 /** The built-in roles, composed as `create_roles` composes them. */
 function builtInRoles(): Record<string, readonly string[]> {
@@ -121,8 +121,17 @@ export function parseTokenHeader(header: string): { fullId: string; secret: stri
   return { fullId: m[1]!.slice(0, eq), secret: m[1]!.slice(eq + 1) };
 }
 
-function privilegesAt(acl: readonly AclEntry[], path: string): Set<string> {
-  const privs = new Set<string>();
+/** The privileges a role grants: built-in, or defined through `/access/roles`; a bare privilege name grants itself. */
+export function rolePrivileges(state: SimState, role: string): readonly string[] {
+  return ROLES[role] ?? state.roles?.[role] ?? [role];
+}
+
+/**
+ * Privileges granted at `path` by one ACL list, each with whether the granting entry
+ * propagates (what `/access/permissions` reports as 1 or 0).
+ */
+function privilegesAt(state: SimState, acl: readonly AclEntry[], path: string): Map<string, boolean> {
+  const privs = new Map<string, boolean>();
   let best = -1;
   // The most specific matching ACL path wins, as in PVE's permission propagation.
   for (const entry of acl) {
@@ -134,28 +143,35 @@ function privilegesAt(acl: readonly AclEntry[], path: string): Set<string> {
       privs.clear();
       best = depth;
     }
-    for (const role of entry.roles) for (const p of ROLES[role] ?? [role]) privs.add(p);
+    for (const role of entry.roles) for (const p of rolePrivileges(state, role)) privs.set(p, (privs.get(p) ?? false) || entry.propagate);
   }
   return privs;
 }
 
-function grants(privs: Set<string>, priv: string): boolean {
-  return privs.has('*') || privs.has(priv);
-}
-
-export function hasPrivilege(state: SimState, subject: Subject, path: string, priv: string): boolean {
-  if (subject.via === 'none') return false;
-  if (subject.userid === 'root@pam' && subject.tokenid === undefined) return true;
+/**
+ * What `subject` may do at `path`: privilege → propagates. The one model behind every 403 the
+ * simulator answers and behind `/access/permissions`, so a client that pre-checks sees what it
+ * would be refused.
+ */
+export function effectivePrivileges(state: SimState, subject: Subject, path: string): Map<string, boolean> {
+  if (subject.via === 'none') return new Map();
+  if (subject.userid === 'root@pam' && subject.tokenid === undefined) return new Map(ALL_PRIVILEGES.map((p) => [p, true]));
   const user = state.users.find((u) => u.userid === subject.userid);
   // A user's own entries and those of its groups together (Proxmox lets a user entry override
   // a group entry on the very same path; the simulator grants the union).
   const groupAcl = (state.groups ?? []).filter((g) => user?.groups?.includes(g.groupid)).flatMap((g) => g.acl);
-  const userPrivs = subject.userid === 'root@pam' ? new Set(['*']) : privilegesAt([...(user?.acl ?? []), ...groupAcl], path);
-  if (!grants(userPrivs, priv)) return false;
-  if (subject.tokenid === undefined) return true;
+  const userPrivs = subject.userid === 'root@pam' ? new Map(ALL_PRIVILEGES.map((p) => [p, true])) : privilegesAt(state, [...(user?.acl ?? []), ...groupAcl], path);
+  if (subject.tokenid === undefined) return userPrivs;
   const token = findToken(state, `${subject.userid}!${subject.tokenid}`);
-  if (!token) return false;
-  return !token.privsep || grants(privilegesAt(token.acl, path), priv);
+  if (!token) return new Map();
+  if (!token.privsep) return userPrivs;
+  // A privilege-separated token has the intersection of its own and its user's privileges.
+  const tokenPrivs = privilegesAt(state, token.acl, path);
+  return new Map([...userPrivs].filter(([p]) => tokenPrivs.has(p)).map(([p, prop]) => [p, prop && tokenPrivs.get(p)!]));
+}
+
+export function hasPrivilege(state: SimState, subject: Subject, path: string, priv: string): boolean {
+  return effectivePrivileges(state, subject, path).has(priv);
 }
 
 export function findToken(state: SimState, fullId: string): SimTokenState | undefined {

@@ -3,7 +3,7 @@
  * with the official schema by the conformance test), the privileges Proxmox checks,
  * and the handler.
  */
-import type { ParamDefs } from '../../proxmox/schema.ts';
+import { compareVersions, type ParamDefs } from '../../proxmox/schema.ts';
 import type { Params } from '../../proxmox/validate.ts';
 import type { Subject } from './auth.ts';
 import type { Simulator } from './simulator.ts';
@@ -36,6 +36,13 @@ export interface Endpoint {
   readonly public?: boolean;
   /** False for the few methods the schema marks `allowtoken: 0`. */
   readonly allowToken?: boolean;
+  /** The first Proxmox VE release that has the method; older simulated releases answer 501. */
+  readonly since?: string;
+}
+
+/** Whether the simulated release has this method. */
+export function servedIn(endpoint: Endpoint, version: string): boolean {
+  return endpoint.since === undefined || compareVersions(version, endpoint.since) >= 0;
 }
 
 /** A result with envelope extras beside `data` (`total` for task logs, `changes` for network). */

@@ -8,11 +8,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { validateParams, type Params } from '../../proxmox/validate.ts';
 import { ApiError, paramError, permissionDenied } from './errors.ts';
-import { endpointGroup, Reply, type Endpoint, type Router } from './endpoint.ts';
+import { endpointGroup, Reply, servedIn, type Endpoint, type Router } from './endpoint.ts';
 import { defsForVersion, type ParamDefs } from '../../proxmox/schema.ts';
 import { findToken, hasPrivilege, parseTokenHeader, subjectName, type Subject } from './auth.ts';
 import { injectedAnswer, requestMatches, type Fault, type RequestFacts } from './faults.ts';
 import type { Simulator } from './simulator.ts';
+import { spoolUpload } from './api/storage.ts';
 
 const API_PREFIX = '/api2/json';
 const CONTENT_TYPE = 'application/json;charset=UTF-8';
@@ -31,10 +32,38 @@ export function parseForm(text: string): Params {
   return out;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A `multipart/form-data` body as pve-http-server takes it (storage uploads): plain fields
+ * become parameters; a file part is spooled to `/var/tmp/pveupload-…`, its field carries the
+ * client's file name and `tmpfilename` the spool file.
+ */
+function parseMultipart(body: Buffer, contentType: string, spool: (size: number) => string): Params {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  if (!boundary) throw new ApiError(400, 'Bad Request\n');
+  const text = body.toString('latin1');
+  const out: Params = {};
+  for (const part of text.split(`--${boundary[1] ?? boundary[2]!.trim()}`)) {
+    const split = part.indexOf('\r\n\r\n');
+    if (split < 0) continue;
+    const head = part.slice(0, split);
+    const value = part.slice(split + 4).replace(/\r\n$/, '');
+    const name = /name="([^"]*)"/i.exec(head)?.[1];
+    if (name === undefined) continue;
+    const file = /filename="([^"]*)"/i.exec(head)?.[1];
+    if (file === undefined) {
+      out[name] = Buffer.from(value, 'latin1').toString('utf8');
+      continue;
+    }
+    out[name] = file;
+    out['tmpfilename'] = spool(Buffer.byteLength(value, 'latin1'));
+  }
+  return out;
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
@@ -149,15 +178,16 @@ function injectedError(f: Extract<Fault, { kind: 'error' }>): ApiError {
 function apiRequest(sim: Simulator, router: Router) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const method = req.method ?? 'GET';
-    const bodyText = await readBody(req);
+    const body = await readBody(req);
+    const bodyText = /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : body.toString('utf8');
     sim.settle();
     if (!url.pathname.startsWith(`${API_PREFIX}/`)) return sendEmpty(res, 404, 'Not Found');
     const path = url.pathname.slice(API_PREFIX.length).replace(/\/+$/, '') || '/';
     const match = router.match(method, path);
     sim.count(method, match?.endpoint.path ?? path, path);
     try {
-      if ((method === 'GET' || method === 'DELETE') && bodyText.length > 0) throw new ApiError(501, `Unexpected content for method '${method}'\n`);
-      if (!match) throw new ApiError(501, `Method '${method} ${API_PREFIX}${path}' not implemented\n`);
+      if ((method === 'GET' || method === 'DELETE') && body.length > 0) throw new ApiError(501, `Unexpected content for method '${method}'\n`);
+      if (!match || !servedIn(match.endpoint, sim.pveVersion)) throw new ApiError(501, `Method '${method} ${API_PREFIX}${path}' not implemented\n`);
       const { endpoint, pathParams } = match;
       const facts: RequestFacts = { method, path: endpoint.path, group: endpointGroup(endpoint.path) };
 
@@ -174,7 +204,9 @@ function apiRequest(sim: Simulator, router: Router) {
         }
       }
 
-      const params = mergeParams(req, bodyText, url, pathParams);
+      const params = /multipart\/form-data/i.test(req.headers['content-type'] ?? '')
+        ? mergeParams(req, '', url, pathParams, parseMultipart(body, String(req.headers['content-type']), (size) => spoolUpload(sim, size)))
+        : mergeParams(req, bodyText, url, pathParams);
       const before = (f: { when?: string }) => (f.when ?? 'before') === 'before';
       const dice = (f: { rate?: number }) => f.rate === undefined || sim.random.next() < f.rate;
       const held = sim.faults.take('latency', (f) => before(f) && requestMatches(f, facts) && dice(f));
@@ -221,8 +253,8 @@ function apiRequest(sim: Simulator, router: Router) {
   };
 }
 
-function mergeParams(req: IncomingMessage, bodyText: string, url: URL, pathParams: Record<string, string>): Params {
-  let body: Params = {};
+function mergeParams(req: IncomingMessage, bodyText: string, url: URL, pathParams: Record<string, string>, form: Params = {}): Params {
+  let body: Params = form;
   if (bodyText.length > 0) {
     const type = req.headers['content-type'] ?? '';
     if (type.includes('application/json')) {

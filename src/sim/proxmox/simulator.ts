@@ -33,7 +33,10 @@ export interface SimulatorOptions {
   authFailureDelayMs?: number;
   /** How long /cluster/resources lags behind the truth: pvestatd's cycle, 10 s by default as on Proxmox; 0 for none. */
   resourcesLagMs?: number;
-  /** Simulated start time (ms since epoch). Default 2026-01-01T00:00:00Z, for reproducibility. */
+  /**
+   * Simulated start time (ms since epoch). Default now, as a real host reports the current
+   * time (snapshot times, task start times, tickets); a test that needs a fixed start sets it.
+   */
   startMs?: number;
 }
 
@@ -78,7 +81,7 @@ export class Simulator {
   constructor(options: SimulatorOptions = {}) {
     const seed = options.seed ?? 1;
     this.random = new SeededRandom(seed);
-    this.clock = new SimClock({ startMs: options.startMs ?? Date.UTC(2026, 0, 1), speed: options.speed ?? 1, mode: options.clock ?? 'real' });
+    this.clock = new SimClock({ startMs: options.startMs ?? Date.now(), speed: options.speed ?? 1, mode: options.clock ?? 'real' });
     this.tasks = new TaskTable(seed);
     this.pveVersion = options.pveVersion ?? '9.1';
     this.authFailureDelayMs = options.authFailureDelayMs ?? 0;
@@ -166,11 +169,17 @@ export class Simulator {
   /** sha1 of the config file as Proxmox would write it (config, pending, snapshots). */
   digest(g: SimGuestState): string {
     const lines = Object.entries(g.config).map(([k, v]) => `${k}: ${v}`);
+    if (g.parentSnapshot !== undefined) lines.push(`parent: ${g.parentSnapshot}`);
     if (Object.keys(g.pending).length > 0 || g.pendingDelete.length > 0) {
       lines.push('', '[PENDING]', ...Object.entries(g.pending).map(([k, v]) => `${k}: ${v}`));
       if (g.pendingDelete.length > 0) lines.push(`delete: ${g.pendingDelete.join(',')}`);
     }
-    for (const s of g.snapshots) lines.push('', `[${s.name}]`, ...Object.entries(s.config).map(([k, v]) => `${k}: ${v}`));
+    for (const s of g.snapshots) {
+      lines.push('', `[${s.name}]`, ...Object.entries(s.config).map(([k, v]) => `${k}: ${v}`));
+      if (s.parent !== undefined) lines.push(`parent: ${s.parent}`);
+      lines.push(`snaptime: ${s.snaptime}`);
+      if (s.description !== '') lines.push(`description: ${s.description}`);
+    }
     return createHash('sha1').update(lines.join('\n') + '\n').digest('hex');
   }
 

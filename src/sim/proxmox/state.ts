@@ -21,6 +21,8 @@ export interface SimNodeState {
   disks?: SimDisk[];
   /** ZFS pools (`/nodes/{node}/disks/zfs`). */
   zfsPools?: SimZfsPool[];
+  /** Volume groups, thin pools and directory mounts made through `/nodes/{node}/disks/…` (beside the installer's `pve`). */
+  diskStorages?: SimDiskStorage[];
 }
 
 export interface SimDisk {
@@ -35,6 +37,15 @@ export interface SimDisk {
   /** What uses the disk (`LVM`, `ZFS`, `partitions`, `mounted`…); unset for an unused disk. */
   used?: string;
   mounted?: boolean;
+}
+
+export interface SimDiskStorage {
+  kind: 'lvm' | 'lvmthin' | 'directory';
+  name: string;
+  /** The disk it was made on. */
+  device: string;
+  size: number;
+  filesystem?: string;
 }
 
 export interface SimZfsPool {
@@ -79,6 +90,9 @@ export interface SimVolume {
   vmid?: number;
   /** Linked clones keep their base volume. */
   parent?: string;
+  /** Volume attributes (`PUT …/content/{volume}`): backup notes and protection. */
+  notes?: string;
+  protected?: boolean;
 }
 
 export type GuestConfig = Record<string, string>;
@@ -95,6 +109,12 @@ export interface SnapshotState {
 export interface FirewallState {
   options: Record<string, string | number>;
   rules: FirewallRule[];
+  /** `[ALIASES]`: name → address or network. */
+  aliases?: Record<string, { cidr: string; comment?: string }>;
+  /** `[IPSET name]` sections. */
+  ipsets?: Record<string, { comment?: string; entries: Array<{ cidr: string; comment?: string; nomatch?: boolean }> }>;
+  /** Security groups (`[group name]`), cluster level only. */
+  groups?: Record<string, { comment?: string; rules: FirewallRule[] }>;
 }
 
 export type FirewallRule = Record<string, string | number>;
@@ -114,6 +134,8 @@ export interface SimGuestState {
   status: 'running' | 'stopped';
   /** Simulated ms when the guest was started. */
   startedAt?: number;
+  /** Paused (qemu `status/suspend` without todisk; a frozen container): still running, doing nothing. */
+  paused?: boolean;
   /** Whether a configured guest agent answers. */
   agentRunning: boolean;
   pool?: string;
@@ -168,6 +190,7 @@ export interface SimTokenState {
   acl: AclEntry[];
   /** Unix seconds; 0 = never. */
   expire: number;
+  comment?: string;
 }
 
 export interface SimState {
@@ -182,6 +205,20 @@ export interface SimState {
   groups?: SimGroupState[];
   tokens: SimTokenState[];
   clusterFirewall: FirewallState;
+  /** Authentication realms (`domains.cfg`); unset means a fresh install's `pam` and `pve`. */
+  domains?: Record<string, Record<string, string | number>>;
+  /** datacenter.cfg options, HA sections and backup jobs (`/cluster/options`, `/cluster/ha`, `/cluster/backup`). */
+  datacenter?: {
+    options?: Record<string, string | number>;
+    haResources?: Record<string, Record<string, string | number>>;
+    haGroups?: Record<string, Record<string, string | number>>;
+    haRules?: Record<string, Record<string, string | number>>;
+    backupJobs?: Record<string, Record<string, string | number>>;
+    /** Set while HA is disarmed (`freeze` or `ignore`). */
+    haDisarmed?: string;
+  };
+  /** Roles defined through `/access/roles` (the built-in ones are not stored). */
+  roles?: Record<string, string[]>;
 }
 
 export function emptyFirewall(): FirewallState {

@@ -10,8 +10,13 @@ export interface Fixture {
   taskLog(upid: unknown): Promise<string[]>;
 }
 
+/** 2026-01-01T00:00:00Z: a whole number of every lag period a test uses. */
+export const FIXED_START_MS = Date.UTC(2026, 0, 1);
+
 export async function startFixture(options: StartOptions = {}): Promise<Fixture> {
-  const sim = await startProxmoxSimulator({ clock: 'manual', seed: 5, ...options });
+  // A fixed start: these tests step a manual clock, and where pvestatd's cycle boundaries
+  // (resources lag) or task times fall must not depend on the moment the test runs.
+  const sim = await startProxmoxSimulator({ clock: 'manual', seed: 5, startMs: FIXED_START_MS, ...options });
   const auth = { Authorization: sim.token.header };
   const call = (method: string, path: string, params: Record<string, string | number> = {}) => rawCall(sim.url, auth, method, path, params);
   const taskPath = (upid: unknown) => `/nodes/${String(upid).split(':')[1]}/tasks/${encodePath(String(upid))}`;

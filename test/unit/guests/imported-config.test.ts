@@ -9,6 +9,10 @@ describe('importedConfig: a found guest as status shows it', () => {
     });
   });
 
+  it('leaves out the snapshot parent, which is no option a spec can set', () => {
+    assert.deepEqual(importedConfig({ cores: 2, parent: 'pre-upgrade', digest: 'abc' }), { cores: '2' });
+  });
+
   it('masks secrets', () => {
     assert.deepEqual(importedConfig({ cipassword: '**********', sshkeys: 'ssh-ed25519%20AAAA', ciuser: 'ops' }), { cipassword: '(secret)', ciuser: 'ops', sshkeys: '(secret)' });
   });

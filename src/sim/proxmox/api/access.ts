@@ -6,7 +6,7 @@
 import { bool, int, str } from '../../../proxmox/schema.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import type { Params } from '../../../proxmox/validate.ts';
-import { ApiError, fail, permissionDenied } from '../errors.ts';
+import { ApiError, fail, paramError, permissionDenied } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { hasPrivilege, ROLES, type Subject } from '../auth.ts';
 import type { Simulator } from '../simulator.ts';
@@ -23,7 +23,7 @@ function mayManage(sim: Simulator, subject: Subject, user: string): void {
 }
 
 function tokenInfo(t: SimTokenState): Record<string, unknown> {
-  return { tokenid: t.fullId.split('!')[1], privsep: t.privsep ? 1 : 0, expire: t.expire };
+  return { tokenid: t.fullId.split('!')[1], privsep: t.privsep ? 1 : 0, expire: t.expire, ...(t.comment !== undefined ? { comment: t.comment } : {}) };
 }
 
 function findUser(sim: Simulator, id: string) {
@@ -100,7 +100,7 @@ function setAcl(sim: Simulator, p: Params, subject: Subject): null {
   const path = String(p['path']);
   if (!hasPrivilege(sim.state, subject, path, 'Permissions.Modify')) throw permissionDenied(path, 'Permissions.Modify');
   const roles = splitList(String(p['roles']));
-  for (const r of roles) if (!ROLES[r] && r !== 'NoAccess') throw fail(`role '${r}' does not exist`);
+  for (const r of roles) if (!ROLES[r] && !sim.state.roles?.[r]) throw fail(`role '${r}' does not exist`);
   const entry = (acl: AclEntry[]): AclEntry[] => {
     const rest = acl.filter((e) => !(e.path === path && roles.some((r) => e.roles.includes(r))));
     return p['delete'] === 1 ? rest : [...rest, { path, roles, propagate: p['propagate'] !== 0 }];
@@ -196,7 +196,8 @@ export const accessEndpoints: Endpoint[] = [
       const id = String(params['userid']);
       mayAllocateUser(sim, subject, id);
       mayModifyUserGroups(sim, subject, id, ['User.Modify']);
-      findUser(sim, id);
+      // pve-access-control PVE/API2/User.pm never checks that the user exists: it disables the
+      // (autovivified) entry, then deletes it, so a missing user is deleted "successfully".
       // Its groups and ACL entries go with it, and so do its API tokens.
       sim.state.users = sim.state.users.filter((u) => u.userid !== id);
       sim.state.tokens = sim.state.tokens.filter((t) => !t.fullId.startsWith(`${id}!`));
@@ -242,11 +243,30 @@ export const accessEndpoints: Endpoint[] = [
       findUser(sim, user);
       const fullId = `${user}!${String(params['tokenid'])}`;
       if (sim.state.tokens.some((t) => t.fullId === fullId)) throw fail(`Token already exists.`);
-      const t: SimTokenState = { fullId, secret: sim.random.uuid(), privsep: params['privsep'] !== 0, acl: [], expire: Number(params['expire'] ?? 0) };
+      const t: SimTokenState = { fullId, secret: sim.random.uuid(), privsep: params['privsep'] !== 0, acl: [], expire: Number(params['expire'] ?? 0), ...(params['comment'] ? { comment: String(params['comment']) } : {}) };
       sim.state.tokens.push(t);
       const info = tokenInfo(t);
       delete info['tokenid'];
       return { 'full-tokenid': fullId, info, value: t.secret };
+    },
+  },
+  {
+    method: 'PUT', path: '/access/users/{userid}/token/{tokenid}',
+    params: { comment: str(o), delete: str({ ...o, format: 'pve-configid-list', since: '9.1' }), expire: int({ ...o, minimum: 0 }), privsep: bool(o), tokenid, userid },
+    handler: ({ sim, params, subject }) => {
+      mayManage(sim, subject, String(params['userid']));
+      const t = token(sim, params);
+      // pve-access-control User.pm update_token_info: `delete` may only name comment (and is checked before any change).
+      for (const k of splitList(String(params['delete'] ?? ''))) {
+        if (k !== 'comment') throw paramError({ delete: `unknown option '${k}'` });
+        delete t.comment;
+      }
+      if (params['comment'] !== undefined) t.comment = String(params['comment']);
+      if (params['expire'] !== undefined) t.expire = Number(params['expire']);
+      if (params['privsep'] !== undefined) t.privsep = params['privsep'] === 1;
+      const info = tokenInfo(t);
+      delete info['tokenid'];
+      return info;
     },
   },
   {

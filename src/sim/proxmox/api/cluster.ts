@@ -3,6 +3,7 @@
  * `/nodes`, node status and the task endpoints. `/cluster/nextid` answers a string
  * and reserves nothing, as on Proxmox; `/cluster/resources` can lag like pvestatd.
  */
+import { nextIdRange } from './cluster-admin.ts';
 import { bool, int, oneOf, str, vmidParam } from '../../../proxmox/schema.ts';
 import { parseUpid, upidTokenId } from '../../../proxmox/upid.ts';
 import type { Params } from '../../../proxmox/validate.ts';
@@ -135,8 +136,10 @@ function nextid(sim: Simulator, p: Params): string {
     if (sim.findGuest(vmid)) throw paramError({ vmid: `VM ${vmid} already exists` });
     return String(vmid);
   }
-  for (let id = 100; id < 1_000_000; id++) if (!sim.findGuest(id)) return String(id);
-  throw fail('unable to get any free VMID in range [100, 999999]');
+  // datacenter.cfg `next-id` bounds the search (pve-manager API2/Cluster.pm nextid).
+  const { lower, upper } = nextIdRange(sim);
+  for (let id = lower; id < upper; id++) if (!sim.findGuest(id)) return String(id);
+  throw fail(`unable to get any free VMID in range [${lower}, ${upper - 1}]`);
 }
 
 function taskStatus(t: SimTask): Record<string, unknown> {

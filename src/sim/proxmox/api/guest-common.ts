@@ -11,7 +11,7 @@ import { GiB, parseSize } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
 import { fail, paramError, TaskFailure } from '../errors.ts';
 import { guestMemoryBytes, type Simulator } from '../simulator.ts';
-import type { GuestConfig, GuestType, SimGuestState } from '../state.ts';
+import type { GuestConfig, GuestType, SimGuestState, SnapshotState } from '../state.ts';
 import { lxcOptionParams, qemuOptionParams } from './guest-params.ts';
 import type { Subject } from '../auth.ts';
 import type { Endpoint } from '../endpoint.ts';
@@ -43,13 +43,36 @@ export function effectiveConfig(g: SimGuestState): GuestConfig {
 }
 
 export function readConfig(sim: Simulator, g: SimGuestState, params: Params): Record<string, unknown> {
-  if (params['snapshot'] !== undefined) {
-    const snap = g.snapshots.find((s) => s.name === params['snapshot']);
-    if (!snap) throw fail(`snapshot '${String(params['snapshot'])}' does not exist`);
-    return { ...typedConfig(g.type, snap.config), digest: sim.digest(g) };
-  }
+  if (params['snapshot'] !== undefined) return { ...snapshotConfig(g, String(params['snapshot'])), digest: sim.digest(g) };
   const config = params['current'] === 1 ? g.config : effectiveConfig(g);
-  return { ...typedConfig(g.type, config), digest: sim.digest(g) };
+  // The config file names the snapshot the current state descends from (`parent:`), and GET shows it.
+  const parent = g.parentSnapshot === undefined ? {} : { parent: g.parentSnapshot };
+  return { ...typedConfig(g.type, config), ...parent, digest: sim.digest(g) };
+}
+
+/** A snapshot's section of the config file: its options plus `parent`, `snaptime`, `description`, `vmstate`. */
+export function snapshotSection(g: SimGuestState, snap: SnapshotState): Record<string, string> {
+  const out: Record<string, string> = { ...snap.config };
+  if (snap.description !== '') out['description'] = snap.description;
+  if (snap.parent !== undefined) out['parent'] = snap.parent;
+  out['snaptime'] = String(snap.snaptime);
+  if (snap.vmstate) out['vmstate'] = `${vmstateStorage(g)}:vm-${g.vmid}-state-${snap.name}`;
+  return sortConfig(out);
+}
+
+/** `GET …/snapshot/{snapname}/config` and `GET …/config?snapshot=`: qemu-server / pve-container die the same way. */
+export function snapshotConfig(g: SimGuestState, name: string): Record<string, unknown> {
+  const snap = g.snapshots.find((s) => s.name === name);
+  if (!snap) throw fail(`snapshot '${name}' does not exist`);
+  // The config parser types snaptime as an integer, like the options.
+  return { ...typedConfig(g.type, snapshotSection(g, snap)), snaptime: snap.snaptime };
+}
+
+/** Where a VM's RAM state goes: `vmstatestorage`, else the storage of its first disk. */
+function vmstateStorage(g: SimGuestState): string {
+  if (g.config['vmstatestorage'] !== undefined) return g.config['vmstatestorage'];
+  const disk = Object.entries(g.config).find(([k, v]) => isDiskOption(g.type, k) && !/media=cdrom/.test(v));
+  return disk ? (diskVolume(g.type, disk[0], disk[1])?.split(':')[0] ?? 'local') : 'local';
 }
 
 export function pendingList(g: SimGuestState): Array<Record<string, unknown>> {
@@ -257,7 +280,7 @@ export function statusCurrent(sim: Simulator, g: SimGuestState): Record<string, 
   if (c['tags'] !== undefined) out['tags'] = c['tags'];
   if (c['template'] === '1') out['template'] = 1;
   if (g.type === 'qemu') {
-    out['qmpstatus'] = g.status;
+    out['qmpstatus'] = g.paused ? 'paused' : g.status;
     if (running) out['pid'] = 10000 + g.vmid;
     if (c['agent'] !== undefined && /^(enabled=)?1/.test(c['agent'])) out['agent'] = 1;
     if (running) {
@@ -301,7 +324,10 @@ export function snapshotRoutes(type: GuestType, createParams: ParamDefs, start: 
   const snapname = str({ format: 'pve-configid', maxLength: 40 });
   const optional = { optional: true } as const;
   return [
-    { method: 'GET', path, params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => snapshotList(guest(sim, params)) },
+    { method: 'GET', path, params: nodeVmid, permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => {
+      const g = guest(sim, params);
+      return snapshotList(g, sim.digest(g));
+    } },
     {
       method: 'POST', path, params: { ...nodeVmid, description: str(optional), snapname, ...createParams }, permissions: vmPerm(['VM.Snapshot']),
       handler: ({ sim, params, subject }) => createSnapshot(sim, guest(sim, params), params, subject),
@@ -321,14 +347,15 @@ export function snapshotRoutes(type: GuestType, createParams: ParamDefs, start: 
   ];
 }
 
-export function snapshotList(g: SimGuestState): Array<Record<string, unknown>> {
+export function snapshotList(g: SimGuestState, digest: string): Array<Record<string, unknown>> {
   const list: Array<Record<string, unknown>> = g.snapshots.map((s) => {
     const e: Record<string, unknown> = { name: s.name, description: s.description, snaptime: s.snaptime };
     if (g.type === 'qemu') e['vmstate'] = s.vmstate ? 1 : 0;
     if (s.parent !== undefined) e['parent'] = s.parent;
     return e;
   });
-  const current: Record<string, unknown> = { name: 'current', description: 'You are here!', digest: '' };
+  // pve-guest-common snapshot_list: `current` carries the config file's digest.
+  const current: Record<string, unknown> = { name: 'current', description: 'You are here!', digest };
   if (g.parentSnapshot !== undefined) current['parent'] = g.parentSnapshot;
   if (g.type === 'qemu') current['running'] = g.status === 'running' ? 1 : 0;
   list.push(current);
@@ -356,7 +383,8 @@ export function createSnapshot(sim: Simulator, g: SimGuestState, params: Params,
       release();
       const config = { ...g.config };
       delete config['lock'];
-      const snap = { name, description: String(params['description'] ?? ''), snaptime: sim.clock.nowSeconds(), vmstate: params['vmstate'] === 1, config };
+      // qemu-server saves RAM only of a running VM; a stopped one gets a plain disk snapshot.
+      const snap = { name, description: String(params['description'] ?? ''), snaptime: sim.clock.nowSeconds(), vmstate: params['vmstate'] === 1 && g.status === 'running', config };
       g.snapshots.push(g.parentSnapshot === undefined ? snap : { ...snap, parent: g.parentSnapshot });
       g.parentSnapshot = name;
     },
@@ -397,7 +425,8 @@ export function rollbackSnapshot(sim: Simulator, g: SimGuestState, name: string,
       g.pending = {};
       g.pendingDelete = [];
       g.parentSnapshot = name;
-      if (params['start'] === 1) start();
+      // A snapshot with RAM state resumes the VM it saved (qemu-server snapshot_rollback); else only `start` starts it.
+      if (params['start'] === 1 || (g.type === 'qemu' && snap.vmstate)) start();
     },
   }).upid;
 }

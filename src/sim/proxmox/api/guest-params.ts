@@ -60,6 +60,7 @@ export const lxcOptionParams: ParamDefs = {
 export const qemuOptionParams: ParamDefs = {
   acpi: bool(o),
   agent: str({ ...o, format: qemuAgentFormat }),
+  args: str(o),
   arch: oneOf(['x86_64', 'aarch64'], o),
   balloon: int({ ...o, minimum: 0 }),
   bios: oneOf(['seabios', 'ovmf'], o),

@@ -9,7 +9,14 @@ import { networkEndpoints } from './network.ts';
 import { firewallEndpoints } from './firewall.ts';
 import { accessEndpoints } from './access.ts';
 import { diskEndpoints } from './disks.ts';
+import { guestExtraEndpoints } from './guest-extras.ts';
+import { accessAdminEndpoints } from './access-admin.ts';
+import { nodePowerEndpoints } from './node-power.ts';
+import { clusterAdminEndpoints } from './cluster-admin.ts';
+import { startVm } from './qemu.ts';
+import { startContainer } from './lxc.ts';
 
 export const endpoints: readonly Endpoint[] = [
-  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints, ...accessEndpoints, ...diskEndpoints,
+  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints, ...accessEndpoints, ...accessAdminEndpoints, ...diskEndpoints, ...nodePowerEndpoints, ...clusterAdminEndpoints,
+  ...guestExtraEndpoints((sim, g) => startVm(sim, g, true), startContainer),
 ];

@@ -41,6 +41,7 @@ export function startContainer(sim: Simulator, g: SimGuestState): void {
 
 function stopContainer(g: SimGuestState): void {
   g.status = 'stopped';
+  g.paused = false;
   g.startedAt = undefined;
   applyPending(g);
 }

@@ -2,7 +2,7 @@
 import { bool, oneOf, str } from '../../../proxmox/schema.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import type { Params } from '../../../proxmox/validate.ts';
-import { fail } from '../errors.ts';
+import { ApiError, fail } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { Simulator } from '../simulator.ts';
 import type { SimPoolState } from '../state.ts';
@@ -29,38 +29,64 @@ function describe(sim: Simulator, p: SimPoolState, type: unknown): Record<string
   return { poolid: p.poolid, ...(p.comment !== undefined ? { comment: p.comment } : {}), members };
 }
 
+/**
+ * `PUT /pools`: pve-manager PVE/API2/Pool.pm runs the update under `lock_user_config(…,
+ * "update pools failed")`, so every refusal is a 500 with that prefix.
+ */
 function update(sim: Simulator, params: Params): null {
-  const p = pool(sim, String(params['poolid']));
-  if (params['comment'] !== undefined) p.comment = String(params['comment']);
-  const remove = params['delete'] === 1;
-  for (const vmid of splitList(String(params['vms'] ?? ''))) {
-    const g = sim.findGuest(Number(vmid));
-    if (!g) throw fail(`no such VM ${vmid}`);
-    const key = `${g.type}/${g.vmid}`;
-    if (remove) {
-      p.members = p.members.filter((m) => m !== key);
-      continue;
+  return underUserConfigLock('update pools failed', () => {
+    const p = pool(sim, String(params['poolid']));
+    if (params['comment'] !== undefined) p.comment = String(params['comment']);
+    const remove = params['delete'] === 1;
+    for (const vmid of splitList(String(params['vms'] ?? ''))) {
+      const g = sim.findGuest(Number(vmid));
+      if (!g) throw fail(`no such VM ${vmid}`);
+      const key = `${g.type}/${g.vmid}`;
+      if (remove) {
+        if (!p.members.includes(key)) throw fail(`VM ${vmid} is not a pool member`);
+        p.members = p.members.filter((m) => m !== key);
+        continue;
+      }
+      if (p.members.includes(key)) throw fail(`VM ${vmid} is already a pool member`);
+      const other = sim.state.pools.find((x) => x !== p && x.members.includes(key));
+      if (other && params['allow-move'] !== 1) throw fail(`VM ${vmid} belongs already to pool '${other.poolid}' and 'allow-move' is not set`);
+      if (other) other.members = other.members.filter((m) => m !== key);
+      p.members.push(key);
     }
-    // pve-access-control PVE/API2/Pool.pm: dies inside lock_user_config(..., "update pools failed").
-    if (p.members.includes(key)) throw fail(`update pools failed: VM ${vmid} is already a pool member`);
-    const other = sim.state.pools.find((x) => x !== p && x.members.includes(key));
-    if (other && params['allow-move'] !== 1) throw fail(`VM ${vmid} belongs already to pool '${other.poolid}' and allow-move is not set`);
-    if (other) other.members = other.members.filter((m) => m !== key);
-    if (!p.members.includes(key)) p.members.push(key);
+    for (const storage of splitList(String(params['storage'] ?? ''))) {
+      const key = `storage/${storage}`;
+      if (remove) {
+        if (!p.members.includes(key)) throw fail(`Storage '${storage}' is not a pool member`);
+        p.members = p.members.filter((m) => m !== key);
+      } else {
+        if (p.members.includes(key)) throw fail(`Storage '${storage}' is already a pool member`);
+        p.members.push(key);
+      }
+    }
+    return null;
+  });
+}
+
+/** pve-access-control AccessControl.pm `lock_user_config`: `die "$errmsg: $err"`. */
+function underUserConfigLock<T>(errmsg: string, code: () => T): T {
+  try {
+    return code();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 500) throw fail(`${errmsg}: ${err.message}`);
+    throw err;
   }
-  for (const storage of splitList(String(params['storage'] ?? ''))) {
-    const key = `storage/${storage}`;
-    if (remove) p.members = p.members.filter((m) => m !== key);
-    else if (!p.members.includes(key)) p.members.push(key);
-  }
-  return null;
 }
 
 function remove(sim: Simulator, id: string): null {
-  const p = pool(sim, id);
-  if (p.members.length > 0) throw fail(`delete pool failed: pool '${id}' is not empty`);
-  sim.state.pools = sim.state.pools.filter((x) => x !== p);
-  return null;
+  return underUserConfigLock('delete pool failed', () => {
+    const p = pool(sim, id);
+    const vm = p.members.map((m) => /^(?:qemu|lxc)\/(\d+)$/.exec(m)?.[1]).find((x) => x !== undefined);
+    if (vm !== undefined) throw fail(`pool '${id}' is not empty (contains VM ${vm})`);
+    const storage = p.members.find((m) => m.startsWith('storage/'));
+    if (storage !== undefined) throw fail(`pool '${id}' is not empty (contains storage '${storage.slice(8)}')`);
+    sim.state.pools = sim.state.pools.filter((x) => x !== p);
+    return null;
+  });
 }
 
 const updateParams = { 'allow-move': bool(o), comment: str(o), delete: bool(o), poolid, storage: str({ ...o, format: 'pve-storage-id-list' }), vms: str({ ...o, format: 'pve-vmid-list' }) };
@@ -78,6 +104,7 @@ export const poolEndpoints: Endpoint[] = [
     handler: ({ sim, params }) => {
       const id = String(params['poolid']);
       if (sim.state.pools.some((p) => p.poolid === id)) throw fail(`create pool failed: pool '${id}' already exists`);
+      if (!/^[A-Za-z]/.test(id.replace(/^.*\//, ''))) throw fail('create pool failed: pool name must start with a letter');
       sim.state.pools.push({ poolid: id, members: [], ...(params['comment'] !== undefined ? { comment: String(params['comment']) } : {}) });
       return null;
     },

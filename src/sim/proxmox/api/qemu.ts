@@ -14,7 +14,8 @@ import { fail, TaskFailure } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { configMissing, guestMemoryBytes, type Simulator } from '../simulator.ts';
 import { emptyFirewall, type SimGuestState } from '../state.ts';
-import type { Subject } from '../auth.ts';
+import { subjectName, type Subject } from '../auth.ts';
+import { splitList } from '../../../proxmox/tags.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
@@ -45,6 +46,34 @@ function checkSshKeys(p: Params): void {
   }
 }
 
+/**
+ * qemu-server API2/Qemu.pm `$check_vm_modify_config_perm`: options outside its privilege
+ * categories (`args`, `arch`, `hookscript`, `lock`, `vmgenid`, …) may be set or deleted only
+ * by root@pam itself; anyone else, a root token included, gets a plain die.
+ */
+const PRIVILEGED_CATEGORIES = new Set([
+  'cores', 'cpu', 'runningcpu', 'cpulimit', 'cpuunits', 'numa', 'smp', 'sockets', 'vcpus', 'memory', 'balloon', 'shares', 'allow-ksm',
+  'acpi', 'hotplug', 'kvm', 'machine', 'runningmachine', 'scsihw', 'smbios1', 'tablet', 'vga', 'watchdog', 'audio0', 'rng0',
+  'agent', 'autostart', 'bios', 'description', 'keyboard', 'localtime', 'migrate_downtime', 'migrate_speed', 'name', 'onboot', 'ostype', 'protection', 'reboot', 'startdate', 'startup', 'tdf', 'template',
+  'freeze', 'boot', 'bootdisk', 'vmstatestorage', 'cicustom', 'cipassword', 'citype', 'ciuser', 'ciupgrade', 'nameserver', 'searchdomain', 'sshkeys', 'vmstate', 'cdrom', 'tags', 'running-nets-host-mtu',
+]);
+
+function checkRootOnlyOptions(subject: Subject, keys: readonly string[]): void {
+  if (subjectName(subject) === 'root@pam') return;
+  for (const opt of keys) {
+    if (/^(ide|sata|scsi|virtio|unused|serial|usb|hostpci|virtiofs|net|ipconfig|numa)\d+$/.test(opt) || opt === 'efidisk0' || opt === 'tpmstate0') continue;
+    if (!PRIVILEGED_CATEGORIES.has(opt)) throw fail(`only root can set '${opt}' config`);
+  }
+}
+
+/** What create and config calls take that is not a VM option (`extract_param` in API2/Qemu.pm). */
+const NOT_OPTIONS = new Set(['node', 'vmid', 'archive', 'bwlimit', 'force', 'pool', 'start', 'ha-managed', 'storage', 'unique', 'live-restore', 'import-working-storage', 'digest', 'skiplock', 'delete', 'revert', 'background_delay', 'skip_cloud_init']);
+
+function optionKeys(p: Params): string[] {
+  const keys = Object.keys(p).filter((k) => !NOT_OPTIONS.has(k));
+  return [...splitList(String(p['delete'] ?? '')), ...keys];
+}
+
 function bootOrder(config: Record<string, string>): string {
   const devices = Object.keys(config).filter((k) => /^(ide|sata|scsi|virtio)\d+$/.test(k) || /^net\d+$/.test(k));
   const rank = (k: string) => (/^net/.test(k) ? 2 : /media=cdrom/.test(config[k]!) ? 1 : 0);
@@ -56,6 +85,12 @@ export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): vo
   if (!sim.state.guests.includes(g)) throw new TaskFailure(configMissing(g.node, 'qemu', g.vmid));
   if (g.status === 'running') throw new TaskFailure(`VM ${g.vmid} already running`);
   if (g.config['template'] === '1') throw new TaskFailure("you can't start a vm if it's a template");
+  // qemu-server vm_start: a VM hibernated to disk (lock `suspended`) starts by resuming its saved state.
+  if (g.config['lock'] === 'suspended') {
+    if (g.config['vmstate'] !== undefined) sim.removeVolume(g.config['vmstate']);
+    delete g.config['vmstate'];
+    delete g.config['lock'];
+  }
   if (!skiplock && g.config['lock'] !== undefined) throw new TaskFailure(`VM is locked (${g.config['lock']})`);
   const node = sim.state.nodes.find((n) => n.name === g.node)!;
   applyPending(g);
@@ -69,6 +104,7 @@ export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): vo
 
 function stopVm(g: SimGuestState): void {
   g.status = 'stopped';
+  g.paused = false;
   g.startedAt = undefined;
   g.agentRunning = false;
 }
@@ -77,6 +113,7 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
   const node = String(p['node']);
   const vmid = Number(p['vmid']);
   const exists = alreadyExists(sim, vmid);
+  checkRootOnlyOptions(subject, optionKeys(p));
   if (exists) throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${sim.findGuest(vmid)!.node}'`);
   checkSshKeys(p);
   const pool = optStr(p, 'pool');
@@ -185,6 +222,7 @@ function configUpdate(sim: Simulator, g: SimGuestState, p: Params): void {
 }
 
 async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
+  checkRootOnlyOptions(subject, optionKeys(p));
   const g = vm(sim, p);
   checkDigest(sim, g, p['digest']);
   if (p['skiplock'] !== 1) sim.checkLock(g);
@@ -262,6 +300,88 @@ function agentInterfaces(g: SimGuestState): unknown {
 
 const execResults = new WeakMap<SimGuestState, Map<number, Record<string, unknown>>>();
 
+/**
+ * The guest agent's commands and the privilege each needs beside VM.GuestAgent.Unrestricted
+ * (qemu-server API2/Qemu/Agent.pm `$guest_agent_commands`), with what the simulated guest
+ * (a Debian VM) answers. `ping`, `network-get-interfaces` are served on their own routes above.
+ */
+const AGENT_COMMANDS: Readonly<Record<string, { method: 'GET' | 'POST'; privs: readonly string[]; answer: (sim: Simulator, g: SimGuestState) => unknown }>> = {
+  'get-time': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: (sim) => Math.floor(sim.clock.now() * 1e6) },
+  info: { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => ({ version: '7.2.0', supported_commands: Object.keys(AGENT_COMMANDS).map((name) => ({ name: `guest-${name}`, enabled: true, 'success-response': true })) }) },
+  'fsfreeze-status': { method: 'POST', privs: ['VM.GuestAgent.Audit', 'VM.GuestAgent.FileSystemMgmt'], answer: (_sim, g) => (frozen.has(g) ? 'frozen' : 'thawed') },
+  'fsfreeze-freeze': { method: 'POST', privs: ['VM.GuestAgent.FileSystemMgmt'], answer: (_sim, g) => (frozen.add(g), 1) },
+  'fsfreeze-thaw': { method: 'POST', privs: ['VM.GuestAgent.FileSystemMgmt'], answer: (_sim, g) => (frozen.delete(g) ? 1 : 0) },
+  fstrim: { method: 'POST', privs: ['VM.GuestAgent.FileSystemMgmt'], answer: () => ({ paths: [{ path: '/', trimmed: 0, minimum: 0 }] }) },
+  'get-fsinfo': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => [{ name: 'sda1', mountpoint: '/', type: 'ext4', 'total-bytes': 8 * GiB, 'used-bytes': GiB, disk: [{ 'bus-type': 'scsi', bus: 0, target: 0, unit: 0, dev: '/dev/sda1' }] }] },
+  'get-host-name': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: (_sim, g) => ({ 'host-name': g.config['name'] ?? `VM${g.vmid}` }) },
+  'get-memory-block-info': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => ({ size: 134217728 }) },
+  'get-memory-blocks': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: (_sim, g) => Array.from({ length: Math.max(1, Math.floor(guestMemoryBytes(g) / 134217728)) }, (_, i) => ({ phys_index: i, online: true, 'can-offline': i > 0 })) },
+  'get-osinfo': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => ({ id: 'debian', name: 'Debian GNU/Linux', 'pretty-name': 'Debian GNU/Linux 12 (bookworm)', version: '12 (bookworm)', 'version-id': '12', 'kernel-release': '6.1.0-28-amd64', 'kernel-version': '#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)', machine: 'x86_64' }) },
+  'get-timezone': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => ({ zone: 'UTC', offset: 0 }) },
+  'get-users': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: () => [] },
+  'get-vcpus': { method: 'GET', privs: ['VM.GuestAgent.Audit'], answer: (_sim, g) => Array.from({ length: Number(g.config['cores'] ?? 1) * Number(g.config['sockets'] ?? 1) }, (_, i) => ({ 'logical-id': i, online: true, 'can-offline': i > 0 })) },
+  shutdown: { method: 'POST', privs: ['VM.PowerMgmt'], answer: (_sim, g) => (stopVm(g), {}) },
+  'suspend-disk': { method: 'POST', privs: ['VM.PowerMgmt'], answer: (_sim, g) => (stopVm(g), {}) },
+  'suspend-hybrid': { method: 'POST', privs: ['VM.PowerMgmt'], answer: (_sim, g) => (stopVm(g), {}) },
+  'suspend-ram': { method: 'POST', privs: ['VM.PowerMgmt'], answer: (_sim, g) => ((g.paused = true), {}) },
+};
+
+const frozen = new WeakSet<SimGuestState>();
+
+const agentPerm = (privs: readonly string[]) => vmPerm([...privs, 'VM.GuestAgent.Unrestricted'], true);
+
+function agentCommandEndpoints(): Endpoint[] {
+  const base = '/nodes/{node}/qemu/{vmid}/agent';
+  const all = ['fsfreeze-freeze', 'fsfreeze-status', 'fsfreeze-thaw', 'fstrim', 'get-fsinfo', 'get-host-name', 'get-memory-block-info', 'get-memory-blocks', 'get-osinfo', 'get-time', 'get-timezone', 'get-users', 'get-vcpus', 'info', 'network-get-interfaces', 'ping', 'shutdown', 'suspend-disk', 'suspend-hybrid', 'suspend-ram'];
+  const run = (sim: Simulator, p: Params, command: string): unknown => {
+    const g = agentGuest(sim, p);
+    if (command === 'ping') return { result: {} };
+    if (command === 'network-get-interfaces') return agentInterfaces(g);
+    return { result: AGENT_COMMANDS[command]!.answer(sim, g) };
+  };
+  return [
+    {
+      method: 'GET', path: base, params: nodeVmid, permissions: vmPerm(['VM.Audit']),
+      handler: ({ sim, params }) => (vm(sim, params), [...all, 'exec', 'exec-status', 'file-read', 'file-write', 'set-user-password'].sort().map((name) => ({ name }))),
+    },
+    {
+      method: 'POST', path: base, params: { command: oneOf(all), ...nodeVmid },
+      // The generic call checks the command's own privilege inside (Agent.pm agent_cmd).
+      permissions: vmPerm(['VM.GuestAgent.Audit', 'VM.GuestAgent.FileSystemMgmt', 'VM.PowerMgmt', 'VM.GuestAgent.Unrestricted'], true),
+      handler: ({ sim, params }) => run(sim, params, String(params['command'])),
+    },
+    ...Object.entries(AGENT_COMMANDS).map(([command, c]): Endpoint => ({
+      method: c.method, path: `${base}/${command}`, params: nodeVmid, permissions: agentPerm(c.privs),
+      handler: ({ sim, params }) => run(sim, params, command),
+    })),
+    {
+      method: 'POST', path: `${base}/set-user-password`,
+      params: { crypted: bool(o), ...nodeVmid, password: strDef({ minLength: 5, maxLength: 1024 }), username: strDef() },
+      permissions: vmPerm(['VM.GuestAgent.Unrestricted']),
+      handler: ({ sim, params }) => {
+        agentGuest(sim, params);
+        return { result: {} };
+      },
+    },
+    {
+      method: 'GET', path: `${base}/file-read`,
+      params: { count: int({ ...o, minimum: 1, maximum: 16777216, since: '9.1' }), decode: bool({ ...o, since: '9.1' }), file: strDef(), ...nodeVmid, offset: int({ ...o, minimum: 0, since: '9.1' }) },
+      permissions: vmPerm(['VM.GuestAgent.FileRead', 'VM.GuestAgent.Unrestricted'], true),
+      handler: ({ sim, params }) => {
+        const g = agentGuest(sim, params);
+        const file = String(params['file']);
+        const content = g.agentFiles[file];
+        if (content === undefined) throw fail(`Agent error: Failed to open file '${file}': No such file or directory`);
+        const offset = Number(params['offset'] ?? 0);
+        const count = Number(params['count'] ?? 16777216);
+        const slice = content.slice(offset, offset + count);
+        const data = params['decode'] === 0 ? Buffer.from(slice).toString('base64') : slice;
+        return { content: data, 'bytes-read': Buffer.byteLength(slice), ...(offset + count < content.length ? { truncated: 1 } : {}) };
+      },
+    },
+  ];
+}
+
 const createParams: ParamDefs = {
   ...qemuOptionParams,
   node: nodeParam,
@@ -291,6 +411,7 @@ const configWriteParams: ParamDefs = {
 const CONFIG_PRIVS = ['VM.Config.Disk', 'VM.Config.CDROM', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType', 'VM.Config.Options', 'VM.Config.Cloudinit'];
 
 export const qemuEndpoints: Endpoint[] = [
+  ...agentCommandEndpoints(),
   {
     method: 'GET', path: '/nodes/{node}/qemu', params: { ...nodeOnly, full: bool(o) },
     handler: ({ sim, params }) => sim.state.guests.filter((g) => g.type === 'qemu' && g.node === params['node']).map((g) => listEntry(sim, g)),
@@ -314,7 +435,8 @@ export const qemuEndpoints: Endpoint[] = [
   },
   {
     method: 'PUT', path: '/nodes/{node}/qemu/{vmid}/config', params: configWriteParams, permissions: vmPerm(CONFIG_PRIVS, true),
-    handler: ({ sim, params }) => {
+    handler: ({ sim, params, subject }) => {
+      checkRootOnlyOptions(subject, optionKeys(params));
       const g = vm(sim, params);
       checkDigest(sim, g, params['digest']);
       if (params['skiplock'] !== 1) sim.checkLock(g);

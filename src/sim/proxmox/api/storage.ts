@@ -59,23 +59,157 @@ function formatOf(filename: string, content: string): string {
   return filename.replace(/^.*\./, '');
 }
 
+/** Where a volume lives on the host, as `PVE::Storage::path` reports it. */
+export function volumePath(s: SimStorageState, v: SimVolume): string {
+  const name = v.volid.slice(v.volid.indexOf(':') + 1);
+  if (s.type === 'lvm' || s.type === 'lvmthin') return `/dev/${s.vgname ?? 'pve'}/${name}`;
+  if (s.type === 'zfspool') return `/dev/zvol/${s.pool ?? 'rpool/data'}/${name}`;
+  const base = s.path ?? `/mnt/pve/${s.id}`;
+  const sub: Record<SimVolume['content'], string> = { images: 'images', rootdir: 'images', vztmpl: 'template/cache', iso: 'template/iso', import: 'import', snippets: 'snippets', backup: 'dump' };
+  const file = name.replace(/^[a-z]+\//, '');
+  return `${base}/${sub[v.content]}/${file}`;
+}
+
 /** A download task: the file appears on the storage when the task ends OK. */
-function download(sim: Simulator, node: string, storage: string, content: 'iso' | 'vztmpl' | 'import', filename: string, size: number, subject: Subject): string {
+function download(sim: Simulator, node: string, storage: string, content: 'iso' | 'vztmpl' | 'import', filename: string, size: number, subject: Subject, url?: string): string {
   const s = sim.storageOn(storage, node);
   if (!s.content.includes(content)) throw fail(`storage '${storage}' does not support '${content}' content`);
   const volid = `${storage}:${content}/${filename}`;
+  const vol: SimVolume = { volid, storage, content, format: formatOf(filename, content), size, ctime: sim.clock.nowSeconds() };
+  const path = volumePath(s, vol);
+  const source = url ?? `http://download.proxmox.com/images/system/${filename}`;
+  // pve-common PVE::Tools::download_file_from_url: the URL and the target, wget's progress, the result.
+  const progress = [10, 25, 50, 75, 100].map((pct) => `${(((size / 1048576) * pct) / 100).toFixed(2)} MiB of ${(size / 1048576).toFixed(2)} MiB (${pct.toFixed(2)}%)`);
   return sim.startTask({
-    node, type: 'download', id: filename, subject, log: [`downloading ${filename} to ${volid}`],
+    node, type: 'download', id: filename, subject, log: [`downloading ${source} to ${path}`],
     finish: () => {
       sim.throwIfStorageLocked(storage);
       if (sim.storageUsed(s, node) + size > s.totalBytes) throw new TaskFailure(`write error: No space left on device`);
       sim.removeVolume(volid);
-      const vol: SimVolume = { volid, storage, content, format: formatOf(filename, content), size, ctime: sim.clock.nowSeconds() };
+      vol.ctime = sim.clock.nowSeconds();
       if (!s.shared) vol.node = node;
       sim.state.volumes.push(vol);
-      return { log: [`download of '${filename}' finished`] };
+      return { log: [...progress, `download of '${source}' to '${path}' finished`] };
     },
   }).upid;
+}
+
+/** `$real_volume_id` of pve-storage Content.pm: a bare volume name takes the storage from the path. */
+function realVolumeId(params: Params): string {
+  const volume = String(params['volume']);
+  if (volume.includes(':')) {
+    const sid = volume.slice(0, volume.indexOf(':'));
+    if (params['storage'] !== undefined && sid !== params['storage']) throw paramError({ volume: `storage ID mismatch (${sid} != ${String(params['storage'])}).` });
+    return volume;
+  }
+  if (params['storage'] === undefined) throw paramError({ storage: 'storage ID missing' });
+  return `${String(params['storage'])}:${volume}`;
+}
+
+/** The volume a content call names, or pve-storage's error for a file that is not there. */
+function existingVolume(sim: Simulator, volid: string): SimVolume {
+  const storage = volid.slice(0, volid.indexOf(':'));
+  if (!sim.storage(storage)) throw fail(`storage '${storage}' does not exist`);
+  const vol = sim.volume(volid);
+  if (!vol) throw fail(`volume_size_info on '${volid}' failed - no format`);
+  return vol;
+}
+
+const uploads = new WeakMap<Simulator, Map<string, number>>();
+
+/** pve-http-server spools an uploaded file to `/var/tmp/pveupload-<hex>`; the simulator keeps its size. */
+export function spoolUpload(sim: Simulator, size: number): string {
+  const name = `/var/tmp/pveupload-${sim.random.uuid().replace(/-/g, '')}`;
+  const map = uploads.get(sim) ?? new Map<string, number>();
+  uploads.set(sim, map);
+  map.set(name, size);
+  return name;
+}
+
+/** `POST …/upload` (pve-storage Status.pm): checks, then an `imgcopy` task that moves the spooled file. */
+function upload(sim: Simulator, params: Params, subject: Subject): string {
+  const node = String(params['node']);
+  const storage = String(params['storage']);
+  const s = sim.storageOn(storage, node);
+  if (s.type !== 'dir' && s.type !== 'nfs') throw fail(`can't upload to storage type '${s.type}'`);
+  const content = String(params['content']) as 'iso' | 'vztmpl' | 'import';
+  const filename = String(params['filename']);
+  const tmp = params['tmpfilename'] === undefined ? undefined : String(params['tmpfilename']);
+  if (tmp === undefined) throw fail('missing temporary file name');
+  const size = uploads.get(sim)?.get(tmp);
+  if (size === undefined) throw fail(`temporary file '${tmp}' does not exist`);
+  const extension = { iso: /\.(img|iso)$/i, vztmpl: /\.tar\.([gx]z|zst|bz2)$/i, import: /\.(ova|ovf|qcow2|raw|vmdk)$/i }[content];
+  if (!extension.test(filename)) throw paramError({ filename: 'wrong file extension' });
+  if (!s.content.includes(content)) throw fail(`storage '${storage}' does not support '${content}' content`);
+  const vol: SimVolume = { volid: `${storage}:${content}/${filename}`, storage, content, format: formatOf(filename, content), size, ctime: sim.clock.nowSeconds() };
+  const dest = volumePath(s, vol);
+  uploads.get(sim)?.delete(tmp);
+  return sim.startTask({
+    node, type: 'imgcopy', id: '', subject,
+    log: [`starting file import from: ${tmp}`, `target node: ${node}`, `target file: ${dest}`, `file size is: ${size}`, `command: cp -- ${tmp} ${dest}`],
+    finish: () => {
+      if (sim.storageUsed(s, node) + size > s.totalBytes) throw new TaskFailure(`cp: error writing '${dest}': No space left on device`);
+      sim.removeVolume(vol.volid);
+      if (!s.shared) vol.node = node;
+      sim.state.volumes.push(vol);
+      return { log: ['finished file import successfully'] };
+    },
+  }).upid;
+}
+
+function volumeInfo(sim: Simulator, params: Params): Record<string, unknown> {
+  const vol = existingVolume(sim, realVolumeId(params));
+  const s = sim.storage(vol.storage)!;
+  const out: Record<string, unknown> = { path: volumePath(s, vol), size: vol.size, used: vol.content === 'images' || vol.content === 'rootdir' ? Math.floor(vol.size / 4) : vol.size, format: vol.format };
+  if (vol.notes !== undefined) out['notes'] = vol.notes;
+  if (vol.content === 'backup') out['protected'] = vol.protected ? 1 : 0;
+  return out;
+}
+
+/** `PUT …/content/{volume}`: notes and protection are backup attributes on Proxmox's plugins. */
+function updateVolume(sim: Simulator, params: Params): null {
+  const vol = existingVolume(sim, realVolumeId(params));
+  for (const attribute of ['notes', 'protected'] as const) {
+    if (params[attribute] === undefined) continue;
+    // pve-storage Plugin.pm update_volume_attribute: only backups carry these.
+    if (vol.content !== 'backup') throw fail(`${attribute} is not supported for '${vol.volid}'`);
+    if (attribute === 'notes') vol.notes = String(params['notes']);
+    else vol.protected = params['protected'] === 1;
+  }
+  return null;
+}
+
+/** `POST …/content/{volume}`: copies a volume (an `imgcopy` task). */
+function copyVolume(sim: Simulator, params: Params, subject: Subject): string {
+  const src = existingVolume(sim, realVolumeId(params));
+  const node = String(params['node']);
+  const target = String(params['target']);
+  const targetStorage = target.includes(':') ? target.slice(0, target.indexOf(':')) : target;
+  const dst = sim.storageOn(targetStorage, String(params['target_node'] ?? node));
+  return sim.startTask({
+    node, type: 'imgcopy', id: '', subject,
+    finish: () => {
+      if (sim.storageUsed(dst, node) + src.size > dst.totalBytes) throw new TaskFailure('No space left on device');
+      const name = target.includes(':') ? target.slice(target.indexOf(':') + 1) : src.volid.slice(src.volid.indexOf(':') + 1);
+      const copy: SimVolume = { ...src, volid: `${dst.id}:${name}`, storage: dst.id, ctime: sim.clock.nowSeconds() };
+      if (dst.shared) delete copy.node;
+      else copy.node = String(params['target_node'] ?? node);
+      sim.removeVolume(copy.volid);
+      sim.state.volumes.push(copy);
+    },
+  }).upid;
+}
+
+/** RRD series as pvestatd records them: one point per step over the timeframe. */
+export function rrdData(sim: Simulator, timeframe: string, point: (t: number) => Record<string, number>): Array<Record<string, number>> {
+  const [step, count] = ({ hour: [60, 70], day: [1800, 70], week: [10800, 70], month: [43200, 70], year: [604800, 70] } as const)[timeframe as 'hour'] ?? [60, 70];
+  const end = Math.floor(sim.clock.nowSeconds() / step) * step;
+  return Array.from({ length: count }, (_, i) => end - (count - 1 - i) * step).map((time) => ({ time, ...point(time) }));
+}
+
+/** `…/rrd` renders a PNG on the host and answers its file name. */
+export function rrdImage(path: string, ds: unknown, timeframe: unknown): Record<string, string> {
+  return { filename: `/var/lib/rrdcached/db/${path}-${String(ds).replace(/,/g, '_')}-${String(timeframe)}.png` };
 }
 
 function createStorage(sim: Simulator, p: Params): null {
@@ -166,6 +300,9 @@ export const storageEndpoints: Endpoint[] = [
     handler: ({ sim, params, subject }) => {
       const node = String(params['node']);
       const wanted = params['content'] === undefined ? undefined : String(params['content']).split(',');
+      // Status.pm index: a named storage the node does not have is a parameter error.
+      const named = params['storage'] === undefined ? undefined : sim.storage(String(params['storage']));
+      if (params['storage'] !== undefined && (!named || (named.nodes && !named.nodes.includes(node)))) throw paramError({ storage: 'No such storage.' });
       return sim.state.storages
         .filter((s) => (!s.nodes || s.nodes.includes(node)) && (params['storage'] === undefined || s.id === params['storage']))
         .filter((s) => !wanted || wanted.some((c) => s.content.includes(c)))
@@ -177,7 +314,13 @@ export const storageEndpoints: Endpoint[] = [
   {
     method: 'GET', path: '/nodes/{node}/storage/{storage}/status', params: { ...nodeOnly, storage: storageId },
     permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit', 'Datastore.AllocateSpace'], any: true }],
-    handler: ({ sim, params }) => nodeStatus(sim, sim.storageOn(String(params['storage']), String(params['node'])), String(params['node'])),
+    handler: ({ sim, params }) => {
+      const node = String(params['node']);
+      // pve-storage API2/Storage/Status.pm read_status: storage_info only knows storages enabled on the node.
+      const s = sim.storage(String(params['storage']));
+      if (!s || (s.nodes && !s.nodes.includes(node)) || s.disable) throw paramError({ storage: 'No such storage.' });
+      return nodeStatus(sim, s, node);
+    },
   },
   {
     method: 'GET', path: '/nodes/{node}/storage/{storage}/content',
@@ -236,7 +379,105 @@ export const storageEndpoints: Endpoint[] = [
       if (params['checksum'] !== undefined && params['checksum-algorithm'] === undefined) throw paramError({ 'checksum-algorithm': "missing checksum-algorithm" });
       const content = String(params['content']) as 'iso' | 'vztmpl' | 'import';
       // No network here: the "download" is simulated, and its size derived from the name.
-      return download(sim, String(params['node']), String(params['storage']), content, filename, 300_000_000 + (filename.length % 7) * 10_000_000, subject);
+      return download(sim, String(params['node']), String(params['storage']), content, filename, 300_000_000 + (filename.length % 7) * 10_000_000, subject, String(params['url']));
+    },
+  },
+  {
+    method: 'GET', path: '/nodes/{node}/storage/{storage}', params: { ...nodeOnly, storage: storageId },
+    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit', 'Datastore.AllocateSpace'], any: true }],
+    handler: ({ sim, params }) => {
+      sim.storageOn(String(params['storage']), String(params['node']));
+      return ['content', 'download-url', 'file-restore', 'import-metadata', 'oci-registry-pull', 'prunebackups', 'rrd', 'rrddata', 'status', 'upload'].map((subdir) => ({ subdir }));
+    },
+  },
+  {
+    method: 'GET', path: '/nodes/{node}/storage/{storage}/content/{volume}', params: { ...nodeOnly, storage: str({ ...o, format: 'pve-storage-id' }), volume: str() },
+    handler: ({ sim, params }) => volumeInfo(sim, params),
+  },
+  {
+    method: 'PUT', path: '/nodes/{node}/storage/{storage}/content/{volume}',
+    params: { ...nodeOnly, notes: str(o), protected: bool(o), storage: str({ ...o, format: 'pve-storage-id' }), volume: str() },
+    handler: ({ sim, params }) => updateVolume(sim, params),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/storage/{storage}/content/{volume}',
+    params: { ...nodeOnly, storage: str({ ...o, format: 'pve-storage-id' }), target: str(), target_node: str({ ...o, format: 'pve-node' }), volume: str() },
+    handler: ({ sim, params, subject }) => copyVolume(sim, params, subject),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/storage/{storage}/upload',
+    params: {
+      ...nodeOnly, checksum: str(o), 'checksum-algorithm': oneOf(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'], o),
+      content: { ...oneOf(['iso', 'vztmpl', 'import']), format: 'pve-storage-content' }, filename: str({ maxLength: 255 }), storage: storageId,
+      tmpfilename: str({ ...o, pattern: '/var/tmp/pveupload-[0-9a-f]+' }),
+    },
+    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.AllocateTemplate'] }],
+    handler: ({ sim, params, subject }) => upload(sim, params, subject),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/storage/{storage}/oci-registry-pull', since: '9.1',
+    params: {
+      ...nodeOnly, filename: str({ ...o, maxLength: 255, minLength: 1 }), storage: storageId,
+      reference: str({ pattern: '^(?:(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d])(?:\\.(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d]))*(?::\\d+)?/)?[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*(?:/[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*)*:\\w[\\w.-]{0,127}$' }),
+    },
+    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.AllocateTemplate'] }],
+    // pve-storage Status.pm: a host without skopeo answers this, and the simulated host has none.
+    handler: () => {
+      throw fail("Install 'skopeo' to pull OCI images from registries.");
+    },
+  },
+  {
+    method: 'GET', path: '/nodes/{node}/storage/{storage}/import-metadata', params: { ...nodeOnly, storage: storageId, volume: str() },
+    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit'] }],
+    handler: ({ sim, params }) => {
+      const volid = realVolumeId(params);
+      const vol = existingVolume(sim, volid);
+      if (vol.content !== 'import') throw fail(`volume '${volid}' does not support import`);
+      const name = volid.replace(/^.*\//, '').replace(/\.[a-z0-9]+$/i, '');
+      return { type: 'vm', source: 'esxi', 'create-args': { name, memory: 2048, cores: 2, ostype: 'l26' }, disks: { scsi0: volid }, net: {}, warnings: [] };
+    },
+  },
+  ...(['GET', 'DELETE'] as const).map((method): Endpoint => ({
+    method, path: '/nodes/{node}/storage/{storage}/prunebackups',
+    params: { ...nodeOnly, 'prune-backups': str({ ...o, format: 'prune-backups' }), storage: storageId, type: oneOf(['qemu', 'lxc'], o), vmid: { ...vmidParam, optional: true } },
+    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: method === 'GET' ? ['Datastore.Audit', 'Datastore.AllocateSpace'] : ['Datastore.Allocate'], any: method === 'GET' }],
+    handler: ({ sim, params, subject }) => {
+      const node = String(params['node']);
+      const s = sim.storageOn(String(params['storage']), node);
+      const backups = volumesOn(sim, s, node).filter((v) => v.content === 'backup' && (params['vmid'] === undefined || v.vmid === params['vmid']));
+      // With no retention given the storage's own applies; the simulated storages keep everything.
+      if (method === 'GET') return backups.map((v) => ({ volid: v.volid, ctime: v.ctime, vmid: v.vmid, type: 'qemu', mark: v.protected ? 'protected' : 'keep' }));
+      return sim.startTask({ node, type: 'prunebackups', id: s.id, subject, finish: () => undefined }).upid;
+    },
+  })),
+  ...(['list', 'download'] as const).map((what): Endpoint => ({
+    method: 'GET', path: `/nodes/{node}/storage/{storage}/file-restore/${what}`,
+    params: { ...nodeOnly, filepath: str(), storage: storageId, ...(what === 'download' ? { tar: bool(o) } : {}), volume: str() },
+    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['VM.Backup', 'Datastore.Audit'], any: true }],
+    handler: ({ sim, params }) => {
+      sim.storageOn(String(params['storage']), String(params['node']));
+      // pve-storage FileRestore.pm; the simulator has no Proxmox Backup Server storage type.
+      throw paramError({ storage: 'Only PBS storages supported for file-restore.' });
+    },
+  })),
+  {
+    method: 'GET', path: '/nodes/{node}/storage/{storage}/rrd',
+    params: { ...nodeOnly, cf: oneOf(['AVERAGE', 'MAX'], o), ds: str({ format: 'pve-configid-list' }), storage: storageId, timeframe: oneOf(['hour', 'day', 'week', 'month', 'year']) },
+    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit', 'Datastore.AllocateSpace'], any: true }],
+    handler: ({ sim, params }) => {
+      sim.storageOn(String(params['storage']), String(params['node']));
+      return rrdImage(`pve-storage-9.0/${String(params['node'])}/${String(params['storage'])}`, params['ds'], params['timeframe']);
+    },
+  },
+  {
+    method: 'GET', path: '/nodes/{node}/storage/{storage}/rrddata',
+    params: { ...nodeOnly, cf: oneOf(['AVERAGE', 'MAX'], o), storage: storageId, timeframe: oneOf(['hour', 'day', 'week', 'month', 'year']) },
+    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit', 'Datastore.AllocateSpace'], any: true }],
+    handler: ({ sim, params }) => {
+      const node = String(params['node']);
+      const s = sim.storageOn(String(params['storage']), node);
+      const used = sim.storageUsed(s, node);
+      return rrdData(sim, String(params['timeframe']), () => ({ total: s.totalBytes, used }));
     },
   },
   {
