@@ -15,6 +15,7 @@ import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 import { recordIdentity } from './identity.ts';
+import { freshSince } from '../observe-cycle.ts';
 
 /**
  * How long after a create whose answer was lost Phoenix keeps looking for its guest before it
@@ -47,14 +48,26 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
     await ctx.progress('CreateOutcomeUnknown', `the answer to the create of VMID ${api.vmid} was lost, so Proxmox may still be creating it; Phoenix looks for it before sending anything again (for up to ${Math.ceil(waiting / 1000)} s more)`);
     return { requeueAfter: Math.min(2_000, waiting) };
   }
+  const cloning = ctx.spec.source?.clone !== undefined;
+  const cloneSource = ctx.cloneSourceVmid();
+  if (cloning && cloneSource === undefined) {
+    await ctx.progress('WaitingForCloneSource', 'the clone source has no VMID yet');
+    return { requeueAfter: 5_000 };
+  }
+  // Whether a VM source runs decides if its clones may overlap (create-locks.ts); the cycle's
+  // shared cluster list tells, at no request of this guest's own.
+  const sourceRunning = cloning && ctx.adapter.type === 'qemu'
+    ? (await connection.resources.guest(cloneSource!, freshSince(Date.now(), ctx.observePeriodMs())))?.status !== 'stopped'
+    : undefined;
   // The slot comes first: a guest waiting for one costs Proxmox nothing.
   const ref = refOf(ctx.current);
-  if (!ctx.deps.capacity.tryAcquire(ctx.key, ctx.capacityKeys(connection), () => ctx.setup.enqueue(ref))) {
-    await ctx.progress('WaitingForCapacity', `waiting for a create slot on node ${ctx.spec.node} (limits: ${connection.settings.createsPerNode} per node, ${connection.settings.createsPerStorage} per storage)`);
-    // Woken when a slot frees; the timer only guards against a lost wake-up.
+  if (!ctx.deps.capacity.tryAcquire(ctx.key, ctx.capacityKeys(connection, sourceRunning), () => ctx.setup.enqueue(ref))) {
+    await ctx.progress('WaitingForCapacity', cloning
+      ? `waiting for VMID ${cloneSource} to be free to clone, or for a create slot on node ${ctx.spec.node}`
+      : `waiting for a create slot on node ${ctx.spec.node} (limits: ${connection.settings.createsPerNode} per node, ${connection.settings.createsPerStorage} per storage)`);
+    // Woken when the holder's task ends; the timer only guards against a lost wake-up.
     return { requeueAfter: 15_000 };
   }
-  let cloneSource: number | undefined;
   try {
     const download = await ensureSourceVolume(ctx, connection, api);
     if (download) {
@@ -62,16 +75,6 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
       return download;
     }
     await preflight(ctx, connection, api.node);
-    const clone = ctx.spec.source?.clone as { vmid?: number; lxcRef?: { name: string }; vmRef?: { name: string } } | undefined;
-    if (clone) {
-      const cloneRef = clone.lxcRef ?? clone.vmRef;
-      cloneSource = clone.vmid ?? ((cloneRef && ctx.shared.lookup({ kind: ctx.adapter.kind, name: cloneRef.name, namespace: ctx.current.metadata.namespace ?? '' })?.status) as { vmid?: number } | undefined)?.vmid;
-      if (cloneSource === undefined) {
-        ctx.deps.capacity.release(ctx.key);
-        await ctx.progress('WaitingForCloneSource', 'the clone source has no VMID yet');
-        return { requeueAfter: 5_000 };
-      }
-    }
   } catch (err) {
     ctx.deps.capacity.release(ctx.key);
     throw err;

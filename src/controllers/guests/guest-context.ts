@@ -1,4 +1,5 @@
 import type { ReconcileResult } from '../../runtime/controller.ts';
+import { createLocks, type CapacityKey } from './create-locks.ts';
 import type { ControllerSetup } from '../../runtime/manager.ts';
 import { TerminalError } from '../../runtime/errors.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
@@ -49,6 +50,9 @@ const createOperations = new Set(['create', 'clone']);
  * shutdown deadline). The steps themselves live in their own
  * modules (creation, adoption, snapshots, deletion, ...) and take this context.
  */
+/** A worker that could not get a guest's config flock in time (PVE::Tools::lock_file_full's wording). */
+const sourceConfigLockTimeout = /^can't lock file '\/var\/lock\/(?:qemu-server|lxc)\/lock-\d+\.conf' - got timeout$/;
+
 export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   readonly adapter: GuestAdapter<O>;
   readonly deps: GuestControllerDeps;
@@ -126,6 +130,12 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       await this.progress('TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished });
       throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
     }
+    if (createLike && sourceConfigLockTimeout.test(exit)) {
+      // Another clone held the source's config lock: Proxmox created nothing, and this is a
+      // wait for that clone to end, not a failure (no retry count, no backoff).
+      await this.progress('SourceLocked', `the ${task.operation} waited for the source's lock and Proxmox gave up (${exit}); sending it again once the source is free`, { task: undefined, lastTask: finished, creation: undefined });
+      return { requeueAfter: 1_000 };
+    }
     if (task.operation === 'configure') this.shared.identicalWrites.rejected(this.key);
     await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
     // A create that failed left no guest: the next attempt is a fresh create at the same VMID.
@@ -183,12 +193,28 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     return Math.max(0, Date.parse(retry.nextAttemptTime) - Date.now());
   }
 
-  capacityKeys(connection: Connection): { key: string; limit: number }[] {
+  /**
+   * The slots this guest's create or clone takes (see create-locks.ts). `sourceRunning`: whether
+   * a VM clone's source runs now; unknown counts as running, which holds the source exclusively.
+   */
+  capacityKeys(connection: Connection, sourceRunning?: boolean): CapacityKey[] {
+    const clone = this.spec.source?.clone as { full?: boolean } | undefined;
+    const cloneSource = this.cloneSourceVmid();
     const storage = this.adapter.storage(this.current);
-    return [
-      { key: `node:${this.spec.node}`, limit: connection.settings.createsPerNode },
-      ...(storage ? [{ key: `storage:${storage}`, limit: connection.settings.createsPerStorage }] : []),
-    ];
+    return createLocks({
+      type: this.adapter.type, node: this.spec.node, full: clone?.full !== false,
+      ...(clone && cloneSource !== undefined ? { cloneSource } : {}),
+      ...(sourceRunning !== undefined ? { sourceRunning } : {}),
+      ...(storage ? { storage } : {}),
+    }, connection.settings);
+  }
+
+  /** The VMID this guest is cloned from: given in the spec, or the referenced object's; undefined while unknown. */
+  cloneSourceVmid(): number | undefined {
+    const clone = this.spec.source?.clone as { vmid?: number; lxcRef?: { name: string }; vmRef?: { name: string } } | undefined;
+    if (!clone) return undefined;
+    const ref = clone.lxcRef ?? clone.vmRef;
+    return clone.vmid ?? ((ref && this.shared.lookup({ kind: this.adapter.kind, name: ref.name, namespace: this.current.metadata.namespace ?? '' })?.status) as { vmid?: number } | undefined)?.vmid;
   }
 
   async findByName(connection: Connection, name: string): Promise<number> {

@@ -45,7 +45,7 @@ export class ConnectionRegistry extends ClientRegistry<Connection> {
     const { proxmox } = hypervisor.spec;
     const settings: ConnectionSettings = {
       ...(hypervisor.spec.vmidRange ? { vmidRange: hypervisor.spec.vmidRange } : {}),
-      createsPerNode: hypervisor.spec.concurrency?.createsPerNode ?? 4,
+      createsPerNode: hypervisor.spec.concurrency?.createsPerNode ?? 16,
       createsPerStorage: hypervisor.spec.concurrency?.createsPerStorage ?? 2,
     };
     const name = hypervisor.metadata.name;
