@@ -50,6 +50,8 @@ export interface ControllerDefinition<T extends KubeObject = KubeObject> {
   /** The kind reconciled, e.g. PhoenixVM; also the --concurrency key and metrics label. */
   readonly kind: string;
   readonly resource: ResourceType;
+  /** Workers when the configuration names none for this kind (default 1). */
+  readonly concurrency?: number;
   setup(setup: ControllerSetup<T>): Reconciler<T> | Promise<Reconciler<T>>;
 }
 
@@ -188,7 +190,7 @@ export class Manager {
       informer: primary,
       queue,
       reconciler,
-      concurrency: config.concurrency[definition.kind] ?? config.defaultConcurrency,
+      concurrency: config.concurrency[definition.kind] ?? config.defaultConcurrency ?? definition.concurrency ?? 1,
       clock: this.clock,
       logger: this.logger,
       metrics: this.metrics,

@@ -139,7 +139,7 @@ async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContext<O>, c
   const pve = ctx.pve(connection);
   let content: { volid: string }[];
   try {
-    content = await pve.storageContent(api.node, source.storage);
+    content = await connection.facts.find(`content:${api.node}:${source.storage}`, () => pve.storageContent(api.node, source.storage), (list) => list.some((c) => c.volid === source.volume));
   } catch (err) {
     if (isProxmoxError(err, 'NotFound', 'InvalidParameter')) throw new TerminalError('StorageNotFound', `storage ${source.storage} is not available on node ${api.node}: ${(err as Error).message}`);
     throw err;
@@ -158,12 +158,15 @@ async function preflight<O extends GuestObject>(ctx: GuestContext<O>, connection
   const pve = ctx.pve(connection);
   const bridges = (ctx.spec.networks ?? []).map((n) => n.bridge);
   if (bridges.length) {
-    const known = new Set((await pve.networkInterfaces(node)).map((i) => i.iface));
+    const wanted = [...new Set(bridges)];
+    const interfaces = await connection.facts.find(`network:${node}`, () => pve.networkInterfaces(node), (list) => wanted.every((b) => list.some((i) => i.iface === b)));
+    const known = new Set(interfaces.map((i) => i.iface));
     const missing = [...new Set(bridges)].filter((b) => !known.has(b));
     if (missing.length) throw new TerminalError('BridgeNotFound', `bridge ${missing.join(', ')} does not exist on node ${node}`, { recheckAfterMs: ctx.nextCycle() });
   }
   const storage = ctx.adapter.storage(ctx.current);
-  if (storage && !(await pve.storages(node)).some((s) => s.storage === storage)) {
+  const hasStorage = (list: { storage: string }[]) => list.some((s) => s.storage === storage);
+  if (storage && !hasStorage(await connection.facts.find(`storages:${node}`, () => pve.storages(node), hasStorage))) {
     throw new TerminalError('StorageNotFound', `storage ${storage} is not available on node ${node}`, { recheckAfterMs: ctx.nextCycle() });
   }
 }

@@ -1,7 +1,7 @@
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { createLocks, type CapacityKey } from './create-locks.ts';
 import type { ControllerSetup } from '../../runtime/manager.ts';
 import { TerminalError } from '../../runtime/errors.ts';
+import { refOf } from '../../runtime/object-key.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import { backoffDelay, taskRetryPolicy } from '../../runtime/backoff.ts';
@@ -10,11 +10,12 @@ import type { GuestIdentity } from '../../guests/common-config.ts';
 import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
-import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
+import { finishedTask, runningTask } from '../tasks.ts';
 import { freshSince, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
+import { createLocks, type CapacityKey } from './create-locks.ts';
 import { proxmoxGuests, type GuestApi, type ProxmoxGuests } from './guest-api.ts';
 import type { StartOrdered } from './start-order.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
@@ -50,6 +51,9 @@ const createOperations = new Set(['create', 'clone']);
  * shutdown deadline). The steps themselves live in their own
  * modules (creation, adoption, snapshots, deletion, ...) and take this context.
  */
+/** How long a guest waiting on a task sleeps if its wake-up were lost. */
+const taskWakeGuardMs = 30_000;
+
 /** A worker that could not get a guest's config flock in time (PVE::Tools::lock_file_full's wording). */
 const sourceConfigLockTimeout = /^can't lock file '\/var\/lock\/(?:qemu-server|lxc)\/lock-\d+\.conf' - got timeout$/;
 
@@ -115,7 +119,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const createLike = createOperations.has(task.operation);
     if (state.status === 'running') {
       if (createLike) this.deps.capacity.adopt(this.key, this.capacityKeys(connection).map((k) => k.key));
-      return { requeueAfter: taskPollDelayMs(task.startTime, Date.now()) };
+      return this.#awaitTask(connection, task.upid, task.node ?? this.spec.node);
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
@@ -291,6 +295,18 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       ...options.fields,
       task: runningTask(upid, operation, api.node),
     });
-    return { requeueAfter: options.pollAfterMs ?? 500 };
+    const connection = this.deps.connections.get(this.spec.hypervisorRef.name);
+    return connection ? this.#awaitTask(connection, upid, api.node) : { requeueAfter: options.pollAfterMs ?? 500 };
+  }
+
+  /**
+   * Sleeps until the hypervisor's task watch sees the task end (one active-task list per node per
+   * tick, shared by every waiting guest), then reads its outcome. The timer is only a guard
+   * against a lost wake-up.
+   */
+  #awaitTask(connection: Connection, upid: string, node: string): ReconcileResult {
+    const ref = refOf(this.current);
+    connection.tasks.watch(upid, node, () => this.setup.enqueue(ref));
+    return { requeueAfter: taskWakeGuardMs };
   }
 }
