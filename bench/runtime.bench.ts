@@ -162,7 +162,9 @@ async function throughput(concurrency: number, rounds: number): Promise<number> 
 }
 
 const verdict = new Verdict();
-verdict.check(`RSS with ${objectCount.toLocaleString('en-US')} PhoenixVMs cached (this process)`, `${cachedRss.toFixed(0)} MiB (nothing cached: ${baselineRss.toFixed(0)} MiB, heap used ${heapMiB.toFixed(0)} MiB)`, '≤ 150 MiB', cachedRss <= 150);
+// The memory targets are held by a separate `phoenix controller` (footprint.bench.ts); this
+// process also carries the benchmark's own list pages, so its figures are context.
+verdict.note(`${objectCount.toLocaleString('en-US')} PhoenixVMs cached, this process`, `heap used ${heapMiB.toFixed(0)} MiB; RSS ${cachedRss.toFixed(0)} MiB (nothing cached: ${baselineRss.toFixed(0)} MiB)`);
 for (const concurrency of [1, 4]) {
   await throughput(concurrency, 1); // warm-up
   const rate = await throughput(concurrency, 5);
