@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kubeconfig.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseBindAddress } from './config.ts';
@@ -62,7 +62,7 @@ export function defineController<T extends KubeObject>(definition: ControllerDef
 
 export interface ManagerOptions {
   readonly config: RuntimeConfig;
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeAccess;
   readonly logger: Logger;
   readonly metrics?: RuntimeMetrics;
   readonly clock?: Clock;
