@@ -183,6 +183,7 @@ export class Manager {
       enqueue: (ref) => enqueue(keyOf(ref)),
     });
     primary.addHandler(enqueueSelf(enqueue));
+    primary.addHandler({ onAdd: (o) => this.status.seen(o), onUpdate: (_previous, o) => this.status.seen(o) });
     primary.addHandler(this.readinessGauge(definition.kind));
     const controller = new Controller<T>({
       name: definition.kind,
