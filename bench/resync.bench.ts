@@ -13,6 +13,7 @@ import { writeVerbs } from '../src/runtime/kube-client.ts';
 import { startLocalPhoenix } from '../src/devcluster/phoenix-env.ts';
 import { createProxmoxClient } from '../src/clients/proxmox/client.ts';
 import { apiGroup, apiVersion } from '../src/api/group.ts';
+import { Verdict } from './support/verdict.ts';
 
 const guests = Number(process.env['PHOENIX_BENCH_GUESTS'] ?? 1000);
 const observePeriodMs = 20_000;
@@ -93,21 +94,18 @@ for (const vmid of [10_003, 10_004]) {
 px.close();
 const slowest = Math.max(...corrections.map((c) => c.ms));
 
-const rows: [string, string, string][] = [
-  [`guests in sync`, String(guests), ''],
-  ['Proxmox requests in one observe cycle', String(cycle.total), `≤ ${guests + 1} + cluster reads`],
-  ['  /cluster/resources reads', String(clusterReads), '≈ 1 per hypervisor'],
-  ['  config reads', String(configReads), `≤ ${guests}`],
-  ['  anything else', String(others), '0'],
-  ['requests per guest per cycle', (cycle.total / guests).toFixed(3), '≤ 1 + 1/N'],
-  ['Kubernetes writes in that cycle', String(writes), '0'],
-  ...corrections.map((c): [string, string, string] => [`out-of-band change to correction: ${c.what}`, `${(c.ms / 1000).toFixed(1)} s`, '']),
-  ['slowest correction', `${(slowest / 1000).toFixed(1)} s = ${(slowest / observePeriodMs).toFixed(2)} observe periods (${observePeriodMs / 1000} s)`, '≤ one period'],
-];
-const width = Math.max(...rows.map((r) => r[0].length));
-for (const [what, value, target] of rows) process.stdout.write(`  ${what.padEnd(width)}  ${value}${target ? `   (target ${target})` : ''}\n`);
+const verdict = new Verdict();
+verdict.note('guests in sync', String(guests));
+verdict.check('Proxmox requests in one observe cycle', String(cycle.total), `≤ ${guests} config reads + 1 cluster read`, cycle.total <= guests + 1);
+verdict.check('  /cluster/resources reads', String(clusterReads), '1 per hypervisor', clusterReads <= 1);
+verdict.check('  config reads', String(configReads), `≤ ${guests}`, configReads <= guests);
+verdict.check('  anything else', String(others), '0', others === 0);
+verdict.check('Kubernetes writes in that cycle', String(writes), '0', writes === 0);
+for (const c of corrections) verdict.note(`out-of-band change to correction: ${c.what}`, `${(c.ms / 1000).toFixed(1)} s`);
+verdict.check('slowest correction', `${(slowest / 1000).toFixed(1)} s = ${(slowest / observePeriodMs).toFixed(2)} observe periods (${observePeriodMs / 1000} s)`, '≤ one period', slowest <= observePeriodMs);
 
 await local.stop();
 await sim.close();
 await plane.stop();
 rmSync(dir, { recursive: true, force: true });
+verdict.finish(`observe cycle of ${guests} guests`);

@@ -4,6 +4,7 @@
 // so the simulator is never the bottleneck of Phoenix's own benchmarks.
 import { request, Agent } from 'node:http';
 import { startProxmoxSimulator } from '../src/sim/proxmox/index.ts';
+import { Verdict } from './support/verdict.ts';
 
 const DURATION_MS = 3000;
 const CONCURRENCY = 8;
@@ -59,6 +60,9 @@ await measure('warm-up', (i) => `/nodes/pve/qemu/${100 + (i % 25) * 2}/config`);
 const configReads = await measure('config reads (qemu+lxc)', (i) => `/nodes/pve/${i % 2 === 0 ? 'qemu' : 'lxc'}/${100 + (i % 50)}/config`);
 const taskPolls = await measure('task-status polls', (i) => `/nodes/pve/tasks/${encodeURIComponent(upids[i % upids.length]!)}/status`);
 await measure('cluster/resources (50 guests)', () => '/cluster/resources');
-console.log(`target >= 2,000 config reads/s: ${configReads >= 2000 ? 'met' : 'NOT met'} (task polls ${Math.round(taskPolls)}/s)`);
+const verdict = new Verdict();
+verdict.check('config reads', `${Math.round(configReads).toLocaleString('en-US')}/s`, '≥ 2,000/s', configReads >= 2000);
+verdict.note('task-status polls', `${Math.round(taskPolls).toLocaleString('en-US')}/s`);
 agent.destroy();
 await sim.close();
+verdict.finish('Proxmox simulator throughput');

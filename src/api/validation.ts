@@ -18,19 +18,29 @@ export interface FieldError {
  */
 export class SpecValidator {
   private readonly validators = new Map<string, ValidateFunction>();
-
-  constructor() {
-    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true });
-    ajv.addKeyword({ keyword: 'x-phoenix-min-size', schemaType: 'object', validate: atLeastSize });
-    for (const def of kinds) this.validators.set(def.kind, ajv.compile(def.spec.json));
-  }
+  private ajv: Ajv | undefined;
 
   validate(kind: string, spec: unknown): FieldError[] {
-    const validate = this.validators.get(kindByName(kind).kind);
+    const validate = this.validator(kindByName(kind).kind);
     if (!validate) return [];
     if (!validate(spec)) return (validate.errors ?? []).map(toFieldError);
     const rules = (spec as { firewall?: { rules?: Parameters<typeof firewallRuleProblems>[0] } } | undefined)?.firewall?.rules;
     return firewallRuleProblems(rules, 'spec.firewall.rules');
+  }
+
+  /** Compiled when a kind is first validated: a controller with no objects of a kind holds no code for it. */
+  private validator(kind: string): ValidateFunction | undefined {
+    let validate = this.validators.get(kind);
+    const def = kinds.find((k) => k.kind === kind);
+    if (!validate && def) {
+      if (!this.ajv) {
+        this.ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true });
+        this.ajv.addKeyword({ keyword: 'x-phoenix-min-size', schemaType: 'object', validate: atLeastSize });
+      }
+      validate = this.ajv.compile(def.spec.json);
+      this.validators.set(kind, validate);
+    }
+    return validate;
   }
 }
 

@@ -16,7 +16,8 @@ export interface RuntimeConfig {
    * addition to `namespaces` when those are restricted. Default: the controller's own namespace.
    */
   readonly credentialsNamespaces: readonly string[];
-  readonly defaultConcurrency: number;
+  /** Workers for every kind `concurrency` does not name; undefined: each kind's own default (else 1). */
+  readonly defaultConcurrency: number | undefined;
   /** Workers per kind, e.g. { PhoenixVM: 4 }. */
   readonly concurrency: Readonly<Record<string, number>>;
   readonly resyncPeriodMs: number;
@@ -48,7 +49,8 @@ export const configUsage = `Options (each also read from the environment variabl
   --credentials-namespaces NS[,NS...]
                                     PHOENIX_CREDENTIALS_NAMESPACES; where hypervisor Secrets live, read
                                     besides --namespaces (default: POD_NAMESPACE, else phoenix-system)
-  --concurrency N | KIND=N          PHOENIX_CONCURRENCY; workers per kind, repeatable (default 1)
+  --concurrency N | KIND=N          PHOENIX_CONCURRENCY; workers per kind, repeatable (default: 8 for
+                                    guests, whose reconciles mostly wait on Proxmox; 1 for others)
   --resync-period DURATION          PHOENIX_RESYNC_PERIOD; replay every cached object (default 10m)
   --metrics-bind-address ADDR       PHOENIX_METRICS_BIND_ADDRESS; /metrics (default :8080, 0 = off)
   --health-probe-bind-address ADDR  PHOENIX_HEALTH_PROBE_BIND_ADDRESS; /healthz, /readyz (default :8081, 0 = off)
@@ -127,7 +129,7 @@ export function parseRuntimeConfig(argv: readonly string[], env: Readonly<Record
   }
   const v = parsed.values;
   const concurrencySpecs = v.concurrency ?? (env['PHOENIX_CONCURRENCY'] ? env['PHOENIX_CONCURRENCY'].split(',') : []);
-  let defaultConcurrency = 1;
+  let defaultConcurrency: number | undefined;
   const concurrency: Record<string, number> = {};
   for (const spec of concurrencySpecs) {
     const eq = spec.indexOf('=');

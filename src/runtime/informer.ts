@@ -311,7 +311,13 @@ function addToIndex(entries: Map<string, Set<string>>, value: string, key: strin
  * List items come without apiVersion and kind; owner references and events need them. Metadata
  * items say PartialObjectMetadata; they stand for objects of the informer's kind.
  */
+/**
+ * Makes a listed or watched object fit for the cache: with its kind (lists leave it out), and
+ * without managedFields, which nothing reconciles from and which is often the larger part of an
+ * object (controller-runtime's cache strips them by default too).
+ */
 function withTypeMeta<T extends KubeObject>(object: T, resource: ResourceType, metadataOnly = false): T {
+  if (object.metadata) delete (object.metadata as { managedFields?: unknown }).managedFields;
   if (object.apiVersion && object.kind && !metadataOnly) return object;
   object.apiVersion = apiVersionOf(resource);
   object.kind = resource.kind;

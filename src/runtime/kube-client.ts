@@ -1,6 +1,6 @@
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kubeconfig.ts';
 import { KubeApiError } from './errors.ts';
 import { resourceLabel, resourcePath, type KubeList, type KubeObject, type ResourceType } from './resource.ts';
 
@@ -68,7 +68,7 @@ interface Endpoint {
  * one place that sees every request (metrics, write counting).
  */
 export class KubeClient {
-  private readonly kc: KubeConfig;
+  private readonly kc: KubeAccess;
   private readonly listeners: KubeRequestListener[] = [];
   private endpoint?: Promise<Endpoint>;
   private auth?: { options: RequestOptions; at: number };
@@ -76,7 +76,7 @@ export class KubeClient {
   private host = '';
   private readonly userAgent: string;
 
-  constructor(kc: KubeConfig, userAgent = 'phoenix-controller') {
+  constructor(kc: KubeAccess, userAgent = 'phoenix-controller') {
     this.kc = kc;
     this.userAgent = userAgent;
   }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kubeconfig.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseBindAddress } from './config.ts';
@@ -50,6 +50,8 @@ export interface ControllerDefinition<T extends KubeObject = KubeObject> {
   /** The kind reconciled, e.g. PhoenixVM; also the --concurrency key and metrics label. */
   readonly kind: string;
   readonly resource: ResourceType;
+  /** Workers when the configuration names none for this kind (default 1). */
+  readonly concurrency?: number;
   setup(setup: ControllerSetup<T>): Reconciler<T> | Promise<Reconciler<T>>;
 }
 
@@ -60,7 +62,7 @@ export function defineController<T extends KubeObject>(definition: ControllerDef
 
 export interface ManagerOptions {
   readonly config: RuntimeConfig;
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeAccess;
   readonly logger: Logger;
   readonly metrics?: RuntimeMetrics;
   readonly clock?: Clock;
@@ -181,6 +183,7 @@ export class Manager {
       enqueue: (ref) => enqueue(keyOf(ref)),
     });
     primary.addHandler(enqueueSelf(enqueue));
+    primary.addHandler({ onAdd: (o) => this.status.seen(o), onUpdate: (_previous, o) => this.status.seen(o) });
     primary.addHandler(this.readinessGauge(definition.kind));
     const controller = new Controller<T>({
       name: definition.kind,
@@ -188,7 +191,7 @@ export class Manager {
       informer: primary,
       queue,
       reconciler,
-      concurrency: config.concurrency[definition.kind] ?? config.defaultConcurrency,
+      concurrency: config.concurrency[definition.kind] ?? config.defaultConcurrency ?? definition.concurrency ?? 1,
       clock: this.clock,
       logger: this.logger,
       metrics: this.metrics,

@@ -63,6 +63,22 @@ export class StatusWriter {
     return cached;
   }
 
+  /**
+   * The cache now holds `object`. Once it shows anything but a version this writer replaced, the
+   * copy kept for `freshest` is not needed any more: dropped now, rather than kept (a whole object
+   * each) until the object's next reconcile looks it up.
+   */
+  seen(object: KubeObject): void {
+    const uid = object.metadata.uid;
+    const entry = uid ? this.#written.get(uid) : undefined;
+    if (entry && !entry.replaced.has(object.metadata.resourceVersion ?? '')) this.#written.delete(uid!);
+  }
+
+  /** How many written objects are kept until the cache shows them. */
+  get remembered(): number {
+    return this.#written.size;
+  }
+
   #remember(before: KubeObject, after: KubeObject): void {
     const uid = after.metadata.uid;
     if (!uid) return;

@@ -1,4 +1,3 @@
-import * as k8s from '@kubernetes/client-node';
 import { CommandError, UsageError, type Command } from '../command.ts';
 import { phoenixControllers } from '../../controllers/registry.ts';
 import { parsePhoenixOptions, phoenixUsage, splitPhoenixArgs, type PhoenixOptions } from '../../controllers/options.ts';
@@ -8,6 +7,7 @@ import { Manager } from '../../runtime/manager.ts';
 import { defaultRedactor } from '../../runtime/redact.ts';
 import { isNotFound } from '../../runtime/errors.ts';
 import type { KubeClient } from '../../runtime/kube-client.ts';
+import { Kubeconfig, NeedsPluginError, type KubeAccess } from '../../runtime/kubeconfig.ts';
 import { kinds } from '../../api/kinds.ts';
 import { resourceOf } from '../../api/objects.ts';
 import { apiGroup } from '../../api/group.ts';
@@ -21,12 +21,10 @@ ${configUsage}
 
 ${phoenixUsage}`;
 
-function loadKubeConfig(config: RuntimeConfig): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+async function loadKubeConfig(config: RuntimeConfig): Promise<KubeAccess> {
+  let kc: KubeAccess;
   try {
-    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
-    else kc.loadFromDefault();
+    kc = await readKubeConfig(config);
   } catch (err) {
     const { code, message } = err as NodeJS.ErrnoException;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : message.split('\n')[0];
@@ -37,6 +35,24 @@ function loadKubeConfig(config: RuntimeConfig): k8s.KubeConfig {
   defaultRedactor.addSecret(user?.token);
   defaultRedactor.addSecret(user?.password);
   return kc;
+}
+
+/**
+ * The service account in a pod, else the kubeconfig. Only a kubeconfig whose user runs a
+ * credential plugin loads @kubernetes/client-node, which can run it (and weighs ~55 MiB).
+ */
+async function readKubeConfig(config: RuntimeConfig): Promise<KubeAccess> {
+  if (!config.kubeconfig && process.env['KUBERNETES_SERVICE_HOST']) return Kubeconfig.inCluster();
+  try {
+    return Kubeconfig.fromFile(config.kubeconfig);
+  } catch (err) {
+    if (!(err instanceof NeedsPluginError)) throw err;
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+    else kc.loadFromDefault();
+    return kc;
+  }
 }
 
 /**
@@ -72,7 +88,7 @@ export const controllerCommand: Command = {
       throw err;
     }
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-    const kubeConfig = loadKubeConfig(config);
+    const kubeConfig = await loadKubeConfig(config);
     try {
       // Fail at once, with a message, on a kubeconfig nothing can connect with (none found,
       // plain HTTP, unreadable certificates), instead of retrying watches forever.

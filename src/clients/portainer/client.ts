@@ -1,4 +1,11 @@
-import { Agent, fetch } from 'undici';
+import type { Agent } from 'undici';
+
+/**
+ * undici (its HTTP parser is WebAssembly) costs a controller about 25 MiB once loaded; most
+ * installations never talk to Portainer, so it is loaded with the first Portainer request.
+ */
+let undici: Promise<typeof import('undici')> | undefined;
+const loadUndici = () => (undici ??= import('undici'));
 import { timeExternalCall, type ExternalCallRecorder } from '../../runtime/metrics.ts';
 import { logExternalChange } from '../../runtime/reconcile-scope.ts';
 import { classifyPortainerFailure, PortainerApiError } from './errors.ts';
@@ -101,7 +108,7 @@ type Query = Record<string, string | number | boolean | undefined>;
 export class PortainerClient {
   readonly #base: URL;
   readonly #apiKey: string;
-  readonly #agent: Agent;
+  #agent: Promise<Agent> | undefined;
   readonly #options: PortainerClientOptions;
   /** Known after `status()`: decides between the 2.19+ create route and the legacy one. */
   #version: string | undefined;
@@ -110,11 +117,15 @@ export class PortainerClient {
     this.#options = options;
     this.#base = new URL(options.url);
     this.#apiKey = options.apiKey;
-    this.#agent = new Agent({
+  }
+
+  #dispatcher(): Promise<Agent> {
+    const options = this.#options;
+    return (this.#agent ??= loadUndici().then(({ Agent }) => new Agent({
       keepAliveTimeout: 4_000,
       connections: 16,
       connect: { ...(options.caBundle ? { ca: options.caBundle } : {}), rejectUnauthorized: !options.insecureSkipTLSVerify },
-    });
+    })));
   }
 
   /** `GET /system/version`: an authenticated connectivity check (`/system/status` is public, so a revoked key would pass it). */
@@ -210,7 +221,7 @@ export class PortainerClient {
   }
 
   close(): void {
-    void this.#agent.close().catch(() => undefined);
+    void this.#agent?.then((agent) => agent.close()).catch(() => undefined);
   }
 
   async #request<T>(method: string, path: string, group: string, options: { query?: Query; body?: unknown; deploy?: boolean } = {}): Promise<T> {
@@ -239,9 +250,10 @@ export class PortainerClient {
     const timeoutMs = options.deploy ? (this.#options.deployTimeoutMs ?? 15 * 60_000) : (this.#options.timeoutMs ?? 30_000);
     let response;
     try {
+      const [{ fetch }, dispatcher] = await Promise.all([loadUndici(), this.#dispatcher()]);
       response = await fetch(url, {
         method,
-        dispatcher: this.#agent,
+        dispatcher,
         headers: {
           'x-api-key': this.#apiKey,
           accept: 'application/json',

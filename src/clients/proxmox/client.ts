@@ -1,8 +1,9 @@
-import proxmoxApi, { type Proxmox } from 'proxmox-api';
+import type { Proxmox } from 'proxmox-api';
+import { apiProxy } from './api-proxy.ts';
 import { ProxmoxTransport, type ProxmoxTransportOptions } from './transport.ts';
 
 export interface ProxmoxClient {
-  /** The typed `proxmox-api` proxy: `api.nodes.$(node).lxc.$(vmid).config.$get()`. */
+  /** The typed path proxy (api-proxy.ts): `api.nodes.$(node).lxc.$(vmid).config.$get()`. */
   readonly api: Proxmox.Api;
   readonly transport: Pick<ProxmoxTransport, 'getEnvelope'>;
   /**
@@ -17,12 +18,12 @@ export interface ProxmoxClient {
 export function createProxmoxClient(options: ProxmoxTransportOptions): ProxmoxClient {
   const transport = new ProxmoxTransport(options);
   return {
-    api: proxmoxApi(transport),
+    api: apiProxy(transport),
     transport,
     scoped(stop, cut = stop) {
       const view = transport.scoped(stop, cut);
       return {
-        api: proxmoxApi(view),
+        api: apiProxy(view),
         transport: view,
         scoped: (otherStop, otherCut = otherStop) => this.scoped(AbortSignal.any([stop, otherStop]), AbortSignal.any([cut, otherCut])),
         close: () => undefined,

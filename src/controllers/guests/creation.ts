@@ -15,6 +15,7 @@ import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 import { recordIdentity } from './identity.ts';
+import { freshSince } from '../observe-cycle.ts';
 
 /**
  * How long after a create whose answer was lost Phoenix keeps looking for its guest before it
@@ -47,14 +48,26 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
     await ctx.progress('CreateOutcomeUnknown', `the answer to the create of VMID ${api.vmid} was lost, so Proxmox may still be creating it; Phoenix looks for it before sending anything again (for up to ${Math.ceil(waiting / 1000)} s more)`);
     return { requeueAfter: Math.min(2_000, waiting) };
   }
+  const cloning = ctx.spec.source?.clone !== undefined;
+  const cloneSource = ctx.cloneSourceVmid();
+  if (cloning && cloneSource === undefined) {
+    await ctx.progress('WaitingForCloneSource', 'the clone source has no VMID yet');
+    return { requeueAfter: 5_000 };
+  }
+  // Whether a VM source runs decides if its clones may overlap (create-locks.ts); the cycle's
+  // shared cluster list tells, at no request of this guest's own.
+  const sourceRunning = cloning && ctx.adapter.type === 'qemu'
+    ? (await connection.resources.guest(cloneSource!, freshSince(Date.now(), ctx.observePeriodMs())))?.status !== 'stopped'
+    : undefined;
   // The slot comes first: a guest waiting for one costs Proxmox nothing.
   const ref = refOf(ctx.current);
-  if (!ctx.deps.capacity.tryAcquire(ctx.key, ctx.capacityKeys(connection), () => ctx.setup.enqueue(ref))) {
-    await ctx.progress('WaitingForCapacity', `waiting for a create slot on node ${ctx.spec.node} (limits: ${connection.settings.createsPerNode} per node, ${connection.settings.createsPerStorage} per storage)`);
-    // Woken when a slot frees; the timer only guards against a lost wake-up.
+  if (!ctx.deps.capacity.tryAcquire(ctx.key, ctx.capacityKeys(connection, sourceRunning), () => ctx.setup.enqueue(ref))) {
+    await ctx.progress('WaitingForCapacity', cloning
+      ? `waiting for VMID ${cloneSource} to be free to clone, or for a create slot on node ${ctx.spec.node}`
+      : `waiting for a create slot on node ${ctx.spec.node} (limits: ${connection.settings.createsPerNode} per node, ${connection.settings.createsPerStorage} per storage)`);
+    // Woken when the holder's task ends; the timer only guards against a lost wake-up.
     return { requeueAfter: 15_000 };
   }
-  let cloneSource: number | undefined;
   try {
     const download = await ensureSourceVolume(ctx, connection, api);
     if (download) {
@@ -62,16 +75,6 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
       return download;
     }
     await preflight(ctx, connection, api.node);
-    const clone = ctx.spec.source?.clone as { vmid?: number; lxcRef?: { name: string }; vmRef?: { name: string } } | undefined;
-    if (clone) {
-      const cloneRef = clone.lxcRef ?? clone.vmRef;
-      cloneSource = clone.vmid ?? ((cloneRef && ctx.shared.lookup({ kind: ctx.adapter.kind, name: cloneRef.name, namespace: ctx.current.metadata.namespace ?? '' })?.status) as { vmid?: number } | undefined)?.vmid;
-      if (cloneSource === undefined) {
-        ctx.deps.capacity.release(ctx.key);
-        await ctx.progress('WaitingForCloneSource', 'the clone source has no VMID yet');
-        return { requeueAfter: 5_000 };
-      }
-    }
   } catch (err) {
     ctx.deps.capacity.release(ctx.key);
     throw err;
@@ -141,7 +144,7 @@ async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContext<O>, c
   const pve = ctx.pve(connection);
   let content: { volid: string }[];
   try {
-    content = await pve.storageContent(api.node, source.storage);
+    content = await connection.facts.find(`content:${api.node}:${source.storage}`, () => pve.storageContent(api.node, source.storage), (list) => list.some((c) => c.volid === source.volume));
   } catch (err) {
     if (isProxmoxError(err, 'NotFound', 'InvalidParameter')) throw new TerminalError('StorageNotFound', `storage ${source.storage} is not available on node ${api.node}: ${(err as Error).message}`);
     throw err;
@@ -160,12 +163,15 @@ async function preflight<O extends GuestObject>(ctx: GuestContext<O>, connection
   const pve = ctx.pve(connection);
   const bridges = (ctx.spec.networks ?? []).map((n) => n.bridge);
   if (bridges.length) {
-    const known = new Set((await pve.networkInterfaces(node)).map((i) => i.iface));
+    const wanted = [...new Set(bridges)];
+    const interfaces = await connection.facts.find(`network:${node}`, () => pve.networkInterfaces(node), (list) => wanted.every((b) => list.some((i) => i.iface === b)));
+    const known = new Set(interfaces.map((i) => i.iface));
     const missing = [...new Set(bridges)].filter((b) => !known.has(b));
     if (missing.length) throw new TerminalError('BridgeNotFound', `bridge ${missing.join(', ')} does not exist on node ${node}`, { recheckAfterMs: ctx.nextCycle() });
   }
   const storage = ctx.adapter.storage(ctx.current);
-  if (storage && !(await pve.storages(node)).some((s) => s.storage === storage)) {
+  const hasStorage = (list: { storage: string }[]) => list.some((s) => s.storage === storage);
+  if (storage && !hasStorage(await connection.facts.find(`storages:${node}`, () => pve.storages(node), hasStorage))) {
     throw new TerminalError('StorageNotFound', `storage ${storage} is not available on node ${node}`, { recheckAfterMs: ctx.nextCycle() });
   }
 }

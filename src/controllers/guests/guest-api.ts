@@ -80,6 +80,8 @@ export interface ProxmoxGuests {
   downloadAppliance(node: string, storage: string, template: string): Promise<string>;
   downloadUrl(node: string, storage: string, params: { url: string; filename: string; content: string }): Promise<string>;
   taskStatus(upid: string, node: string): Promise<TaskStatus>;
+  /** `GET /nodes/{node}/tasks?source=active`: running tasks, and ended ones (with a status) not yet archived. */
+  activeTasks(node: string): Promise<{ upid: string; status?: string }[]>;
 }
 
 /** The seam over a Proxmox client: the one place where the proxy's per-type paths meet. */
@@ -104,6 +106,7 @@ export function proxmoxGuests(client: ProxmoxClient): ProxmoxGuests {
     downloadAppliance: async (node, storage, template) => String(await nodeApi(node).aplinfo.$post({ storage, template })),
     downloadUrl: async (node, storage, params) => String(await nodeApi(node).storage.$(storage)['download-url'].$post(params)),
     taskStatus: (upid, node) => readTaskStatus(client, upid, node),
+    activeTasks: async (node) => (await nodeApi(node).tasks.$get({ source: 'active', limit: 1000 })) as { upid: string; status?: string }[],
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerSetup } from '../../runtime/manager.ts';
 import { TerminalError } from '../../runtime/errors.ts';
+import { refOf } from '../../runtime/object-key.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import { backoffDelay, taskRetryPolicy } from '../../runtime/backoff.ts';
@@ -9,11 +10,12 @@ import type { GuestIdentity } from '../../guests/common-config.ts';
 import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
-import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
+import { finishedTask, runningTask } from '../tasks.ts';
 import { freshSince, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
+import { createLocks, type CapacityKey } from './create-locks.ts';
 import { proxmoxGuests, type GuestApi, type ProxmoxGuests } from './guest-api.ts';
 import type { StartOrdered } from './start-order.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
@@ -49,6 +51,12 @@ const createOperations = new Set(['create', 'clone']);
  * shutdown deadline). The steps themselves live in their own
  * modules (creation, adoption, snapshots, deletion, ...) and take this context.
  */
+/** How long a guest waiting on a task sleeps if its wake-up were lost. */
+const taskWakeGuardMs = 30_000;
+
+/** A worker that could not get a guest's config flock in time (PVE::Tools::lock_file_full's wording). */
+const sourceConfigLockTimeout = /^can't lock file '\/var\/lock\/(?:qemu-server|lxc)\/lock-\d+\.conf' - got timeout$/;
+
 export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   readonly adapter: GuestAdapter<O>;
   readonly deps: GuestControllerDeps;
@@ -114,7 +122,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const createLike = createOperations.has(task.operation);
     if (state.status === 'running') {
       if (createLike) this.deps.capacity.adopt(this.key, this.capacityKeys(connection).map((k) => k.key));
-      return { requeueAfter: taskPollDelayMs(task.startTime, Date.now()) };
+      return this.#awaitTask(connection, task.upid, task.node ?? this.spec.node);
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
@@ -128,6 +136,12 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     if (task.operation === 'migrate') {
       await this.progress('TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished });
       throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
+    }
+    if (createLike && sourceConfigLockTimeout.test(exit)) {
+      // Another clone held the source's config lock: Proxmox created nothing, and this is a
+      // wait for that clone to end, not a failure (no retry count, no backoff).
+      await this.progress('SourceLocked', `the ${task.operation} waited for the source's lock and Proxmox gave up (${exit}); sending it again once the source is free`, { task: undefined, lastTask: finished, creation: undefined });
+      return { requeueAfter: 1_000 };
     }
     if (task.operation === 'configure') this.shared.identicalWrites.rejected(this.key);
     await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
@@ -186,12 +200,28 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     return Math.max(0, Date.parse(retry.nextAttemptTime) - Date.now());
   }
 
-  capacityKeys(connection: Connection): { key: string; limit: number }[] {
+  /**
+   * The slots this guest's create or clone takes (see create-locks.ts). `sourceRunning`: whether
+   * a VM clone's source runs now; unknown counts as running, which holds the source exclusively.
+   */
+  capacityKeys(connection: Connection, sourceRunning?: boolean): CapacityKey[] {
+    const clone = this.spec.source?.clone as { full?: boolean } | undefined;
+    const cloneSource = this.cloneSourceVmid();
     const storage = this.adapter.storage(this.current);
-    return [
-      { key: `node:${this.spec.node}`, limit: connection.settings.createsPerNode },
-      ...(storage ? [{ key: `storage:${storage}`, limit: connection.settings.createsPerStorage }] : []),
-    ];
+    return createLocks({
+      type: this.adapter.type, node: this.spec.node, full: clone?.full !== false,
+      ...(clone && cloneSource !== undefined ? { cloneSource } : {}),
+      ...(sourceRunning !== undefined ? { sourceRunning } : {}),
+      ...(storage ? { storage } : {}),
+    }, connection.settings);
+  }
+
+  /** The VMID this guest is cloned from: given in the spec, or the referenced object's; undefined while unknown. */
+  cloneSourceVmid(): number | undefined {
+    const clone = this.spec.source?.clone as { vmid?: number; lxcRef?: { name: string }; vmRef?: { name: string } } | undefined;
+    if (!clone) return undefined;
+    const ref = clone.lxcRef ?? clone.vmRef;
+    return clone.vmid ?? ((ref && this.shared.lookup({ kind: this.adapter.kind, name: ref.name, namespace: this.current.metadata.namespace ?? '' })?.status) as { vmid?: number } | undefined)?.vmid;
   }
 
   async findByName(connection: Connection, name: string): Promise<number> {
@@ -269,6 +299,18 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       ...options.fields,
       task: runningTask(upid, operation, api.node),
     });
-    return { requeueAfter: options.pollAfterMs ?? 500 };
+    const connection = this.deps.connections.get(this.spec.hypervisorRef.name);
+    return connection ? this.#awaitTask(connection, upid, api.node) : { requeueAfter: options.pollAfterMs ?? 500 };
+  }
+
+  /**
+   * Sleeps until the hypervisor's task watch sees the task end (one active-task list per node per
+   * tick, shared by every waiting guest), then reads its outcome. The timer is only a guard
+   * against a lost wake-up.
+   */
+  #awaitTask(connection: Connection, upid: string, node: string): ReconcileResult {
+    const ref = refOf(this.current);
+    connection.tasks.watch(upid, node, () => this.setup.enqueue(ref));
+    return { requeueAfter: taskWakeGuardMs };
   }
 }

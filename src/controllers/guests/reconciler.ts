@@ -43,6 +43,8 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
   return defineController<O>({
     kind: adapter.kind,
     resource: adapter.resource,
+    // A guest's reconcile mostly waits on Proxmox; one worker would queue every guest behind it.
+    concurrency: 8,
     setup(setup: ControllerSetup<O>): Reconciler<O> {
       const { caches, lookup } = dependencyCaches((resource) => setup.cache<KubeObject>(resource));
       const guests = () => setup.primary.list();

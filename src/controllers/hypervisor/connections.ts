@@ -5,6 +5,8 @@ import type { PhoenixHypervisor } from '../../api/objects.ts';
 import { proxmoxGuests } from '../guests/guest-api.ts';
 import { MarkerIndex } from '../guests/marker-index.ts';
 import { ResourcesCache } from './resources-cache.ts';
+import { NodeFacts } from './node-facts.ts';
+import { TaskWatch } from './task-watch.ts';
 
 /** How long a Proxmox request may go unanswered before Phoenix treats its outcome as unknown. */
 export const defaultProxmoxTimeoutMs = 30_000;
@@ -16,6 +18,10 @@ export interface Connection {
   readonly resources: ResourcesCache;
   /** Which guests carry which Phoenix marker, to find an object's guest when its status is lost. */
   readonly markers: MarkerIndex;
+  /** Waits for tasks with one active-task list per node per tick (task-watch.ts). */
+  readonly tasks: TaskWatch;
+  /** Bridges, storages and storage content as pre-flight checks last read them (node-facts.ts). */
+  readonly facts: NodeFacts;
   /** The client's request timeout: an answer later than this is an unknown outcome. */
   readonly timeoutMs: number;
   /** Proxmox VE version, e.g. "9.1.1"; known once the hypervisor reconciled. */
@@ -45,7 +51,7 @@ export class ConnectionRegistry extends ClientRegistry<Connection> {
     const { proxmox } = hypervisor.spec;
     const settings: ConnectionSettings = {
       ...(hypervisor.spec.vmidRange ? { vmidRange: hypervisor.spec.vmidRange } : {}),
-      createsPerNode: hypervisor.spec.concurrency?.createsPerNode ?? 4,
+      createsPerNode: hypervisor.spec.concurrency?.createsPerNode ?? 16,
       createsPerStorage: hypervisor.spec.concurrency?.createsPerStorage ?? 2,
     };
     const name = hypervisor.metadata.name;
@@ -62,7 +68,7 @@ export class ConnectionRegistry extends ClientRegistry<Connection> {
           ...(this.recorder ? { recorder: this.recorder } : {}),
         });
         const pve = proxmoxGuests(client);
-        return { hypervisor: name, client, resources: new ResourcesCache(pve), markers: new MarkerIndex(), timeoutMs: this.#timeoutMs, nodes: [], settings };
+        return { hypervisor: name, client, resources: new ResourcesCache(pve), markers: new MarkerIndex(), facts: new NodeFacts(), tasks: new TaskWatch((node) => pve.activeTasks(node)), timeoutMs: this.#timeoutMs, nodes: [], settings };
       },
       // version and nodes carry over: they are facts about the endpoint, not the spec.
       (existing) => ({ ...existing, settings }),

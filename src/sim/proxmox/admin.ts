@@ -14,6 +14,10 @@ import { parseFault, type Fault, type FaultKind } from './faults.ts';
 import type { RequestCounters, Simulator } from './simulator.ts';
 import type { SimTask } from './tasks.ts';
 import { sendJson } from './http.ts';
+import { idealSchedule, type IdealItem, type IdealReport } from './ideal.ts';
+
+const CREATE_TYPES = new Set(['vzcreate', 'qmcreate', 'vzclone', 'qmclone']);
+const START_TYPES = new Set(['vzstart', 'qmstart']);
 
 export interface NodeSeed {
   name: string;
@@ -251,6 +255,23 @@ export class SimAdmin {
     return this.#sim.tasks.all();
   }
 
+  /**
+   * What a perfect client could have done with the guests given: each guest's successful create
+   * (or clone) and start, with the work the simulator drew for them, scheduled as early as its
+   * locks and storage allow (see ideal.ts). Throws when a guest has not been created and started.
+   */
+  ideal(vmids: readonly number[]): IdealReport {
+    this.#sim.settle();
+    const done = this.#sim.tasks.all().filter((t) => t.status === 'stopped' && (t.exitstatus === 'OK' || t.exitstatus?.startsWith('WARNINGS')));
+    const items = vmids.map((vmid): IdealItem => {
+      const create = done.filter((t) => CREATE_TYPES.has(t.type) && t.work.target === vmid).at(-1);
+      const start = done.filter((t) => START_TYPES.has(t.type) && t.id === String(vmid)).at(-1);
+      if (!create || !start) throw new Error(`guest ${vmid} has no successful ${create ? 'start' : 'create or clone'} task`);
+      return { vmid, create: create.work, start: start.work, configure: create.type.endsWith('clone') };
+    });
+    return idealSchedule(items);
+  }
+
   /** A deep copy of the whole state (what `--state file.json` saves). */
   snapshotState() {
     this.#sim.settle();
@@ -297,6 +318,7 @@ export function adminHandler(admin: SimAdmin) {
       else if (route === 'GET /_sim/counters') data = admin.counters();
       else if (route === 'DELETE /_sim/counters') admin.resetCounters();
       else if (route === 'GET /_sim/tasks') data = admin.tasks();
+      else if (route === 'POST /_sim/ideal') data = admin.ideal((body['vmids'] as number[] | undefined) ?? []);
       else if (route === 'GET /_sim/idle') await admin.idle();
       else return sendJson(res, 404, 'Not Found', { error: `no admin route ${route}` });
       sendJson(res, 200, 'OK', { data });

@@ -8,6 +8,7 @@ import { GiB } from '../../proxmox/size.ts';
 import { SimClock, type ClockMode } from './clock.ts';
 import { SeededRandom } from './random.ts';
 import { TaskTable, type SimTask, type TaskOutcome } from './tasks.ts';
+import type { TaskWork } from './ideal.ts';
 import { TicketSigner, subjectName, type Subject } from './auth.ts';
 import { FaultTable, type Delay, type Fault } from './faults.ts';
 import { ApiError, fail, TaskFailure } from './errors.ts';
@@ -263,9 +264,21 @@ export class Simulator {
    * what the API call did before the worker ran (a lock, a placeholder config), as a
    * failing Proxmox worker does; `finish` handles its own failures.
    */
-  startTask(spec: { node: string; type: string; id: string | number; subject: Subject; durationMs?: number; log?: string[]; finish: () => TaskOutcome | void; onFailure?: () => void }): SimTask {
+  startTask(spec: {
+    node: string; type: string; id: string | number; subject: Subject; durationMs?: number; log?: string[]; finish: () => TaskOutcome | void; onFailure?: () => void;
+    /** The part of the duration that is disk I/O on one storage: it waits for the I/O already queued there. */
+    io?: { storage: string; ms: number };
+    /** A clone's source and how it holds it; the guest a create or clone brings into existence. */
+    source?: { vmid: number; exclusive: boolean };
+    target?: number;
+  }): SimTask {
     const base = spec.durationMs ?? TASK_DURATION_MS[spec.type] ?? 1000;
     const jitter = 0.8 + this.random.next() * 0.4;
+    const ioMs = Math.round(Math.min(spec.io?.ms ?? 0, base) * jitter);
+    const work: TaskWork = {
+      fixedMs: Math.round(base * jitter) - ioMs, ioMs,
+      ...(spec.io ? { ioStorage: spec.io.storage } : {}), ...(spec.source ? { source: spec.source } : {}), ...(spec.target !== undefined ? { target: spec.target } : {}),
+    };
     const id = String(spec.id);
     const injected = this.faults.take('task-failure', (f) => f.taskType === spec.type && (f.vmid === undefined || String(f.vmid) === id));
     const finish = injected
@@ -280,8 +293,23 @@ export class Simulator {
       : spec.finish;
     return this.tasks.start({
       node: spec.node, type: spec.type, id, user: subjectName(spec.subject), nowMs: this.clock.now(),
-      durationMs: Math.round(base * jitter), log: spec.log, finish,
+      durationMs: this.#ioWait(work) + work.ioMs + work.fixedMs, work, log: spec.log, finish,
     });
+  }
+
+  /** When each storage has finished the disk I/O queued on it so far (simulated ms). */
+  readonly #storageBusyUntil = new Map<string, number>();
+
+  /**
+   * A storage copies one task's data at a time at full speed: concurrent copies share its
+   * bandwidth, so a copy queued behind others ends no sooner than if it had been sent after them.
+   */
+  #ioWait(work: TaskWork): number {
+    if (work.ioStorage === undefined || work.ioMs === 0) return 0;
+    const now = this.clock.now();
+    const ioStart = Math.max(now, this.#storageBusyUntil.get(work.ioStorage) ?? 0);
+    this.#storageBusyUntil.set(work.ioStorage, ioStart + work.ioMs);
+    return ioStart - now;
   }
 }
 

@@ -6,6 +6,7 @@
  * timers and stays deterministic under a seed.
  */
 import { formatUpid } from '../../proxmox/upid.ts';
+import type { TaskWork } from './ideal.ts';
 
 export interface TaskOutcome {
   readonly warnings?: readonly string[];
@@ -22,6 +23,8 @@ export interface SimTask {
   readonly pstart: number;
   readonly starttime: number;
   readonly endsAt: number;
+  /** What the task had to do (its fixed part and disk I/O), apart from any wait for its storage. */
+  readonly work: TaskWork;
   status: 'running' | 'stopped';
   exitstatus?: string;
   endtime?: number;
@@ -42,14 +45,14 @@ export class TaskTable {
     this.#nextPid += pidSeed % 0x10000;
   }
 
-  start(spec: { node: string; type: string; id: string; user: string; nowMs: number; durationMs: number; log?: string[]; finish: () => TaskOutcome | void }): SimTask {
+  start(spec: { node: string; type: string; id: string; user: string; nowMs: number; durationMs: number; work: TaskWork; log?: string[]; finish: () => TaskOutcome | void }): SimTask {
     const pid = this.#nextPid++;
     const starttime = Math.floor(spec.nowMs / 1000);
     const pstart = (starttime & 0xffffff) * 100 + (pid % 100);
     const upid = formatUpid({ node: spec.node, pid, pstart, starttime, type: spec.type, id: spec.id, user: spec.user });
     const task: SimTask = {
       upid, node: spec.node, type: spec.type, id: spec.id, user: spec.user, pid, pstart, starttime,
-      endsAt: spec.nowMs + spec.durationMs, status: 'running', log: [...(spec.log ?? [])],
+      endsAt: spec.nowMs + spec.durationMs, work: spec.work, status: 'running', log: [...(spec.log ?? [])],
     };
     this.#tasks.set(upid, task);
     this.#pending.push({ task, finish: spec.finish });
@@ -58,6 +61,10 @@ export class TaskTable {
 
   get(upid: string): SimTask | undefined {
     return this.#tasks.get(upid);
+  }
+
+  running(): SimTask[] {
+    return this.#pending.map((p) => p.task);
   }
 
   all(): SimTask[] {

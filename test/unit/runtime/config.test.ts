@@ -4,7 +4,7 @@ import { ConfigError, parseBindAddress, parseDuration, parseRuntimeConfig } from
 describe('runtime: configuration', () => {
   it('has controller-runtime defaults', () => {
     const config = parseRuntimeConfig([], {});
-    assert.equal(config.defaultConcurrency, 1);
+    assert.equal(config.defaultConcurrency, undefined, 'each kind keeps its own default');
     assert.equal(config.resyncPeriodMs, 600_000);
     assert.equal(config.leaderElection.enabled, false);
     assert.deepEqual(

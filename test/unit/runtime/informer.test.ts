@@ -66,6 +66,23 @@ describe('runtime: informer recovery (scripted API, controllable clock)', () => 
     await informer.stop();
   });
 
+  it('caches listed and watched objects without managedFields', async () => {
+    const clock = new FakeClock();
+    const managed = (name: string, rv: string): KubeObject => ({ metadata: { ...thing(name, rv).metadata, managedFields: [{ manager: 'kubectl', operation: 'Apply' }] } as KubeObject['metadata'] });
+    const { client } = scriptedClient(
+      [{ metadata: { resourceVersion: '10' }, items: [managed('a', '1')] }],
+      [async (onEvent, options) => {
+        onEvent({ type: 'ADDED', object: managed('b', '11') });
+        return hangUntilAborted(onEvent, options);
+      }],
+    );
+    const informer = new Informer<KubeObject>({ client, resource, clock });
+    informer.start();
+    await settle();
+    assert.deepEqual(informer.list().map((o) => [o.metadata.name, 'managedFields' in o.metadata]).sort(), [['a', false], ['b', false]]);
+    await informer.stop();
+  });
+
   it('treats an in-stream ERROR 410 like an HTTP 410', async () => {
     const clock = new FakeClock();
     const { client, calls } = scriptedClient(

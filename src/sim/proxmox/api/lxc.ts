@@ -26,6 +26,9 @@ const MP_KEYS = Array.from({ length: 256 }, (_, i) => `mp${i}`);
 
 const ct = guestOf('lxc');
 
+/** The part of a container create spent unpacking its template onto the root disk's storage. */
+const CREATE_IO_MS = 4000;
+
 function detectOstype(template: string): string {
   const name = template.replace(/^.*\//, '');
   for (const os of ['debian', 'ubuntu', 'alpine', 'centos', 'fedora', 'archlinux', 'devuan', 'opensuse', 'gentoo', 'nixos']) if (name.startsWith(os)) return os;
@@ -72,8 +75,10 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
     agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
   };
   sim.state.guests.push(g);
+  // Unpacking the template is disk I/O on the root disk's storage: about half of a create.
+  const rootStorage = /^([^:,]+):/.exec(String(options['rootfs'] ?? ''))?.[1] ?? storage;
   const task = sim.startTask({
-    node, type: 'vzcreate', id: vmid, subject,
+    node, type: 'vzcreate', id: vmid, subject, io: { storage: rootStorage, ms: CREATE_IO_MS }, target: vmid,
     onFailure: () => removeGuest(sim, g),
     finish: () => {
       try {
@@ -134,9 +139,15 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
     agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
   };
   sim.state.guests.push(g);
-  const durationMs = full ? 5000 + Math.round((diskSize('lxc', 'rootfs', src.config['rootfs'] ?? '') / GiB) * 500) : 3000;
+  // A full clone copies the root disk (I/O on the target storage); a linked one only snapshots it.
+  const copyMs = full ? Math.round((diskSize('lxc', 'rootfs', src.config['rootfs'] ?? '') / GiB) * 500) : 0;
+  const sourceStorage = /^([^:,]+):/.exec(src.config['rootfs'] ?? '')?.[1];
+  const copyStorage = optStr(p, 'storage') ?? sourceStorage;
   return sim.startTask({
-    node: src.node, type: 'vzclone', id: src.vmid, subject, durationMs,
+    node: src.node, type: 'vzclone', id: src.vmid, subject, durationMs: full ? 5000 + copyMs : 3000,
+    ...(copyMs > 0 && copyStorage !== undefined ? { io: { storage: copyStorage, ms: copyMs } } : {}),
+    // The source keeps its `disk` lock until the worker ends (src/PVE/API2/LXC.pm, clone_vm).
+    source: { vmid: src.vmid, exclusive: true }, target: newid,
     onFailure: () => {
       releaseSource();
       removeGuest(sim, g);

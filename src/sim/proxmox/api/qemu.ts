@@ -125,7 +125,7 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
   sim.state.guests.push(g);
   const imports = Object.values(p).some((v) => /import-from=/.test(String(v)));
   return sim.startTask({
-    node, type: 'qmcreate', id: vmid, subject, durationMs: imports ? 20000 : undefined,
+    node, type: 'qmcreate', id: vmid, subject, durationMs: imports ? 20000 : undefined, target: vmid,
     onFailure: () => removeGuest(sim, g),
     finish: () => {
       try {
@@ -178,14 +178,32 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   }
   const target = optStr(p, 'target') ?? src.node;
   sim.node(target);
+  // The worker holds the source's config flock while it copies: exclusively when the source
+  // runs, shared when not; a second clone that cannot get it within 1 s fails (src/PVE/API2/Qemu.pm,
+  // clone_vm: `lock_config_full($vmid, 1, …)` / `lock_config_shared($vmid, 1, …)`).
+  const exclusive = src.status === 'running';
+  if (sim.tasks.running().some((t) => t.type === 'qmclone' && t.work.source?.vmid === src.vmid && (exclusive || t.work.source.exclusive))) {
+    return sim.startTask({
+      node: src.node, type: 'qmclone', id: src.vmid, subject, durationMs: 1000,
+      // PVE::Tools::lock_file_full's message when the flock is not had in time.
+      finish: () => {
+        throw new TaskFailure(`can't lock file '/var/lock/qemu-server/lock-${src.vmid}.conf' - got timeout`);
+      },
+    }).upid;
+  }
   const g: SimGuestState = {
     type: 'qemu', vmid: newid, node: target, config: { lock: 'clone' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
     agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
   };
   sim.state.guests.push(g);
   const diskBytes = Object.entries(src.config).filter(([k]) => /^(scsi|virtio|sata|ide)\d+$/.test(k)).reduce((s, [k, v]) => s + diskSize('qemu', k, v), 0);
+  const copyMs = full ? Math.round((diskBytes / GiB) * 400) : 0;
+  const sourceStorage = Object.entries(src.config).map(([k, v]) => (/^(scsi|virtio|sata|ide)\d+$/.test(k) && !/media=cdrom/.test(v) ? /^([^:,]+):/.exec(v)?.[1] : undefined)).find((x) => x !== undefined);
+  const copyStorage = optStr(p, 'storage') ?? sourceStorage;
   return sim.startTask({
-    node: src.node, type: 'qmclone', id: src.vmid, subject, durationMs: full ? 5000 + Math.round((diskBytes / GiB) * 400) : 3000,
+    node: src.node, type: 'qmclone', id: src.vmid, subject, durationMs: full ? 5000 + copyMs : 3000,
+    ...(copyMs > 0 && copyStorage !== undefined ? { io: { storage: copyStorage, ms: copyMs } } : {}),
+    source: { vmid: src.vmid, exclusive }, target: newid,
     onFailure: () => removeGuest(sim, g),
     finish: () => {
       try {

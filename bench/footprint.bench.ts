@@ -1,0 +1,139 @@
+// Issue 11: resident memory of `phoenix controller` as its own process (the compiled build, as the
+// container image runs it), idle, at steady state with 1,000 guests, and with 10,000 objects
+// cached. Targets: ≤ 70 MiB idle, ≤ 100 MiB with 1,000 guests, ≤ 150 MiB with 10,000 objects.
+//   PHOENIX_BENCH_GUESTS   guests created and kept in sync (default 1000)
+//   PHOENIX_BENCH_OBJECTS  objects cached in all (default 10000; the rest wait for a hypervisor)
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { ControlPlane } from '../src/devcluster/control-plane.ts';
+import { installPhoenixCrds } from '../src/devcluster/crds.ts';
+import { startProxmoxSimulator } from '../src/sim/proxmox/index.ts';
+import { apiGroup, apiVersion } from '../src/api/group.ts';
+import { Verdict } from './support/verdict.ts';
+
+const guests = Number(process.env['PHOENIX_BENCH_GUESTS'] ?? 1000);
+const objects = Math.max(guests, Number(process.env['PHOENIX_BENCH_OBJECTS'] ?? 10_000));
+const observePeriod = '20s';
+const namespace = 'footprint';
+const G = { group: apiGroup, version: apiVersion };
+const root = fileURLToPath(new URL('..', import.meta.url));
+const verdict = new Verdict();
+const report = (line: string) => process.stdout.write(`  measured: ${line}\n`);
+
+// The compiled build, as the image runs it: type stripping of the sources would count too.
+const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+if (build.status !== 0) throw new Error('build failed');
+
+const dir = mkdtempSync(join(tmpdir(), 'phoenix-footprint-'));
+const plane = new ControlPlane({ dir, log: () => undefined });
+const state = await plane.start();
+const kc = new k8s.KubeConfig();
+kc.loadFromFile(state.kubeconfig);
+await installPhoenixCrds(kc);
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const sim = await startProxmoxSimulator({ seed: 5, speed: 1000 });
+sim.admin.addNode({ name: 'pve', cpus: 64, memoryGiB: 4096 });
+sim.admin.addStorage({ id: 'bulk', type: 'lvmthin', content: ['images', 'rootdir'], totalGiB: 100_000 });
+await core.createNamespace({ body: { metadata: { name: namespace } } });
+await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
+await custom.createClusterCustomObject({ ...G, plural: 'phoenixhypervisors', body: {
+  apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: 'pve' },
+  spec: { proxmox: { url: sim.url, tokenSecretRef: { name: 'pve-token', namespace } } },
+} });
+
+// With the V8 flags the image runs it with (Dockerfile's NODE_OPTIONS).
+const nodeOptions = /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+const metricsPort = 20_000 + (process.pid % 20_000);
+const controller = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'controller', `--kubeconfig=${state.kubeconfig}`, `--namespaces=${namespace}`, `--credentials-namespaces=${namespace}`,
+  `--metrics-bind-address=127.0.0.1:${metricsPort}`, '--health-probe-bind-address=0', `--observe-period=${observePeriod}`, '--log-level=warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_OPTIONS: nodeOptions } });
+const pid = controller.pid!;
+
+function rssMiB(): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** RSS sampled every 250 ms for `ms`: mean and max. */
+async function sample(ms: number): Promise<{ mean: number; max: number }> {
+  const values: number[] = [];
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    values.push(rssMiB());
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { mean: values.reduce((a, b) => a + b, 0) / values.length, max: Math.max(...values) };
+}
+
+/** Where the memory is, as the controller's own /metrics reports it (prom-client's process metrics). */
+async function breakdown(): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const mib = (re: RegExp) => (Number(re.exec(text)?.[1] ?? NaN) / 1048576).toFixed(1);
+  const spaces = [...text.matchAll(/^nodejs_heap_space_size_used_bytes\{space="([a-z_]+)"\} (\d+)/gm)].map((m) => `${m[1]} ${(Number(m[2]) / 1048576).toFixed(1)}`).join(', ');
+  return `heap used ${mib(/^nodejs_heap_size_used_bytes (\d+)/m)} of ${mib(/^nodejs_heap_size_total_bytes (\d+)/m)} MiB, external ${mib(/^nodejs_external_memory_bytes (\d+)/m)} MiB; used by space: ${spaces}`;
+}
+
+async function until(what: string, done: () => Promise<boolean>): Promise<void> {
+  const started = Date.now();
+  let last = started;
+  while (!(await done())) {
+    if (Date.now() - last > 15_000) {
+      last = Date.now();
+      process.stdout.write(`  waiting for ${what} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const isReady = (o: any) => o.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+await until('the hypervisor to be Ready', async () => isReady(await custom.getClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: 'pve' })));
+await new Promise((r) => setTimeout(r, 5_000));
+const idle = await sample(10_000);
+verdict.check('RSS idle (one hypervisor, no guests)', `mean ${idle.mean.toFixed(0)} MiB, max ${idle.max.toFixed(0)} MiB`, '≤ 70 MiB', idle.max <= 70);
+verdict.note('  idle', await breakdown());
+report(`idle max ${idle.max.toFixed(0)} MiB`);
+
+async function createAll(count: number, from: number, spec: (i: number) => Record<string, unknown>): Promise<void> {
+  for (let i = from; i < from + count; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, from + count - i) }, (_, j) => custom.createNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace, body: {
+      apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixLXC', metadata: { name: `g-${i + j}` }, spec: spec(i + j),
+    } })));
+  }
+}
+const guestSpec = (i: number) => ({ hypervisorRef: { name: 'pve' }, node: 'pve', vmid: 10_000 + i, source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } }, cores: 1, memory: '64M', rootDisk: { storage: 'bulk', size: '1G' }, networks: [{ name: 'eth0', bridge: 'vmbr0', ipv4: `10.${Math.floor(i / 250)}.${i % 250}.10/16` }] });
+await createAll(guests, 0, guestSpec);
+const readyCount = async () => ((await custom.listNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace })) as { items: any[] }).items.filter(isReady).length;
+await until(`${guests} guests to be Ready`, async () => (await readyCount()) >= guests);
+await new Promise((r) => setTimeout(r, 20_000));
+const steady = await sample(40_000);
+verdict.check(`RSS at steady state, ${guests} guests (two observe periods)`, `mean ${steady.mean.toFixed(0)} MiB, max ${steady.max.toFixed(0)} MiB`, '≤ 100 MiB', steady.max <= 100);
+verdict.note(`  ${guests} guests`, await breakdown());
+report(`${guests} guests max ${steady.max.toFixed(0)} MiB`);
+
+// The rest refer to a hypervisor that does not exist: cached, reconciled once, then waiting.
+const waiting = objects - guests;
+await createAll(waiting, guests, (i) => ({ ...guestSpec(i), hypervisorRef: { name: 'absent' } }));
+// Done when all have a status, or when the count has not moved for 15 s (a straggler in backoff
+// does not change what is cached).
+let seen = -1;
+let movedAt = Date.now();
+await until(`${waiting} more objects to be reconciled`, async () => {
+  const list = (await custom.listNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace })) as { items: any[] };
+  const reconciled = list.items.filter((o) => o.status?.conditions?.length).length;
+  if (reconciled !== seen) [seen, movedAt] = [reconciled, Date.now()];
+  return reconciled >= objects || Date.now() - movedAt > 15_000;
+});
+await new Promise((r) => setTimeout(r, 10_000));
+const cached = await sample(20_000);
+verdict.check(`RSS with ${objects.toLocaleString('en-US')} objects cached`, `mean ${cached.mean.toFixed(0)} MiB, max ${cached.max.toFixed(0)} MiB`, '≤ 150 MiB', cached.max <= 150);
+verdict.note(`  ${objects.toLocaleString('en-US')} objects`, await breakdown());
+
+controller.kill('SIGTERM');
+await new Promise((r) => controller.once('exit', r));
+await sim.close();
+await plane.stop();
+rmSync(dir, { recursive: true, force: true });
+verdict.finish('phoenix controller footprint');

@@ -1,0 +1,36 @@
+// Issue 11: Phoenix schedules creates by Proxmox's locking rules. Clones of one container are
+// held back in Phoenix until the clone before them has ended, so Proxmox never refuses one and no
+// object records a failure or a backoff for a lock.
+import { strict as assert } from 'node:assert';
+import { startPhoenix, apply, waitReady, type PhoenixEnv } from '../support/phoenix.ts';
+
+describe('create scheduling by Proxmox locks (real API server + simulator)', function () {
+  this.timeout(120_000);
+  let env: PhoenixEnv;
+
+  before(async function () {
+    this.timeout(30 * 60_000);
+    env = await startPhoenix({
+      name: 'e2e-schedule',
+      sim: { speed: 20 },
+      seed: (sim) => sim.admin.addGuest({ type: 'lxc', vmid: 9100, config: { hostname: 'tmpl', memory: 512, rootfs: 'local-lvm:base-9100-disk-0,size=4G', template: 1 } }),
+    });
+  });
+
+  after(async () => env?.stop());
+
+  it('sends clones of one container one at a time, each once, and none of them is refused', async () => {
+    env.sim.admin.resetCounters();
+    const names = ['a', 'b', 'c', 'd'];
+    await Promise.all(names.map((n) => apply(env, 'PhoenixLXC', `clone-${n}`, {
+      source: { clone: { vmid: 9100, full: true, storage: 'local-lvm' } },
+      memory: '256M',
+    })));
+    const ready = await Promise.all(names.map((n) => waitReady(env, 'phoenixlxcs', `clone-${n}`)));
+    assert.equal(env.sim.admin.counters().byEndpoint['POST /nodes/{node}/lxc/{vmid}/clone'], names.length, 'a clone was sent while the source was locked');
+    for (const o of ready) assert.equal(o.status.retry, undefined, `${o.metadata.name} recorded a failure`);
+    const clones = env.sim.admin.tasks().filter((t) => t.type === 'vzclone').sort((x, y) => x.endsAt - y.endsAt);
+    assert.equal(clones.length, names.length);
+    assert.ok(clones.every((t) => t.exitstatus === 'OK'), 'every clone task succeeded');
+  });
+});
