@@ -1,5 +1,6 @@
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerSetup } from '../../runtime/manager.ts';
+import type { StatusUpdate } from '../../runtime/status-writer.ts';
 import { TerminalError } from '../../runtime/errors.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
@@ -16,6 +17,8 @@ import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
 import { proxmoxGuests, type GuestApi, type ProxmoxGuests } from './guest-api.ts';
 import type { StartOrdered } from './start-order.ts';
+import type { Informer } from '../../runtime/informer.ts';
+import type { ConfigMapObject } from '../configmaps.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
 
 export interface GuestControllerDeps extends ReconcileDeps {
@@ -31,6 +34,10 @@ export interface SharedState extends ReconcileShared {
   readonly namespace: (name: string) => KubeObject | undefined;
   /** Since when each object has waited for its hypervisor's connection (in this process). */
   readonly connectionWaits: Map<string, number>;
+  /** ConfigMaps provisioning steps read. */
+  readonly configMapCache: Informer<ConfigMapObject>;
+  /** When each health check (`<object key>/<check>`) last ran in this process. */
+  readonly lastProbes: Map<string, number>;
 }
 
 /** A reconcile's signals (see runtime/controller.ts): no new request after `stopping`, none in flight after `signal`. */
@@ -142,7 +149,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * Ready; after `stallAfterAttempts` in a row it is Stalled, and still retried every 5 minutes
    * for as long as it lasts.
    */
-  async failed(operation: string, reason: string, error: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
+  async failed(operation: string, reason: string, error: string, fields: Record<string, unknown> = {}, conditions?: StatusUpdate['conditions']): Promise<ReconcileResult> {
     const previous = this.status.retry;
     const attempts = (previous?.operation === operation ? previous.attempts : 0) + 1;
     const delay = Math.round(backoffDelay(taskRetryPolicy, attempts - 1));
@@ -154,6 +161,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       reason,
       message,
       fields: { ...fields, retry: { operation, reason, attempts, lastError, nextAttemptTime: new Date(Date.now() + delay).toISOString() } },
+      ...(conditions ? { conditions } : {}),
     });
     return { requeueAfter: delay };
   }
@@ -163,16 +171,18 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * names the failure (Ready's reason stays the failure's, Stalled stays True once the failures
    * are many): for as long as it lasts, whoever looks sees it, not a bare "Creating".
    */
-  override async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
+  override async progress(reason: string, message: string, fields?: Record<string, unknown>, conditions?: StatusUpdate['conditions']): Promise<void> {
     const retry = this.status.retry;
     const over = fields !== undefined && 'retry' in fields && fields['retry'] === undefined;
-    if (!retry || over) return super.progress(reason, message, fields);
+    const extra = conditions ? { conditions } : {};
+    if (!retry || over) return this.write({ phase: 'reconciling', reason, message, ...(fields ? { fields } : {}), ...extra });
     const failures = `${retry.operation} failed ${retry.attempts === 1 ? 'once' : `${retry.attempts} times in a row`}: ${retry.lastError ?? 'unknown error'}`;
     await this.write({
       phase: retry.attempts >= stallAfterAttempts ? 'stalled' : 'reconciling',
       reason: retry.reason ?? 'TaskFailed',
       message: `${failures}; trying again: ${message}`,
       ...(fields ? { fields } : {}),
+      ...extra,
     });
   }
 
