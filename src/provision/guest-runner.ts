@@ -6,7 +6,8 @@
  *     script, env, files (the manifest), f<i>.<part>   what Phoenix wrote
  *     started/                                 made by `start` with mkdir: atomic, so a second
  *                                              start of the same run starts nothing
- *     log, exit                                the script's output and exit code
+ *     pid, log, exit                           the detached runner's pid (to tell a run the
+ *                                              guest lost in a restart), output and exit code
  *
  * The run is detached (setsid, nohup), so it outlives the agent's exec and Phoenix itself;
  * Phoenix polls `status`, which reads the exit file and the log's last lines. runId is the
@@ -32,6 +33,7 @@ start)
 exec)
   interp=$3; user=$4; limit=$5
   umask 077
+  echo "$$" > "$run/pid"
   {
     rc=0
     if [ -s "$run/files" ]; then
@@ -58,10 +60,12 @@ exec)
   ;;
 status)
   if [ -f "$run/exit" ]; then echo "state=exited exit=$(cat "$run/exit")"
-  elif [ -d "$run/started" ]; then echo "state=running"
+  elif [ -d "$run/started" ]; then
+    # Started, no exit code, and its process gone: the guest restarted under it.
+    if [ -f "$run/pid" ] && ! kill -0 "$(cat "$run/pid")" 2>/dev/null; then echo "state=lost"; else echo "state=running"; fi
   else echo "state=absent"; fi
   echo "---"
-  tail -n 40 "$run/log" 2>/dev/null
+  tail -n 40 "$run/log" 2>/dev/null || true
   ;;
 *)
   echo "phoenix-step: unknown command $cmd" >&2; exit 2
@@ -108,7 +112,7 @@ export function filesManifest(files: readonly { path: string; mode: string; owne
 export const partName = (dir: string, index: number, part: number): string => `${dir}/f${index}.${String(part).padStart(4, '0')}`;
 
 export type RunStatus =
-  | { readonly state: 'absent' | 'running' | 'already-started' | 'started' }
+  | { readonly state: 'absent' | 'running' | 'already-started' | 'started' | 'lost' }
   | { readonly state: 'exited'; readonly exitCode: number; readonly output: string };
 
 /** Parses the runner's `status` (or `start`) output; undefined when it is not the runner's. */
@@ -116,8 +120,8 @@ export function parseRunStatus(stdout: string): (RunStatus & { output: string })
   const [head = '', ...rest] = stdout.split('\n');
   const sep = rest.indexOf('---');
   const output = sep >= 0 ? rest.slice(sep + 1).join('\n') : '';
-  const m = /^state=(absent|running|already-started|started|exited)(?: exit=(-?\d+))?$/.exec(head.trim());
+  const m = /^state=(absent|running|already-started|started|exited|lost)(?: exit=(-?\d+))?$/.exec(head.trim());
   if (!m) return undefined;
   if (m[1] === 'exited') return { state: 'exited', exitCode: m[2] === undefined ? -1 : Number(m[2]), output };
-  return { state: m[1] as 'absent' | 'running' | 'already-started' | 'started', output };
+  return { state: m[1] as 'absent' | 'running' | 'already-started' | 'started' | 'lost', output };
 }

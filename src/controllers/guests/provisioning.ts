@@ -167,6 +167,7 @@ async function poll<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, 
   const status = await runStatus(api, record);
   const endTime = new Date().toISOString();
   if (status.state !== 'exited') {
+    if (status.state === 'lost') return stepFailed(ctx, index, summary, records, { ...record, phase: 'Failed', exitCode: -1, endTime }, 'ended without an exit code: the guest restarted while it ran', secrets);
     if (status.state !== 'absent') return { requeueAfter: taskPollDelayMs(record.startTime, Date.now()) };
     return stepFailed(ctx, index, summary, records, { ...record, phase: 'Failed', exitCode: -1, endTime }, `the run's directory ${runDir(record.name, record.runId ?? '')} is gone from the guest (rolled back or reinstalled?)`, secrets);
   }
