@@ -10,8 +10,8 @@
  *                                              guest lost in a restart), output and exit code
  *
  * The run is detached (setsid, nohup), so it outlives the agent's exec and Phoenix itself;
- * Phoenix polls `status`, which reads the exit file and the log's last lines. runId is the
- * step's hash prefix and the attempt, so every attempt of every content has its own directory.
+ * Phoenix polls `status`, which reads the exit file and the log's last lines. Every run has its
+ * own directory (see runId).
  * The runner is plain POSIX sh plus coreutils (timeout, runuser for a user other than root).
  */
 
@@ -79,8 +79,13 @@ export const runner = {
   path: `${phoenixRoot}/phoenix-step-${createHash('sha256').update(runnerScript).digest('hex').slice(0, 12)}`,
 };
 
-export function runId(hash: string, attempt: number): string {
-  return `${hash.slice(0, 12)}-${attempt}`;
+/**
+ * A run's id: the hash prefix and attempt say what it runs, and `nonce` (drawn when the run is
+ * recorded, before it starts) tells it from an earlier run of the same content, which a change to
+ * an earlier step makes run again.
+ */
+export function runId(hash: string, attempt: number, nonce: string): string {
+  return `${hash.slice(0, 12)}-${attempt}-${nonce}`;
 }
 
 export function runDir(step: string, id: string): string {

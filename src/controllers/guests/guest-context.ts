@@ -149,11 +149,11 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * Ready; after `stallAfterAttempts` in a row it is Stalled, and still retried every 5 minutes
    * for as long as it lasts.
    */
-  async failed(operation: string, reason: string, error: string, fields: Record<string, unknown> = {}, conditions?: StatusUpdate['conditions']): Promise<ReconcileResult> {
+  async failed(operation: string, reason: string, error: string, fields: Record<string, unknown> = {}, extra: { conditions?: StatusUpdate['conditions']; attempts?: number; stallAfter?: number } = {}): Promise<ReconcileResult> {
     const previous = this.status.retry;
-    const attempts = (previous?.operation === operation ? previous.attempts : 0) + 1;
+    const attempts = extra.attempts ?? (previous?.operation === operation ? previous.attempts : 0) + 1;
     const delay = Math.round(backoffDelay(taskRetryPolicy, attempts - 1));
-    const stalled = attempts >= stallAfterAttempts;
+    const stalled = attempts >= (extra.stallAfter ?? stallAfterAttempts);
     const lastError = error.length > 2000 ? `${error.slice(0, 2000)}…` : error;
     const message = `${operation} failed${attempts > 1 ? ` ${attempts} times in a row` : ''}: ${lastError}; ${stalled ? 'Phoenix keeps trying, next' : 'trying again'} in ${Math.ceil(delay / 1000)} s`;
     await this.write({
@@ -161,7 +161,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       reason,
       message,
       fields: { ...fields, retry: { operation, reason, attempts, lastError, nextAttemptTime: new Date(Date.now() + delay).toISOString() } },
-      ...(conditions ? { conditions } : {}),
+      ...(extra.conditions ? { conditions: extra.conditions } : {}),
     });
     return { requeueAfter: delay };
   }

@@ -8,10 +8,11 @@
  * already there, so sending it again after a restart cannot start the step twice; the agent's
  * pid is then recorded with phase `Running`, and from there on the run is only polled, by a
  * command that reads its exit file and log. A failed run is retried with the guest's
- * backoff (status.retry, see GuestContext.failed), and after `stallAfterAttempts` runs of the
- * same content it stays Stalled until its content changes: never retried in a loop.
+ * backoff (status.retry, see GuestContext.failed), and after `stepAttempts` runs of the same
+ * content it stays Stalled until its content changes: never retried in a loop.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { TerminalError } from '../../runtime/errors.ts';
 import { parseDuration } from '../../runtime/config.ts';
@@ -25,8 +26,14 @@ import { secretText } from '../secrets.ts';
 import { taskPollDelayMs } from '../tasks.ts';
 import type { GuestObject } from './adapter.ts';
 import type { GuestApi } from './guest-api.ts';
-import { stallAfterAttempts, type GuestContext } from './guest-context.ts';
+import type { GuestContext } from './guest-context.ts';
 import { agentUnavailable, runShort, writeParts } from './guest-agent.ts';
+
+/**
+ * Runs of one content before the step is Stalled and not run again until it changes: a script
+ * that failed three times in a row (5 s and 10 s apart) fails for a reason a retry won't fix.
+ */
+export const stepAttempts = 3;
 
 /** How long a short command in the guest (mkdir, the runner's start or status) may take. */
 const shortCommandMs = 10_000;
@@ -107,13 +114,13 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
     const current = plan.current;
     if (current?.phase === 'Running') return await poll(ctx, api, plan.index, summary, plan.records, current, secrets);
     if (current?.phase === 'Starting') return await start(ctx, api, plan.index, summary, plan.records, current, step, secrets);
-    if (current?.phase === 'Failed' && current.attempts >= stallAfterAttempts) {
+    if (current?.phase === 'Failed' && current.attempts >= stepAttempts) {
       const message = `step ${current.name} failed ${current.attempts} times (last exit code ${current.exitCode ?? 'unknown'}); Phoenix does not run it again until the step or what it reads changes. Last output: ${current.outputTail ?? '(none)'}`;
       await ctx.write({ phase: 'stalled', reason: 'StepFailed', message, fields: { provisioned: progressText(summary, plan.records) }, conditions: [notProvisioned('StepFailed', message)] });
       return { requeueAfter: ctx.nextCycle() };
     }
     const attempt = (current?.attempts ?? 0) + 1;
-    const record: StepStatus = { name: step.resolved.name, hash: step.hash, phase: 'Starting', runId: runId(step.hash, attempt), attempts: attempt, startTime: new Date().toISOString() };
+    const record: StepStatus = { name: step.resolved.name, hash: step.hash, phase: 'Starting', runId: runId(step.hash, attempt, randomBytes(3).toString('hex')), attempts: attempt, startTime: new Date().toISOString() };
     const records = [...plan.records.slice(0, plan.index), record];
     // Recorded before the guest hears of it: a restart from here resumes this very run.
     await ctx.progress('Provisioning', `step ${plan.index + 1}/${steps.length} ${record.name}: starting${attempt > 1 ? ` (attempt ${attempt})` : ''}`, { provision: records, provisioned: progressText(summary, records) }, [underWay(record.name)]);
@@ -185,7 +192,8 @@ async function stepFailed<O extends GuestObject>(ctx: GuestContext<O>, index: nu
   // `why` holds only masked output and paths; masked again in case a path came from a Secret.
   const text = outputTail(`step ${record.name} (attempt ${record.attempts}) ${why}`, secrets, 40, 3000);
   await ctx.setup.events.warning(ctx.current, 'StepFailed', 'Provision', text);
-  return ctx.failed(`provision ${record.name}`, 'StepFailed', text, { provision: next, provisioned: progressText(summary, next) }, [notProvisioned('StepFailed', text)]);
+  // The step's own attempts count (a restart or another operation's failure in between does not reset them).
+  return ctx.failed(`provision ${record.name}`, 'StepFailed', text, { provision: next, provisioned: progressText(summary, next) }, { conditions: [notProvisioned('StepFailed', text)], attempts: record.attempts, stallAfter: stepAttempts });
 }
 
 /** A run the spec no longer wants as it is: followed to its end (never started anew), then the plan is made again. */
