@@ -136,6 +136,34 @@ describe('provisioning steps and health checks in a PhoenixVM (real API server +
     env.sim.admin.clearAgentRules();
   });
 
+  it('never starts a step twice when the answer to its start is lost', async () => {
+    const vmid = (await getObject(env, 'phoenixvms', name)).status.vmid as number;
+    const guest = env.sim.admin.guest(vmid)!;
+    const before = runs(vmid).length;
+    const exec = { method: 'POST', path: '/nodes/{node}/qemu/{vmid}/agent/exec' };
+    // File writes are slowed, so that from the moment the run's directory exists, the next exec is the start.
+    env.sim.admin.injectFault({ kind: 'latency', method: 'POST', path: '/nodes/{node}/qemu/{vmid}/agent/file-write', realMs: 400 });
+    try {
+      await update([baseStep, configStep('configure-app --mode "$APP_MODE" --verbose\n'), serviceStep('make build-over-a-lossy-link\n')]);
+      let runId = '';
+      await eventually('the run recorded as Starting and its directory made', async () => {
+        const record = (await getObject(env, 'phoenixvms', name)).status?.provision?.[2];
+        runId = record?.runId ?? '';
+        return record?.phase === 'Starting' && env.sim.simulator.agents.isDir(guest, `/var/lib/phoenix/steps/service/${runId}`);
+      });
+      // The guest acts on every exec from now on, but Phoenix hears no answer.
+      env.sim.admin.injectFault({ kind: 'drop', when: 'after', ...exec });
+      await eventually('the step started in the guest', async () => runs(vmid).length > before);
+      assert.equal((await getObject(env, 'phoenixvms', name)).status.provision[2].phase, 'Starting', 'Phoenix heard of the start');
+    } finally {
+      env.sim.admin.clearFaults('drop');
+      env.sim.admin.clearFaults('latency');
+    }
+    const ready = await waitCondition(env, 'phoenixvms', name, (o) => readyAtGeneration(o) && o.status.provisioned === '3/3', 'Ready once the answers come through', 120_000);
+    assert.deepEqual(runs(vmid).slice(before), ['service'], 'the step was started more than once');
+    assert.equal(ready.status.provision[2].attempts, 1);
+  });
+
   it('turns Ready False while a health check fails, and back once it passes', async () => {
     const vmid = (await getObject(env, 'phoenixvms', name)).status.vmid as number;
     const guest = env.sim.admin.guest(vmid)!;
