@@ -109,7 +109,7 @@ describe('provisioning steps and health checks in a PhoenixVM (real API server +
     assert.match(service.outputTail, /E: Unable to locate package broken/);
     assert.match(service.outputTail, /using token ••••••/);
     assert.equal(condition(stalled, 'Provisioned')?.status, 'False');
-    assert.match(condition(stalled, 'Ready')?.message ?? '', /exited with code 100/);
+    assert.match(condition(stalled, 'Ready')?.message ?? '', /step service failed 3 times \(last exit code 100\); Phoenix does not run it again until the step or what it reads changes/);
     const attempts = runs(vmid).filter((r) => r === 'service').length;
     // Stalled: it is not run again, whatever wakes the guest.
     await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixvms', namespace: env.namespace, name, body: { metadata: { annotations: { poke: '1' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
@@ -175,6 +175,16 @@ describe('provisioning steps and health checks in a PhoenixVM (real API server +
     guest.agentFiles['/etc/app/token'] = token;
     const healthy = await waitCondition(env, 'phoenixvms', name, (o) => condition(o, 'Ready')?.status === 'True', 'Ready again', 60_000);
     assert.equal(condition(healthy, 'Healthy')?.status, 'True');
+  });
+
+  it('converges a container with steps, then says it cannot provision it yet', async () => {
+    await apply(env, 'PhoenixLXC', 'ct', {
+      source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } },
+      provision: [{ name: 'base', script: { inline: 'true\n' } }],
+    });
+    const stalled = await waitCondition(env, 'phoenixlxcs', 'ct', (o) => condition(o, 'Stalled')?.reason === 'ProvisioningUnsupported', 'Stalled: ProvisioningUnsupported', 60_000);
+    assert.equal(stalled.status.powerState, 'Running', 'the container itself was not converged first');
+    assert.match(condition(stalled, 'Stalled')!.message, /SSH transport/);
   });
 
   it('never shows the Secret the steps read in status or events', async () => {

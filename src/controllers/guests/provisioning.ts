@@ -44,6 +44,8 @@ export interface ProvisionOutcome {
   readonly conditions: { type: string; status: 'True' | 'False'; reason: string; message: string }[];
   /** Every Secret value the steps read, to mask in anything else recorded (health-check output). */
   readonly secrets: string[];
+  /** Set when the guest cannot be provisioned at all (a container, for now): converged otherwise, and Stalled with this. */
+  readonly stalled?: { readonly reason: string; readonly message: string };
 }
 
 interface Desired {
@@ -89,11 +91,12 @@ function keyLookup<O extends GuestObject>(ctx: GuestContext<O>): KeyLookup {
 export async function convergeProvisioning<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi): Promise<ReconcileResult | ProvisionOutcome> {
   const steps = ctx.spec.provision ?? [];
   const recorded = ctx.status.provision ?? [];
+  if (api.type === 'lxc' && (steps.length || ctx.spec.healthChecks?.length)) {
+    const message = 'spec.provision and spec.healthChecks run through the QEMU guest agent, so only on PhoenixVMs for now; containers need the SSH transport (pct push, pct exec), which is not built yet. Everything else about the container is converged';
+    return { fields: {}, conditions: [notProvisioned('ProvisioningUnsupported', message)], secrets: [], stalled: { reason: 'ProvisioningUnsupported', message } };
+  }
   if (!steps.length && !recorded.some((r) => r.phase === 'Starting' || r.phase === 'Running')) {
     return { fields: { provision: undefined, provisioned: undefined }, conditions: [], secrets: [] };
-  }
-  if (api.type === 'lxc') {
-    throw new TerminalError('ProvisioningUnsupported', 'spec.provision runs through the QEMU guest agent, so only on PhoenixVMs for now; containers need the SSH transport (pct push, pct exec), which is not built yet. Everything else about the container is converged', { recheckAfterMs: ctx.nextCycle() });
   }
   const lookup = keyLookup(ctx);
   const desired: Desired[] = steps.map((step) => {
@@ -114,16 +117,14 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
     const current = plan.current;
     if (current?.phase === 'Running') return await poll(ctx, api, plan.index, summary, plan.records, current, secrets);
     if (current?.phase === 'Starting') return await start(ctx, api, plan.index, summary, plan.records, current, step, secrets);
-    if (current?.phase === 'Failed' && current.attempts >= stepAttempts) {
-      const message = `step ${current.name} failed ${current.attempts} times (last exit code ${current.exitCode ?? 'unknown'}); Phoenix does not run it again until the step or what it reads changes. Last output: ${current.outputTail ?? '(none)'}`;
-      await ctx.write({ phase: 'stalled', reason: 'StepFailed', message, fields: { provisioned: progressText(summary, plan.records) }, conditions: [notProvisioned('StepFailed', message)] });
-      return { requeueAfter: ctx.nextCycle() };
-    }
+    if (current?.phase === 'Failed' && current.attempts >= stepAttempts) return await stallStep(ctx, summary, plan.records, current);
     const attempt = (current?.attempts ?? 0) + 1;
     const record: StepStatus = { name: step.resolved.name, hash: step.hash, phase: 'Starting', runId: runId(step.hash, attempt, randomBytes(3).toString('hex')), attempts: attempt, startTime: new Date().toISOString() };
     const records = [...plan.records.slice(0, plan.index), record];
+    // New content is no retry of an earlier failure: its backoff does not hold this run up.
+    const fresh = current === undefined && ctx.status.retry?.operation.startsWith('provision ') ? { retry: undefined } : {};
     // Recorded before the guest hears of it: a restart from here resumes this very run.
-    await ctx.progress('Provisioning', `step ${plan.index + 1}/${steps.length} ${record.name}: starting${attempt > 1 ? ` (attempt ${attempt})` : ''}`, { provision: records, provisioned: progressText(summary, records) }, [underWay(record.name)]);
+    await ctx.progress('Provisioning', `step ${plan.index + 1}/${steps.length} ${record.name}: starting${attempt > 1 ? ` (attempt ${attempt})` : ''}`, { provision: records, provisioned: progressText(summary, records), ...fresh }, [underWay(record.name)]);
     return await start(ctx, api, plan.index, summary, records, record, step, secrets);
   } catch (err) {
     const why = agentUnavailable(err);
@@ -192,8 +193,16 @@ async function stepFailed<O extends GuestObject>(ctx: GuestContext<O>, index: nu
   // `why` holds only masked output and paths; masked again in case a path came from a Secret.
   const text = outputTail(`step ${record.name} (attempt ${record.attempts}) ${why}`, secrets, 40, 3000);
   await ctx.setup.events.warning(ctx.current, 'StepFailed', 'Provision', text);
+  if (record.attempts >= stepAttempts) return stallStep(ctx, summary, next, record);
   // The step's own attempts count (a restart or another operation's failure in between does not reset them).
   return ctx.failed(`provision ${record.name}`, 'StepFailed', text, { provision: next, provisioned: progressText(summary, next) }, { conditions: [notProvisioned('StepFailed', text)], attempts: record.attempts, stallAfter: stepAttempts });
+}
+
+/** The step's last run failed and it has had its attempts: Stalled, and not run again until its content changes. */
+async function stallStep<O extends GuestObject>(ctx: GuestContext<O>, summary: DesiredStep[], records: StepStatus[], record: StepStatus): Promise<ReconcileResult> {
+  const message = `step ${record.name} failed ${record.attempts} times (last exit code ${record.exitCode ?? 'unknown'}); Phoenix does not run it again until the step or what it reads changes. Last output: ${record.outputTail ?? '(none)'}`;
+  await ctx.write({ phase: 'stalled', reason: 'StepFailed', message, fields: { provision: records, provisioned: progressText(summary, records), retry: undefined }, conditions: [notProvisioned('StepFailed', message)] });
+  return { requeueAfter: ctx.nextCycle() };
 }
 
 /** A run the spec no longer wants as it is: followed to its end (never started anew), then the plan is made again. */

@@ -342,7 +342,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const inside = running && !isTemplate;
     const provisioned = inside ? await convergeProvisioning(this, api) : undefined;
     if (provisioned && !('fields' in provisioned)) return provisioned;
-    const health = inside ? await convergeHealthChecks(this, api, provisioned?.secrets ?? []) : undefined;
+    const health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, api, provisioned?.secrets ?? []) : undefined;
     const insideFields = { ...provisioned?.fields, ...health?.fields };
     const insideConditions = [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
     const nextCheck = (): number => Math.min(this.nextCycle(), health?.nextDueMs ?? Infinity);
@@ -364,6 +364,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       targetNode: this.status.targetNode ?? this.spec.node,
       ...insideFields,
     };
+    if (provisioned?.stalled) {
+      await this.write({ phase: 'stalled', ...provisioned.stalled, fields, conditions: insideConditions });
+      return { requeueAfter: this.nextCycle() };
+    }
     if (rootOnly.length) {
       const keys = rootOnly.map((c) => c.key).join(', ');
       await this.write({
