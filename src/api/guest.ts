@@ -1,6 +1,7 @@
 import * as s from './schema.ts';
 import * as c from './common.ts';
 import * as fw from './firewall.ts';
+import { provisionSpecFields, provisionStatusFields } from './provision.ts';
 
 /**
  * Fields every guest kind (PhoenixLXC, PhoenixVM) shares, with the rules that tie them
@@ -84,6 +85,7 @@ export const guestSpecFields = {
       rules: [{ rule: 'has(self.vmid) != has(self.name)', message: 'adopt takes exactly one of vmid or name' }],
     },
   ),
+  ...provisionSpecFields,
 };
 
 /** Rules over the whole guest spec (both kinds). `source` is the kind's own field. */
@@ -96,6 +98,9 @@ export const guestSpecRules: s.CelRule[] = [
   { rule: "!(has(self.template) && self.template && has(self.powerState) && self.powerState == 'Running')", message: 'a template cannot run: remove powerState or set it to Stopped', fieldPath: '.powerState' },
   { rule: '!(has(self.template) && self.template && has(self.snapshots) && size(self.snapshots) > 0)', message: 'Proxmox cannot turn a guest with snapshots into a template: take snapshots on the guest, clone it, and make the clone the template', fieldPath: '.snapshots' },
   { rule: '!has(self.adopt) || !has(self.adopt.vmid) || !has(self.vmid) || self.vmid == self.adopt.vmid', message: 'vmid and adopt.vmid must agree', fieldPath: '.adopt.vmid' },
+  // Provisioning a template (start, steps, stop, convert) is a later slice of issue 13.
+  { rule: '!(has(self.template) && self.template && (has(self.provision) || has(self.healthChecks)))', message: 'provisioning or health-checking a template is not supported yet: provision a guest, then clone it', fieldPath: '.provision' },
+  { rule: "!(has(self.powerState) && self.powerState == 'Stopped' && (has(self.provision) || has(self.healthChecks)))", message: 'provision and healthChecks run in the guest, which powerState: Stopped keeps off', fieldPath: '.provision' },
 ];
 
 /** Fields of a clone source; each kind adds its own reference to another Phoenix object. */
@@ -163,4 +168,5 @@ export const guestStatusFields = {
   }),
   configDigest: s.string({ description: 'Digest of the last Proxmox config Phoenix read.', maxLength: 64 }),
   lastObservedTime: s.string({ description: 'When Phoenix last read the guest from Proxmox.', format: 'date-time', maxLength: 64 }),
+  ...provisionStatusFields,
 };

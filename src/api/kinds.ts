@@ -42,6 +42,7 @@ const guestColumns: PrinterColumn[] = [
   { name: 'VMID', type: 'integer', jsonPath: '.status.vmid', description: 'Proxmox VMID.' },
   { name: 'Power', type: 'string', jsonPath: '.status.powerState', description: 'Observed power state.' },
   { name: 'IP', type: 'string', jsonPath: '.status.ipAddresses[0]', description: 'First IP address.' },
+  { name: 'Provisioned', type: 'string', jsonPath: '.status.provisioned', description: 'Provisioning steps succeeded of steps declared.' },
   age,
   message,
 ];

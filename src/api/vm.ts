@@ -148,6 +148,8 @@ export const phoenixVmSpec = s.object(
       { rule: '!has(self.cpuLimit) || self.cpuLimit <= 128', message: 'a VM\'s cpuLimit is at most 128 (qemu-server\'s cpulimit range is 0 to 128)', fieldPath: '.cpuLimit' },
       { rule: "!has(self.efiDisk) || (has(self.bios) && self.bios == 'ovmf')", message: 'efiDisk needs bios: ovmf', fieldPath: '.efiDisk' },
       { rule: "!has(self.pciDevices) || !self.pciDevices.exists(d, has(d.pcie) && d.pcie) || (has(self.machine) && self.machine.startsWith('q35'))", message: 'PCIe passthrough needs machine: q35', fieldPath: '.pciDevices' },
+      // A VM's steps and checks go through the QEMU guest agent (agent/exec, agent/file-write).
+      { rule: '(!has(self.provision) && !has(self.healthChecks)) || (has(self.agent) && (!has(self.agent.enabled) || self.agent.enabled))', message: 'provision and healthChecks run through the QEMU guest agent: set agent.enabled: true', fieldPath: '.agent' },
     ],
   },
 );

@@ -31,6 +31,12 @@ export interface LocalPhoenix {
   readonly phoenix: PhoenixControllers;
   readonly custom: k8s.CustomObjectsApi;
   stop(): Promise<void>;
+  /**
+   * Stops this manager and starts a new one with fresh controllers (nothing kept in memory), as
+   * a restarted controller process; the hypervisor and its Secret stay. `manager` and `phoenix`
+   * are the new ones afterwards.
+   */
+  restart(): Promise<void>;
 }
 
 /**
@@ -42,17 +48,21 @@ export async function startLocalPhoenix(options: LocalPhoenixOptions): Promise<L
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
-  const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=8', ...(options.runtimeArgs ?? [])], {});
-  const manager = new Manager({ config, kubeConfig: kc, logger: options.logger ?? silentLogger() });
-  const phoenix = createPhoenixControllers({
-    observePeriodMs: options.observePeriodMs ?? 60_000,
-    externalCalls: manager.metrics,
-    registry: manager.metrics.registry,
-    allowHost: loopbackOnly,
-    ...(options.proxmoxTimeoutMs ? { proxmoxTimeoutMs: options.proxmoxTimeoutMs } : {}),
-  });
-  for (const definition of phoenix.definitions) await manager.addController(definition);
-  await manager.start();
+  const startManager = async (): Promise<{ manager: Manager; phoenix: PhoenixControllers }> => {
+    const config = parseRuntimeConfig(['--metrics-bind-address=0', '--health-probe-bind-address=0', `--namespaces=${namespace}`, '--concurrency=8', ...(options.runtimeArgs ?? [])], {});
+    const manager = new Manager({ config, kubeConfig: kc, logger: options.logger ?? silentLogger() });
+    const phoenix = createPhoenixControllers({
+      observePeriodMs: options.observePeriodMs ?? 60_000,
+      externalCalls: manager.metrics,
+      registry: manager.metrics.registry,
+      allowHost: loopbackOnly,
+      ...(options.proxmoxTimeoutMs ? { proxmoxTimeoutMs: options.proxmoxTimeoutMs } : {}),
+    });
+    for (const definition of phoenix.definitions) await manager.addController(definition);
+    await manager.start();
+    return { manager, phoenix };
+  };
+  let running = await startManager();
   await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'pve-token' }, stringData: { token: `${sim.token.fullId}=${sim.token.secret}` } } });
   if (options.portainer) await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'portainer-key' }, stringData: { apiKey: options.portainer.apiKey } } });
   const portainer = options.portainer ? { portainer: { url: options.portainer.url, apiKeySecretRef: { name: 'portainer-key', namespace } } } : {};
@@ -68,13 +78,22 @@ export async function startLocalPhoenix(options: LocalPhoenixOptions): Promise<L
     },
   });
   return {
-    manager,
-    phoenix,
+    get manager() {
+      return running.manager;
+    },
+    get phoenix() {
+      return running.phoenix;
+    },
     custom,
     async stop() {
-      await manager.stop();
-      phoenix.close();
+      await running.manager.stop();
+      running.phoenix.close();
       await custom.deleteClusterCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixhypervisors', name: hypervisor }).catch(() => undefined);
+    },
+    async restart() {
+      await running.manager.stop();
+      running.phoenix.close();
+      running = await startManager();
     },
   };
 }

@@ -134,8 +134,12 @@ describe('simulator semantics', () => {
     const ifaces = data<{ result: Array<Record<string, unknown>> }>(await f.call('GET', '/nodes/pve/qemu/100/agent/network-get-interfaces'));
     assert.deepEqual(ifaces.result[1], { name: 'eth0', 'hardware-address': 'bc:24:11:00:00:01', 'ip-addresses': [{ 'ip-address-type': 'ipv4', 'ip-address': '10.0.0.5', prefix: 24 }] });
     await f.call('POST', '/nodes/pve/qemu/100/agent/file-write', { file: '/etc/motd', content: 'hello' });
-    const { pid } = data<{ pid: number }>(await f.call('POST', '/nodes/pve/qemu/100/agent/exec', { command: 'cat' }));
-    assert.deepEqual(data(await f.call('GET', '/nodes/pve/qemu/100/agent/exec-status', { pid })), { exited: 1, exitcode: 0 });
+    assert.equal((await f.call('POST', '/nodes/pve/qemu/100/agent/file-write', { file: '/nonexistent/motd', content: 'x' })).reason, "Agent error: failed to open file '/nonexistent/motd': No such file or directory");
+    const { pid } = data<{ pid: number }>(await f.call('POST', '/nodes/pve/qemu/100/agent/exec', { command: ['cat', '/etc/motd'] }));
+    f.sim.admin.advance(1_000);
+    assert.deepEqual(data(await f.call('GET', '/nodes/pve/qemu/100/agent/exec-status', { pid })), { exited: 1, exitcode: 0, 'out-data': 'hello' });
+    // qemu-ga forgets a pid once it has reported it exited.
+    assert.equal((await f.call('GET', '/nodes/pve/qemu/100/agent/exec-status', { pid })).reason, "Agent error: Invalid parameter 'pid'");
     f.sim.admin.setGuestAgentRunning(100, false);
     assert.equal((await f.call('POST', '/nodes/pve/qemu/100/agent/ping')).reason, 'QEMU guest agent is not running');
   });

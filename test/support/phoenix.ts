@@ -21,6 +21,8 @@ export interface PhoenixEnv {
   /** The Portainer simulator, when started with the `portainer` option. */
   readonly portainer?: RunningPortainerSimulator;
   stop(): Promise<void>;
+  /** Stops Phoenix and starts it again with nothing in memory (see LocalPhoenix.restart). */
+  restart(): Promise<void>;
 }
 
 export const G = { group: apiGroup, version: apiVersion };
@@ -61,11 +63,18 @@ export async function startPhoenix(options: {
     ...(options.runtimeArgs ? { runtimeArgs: options.runtimeArgs } : {}),
     ...(options.debug ? { logger: createLogger({ level: 'debug', format: 'text' }) } : {}),
   });
-  const { manager, phoenix, custom } = local;
+  const { custom } = local;
   await waitReady({ custom, namespace } as PhoenixEnv, 'phoenixhypervisors', hypervisor);
 
   return {
-    cluster, sim, manager, phoenix, custom, namespace, hypervisor,
+    cluster, sim, custom, namespace, hypervisor,
+    get manager() {
+      return local.manager;
+    },
+    get phoenix() {
+      return local.phoenix;
+    },
+    restart: () => local.restart(),
     ...(portainer ? { portainer } : {}),
     async stop() {
       await local.stop();

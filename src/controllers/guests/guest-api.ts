@@ -47,6 +47,23 @@ export interface GuestApi {
   destroy(): Promise<string>;
   interfaces(): Promise<{ name: string; inet?: string; inet6?: string }[] | null>;
   agentInterfaces(): Promise<{ result?: { name: string; 'ip-addresses'?: { 'ip-address': string; 'ip-address-type': string }[] }[] }>;
+  /** Starts `command` (program and arguments, at least two parts) through the guest agent; returns the agent's pid. */
+  agentExec(command: readonly string[]): Promise<number>;
+  /** The agent's record of an exec. The agent forgets the pid once it has reported it exited. */
+  agentExecStatus(pid: number): Promise<AgentExecStatus>;
+  /** Writes (truncating) `file` with content already base64-encoded, at most 60 KiB per call (see provision/chunks.ts). */
+  agentFileWrite(file: string, base64Content: string): Promise<void>;
+}
+
+/** `agent/exec-status` as qemu-server returns it: booleans as 0/1, output decoded from base64. */
+export interface AgentExecStatus {
+  readonly exited: number | boolean;
+  readonly exitcode?: number;
+  readonly signal?: number;
+  readonly 'out-data'?: string;
+  readonly 'err-data'?: string;
+  readonly 'out-truncated'?: number | boolean;
+  readonly 'err-truncated'?: number | boolean;
 }
 
 /** A guest as `/cluster/resources` lists it. */
@@ -250,5 +267,20 @@ class PveGuest implements GuestApi {
 
   async agentInterfaces(): Promise<{ result?: { name: string; 'ip-addresses'?: { 'ip-address': string; 'ip-address-type': string }[] }[] }> {
     return this.#guest().agent['network-get-interfaces'].$get();
+  }
+
+  async agentExec(command: readonly string[]): Promise<number> {
+    // Repeated `command` keys make the array; a single one would not pass as an array.
+    if (command.length < 2) throw new Error('agentExec needs a program and at least one argument');
+    const answer = (await this.#guest().agent.exec.$post({ command: [...command] } as never)) as { pid: number | string };
+    return Number(answer.pid);
+  }
+
+  async agentExecStatus(pid: number): Promise<AgentExecStatus> {
+    return this.#guest().agent['exec-status'].$get({ pid } as never);
+  }
+
+  async agentFileWrite(file: string, base64Content: string): Promise<void> {
+    await this.#guest().agent['file-write'].$post({ file, content: base64Content, encode: 0 } as never);
   }
 }

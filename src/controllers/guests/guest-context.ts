@@ -1,5 +1,6 @@
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerSetup } from '../../runtime/manager.ts';
+import type { StatusUpdate } from '../../runtime/status-writer.ts';
 import { TerminalError } from '../../runtime/errors.ts';
 import { refOf } from '../../runtime/object-key.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
@@ -18,6 +19,8 @@ import type { CreateCapacity } from './capacity.ts';
 import { createLocks, type CapacityKey } from './create-locks.ts';
 import { proxmoxGuests, type GuestApi, type ProxmoxGuests } from './guest-api.ts';
 import type { StartOrdered } from './start-order.ts';
+import type { Informer } from '../../runtime/informer.ts';
+import type { ConfigMapObject } from '../configmaps.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
 
 export interface GuestControllerDeps extends ReconcileDeps {
@@ -33,6 +36,10 @@ export interface SharedState extends ReconcileShared {
   readonly namespace: (name: string) => KubeObject | undefined;
   /** Since when each object has waited for its hypervisor's connection (in this process). */
   readonly connectionWaits: Map<string, number>;
+  /** ConfigMaps provisioning steps read. */
+  readonly configMapCache: Informer<ConfigMapObject>;
+  /** When each health check (`<object key>/<check>`) last ran in this process. */
+  readonly lastProbes: Map<string, number>;
 }
 
 /** A reconcile's signals (see runtime/controller.ts): no new request after `stopping`, none in flight after `signal`. */
@@ -156,11 +163,11 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * Ready; after `stallAfterAttempts` in a row it is Stalled, and still retried every 5 minutes
    * for as long as it lasts.
    */
-  async failed(operation: string, reason: string, error: string, fields: Record<string, unknown> = {}): Promise<ReconcileResult> {
+  async failed(operation: string, reason: string, error: string, fields: Record<string, unknown> = {}, extra: { conditions?: StatusUpdate['conditions']; attempts?: number; stallAfter?: number } = {}): Promise<ReconcileResult> {
     const previous = this.status.retry;
-    const attempts = (previous?.operation === operation ? previous.attempts : 0) + 1;
+    const attempts = extra.attempts ?? (previous?.operation === operation ? previous.attempts : 0) + 1;
     const delay = Math.round(backoffDelay(taskRetryPolicy, attempts - 1));
-    const stalled = attempts >= stallAfterAttempts;
+    const stalled = attempts >= (extra.stallAfter ?? stallAfterAttempts);
     const lastError = error.length > 2000 ? `${error.slice(0, 2000)}…` : error;
     const message = `${operation} failed${attempts > 1 ? ` ${attempts} times in a row` : ''}: ${lastError}; ${stalled ? 'Phoenix keeps trying, next' : 'trying again'} in ${Math.ceil(delay / 1000)} s`;
     await this.write({
@@ -168,6 +175,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       reason,
       message,
       fields: { ...fields, retry: { operation, reason, attempts, lastError, nextAttemptTime: new Date(Date.now() + delay).toISOString() } },
+      ...(extra.conditions ? { conditions: extra.conditions } : {}),
     });
     return { requeueAfter: delay };
   }
@@ -177,16 +185,18 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * names the failure (Ready's reason stays the failure's, Stalled stays True once the failures
    * are many): for as long as it lasts, whoever looks sees it, not a bare "Creating".
    */
-  override async progress(reason: string, message: string, fields?: Record<string, unknown>): Promise<void> {
+  override async progress(reason: string, message: string, fields?: Record<string, unknown>, conditions?: StatusUpdate['conditions']): Promise<void> {
     const retry = this.status.retry;
     const over = fields !== undefined && 'retry' in fields && fields['retry'] === undefined;
-    if (!retry || over) return super.progress(reason, message, fields);
+    const extra = conditions ? { conditions } : {};
+    if (!retry || over) return this.write({ phase: 'reconciling', reason, message, ...(fields ? { fields } : {}), ...extra });
     const failures = `${retry.operation} failed ${retry.attempts === 1 ? 'once' : `${retry.attempts} times in a row`}: ${retry.lastError ?? 'unknown error'}`;
     await this.write({
       phase: retry.attempts >= stallAfterAttempts ? 'stalled' : 'failing',
       reason: retry.reason ?? 'TaskFailed',
       message: `${failures}; trying again: ${message}`,
       ...(fields ? { fields } : {}),
+      ...extra,
     });
   }
 

@@ -32,6 +32,9 @@ import { observeOnly } from './observe-only.ts';
 import { convergePool } from './converge-pool.ts';
 import { convergeFirewall } from './converge-firewall.ts';
 import { runningTask } from '../tasks.ts';
+import { configMaps, type ConfigMapObject } from '../configmaps.ts';
+import { convergeProvisioning, provisionReferences } from './provisioning.ts';
+import { convergeHealthChecks } from './health-checks.ts';
 
 /**
  * The whole lifecycle of a Proxmox guest (PhoenixLXC or PhoenixVM): create or clone, configure,
@@ -62,14 +65,20 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       }
       setup.watchMapped<SecretObject>(secretsResource, (secret) =>
         guests()
-          .filter((g) => g.metadata.namespace === secret.metadata.namespace && adapter.secretRefs(g).some((r) => r.name === secret.metadata.name))
+          .filter((g) => g.metadata.namespace === secret.metadata.namespace && (adapter.secretRefs(g).some((r) => r.name === secret.metadata.name) || provisionReferences(g.spec).secrets.has(secret.metadata.name)))
           .map(refOf));
+      setup.watchMapped<ConfigMapObject>(configMaps, (cm) =>
+        guests().filter((g) => g.metadata.namespace === cm.metadata.namespace && provisionReferences(g.spec).configMaps.has(cm.metadata.name)).map(refOf));
       // A namespace's labels decide whether a hypervisor's allowedNamespaces admits its guests.
       setup.watchMapped<KubeObject>(namespacesResource, (ns) => guests().filter((g) => g.metadata.namespace === ns.metadata.name).map(refOf));
       const namespaceCache = setup.cache<KubeObject>(namespacesResource);
       const secretCache = setup.cache<SecretObject>(secretsResource);
       const identicalWrites = new IdenticalWrites();
-      const shared = { lookup, secretCache, identicalWrites, peers, namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>() };
+      const configMapCache = setup.cache<ConfigMapObject>(configMaps);
+      const shared = {
+        lookup, secretCache, configMapCache, identicalWrites, peers,
+        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(),
+      };
 
       return {
         async reconcile({ object, log, signal, stopping }): Promise<ReconcileResult | void> {
@@ -331,6 +340,15 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const pruned = await pruneRestartSnapshots(this, api, steady);
     if (pruned) return pruned;
 
+    // Inside the running guest: the provisioning steps, then the health checks.
+    const inside = running && !isTemplate;
+    const provisioned = inside ? await convergeProvisioning(this, api) : undefined;
+    if (provisioned && !('fields' in provisioned)) return provisioned;
+    const health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, api, provisioned?.secrets ?? []) : undefined;
+    const insideFields = { ...provisioned?.fields, ...health?.fields };
+    const insideConditions = [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
+    const nextCheck = (): number => Math.min(this.nextCycle(), health?.nextDueMs ?? Infinity);
+
     // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
     const dynamic = hasDynamicAddresses(this.spec);
     const addresses = !running ? [] : steady && !dynamic && this.status.powerState === 'Running' ? [...(this.status.ipAddresses ?? [])] : await guestAddresses(api, config, this.spec);
@@ -346,7 +364,12 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       creation: undefined,
       retry: undefined,
       targetNode: this.status.targetNode ?? this.spec.node,
+      ...insideFields,
     };
+    if (provisioned?.stalled) {
+      await this.write({ phase: 'stalled', ...provisioned.stalled, fields, conditions: insideConditions });
+      return { requeueAfter: this.nextCycle() };
+    }
     if (rootOnly.length) {
       const keys = rootOnly.map((c) => c.key).join(', ');
       await this.write({
@@ -368,13 +391,18 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       ? { type: 'RestartRequired', status: 'True' as const, reason: 'PendingChanges', message: `${pending.join(', ')} take effect at the next restart; set restartPolicy: IfRequired to let Phoenix restart the guest` }
       : { type: 'RestartRequired', status: 'False' as const, reason: 'NoPendingChanges', message: '' };
     // The condition is recorded once it has been true, so guests that never needed a restart carry no extra condition.
-    const conditions = pending.length || this.status.conditions?.some((c) => c.type === 'RestartRequired') ? [restart] : [];
+    const conditions = [...(pending.length || this.status.conditions?.some((c) => c.type === 'RestartRequired') ? [restart] : []), ...insideConditions];
+    if (health && !health.healthy) {
+      // Readiness means the service works, not only that the guest runs.
+      await this.write({ phase: 'reconciling', reason: 'Unhealthy', message: `${what}; health check failing: ${health.failing}`, fields, conditions });
+      return { requeueAfter: nextCheck() };
+    }
     if (pending.length) {
       await this.write({ phase: 'ready', reason: 'RestartRequired', message: `${what}; ${pending.join(', ')} take effect at the next restart (restartPolicy: Never)`, fields, conditions });
     } else {
       await this.write({ phase: 'ready', reason: 'Converged', message: what, fields, conditions });
     }
-    return { requeueAfter: this.nextCycle() };
+    return { requeueAfter: nextCheck() };
   }
 
   /**

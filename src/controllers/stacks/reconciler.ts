@@ -2,7 +2,7 @@ import type { ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import { type ControllerDefinition, type ControllerSetup, defineController } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { isBeingDeleted } from '../../runtime/finalizers.ts';
-import { type KubeObject, type ResourceType, secrets as secretsResource } from '../../runtime/resource.ts';
+import { type KubeObject, secrets as secretsResource } from '../../runtime/resource.ts';
 import { keyOf, refOf } from '../../runtime/object-key.ts';
 import { type PhoenixHypervisor, phoenixHypervisors, phoenixLxcs, type PhoenixStack, phoenixStacks, phoenixVms } from '../../api/objects.ts';
 import { isAlreadyInState, isPortainerError } from '../../clients/portainer/errors.ts';
@@ -12,6 +12,7 @@ import { describeDiff, diffStack, observedState, planStack, servicesHealth, type
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
 import { dependencyCaches, dependsOn } from '../dependencies.ts';
+import { configMaps } from '../configmaps.ts';
 import { type ConfigMapObject, type SharedState, StackContext, type StackControllerDeps, type Target } from './stack-context.ts';
 import { adopt, adoptTarget } from './adoption.ts';
 import { createStack } from './creation.ts';
@@ -20,7 +21,7 @@ import { deleteStack } from './deletion.ts';
 import { desiredFromSpec } from './desired-stack.ts';
 import { portainerConnection, portainerTarget, vmHypervisorName } from './portainer-target.ts';
 
-export const configMaps: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+export { configMaps } from '../configmaps.ts';
 
 /** While services start or recover, readiness is checked this often rather than once a cycle. */
 const unsettledCheckMs = 2_000;

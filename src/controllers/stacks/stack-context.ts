@@ -1,6 +1,5 @@
 import type { ControllerSetup } from '../../runtime/manager.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
-import type { KubeObject } from '../../runtime/resource.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import { type PhoenixStack, phoenixStacks } from '../../api/objects.ts';
 import type { GitSource, PortainerClient, PortainerStack } from '../../clients/portainer/client.ts';
@@ -12,10 +11,9 @@ import { minObservePeriodMs } from '../observe-cycle.ts';
 import { secretKeys } from '../secrets.ts';
 import { type DriftRecord, stampDrift } from '../drift-records.ts';
 import type { PortainerConnections } from './portainer-connections.ts';
+import type { ConfigMapObject } from '../configmaps.ts';
 
-export interface ConfigMapObject extends KubeObject {
-  data?: Record<string, string>;
-}
+export type { ConfigMapObject } from '../configmaps.ts';
 
 export interface StackControllerDeps extends ReconcileDeps {
   readonly portainer: PortainerConnections;

@@ -14,6 +14,7 @@ import { parseFault, type Fault, type FaultKind } from './faults.ts';
 import type { RequestCounters, Simulator } from './simulator.ts';
 import type { SimTask } from './tasks.ts';
 import { sendJson } from './http.ts';
+import type { AgentRule, AgentRunRecord } from './guest-agent.ts';
 import { idealSchedule, type IdealItem, type IdealReport } from './ideal.ts';
 
 const CREATE_TYPES = new Set(['vzcreate', 'qmcreate', 'vzclone', 'qmclone']);
@@ -223,6 +224,20 @@ export class SimAdmin {
     g.agentRunning = running;
   }
 
+  /** A rule for commands run through the guest agent (see guest-agent.ts): their exit code, output and duration. */
+  addAgentRule(rule: AgentRule): void {
+    this.#sim.agents.addRule(rule);
+  }
+
+  clearAgentRules(): void {
+    this.#sim.agents.clearRules();
+  }
+
+  /** Provisioning step runs started in guests (a run sent twice is started once). */
+  agentRuns(vmid?: number): AgentRunRecord[] {
+    return this.#sim.agents.startedRuns(vmid);
+  }
+
   /** Puts a guest under Proxmox HA (with its HA state, e.g. `started`) or, with undefined, takes it out. */
   setGuestHaState(vmid: number, state: string | undefined): void {
     const g = this.#sim.findGuest(vmid);
@@ -304,6 +319,9 @@ export function adminHandler(admin: SimAdmin) {
       else if (route === 'POST /_sim/volumes') admin.addVolume(arg<VolumeSeed>());
       else if (route === 'POST /_sim/guests') admin.addGuest(arg<GuestSeed>());
       else if ((m = /^PUT \/_sim\/guests\/(\d+)\/agent$/.exec(route))) admin.setGuestAgentRunning(Number(m[1]), body['running'] !== false);
+      else if (route === 'POST /_sim/agent/rules') admin.addAgentRule(arg<AgentRule>());
+      else if (route === 'DELETE /_sim/agent/rules') admin.clearAgentRules();
+      else if (route === 'GET /_sim/agent/runs') data = admin.agentRuns(url.searchParams.has('vmid') ? Number(url.searchParams.get('vmid')) : undefined);
       else if ((m = /^PUT \/_sim\/guests\/(\d+)\/ha$/.exec(route))) admin.setGuestHaState(Number(m[1]), typeof body['state'] === 'string' ? body['state'] : undefined);
       else if (route === 'POST /_sim/pools') admin.addPool(String(body['poolid']), (body['members'] as string[] | undefined) ?? []);
       else if (route === 'POST /_sim/users') admin.addUser(String(body['userid']), arg<{ password?: string; acl?: AclEntry[] }>());

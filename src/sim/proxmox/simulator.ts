@@ -2,6 +2,7 @@
  * The simulated Proxmox VE cluster: state, clock, tasks, auth, faults and the domain
  * operations the API handlers share (guest lookup, locks, digests, volumes).
  */
+import { GuestAgents } from './guest-agent.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { generateMac } from '../../proxmox/mac.ts';
 import { GiB } from '../../proxmox/size.ts';
@@ -68,6 +69,8 @@ export class Simulator {
   readonly random: SeededRandom;
   readonly tasks: TaskTable;
   readonly faults = new FaultTable<Fault>();
+  /** The inside of the VMs, as their guest agents show it. */
+  readonly agents: GuestAgents;
   readonly signer = new TicketSigner(randomBytes(32));
   readonly pveVersion: PveVersion;
   readonly authFailureDelayMs: number;
@@ -83,6 +86,7 @@ export class Simulator {
     const seed = options.seed ?? 1;
     this.random = new SeededRandom(seed);
     this.clock = new SimClock({ startMs: options.startMs ?? Date.now(), speed: options.speed ?? 1, mode: options.clock ?? 'real' });
+    this.agents = new GuestAgents(this.clock);
     this.tasks = new TaskTable(seed);
     this.pveVersion = options.pveVersion ?? '9.1';
     this.authFailureDelayMs = options.authFailureDelayMs ?? 0;

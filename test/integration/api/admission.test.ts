@@ -66,6 +66,16 @@ const refusedAtCreate: Refusal[] = [
   { title: 'a cloud image from both a URL and a volume', manifest: mutate(V(), (s) => (s.source = { cloudImage: { storage: 'local-lvm', url: 'https://example.com/a.img', volume: 'local:import/a.qcow2' } })), field: 'spec.source.cloudImage', text: 'exactly one of url or volume' },
   { title: 'PCIe passthrough without q35', manifest: mutate(V(), (s) => (s.pciDevices = [{ host: '0000:01:00.0', pcie: true }])), field: 'spec.pciDevices', text: 'PCIe passthrough needs machine: q35' },
   { title: 'an unknown NIC model', manifest: mutate(V(), (s) => (s.networks[0].model = 'ne2k')), field: 'spec.networks[0].model', text: 'Unsupported value' },
+  { title: 'VM provisioning without the guest agent', manifest: mutate(V(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true' } }])), field: 'spec.agent', text: 'run through the QEMU guest agent' },
+  { title: 'a health check on a VM whose agent is off', manifest: mutate(V(), (s) => Object.assign(s, { agent: { enabled: false }, healthChecks: [{ name: 'up', exec: { command: 'true' } }] })), field: 'spec.agent', text: 'run through the QEMU guest agent' },
+  { title: 'a provisioned template', manifest: mutate(V(), (s) => Object.assign(s, { agent: { enabled: true }, template: true, provision: [{ name: 'base', script: { inline: 'true' } }] })), field: 'spec.provision', text: 'provisioning or health-checking a template is not supported yet' },
+  { title: 'a provisioned guest kept stopped', manifest: mutate(L(), (s) => Object.assign(s, { powerState: 'Stopped', provision: [{ name: 'base', script: { inline: 'true' } }] })), field: 'spec.provision', text: 'powerState: Stopped keeps off' },
+  { title: 'a step script from two places', manifest: mutate(L(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true', configMapKeyRef: { name: 'scripts', key: 'base.sh' } } }])), field: 'spec.provision[0].script', text: 'exactly one of inline, configMapKeyRef or secretKeyRef' },
+  { title: 'two steps of one name', manifest: mutate(L(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true' } }, { name: 'base', script: { inline: 'false' } }])), field: 'spec.provision[1]', text: 'Duplicate value' },
+  { title: 'a step file path climbing out with ..', manifest: mutate(L(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true' }, files: [{ path: '/etc/../root/x', source: { configMapKeyRef: { name: 'c', key: 'k' } } }] }])), field: 'spec.provision[0].files[0].path', text: 'without .. components' },
+  { title: 'a step variable with a value and a Secret', manifest: mutate(L(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true' }, env: [{ name: 'A', value: '1', secretKeyRef: { name: 's', key: 'k' } }] }])), field: 'spec.provision[0].env[0]', text: 'exactly one of value or secretKeyRef' },
+  { title: 'a relative interpreter', manifest: mutate(L(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true' }, interpreter: 'bash' }])), field: 'spec.provision[0].interpreter', text: 'should match' },
+  { title: 'a health check without a command', manifest: mutate(L(), (s) => (s.healthChecks = [{ name: 'up' }])), field: 'spec.healthChecks[0].exec', text: 'Required value' },
   { title: 'a stack with two compose sources', manifest: mutate(S(), (s) => (s.compose.git = { url: 'https://example.com/r.git' })), field: 'spec.compose', text: 'exactly one of inline, configMapRef or git' },
   { title: 'a stack variable with a value and a reference', manifest: mutate(S(), (s) => (s.env = [{ name: 'A', value: '1', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }])), field: 'spec.env[0]', text: 'exactly one of value or valueFrom' },
   { title: 'a stack name Docker would refuse', manifest: mutate(S(), (s) => (s.stackName = 'My Stack')), field: 'spec.stackName', text: 'should match' },
@@ -163,6 +173,23 @@ describe('API admission: the API server refuses bad manifests with field-level m
     for (const manifest of [lxc('valid-lxc'), vm('valid-vm'), stack('valid-stack'), hypervisor('valid-hv')]) {
       await create(manifest);
     }
+  });
+
+  it('accepts a VM with every provisioning and health-check field', async () => {
+    const manifest = mutate(vm('provisioned-vm'), (s) => Object.assign(s, {
+      agent: { enabled: true },
+      provision: [
+        { name: 'base', script: { configMapKeyRef: { name: 'scripts', key: 'base.sh' } }, interpreter: '/bin/bash', user: 'root', timeout: '45m' },
+        {
+          name: 'app',
+          script: { secretKeyRef: { name: 'app', key: 'install.sh' } },
+          files: [{ path: '/etc/app/token', source: { secretKeyRef: { name: 'app', key: 'token' } }, mode: '0600', owner: 'app:app' }, { path: '/etc/app/app.conf', source: { configMapKeyRef: { name: 'app', key: 'conf' } } }],
+          env: [{ name: 'MODE', value: 'prod' }, { name: 'TOKEN', secretKeyRef: { name: 'app', key: 'token' } }],
+        },
+      ],
+      healthChecks: [{ name: 'http', exec: { command: 'curl -fsS http://127.0.0.1:8080/' }, period: '30s', timeout: '5s', failureThreshold: 3, successThreshold: 1 }],
+    }));
+    await create(manifest);
   });
 
   it(`has at least 25 refusals in its table (${refusedAtCreate.length} at create, ${refusedOnUpdate.length} on update)`, () => {

@@ -6,8 +6,9 @@ export interface RawResponse {
   body: { data?: unknown; errors?: Record<string, string>; message?: string; total?: number } | undefined;
 }
 
-export async function rawCall(baseUrl: string, auth: Record<string, string>, method: string, path: string, params: Record<string, string | number> = {}): Promise<RawResponse> {
-  const qs = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
+export async function rawCall(baseUrl: string, auth: Record<string, string>, method: string, path: string, params: Record<string, string | number | readonly string[]> = {}): Promise<RawResponse> {
+  // An array is repeated keys, as Phoenix's client sends it.
+  const qs = new URLSearchParams(Object.entries(params).flatMap(([k, v]): [string, string][] => (Array.isArray(v) ? v.map((item): [string, string] => [k, String(item)]) : [[k, String(v)]]))).toString();
   const hasBody = method === 'POST' || method === 'PUT';
   const url = `${baseUrl}/api2/json${path}${!hasBody && qs ? `?${qs}` : ''}`;
   const res = await fetch(url, {

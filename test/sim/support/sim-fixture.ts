@@ -4,7 +4,7 @@ import { encodePath, rawCall, type RawResponse } from './api-client.ts';
 
 export interface Fixture {
   sim: RunningSimulator;
-  call(method: string, path: string, params?: Record<string, string | number>): Promise<RawResponse>;
+  call(method: string, path: string, params?: Record<string, string | number | readonly string[]>): Promise<RawResponse>;
   /** Advances simulated time until the task ends; returns its status record. */
   finish(upid: unknown): Promise<Record<string, unknown>>;
   taskLog(upid: unknown): Promise<string[]>;
@@ -18,7 +18,7 @@ export async function startFixture(options: StartOptions = {}): Promise<Fixture>
   // (resources lag) or task times fall must not depend on the moment the test runs.
   const sim = await startProxmoxSimulator({ clock: 'manual', seed: 5, startMs: FIXED_START_MS, ...options });
   const auth = { Authorization: sim.token.header };
-  const call = (method: string, path: string, params: Record<string, string | number> = {}) => rawCall(sim.url, auth, method, path, params);
+  const call = (method: string, path: string, params: Record<string, string | number | readonly string[]> = {}) => rawCall(sim.url, auth, method, path, params);
   const taskPath = (upid: unknown) => `/nodes/${String(upid).split(':')[1]}/tasks/${encodePath(String(upid))}`;
   return {
     sim,

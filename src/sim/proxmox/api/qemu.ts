@@ -316,7 +316,6 @@ function agentInterfaces(g: SimGuestState): unknown {
   return { result };
 }
 
-const execResults = new WeakMap<SimGuestState, Map<number, Record<string, unknown>>>();
 
 /**
  * The guest agent's commands and the privilege each needs beside VM.GuestAgent.Unrestricted
@@ -562,23 +561,20 @@ export const qemuEndpoints: Endpoint[] = [
     permissions: vmPerm(['VM.GuestAgent.Unrestricted']),
     handler: ({ sim, params }) => {
       const g = agentGuest(sim, params);
-      const results = execResults.get(g) ?? new Map<number, Record<string, unknown>>();
-      execResults.set(g, results);
-      const pid = 1000 + results.size;
-      const command = (params['command'] as unknown[]).map(String);
-      // The simulated guest runs `echo` and `cat` faithfully; anything else exits 0 silently.
-      const out = command[0] === 'echo' ? `${command.slice(1).join(' ')}\n` : command[0] === 'cat' ? (g.agentFiles[command[1] ?? ''] ?? '') : '';
-      results.set(pid, { exited: 1, exitcode: 0, ...(out !== '' ? { 'out-data': out } : {}) });
-      return { pid };
+      const command = params['command'] === undefined ? [] : (Array.isArray(params['command']) ? params['command'] : [params['command']]).map(String);
+      // PVE/QemuServer/Agent.pm qemu_exec
+      if (!command.length && params['input-data'] === undefined) throw fail('command or input-data (or both) required');
+      return { pid: sim.agents.exec(g, command) };
     },
   },
   {
     method: 'GET', path: '/nodes/{node}/qemu/{vmid}/agent/exec-status', params: { ...nodeVmid, pid: int() }, permissions: vmPerm(['VM.GuestAgent.Unrestricted']),
     handler: ({ sim, params }) => {
       const g = agentGuest(sim, params);
-      const r = execResults.get(g)?.get(Number(params['pid']));
-      if (!r) throw fail(`Agent error: GuestExecStatus: no such pid ${String(params['pid'])}`);
-      return r;
+      const status = sim.agents.execStatus(g, Number(params['pid']));
+      // qga answers QERR_INVALID_PARAMETER for a pid it does not know, or no longer knows once it reported it exited.
+      if (!status) throw fail(`Agent error: Invalid parameter 'pid'`);
+      return status;
     },
   },
   {
@@ -587,7 +583,8 @@ export const qemuEndpoints: Endpoint[] = [
     handler: ({ sim, params }) => {
       const g = agentGuest(sim, params);
       const content = String(params['content']);
-      g.agentFiles[String(params['file'])] = params['encode'] === 0 ? Buffer.from(content, 'base64').toString('utf8') : content;
+      const error = sim.agents.writeFile(g, String(params['file']), params['encode'] === 0 ? Buffer.from(content, 'base64').toString('utf8') : content);
+      if (error) throw fail(error);
       return null;
     },
   },
