@@ -75,7 +75,7 @@ describe('metrics: what a running `phoenix controller` exports', function () {
     ]) {
       assert.match(exposition, new RegExp(`^# TYPE ${family} `, 'm'), `no ${family}`);
     }
-    assert.match(exposition, /^controller_runtime_max_concurrent_reconciles\{controller="PhoenixVM"\} 1$/m);
+    assert.match(exposition, /^controller_runtime_max_concurrent_reconciles\{controller="PhoenixVM"\} 8$/m);
     assert.match(exposition, /^workqueue_depth\{name="PhoenixLXC"\} \d+$/m);
     assert.match(exposition, /^rest_client_requests_total\{code="200",method="GET",host="127\.0\.0\.1:\d+"\} \d+$/m);
     assert.match(exposition, /^phoenix_build_info\{version="\d+\.\d+\.\d+",api_version="hypervisor\.phoenix\.io\/v1alpha1",node_version="[\d.]+"\} 1$/m);

@@ -84,10 +84,10 @@ describe('CRDs on a real API server', function () {
     });
     const lxcTable = await kubectl(cluster.kubeconfigPath, ['get', 'phoenixlxcs', '-n', namespace, 'columns']);
     const [header, row] = lxcTable.trim().split('\n');
-    assert.deepEqual(header?.split(/\s{2,}/), ['NAME', 'READY', 'REASON', 'NODE', 'VMID', 'POWER', 'IP', 'AGE']);
+    assert.deepEqual(header?.split(/\s{2,}/), ['NAME', 'READY', 'REASON', 'NODE', 'VMID', 'POWER', 'IP', 'PROVISIONED', 'AGE']);
     assert.match(row ?? '', /^columns\s+True\s+Converged\s+pve1\s+321\s+Running\s+10\.0\.0\.5\s+\d+s$/);
     const [wideHeader, wideRow] = (await kubectl(cluster.kubeconfigPath, ['get', 'phoenixlxcs', '-n', namespace, 'columns', '-o', 'wide'])).trim().split('\n');
-    assert.deepEqual(wideHeader?.split(/\s{2,}/), ['NAME', 'READY', 'REASON', 'NODE', 'VMID', 'POWER', 'IP', 'AGE', 'MESSAGE']);
+    assert.deepEqual(wideHeader?.split(/\s{2,}/), ['NAME', 'READY', 'REASON', 'NODE', 'VMID', 'POWER', 'IP', 'PROVISIONED', 'AGE', 'MESSAGE']);
     assert.match(wideRow ?? '', /\s+\d+s\s+Running as specified$/);
 
     // A long error message stays out of the default table (it once ran past 115 characters) and is whole under -o wide.
