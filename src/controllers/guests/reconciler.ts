@@ -35,6 +35,7 @@ import { runningTask } from '../tasks.ts';
 import { configMaps, type ConfigMapObject } from '../configmaps.ts';
 import { convergeProvisioning, provisionReferences } from './provisioning.ts';
 import { convergeHealthChecks } from './health-checks.ts';
+import { guestTransport } from './guest-transport.ts';
 
 /**
  * The whole lifecycle of a Proxmox guest (PhoenixLXC or PhoenixVM): create or clone, configure,
@@ -342,9 +343,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
 
     // Inside the running guest: the provisioning steps, then the health checks.
     const inside = running && !isTemplate;
-    const provisioned = inside ? await convergeProvisioning(this, api) : undefined;
+    const transport = once(() => guestTransport(this, connection, api));
+    const provisioned = inside ? await convergeProvisioning(this, transport) : undefined;
     if (provisioned && !('fields' in provisioned)) return provisioned;
-    const health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, api, provisioned?.secrets ?? []) : undefined;
+    const health = inside ? await convergeHealthChecks(this, transport, provisioned?.secrets ?? []) : undefined;
     const insideFields = { ...provisioned?.fields, ...health?.fields };
     const insideConditions = [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
     const nextCheck = (): number => Math.min(this.nextCycle(), health?.nextDueMs ?? Infinity);
@@ -366,10 +368,6 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       targetNode: this.status.targetNode ?? this.spec.node,
       ...insideFields,
     };
-    if (provisioned?.stalled) {
-      await this.write({ phase: 'stalled', ...provisioned.stalled, fields, conditions: insideConditions });
-      return { requeueAfter: this.nextCycle() };
-    }
     if (rootOnly.length) {
       const keys = rootOnly.map((c) => c.key).join(', ');
       await this.write({
@@ -422,4 +420,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const stillDifferent = new Set(diffConfig(desired, inEffect).changes.map((c) => c.key));
     return pendingKeys.filter((key) => !stillDifferent.has(key));
   }
+}
+
+/** `make`'s value, made on first use only. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }
