@@ -33,7 +33,7 @@ import { convergePool } from './converge-pool.ts';
 import { convergeFirewall } from './converge-firewall.ts';
 import { runningTask } from '../tasks.ts';
 import { configMaps, type ConfigMapObject } from '../configmaps.ts';
-import { convergeProvisioning, provisionReferences } from './provisioning.ts';
+import { convergeProvisioning, provisionReferences, type ProvisionOutcome } from './provisioning.ts';
 import { convergeHealthChecks } from './health-checks.ts';
 import { guestTransport } from './guest-transport.ts';
 
@@ -344,11 +344,22 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     // Inside the running guest: the provisioning steps, then the health checks.
     const inside = running && !isTemplate;
     const transport = once(() => guestTransport(this, connection, api));
-    const provisioned = inside ? await convergeProvisioning(this, transport) : undefined;
-    if (provisioned && !('fields' in provisioned)) return provisioned;
-    const health = inside ? await convergeHealthChecks(this, transport, provisioned?.secrets ?? []) : undefined;
+    let provisioned: ProvisionOutcome | undefined;
+    let health: Awaited<ReturnType<typeof convergeHealthChecks>> | undefined;
+    // What stops work inside the guest (no SSH set up, a host key that is not the pinned one)
+    // stalls it, with everything else about it recorded as converged.
+    let stalledInside: TerminalError | undefined;
+    try {
+      const outcome = inside ? await convergeProvisioning(this, transport) : undefined;
+      if (outcome && !('fields' in outcome)) return outcome;
+      provisioned = outcome;
+      health = inside ? await convergeHealthChecks(this, transport, provisioned?.secrets ?? []) : undefined;
+    } catch (err) {
+      if (!(err instanceof TerminalError)) throw err;
+      stalledInside = err;
+    }
     const insideFields = { ...provisioned?.fields, ...health?.fields };
-    const insideConditions = [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
+    const insideConditions = stalledInside && this.spec.provision?.length ? [{ type: 'Provisioned', status: 'False' as const, reason: stalledInside.reason, message: stalledInside.message }] : [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
     const nextCheck = (): number => Math.min(this.nextCycle(), health?.nextDueMs ?? Infinity);
 
     // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
@@ -368,6 +379,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       targetNode: this.status.targetNode ?? this.spec.node,
       ...insideFields,
     };
+    if (stalledInside) {
+      await this.write({ phase: 'stalled', reason: stalledInside.reason, message: stalledInside.message, fields, conditions: insideConditions });
+      return { requeueAfter: stalledInside.recheckAfterMs ?? this.nextCycle() };
+    }
     if (rootOnly.length) {
       const keys = rootOnly.map((c) => c.key).join(', ');
       await this.write({
