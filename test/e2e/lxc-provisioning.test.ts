@@ -39,8 +39,8 @@ describe('provisioning a PhoenixLXC over SSH and pct (real API server + simulato
     const ssh = env.sim.admin.ssh();
     await core.createNamespacedSecret({ namespace: env.namespace, body: { metadata: { name: 'app-secret' }, stringData: { token: secretToken } } });
     await core.createNamespacedSecret({ namespace: env.namespace, body: { metadata: { name: 'node-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': ssh.privateKey, username: ssh.username } } });
-    // The node is reached at the host of proxmox.url (the simulator's 127.0.0.1), on the simulator's SSH port.
-    await patchSsh({ credentialsSecretRef: { name: 'node-ssh', namespace: env.namespace }, hostKeyFingerprints: [ssh.hostKeyFingerprint], port: ssh.port });
+    // Node pve has an address of its own: the default port (1, where nothing listens) is not used for it.
+    await patchSsh({ credentialsSecretRef: { name: 'node-ssh', namespace: env.namespace }, hostKeyFingerprints: [ssh.hostKeyFingerprint], port: 1, nodes: [{ name: 'pve', address: 'localhost', port: ssh.port }] });
   });
 
   after(async () => env?.stop());
@@ -103,6 +103,28 @@ describe('provisioning a PhoenixLXC over SSH and pct (real API server + simulato
     await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name, body: { metadata: { annotations: { retry: '1' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
     await waitCondition(env, 'phoenixlxcs', name, (o) => readyAtGeneration(o) && o.status.provisioned === '2/2', 'Ready with the right key pinned', 120_000);
     assert.deepEqual(runs(vmid).slice(runsBefore), ['config']);
+  });
+
+  it('refuses spec.ssh that pins no host key at admission: no trust on first use', async () => {
+    const err = await patchSsh({ hostKeyFingerprints: null }).catch((e: unknown) => e);
+    assert.match(String((err as { body?: unknown }).body ?? err), /pin the nodes' host keys with knownHosts or hostKeyFingerprints/);
+    const bad = await patchSsh({ hostKeyFingerprints: ['MD5:aa:bb'] }).catch((e: unknown) => e);
+    assert.match(String((bad as { body?: unknown }).body ?? bad), /hostKeyFingerprints/);
+    assert.equal((await getObject(env, 'phoenixhypervisors', env.hypervisor)).spec.ssh.hostKeyFingerprints[0], env.sim.admin.ssh().hostKeyFingerprint);
+  });
+
+  it('stalls with SSHCredentialsMissing while the credentials Secret is gone, and goes on once it is back', async () => {
+    const core = env.cluster.kc.makeApiClient(k8s.CoreV1Api);
+    const ssh = env.sim.admin.ssh();
+    await core.deleteNamespacedSecret({ namespace: env.namespace, name: 'node-ssh' });
+    const poke = (value: string) => env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name, body: { metadata: { annotations: { poke: value } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await poke('missing');
+    const stalled = await waitCondition(env, 'phoenixlxcs', name, (o) => condition(o, 'Stalled')?.status === 'True' && condition(o, 'Stalled')?.reason === 'SSHCredentialsMissing', 'Stalled: SSHCredentialsMissing', 60_000);
+    assert.match(condition(stalled, 'Stalled')!.message, new RegExp(`Secret ${env.namespace}/node-ssh with the SSH credentials of PhoenixHypervisor ${env.hypervisor} does not exist`));
+    assert.equal(stalled.status.powerState, 'Running');
+    await core.createNamespacedSecret({ namespace: env.namespace, body: { metadata: { name: 'node-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': ssh.privateKey } } });
+    await poke('back');
+    await waitCondition(env, 'phoenixlxcs', name, (o) => condition(o, 'Ready')?.status === 'True', 'Ready again', 60_000);
   });
 
   it('never shows the Secret the steps read in status, events, or a command line the node received', async () => {

@@ -73,12 +73,16 @@ export class SshSessions {
           resolve(undefined);
           stream.close();
         }, waitMs);
+        let exit: { code: number | null; signal?: string } | undefined;
         stream.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
         stream.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-        stream.on('close', (code: number | null, signal?: string) => {
+        stream.on('exit', (code: number | null, signal?: string) => (exit = { code, ...(signal ? { signal } : {}) }));
+        stream.on('close', () => {
           clearTimeout(timer);
-          // A command ended by a signal has no exit code: the shell's 128 + n is not known here.
-          resolve({ exitCode: code ?? (signal ? 255 : -1), stdout, stderr });
+          // No exit status: the connection went away under the command, whose outcome is unknown.
+          if (!exit) return reject(new Error(`the SSH channel to ${target.host}:${target.port} closed before the command reported how it ended`));
+          // A command ended by a signal has no exit code; report it as a failure.
+          resolve({ exitCode: exit.code ?? 255, stdout, stderr });
         });
       });
     }));

@@ -14,7 +14,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { TerminalError } from '../../runtime/errors.ts';
+import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import type { StepStatus } from '../../api/provision.ts';
 import { planSteps, progressText, type DesiredStep } from '../../provision/plan.ts';
@@ -142,8 +142,13 @@ function replaced(records: readonly StepStatus[], index: number, record: StepSta
 async function runStatus(api: GuestTransport, record: StepStatus): Promise<RunStatus & { output: string }> {
   const result = await api.run(statusCommand(runDir(record.name, record.runId ?? '')), shortCommandMs);
   if (!result) return { state: 'running', output: '' };
+  const status = parseRunStatus(result.stdout);
+  if (status) return status;
   // No runner (exit 127: the file is missing) means this run was never started in this guest.
-  return parseRunStatus(result.stdout) ?? { state: 'absent', output: '' };
+  if (result.exitCode === 127) return { state: 'absent', output: '' };
+  // Anything else (the transport's own failure, such as lxc-attach's) says nothing about the run:
+  // taking it for a lost run would start the step again while it may still run.
+  throw new RetryableError('RunStatusUnreadable', `could not read the status of step ${record.name}'s run ${record.runId ?? ''} (exit code ${result.exitCode}): ${result.stderr.trim().slice(0, 500) || 'no output'}`);
 }
 
 async function start<O extends GuestObject>(ctx: GuestContext<O>, api: GuestTransport, index: number, summary: DesiredStep[], records: StepStatus[], record: StepStatus, step: Desired, secrets: string[]): Promise<ReconcileResult> {
