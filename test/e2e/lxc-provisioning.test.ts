@@ -67,6 +67,18 @@ describe('provisioning a PhoenixLXC over SSH and pct (real API server + simulato
     for (const line of lines) assert.match(line, new RegExp(`^pct (exec ${vmid} -- |push ${vmid} /tmp/\\.phoenix-push-[0-9a-f]+ )`));
     assert.ok(lines.some((l) => l.startsWith(`pct push ${vmid} `) && l.endsWith(' --perms 0600 --user 0 --group 0')));
     assert.deepEqual([...env.sim.ssh!.files.keys()], []);
+    // Every command and file went over one connection to the node.
+    assert.equal(env.sim.ssh!.connectionsAccepted(), 1);
+  });
+
+  it('turns Ready False while a health check fails in the container, and back once it passes', async () => {
+    const guest = env.sim.admin.guest((await getObject(env, 'phoenixlxcs', name)).status.vmid)!;
+    const token = guest.agentFiles['/etc/app/token']!;
+    delete guest.agentFiles['/etc/app/token'];
+    const unhealthy = await waitCondition(env, 'phoenixlxcs', name, (o) => condition(o, 'Ready')?.status === 'False' && condition(o, 'Ready')?.reason === 'Unhealthy', 'Ready False: Unhealthy', 60_000);
+    assert.match(condition(unhealthy, 'Healthy')?.message ?? '', /token-present \(failed 2 in a row, exit code 1\)/);
+    guest.agentFiles['/etc/app/token'] = token;
+    await waitCondition(env, 'phoenixlxcs', name, (o) => condition(o, 'Ready')?.status === 'True', 'Ready again', 60_000);
   });
 
   it('resumes a step running when the controller restarts, without starting it again', async () => {
@@ -81,6 +93,28 @@ describe('provisioning a PhoenixLXC over SSH and pct (real API server + simulato
     assert.equal(ready.status.provision[2].runId, runId);
     assert.equal(ready.status.provision[2].attempts, 1);
     assert.equal(env.sim.admin.agentRuns(vmid).filter((r) => r.dir.endsWith(`/build/${runId}`)).length, 1, 'the run was started twice');
+    env.sim.admin.clearAgentRules();
+  });
+
+  it('never starts a step twice when answers to its start or its status are lost on the way', async () => {
+    const vmid = (await getObject(env, 'phoenixlxcs', name)).status.vmid as number;
+    const before = runs(vmid).length;
+    const dir = '/var/lib/phoenix/steps/lossy/';
+    const statusReads = () => env.sim.ssh!.commands.filter((c) => c.line.includes(` status ${dir}`)).length;
+    // The runner's start runs in the container, but the channel closes without an exit status.
+    env.sim.ssh!.dropAnswers(` start ${dir}`, 1);
+    env.sim.admin.addAgentRule({ match: 'build-over-a-lossy-link', durationMs: 24 * 3_600_000 });
+    await update([baseStep, configStep('configure-app --token-file /etc/app/token\n'), { name: 'build', script: { inline: 'make long-running-build\n' }, timeout: '48h' }, { name: 'lossy', script: { inline: 'make build-over-a-lossy-link\n' }, timeout: '48h' }]);
+    await waitCondition(env, 'phoenixlxcs', name, (o) => o.status?.provision?.[3]?.phase === 'Running', 'the step recorded as Running');
+    // While it runs, two reads of its status lose their answers too: neither may pass for a run gone.
+    const reads = statusReads();
+    env.sim.ssh!.dropAnswers(` status ${dir}`, 2);
+    await eventually('two status reads lost', async () => statusReads() >= reads + 3, 60_000);
+    env.sim.admin.advance(24 * 3_600_000);
+    const ready = await waitCondition(env, 'phoenixlxcs', name, (o) => readyAtGeneration(o) && o.status.provisioned === '4/4', 'Ready once the answers come through', 120_000);
+    assert.deepEqual(runs(vmid).slice(before), ['lossy'], 'the step was started more than once');
+    assert.equal(ready.status.provision[3].attempts, 1);
+    assert.equal(ready.status.provision[3].exitCode, 0);
     env.sim.admin.clearAgentRules();
   });
 

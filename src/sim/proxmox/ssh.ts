@@ -47,6 +47,13 @@ export interface RunningSshServer {
   authorize(username: string, publicKey: string): void;
   /** The node's files (what SFTP wrote and pct pull copied out), by path. */
   readonly files: Map<string, Buffer>;
+  /**
+   * The next `times` commands whose line contains `match` run, but their channel closes without
+   * an exit status: an answer lost on the way (a dropped connection), the outcome unknown to the client.
+   */
+  dropAnswers(match: string, times?: number): void;
+  /** SSH connections accepted so far (authenticated or not). */
+  readonly connectionsAccepted: () => number;
   /** Every command line received, in order, for tests. */
   readonly commands: { readonly username: string; readonly line: string; readonly exitCode: number }[];
   close(): Promise<void>;
@@ -63,9 +70,12 @@ export async function startSshServer(sim: Simulator, options: SshServerOptions =
   const files = new Map<string, Buffer>();
   const commands: RunningSshServer['commands'][number][] = [];
   const connections = new Set<Connection>();
+  let accepted = 0;
+  const drops: { match: string; times: number }[] = [];
 
   const server = new Server({ hostKeys: [host.private] }, (conn) => {
     connections.add(conn);
+    accepted++;
     conn.on('close', () => connections.delete(conn));
     conn.on('error', () => undefined);
     let username = '';
@@ -87,6 +97,12 @@ export async function startSshServer(sim: Simulator, options: SshServerOptions =
           const stream = accept();
           void runLine(sim, node, files, username, info.command).then(({ exitCode, stdout, stderr }) => {
             commands.push({ username, line: info.command, exitCode });
+            const drop = drops.find((d) => d.times > 0 && info.command.includes(d.match));
+            if (drop) {
+              drop.times--;
+              stream.close();
+              return;
+            }
             finish(stream, exitCode, stdout, stderr);
           });
         });
@@ -108,6 +124,10 @@ export async function startSshServer(sim: Simulator, options: SshServerOptions =
       authorized.set(user, [...(authorized.get(user) ?? []), parsed(publicKey).getPublicSSH()]);
     },
     files,
+    dropAnswers(match, times = 1) {
+      drops.push({ match, times });
+    },
+    connectionsAccepted: () => accepted,
     commands,
     close: () => new Promise<void>((resolve) => {
       for (const c of connections) c.end();
