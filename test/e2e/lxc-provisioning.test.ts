@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
+import ssh2 from 'ssh2';
 import { startPhoenix, apply, waitReady, waitCondition, condition, readyAtGeneration, getObject, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 
@@ -159,6 +160,31 @@ describe('provisioning a PhoenixLXC over SSH and pct (real API server + simulato
     await core.createNamespacedSecret({ namespace: env.namespace, body: { metadata: { name: 'node-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': ssh.privateKey } } });
     await poke('back');
     await waitCondition(env, 'phoenixlxcs', name, (o) => condition(o, 'Ready')?.status === 'True', 'Ready again', 60_000);
+  });
+
+  it('works as a dedicated user through sudo -n, and says what is missing without it', async () => {
+    const vmid = (await getObject(env, 'phoenixlxcs', name)).status.vmid as number;
+    const core = env.cluster.kc.makeApiClient(k8s.CoreV1Api);
+    const key = ssh2.utils.generateKeyPairSync('ed25519', {});
+    env.sim.admin.authorizeSshKey('phoenix', key.public);
+    await core.replaceNamespacedSecret({ namespace: env.namespace, name: 'node-ssh', body: { metadata: { name: 'node-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': key.private, username: 'phoenix' } } });
+    const poke = (value: string) => env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name, body: { metadata: { annotations: { poke: value } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await poke('as-phoenix');
+    const denied = await waitCondition(env, 'phoenixlxcs', name, (o) => condition(o, 'Stalled')?.reason === 'SSHPermissionDenied', 'Stalled: SSHPermissionDenied', 60_000);
+    assert.match(condition(denied, 'Stalled')!.message, /please run as root.*Set spec\.ssh\.sudo: true/);
+    await patchSsh({ sudo: true });
+    await eventually('the controller has sudo: true', async () => env.phoenix.connections.get(env.hypervisor)?.settings.ssh?.sudo === true);
+    const mark = env.sim.ssh!.commands.length;
+    const before = runs(vmid).length;
+    await update([baseStep, configStep('configure-app --token-file /etc/app/token --as-phoenix\n')]);
+    await waitCondition(env, 'phoenixlxcs', name, (o) => readyAtGeneration(o) && o.status.provisioned === '2/2', 'Ready, provisioned through sudo', 120_000);
+    assert.deepEqual(runs(vmid).slice(before), ['config']);
+    const sent = env.sim.ssh!.commands.slice(mark);
+    assert.ok(sent.some((c) => c.line.startsWith(`sudo -n pct push ${vmid} `)));
+    for (const c of sent) {
+      assert.equal(c.username, 'phoenix');
+      assert.match(c.line, /^sudo -n pct (exec|push) /);
+    }
   });
 
   it('never shows the Secret the steps read in status, events, or a command line the node received', async () => {

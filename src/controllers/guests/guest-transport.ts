@@ -48,5 +48,6 @@ export function guestTransport<O extends GuestObject>(ctx: GuestContext<O>, conn
     vmid: api.vmid,
     sudo: ssh.sudo ?? false,
     hypervisor: connection.hypervisor,
+    stop: ctx.signals.stopping,
   });
 }

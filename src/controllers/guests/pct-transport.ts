@@ -27,6 +27,8 @@ export interface PctTarget {
   readonly sudo: boolean;
   /** The PhoenixHypervisor, for messages. */
   readonly hypervisor: string;
+  /** Once aborted (leadership lost, shutting down), nothing more is sent to the node. */
+  readonly stop?: AbortSignal;
 }
 
 export function pctTransport(sessions: SshSessions, target: PctTarget): GuestTransport {
@@ -34,6 +36,7 @@ export function pctTransport(sessions: SshSessions, target: PctTarget): GuestTra
 
   /** Runs one pct command line; SSH failures become the reasons a person acts on. */
   async function pct(line: string, waitMs: number): Promise<CommandResult | undefined> {
+    notStopped();
     let result: CommandResult | undefined;
     try {
       result = await sessions.exec(target.ssh, line, waitMs);
@@ -43,9 +46,14 @@ export function pctTransport(sessions: SshSessions, target: PctTarget): GuestTra
     if (result && result.exitCode !== 0) {
       if (containerNotRunning(result.stderr)) throw new ContainerNotRunning(`container ${target.vmid} is not running`);
       if (containerMissing(result.stderr)) throw new RetryableError('ContainerNotFound', `pct on ${where} finds no container ${target.vmid}: ${result.stderr.trim()}`);
+      if (/^please run as root$/m.test(result.stderr)) throw new TerminalError('SSHPermissionDenied', `pct on ${where} refused user ${target.ssh.username}: "please run as root". Set spec.ssh.sudo: true in PhoenixHypervisor ${target.hypervisor} and give the user a sudo rule for pct exec and pct push (see docs/provisioning.md), or log in as root`, { recheckAfterMs: 60_000 });
       if (/^sudo: /m.test(result.stderr)) throw new TerminalError('SSHPermissionDenied', `sudo on ${where} refused to run pct for user ${target.ssh.username}: ${result.stderr.trim()}. Give the user a sudo rule for pct exec and pct push (see docs/provisioning.md)`, { recheckAfterMs: 60_000 });
     }
     return result;
+  }
+
+  function notStopped(): void {
+    if (target.stop?.aborted) throw new RetryableError('Unreachable', 'not sent: this controller stopped acting (leadership lost or shutting down)');
   }
 
   function classify(err: unknown): Error {
@@ -63,6 +71,7 @@ export function pctTransport(sessions: SshSessions, target: PctTarget): GuestTra
     async write(content, name) {
       const tmp = `/tmp/.phoenix-push-${randomBytes(8).toString('hex')}`;
       const path = name(0);
+      notStopped();
       try {
         await sessions.writeFile(target.ssh, tmp, Buffer.from(content, 'utf8'), 0o600);
         const pushed = await pct(pctPushLine(target.vmid, tmp, path, { perms: '0600', user: '0', group: '0' }, target.sudo), pushWaitMs);

@@ -66,6 +66,9 @@ describe('the provisioning transports', () => {
     assert.match(stalled.message, /presented SHA256:presented.*Phoenix sent nothing/);
     const sudo = await transport(fakeSessions(() => ({ exitCode: 1, stdout: '', stderr: 'sudo: a password is required\n' })).sessions, true).run(['true'], 1000).catch((e: unknown) => e);
     assert.ok(sudo instanceof TerminalError && sudo.reason === 'SSHPermissionDenied');
+    const notRoot = await transport(fakeSessions(() => ({ exitCode: 255, stdout: '', stderr: 'please run as root\n' })).sessions).run(['true'], 1000).catch((e: unknown) => e);
+    assert.ok(notRoot instanceof TerminalError && notRoot.reason === 'SSHPermissionDenied');
+    assert.match(notRoot.message, /spec\.ssh\.sudo: true/);
     const missing = await transport(fakeSessions(() => ({ exitCode: 255, stdout: '', stderr: "Configuration file 'nodes/pve1/lxc/120.conf' does not exist\n" })).sessions).run(['true'], 1000).catch((e: unknown) => e);
     assert.ok(missing instanceof RetryableError && missing.reason === 'ContainerNotFound');
     const down = await transport(fakeSessions(() => new Error('connect ECONNREFUSED')).sessions).run(['true'], 1000).catch((e: unknown) => e);
@@ -83,5 +86,16 @@ describe('the provisioning transports', () => {
     assert.equal(writes.map(([, c]) => Buffer.from(c, 'base64').toString()).join(''), 'x'.repeat(100_000));
     assert.equal(await t.start(['/bin/sh', 'runner', 'start']), 4242);
     assert.equal(t.waitReason, 'WaitingForGuestAgent');
+  });
+
+  it('sends nothing once the controller stops acting', async () => {
+    const { sessions, sent } = fakeSessions();
+    const stop = new AbortController();
+    const t = pctTransport(sessions, { ssh: target, node: 'pve1', vmid: 120, sudo: false, hypervisor: 'lab', stop: stop.signal });
+    await t.run(['true'], 1000);
+    stop.abort();
+    await assert.rejects(t.run(['true'], 1000), /not sent/);
+    await assert.rejects(t.write('x', () => '/x'), /not sent/);
+    assert.equal(sent.length, 1);
   });
 });
