@@ -172,6 +172,51 @@ const acl = s.object(
   },
 );
 
+/** The container transport (docs/provisioning.md): `pct exec` and `pct push` over SSH to the node. */
+const ssh = s.object(
+  {
+    credentialsSecretRef: s.object(
+      {
+        name: c.k8sName('Name of the Secret.'),
+        namespace: c.k8sName('Namespace of the Secret.'),
+      },
+      {
+        description: 'Secret with the SSH credentials: `ssh-privatekey` (an OpenSSH or PEM private key, as in a `kubernetes.io/ssh-auth` Secret), `username` (default `root`) and, for an encrypted key, `passphrase`. Never shown in status, events or logs.',
+        required: ['name', 'namespace'],
+      },
+    ),
+    knownHosts: s.string({ description: 'The nodes\' host keys as `known_hosts` lines (`ssh-keyscan` output; hashed names and `[host]:port` work). A node whose key is not listed, or differs, is never connected to.', maxLength: 65536 }),
+    hostKeyFingerprints: s.array(s.string({ description: 'A host key fingerprint as `ssh-keygen -lf` prints it: `SHA256:` and 43 base64 characters.', pattern: '^SHA256:[A-Za-z0-9+/]{43}$', maxLength: 50 }), {
+      description: 'Pinned host key fingerprints: a node presenting any other key is never connected to.',
+      maxItems: 64,
+      listType: 'set',
+    }),
+    port: s.integer({ description: 'SSH port of the nodes.', minimum: 1, maximum: 65535, default: 22 }),
+    sudo: s.boolean({ description: 'Run `pct` through `sudo -n`: for a dedicated user whose sudo rule allows `pct exec` and `pct push` only (see docs/provisioning.md). Off for root.', default: false }),
+    connectTimeout: c.duration('How long connecting and the SSH handshake may take. Default `10s`.', '10s'),
+    nodes: s.array(
+      s.object(
+        {
+          name: c.nodeName('Proxmox node name.'),
+          address: s.string({
+            description: 'Address to connect to: an IP address or a DNS name.',
+            maxLength: 253,
+            rules: [{ rule: `isIP(self) || self.matches(r'${c.patterns.dnsName}')`, message: 'must be an IP address or a DNS name' }],
+          }),
+          port: s.integer({ description: 'SSH port of this node (default: `port`).', minimum: 1, maximum: 65535 }),
+        },
+        { description: 'Where to reach one node.', required: ['name', 'address'] },
+      ),
+      { description: 'Per-node addresses. A node not listed is reached at the host of `proxmox.url`.', maxItems: 64, listType: 'map', mapKeys: ['name'] },
+    ),
+  },
+  {
+    description: 'SSH to the nodes, for what the Proxmox API cannot do: provisioning steps and exec health checks in PhoenixLXCs (`pct push`, `pct exec`). Host keys are pinned; Phoenix never trusts a key on first use.',
+    required: ['credentialsSecretRef'],
+    rules: [{ rule: 'has(self.knownHosts) || has(self.hostKeyFingerprints)', message: 'pin the nodes\' host keys with knownHosts or hostKeyFingerprints: Phoenix never trusts a host key on first use' }],
+  },
+);
+
 export const phoenixHypervisorSpec = s.object(
   {
     proxmox: s.object(
@@ -190,6 +235,7 @@ export const phoenixHypervisorSpec = s.object(
       },
       { description: 'The Portainer endpoint that deploys PhoenixStacks.', required: ['url', 'apiKeySecretRef'], rules: tlsRules },
     ),
+    ssh,
     vmidRange: s.object(
       {
         min: s.integer({ description: 'Lowest VMID.', minimum: 100, maximum: 999999999 }),

@@ -89,7 +89,7 @@ export const healthCheck = s.object(
 
 export const provisionSpecFields = {
   provision: s.array(provisionStep, {
-    description: 'Provisioning steps, run in order inside the guest once it runs. A step runs when its hash (script, files, environment, interpreter, user, and the resourceVersions of the Secrets it reads) differs from the one recorded; a change to a step re-runs it and every later step. See docs/provisioning.md.',
+    description: 'Provisioning steps, run in order inside the guest once it runs. A step runs when its hash (script, files, environment, interpreter, user, and the resourceVersions of the Secrets it reads) differs from the one recorded; a change to a step re-runs it and every later step. A VM is reached through its QEMU guest agent, a container by `pct exec`/`pct push` over SSH to its node (the PhoenixHypervisor\'s `spec.ssh`). See docs/provisioning.md.',
     maxItems: 32,
     listType: 'map',
     mapKeys: ['name'],
@@ -109,7 +109,7 @@ const stepStatus = s.object(
     phase: s.literal(['Starting', 'Running', 'Succeeded', 'Failed'] as const, { description: '`Starting` is recorded before anything is started in the guest, so a restarted controller never starts the same run twice.' }),
     runId: s.string({ description: 'The run\'s directory in the guest (`/var/lib/phoenix/steps/<name>/<runId>`).', maxLength: 64 }),
     attempts: s.integer({ description: 'Runs of this hash so far.', minimum: 1 }),
-    pid: s.integer({ description: 'The guest agent\'s pid of the command that started the run.', minimum: 0 }),
+    pid: s.integer({ description: 'The guest agent\'s pid of the command that started the run (VMs; a container\'s transport has none).', minimum: 0 }),
     exitCode: s.integer({ description: 'The script\'s exit code.', minimum: -1 }),
     startTime: s.string({ description: 'When the run started.', format: 'date-time', maxLength: 64 }),
     endTime: s.string({ description: 'When it ended.', format: 'date-time', maxLength: 64 }),

@@ -11,6 +11,7 @@ import { VmidAllocator } from './guests/vmid-allocator.ts';
 import { CreateCapacity } from './guests/capacity.ts';
 import { PortainerConnections } from './stacks/portainer-connections.ts';
 import { stackController } from './stacks/reconciler.ts';
+import { SshSessions } from '../clients/ssh/sessions.ts';
 
 export interface PhoenixControllerOptions {
   /** Default drift-check period for guests. */
@@ -42,8 +43,10 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
   const observePeriodMs = options.observePeriodMs ?? 5 * 60_000;
   // Half an observe period: each cycle of in-sync guests costs at most two cluster reads.
   const connections = new ConnectionRegistry(options.externalCalls, options.allowHost, options.proxmoxTimeoutMs);
+  const ssh = new SshSessions();
   const deps = {
     connections,
+    ssh,
     allocator: new VmidAllocator(),
     capacity: new CreateCapacity(),
     validator: new SpecValidator(),
@@ -69,6 +72,7 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
     close: () => {
       connections.close();
       portainer.close();
+      ssh.close();
     },
   };
 }

@@ -177,14 +177,14 @@ describe('provisioning steps and health checks in a PhoenixVM (real API server +
     assert.equal(condition(healthy, 'Healthy')?.status, 'True');
   });
 
-  it('converges a container with steps, then says it cannot provision it yet', async () => {
+  it('converges a container with steps, then says its hypervisor has no SSH to provision it with', async () => {
     await apply(env, 'PhoenixLXC', 'ct', {
       source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } },
       provision: [{ name: 'base', script: { inline: 'true\n' } }],
     });
-    const stalled = await waitCondition(env, 'phoenixlxcs', 'ct', (o) => condition(o, 'Stalled')?.reason === 'ProvisioningUnsupported', 'Stalled: ProvisioningUnsupported', 60_000);
+    const stalled = await waitCondition(env, 'phoenixlxcs', 'ct', (o) => condition(o, 'Stalled')?.reason === 'SSHNotConfigured', 'Stalled: SSHNotConfigured', 60_000);
     assert.equal(stalled.status.powerState, 'Running', 'the container itself was not converged first');
-    assert.match(condition(stalled, 'Stalled')!.message, /SSH transport/);
+    assert.match(condition(stalled, 'Stalled')!.message, /has no spec\.ssh/);
   });
 
   it('never shows the Secret the steps read in status or events', async () => {

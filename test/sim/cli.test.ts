@@ -10,7 +10,7 @@ import { once } from 'node:events';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-async function runSim(args: string[]): Promise<{ url: string; header: string; stop: () => Promise<string> }> {
+async function runSim(args: string[]): Promise<{ url: string; header: string; printed: string; stop: () => Promise<string> }> {
   const child = spawn(process.execPath, [main, 'sim', 'proxmox', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8');
@@ -21,7 +21,7 @@ async function runSim(args: string[]): Promise<{ url: string; header: string; st
   const url = /listening on (\S+)/.exec(out)![1]!;
   const header = /header: +Authorization: (\S+)/.exec(out)![1]!;
   return {
-    url, header,
+    url, header, printed: out,
     stop: async () => {
       const exited = once(child, 'exit');
       child.stdout.on('data', (c: string) => (out += c));
@@ -51,5 +51,18 @@ describe('phoenix sim proxmox', function () {
     const pools = await fetch(`${second.url}/pools`, { headers: { Authorization: second.header } });
     assert.deepEqual(((await pools.json()) as { data: unknown }).data, [{ poolid: 'kept' }]);
     await second.stop();
+  });
+
+  it('prints the node\'s SSH port and host key, as the admin API gives them with a key to log in with', async () => {
+    const sim = await runSim(['--ssh-node', 'pve']);
+    try {
+      const m = /SSH: +127\.0\.0\.1:(\d+) \(node pve\), host key (SHA256:[A-Za-z0-9+/]{43});/.exec(sim.printed);
+      assert.ok(m, `no SSH line in: ${sim.printed}`);
+      const ssh = ((await (await fetch(`${sim.url.replace(/\/api2\/json$/, '')}/_sim/ssh`)).json()) as { data: { port: number; hostKeyFingerprint: string; privateKey: string; username: string } }).data;
+      assert.deepEqual([ssh.port, ssh.hostKeyFingerprint, ssh.username], [Number(m[1]), m[2], 'root']);
+      assert.match(ssh.privateKey, /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    } finally {
+      await sim.stop();
+    }
   });
 });

@@ -20,10 +20,14 @@ Runs a simulated Proxmox VE API on 127.0.0.1 (see docs/simulator.md) until inter
   --latency MS          hold every API request MS simulated milliseconds before it is applied
   --error-rate G=R      fail fraction R of requests to endpoint group G (qemu, lxc, tasks, storage, …)
   --resources-lag MS    how far /cluster/resources status lags, like pvestatd (default 10000; 0: live)
+  --ssh-port N          the node's SSH port, for pct exec/push/pull into containers (default: a free one)
+  --ssh-node NAME       the node the SSH server is (default: the first node)
+  --no-ssh              serve no SSH
   --fault JSON          any fault object of the admin API, e.g. '{"kind":"storage-lock-timeout","storage":"local-lvm"}',
                         or apply-then-lose: '{"kind":"error","when":"after","rate":0.2,"status":596,"method":"POST"}'
 
-Prints the API URL, the admin URL and a ready-to-use API token.`;
+Prints the API URL, the admin URL, a ready-to-use API token, and the SSH port and host key fingerprint
+(the SSH client key for root: GET <admin URL>/ssh).`;
 
 interface Parsed {
   options: StartOptions;
@@ -47,6 +51,9 @@ function parse(argv: string[]): Parsed {
         break;
       }
       case '--state': stateFile = flags.value(); break;
+      case '--ssh-port': options.ssh = { ...(options.ssh || {}), port: flags.number() }; break;
+      case '--ssh-node': options.ssh = { ...(options.ssh || {}), node: flags.value() }; break;
+      case '--no-ssh': options.ssh = false; break;
       case '--start': {
         const ms = Date.parse(flags.value());
         if (Number.isNaN(ms)) throw new UsageError('--start needs an ISO 8601 time such as 2026-01-01T00:00:00Z');
@@ -102,6 +109,7 @@ Runs a simulated Proxmox VE or Portainer API on 127.0.0.1 until interrupted.
         `API token:  ${sim.token.fullId}=${sim.token.secret}`,
         `  header:   Authorization: ${sim.token.header}`,
         `  login:    root@pam / ${DEFAULT_ROOT_PASSWORD}`,
+        ...(sim.ssh ? [`SSH:        ${sim.ssh.host}:${sim.ssh.port} (node ${sim.ssh.node}), host key ${sim.ssh.hostKeyFingerprint}; root's key: GET ${sim.adminUrl}/ssh`] : []),
         '',
       ].join('\n'),
     );

@@ -8,11 +8,18 @@
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { base64Pieces } from '../../provision/chunks.ts';
 import type { GuestApi } from './guest-api.ts';
+import type { CommandResult, GuestTransport } from './transport.ts';
 
-export interface CommandResult {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
+/** The VM transport: the guest agent of `api`'s VM. */
+export function agentTransport(api: GuestApi): GuestTransport {
+  return {
+    waitReason: 'WaitingForGuestAgent',
+    run: (command, waitMs) => runShort(api, command, waitMs),
+    write: (content, name) => writeParts(api, content, name),
+    // exec answers a pid at once; the runner's start detaches the step and ends.
+    start: (command) => api.agentExec(command),
+    unavailable: agentUnavailable,
+  };
 }
 
 /**

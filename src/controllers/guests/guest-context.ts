@@ -22,11 +22,14 @@ import type { StartOrdered } from './start-order.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ConfigMapObject } from '../configmaps.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
+import type { SshSessions } from '../../clients/ssh/sessions.ts';
 
 export interface GuestControllerDeps extends ReconcileDeps {
   readonly connections: ConnectionRegistry;
   readonly allocator: VmidAllocator;
   readonly capacity: CreateCapacity;
+  /** SSH connections to the nodes, one per node, for the container transport. */
+  readonly ssh: SshSessions;
 }
 
 export interface SharedState extends ReconcileShared {

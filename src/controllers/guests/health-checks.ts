@@ -1,5 +1,5 @@
 /**
- * spec.healthChecks: commands run in the guest through the guest agent once it is provisioned,
+ * spec.healthChecks: commands run in the guest (through its transport, see transport.ts) once it is provisioned,
  * each every `period`. Their state (provision/health.ts) feeds the `Healthy` condition, and
  * Ready is False while one is unhealthy. When each check last ran is kept in this process only:
  * after a restart every check simply runs again.
@@ -11,9 +11,8 @@ import { defaultThresholds, nextCheckState } from '../../provision/health.ts';
 import { probeCommand } from '../../provision/guest-runner.ts';
 import { outputTail } from '../../provision/output.ts';
 import type { GuestObject } from './adapter.ts';
-import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
-import { agentUnavailable, runShort } from './guest-agent.ts';
+import type { GuestTransport } from './transport.ts';
 
 export interface HealthOutcome {
   readonly healthy: boolean;
@@ -28,7 +27,7 @@ export interface HealthOutcome {
 const minPeriodMs = 1_000;
 
 /** Runs the checks that are due; `secrets` are masked in any output kept. */
-export async function convergeHealthChecks<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, secrets: readonly string[]): Promise<HealthOutcome> {
+export async function convergeHealthChecks<O extends GuestObject>(ctx: GuestContext<O>, transport: () => GuestTransport, secrets: readonly string[]): Promise<HealthOutcome> {
   const checks = ctx.spec.healthChecks ?? [];
   if (!checks.length) return { healthy: true, fields: { healthChecks: undefined }, conditions: [], failing: '', nextDueMs: undefined };
   const previous = new Map((ctx.status.healthChecks ?? []).map((c) => [c.name, c]));
@@ -46,7 +45,7 @@ export async function convergeHealthChecks<O extends GuestObject>(ctx: GuestCont
       continue;
     }
     ctx.shared.lastProbes.set(key, now);
-    const result = await probe(api, check, secrets);
+    const result = await probe(transport(), check, secrets);
     states.push(nextCheckState(check.name, before, result, { failureThreshold: check.failureThreshold ?? defaultThresholds.failureThreshold, successThreshold: check.successThreshold ?? defaultThresholds.successThreshold }));
     nextDueMs = Math.min(nextDueMs ?? Infinity, period);
   }
@@ -63,16 +62,16 @@ export async function convergeHealthChecks<O extends GuestObject>(ctx: GuestCont
   return { healthy: !failing.length, fields: { healthChecks: states }, conditions: [condition], failing: failingText, nextDueMs };
 }
 
-async function probe(api: GuestApi, check: HealthCheck, secrets: readonly string[]): Promise<{ ok: boolean; exitCode?: number; output?: string }> {
+async function probe(api: GuestTransport, check: HealthCheck, secrets: readonly string[]): Promise<{ ok: boolean; exitCode?: number; output?: string }> {
   const timeoutMs = parseDuration(check.timeout ?? '10s');
   try {
     // The guest's `timeout` ends a hung check; the wait here allows it a little longer to say so.
-    const result = await runShort(api, probeCommand(check.exec.command, Math.max(1, Math.ceil(timeoutMs / 1000))), timeoutMs + 2_000);
+    const result = await api.run(probeCommand(check.exec.command, Math.max(1, Math.ceil(timeoutMs / 1000))), timeoutMs + 2_000);
     if (!result) return { ok: false, output: `no result within ${Math.ceil(timeoutMs / 1000)} s` };
     const output = outputTail(`${result.stdout}${result.stderr}`, secrets, 5, 500);
     return result.exitCode === 0 ? { ok: true } : { ok: false, exitCode: result.exitCode, ...(output ? { output } : {}) };
   } catch (err) {
-    const why = agentUnavailable(err);
+    const why = api.unavailable(err);
     if (!why) throw err;
     return { ok: false, output: why };
   }

@@ -14,7 +14,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { TerminalError } from '../../runtime/errors.ts';
+import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import type { StepStatus } from '../../api/provision.ts';
 import { planSteps, progressText, type DesiredStep } from '../../provision/plan.ts';
@@ -25,9 +25,8 @@ import { envFile, filesManifest, parseRunStatus, partName, prepareCommand, runDi
 import { secretText } from '../secrets.ts';
 import { taskPollDelayMs } from '../tasks.ts';
 import type { GuestObject } from './adapter.ts';
-import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
-import { agentUnavailable, runShort, writeParts } from './guest-agent.ts';
+import type { GuestTransport } from './transport.ts';
 
 /**
  * Runs of one content before the step is Stalled and not run again until it changes: a script
@@ -44,8 +43,6 @@ export interface ProvisionOutcome {
   readonly conditions: { type: string; status: 'True' | 'False'; reason: string; message: string }[];
   /** Every Secret value the steps read, to mask in anything else recorded (health-check output). */
   readonly secrets: string[];
-  /** Set when the guest cannot be provisioned at all (a container, for now): converged otherwise, and Stalled with this. */
-  readonly stalled?: { readonly reason: string; readonly message: string };
 }
 
 interface Desired {
@@ -88,13 +85,9 @@ function keyLookup<O extends GuestObject>(ctx: GuestContext<O>): KeyLookup {
  * Runs or follows the next step. A ReconcileResult while provisioning is under way (or waits);
  * the outcome to converge with once every step succeeded for its current content.
  */
-export async function convergeProvisioning<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi): Promise<ReconcileResult | ProvisionOutcome> {
+export async function convergeProvisioning<O extends GuestObject>(ctx: GuestContext<O>, transport: () => GuestTransport): Promise<ReconcileResult | ProvisionOutcome> {
   const steps = ctx.spec.provision ?? [];
   const recorded = ctx.status.provision ?? [];
-  if (api.type === 'lxc' && (steps.length || ctx.spec.healthChecks?.length)) {
-    const message = 'spec.provision and spec.healthChecks run through the QEMU guest agent, so only on PhoenixVMs for now; containers need the SSH transport (pct push, pct exec), which is not built yet. Everything else about the container is converged';
-    return { fields: {}, conditions: [notProvisioned('ProvisioningUnsupported', message)], secrets: [], stalled: { reason: 'ProvisioningUnsupported', message } };
-  }
   if (!steps.length && !recorded.some((r) => r.phase === 'Starting' || r.phase === 'Running')) {
     return { fields: { provision: undefined, provisioned: undefined }, conditions: [], secrets: [] };
   }
@@ -104,10 +97,14 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
     return { resolved, hash: stepHash(resolved) };
   });
   const secrets = desired.flatMap((d) => secretValues(d.resolved));
+  // Masked in logs and events too, wherever an error might carry one.
+  for (const value of secrets) ctx.setup.redactor.addSecret(value);
   const summary: DesiredStep[] = desired.map((d) => ({ name: d.resolved.name, hash: d.hash }));
   const plan = planSteps(summary, recorded);
+  // Resolved only once there is work inside: a guest with no steps needs no transport.
+  const api = plan.action === 'done' ? undefined : transport();
   try {
-    if (plan.action === 'settle') return await settle(ctx, api, plan.index, plan.record, secrets);
+    if (plan.action === 'settle') return await settle(ctx, api!, plan.index, plan.record, secrets);
     if (plan.action === 'done') {
       const fields = { provision: plan.records.length ? plan.records : undefined, provisioned: progressText(summary, plan.records) };
       const conditions = steps.length ? [{ type: 'Provisioned', status: 'True' as const, reason: 'StepsSucceeded', message: `${steps.length} step${steps.length === 1 ? '' : 's'} succeeded` }] : [];
@@ -115,8 +112,9 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
     }
     const step = desired[plan.index]!;
     const current = plan.current;
-    if (current?.phase === 'Running') return await poll(ctx, api, plan.index, summary, plan.records, current, secrets);
-    if (current?.phase === 'Starting') return await start(ctx, api, plan.index, summary, plan.records, current, step, secrets);
+    const inside = api!;
+    if (current?.phase === 'Running') return await poll(ctx, inside, plan.index, summary, plan.records, current, secrets);
+    if (current?.phase === 'Starting') return await start(ctx, inside, plan.index, summary, plan.records, current, step, secrets);
     if (current?.phase === 'Failed' && current.attempts >= stepAttempts) return await stallStep(ctx, summary, plan.records, current);
     const attempt = (current?.attempts ?? 0) + 1;
     const record: StepStatus = { name: step.resolved.name, hash: step.hash, phase: 'Starting', runId: runId(step.hash, attempt, randomBytes(3).toString('hex')), attempts: attempt, startTime: new Date().toISOString() };
@@ -125,11 +123,11 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
     const fresh = current === undefined && ctx.status.retry?.operation.startsWith('provision ') ? { retry: undefined } : {};
     // Recorded before the guest hears of it: a restart from here resumes this very run.
     await ctx.progress('Provisioning', `step ${plan.index + 1}/${steps.length} ${record.name}: starting${attempt > 1 ? ` (attempt ${attempt})` : ''}`, { provision: records, provisioned: progressText(summary, records), ...fresh }, [underWay(record.name)]);
-    return await start(ctx, api, plan.index, summary, records, record, step, secrets);
+    return await start(ctx, inside, plan.index, summary, records, record, step, secrets);
   } catch (err) {
-    const why = agentUnavailable(err);
+    const why = api?.unavailable(err);
     if (!why) throw err;
-    await ctx.progress('WaitingForGuestAgent', `provisioning waits for the guest agent: ${why}`, { provisioned: progressText(summary, recorded) });
+    await ctx.progress(api!.waitReason, `provisioning waits for the guest: ${why}`, { provisioned: progressText(summary, recorded) });
     return { requeueAfter: 5_000 };
   }
 }
@@ -141,28 +139,33 @@ function replaced(records: readonly StepStatus[], index: number, record: StepSta
   return [...records.slice(0, index), record, ...records.slice(index + 1)];
 }
 
-async function runStatus(api: GuestApi, record: StepStatus): Promise<RunStatus & { output: string }> {
-  const result = await runShort(api, statusCommand(runDir(record.name, record.runId ?? '')), shortCommandMs);
+async function runStatus(api: GuestTransport, record: StepStatus): Promise<RunStatus & { output: string }> {
+  const result = await api.run(statusCommand(runDir(record.name, record.runId ?? '')), shortCommandMs);
   if (!result) return { state: 'running', output: '' };
+  const status = parseRunStatus(result.stdout);
+  if (status) return status;
   // No runner (exit 127: the file is missing) means this run was never started in this guest.
-  return parseRunStatus(result.stdout) ?? { state: 'absent', output: '' };
+  if (result.exitCode === 127) return { state: 'absent', output: '' };
+  // Anything else (the transport's own failure, such as lxc-attach's) says nothing about the run:
+  // taking it for a lost run would start the step again while it may still run.
+  throw new RetryableError('RunStatusUnreadable', `could not read the status of step ${record.name}'s run ${record.runId ?? ''} (exit code ${result.exitCode}): ${result.stderr.trim().slice(0, 500) || 'no output'}`);
 }
 
-async function start<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, index: number, summary: DesiredStep[], records: StepStatus[], record: StepStatus, step: Desired, secrets: string[]): Promise<ReconcileResult> {
+async function start<O extends GuestObject>(ctx: GuestContext<O>, api: GuestTransport, index: number, summary: DesiredStep[], records: StepStatus[], record: StepStatus, step: Desired, secrets: string[]): Promise<ReconcileResult> {
   const dir = runDir(record.name, record.runId ?? '');
   // After a restart the run may already be under way: its files are never rewritten then.
   const before = await runStatus(api, record);
   let pid: number | undefined;
   if (before.state === 'absent') {
-    const prepared = await runShort(api, prepareCommand(dir), shortCommandMs);
+    const prepared = await api.run(prepareCommand(dir), shortCommandMs);
     if (!prepared || prepared.exitCode !== 0) return stepFailed(ctx, index, summary, records, { ...record, phase: 'Failed', exitCode: prepared?.exitCode ?? -1, endTime: new Date().toISOString() }, `could not create ${dir} in the guest: ${prepared?.stderr.trim() || 'no answer'}`, secrets);
     const { resolved } = step;
-    await writeParts(api, runner.text, () => runner.path);
-    await writeParts(api, resolved.script.value, () => `${dir}/script`);
-    await writeParts(api, envFile(resolved.env.map((e) => ({ name: e.name, value: e.value.value }))), () => `${dir}/env`);
-    for (const [i, file] of resolved.files.entries()) await writeParts(api, file.content.value, (part) => partName(dir, i, part));
-    await writeParts(api, filesManifest(resolved.files), () => `${dir}/files`);
-    pid = await api.agentExec(startCommand(dir, resolved.interpreter, resolved.user, resolved.timeoutSeconds));
+    await api.write(runner.text, () => runner.path);
+    await api.write(resolved.script.value, () => `${dir}/script`);
+    await api.write(envFile(resolved.env.map((e) => ({ name: e.name, value: e.value.value }))), () => `${dir}/env`);
+    for (const [i, file] of resolved.files.entries()) await api.write(file.content.value, (part) => partName(dir, i, part));
+    await api.write(filesManifest(resolved.files), () => `${dir}/files`);
+    pid = await api.start(startCommand(dir, resolved.interpreter, resolved.user, resolved.timeoutSeconds));
     await ctx.setup.events.normal(ctx.current, 'StepStarted', 'Provision', `step ${record.name} started${record.attempts > 1 ? ` (attempt ${record.attempts})` : ''}`);
   }
   const running: StepStatus = { ...record, phase: 'Running', ...(pid !== undefined ? { pid } : {}) };
@@ -171,7 +174,7 @@ async function start<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi,
   return { requeueAfter: 500 };
 }
 
-async function poll<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, index: number, summary: DesiredStep[], records: StepStatus[], record: StepStatus, secrets: string[]): Promise<ReconcileResult> {
+async function poll<O extends GuestObject>(ctx: GuestContext<O>, api: GuestTransport, index: number, summary: DesiredStep[], records: StepStatus[], record: StepStatus, secrets: string[]): Promise<ReconcileResult> {
   const status = await runStatus(api, record);
   const endTime = new Date().toISOString();
   if (status.state !== 'exited') {
@@ -206,7 +209,7 @@ async function stallStep<O extends GuestObject>(ctx: GuestContext<O>, summary: D
 }
 
 /** A run the spec no longer wants as it is: followed to its end (never started anew), then the plan is made again. */
-async function settle<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, index: number, record: StepStatus, secrets: string[]): Promise<ReconcileResult> {
+async function settle<O extends GuestObject>(ctx: GuestContext<O>, api: GuestTransport, index: number, record: StepStatus, secrets: string[]): Promise<ReconcileResult> {
   const status = await runStatus(api, record);
   const recorded = ctx.status.provision ?? [];
   if (status.state === 'running' || status.state === 'started' || status.state === 'already-started') {

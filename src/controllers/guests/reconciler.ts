@@ -33,8 +33,9 @@ import { convergePool } from './converge-pool.ts';
 import { convergeFirewall } from './converge-firewall.ts';
 import { runningTask } from '../tasks.ts';
 import { configMaps, type ConfigMapObject } from '../configmaps.ts';
-import { convergeProvisioning, provisionReferences } from './provisioning.ts';
+import { convergeProvisioning, provisionReferences, type ProvisionOutcome } from './provisioning.ts';
 import { convergeHealthChecks } from './health-checks.ts';
+import { guestTransport } from './guest-transport.ts';
 
 /**
  * The whole lifecycle of a Proxmox guest (PhoenixLXC or PhoenixVM): create or clone, configure,
@@ -342,11 +343,23 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
 
     // Inside the running guest: the provisioning steps, then the health checks.
     const inside = running && !isTemplate;
-    const provisioned = inside ? await convergeProvisioning(this, api) : undefined;
-    if (provisioned && !('fields' in provisioned)) return provisioned;
-    const health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, api, provisioned?.secrets ?? []) : undefined;
+    const transport = once(() => guestTransport(this, connection, api));
+    let provisioned: ProvisionOutcome | undefined;
+    let health: Awaited<ReturnType<typeof convergeHealthChecks>> | undefined;
+    // What stops work inside the guest (no SSH set up, a host key that is not the pinned one)
+    // stalls it, with everything else about it recorded as converged.
+    let stalledInside: TerminalError | undefined;
+    try {
+      const outcome = inside ? await convergeProvisioning(this, transport) : undefined;
+      if (outcome && !('fields' in outcome)) return outcome;
+      provisioned = outcome;
+      health = inside ? await convergeHealthChecks(this, transport, provisioned?.secrets ?? []) : undefined;
+    } catch (err) {
+      if (!(err instanceof TerminalError)) throw err;
+      stalledInside = err;
+    }
     const insideFields = { ...provisioned?.fields, ...health?.fields };
-    const insideConditions = [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
+    const insideConditions = stalledInside && this.spec.provision?.length ? [{ type: 'Provisioned', status: 'False' as const, reason: stalledInside.reason, message: stalledInside.message }] : [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
     const nextCheck = (): number => Math.min(this.nextCycle(), health?.nextDueMs ?? Infinity);
 
     // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
@@ -366,9 +379,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       targetNode: this.status.targetNode ?? this.spec.node,
       ...insideFields,
     };
-    if (provisioned?.stalled) {
-      await this.write({ phase: 'stalled', ...provisioned.stalled, fields, conditions: insideConditions });
-      return { requeueAfter: this.nextCycle() };
+    if (stalledInside) {
+      await this.write({ phase: 'stalled', reason: stalledInside.reason, message: stalledInside.message, fields, conditions: insideConditions });
+      return { requeueAfter: stalledInside.recheckAfterMs ?? this.nextCycle() };
     }
     if (rootOnly.length) {
       const keys = rootOnly.map((c) => c.key).join(', ');
@@ -422,4 +435,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const stillDifferent = new Set(diffConfig(desired, inEffect).changes.map((c) => c.key));
     return pendingKeys.filter((key) => !stillDifferent.has(key));
   }
+}
+
+/** `make`'s value, made on first use only. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }

@@ -2,6 +2,7 @@ import { createProxmoxClient, type ProxmoxClient } from '../../clients/proxmox/c
 import { ClientRegistry } from '../client-registry.ts';
 import type { ExternalCallRecorder } from '../../runtime/metrics.ts';
 import type { PhoenixHypervisor } from '../../api/objects.ts';
+import type { PhoenixHypervisorSpec } from '../../api/hypervisor.ts';
 import { proxmoxGuests } from '../guests/guest-api.ts';
 import { MarkerIndex } from '../guests/marker-index.ts';
 import { ResourcesCache } from './resources-cache.ts';
@@ -36,6 +37,10 @@ export interface ConnectionSettings {
   readonly vmidRange?: { min: number; max: number };
   readonly createsPerNode: number;
   readonly createsPerStorage: number;
+  /** SSH to the nodes (spec.ssh), for the container transport; no credentials in it, only where they are. */
+  readonly ssh?: PhoenixHypervisorSpec['ssh'];
+  /** Where a node without an address of its own in spec.ssh.nodes is reached: the host of proxmox.url. */
+  readonly sshHost: string;
 }
 
 /** One Proxmox client per PhoenixHypervisor, shared by every guest reconciler. */
@@ -53,6 +58,8 @@ export class ConnectionRegistry extends ClientRegistry<Connection> {
       ...(hypervisor.spec.vmidRange ? { vmidRange: hypervisor.spec.vmidRange } : {}),
       createsPerNode: hypervisor.spec.concurrency?.createsPerNode ?? 16,
       createsPerStorage: hypervisor.spec.concurrency?.createsPerStorage ?? 2,
+      ...(hypervisor.spec.ssh ? { ssh: hypervisor.spec.ssh } : {}),
+      sshHost: new URL(proxmox.url).hostname.replace(/^\[|\]$/g, ''),
     };
     const name = hypervisor.metadata.name;
     return this.obtain(

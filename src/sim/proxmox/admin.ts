@@ -15,6 +15,7 @@ import type { RequestCounters, Simulator } from './simulator.ts';
 import type { SimTask } from './tasks.ts';
 import { sendJson } from './http.ts';
 import type { AgentRule, AgentRunRecord } from './guest-agent.ts';
+import type { RunningSshServer } from './ssh.ts';
 import { idealSchedule, type IdealItem, type IdealReport } from './ideal.ts';
 
 const CREATE_TYPES = new Set(['vzcreate', 'qmcreate', 'vzclone', 'qmclone']);
@@ -79,6 +80,8 @@ export interface IssuedToken {
 
 export class SimAdmin {
   readonly #sim: Simulator;
+  /** The node's SSH server (ssh.ts), once started. */
+  sshServer: RunningSshServer | undefined;
 
   constructor(sim: Simulator) {
     this.#sim = sim;
@@ -287,6 +290,22 @@ export class SimAdmin {
     return idealSchedule(items);
   }
 
+  /**
+   * What a PhoenixHypervisor's spec.ssh needs to reach the simulated node: address, port, node,
+   * the host key (fingerprint and known_hosts line) and a key pair authorized for root.
+   */
+  ssh(): { host: string; port: number; node: string; hostKeyFingerprint: string; knownHosts: string; username: string; privateKey: string; publicKey: string } {
+    const s = this.sshServer;
+    if (!s) throw new Error('the simulator serves no SSH (started with ssh: false)');
+    return { host: s.host, port: s.port, node: s.node, hostKeyFingerprint: s.hostKeyFingerprint, knownHosts: s.knownHosts, ...s.clientKey };
+  }
+
+  /** Authorizes an OpenSSH public key for a user of the simulated node (who then needs `sudo` for pct unless root). */
+  authorizeSshKey(username: string, publicKey: string): void {
+    if (!this.sshServer) throw new Error('the simulator serves no SSH (started with ssh: false)');
+    this.sshServer.authorize(username, publicKey);
+  }
+
   /** A deep copy of the whole state (what `--state file.json` saves). */
   snapshotState() {
     this.#sim.settle();
@@ -338,6 +357,8 @@ export function adminHandler(admin: SimAdmin) {
       else if (route === 'GET /_sim/tasks') data = admin.tasks();
       else if (route === 'POST /_sim/ideal') data = admin.ideal((body['vmids'] as number[] | undefined) ?? []);
       else if (route === 'GET /_sim/idle') await admin.idle();
+      else if (route === 'GET /_sim/ssh') data = admin.ssh();
+      else if (route === 'POST /_sim/ssh/authorized-keys') admin.authorizeSshKey(String(body['username'] ?? 'root'), String(body['publicKey'] ?? ''));
       else return sendJson(res, 404, 'Not Found', { error: `no admin route ${route}` });
       sendJson(res, 200, 'OK', { data });
     } catch (err) {

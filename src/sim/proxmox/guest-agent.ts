@@ -1,5 +1,6 @@
 /**
- * The inside of a simulated VM as its QEMU guest agent shows it: a small file system, and
+ * The inside of a simulated guest: a VM as its QEMU guest agent shows it, or a container as
+ * `pct exec`/`pct push` on its node reach it (ssh.ts). A small file system, and
  * commands that do not really run. A command's outcome (exit code, output, how long it takes in
  * simulated time) follows the rules tests set through the admin API; without a rule it succeeds
  * silently after a short time. The agent's own behaviour is qemu-ga's: exec answers a pid at
@@ -122,6 +123,27 @@ export class GuestAgents {
   writeFile(g: SimGuestState, path: string, content: string): string | undefined {
     if (!this.isDir(g, parent(path))) return `Agent error: failed to open file '${path}': No such file or directory`;
     if (this.isDir(g, path)) return `Agent error: failed to open file '${path}': Is a directory`;
+    g.agentFiles[path] = content;
+    return undefined;
+  }
+
+  /**
+   * Runs a command to its end at once (`pct exec`): its outcome, and how long it takes in
+   * simulated time, for the caller to wait before answering.
+   */
+  runToEnd(g: SimGuestState, command: readonly string[]): { exitCode: number; stdout: string; stderr: string; durationMs: number } {
+    const outcome = this.#run(g, this.#of(g), command);
+    return { exitCode: outcome.exitCode, stdout: outcome.stdout ?? '', stderr: outcome.stderr ?? '', durationMs: outcome.durationMs };
+  }
+
+  /**
+   * `pct push`'s create_file in the container (pct.pm): the parent directory must exist; the
+   * file is created or truncated. An error text when it cannot be.
+   */
+  pushFile(g: SimGuestState, path: string, content: string): string | undefined {
+    if (!path.startsWith('/')) path = `/${path}`;
+    if (this.isDir(g, path)) return `failed to create file: ${path}: Is a directory`;
+    if (!this.isDir(g, parent(path))) return `failed to create file: ${path}: No such file or directory`;
     g.agentFiles[path] = content;
     return undefined;
   }

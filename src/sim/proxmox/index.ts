@@ -13,7 +13,9 @@
  * Options: `port` (default 0 = any free port), `https` (self-signed certificate),
  * `seed`, `speed` (simulated seconds per real second), `clock: 'real' | 'manual'`,
  * `pveVersion: '9.1' | '8.4'`, `state` (initial SimState), `resourcesLagMs`,
- * `authFailureDelayMs`. The server listens on 127.0.0.1 only.
+ * `authFailureDelayMs`, `ssh` (the node's SSH server for `pct exec`/`pct push`, see ssh.ts:
+ * `{ port, node }`, or false for none; by default on a free port). Every server listens on
+ * 127.0.0.1 only.
  */
 import { serveOnLoopback } from '../common/serve.ts';
 import { Simulator, type SimulatorOptions } from './simulator.ts';
@@ -22,10 +24,12 @@ import { apiHandler } from './http.ts';
 import { Router } from './endpoint.ts';
 import { endpoints } from './api/index.ts';
 import type { SimClock } from './clock.ts';
+import { startSshServer, type RunningSshServer, type SshServerOptions } from './ssh.ts';
 
 export interface StartOptions extends SimulatorOptions {
   port?: number;
   https?: boolean;
+  ssh?: false | SshServerOptions;
 }
 
 export interface RunningSimulator {
@@ -42,6 +46,8 @@ export interface RunningSimulator {
   readonly token: IssuedToken;
   /** PEM certificate when started with `https`, for clients that pin it. */
   readonly certificate?: string;
+  /** The node's SSH server (unless started with `ssh: false`). */
+  readonly ssh?: RunningSshServer;
   close(): Promise<void>;
 }
 
@@ -54,11 +60,15 @@ export async function startProxmoxSimulator(options: StartOptions = {}): Promise
   const handler = apiHandler(simulator, router, adminHandler(admin));
   const served = await serveOnLoopback({ ...(options.https !== undefined ? { https: options.https } : {}), ...(options.port !== undefined ? { port: options.port } : {}), commonName: 'pve.sim' }, handler);
   const { url, port } = served;
+  const ssh = options.ssh === false ? undefined : await startSshServer(simulator, options.ssh ?? {});
+  admin.sshServer = ssh;
   return {
     url, host: '127.0.0.1', port, adminUrl: `${url}/_sim`, admin, clock: simulator.clock, simulator, token,
     ...(served.certificate !== undefined ? { certificate: served.certificate } : {}),
+    ...(ssh ? { ssh } : {}),
     close: async () => {
       simulator.clock.releaseAll();
+      await ssh?.close();
       await served.close();
     },
   };
