@@ -28,6 +28,20 @@ export function paramError(errors: Record<string, string>): ApiError {
   return new ApiError(400, 'Parameter verification failed.\n', { errors });
 }
 
+/**
+ * Runs `code` as Proxmox runs an edit under a config-file lock with an error message
+ * (`lock_user_config`, `lock_domain_config`, `cfs_lock_file`): a `die` inside becomes
+ * `die "$errmsg: $err"`.
+ */
+export function underConfigLock<T>(errmsg: string, code: () => T): T {
+  try {
+    return code();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 500) throw fail(`${errmsg}: ${err.message}`);
+    throw err;
+  }
+}
+
 export function permissionDenied(path: string, priv: string): ApiError {
   return new ApiError(403, `Permission check failed (${path}, ${priv})\n`);
 }

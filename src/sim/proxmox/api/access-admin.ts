@@ -7,7 +7,7 @@
 import { bool, int, oneOf, str, type ParamDefs } from '../../../proxmox/schema.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import type { Params } from '../../../proxmox/validate.ts';
-import { ApiError, fail, paramError, permissionDenied } from '../errors.ts';
+import { ApiError, fail, paramError, permissionDenied, underConfigLock } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { ALL_PRIVILEGES, effectivePrivileges, hasPrivilege, ROLES, type Subject } from '../auth.ts';
 import type { Simulator } from '../simulator.ts';
@@ -21,15 +21,6 @@ const realm = str({ format: 'pve-realm', maxLength: 32 });
 const userid = str({ format: 'pve-userid', maxLength: 64 });
 const tfaPassword = str({ ...o, minLength: 5, maxLength: 64 });
 
-/** `die "$errmsg: $err"` of lock_user_config and lock_domain_config. */
-function locked<T>(errmsg: string, code: () => T): T {
-  try {
-    return code();
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 500) throw fail(`${errmsg}: ${err.message}`);
-    throw err;
-  }
-}
 
 const need = (sim: Simulator, subject: Subject, path: string, privs: readonly string[]) => {
   if (!privs.some((p) => hasPrivilege(sim.state, subject, path, p))) throw permissionDenied(path, privs.join('|'));
@@ -207,7 +198,7 @@ export const accessAdminEndpoints: Endpoint[] = [
   {
     method: 'POST', path: '/access/groups', params: { comment: str(o), groupid }, permissions: () => [{ path: '/access/groups', privs: ['Group.Allocate'] }],
     handler: ({ sim, params }) =>
-      locked('create group failed', () => {
+      underConfigLock('create group failed', () => {
         const id = String(params['groupid']);
         if ((sim.state.groups ?? []).some((g) => g.groupid === id)) throw fail(`group '${id}' already exists`);
         (sim.state.groups ??= []).push({ groupid: id, acl: [], ...(params['comment'] ? { comment: String(params['comment']) } : {}) });
@@ -224,7 +215,7 @@ export const accessAdminEndpoints: Endpoint[] = [
   {
     method: 'PUT', path: '/access/groups/{groupid}', params: { comment: str(o), groupid }, permissions: () => [{ path: '/access/groups', privs: ['Group.Allocate'] }],
     handler: ({ sim, params }) =>
-      locked('update group failed', () => {
+      underConfigLock('update group failed', () => {
         const g = group(sim.state, String(params['groupid']));
         if (params['comment'] !== undefined) g.comment = String(params['comment']);
         return null;
@@ -233,7 +224,7 @@ export const accessAdminEndpoints: Endpoint[] = [
   {
     method: 'DELETE', path: '/access/groups/{groupid}', params: { groupid }, permissions: () => [{ path: '/access/groups', privs: ['Group.Allocate'] }],
     handler: ({ sim, params }) =>
-      locked('delete group failed', () => {
+      underConfigLock('delete group failed', () => {
         const g = group(sim.state, String(params['groupid']));
         // Membership and the group's ACL entries go with it (AccessControl::delete_group_acl).
         sim.state.groups = (sim.state.groups ?? []).filter((x) => x !== g);
@@ -254,7 +245,7 @@ export const accessAdminEndpoints: Endpoint[] = [
     handler: ({ sim, params }) => {
       const id = String(params['roleid']);
       if (/^PVE/i.test(id)) throw paramError({ roleid: "cannot use role ID starting with the (case-insensitive) 'PVE' namespace" });
-      return locked('create role failed', () => {
+      return underConfigLock('create role failed', () => {
         if (ROLES[id] || sim.state.roles?.[id]) throw fail(`role '${id}' already exists`);
         (sim.state.roles ??= {})[id] = checkedPrivs(String(params['privs'] ?? ''));
         return null;
@@ -275,7 +266,7 @@ export const accessAdminEndpoints: Endpoint[] = [
     handler: ({ sim, params }) => {
       const id = String(params['roleid']);
       if (ROLES[id]) throw fail(`auto-generated role '${id}' cannot be modified`);
-      return locked('update role failed', () => {
+      return underConfigLock('update role failed', () => {
         const current = sim.state.roles?.[id];
         if (!current) throw fail(`role '${id}' does not exist`);
         const privs = checkedPrivs(String(params['privs'] ?? ''));
@@ -289,7 +280,7 @@ export const accessAdminEndpoints: Endpoint[] = [
     handler: ({ sim, params }) => {
       const id = String(params['roleid']);
       if (ROLES[id]) throw fail(`auto-generated role '${id}' cannot be deleted`);
-      return locked('delete role failed', () => {
+      return underConfigLock('delete role failed', () => {
         if (!sim.state.roles?.[id]) throw fail(`role '${id}' does not exist`);
         delete sim.state.roles[id];
         // AccessControl::delete_role_acl: entries naming the role lose it.
@@ -312,7 +303,7 @@ export const accessAdminEndpoints: Endpoint[] = [
     method: 'POST', path: '/access/domains', params: { ...realmOptions, type: oneOf(['ad', 'ldap', 'openid', 'pam', 'pve']) },
     permissions: () => [{ path: '/access/realm', privs: ['Realm.Allocate'] }],
     handler: ({ sim, params }) =>
-      locked('add auth server failed', () => {
+      underConfigLock('add auth server failed', () => {
         const all = realms(sim);
         const id = String(params['realm']);
         const type = String(params['type']);
@@ -342,7 +333,7 @@ export const accessAdminEndpoints: Endpoint[] = [
     method: 'PUT', path: '/access/domains/{realm}', params: { ...realmOptions, delete: str({ ...o, format: 'pve-configid-list', maxLength: 4096 }), digest: str({ ...o, maxLength: 64 }) },
     permissions: () => [{ path: '/access/realm', privs: ['Realm.Allocate'] }],
     handler: ({ sim, params }) =>
-      locked('update auth server failed', () => {
+      underConfigLock('update auth server failed', () => {
         const all = realms(sim);
         const id = String(params['realm']);
         const config = all[id];
@@ -357,7 +348,7 @@ export const accessAdminEndpoints: Endpoint[] = [
   {
     method: 'DELETE', path: '/access/domains/{realm}', params: { realm }, permissions: () => [{ path: '/access/realm', privs: ['Realm.Allocate'] }],
     handler: ({ sim, params }) =>
-      locked('delete auth server failed', () => {
+      underConfigLock('delete auth server failed', () => {
         const all = realms(sim);
         const id = String(params['realm']);
         if (!all[id]) throw fail(`authentication domain '${id}' does not exist`);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { bool, int, oneOf, str, type ParamDefs } from '../../../proxmox/schema.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import type { Params } from '../../../proxmox/validate.ts';
-import { ApiError, fail, paramError } from '../errors.ts';
+import { fail, paramError, underConfigLock } from '../errors.ts';
 import type { Endpoint, PermCheck } from '../endpoint.ts';
 import type { Subject } from '../auth.ts';
 import type { Simulator } from '../simulator.ts';
@@ -19,15 +19,6 @@ const o = { optional: true } as const;
 const rootPerm = (privs: string[]) => (): PermCheck[] => [{ path: '/', privs }];
 const digestOf = (v: unknown) => createHash('sha1').update(JSON.stringify(v)).digest('hex');
 
-/** `die "$errmsg: $err"` of the cluster config locks (cfs_lock_file with an error message). */
-function locked<T>(errmsg: string, code: () => T): T {
-  try {
-    return code();
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 500) throw fail(`${errmsg}: ${err.message}`);
-    throw err;
-  }
-}
 
 type Section = Record<string, string | number>;
 type Sections = Record<string, Section>;
@@ -169,7 +160,7 @@ function haEndpoints(): Endpoint[] {
       handler: ({ sim, params }) => {
         const { sid, guest } = resolveSid(sim, String(params['sid']), params['type']);
         if (params['group'] !== undefined && groupsMigrated(sim)) throw fail("invalid parameter 'group': ha groups have been migrated to rules");
-        return locked('create resource failed', () => {
+        return underConfigLock('create resource failed', () => {
           const all = store(sim, 'haResources');
           if (all[sid]) throw fail(`resource ID '${sid}' already defined`);
           if (!guest) throw fail(`unable to find configuration file for ${sid.startsWith('ct') ? 'CT' : 'VM'} ${sid.split(':')[1]} - no such machine`);
@@ -195,7 +186,7 @@ function haEndpoints(): Endpoint[] {
       handler: ({ sim, params }) => {
         if (params['group'] !== undefined && groupsMigrated(sim)) throw fail("invalid parameter 'group': ha groups have been migrated to rules");
         if (params['group'] !== undefined && !store(sim, 'haGroups')[String(params['group'])]) throw fail(`HA group '${String(params['group'])}' does not exist`);
-        return locked('update resource failed', () => {
+        return underConfigLock('update resource failed', () => {
           const { r, guest } = resource(sim, params);
           if (params['digest'] !== undefined && params['digest'] !== digestOf(store(sim, 'haResources'))) throw fail('detected modified configuration - file changed by other user? Try again.');
           deleteKeys(r, params['delete']);
@@ -245,7 +236,7 @@ function haEndpoints(): Endpoint[] {
       permissions: write,
       handler: ({ sim, params }) => {
         migratedAway(sim, 'create group');
-        return locked('create ha group failed', () => {
+        return underConfigLock('create ha group failed', () => {
           const all = store(sim, 'haGroups');
           const id = String(params['group']);
           if (all[id]) throw fail(`ha group ID '${id}' already defined`);
@@ -273,7 +264,7 @@ function haEndpoints(): Endpoint[] {
       permissions: write,
       handler: ({ sim, params }) => {
         migratedAway(sim, 'update group');
-        return locked('update ha group failed', () => {
+        return underConfigLock('update ha group failed', () => {
           const g = haGroup(sim, String(params['group']));
           deleteKeys(g, params['delete'], ['nodes']);
           assign(g, params, ['group', 'delete', 'digest']);
@@ -285,7 +276,7 @@ function haEndpoints(): Endpoint[] {
       method: 'DELETE', path: '/cluster/ha/groups/{group}', params: { group: str({ format: 'pve-configid' }) }, permissions: write,
       handler: ({ sim, params }) => {
         migratedAway(sim, 'delete group');
-        return locked('delete ha group failed', () => {
+        return underConfigLock('delete ha group failed', () => {
           const id = String(params['group']);
           haGroup(sim, id);
           const user = Object.entries(store(sim, 'haResources')).find(([, r]) => r['group'] === id);
@@ -310,7 +301,7 @@ function haEndpoints(): Endpoint[] {
       method: 'POST', path: '/cluster/ha/rules', since: '9.1', params: { ...ruleParams, resources: str({ format: 'pve-ha-resource-id-list' }), rule: str({ format: 'pve-configid' }) }, permissions: write,
       handler: ({ sim, params }) => {
         checkRule(sim, params);
-        return locked('create ha rule failed', () => {
+        return underConfigLock('create ha rule failed', () => {
           const all = store(sim, 'haRules');
           const id = String(params['rule']);
           if (all[id]) throw fail(`HA rule '${id}' already defined`);
@@ -331,7 +322,7 @@ function haEndpoints(): Endpoint[] {
       permissions: write,
       handler: ({ sim, params }) => {
         checkRule(sim, params);
-        return locked('update HA rules failed', () => {
+        return underConfigLock('update HA rules failed', () => {
           const r = store(sim, 'haRules')[String(params['rule'])];
           if (!r) throw fail(`HA rule '${String(params['rule'])}' does not exist`);
           if (r['type'] !== params['type']) throw fail('types does not match');
@@ -344,7 +335,7 @@ function haEndpoints(): Endpoint[] {
     {
       method: 'DELETE', path: '/cluster/ha/rules/{rule}', since: '9.1', params: { rule: str({ format: 'pve-configid' }) }, permissions: write,
       handler: ({ sim, params }) =>
-        locked('delete ha rule failed', () => {
+        underConfigLock('delete ha rule failed', () => {
           ruleOf(sim, String(params['rule']));
           delete store(sim, 'haRules')[String(params['rule'])];
           return null;

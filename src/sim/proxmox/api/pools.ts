@@ -2,7 +2,7 @@
 import { bool, oneOf, str } from '../../../proxmox/schema.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import type { Params } from '../../../proxmox/validate.ts';
-import { ApiError, fail } from '../errors.ts';
+import { fail, underConfigLock } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { Simulator } from '../simulator.ts';
 import type { SimPoolState } from '../state.ts';
@@ -34,7 +34,7 @@ function describe(sim: Simulator, p: SimPoolState, type: unknown): Record<string
  * "update pools failed")`, so every refusal is a 500 with that prefix.
  */
 function update(sim: Simulator, params: Params): null {
-  return underUserConfigLock('update pools failed', () => {
+  return underConfigLock('update pools failed', () => {
     const p = pool(sim, String(params['poolid']));
     if (params['comment'] !== undefined) p.comment = String(params['comment']);
     const remove = params['delete'] === 1;
@@ -67,18 +67,9 @@ function update(sim: Simulator, params: Params): null {
   });
 }
 
-/** pve-access-control AccessControl.pm `lock_user_config`: `die "$errmsg: $err"`. */
-function underUserConfigLock<T>(errmsg: string, code: () => T): T {
-  try {
-    return code();
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 500) throw fail(`${errmsg}: ${err.message}`);
-    throw err;
-  }
-}
 
 function remove(sim: Simulator, id: string): null {
-  return underUserConfigLock('delete pool failed', () => {
+  return underConfigLock('delete pool failed', () => {
     const p = pool(sim, id);
     const vm = p.members.map((m) => /^(?:qemu|lxc)\/(\d+)$/.exec(m)?.[1]).find((x) => x !== undefined);
     if (vm !== undefined) throw fail(`pool '${id}' is not empty (contains VM ${vm})`);
