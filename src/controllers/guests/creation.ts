@@ -6,6 +6,7 @@
  * "already exists" reads who holds the VMID instead of moving on to another one.
  */
 
+import { inheritedSteps } from './lineage.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { TerminalError } from '../../runtime/errors.ts';
 import { refOf } from '../../runtime/object-key.ts';
@@ -83,7 +84,9 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
   const intent = { vmid: api.vmid, node: api.node, submittedTime: new Date().toISOString() };
   // The intent is in status before the request leaves: whatever happens to the answer, a later
   // reconcile (or another controller) knows a guest may exist at this VMID.
-  await ctx.progress('Creating', `sending the ${creation.action} of VMID ${api.vmid}`, { creation: { ...intent, outcome: 'Submitted' }, targetNode: ctx.spec.node });
+  // What the clone inherits is read from the very source it copies, and recorded with the intent.
+  const inherited = creation.action === 'clone' ? await inheritedSteps(api, creation.source, ctx.spec.source?.clone?.snapshot) : [];
+  await ctx.progress('Creating', `sending the ${creation.action} of VMID ${api.vmid}`, { creation: { ...intent, outcome: 'Submitted' }, targetNode: ctx.spec.node, inheritedSteps: inherited.length ? inherited : undefined });
   let upid: string;
   try {
     upid = creation.action === 'create' ? await api.create(creation.params) : await api.cloneFrom(creation.source, creation.params);

@@ -17,7 +17,7 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import { TerminalError } from '../../runtime/errors.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import type { StepStatus } from '../../api/provision.ts';
-import { planSteps, progressText, type DesiredStep } from '../../provision/plan.ts';
+import { planSteps, progressText, type DesiredStep, type StepPlan } from '../../provision/plan.ts';
 import { resolveStep, secretValues, type KeyLookup, type ResolvedStep } from '../../provision/step-inputs.ts';
 import { stepHash } from '../../provision/step-hash.ts';
 import { outputTail } from '../../provision/output.ts';
@@ -84,6 +84,49 @@ function keyLookup<O extends GuestObject>(ctx: GuestContext<O>): KeyLookup {
   };
 }
 
+export interface StepsPlan {
+  readonly desired: readonly Desired[];
+  readonly summary: DesiredStep[];
+  /** Every Secret value the steps read. */
+  readonly secrets: string[];
+  readonly plan: StepPlan;
+}
+
+/**
+ * The steps as the spec wants them now (their inputs read from the caches) and which runs next
+ * by the records in status: no call to the guest, so it also serves a stopped guest and a
+ * template (src/provision/chain.ts).
+ */
+export function stepsPlan<O extends GuestObject>(ctx: GuestContext<O>): StepsPlan {
+  const lookup = keyLookup(ctx);
+  const desired: Desired[] = (ctx.spec.provision ?? []).map((step) => {
+    const resolved = resolveStep(step, lookup, step.timeout ? parseDuration(step.timeout) : undefined);
+    return { resolved, hash: stepHash(resolved) };
+  });
+  const summary: DesiredStep[] = desired.map((d) => ({ name: d.resolved.name, hash: d.hash }));
+  return { desired, summary, secrets: desired.flatMap((d) => secretValues(d.resolved)), plan: planSteps(summary, ctx.status.provision ?? []) };
+}
+
+/**
+ * A template cannot run, so its steps cannot either: once converted, a change to them is
+ * reported (Stalled, TemplateCannotRun) and never applied. The records stay those of the runs
+ * the template holds, which is what its clones inherit.
+ */
+export function templateProvisioning<O extends GuestObject>(ctx: GuestContext<O>): ProvisionOutcome {
+  const { summary, plan } = stepsPlan(ctx);
+  const recorded = ctx.status.provision ?? [];
+  const provisioned = progressText(summary, recorded);
+  if (plan.action === 'done') {
+    const conditions = summary.length ? [{ type: 'Provisioned', status: 'True' as const, reason: 'StepsSucceeded', message: `${summary.length} step${summary.length === 1 ? '' : 's'} succeeded before the conversion to a template` }] : [];
+    return { fields: { provisioned: summary.length ? provisioned : undefined }, conditions, secrets: [] };
+  }
+  const changed = summary.filter((step, i) => recorded[i]?.name !== step.name || recorded[i]?.hash !== step.hash || recorded[i]?.phase !== 'Succeeded').map((s) => s.name);
+  const dropped = recorded.filter((r) => !summary.some((s) => s.name === r.name)).map((r) => r.name);
+  const what = [changed.length ? `step${changed.length === 1 ? '' : 's'} ${changed.join(', ')} changed or added` : '', dropped.length ? `${dropped.join(', ')} removed` : ''].filter(Boolean).join('; ');
+  const message = `this guest is a template, which cannot run, so Phoenix cannot run its steps (${what || 'the steps changed'}) and did not apply the change. It holds the steps it ran before its conversion (${recorded.map((r) => r.name).join(', ') || 'none'}), and its clones inherit those. To change it: put the steps back, or clone it into a new template whose own steps add what is new, or delete and re-create it`;
+  return { fields: { provisioned }, conditions: [notProvisioned('TemplateCannotRun', message)], secrets: [], stalled: { reason: 'TemplateCannotRun', message } };
+}
+
 /**
  * Runs or follows the next step. A ReconcileResult while provisioning is under way (or waits);
  * the outcome to converge with once every step succeeded for its current content.
@@ -98,14 +141,7 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
   if (!steps.length && !recorded.some((r) => r.phase === 'Starting' || r.phase === 'Running')) {
     return { fields: { provision: undefined, provisioned: undefined }, conditions: [], secrets: [] };
   }
-  const lookup = keyLookup(ctx);
-  const desired: Desired[] = steps.map((step) => {
-    const resolved = resolveStep(step, lookup, step.timeout ? parseDuration(step.timeout) : undefined);
-    return { resolved, hash: stepHash(resolved) };
-  });
-  const secrets = desired.flatMap((d) => secretValues(d.resolved));
-  const summary: DesiredStep[] = desired.map((d) => ({ name: d.resolved.name, hash: d.hash }));
-  const plan = planSteps(summary, recorded);
+  const { desired, summary, secrets, plan } = stepsPlan(ctx);
   try {
     if (plan.action === 'settle') return await settle(ctx, api, plan.index, plan.record, secrets);
     if (plan.action === 'done') {
