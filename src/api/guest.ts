@@ -103,7 +103,8 @@ export const guestSpecRules: s.CelRule[] = [
   // qemu-server's and pve-container's template calls refuse a guest with snapshots ("unable to create template, because VM contains snapshots").
   { rule: '!(has(self.template) && self.template && has(self.snapshots) && size(self.snapshots) > 0)', message: 'Proxmox cannot turn a guest with snapshots into a template: take snapshots on the guest, clone it, and make the clone the template', fieldPath: '.snapshots' },
   { rule: '!has(self.adopt) || !has(self.adopt.vmid) || !has(self.vmid) || self.vmid == self.adopt.vmid', message: 'vmid and adopt.vmid must agree', fieldPath: '.adopt.vmid' },
-  { rule: "!(has(self.powerState) && self.powerState == 'Stopped' && (has(self.provision) || has(self.healthChecks)))", message: 'provision and healthChecks run in the guest, which powerState: Stopped keeps off', fieldPath: '.provision' },
+  // A template's Stopped is its state once converted: it runs for its steps before that.
+  { rule: "!(has(self.powerState) && self.powerState == 'Stopped' && (has(self.provision) || has(self.healthChecks)) && !(has(self.template) && self.template))", message: 'provision and healthChecks run in the guest, which powerState: Stopped keeps off', fieldPath: '.provision' },
 ];
 
 /** Fields of a clone source; each kind adds its own reference to another Phoenix object. */

@@ -96,7 +96,8 @@ describe('templates and the golden chain (real API server + simulator)', functio
   it('converts without starting the guest again when the controller restarts between the shutdown and the conversion', async () => {
     // The conversion is refused until the controller has been restarted: the guest waits stopped, provisioned, not converted.
     env.sim.admin.injectFault({ kind: 'error', rate: 1, method: 'POST', path: '/nodes/{node}/qemu/{vmid}/template', message: 'simulated failure before the conversion' });
-    await apply(env, 'PhoenixVM', 'tpl-restart', vmSpec({ template: true, provision: [step('base', 'apt-get install -y curl\n')] }));
+    // powerState: Stopped is the template's state once converted; it still runs for its step first.
+    await apply(env, 'PhoenixVM', 'tpl-restart', vmSpec({ template: true, powerState: 'Stopped', provision: [step('base', 'apt-get install -y curl\n')] }));
     const waiting = await waitCondition(env, 'phoenixvms', 'tpl-restart', (o) => o.status?.vmid !== undefined && tasks(o.status.vmid).includes('qmshutdown') && env.sim.admin.guest(o.status.vmid)?.status === 'stopped' && /simulated failure before the conversion/.test(condition(o, 'Ready')?.message ?? ''), 'shut down, the conversion failing', 120_000);
     const vmid = waiting.status.vmid as number;
     assert.notEqual(env.sim.admin.guest(vmid)!.config['template'], '1');

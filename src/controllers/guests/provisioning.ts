@@ -117,7 +117,7 @@ export function templateProvisioning<O extends GuestObject>(ctx: GuestContext<O>
   const recorded = ctx.status.provision ?? [];
   const provisioned = progressText(summary, recorded);
   if (plan.action === 'done') {
-    const conditions = summary.length ? [{ type: 'Provisioned', status: 'True' as const, reason: 'StepsSucceeded', message: `${summary.length} step${summary.length === 1 ? '' : 's'} succeeded before the conversion to a template` }] : [];
+    const conditions = summary.length ? [succeeded(summary.length, ' before the conversion to a template')] : [];
     return { fields: { provisioned: summary.length ? provisioned : undefined }, conditions, secrets: [] };
   }
   const changed = summary.filter((step, i) => recorded[i]?.name !== step.name || recorded[i]?.hash !== step.hash || recorded[i]?.phase !== 'Succeeded').map((s) => s.name);
@@ -146,7 +146,7 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
     if (plan.action === 'settle') return await settle(ctx, api, plan.index, plan.record, secrets);
     if (plan.action === 'done') {
       const fields = { provision: plan.records.length ? plan.records : undefined, provisioned: progressText(summary, plan.records) };
-      const conditions = steps.length ? [{ type: 'Provisioned', status: 'True' as const, reason: 'StepsSucceeded', message: `${steps.length} step${steps.length === 1 ? '' : 's'} succeeded` }] : [];
+      const conditions = steps.length ? [succeeded(steps.length)] : [];
       return { fields, conditions, secrets };
     }
     const step = desired[plan.index]!;
@@ -170,6 +170,7 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
   }
 }
 
+const succeeded = (count: number, suffix = '') => ({ type: 'Provisioned', status: 'True' as const, reason: 'StepsSucceeded', message: `${count} step${count === 1 ? '' : 's'} succeeded${suffix}` });
 const notProvisioned = (reason: string, message: string) => ({ type: 'Provisioned', status: 'False' as const, reason, message });
 const underWay = (step: string) => notProvisioned('StepRunning', `step ${step} is running`);
 
@@ -220,7 +221,9 @@ async function poll<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, 
   if (status.exitCode !== 0) return stepFailed(ctx, index, summary, records, { ...ended, phase: 'Failed' }, `exited with code ${status.exitCode}${output ? `; last output:\n${output}` : ''}`, secrets);
   const next = replaced(records, index, { ...ended, phase: 'Succeeded' });
   await ctx.setup.events.normal(ctx.current, 'StepSucceeded', 'Provision', `step ${record.name} succeeded`);
-  await ctx.progress('Provisioning', `step ${index + 1}/${summary.length} ${record.name}: succeeded`, { provision: next, provisioned: progressText(summary, next), retry: undefined });
+  // The last step's success is said at once: a template-to-be goes on to its shutdown from here.
+  const all = progressText(summary, next) === `${summary.length}/${summary.length}` ? [succeeded(summary.length)] : undefined;
+  await ctx.progress('Provisioning', `step ${index + 1}/${summary.length} ${record.name}: succeeded`, { provision: next, provisioned: progressText(summary, next), retry: undefined }, all);
   return { requeueAfter: 100 };
 }
 

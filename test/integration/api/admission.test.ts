@@ -179,6 +179,8 @@ describe('API admission: the API server refuses bad manifests with field-level m
   it('accepts a provisioned template, and snapshots placed before and after provisioning', async () => {
     const step = { name: 'base', script: { inline: 'apt-get install -y curl\n' } };
     await create(mutate(vm('provisioned-template'), (s) => Object.assign(s, { agent: { enabled: true }, template: true, provision: [step], healthChecks: [{ name: 'curl', exec: { command: 'command -v curl' } }] })));
+    // Stopped is a template's state once converted; it still runs for its steps before that.
+    await create(mutate(vm('stopped-template'), (s) => Object.assign(s, { agent: { enabled: true }, template: true, powerState: 'Stopped', provision: [step] })));
     const created = await create(mutate(vm('golden-source'), (s) => Object.assign(s, { agent: { enabled: true }, provision: [step], snapshots: [{ name: 'pre-provision', when: 'BeforeProvisioning' }, { name: 'final-form' }] })));
     // The default is the one an operator means by a snapshot of a provisioned guest: after it.
     assert.deepEqual(created.spec.snapshots.map((x: { when: string }) => x.when), ['BeforeProvisioning', 'AfterProvisioning']);
