@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
 import { fileURLToPath } from 'node:url';
 import { kubectl } from '../support/kubectl.ts';
-import { startPhoenix, apply, waitReady, waitCondition, condition, getObject, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, condition, getObject, readyAtGeneration, G, type PhoenixEnv } from '../support/phoenix.ts';
 
 /**
  * Issue 13's golden chain through kubectl's path, with VMs (the guest agent transport): a
@@ -91,6 +91,14 @@ describe('templates and the golden chain (real API server + simulator)', functio
     assert.equal(env.sim.admin.guest(vmid)!.status, 'stopped');
     assert.deepEqual(runs(vmid), ['base']);
     assert.equal(tasks(vmid).filter((t) => t === 'qmstart').length, 1);
+    // The clone made earlier needs nothing more of its template: it still converges (here, a
+    // new tag) while the template is Stalled, and the changed step is not run in it.
+    const app = await getObject(env, 'phoenixvms', 'app');
+    await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixvms', namespace: env.namespace, name: 'app', body: { spec: { tags: ['app'] } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    const clone = await waitCondition(env, 'phoenixvms', 'app', (o) => o.metadata.generation > app.metadata.generation && readyAtGeneration(o), 'the clone Ready at its new generation');
+    assert.equal(env.sim.admin.guest(clone.status.vmid)!.config['tags'], 'app');
+    assert.deepEqual(runs(clone.status.vmid), ['app']);
+    assert.deepEqual(clone.status.inheritedSteps, app.status.inheritedSteps);
   });
 
   it('converts without starting the guest again when the controller restarts between the shutdown and the conversion', async () => {
