@@ -23,9 +23,12 @@ export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O
   const wanted = ctx.spec.snapshots ?? [];
   const managed = ctx.status.snapshots ?? [];
   if ((!wanted.length && !managed.length) || isTemplate || steady) return undefined;
-  const existing = new Set((await api.snapshots()).map((s) => s.name).filter((n) => n !== 'current'));
   const inside = (ctx.spec.provision?.length ?? 0) > 0 || (ctx.spec.healthChecks?.length ?? 0) > 0;
-  const missing = snapshotsAt(stage, wanted, inside, (ctx.status.provision?.length ?? 0) > 0).find((s) => !existing.has(s.name));
+  const due = snapshotsAt(stage, wanted, inside, (ctx.status.provision?.length ?? 0) > 0);
+  // Dropped snapshots are deleted at the first stage only: the others read nothing when nothing is due.
+  if (stage !== 'Configured' && !due.length) return undefined;
+  const existing = new Set((await api.snapshots()).map((s) => s.name).filter((n) => n !== 'current'));
+  const missing = due.find((s) => !existing.has(s.name));
   if (missing) {
     const description = holds.length ? withProvisioned(missing.description ?? '', holds, ownerMarkerPattern) : missing.description;
     const upid = await api.createSnapshot(missing.name, description);
