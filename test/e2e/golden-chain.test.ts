@@ -101,6 +101,24 @@ describe('templates and the golden chain (real API server + simulator)', functio
     assert.deepEqual(clone.status.inheritedSteps, app.status.inheritedSteps);
   });
 
+  it('keeps a template-to-be running, unconverted, until its health checks pass', async () => {
+    env.sim.admin.addAgentRule({ match: 'check-gate-open', exitCode: 1, stdout: 'gate closed\n' });
+    await apply(env, 'PhoenixVM', 'tpl-gated', vmSpec({
+      template: true,
+      provision: [step('base', 'apt-get install -y curl\n')],
+      healthChecks: [{ name: 'gate', exec: { command: 'check-gate-open' }, period: '1s', failureThreshold: 1 }],
+    }));
+    const gated = await waitCondition(env, 'phoenixvms', 'tpl-gated', (o) => o.status?.provisioned === '1/1' && condition(o, 'Healthy')?.status === 'False', 'provisioned and unhealthy', 120_000);
+    const vmid = gated.status.vmid as number;
+    assert.equal(env.sim.admin.guest(vmid)!.status, 'running');
+    assert.notEqual(env.sim.admin.guest(vmid)!.config['template'], '1');
+    assert.equal(condition(gated, 'Ready')?.status, 'False');
+    env.sim.admin.clearAgentRules();
+    await waitReady(env, 'phoenixvms', 'tpl-gated', 120_000);
+    assert.equal(env.sim.admin.guest(vmid)!.config['template'], '1');
+    assert.deepEqual(tasks(vmid).filter((t) => ['qmstart', 'qmshutdown', 'qmtemplate'].includes(t)), ['qmstart', 'qmshutdown', 'qmtemplate']);
+  });
+
   it('converts without starting the guest again when the controller restarts between the shutdown and the conversion', async () => {
     // The conversion is refused until the controller has been restarted: the guest waits stopped, provisioned, not converted.
     env.sim.admin.injectFault({ kind: 'error', rate: 1, method: 'POST', path: '/nodes/{node}/qemu/{vmid}/template', message: 'simulated failure before the conversion' });
