@@ -10,8 +10,10 @@
  * disk that is cloned (a source's status moves on when its steps run again after a snapshot;
  * the snapshot does not); it survives the source object's deletion (and a guest kept by
  * `deletionPolicy: Retain`); and it also serves a source cloned by VMID, with no object at all.
- * Proxmox does not copy a guest's description into its snapshots, so each snapshot carries its
- * own copy in the snapshot's description.
+ * Proxmox does not copy a guest's description into its snapshots (pve-guest-common's
+ * PVE/AbstractConfig.pm, __snapshot_copy_config, skips `description`), so each snapshot carries
+ * its own copy in the snapshot's description. A template cannot take a snapshot ("you can't take
+ * a snapshot if it's a template", __snapshot_prepare), so its own description is the place.
  */
 
 export interface StepRef {
