@@ -56,6 +56,10 @@ export const guestSpecFields = {
           rules: [{ rule: "self != 'current' && self != 'vzdump' && self.lowerAscii() != 'pending'", message: 'current, pending and vzdump are snapshot names Proxmox reserves' }],
         }),
         description: s.string({ description: 'Snapshot description.', maxLength: 1024 }),
+        when: s.literal(['BeforeProvisioning', 'AfterProvisioning'] as const, {
+          description: 'When the snapshot is taken on a guest with `provision` steps: `AfterProvisioning` (the default) once every step succeeded and the health checks pass, so it holds the finished guest (the golden-chain `final-form` that clones start from); `BeforeProvisioning` once the guest first runs and before its first step, so the steps can be rolled back. Either is taken once: a snapshot that exists is never taken again when steps change later. Without steps both are taken as soon as the guest is configured.',
+          default: 'AfterProvisioning',
+        }),
       },
       { description: 'A snapshot to keep.', required: ['name'] },
     ),
@@ -96,11 +100,11 @@ export const guestSpecRules: s.CelRule[] = [
   { rule: 'self.hypervisorRef == oldSelf.hypervisorRef', message: 'hypervisorRef is immutable: a guest cannot move between Proxmox endpoints', fieldPath: '.hypervisorRef' },
   { rule: '!has(oldSelf.template) || !oldSelf.template || (has(self.template) && self.template)', message: 'a template cannot be turned back into a guest', fieldPath: '.template' },
   { rule: "!(has(self.template) && self.template && has(self.powerState) && self.powerState == 'Running')", message: 'a template cannot run: remove powerState or set it to Stopped', fieldPath: '.powerState' },
+  // qemu-server's and pve-container's template calls refuse a guest with snapshots ("unable to create template, because VM contains snapshots").
   { rule: '!(has(self.template) && self.template && has(self.snapshots) && size(self.snapshots) > 0)', message: 'Proxmox cannot turn a guest with snapshots into a template: take snapshots on the guest, clone it, and make the clone the template', fieldPath: '.snapshots' },
   { rule: '!has(self.adopt) || !has(self.adopt.vmid) || !has(self.vmid) || self.vmid == self.adopt.vmid', message: 'vmid and adopt.vmid must agree', fieldPath: '.adopt.vmid' },
-  // Provisioning a template (start, steps, stop, convert) is a later slice of issue 13.
-  { rule: '!(has(self.template) && self.template && (has(self.provision) || has(self.healthChecks)))', message: 'provisioning or health-checking a template is not supported yet: provision a guest, then clone it', fieldPath: '.provision' },
-  { rule: "!(has(self.powerState) && self.powerState == 'Stopped' && (has(self.provision) || has(self.healthChecks)))", message: 'provision and healthChecks run in the guest, which powerState: Stopped keeps off', fieldPath: '.provision' },
+  // A template's Stopped is its state once converted: it runs for its steps before that.
+  { rule: "!(has(self.powerState) && self.powerState == 'Stopped' && (has(self.provision) || has(self.healthChecks)) && !(has(self.template) && self.template))", message: 'provision and healthChecks run in the guest, which powerState: Stopped keeps off', fieldPath: '.provision' },
 ];
 
 /** Fields of a clone source; each kind adds its own reference to another Phoenix object. */

@@ -130,10 +130,23 @@ const checkStatus = s.object(
   { description: 'A health check\'s state.', required: ['name', 'healthy'] },
 );
 
+const inheritedStep = s.object(
+  {
+    name: s.string({ description: 'The step.', maxLength: 63 }),
+    hash: s.string({ description: 'Its content hash when it ran in the source.', maxLength: 64 }),
+    source: s.string({ description: 'Where it ran: `VMID <n>`, with `@<snapshot>` for a snapshot.', maxLength: 64 }),
+  },
+  { description: 'A provisioning step that ran in the clone source.', required: ['name', 'hash', 'source'] },
+);
+
 export const provisionStatusFields = {
   provision: s.array(stepStatus, { description: 'The provisioning steps as run, in order.', maxItems: 32 }),
   provisioned: s.string({ description: 'Progress at a glance: steps succeeded of steps declared, such as `2/3`.', maxLength: 16 }),
   healthChecks: s.array(checkStatus, { description: 'The health checks\' state.', maxItems: 16 }),
+  inheritedSteps: s.array(inheritedStep, {
+    description: 'The steps this clone inherited: those its source had run when the template was converted or the snapshot taken, read from the source\'s Proxmox description before the clone was sent. They are not run again in the clone; `provision` lists only its own steps, run on top.',
+    maxItems: 64,
+  }),
 };
 
 export type ProvisionStep = s.Infer<typeof provisionStep>;

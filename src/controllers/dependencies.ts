@@ -30,9 +30,15 @@ interface WithDependencies {
     source?: { clone?: { lxcRef?: { name: string }; vmRef?: { name: string } } };
     vmRef?: { name: string };
   };
+  status?: unknown;
 }
 
-/** Everything an object waits for: its `dependsOn`, plus a clone source or a stack's VM. */
+/**
+ * Everything an object waits for: its `dependsOn`, plus a stack's VM, and a clone source until
+ * the clone exists (a config digest recorded). A made clone needs nothing more of its source: a
+ * template whose changed steps cannot run (TemplateCannotRun) or a source re-running its steps
+ * must not take every clone made from it out of Ready.
+ */
 export function dependenciesOf(object: WithDependencies): DependencyRef[] {
   const namespace = object.metadata.namespace;
   const refs: DependencyRef[] = [];
@@ -40,7 +46,7 @@ export function dependenciesOf(object: WithDependencies): DependencyRef[] {
     const ref: DependencyRef = kind === 'PhoenixHypervisor' ? { kind, name } : { kind, name, ...(namespace ? { namespace } : {}) };
     if (!refs.some((r) => r.kind === ref.kind && r.name === ref.name)) refs.push(ref);
   };
-  const clone = object.spec.source?.clone;
+  const clone = (object.status as { configDigest?: string } | undefined)?.configDigest === undefined ? object.spec.source?.clone : undefined;
   if (clone?.lxcRef) add('PhoenixLXC', clone.lxcRef.name);
   if (clone?.vmRef) add('PhoenixVM', clone.vmRef.name);
   if (object.spec.vmRef) add('PhoenixVM', object.spec.vmRef.name);

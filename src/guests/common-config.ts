@@ -1,3 +1,4 @@
+import { stripProvisioned } from '../provision/lineage.ts';
 import type { PropertyFormat } from '../proxmox/schema.ts';
 import { parseSize, GiB, MiB } from '../proxmox/size.ts';
 import { describeWithMarker, readMarker, type Owner } from './marker.ts';
@@ -70,7 +71,8 @@ export function startupOption(startup: NonNullable<CommonGuestSpec['startup']>):
 function descriptionOption(description: string | undefined, id: GuestIdentity): DesiredOption {
   const desired = describeWithMarker(description, id.owner);
   if (description === undefined && foundGuest(id)) return scalar('description', desired, (v) => readMarker(v)?.uid);
-  return scalar('description', desired, (v) => (v ?? '').trim() || undefined);
+  // The provisioned marker is written by the pipeline (controllers/guests/lineage.ts), not the spec.
+  return scalar('description', desired, (v) => stripProvisioned(v ?? '').trim() || undefined);
 }
 
 /** An adopted or observed guest: Phoenix found it rather than made it from the spec. */

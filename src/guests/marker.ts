@@ -11,7 +11,7 @@ export interface Owner {
   readonly ref: string;
 }
 
-const markerRe = /\n*<!-- phoenix:owner uid=([0-9a-fA-F-]{1,64}) ref=([^>\n]{1,300}) -->\s*$/;
+export const ownerMarkerPattern = /\n*<!-- phoenix:owner uid=([0-9a-fA-F-]{1,64}) ref=([^>\n]{1,300}) -->\s*$/;
 
 export function markerFor(owner: Owner): string {
   return `<!-- phoenix:owner uid=${owner.uid} ref=${owner.ref.replace(/-->/g, '')} -->`;
@@ -24,12 +24,12 @@ export function describeWithMarker(description: string | undefined, owner: Owner
 }
 
 export function readMarker(description: string | undefined): Owner | undefined {
-  const match = description?.match(markerRe);
+  const match = description?.match(ownerMarkerPattern);
   return match ? { uid: match[1] ?? '', ref: match[2] ?? '' } : undefined;
 }
 
 export function stripMarker(description: string): string {
-  return description.replace(markerRe, '');
+  return description.replace(ownerMarkerPattern, '');
 }
 
 export type Ownership = 'ours' | 'unmarked' | 'foreign';

@@ -15,6 +15,7 @@ import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 import { recordIdentity } from './identity.ts';
+import { inheritedSteps } from './lineage.ts';
 import { freshSince } from '../observe-cycle.ts';
 
 /**
@@ -83,7 +84,9 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
   const intent = { vmid: api.vmid, node: api.node, submittedTime: new Date().toISOString() };
   // The intent is in status before the request leaves: whatever happens to the answer, a later
   // reconcile (or another controller) knows a guest may exist at this VMID.
-  await ctx.progress('Creating', `sending the ${creation.action} of VMID ${api.vmid}`, { creation: { ...intent, outcome: 'Submitted' }, targetNode: ctx.spec.node });
+  // What the clone inherits is read from the very source it copies, and recorded with the intent.
+  const inherited = creation.action === 'clone' ? await cloneInheritance(ctx, api, creation.source) : [];
+  await ctx.progress('Creating', `sending the ${creation.action} of VMID ${api.vmid}`, { creation: { ...intent, outcome: 'Submitted' }, targetNode: ctx.spec.node, inheritedSteps: inherited.length ? inherited : undefined });
   let upid: string;
   try {
     upid = creation.action === 'create' ? await api.create(creation.params) : await api.cloneFrom(creation.source, creation.params);
@@ -173,5 +176,19 @@ async function preflight<O extends GuestObject>(ctx: GuestContext<O>, connection
   const hasStorage = (list: { storage: string }[]) => list.some((s) => s.storage === storage);
   if (storage && !hasStorage(await connection.facts.find(`storages:${node}`, () => pve.storages(node), hasStorage))) {
     throw new TerminalError('StorageNotFound', `storage ${storage} is not available on node ${node}`, { recheckAfterMs: ctx.nextCycle() });
+  }
+}
+
+/**
+ * What the clone inherits. A token that may clone the source but not read it (no VM.Audit there)
+ * still clones: the record is history, not a condition of the clone, so it is left out and said.
+ */
+async function cloneInheritance<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, source: number): Promise<Awaited<ReturnType<typeof inheritedSteps>>> {
+  try {
+    return await inheritedSteps(api, source, ctx.spec.source?.clone?.snapshot);
+  } catch (err) {
+    if (!isProxmoxError(err, 'Forbidden')) throw err;
+    await ctx.setup.events.warning(ctx.current, 'InheritanceUnknown', 'clone', `cannot read the description of VMID ${source}, so the steps this clone inherits are not recorded: ${(err as Error).message}`);
+    return [];
   }
 }

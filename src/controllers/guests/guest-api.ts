@@ -23,6 +23,8 @@ export interface GuestApi {
   create(params: Params): Promise<string>;
   /** Clones `sourceVmid` (on this node) to this guest's VMID. */
   cloneFrom(sourceVmid: number, params: Params): Promise<string>;
+  /** The description of a clone source on this node: that of its snapshot `snapshot`, or its own. */
+  sourceDescription(sourceVmid: number, snapshot: string | undefined): Promise<string | undefined>;
   /** Writes options; returns a UPID when Proxmox ran the change as a task (VMs). `reverts`: pending changes to cancel. */
   updateConfig(params: Params, deletes: readonly string[], digest: string | undefined, reverts?: readonly string[]): Promise<string | undefined>;
   resize(disk: string, size: string, digest: string | undefined): Promise<string | undefined>;
@@ -167,6 +169,13 @@ class PveGuest implements GuestApi {
 
   async create(params: Params): Promise<string> {
     return this.#collection().$post({ vmid: this.vmid, ...params } as never);
+  }
+
+  async sourceDescription(sourceVmid: number, snapshot: string | undefined): Promise<string | undefined> {
+    const source = (this.#client.api.nodes.$(this.node) as any)[this.type].$(sourceVmid);
+    // A snapshot's own description: Proxmox does not copy the guest's description into its snapshots.
+    if (snapshot !== undefined) return ((await source.snapshot.$get()) as { name: string; description?: string }[]).find((s) => s.name === snapshot)?.description;
+    return ((await source.config.$get()) as GuestConfig).description as string | undefined;
   }
 
   async cloneFrom(sourceVmid: number, params: Params): Promise<string> {

@@ -8,20 +8,32 @@ import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import { snapshotBeforeRestart } from './snapshots.ts';
 import { startsAfter } from './start-order.ts';
+import { templateNext } from '../../provision/chain.ts';
 
 /**
- * Converts the guest to a template when the spec says so (stopping it first), else brings it
- * to its power state: started only after the guests it starts after, shut down gracefully.
+ * Converts the guest to a template when the spec says so, else brings it to its power state:
+ * started only after the guests it starts after, shut down gracefully.
+ *
+ * A template-to-be with steps or checks first runs like any guest until they are all done
+ * (`finished`, read from status: provision/chain.ts), then is shut down cleanly and converted.
+ * Conversion is only ever sent for a guest Proxmox reports stopped just before, so a controller
+ * killed between the shutdown and the conversion converts on its next reconcile, and a guest
+ * started meanwhile by someone else is shut down again first, never converted while it runs.
+ * `beforeConversion` writes what clones inherit into the guest's description.
  */
-export async function convergeTemplateAndPower<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, isTemplate: boolean, running: boolean): Promise<ReconcileResult | undefined> {
-  if (ctx.spec.template && !isTemplate) {
-    if (running) return ctx.powerTask(api, 'stop', () => api.stop(), 'stopping before conversion to a template');
+export async function convergeTemplateAndPower<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, isTemplate: boolean, running: boolean, finished: boolean, beforeConversion: () => Promise<ReconcileResult | undefined>): Promise<ReconcileResult | undefined> {
+  const next = ctx.spec.template && !isTemplate ? templateNext(finished, running) : undefined;
+  if (next === 'shutdown') return ctx.powerTask(api, 'shutdown', () => api.shutdown(shutdownSeconds(ctx)), `shutting down cleanly before the conversion to a template (hard stop after ${shutdownSeconds(ctx)} s)`);
+  if (next === 'convert') {
+    if ((await api.currentStatus()).status !== 'stopped') return { requeueAfter: 500 };
+    const prepared = await beforeConversion();
+    if (prepared) return prepared;
     const upid = await api.convertToTemplate();
     await ctx.setup.events.normal(ctx.current, 'Templated', 'Template', `converted VMID ${api.vmid} to a template`);
     if (upid) return ctx.trackTask(api, upid, 'template', 'converting to a template');
     return { requeueAfter: 500 };
   }
-  const wantRunning = !isTemplate && (ctx.spec.powerState ?? (ctx.spec.template ? 'Stopped' : 'Running')) === 'Running';
+  const wantRunning = next === 'run' || (!isTemplate && (ctx.spec.powerState ?? (ctx.spec.template ? 'Stopped' : 'Running')) === 'Running');
   if (wantRunning && !running) {
     const earlier = startOrderBlockers(ctx);
     if (earlier.length) {
@@ -31,10 +43,14 @@ export async function convergeTemplateAndPower<O extends GuestObject>(ctx: Guest
     return ctx.powerTask(api, 'start', () => api.start(), 'starting', await powerDrift(ctx, 'Stopped', 'Running'));
   }
   if (!wantRunning && running) {
-    const timeout = Math.max(1, Math.round(parseDuration(ctx.spec.shutdownTimeout ?? '3m') / 1000));
+    const timeout = shutdownSeconds(ctx);
     return ctx.powerTask(api, 'shutdown', () => api.shutdown(timeout), `shutting down (hard stop after ${timeout} s)`, await powerDrift(ctx, 'Running', 'Stopped'));
   }
   return undefined;
+}
+
+function shutdownSeconds<O extends GuestObject>(ctx: GuestContext<O>): number {
+  return Math.max(1, Math.round(parseDuration(ctx.spec.shutdownTimeout ?? '3m') / 1000));
 }
 
 /** With restartPolicy IfRequired, restarts a running guest that has pending changes (after a snapshot, when asked). */

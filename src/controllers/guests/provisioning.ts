@@ -17,7 +17,7 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import type { StepStatus } from '../../api/provision.ts';
-import { planSteps, progressText, type DesiredStep } from '../../provision/plan.ts';
+import { planSteps, progressText, type DesiredStep, type StepPlan } from '../../provision/plan.ts';
 import { resolveStep, secretValues, type KeyLookup, type ResolvedStep } from '../../provision/step-inputs.ts';
 import { stepHash } from '../../provision/step-hash.ts';
 import { outputTail } from '../../provision/output.ts';
@@ -43,6 +43,8 @@ export interface ProvisionOutcome {
   readonly conditions: { type: string; status: 'True' | 'False'; reason: string; message: string }[];
   /** Every Secret value the steps read, to mask in anything else recorded (health-check output). */
   readonly secrets: string[];
+  /** Set when the steps cannot be applied at all (a converted template's changed steps): converged otherwise, and Stalled with this. */
+  readonly stalled?: { readonly reason: string; readonly message: string };
 }
 
 interface Desired {
@@ -81,6 +83,49 @@ function keyLookup<O extends GuestObject>(ctx: GuestContext<O>): KeyLookup {
   };
 }
 
+export interface StepsPlan {
+  readonly desired: readonly Desired[];
+  readonly summary: DesiredStep[];
+  /** Every Secret value the steps read. */
+  readonly secrets: string[];
+  readonly plan: StepPlan;
+}
+
+/**
+ * The steps as the spec wants them now (their inputs read from the caches) and which runs next
+ * by the records in status: no call to the guest, so it also serves a stopped guest and a
+ * template (src/provision/chain.ts).
+ */
+export function stepsPlan<O extends GuestObject>(ctx: GuestContext<O>): StepsPlan {
+  const lookup = keyLookup(ctx);
+  const desired: Desired[] = (ctx.spec.provision ?? []).map((step) => {
+    const resolved = resolveStep(step, lookup, step.timeout ? parseDuration(step.timeout) : undefined);
+    return { resolved, hash: stepHash(resolved) };
+  });
+  const summary: DesiredStep[] = desired.map((d) => ({ name: d.resolved.name, hash: d.hash }));
+  return { desired, summary, secrets: desired.flatMap((d) => secretValues(d.resolved)), plan: planSteps(summary, ctx.status.provision ?? []) };
+}
+
+/**
+ * A template cannot run, so its steps cannot either: once converted, a change to them is
+ * reported (Stalled, TemplateCannotRun) and never applied. The records stay those of the runs
+ * the template holds, which is what its clones inherit.
+ */
+export function templateProvisioning<O extends GuestObject>(ctx: GuestContext<O>): ProvisionOutcome {
+  const { summary, plan } = stepsPlan(ctx);
+  const recorded = ctx.status.provision ?? [];
+  const provisioned = progressText(summary, recorded);
+  if (plan.action === 'done') {
+    const conditions = summary.length ? [succeeded(summary.length, ' before the conversion to a template')] : [];
+    return { fields: { provisioned: summary.length ? provisioned : undefined }, conditions, secrets: [] };
+  }
+  const changed = summary.filter((step, i) => recorded[i]?.name !== step.name || recorded[i]?.hash !== step.hash || recorded[i]?.phase !== 'Succeeded').map((s) => s.name);
+  const dropped = recorded.filter((r) => !summary.some((s) => s.name === r.name)).map((r) => r.name);
+  const what = [changed.length ? `step${changed.length === 1 ? '' : 's'} ${changed.join(', ')} changed or added` : '', dropped.length ? `${dropped.join(', ')} removed` : ''].filter(Boolean).join('; ');
+  const message = `this guest is a template, which cannot run, so Phoenix cannot run its steps (${what || 'the steps changed'}) and did not apply the change. It holds the steps it ran before its conversion (${recorded.map((r) => r.name).join(', ') || 'none'}), and its clones inherit those. To change it: put the steps back, or clone it into a new template whose own steps add what is new, or delete and re-create it`;
+  return { fields: { provisioned }, conditions: [notProvisioned('TemplateCannotRun', message)], secrets: [], stalled: { reason: 'TemplateCannotRun', message } };
+}
+
 /**
  * Runs or follows the next step. A ReconcileResult while provisioning is under way (or waits);
  * the outcome to converge with once every step succeeded for its current content.
@@ -91,23 +136,16 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
   if (!steps.length && !recorded.some((r) => r.phase === 'Starting' || r.phase === 'Running')) {
     return { fields: { provision: undefined, provisioned: undefined }, conditions: [], secrets: [] };
   }
-  const lookup = keyLookup(ctx);
-  const desired: Desired[] = steps.map((step) => {
-    const resolved = resolveStep(step, lookup, step.timeout ? parseDuration(step.timeout) : undefined);
-    return { resolved, hash: stepHash(resolved) };
-  });
-  const secrets = desired.flatMap((d) => secretValues(d.resolved));
+  const { desired, summary, secrets, plan } = stepsPlan(ctx);
   // Masked in logs and events too, wherever an error might carry one.
   for (const value of secrets) ctx.setup.redactor.addSecret(value);
-  const summary: DesiredStep[] = desired.map((d) => ({ name: d.resolved.name, hash: d.hash }));
-  const plan = planSteps(summary, recorded);
   // Resolved only once there is work inside: a guest with no steps needs no transport.
   const api = plan.action === 'done' ? undefined : transport();
   try {
     if (plan.action === 'settle') return await settle(ctx, api!, plan.index, plan.record, secrets);
     if (plan.action === 'done') {
       const fields = { provision: plan.records.length ? plan.records : undefined, provisioned: progressText(summary, plan.records) };
-      const conditions = steps.length ? [{ type: 'Provisioned', status: 'True' as const, reason: 'StepsSucceeded', message: `${steps.length} step${steps.length === 1 ? '' : 's'} succeeded` }] : [];
+      const conditions = steps.length ? [succeeded(steps.length)] : [];
       return { fields, conditions, secrets };
     }
     const step = desired[plan.index]!;
@@ -132,6 +170,7 @@ export async function convergeProvisioning<O extends GuestObject>(ctx: GuestCont
   }
 }
 
+const succeeded = (count: number, suffix = '') => ({ type: 'Provisioned', status: 'True' as const, reason: 'StepsSucceeded', message: `${count} step${count === 1 ? '' : 's'} succeeded${suffix}` });
 const notProvisioned = (reason: string, message: string) => ({ type: 'Provisioned', status: 'False' as const, reason, message });
 const underWay = (step: string) => notProvisioned('StepRunning', `step ${step} is running`);
 
@@ -187,7 +226,9 @@ async function poll<O extends GuestObject>(ctx: GuestContext<O>, api: GuestTrans
   if (status.exitCode !== 0) return stepFailed(ctx, index, summary, records, { ...ended, phase: 'Failed' }, `exited with code ${status.exitCode}${output ? `; last output:\n${output}` : ''}`, secrets);
   const next = replaced(records, index, { ...ended, phase: 'Succeeded' });
   await ctx.setup.events.normal(ctx.current, 'StepSucceeded', 'Provision', `step ${record.name} succeeded`);
-  await ctx.progress('Provisioning', `step ${index + 1}/${summary.length} ${record.name}: succeeded`, { provision: next, provisioned: progressText(summary, next), retry: undefined });
+  // The last step's success is said at once: a template-to-be goes on to its shutdown from here.
+  const all = progressText(summary, next) === `${summary.length}/${summary.length}` ? [succeeded(summary.length)] : undefined;
+  await ctx.progress('Provisioning', `step ${index + 1}/${summary.length} ${record.name}: succeeded`, { provision: next, provisioned: progressText(summary, next), retry: undefined }, all);
   return { requeueAfter: 100 };
 }
 

@@ -33,9 +33,14 @@ import { convergePool } from './converge-pool.ts';
 import { convergeFirewall } from './converge-firewall.ts';
 import { runningTask } from '../tasks.ts';
 import { configMaps, type ConfigMapObject } from '../configmaps.ts';
-import { convergeProvisioning, provisionReferences, type ProvisionOutcome } from './provisioning.ts';
-import { convergeHealthChecks } from './health-checks.ts';
+import { convergeProvisioning, provisionReferences, stepsPlan, templateProvisioning, type ProvisionOutcome } from './provisioning.ts';
 import { guestTransport } from './guest-transport.ts';
+import { markLineage } from './lineage.ts';
+import { insideFinished } from '../../provision/chain.ts';
+import { lineage, readProvisioned, withProvisioned } from '../../provision/lineage.ts';
+import { ownerMarkerPattern } from '../../guests/marker.ts';
+import { convergeHealthChecks } from './health-checks.ts';
+import type { StepStatus } from '../../api/provision.ts';
 
 /**
  * The whole lifecycle of a Proxmox guest (PhoenixLXC or PhoenixVM): create or clone, configure,
@@ -280,7 +285,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       for (const change of diff.changes) {
         if (reverts.includes(change.key)) continue;
         if (change.value === undefined) deletes.push(change.key);
-        else set[change.key] = change.value;
+        // A written description keeps the provisioned marker the guest carries (what its clones inherit).
+        else set[change.key] = change.key === 'description' ? withProvisioned(change.value, readProvisioned(String(config.description ?? '')), ownerMarkerPattern) : change.value;
       }
       let upid: string | undefined;
       try {
@@ -327,12 +333,20 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const poolStep = await convergePool(this, connection, api, steady);
     if (poolStep) return poolStep;
 
-    const snapshotStep = await ensureSnapshots(this, api, isTemplate, steady);
+    // The order inside (provision/chain.ts): start, BeforeProvisioning snapshots, steps, checks,
+    // AfterProvisioning snapshots, and for a template shutdown and conversion.
+    const insideDeclared = (this.spec.provision?.length ?? 0) > 0 || (this.spec.healthChecks?.length ?? 0) > 0;
+    const inherited = this.status.inheritedSteps ?? [];
+    const snapshotStep = await ensureSnapshots(this, api, isTemplate, steady, 'Configured', inherited);
     if (snapshotStep) return snapshotStep;
 
     // Out of steady state the snapshot may predate Phoenix's own last action: ask the guest.
     const running = (steady ? await this.powerFromCycle(connection, api) : (await api.currentStatus()).status) === 'running';
-    const powerStep = await convergeTemplateAndPower(this, api, isTemplate, running);
+    const becoming = this.spec.template === true && !isTemplate;
+    const steps = becoming && insideDeclared ? stepsPlan(this) : undefined;
+    const finished = !steps || insideFinished(steps.plan.action === 'done', (this.spec.healthChecks ?? []).map((c) => c.name), this.status.healthChecks);
+    const holds = lineage(inherited, steps?.summary ?? []);
+    const powerStep = await convergeTemplateAndPower(this, api, isTemplate, running, finished, () => markLineage(this, api, holds));
     if (powerStep) return powerStep;
 
     const pending = isTemplate ? [] : steady ? [...(this.status.pendingChanges ?? [])] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
@@ -341,8 +355,12 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const pruned = await pruneRestartSnapshots(this, api, steady);
     if (pruned) return pruned;
 
-    // Inside the running guest: the provisioning steps, then the health checks.
+    // Inside the running guest: the BeforeProvisioning snapshots, the steps, then the checks.
     const inside = running && !isTemplate;
+    if (inside && insideDeclared) {
+      const before = await ensureSnapshots(this, api, isTemplate, steady, 'BeforeProvisioning', inherited);
+      if (before) return before;
+    }
     const transport = once(() => guestTransport(this, connection, api));
     let provisioned: ProvisionOutcome | undefined;
     let health: Awaited<ReturnType<typeof convergeHealthChecks>> | undefined;
@@ -350,10 +368,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     // stalls it, with everything else about it recorded as converged.
     let stalledInside: TerminalError | undefined;
     try {
-      const outcome = inside ? await convergeProvisioning(this, transport) : undefined;
+      const outcome = inside ? await convergeProvisioning(this, transport) : isTemplate && insideDeclared ? templateProvisioning(this) : undefined;
       if (outcome && !('fields' in outcome)) return outcome;
       provisioned = outcome;
-      health = inside ? await convergeHealthChecks(this, transport, provisioned?.secrets ?? []) : undefined;
+      health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, transport, provisioned?.secrets ?? []) : undefined;
     } catch (err) {
       if (!(err instanceof TerminalError)) throw err;
       stalledInside = err;
@@ -361,6 +379,18 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const insideFields = { ...provisioned?.fields, ...health?.fields };
     const insideConditions = stalledInside && this.spec.provision?.length ? [{ type: 'Provisioned', status: 'False' as const, reason: stalledInside.reason, message: stalledInside.message }] : [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
     const nextCheck = (): number => Math.min(this.nextCycle(), health?.nextDueMs ?? Infinity);
+    if (inside && insideDeclared && !stalledInside && !provisioned?.stalled && health?.healthy !== false) {
+      // Everything inside is done: the snapshots declared to follow it (final-form), which hold
+      // (and say, for clones) every step the guest ran.
+      const own = ((provisioned?.fields as { provision?: StepStatus[] } | undefined)?.provision ?? []).filter((r) => r.phase === 'Succeeded');
+      const after = await ensureSnapshots(this, api, isTemplate, steady, 'AfterProvisioning', lineage(inherited, own));
+      if (after) return after;
+      if (becoming) {
+        // The template-to-be is done: written down now, so the next reconcile shuts it down.
+        await this.progress('Provisioned', 'steps and health checks done; shutting down for the conversion to a template next', insideFields, insideConditions);
+        return { requeueAfter: 100 };
+      }
+    }
 
     // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
     const dynamic = hasDynamicAddresses(this.spec);
@@ -382,6 +412,10 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     if (stalledInside) {
       await this.write({ phase: 'stalled', reason: stalledInside.reason, message: stalledInside.message, fields, conditions: insideConditions });
       return { requeueAfter: stalledInside.recheckAfterMs ?? this.nextCycle() };
+    }
+    if (provisioned?.stalled) {
+      await this.write({ phase: 'stalled', ...provisioned.stalled, fields, conditions: insideConditions });
+      return { requeueAfter: this.nextCycle() };
     }
     if (rootOnly.length) {
       const keys = rootOnly.map((c) => c.key).join(', ');

@@ -4,27 +4,39 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
+import { snapshotsAt, type SnapshotStage } from '../../provision/chain.ts';
+import { withProvisioned, type StepRef } from '../../provision/lineage.ts';
+import { ownerMarkerPattern } from '../../guests/marker.ts';
 
 /** Snapshots Phoenix takes by itself before restarts; never counted as declared snapshots. */
 const restartSnapshotPrefix = 'phoenix-restart-';
 
 /**
- * Keeps the snapshots in spec.snapshots: takes missing ones, and deletes those dropped from
- * the list, but only if Phoenix took them (status.snapshots). One task per reconcile. In steady
- * state the list is not read: snapshots are in the config file, so an unchanged digest means
- * the list the converged reconcile found complete.
+ * Keeps the snapshots in spec.snapshots: takes the missing ones due at this stage of the guest's
+ * pipeline (provision/chain.ts), and deletes those dropped from the list, but only if Phoenix
+ * took them (status.snapshots). One task per reconcile. In steady state the list is not read:
+ * snapshots are in the config file, so an unchanged digest means the list the converged
+ * reconcile found complete. Each snapshot's description carries the provisioned marker of the
+ * steps it holds (provision/lineage.ts), which clones made from it inherit.
  */
-export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, isTemplate: boolean, steady: boolean): Promise<ReconcileResult | undefined> {
+export async function ensureSnapshots<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, isTemplate: boolean, steady: boolean, stage: SnapshotStage, holds: readonly StepRef[]): Promise<ReconcileResult | undefined> {
   const wanted = ctx.spec.snapshots ?? [];
   const managed = ctx.status.snapshots ?? [];
   if ((!wanted.length && !managed.length) || isTemplate || steady) return undefined;
+  const inside = (ctx.spec.provision?.length ?? 0) > 0 || (ctx.spec.healthChecks?.length ?? 0) > 0;
+  const due = snapshotsAt(stage, wanted, inside, (ctx.status.provision?.length ?? 0) > 0);
+  // Dropped snapshots are deleted at the first stage only: the others read nothing when nothing is due.
+  if (stage !== 'Configured' && !due.length) return undefined;
   const existing = new Set((await api.snapshots()).map((s) => s.name).filter((n) => n !== 'current'));
-  const missing = wanted.find((s) => !existing.has(s.name));
+  const missing = due.find((s) => !existing.has(s.name));
   if (missing) {
-    const upid = await api.createSnapshot(missing.name, missing.description);
-    await ctx.setup.events.normal(ctx.current, 'Snapshotting', 'Snapshot', `taking snapshot ${missing.name}`);
-    return ctx.trackTask(api, upid, 'snapshot', `taking snapshot ${missing.name}`, { reason: 'Snapshotting', fields: { snapshots: [...new Set([...managed, missing.name])].sort() } });
+    const description = holds.length ? withProvisioned(missing.description ?? '', holds, ownerMarkerPattern) : missing.description;
+    const upid = await api.createSnapshot(missing.name, description);
+    const when = inside ? (stage === 'BeforeProvisioning' ? ' before provisioning' : ' after provisioning') : '';
+    await ctx.setup.events.normal(ctx.current, 'Snapshotting', 'Snapshot', `taking snapshot ${missing.name}${when}`);
+    return ctx.trackTask(api, upid, 'snapshot', `taking snapshot ${missing.name}${when}`, { reason: 'Snapshotting', fields: { snapshots: [...new Set([...managed, missing.name])].sort() } });
   }
+  if (stage !== 'Configured') return undefined;
   const dropped = managed.find((name) => !wanted.some((w) => w.name === name));
   if (dropped === undefined) return undefined;
   const remaining = managed.filter((name) => name !== dropped);

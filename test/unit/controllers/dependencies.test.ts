@@ -9,6 +9,12 @@ describe('dependencies', () => {
     assert.deepEqual(deps, [ref('base'), { kind: 'PhoenixHypervisor', name: 'pve' }]);
   });
 
+  it('stops counting a clone source once the clone exists, but keeps its other dependencies', () => {
+    const spec = { source: { clone: { vmRef: { name: 'base-tpl' } } }, dependsOn: [{ kind: 'PhoenixHypervisor' as const, name: 'pve' }] };
+    assert.deepEqual(dependenciesOf({ metadata: { namespace: 'ns' }, spec, status: { vmid: 120 } }), [{ kind: 'PhoenixVM', name: 'base-tpl', namespace: 'ns' }, { kind: 'PhoenixHypervisor', name: 'pve' }]);
+    assert.deepEqual(dependenciesOf({ metadata: { namespace: 'ns' }, spec, status: { vmid: 120, configDigest: 'abc' } }), [{ kind: 'PhoenixHypervisor', name: 'pve' }]);
+  });
+
   it('spells out the cycle an object is part of', () => {
     const graph: Record<string, string[]> = { a: ['b'], b: ['c'], c: ['a'], d: ['a'] };
     const edges = (r: DependencyRef) => graph[r.name]?.map(ref);

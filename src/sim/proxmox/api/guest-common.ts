@@ -463,9 +463,10 @@ export function applyResize(sim: Simulator, g: SimGuestState, disk: string, newS
 export function assertTemplatable(sim: Simulator, g: SimGuestState): void {
   sim.checkLock(g);
   const word = label(g.type);
+  // In this order and these words in qemu-server's PVE/API2/Qemu.pm and pve-container's PVE/API2/LXC.pm (`template`).
+  if (g.snapshots.length > 0) throw fail(`unable to create template, because ${word} contains snapshots`);
   if (g.config['template'] === '1') throw fail("you can't convert a template to a template");
   if (g.status === 'running') throw fail(g.type === 'qemu' ? "you can't convert a VM to template if VM is running" : "you can't convert a CT to template if the CT is running");
-  if (g.snapshots.length > 0) throw fail(`you can't convert a ${word} to template because ${word} contains snapshots`);
 }
 
 /** Offline (or restart/online) migration: a task under lock `migrate` that moves the guest and its local volumes. */

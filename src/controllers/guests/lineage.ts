@@ -1,0 +1,35 @@
+/** The provisioned marker a template-to-be writes into its description before its conversion (provision/lineage.ts). */
+
+import type { ReconcileResult } from '../../runtime/controller.ts';
+import { ownerMarkerPattern } from '../../guests/marker.ts';
+import { readProvisioned, sameSteps, withProvisioned, type StepRef } from '../../provision/lineage.ts';
+import type { GuestObject } from './adapter.ts';
+import type { GuestApi } from './guest-api.ts';
+import type { GuestContext } from './guest-context.ts';
+
+/**
+ * Writes the steps the guest holds into its description, unless it says so already. Part of the
+ * conversion's preparation: a template's description is what its clones read.
+ */
+export async function markLineage<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, holds: readonly StepRef[]): Promise<ReconcileResult | undefined> {
+  if (!holds.length) return undefined;
+  const config = await api.config();
+  const description = String(config?.description ?? '');
+  if (!config || sameSteps(readProvisioned(description), holds)) return undefined;
+  const upid = await api.updateConfig({ description: withProvisioned(description, holds, ownerMarkerPattern) }, [], config.digest);
+  const message = `recording the ${holds.length} provisioned step${holds.length === 1 ? '' : 's'} in the description, for the clones of the template`;
+  if (upid) return ctx.trackTask(api, upid, 'configure', message, { reason: 'RecordingSteps' });
+  await ctx.progress('RecordingSteps', message);
+  return { requeueAfter: 100 };
+}
+
+/**
+ * The steps a clone inherits: the marker in its source's description, that of the snapshot it
+ * is cloned from, or the template's own. Read before the clone is sent, so what the clone
+ * copies and what it records are the same.
+ */
+export async function inheritedSteps(api: GuestApi, sourceVmid: number, snapshot: string | undefined): Promise<{ name: string; hash: string; source: string }[]> {
+  const description = await api.sourceDescription(sourceVmid, snapshot);
+  const source = `VMID ${sourceVmid}${snapshot ? `@${snapshot}` : ''}`;
+  return (readProvisioned(description) ?? []).map((s) => ({ ...s, source }));
+}
