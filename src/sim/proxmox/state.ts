@@ -76,6 +76,8 @@ export interface SimStorageState {
   export?: string;
   pool?: string;
   disable?: boolean;
+  /** The plugin's other options as written (`preallocation`, `prune-backups`, `bwlimit`, …). */
+  options?: Record<string, string | number>;
 }
 
 export interface SimVolume {

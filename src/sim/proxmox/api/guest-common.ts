@@ -6,7 +6,8 @@
 import { bool, lookupParam, str, type ParamDefs } from '../../../proxmox/schema.ts';
 import { normaliseTags, splitList } from '../../../proxmox/tags.ts';
 import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
-import { guestOptionFormat, isDiskOption } from '../../../proxmox/guest-formats.ts';
+import { isDiskOption } from '../../../proxmox/guest-formats.ts';
+import { simOptionFormat as guestOptionFormat } from './guest-formats-full.ts';
 import { GiB, parseSize } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
 import { fail, paramError, TaskFailure } from '../errors.ts';
@@ -186,7 +187,7 @@ function hotApplies(type: GuestType, g: SimGuestState, key: string, hotApply: Re
  * it pending when the guest runs and the option does not hot-plug.
  */
 export function updateConfig(sim: Simulator, g: SimGuestState, params: Params, hotApply: ReadonlySet<string>, readOnly: ReadonlySet<string>): void {
-  const reserved = new Set(['node', 'vmid', 'digest', 'delete', 'revert', 'skiplock', 'background_delay', 'force']);
+  const reserved = new Set(['node', 'vmid', 'digest', 'delete', 'revert', 'skiplock', 'background_delay', 'force', 'import-working-storage']);
   const changes = Object.entries(params).filter(([k]) => !reserved.has(k)) as Array<[string, unknown]>;
   const deletes = params['delete'] === undefined ? [] : splitList(String(params['delete']));
   const reverts = params['revert'] === undefined ? [] : splitList(String(params['revert']));

@@ -257,7 +257,7 @@ function guestEndpoints(type: GuestType, start: (sim: Simulator, g: SimGuestStat
     },
     {
       method: 'POST', path: `${base}/status/suspend`,
-      params: type === 'qemu' ? { ...nodeVmid, skiplock: bool(o), statestorage: str({ ...o, format: 'pve-storage-id' }), todisk: bool(o) } : nodeVmid,
+      params: type === 'qemu' ? { ...nodeVmid, skiplock: bool(o), statestorage: str({ ...o, format: 'pve-storage-id', requires: 'todisk' }), todisk: bool(o) } : nodeVmid,
       permissions: vmPerm(['VM.PowerMgmt']),
       handler: ({ sim, params, subject }) => pause(sim, guest(sim, params), params, subject),
     },

@@ -10,11 +10,12 @@ import { formatPropertyString, parsePropertyString } from '../../../proxmox/prop
 import { INDEX_COUNT, qemuMachineFormat, qemuNetFormat } from '../../../proxmox/guest-formats.ts';
 import { parseSizeChange, GiB } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
-import { fail, TaskFailure } from '../errors.ts';
+import { fail, paramError, permissionDenied, TaskFailure } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { configMissing, guestMemoryBytes, type Simulator } from '../simulator.ts';
 import { emptyFirewall, type SimGuestState } from '../state.ts';
-import { subjectName, type Subject } from '../auth.ts';
+import { hasPrivilege, subjectName, type Subject } from '../auth.ts';
+import { simOptionFormat } from './guest-formats-full.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
@@ -66,6 +67,34 @@ function checkRootOnlyOptions(subject: Subject, keys: readonly string[]): void {
   }
 }
 
+/**
+ * qemu-server API2/Qemu.pm check_usb_perm, check_hostpci_perm, check_rng_perm and check_dir_perm:
+ * devices of the host itself are root@pam's alone; mapped ones need Mapping.Use on their mapping.
+ */
+function checkDevicePerms(sim: Simulator, subject: Subject, p: Params): void {
+  if (subjectName(subject) === 'root@pam') return;
+  const needMapping = (path: string) => {
+    if (!hasPrivilege(sim.state, subject, path, 'Mapping.Use')) throw permissionDenied(path, 'Mapping.Use');
+  };
+  for (const [opt, raw] of Object.entries(p)) {
+    const format = simOptionFormat('qemu', opt);
+    if (!format || !/^(usb|hostpci|virtiofs)\d+$|^rng0$/.test(opt)) continue;
+    const device = parsePropertyString(String(raw), format).values;
+    if (opt.startsWith('usb')) {
+      if (device['host'] !== undefined) {
+        if (!/^spice$/i.test(device['host'])) throw fail(`only root can set '${opt}' config for real devices`);
+      } else if (device['mapping'] !== undefined) needMapping(`/mapping/usb/${device['mapping']}`);
+      else throw fail("either 'host' or 'mapping' must be set.");
+    } else if (opt.startsWith('hostpci')) {
+      if (device['host'] !== undefined) throw fail(`only root can set '${opt}' config for non-mapped devices`);
+      if (device['mapping'] === undefined) throw fail("either 'host' or 'mapping' must be set.");
+      needMapping(`/mapping/pci/${device['mapping']}`);
+      if (device['romfile'] !== undefined) throw paramError({ [opt]: "only root@pam can set 'romfile' option" });
+    } else if (opt.startsWith('virtiofs')) needMapping(`/mapping/dir/${device['dirid'] ?? ''}`);
+    else if (device['source'] === '/dev/hwrng') needMapping('/mapping/hwrng');
+  }
+}
+
 /** What create and config calls take that is not a VM option (`extract_param` in API2/Qemu.pm). */
 const NOT_OPTIONS = new Set(['node', 'vmid', 'archive', 'bwlimit', 'force', 'pool', 'start', 'ha-managed', 'storage', 'unique', 'live-restore', 'import-working-storage', 'digest', 'skiplock', 'delete', 'revert', 'background_delay', 'skip_cloud_init']);
 
@@ -114,6 +143,7 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
   const vmid = Number(p['vmid']);
   const exists = alreadyExists(sim, vmid);
   checkRootOnlyOptions(subject, optionKeys(p));
+  checkDevicePerms(sim, subject, p);
   if (exists) throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${sim.findGuest(vmid)!.node}'`);
   checkSshKeys(p);
   const pool = optStr(p, 'pool');
@@ -241,6 +271,7 @@ function configUpdate(sim: Simulator, g: SimGuestState, p: Params): void {
 
 async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
   checkRootOnlyOptions(subject, optionKeys(p));
+  checkDevicePerms(sim, subject, p);
   const g = vm(sim, p);
   checkDigest(sim, g, p['digest']);
   if (p['skiplock'] !== 1) sim.checkLock(g);
@@ -405,14 +436,14 @@ const createParams: ParamDefs = {
   vmid: vmidParam,
   archive: strDef({ ...o, maxLength: 255 }),
   bwlimit: int({ ...o, minimum: 0 }),
-  force: bool(o),
+  force: bool({ ...o, requires: 'archive' }),
   'ha-managed': bool({ ...o, since: '9.1' }),
   'import-working-storage': strDef({ ...o, format: 'pve-storage-id' }),
   'live-restore': bool(o),
   pool: strDef({ ...o, format: 'pve-poolid' }),
   start: bool(o),
   storage: strDef({ ...o, format: 'pve-storage-id' }),
-  unique: bool(o),
+  unique: bool({ ...o, requires: 'archive' }),
 };
 
 const configWriteParams: ParamDefs = {
@@ -420,7 +451,7 @@ const configWriteParams: ParamDefs = {
   ...nodeVmid,
   delete: strDef({ ...o, format: 'pve-configid-list' }),
   digest: digestParam,
-  force: bool(o),
+  force: bool({ ...o, requires: 'delete' }),
   revert: strDef({ ...o, format: 'pve-configid-list' }),
   skiplock: bool(o),
 };
@@ -447,13 +478,15 @@ export const qemuEndpoints: Endpoint[] = [
     permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => readConfig(sim, vm(sim, params), params),
   },
   {
-    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/config', params: { ...configWriteParams, background_delay: int({ ...o, minimum: 1, maximum: 30 }) },
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/config',
+    params: { ...configWriteParams, background_delay: int({ ...o, minimum: 1, maximum: 30 }), 'import-working-storage': strDef({ ...o, format: 'pve-storage-id' }) },
     permissions: vmPerm(CONFIG_PRIVS, true), handler: ({ sim, params, subject }) => postConfig(sim, params, subject),
   },
   {
     method: 'PUT', path: '/nodes/{node}/qemu/{vmid}/config', params: configWriteParams, permissions: vmPerm(CONFIG_PRIVS, true),
     handler: ({ sim, params, subject }) => {
       checkRootOnlyOptions(subject, optionKeys(params));
+      checkDevicePerms(sim, subject, params);
       const g = vm(sim, params);
       checkDigest(sim, g, params['digest']);
       if (params['skiplock'] !== 1) sim.checkLock(g);
