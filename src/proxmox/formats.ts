@@ -93,7 +93,8 @@ const checks: Record<string, Check> = {
   ip: (v) => (isIP(v) ? undefined : `value '${v}' does not look like a valid IP address`),
   ipv4: (v) => (ipv4(v) ? undefined : `value '${v}' does not look like a valid IPv4 address`),
   ipv6: (v) => (ipv6(v) ? undefined : `value '${v}' does not look like a valid IPv6 address`),
-  address: (v) => (isIP(v) ? undefined : `value '${v}' does not look like a valid IP address`),
+  // pve-common JSONSchema.pm pve_verify_address: an IP address or a DNS name.
+  address: (v) => (isIP(v) || DNS_RE.test(v) ? undefined : `value does not look like a valid address: ${v}`),
   CIDR: (v) => (cidr(v, 0) ? undefined : `value '${v}' does not look like a valid CIDR network`),
   CIDRv4: (v) => (cidr(v, 4) ? undefined : `value '${v}' does not look like a valid IPv4 CIDR network`),
   CIDRv6: (v) => (cidr(v, 6) ? undefined : `value '${v}' does not look like a valid IPv6 CIDR network`),

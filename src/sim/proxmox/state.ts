@@ -138,6 +138,8 @@ export interface SimGuestState {
   startedAt?: number;
   /** Paused (qemu `status/suspend` without todisk; a frozen container): still running, doing nothing. */
   paused?: boolean;
+  /** Started with `freeze`: QEMU waits in `prelaunch` until resumed (qemu-server passes `-S`). */
+  prelaunch?: boolean;
   /** Whether a configured guest agent answers. */
   agentRunning: boolean;
   pool?: string;

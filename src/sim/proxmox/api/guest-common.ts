@@ -281,7 +281,7 @@ export function statusCurrent(sim: Simulator, g: SimGuestState): Record<string, 
   if (c['tags'] !== undefined) out['tags'] = c['tags'];
   if (c['template'] === '1') out['template'] = 1;
   if (g.type === 'qemu') {
-    out['qmpstatus'] = g.paused ? 'paused' : g.status;
+    out['qmpstatus'] = g.paused ? (g.prelaunch ? 'prelaunch' : 'paused') : g.status;
     if (running) out['pid'] = 10000 + g.vmid;
     if (c['agent'] !== undefined && /^(enabled=)?1/.test(c['agent'])) out['agent'] = 1;
     if (running) {

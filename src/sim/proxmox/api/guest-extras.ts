@@ -125,6 +125,9 @@ function resume(sim: Simulator, g: SimGuestState, p: Params, subject: Subject, s
     finish: () => {
       if (!fromDisk) {
         g.paused = false;
+        // Leaving `prelaunch` (a `freeze` start) boots the guest, agent included.
+        if (g.prelaunch) g.agentRunning = /^(enabled=)?1/.test(g.config['agent'] ?? '0');
+        g.prelaunch = false;
         return;
       }
       const state = g.config['vmstate'];

@@ -128,7 +128,10 @@ export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): vo
   }
   g.status = 'running';
   g.startedAt = sim.clock.now();
-  g.agentRunning = /^(enabled=)?1/.test(g.config['agent'] ?? '0');
+  // `freeze`: the CPU waits for a resume; the guest (and its agent) has not booted yet.
+  g.prelaunch = g.config['freeze'] === '1';
+  g.paused = g.prelaunch;
+  g.agentRunning = !g.prelaunch && /^(enabled=)?1/.test(g.config['agent'] ?? '0');
 }
 
 function stopVm(g: SimGuestState): void {

@@ -116,7 +116,9 @@ export function volumePath(s: SimStorageState, v: SimVolume): string {
   const base = s.path ?? `/mnt/pve/${s.id}`;
   const sub: Record<SimVolume['content'], string> = { images: 'images', rootdir: 'images', vztmpl: 'template/cache', iso: 'template/iso', import: 'import', snippets: 'snippets', backup: 'dump' };
   const file = name.replace(/^[a-z]+\//, '');
-  return `${base}/${sub[v.content]}/${file}`;
+  // pve-storage Plugin.pm get_subdir: `content-dirs` (`iso=isos,backup=dumps`) overrides a content type's folder.
+  const override = String(s.options?.['content-dirs'] ?? '').split(',').map((x) => x.split('=')).find(([type]) => type === v.content)?.[1];
+  return `${base}/${override ?? sub[v.content]}/${file}`;
 }
 
 interface DownloadOptions {
