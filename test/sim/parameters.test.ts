@@ -26,12 +26,16 @@ describe('simulator: documented parameters have their effect', () => {
       'numa0': 'cpus=0-1,hostnodes=0,memory=512,policy=bind', watchdog: 'i6300esb,action=reset', rng0: 'source=/dev/urandom,max_bytes=2048', audio0: 'device=ich9-intel-hda,driver=spice',
       keyboard: 'de', startdate: '2026-01-02T03:04:05', tdf: '1', reboot: '0', autostart: '1', smp: '2', 'usb0': 'spice,usb3=1', 'hostpci0': 'mapping=gpu,pcie=1',
       'virtiofs0': 'share1,cache=always',
-      scsi0: 'local-lvm:vm-100-disk-0,iops_rd=200,mbps_wr=50.5,rerror=stop,werror=enospc,wwn=0x5000c500a1b2c3d4,product=QEMU HARDDISK,vendor=ACME,queues=4,size=8G',
     };
     const res = await f.call('PUT', '/nodes/pve/qemu/100/config', written);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const config = data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/100/config'));
     for (const [k, v] of Object.entries(written)) assert.equal(String(config[k]), v, k);
+
+    // qemu-server stores a drive as print_drive prints it: the volume, then the keys sorted.
+    assert.equal((await f.call('PUT', '/nodes/pve/qemu/100/config', { scsi0: 'local-lvm:vm-100-disk-0,size=8G,wwn=0x5000c500a1b2c3d4,iops_rd=200,mbps_wr=50.5,rerror=stop,werror=enospc,product=QEMU HARDDISK,vendor=ACME,queues=4' })).status, 200);
+    assert.equal(data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/100/config'))['scsi0'],
+      'local-lvm:vm-100-disk-0,iops_rd=200,mbps_wr=50.5,product=QEMU HARDDISK,queues=4,rerror=stop,size=8G,vendor=ACME,werror=enospc,wwn=0x5000c500a1b2c3d4');
 
     // Options outside qemu-server's privilege categories are root@pam's alone, a root token included.
     const affinity = await f.call('PUT', '/nodes/pve/qemu/100/config', { affinity: '0-3' });

@@ -95,6 +95,15 @@ export function checkDigest(sim: Simulator, g: SimGuestState, digest: unknown): 
 /** Fills generated values Proxmox adds on write: MACs for NICs, normalised tags. */
 export function normaliseOption(sim: Simulator, type: GuestType, key: string, value: string): string {
   if (key === 'tags') return normaliseTags(value);
+  // qemu-server API2/Qemu.pm `$check_drive_param` parses every drive and stores print_drive's
+  // canonical form: the volume first, then the other keys sorted.
+  if (type === 'qemu' && /^(scsi|virtio|sata|ide)\d+$|^efidisk0$|^tpmstate0$/.test(key)) {
+    const format = guestOptionFormat(type, key);
+    if (format) {
+      const parsed = parsePropertyString(value, format);
+      if (Object.keys(parsed.errors).length === 0) return formatPropertyString(parsed.values, format);
+    }
+  }
   if (/^net\d+$/.test(key)) {
     const format = guestOptionFormat(type, key)!;
     const { values } = parsePropertyString(value, format);
