@@ -183,7 +183,7 @@ const checks: Record<string, Check> = {
   'pve-qemu-tdx-fmt': propertyFormat(qemuTdxFormat),
   'pve-qm-hostpci': propertyFormat(qemuHostpciFormat),
   // pve-common JSONSchema.pm: a dotted netmask from /1 to /32; a VLAN tag or ascending range.
-  ipv4mask: (v) => (/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.test(v) && maskBits(v) !== undefined ? undefined : 'value does not look like a valid IP netmask'),
+  ipv4mask: (v) => (netmaskBits(v) !== undefined ? undefined : 'value does not look like a valid IP netmask'),
   'pve-vlan-id-or-range': checkVlanRange,
   // pve-storage Plugin.pm verify_portal_dns (an address with an optional port) and verify_dir_override.
   'pve-storage-portal-dns': (v) => (/^(?:\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+)(?::\d+)?$/.test(v) && (isIP(v.replace(/^\[|\](:\d+)?$|:\d+$/g, '')) || DNS_RE.test(v.replace(/:\d+$/, ''))) ? undefined : 'value does not look like a valid portal address'),
@@ -194,9 +194,9 @@ const checks: Record<string, Check> = {
 };
 
 /** The prefix length of a dotted IPv4 netmask, if it is one (1–32 bits, contiguous). */
-function maskBits(v: string): number | undefined {
+export function netmaskBits(v: string): number | undefined {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(v) || v.split('.').some((x) => Number(x) > 255)) return undefined;
   const n = v.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
-  if (v.split('.').some((x) => Number(x) > 255)) return undefined;
   for (let bits = 1; bits <= 32; bits++) if (n === 2 ** 32 - 2 ** (32 - bits)) return bits;
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { bool, int, oneOf, str } from '../../../proxmox/schema.ts';
 import type { Params } from '../../../proxmox/validate.ts';
+import { netmaskBits } from '../../../proxmox/formats.ts';
 import { fail, paramError } from '../errors.ts';
 import { Reply, type Endpoint } from '../endpoint.ts';
 import type { Simulator } from '../simulator.ts';
@@ -52,9 +53,7 @@ const ifaceParams = {
 
 /** A dotted netmask as its prefix length, as ifupdown2's file holds it (`address 10.0.0.2/24`). */
 function prefixLength(mask: string): string {
-  if (/^\d+$/.test(mask)) return mask;
-  const n = mask.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
-  return String(32 - Math.log2(2 ** 32 - n));
+  return String(netmaskBits(mask) ?? mask);
 }
 
 /** pve-manager API2/Network.pm `$map_cidr_to_address_netmask`: cidr and address/netmask exclude each other. */
