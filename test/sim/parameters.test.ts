@@ -70,6 +70,9 @@ describe('simulator: documented parameters have their effect', () => {
     assert.deepEqual([res.status, res.reason], [500, "only root can set 'hostpci0' config for non-mapped devices"]);
     const root = await rootTicket(f);
     assert.equal((await rawCall(f.sim.url, root, 'PUT', '/nodes/pve/qemu/100/config', { 'usb0': 'host=1234:5678', 'hostpci0': '0000:01:00.0,pcie=1' })).status, 200);
+    // Removing a host device is checked against the value it had.
+    res = await f.call('PUT', '/nodes/pve/qemu/100/config', { delete: 'usb0' });
+    assert.deepEqual([res.status, res.reason], [500, "only root can set 'usb0' config for real devices"]);
   });
 
   it('knows which release has which parameter', async () => {
@@ -139,6 +142,35 @@ describe('simulator: documented parameters have their effect', () => {
     assert.equal(res.body?.errors?.['address'], 'address conflicts with cidr');
     res = await f.call('POST', '/nodes/pve/network', { iface: 'vmbr6', type: 'bridge', address: '10.6.0.2', netmask: '255.0.255.0' });
     assert.match(String(res.body?.errors?.['netmask']), /not look like a valid IP netmask/);
+  });
+
+  it("enforces the datacenter's user-tag-access and registered-tags on guest tags, as pve-guest-common does", async () => {
+    f = await startFixture();
+    vm(f);
+    f.sim.admin.addGuest({ type: 'lxc', vmid: 101, config: { hostname: 'ct', memory: '512', rootfs: 'local-lvm:vm-101-disk-0,size=4G', tags: 'web' } });
+    f.sim.admin.addUser('ops@pve', { acl: [{ path: '/vms', roles: ['PVEVMAdmin'], propagate: true }] });
+    const ops = { Authorization: f.sim.admin.createToken({ userid: 'ops@pve', tokenid: 't', privsep: false }).header };
+    const put = (path: string, params: Record<string, string>) => rawCall(f.sim.url, ops, 'PUT', path, params);
+    const refused = (tag: string) => [403, `Permission check failed (/, Sys.Modify for modifying tag '${tag}')`];
+
+    // The default (user-allow=free): any tag but a registered one.
+    assert.equal((await f.call('PUT', '/cluster/options', { 'registered-tags': 'prod' })).status, 200);
+    assert.equal((await put('/nodes/pve/qemu/100/config', { tags: 'anything' })).status, 200);
+    let res = await put('/nodes/pve/qemu/100/config', { tags: 'anything;prod' });
+    assert.deepEqual([res.status, res.reason], refused('prod'));
+
+    // user-allow=list: only the listed ones; existing: also those on guests the user can see.
+    await f.call('PUT', '/cluster/options', { 'user-tag-access': 'user-allow=list,user-allow-list=db' });
+    assert.equal((await put('/nodes/pve/qemu/100/config', { tags: 'anything;db' })).status, 200, 'a tag kept as it was is not checked');
+    res = await put('/nodes/pve/qemu/100/config', { tags: 'anything;db;web' });
+    assert.deepEqual([res.status, res.reason], refused('web'));
+    res = await put('/nodes/pve/lxc/101/config', { delete: 'tags' });
+    assert.deepEqual([res.status, res.reason], refused('web'));
+    await f.call('PUT', '/cluster/options', { 'user-tag-access': 'user-allow=existing' });
+    assert.equal((await put('/nodes/pve/qemu/100/config', { tags: 'anything;db;web' })).status, 200);
+
+    // Sys.Modify on / (the root token) may set any tag, registered ones included.
+    assert.equal((await f.call('PUT', '/nodes/pve/qemu/100/config', { tags: 'prod' })).status, 200);
   });
 
   it('stores datacenter, firewall and realm options', async () => {

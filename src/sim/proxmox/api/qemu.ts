@@ -16,6 +16,7 @@ import { configMissing, guestMemoryBytes, type Simulator } from '../simulator.ts
 import { emptyFirewall, type SimGuestState } from '../state.ts';
 import { hasPrivilege, subjectName, type Subject } from '../auth.ts';
 import { simOptionFormat } from './guest-formats-full.ts';
+import { assertTagPermissions } from './tag-permissions.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
@@ -62,7 +63,7 @@ const PRIVILEGED_CATEGORIES = new Set([
 function checkRootOnlyOptions(subject: Subject, keys: readonly string[]): void {
   if (subjectName(subject) === 'root@pam') return;
   for (const opt of keys) {
-    if (/^(ide|sata|scsi|virtio|unused|serial|usb|hostpci|virtiofs|net|ipconfig|numa)\d+$/.test(opt) || opt === 'efidisk0' || opt === 'tpmstate0') continue;
+    if (/^(ide|sata|scsi|virtio|unused|serial|usb|hostpci|virtiofs|net|ipconfig|numa)\d+$/.test(opt) || opt === 'efidisk0' || opt === 'tpmstate0' || opt === 'tags') continue;
     if (!PRIVILEGED_CATEGORIES.has(opt)) throw fail(`only root can set '${opt}' config`);
   }
 }
@@ -71,12 +72,16 @@ function checkRootOnlyOptions(subject: Subject, keys: readonly string[]): void {
  * qemu-server API2/Qemu.pm check_usb_perm, check_hostpci_perm, check_rng_perm and check_dir_perm:
  * devices of the host itself are root@pam's alone; mapped ones need Mapping.Use on their mapping.
  */
-function checkDevicePerms(sim: Simulator, subject: Subject, p: Params): void {
+function checkDevicePerms(sim: Simulator, subject: Subject, p: Params, current: Readonly<Record<string, string>> = {}): void {
   if (subjectName(subject) === 'root@pam') return;
   const needMapping = (path: string) => {
     if (!hasPrivilege(sim.state, subject, path, 'Mapping.Use')) throw permissionDenied(path, 'Mapping.Use');
   };
-  for (const [opt, raw] of Object.entries(p)) {
+  // Removing or replacing a device is checked against the value it had, as setting it is.
+  const values: Array<[string, unknown]> = [...Object.entries(p)];
+  for (const opt of splitList(String(p['delete'] ?? ''))) if (current[opt] !== undefined) values.push([opt, current[opt]]);
+  for (const opt of Object.keys(p)) if (current[opt] !== undefined && /^(usb|hostpci|virtiofs)\d+$/.test(opt)) values.push([opt, current[opt]]);
+  for (const [opt, raw] of values) {
     const format = simOptionFormat('qemu', opt);
     if (!format || !/^(usb|hostpci|virtiofs)\d+$|^rng0$/.test(opt)) continue;
     const device = parsePropertyString(String(raw), format).values;
@@ -163,6 +168,8 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
     finish: () => {
       try {
         const skip = new Set(['node', 'vmid', 'pool', 'start', 'storage', 'force', 'unique', 'archive', 'ha-managed', 'bwlimit', 'live-restore', 'import-working-storage']);
+        // In the worker, as qemu-server's create does before writing the config.
+        if (p['tags'] !== undefined) assertTagPermissions(sim, subject, vmid, undefined, String(p['tags']));
         const config: Record<string, string> = {};
         for (const [k, v] of Object.entries(p)) {
           if (skip.has(k)) continue;
@@ -267,18 +274,21 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   }).upid;
 }
 
-function configUpdate(sim: Simulator, g: SimGuestState, p: Params): void {
+function configUpdate(sim: Simulator, g: SimGuestState, p: Params, subject: Subject): void {
   checkSshKeys(p);
+  // qemu-server update_vm_api: tags, set or deleted, go through assert_tag_permissions.
+  if (p['tags'] !== undefined) assertTagPermissions(sim, subject, g.vmid, g.config['tags'], String(p['tags']));
+  if (splitList(String(p['delete'] ?? '')).includes('tags')) assertTagPermissions(sim, subject, g.vmid, g.config['tags'], '');
   updateConfig(sim, g, p, QEMU_FAST_PLUG, new Set());
 }
 
 async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
   checkRootOnlyOptions(subject, optionKeys(p));
-  checkDevicePerms(sim, subject, p);
   const g = vm(sim, p);
+  checkDevicePerms(sim, subject, p, g.config);
   checkDigest(sim, g, p['digest']);
   if (p['skiplock'] !== 1) sim.checkLock(g);
-  const task = sim.startTask({ node: g.node, type: 'qmconfig', id: g.vmid, subject, finish: () => configUpdate(sim, g, p) });
+  const task = sim.startTask({ node: g.node, type: 'qmconfig', id: g.vmid, subject, finish: () => configUpdate(sim, g, p, subject) });
   const delay = p['background_delay'];
   if (delay === undefined) return task.upid;
   // With background_delay the API waits for the worker, and answers null if it finished OK in time.
@@ -489,11 +499,11 @@ export const qemuEndpoints: Endpoint[] = [
     method: 'PUT', path: '/nodes/{node}/qemu/{vmid}/config', params: configWriteParams, permissions: vmPerm(CONFIG_PRIVS, true),
     handler: ({ sim, params, subject }) => {
       checkRootOnlyOptions(subject, optionKeys(params));
-      checkDevicePerms(sim, subject, params);
       const g = vm(sim, params);
+      checkDevicePerms(sim, subject, params, g.config);
       checkDigest(sim, g, params['digest']);
       if (params['skiplock'] !== 1) sim.checkLock(g);
-      configUpdate(sim, g, params);
+      configUpdate(sim, g, params, subject);
       return null;
     },
   },
