@@ -129,6 +129,14 @@ describe('simulator: documented parameters have their effect', () => {
     assert.equal((await f.call('PUT', '/storage/fast', { delete: 'preallocation', 'max-protected-backups': 2 })).status, 200);
     const changed = data<Record<string, unknown>>(await f.call('GET', '/storage/fast'));
     assert.deepEqual([changed['preallocation'], changed['max-protected-backups']], [undefined, 2]);
+
+    // max-protected-backups limits protected backups per guest (pve-storage update_volume_attribute).
+    assert.equal((await f.call('PUT', '/storage/fast', { content: 'images,iso,backup', 'max-protected-backups': 1 })).status, 200);
+    for (const t of ['2026_01_01-00_00_00', '2026_01_02-00_00_00']) f.sim.admin.addVolume({ volid: `fast:backup/vzdump-qemu-100-${t}.vma.zst`, content: 'backup', vmid: 100 });
+    const protect = (t: string) => f.call('PUT', `/nodes/pve/storage/fast/content/${encodeURIComponent(`fast:backup/vzdump-qemu-100-${t}.vma.zst`)}`, { protected: 1 });
+    assert.equal((await protect('2026_01_01-00_00_00')).status, 200);
+    res = await protect('2026_01_02-00_00_00');
+    assert.deepEqual([res.status, res.reason], [500, "The number of protected backups per guest is limited to 1 on storage 'fast'"]);
   });
 
   it('turns a dotted netmask into the prefix length, and refuses address without netmask or beside cidr', async () => {

@@ -279,16 +279,43 @@ function volumeInfo(sim: Simulator, params: Params): Record<string, unknown> {
 }
 
 /** `PUT …/content/{volume}`: notes and protection are backup attributes on Proxmox's plugins. */
-function updateVolume(sim: Simulator, params: Params): null {
+function updateVolume(sim: Simulator, params: Params, subject: Subject): null {
   const vol = existingVolume(sim, realVolumeId(params));
   for (const attribute of ['notes', 'protected'] as const) {
     if (params[attribute] === undefined) continue;
     // pve-storage Plugin.pm update_volume_attribute: only backups carry these.
     if (vol.content !== 'backup') throw fail(`${attribute} is not supported for '${vol.volid}'`);
+    if (attribute === 'protected' && params['protected'] === 1 && !vol.protected) checkProtectedLimit(sim, vol, subject);
     if (attribute === 'notes') vol.notes = String(params['notes']);
     else vol.protected = params['protected'] === 1;
   }
   return null;
+}
+
+/** A backup's guest type and vmid, from its name (`vzdump-qemu-100-….vma.zst`). */
+function backupOwner(vol: SimVolume): { subtype: string; vmid: number } | undefined {
+  const m = /vzdump-(qemu|lxc|openvz)-(\d+)-/.exec(vol.volid);
+  return m ? { subtype: m[1]!, vmid: Number(m[2]) } : undefined;
+}
+
+/**
+ * pve-storage Storage.pm update_volume_attribute: protecting one more backup of a guest is refused
+ * past the storage's `max-protected-backups`, which defaults to unlimited (-1) for a user with
+ * Datastore.Allocate on the storage and 5 for others (get_max_protected_backups).
+ */
+function checkProtectedLimit(sim: Simulator, vol: SimVolume, subject: Subject): void {
+  const owner = backupOwner(vol);
+  if (!owner) return;
+  const s = sim.storage(vol.storage)!;
+  const configured = s.options?.['max-protected-backups'];
+  const max = configured !== undefined ? Number(configured) : hasPrivilege(sim.state, subject, `/storage/${s.id}`, 'Datastore.Allocate') ? -1 : 5;
+  if (max <= -1) return;
+  const protectedCount = sim.state.volumes.filter((v) => {
+    if (v.storage !== s.id || v.content !== 'backup' || !v.protected) return false;
+    const o = backupOwner(v);
+    return o !== undefined && o.vmid === owner.vmid && o.subtype === owner.subtype;
+  }).length;
+  if (max <= protectedCount) throw fail(`The number of protected backups per guest is limited to ${max} on storage '${s.id}'`);
 }
 
 /** `POST …/content/{volume}`: copies a volume (an `imgcopy` task). */
@@ -564,7 +591,7 @@ export const storageEndpoints: Endpoint[] = [
   {
     method: 'PUT', path: '/nodes/{node}/storage/{storage}/content/{volume}',
     params: { ...nodeOnly, notes: str(o), protected: bool(o), storage: str({ ...o, format: 'pve-storage-id' }), volume: str() },
-    handler: ({ sim, params }) => updateVolume(sim, params),
+    handler: ({ sim, params, subject }) => updateVolume(sim, params, subject),
   },
   {
     method: 'POST', path: '/nodes/{node}/storage/{storage}/content/{volume}',
