@@ -139,6 +139,42 @@ describe('simulator: documented parameters have their effect', () => {
     assert.deepEqual([res.status, res.reason], [500, "The number of protected backups per guest is limited to 1 on storage 'fast'"]);
   });
 
+  it("prunes backups by the request's or the storage's prune-backups, as pve-storage marks them", async () => {
+    f = await startFixture();
+    assert.equal((await f.call('POST', '/storage', { storage: 'bk', type: 'dir', path: '/mnt/bk', content: 'backup' })).status, 200);
+    const names = ['2026_01_01-10_00_00', '2026_01_01-12_00_00', '2026_01_02-10_00_00', '2026_01_03-10_00_00', '2025_12_31-10_00_00'];
+    for (const t of names) f.sim.admin.addVolume({ volid: `bk:backup/vzdump-qemu-100-${t}.vma.zst`, content: 'backup', vmid: 100 });
+    f.sim.admin.addVolume({ volid: 'bk:backup/vzdump-lxc-101-2026_01_01-10_00_00.tar.zst', content: 'backup', vmid: 101 });
+    f.sim.admin.addVolume({ volid: 'bk:backup/copied-by-hand.vma.zst', content: 'backup', vmid: 100 });
+    const oldest = `bk:backup/vzdump-qemu-100-2025_12_31-10_00_00.vma.zst`;
+    assert.equal((await f.call('PUT', `/nodes/pve/storage/bk/content/${encodeURIComponent(oldest)}`, { protected: 1 })).status, 200);
+
+    let res = await f.call('GET', '/nodes/pve/storage/bk/prunebackups');
+    assert.deepEqual([res.status, res.reason], [500, "no prune-backups options configured for storage 'bk'"]);
+
+    // keep-last=1 keeps 01-03; keep-daily=2 then keeps the newest of 01-02 and of 01-01; the rest goes.
+    res = await f.call('GET', '/nodes/pve/storage/bk/prunebackups', { 'prune-backups': 'keep-last=1,keep-daily=2', type: 'qemu' });
+    const marks = Object.fromEntries(data<Array<Record<string, unknown>>>(res).map((e) => [e['volid'], e['mark']]));
+    assert.deepEqual(marks, {
+      'bk:backup/vzdump-qemu-100-2026_01_01-10_00_00.vma.zst': 'remove',
+      'bk:backup/vzdump-qemu-100-2026_01_01-12_00_00.vma.zst': 'keep',
+      'bk:backup/vzdump-qemu-100-2026_01_02-10_00_00.vma.zst': 'keep',
+      'bk:backup/vzdump-qemu-100-2026_01_03-10_00_00.vma.zst': 'keep',
+      [oldest]: 'protected',
+    }, 'with type=qemu, a backup not named as vzdump names it is not listed');
+    res = await f.call('GET', '/nodes/pve/storage/bk/prunebackups', { 'prune-backups': 'keep-all=1' });
+    assert.deepEqual(data<Array<Record<string, unknown>>>(res).filter((e) => e['mark'] === 'renamed').map((e) => e['volid']), ['bk:backup/copied-by-hand.vma.zst']);
+
+    // The storage's own retention applies to a prune without one; the task removes what is marked.
+    assert.equal((await f.call('PUT', '/storage/bk', { 'prune-backups': 'keep-last=1' })).status, 200);
+    const upid = data<string>(await f.call('DELETE', '/nodes/pve/storage/bk/prunebackups', { vmid: 100 }));
+    assert.match(upid, /:prunebackups:100@bk:/);
+    await f.finish(upid);
+    assert.ok((await f.taskLog(upid)).includes("removing backup 'bk:backup/vzdump-qemu-100-2026_01_02-10_00_00.vma.zst'"));
+    const left = data<Array<Record<string, unknown>>>(await f.call('GET', '/nodes/pve/storage/bk/content', { content: 'backup' })).map((v) => v['volid']).sort();
+    assert.deepEqual(left, ['bk:backup/copied-by-hand.vma.zst', oldest, 'bk:backup/vzdump-lxc-101-2026_01_01-10_00_00.tar.zst', 'bk:backup/vzdump-qemu-100-2026_01_03-10_00_00.vma.zst'].sort());
+  });
+
   it('turns a dotted netmask into the prefix length, and refuses address without netmask or beside cidr', async () => {
     f = await startFixture();
     assert.equal((await f.call('POST', '/nodes/pve/network', { iface: 'vmbr5', type: 'bridge', address: '10.5.0.2', netmask: '255.255.255.0', bridge_vids: '2-100', comments6: 'v6 later' })).status, 200);

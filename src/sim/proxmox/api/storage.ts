@@ -12,7 +12,8 @@ import { hasPrivilege, type Subject } from '../auth.ts';
 import type { Simulator } from '../simulator.ts';
 import type { SimStorageState, SimVolume } from '../state.ts';
 import { APPLIANCES } from '../default-state.ts';
-import { nodeOnly } from './common.ts';
+import { nodeOnly, optStr } from './common.ts';
+import { archiveInfo, markBackups } from './prune-backups.ts';
 
 const o = { optional: true } as const;
 const storageId = str({ format: 'pve-storage-id' });
@@ -634,14 +635,33 @@ export const storageEndpoints: Endpoint[] = [
   ...(['GET', 'DELETE'] as const).map((method): Endpoint => ({
     method, path: '/nodes/{node}/storage/{storage}/prunebackups',
     params: { ...nodeOnly, 'prune-backups': str({ ...o, format: 'prune-backups' }), storage: storageId, type: oneOf(['qemu', 'lxc'], o), vmid: { ...vmidParam, optional: true } },
-    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: method === 'GET' ? ['Datastore.Audit', 'Datastore.AllocateSpace'] : ['Datastore.Allocate'], any: method === 'GET' }],
+    // pve-storage API2/Storage/PruneBackups.pm: pruning one guest's backups needs less than pruning all.
+    permissions: (p) =>
+      method === 'GET'
+        ? [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit', 'Datastore.AllocateSpace'], any: true }]
+        : p['vmid'] !== undefined
+          ? [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.AllocateSpace'] }, { path: `/vms/${String(p['vmid'])}`, privs: ['VM.Backup'] }]
+          : [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Allocate'] }],
     handler: ({ sim, params, subject }) => {
       const node = String(params['node']);
       const s = sim.storageOn(String(params['storage']), node);
-      const backups = volumesOn(sim, s, node).filter((v) => v.content === 'backup' && (params['vmid'] === undefined || v.vmid === params['vmid']));
-      // With no retention given the storage's own applies; the simulated storages keep everything.
-      if (method === 'GET') return backups.map((v) => ({ volid: v.volid, ctime: v.ctime, vmid: v.vmid, type: 'qemu', mark: v.protected ? 'protected' : 'keep' }));
-      return sim.startTask({ node, type: 'prunebackups', id: s.id, subject, finish: () => undefined }).upid;
+      // pve-storage Storage.pm prune_backups: the request's retention, else the storage's own.
+      if (!s.content.includes('backup')) throw fail(`storage '${s.id}' does not support backups`);
+      const retention = params['prune-backups'] ?? s.options?.['prune-backups'];
+      if (retention === undefined) throw fail(`no prune-backups options configured for storage '${s.id}'`);
+      const keep = Object.fromEntries(String(retention).split(',').map((kv) => kv.split('=')).map(([k, v]) => [k!, Number(v)]));
+      const vmid = params['vmid'] === undefined ? undefined : Number(params['vmid']);
+      const backups = volumesOn(sim, s, node).filter((v) => v.content === 'backup' && (vmid === undefined || (archiveInfo(v.volid)?.vmid ?? v.vmid) === vmid));
+      const marked = () => markBackups(backups, keep, optStr(params, 'type'));
+      if (method === 'GET') return marked();
+      return sim.startTask({
+        node, type: 'prunebackups', id: `${vmid !== undefined ? `${vmid}@` : ''}${s.id}`, subject,
+        finish: () => {
+          const removed = marked().filter((e) => e.mark === 'remove');
+          for (const e of removed) sim.removeVolume(e.volid);
+          return { log: removed.map((e) => `removing backup '${e.volid}'`) };
+        },
+      }).upid;
     },
   })),
   ...(['list', 'download'] as const).map((what): Endpoint => ({
