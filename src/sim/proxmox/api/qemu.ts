@@ -80,7 +80,7 @@ function checkDevicePerms(sim: Simulator, subject: Subject, p: Params, current: 
   // Removing or replacing a device is checked against the value it had, as setting it is.
   const values: Array<[string, unknown]> = [...Object.entries(p)];
   for (const opt of splitList(String(p['delete'] ?? ''))) if (current[opt] !== undefined) values.push([opt, current[opt]]);
-  for (const opt of Object.keys(p)) if (current[opt] !== undefined && /^(usb|hostpci|virtiofs)\d+$/.test(opt)) values.push([opt, current[opt]]);
+  for (const opt of Object.keys(p)) if (current[opt] !== undefined && /^(usb|hostpci|virtiofs)\d+$|^rng0$/.test(opt)) values.push([opt, current[opt]]);
   for (const [opt, raw] of values) {
     const format = simOptionFormat('qemu', opt);
     if (!format || !/^(usb|hostpci|virtiofs)\d+$|^rng0$/.test(opt)) continue;
@@ -274,8 +274,10 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   }).upid;
 }
 
+/** update_vm_api's checks and changes: synchronous for PUT, in the `qmconfig` task for POST. */
 function configUpdate(sim: Simulator, g: SimGuestState, p: Params, subject: Subject): void {
   checkSshKeys(p);
+  checkDevicePerms(sim, subject, p, g.config);
   // qemu-server update_vm_api: tags, set or deleted, go through assert_tag_permissions.
   if (p['tags'] !== undefined) assertTagPermissions(sim, subject, g.vmid, g.config['tags'], String(p['tags']));
   if (splitList(String(p['delete'] ?? '')).includes('tags')) assertTagPermissions(sim, subject, g.vmid, g.config['tags'], '');
@@ -285,7 +287,6 @@ function configUpdate(sim: Simulator, g: SimGuestState, p: Params, subject: Subj
 async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
   checkRootOnlyOptions(subject, optionKeys(p));
   const g = vm(sim, p);
-  checkDevicePerms(sim, subject, p, g.config);
   checkDigest(sim, g, p['digest']);
   if (p['skiplock'] !== 1) sim.checkLock(g);
   const task = sim.startTask({ node: g.node, type: 'qmconfig', id: g.vmid, subject, finish: () => configUpdate(sim, g, p, subject) });
@@ -500,7 +501,6 @@ export const qemuEndpoints: Endpoint[] = [
     handler: ({ sim, params, subject }) => {
       checkRootOnlyOptions(subject, optionKeys(params));
       const g = vm(sim, params);
-      checkDevicePerms(sim, subject, params, g.config);
       checkDigest(sim, g, params['digest']);
       if (params['skiplock'] !== 1) sim.checkLock(g);
       configUpdate(sim, g, params, subject);
