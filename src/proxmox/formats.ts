@@ -10,6 +10,9 @@ import { splitList, TAG_RE } from './tags.ts';
 import { isUnicastMac } from './mac.ts';
 import { DISK_SIZE_RE } from './size.ts';
 import { addressSpecProblem, portSpecProblem } from './firewall-specs.ts';
+import { parsePropertyString, propertyErrorMessage } from './property-string.ts';
+import type { PropertyFormat } from './schema.ts';
+import { qemuHostpciFormat, qemuRngFormat, qemuSevFormat, qemuTdxFormat, qemuWatchdogFormat } from './registered-formats.ts';
 
 type Check = (value: string) => string | undefined;
 
@@ -49,6 +52,34 @@ function checkIpConfig(v: string): string | undefined {
 
 const VOLUME_ID_RE = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i;
 
+/** A format registered as a property string: its errors read as an inline format's do. */
+function propertyFormat(format: PropertyFormat): Check {
+  return (v) => {
+    const { errors } = parsePropertyString(v, format);
+    return Object.keys(errors).length === 0 ? undefined : propertyErrorMessage(errors).replace(/^invalid format - /, '').replace(/\n$/, '');
+  };
+}
+
+/** pve-common PVE/CpuSet.pm parse_cpuset: comma-separated CPUs or ascending ranges. */
+function checkCpuset(v: string): string | undefined {
+  for (const part of v.split(',')) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) return 'unable to parse cpuset option';
+  }
+  return undefined;
+}
+
+/** pve-common JSONSchema.pm pve_verify_vlan_id_or_range. */
+function checkVlanRange(v: string): string | undefined {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+  if (!m) return `invalid VLAN configuration '${v}'`;
+  for (const tag of [m[1], m[2]]) if (tag !== undefined && (Number(tag) < 2 || Number(tag) > 4094)) return `invalid VLAN tag '${tag}'`;
+  if (m[2] !== undefined && Number(m[1]) >= Number(m[2])) return `VLAN range must go from lower to higher tag '${v}'`;
+  return undefined;
+}
+
+const STORAGE_CONTENT = /^(images|rootdir|vztmpl|iso|backup|snippets|import)$/;
+
 const checks: Record<string, Check> = {
   'pve-vmid': re(/^[1-9][0-9]{2,8}$/, () => 'value does not look like a valid VM ID'),
   'pve-node': re(NODE_RE, () => 'value does not look like a valid node name'),
@@ -62,7 +93,8 @@ const checks: Record<string, Check> = {
   ip: (v) => (isIP(v) ? undefined : `value '${v}' does not look like a valid IP address`),
   ipv4: (v) => (ipv4(v) ? undefined : `value '${v}' does not look like a valid IPv4 address`),
   ipv6: (v) => (ipv6(v) ? undefined : `value '${v}' does not look like a valid IPv6 address`),
-  address: (v) => (isIP(v) ? undefined : `value '${v}' does not look like a valid IP address`),
+  // pve-common JSONSchema.pm pve_verify_address: an IP address or a DNS name.
+  address: (v) => (isIP(v) || DNS_RE.test(v) ? undefined : `value does not look like a valid address: ${v}`),
   CIDR: (v) => (cidr(v, 0) ? undefined : `value '${v}' does not look like a valid CIDR network`),
   CIDRv4: (v) => (cidr(v, 4) ? undefined : `value '${v}' does not look like a valid IPv4 CIDR network`),
   CIDRv6: (v) => (cidr(v, 6) ? undefined : `value '${v}' does not look like a valid IPv6 CIDR network`),
@@ -143,7 +175,31 @@ const checks: Record<string, Check> = {
   'mac-prefix': re(/^[0-9a-f][02468ace](?::[0-9a-f]{2}){0,2}:?$/i, (v) => `invalid MAC prefix '${v}'`),
   // JSONSchema's `string-list` (ZFS `devices`): any text, split on commas, spaces and semicolons.
   'string-list': re(/^[^\0\n]*$/, () => 'value contains invalid characters'),
+  // qemu-server registers these (src/PVE/QemuServer.pm, QemuServer/{CPUConfig,PCI,RNG}.pm).
+  'pve-cpuset': checkCpuset,
+  'pve-qm-watchdog': propertyFormat(qemuWatchdogFormat),
+  'pve-qm-rng': propertyFormat(qemuRngFormat),
+  'pve-qemu-sev-fmt': propertyFormat(qemuSevFormat),
+  'pve-qemu-tdx-fmt': propertyFormat(qemuTdxFormat),
+  'pve-qm-hostpci': propertyFormat(qemuHostpciFormat),
+  // pve-common JSONSchema.pm: a dotted netmask from /1 to /32; a VLAN tag or ascending range.
+  ipv4mask: (v) => (netmaskBits(v) !== undefined ? undefined : 'value does not look like a valid IP netmask'),
+  'pve-vlan-id-or-range': checkVlanRange,
+  // pve-storage Plugin.pm verify_portal_dns (an address with an optional port) and verify_dir_override.
+  'pve-storage-portal-dns': (v) => (/^(?:\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+)(?::\d+)?$/.test(v) && (isIP(v.replace(/^\[|\](:\d+)?$|:\d+$/g, '')) || DNS_RE.test(v.replace(/:\d+$/, ''))) ? undefined : 'value does not look like a valid portal address'),
+  'pve-dir-override': (v) => {
+    const m = /^([a-z]+)=([^.]*(?:\.?[^.]+)+)$/.exec(v);
+    return m && STORAGE_CONTENT.test(m[1]!) && m[2]!.length < 1023 && m[2]!.split('/').every((x) => x.length < 255) ? undefined : `invalid override '${v}'`;
+  },
 };
+
+/** The prefix length of a dotted IPv4 netmask, if it is one (1–32 bits, contiguous). */
+export function netmaskBits(v: string): number | undefined {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(v) || v.split('.').some((x) => Number(x) > 255)) return undefined;
+  const n = v.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
+  for (let bits = 1; bits <= 32; bits++) if (n === 2 ** 32 - 2 ** (32 - bits)) return bits;
+  return undefined;
+}
 
 export function isKnownFormat(name: string): boolean {
   return resolve(name) !== undefined;

@@ -61,7 +61,8 @@ export function parsePropertyString(text: string, format: PropertyFormat): Prope
       if (!def.optional && errors[key] === undefined) errors[key] = 'property is missing and it is not optional';
       continue;
     }
-    const { olderForm: _older, alias: _alias, keyAlias: _keyAlias, ...rule } = def;
+    if (def.requires !== undefined && values[def.requires] === undefined) errors[def.requires] = `missing property required by '${key}'`;
+    const { olderForm: _older, alias: _alias, keyAlias: _keyAlias, requires: _requires, ...rule } = def;
     const err = checkValue({ ...rule, type: def.type ?? 'string', optional: true }, value);
     if (err !== undefined) errors[key] = err;
   }

@@ -36,6 +36,8 @@ export interface PropertyKeyDef extends Versioned {
   /** `virtio=<mac>`: the key `virtio` stores its value under `alias` and its own name under `keyAlias`. */
   readonly alias?: string;
   readonly keyAlias?: string;
+  /** Another key that must be present with this one (`requires` of the schema). */
+  readonly requires?: string;
   /** How releases before `until` defined this key (e.g. an alias that used to be a real key). */
   readonly olderForm?: { readonly until: string; readonly def: PropertyKeyDef };
 }
@@ -55,6 +57,8 @@ export interface ParamDef extends Versioned {
   /** JavaScript regex source; matched anchored, as Perl's `^(?:…)$`. */
   readonly pattern?: string;
   readonly default?: string | number;
+  /** Another parameter that must be sent with this one (`requires` of the schema). */
+  readonly requires?: string;
   /**
    * For indexed options (`net[n]`): how many exist, i.e. the highest index + 1. The
    * official schema collapses `net0..net31` into `net[n]`, so this is not in it.

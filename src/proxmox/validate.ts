@@ -1,7 +1,7 @@
 /**
  * Request parameter validation with the rules of pve-common `JSONSchema::validate`:
  * every parameter is checked (required, type, format, pattern, length, range, enum, in
- * that order), errors are collected per parameter, and unknown parameters are refused
+ * that order, then `requires`), errors are collected per parameter, and unknown parameters are refused
  * because Proxmox schemas set `additionalProperties: 0`.
  */
 import type { ParamDef, ParamDefs } from './schema.ts';
@@ -100,6 +100,11 @@ export function validateParams(defs: ParamDefs, raw: Readonly<Params>): Validati
   }
   for (const [name, def] of Object.entries(defs)) {
     if (!def.optional && !name.endsWith('[n]') && !Object.hasOwn(raw, name) && errors[name] === undefined) errors[name] = MSG_MISSING;
+  }
+  // pve-common JSONSchema check_object: a present property's `requires` must be present too.
+  for (const name of Object.keys(raw)) {
+    const requires = lookupParam(defs, name)?.requires;
+    if (requires !== undefined && !Object.hasOwn(raw, requires)) errors[requires] = `missing property required by '${name}'`;
   }
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, params };
 }

@@ -89,7 +89,10 @@ describe('simulator access administration', () => {
     await f.finish(dl);
     const dlog = await f.taskLog(dl);
     assert.equal(dlog[0], 'downloading https://example.invalid/a.iso to /var/lib/vz/template/iso/a.iso');
-    assert.ok(dlog.some((l) => /MiB of .* MiB \(100\.00%\)$/.test(l)), 'progress lines');
+    // wget's own output between pve-common's lines: the request, then --progress=dot:giga lines.
+    assert.ok(dlog.includes('HTTP request sent, awaiting response... 200 OK'));
+    assert.ok(dlog.some((l) => /^ +0K (\.{8} ){3}\.{8} +\d+% /.test(l)), 'progress lines');
+    assert.ok(dlog.some((l) => /^ *\d+K [. ]+ 100% /.test(l)), 'a last progress line at 100%');
     assert.ok(dlog.includes("download of 'https://example.invalid/a.iso' to '/var/lib/vz/template/iso/a.iso' finished"));
   });
 });

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GiB } from '../../proxmox/size.ts';
 import { formatPropertyString, parsePropertyString } from '../../proxmox/property-string.ts';
-import { guestOptionFormat } from '../../proxmox/guest-formats.ts';
+import { simOptionFormat as guestOptionFormat } from './api/guest-formats-full.ts';
 import { normaliseTags } from '../../proxmox/tags.ts';
 import { defaultNode } from './default-state.ts';
 import { emptyFirewall, type AclEntry, type GuestType, type SimGuestState, type SimStorageState, type SimVolume } from './state.ts';

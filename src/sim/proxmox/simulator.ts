@@ -233,7 +233,9 @@ export class Simulator {
       );
     }
     const isFile = s.type === 'dir' || s.type === 'nfs';
-    const fmt = format ?? (isFile ? (content === 'rootdir' ? 'raw' : 'qcow2') : 'raw');
+    // A file storage's `format` option is its default image format (pve-storage Plugin.pm default_format).
+    const configured = s.options?.['format'];
+    const fmt = format ?? (isFile ? (content === 'rootdir' ? 'raw' : configured !== undefined ? String(configured) : 'qcow2') : 'raw');
     const volid = isFile ? `${s.id}:${vmid}/${name}.${fmt}` : `${s.id}:${name}`;
     const vol: SimVolume = { volid, storage: s.id, content, format: fmt, size: sizeBytes, ctime: this.clock.nowSeconds(), vmid };
     if (!s.shared) vol.node = node;

@@ -76,6 +76,8 @@ export interface SimStorageState {
   export?: string;
   pool?: string;
   disable?: boolean;
+  /** The plugin's other options as written (`preallocation`, `prune-backups`, `bwlimit`, …). */
+  options?: Record<string, string | number>;
 }
 
 export interface SimVolume {
@@ -136,6 +138,8 @@ export interface SimGuestState {
   startedAt?: number;
   /** Paused (qemu `status/suspend` without todisk; a frozen container): still running, doing nothing. */
   paused?: boolean;
+  /** Started with `freeze`: QEMU waits in `prelaunch` until resumed (qemu-server passes `-S`). */
+  prelaunch?: boolean;
   /** Whether a configured guest agent answers. */
   agentRunning: boolean;
   pool?: string;

@@ -16,6 +16,7 @@ export interface OfficialParam {
   maxLength?: number;
   minLength?: number;
   pattern?: string;
+  requires?: string;
   default_key?: number;
   alias?: string;
   keyAlias?: string;
@@ -55,11 +56,13 @@ export function loadOfficialSchema(version: keyof typeof SCHEMA_FILES): Map<stri
 
 /**
  * Perl writes compiled regexes as `(?^:…)` or `(?^i:…)`. Both sides are normalised the
- * same way for comparison: Perl wrappers become `(?:`, and a group wrapping the whole
+ * same way for comparison: Perl wrappers become `(?:` (`(?i:` when case-insensitive, which JavaScript
+ * reads the same way), `{,n}` becomes `{0,n}`, and a group wrapping the whole
  * pattern is removed (it changes nothing for an anchored match).
  */
 export function normalisePattern(p: string): string {
-  let s = p.replace(/\(\?\^i?:/g, '(?:');
+  // Perl 5.34+ reads a quantifier `{,n}` as `{0,n}`; JavaScript needs the 0 written.
+  let s = p.replace(/\(\?\^i:/g, '(?i:').replace(/\(\?\^:/g, '(?:').replace(/\{,(\d+)\}/g, '{0,$1}');
   for (;;) {
     const inner = unwrapWholeGroup(s);
     if (inner === undefined) return s;
@@ -68,7 +71,8 @@ export function normalisePattern(p: string): string {
 }
 
 function unwrapWholeGroup(s: string): string | undefined {
-  if (!s.startsWith('(') || !s.endsWith(')')) return undefined;
+  // A case-insensitive group keeps its meaning only with its flag.
+  if (!s.startsWith('(') || !s.endsWith(')') || s.startsWith('(?i:')) return undefined;
   let depth = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];

@@ -31,6 +31,7 @@ function compareScalar(where: string, sim: ParamDef | PropertyKeyDef, off: Offic
     const s = sim as ParamDef;
     if (s.maxLength !== off.maxLength) out.push(`${where}: maxLength ${String(s.maxLength)} ≠ official ${String(off.maxLength)}`);
   }
+  if (sim.requires !== off.requires) out.push(`${where}: requires ${String(sim.requires)} ≠ official ${String(off.requires)}`);
   const simPattern = sim.pattern === undefined ? undefined : normalisePattern(sim.pattern);
   const offPattern = off.pattern === undefined ? undefined : normalisePattern(off.pattern);
   if (simPattern !== offPattern) out.push(`${where}: pattern ${String(simPattern)} ≠ official ${String(offPattern)}`);

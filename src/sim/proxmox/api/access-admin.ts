@@ -262,7 +262,7 @@ export const accessAdminEndpoints: Endpoint[] = [
     },
   },
   {
-    method: 'PUT', path: '/access/roles/{roleid}', params: { append: bool(o), privs: str({ ...o, format: 'pve-priv-list' }), roleid }, permissions: () => [{ path: '/access', privs: ['Sys.Modify'] }],
+    method: 'PUT', path: '/access/roles/{roleid}', params: { append: bool({ ...o, requires: 'privs' }), privs: str({ ...o, format: 'pve-priv-list' }), roleid }, permissions: () => [{ path: '/access', privs: ['Sys.Modify'] }],
     handler: ({ sim, params }) => {
       const id = String(params['roleid']);
       if (ROLES[id]) throw fail(`auto-generated role '${id}' cannot be modified`);
@@ -300,7 +300,7 @@ export const accessAdminEndpoints: Endpoint[] = [
         .map(([id, c]) => ({ realm: id, type: c['type'], ...(c['comment'] !== undefined ? { comment: c['comment'] } : {}), ...(c['tfa'] !== undefined ? { tfa: String(c['tfa']).split(',')[0]!.replace(/^type=/, '') } : {}), ...(c['default'] ? { default: 1 } : {}) })),
   },
   {
-    method: 'POST', path: '/access/domains', params: { ...realmOptions, type: oneOf(['ad', 'ldap', 'openid', 'pam', 'pve']) },
+    method: 'POST', path: '/access/domains', params: { ...realmOptions, type: oneOf(['ad', 'ldap', 'openid', 'pam', 'pve']), 'username-claim': str(o) },
     permissions: () => [{ path: '/access/realm', privs: ['Realm.Allocate'] }],
     handler: ({ sim, params }) =>
       underConfigLock('add auth server failed', () => {
@@ -310,6 +310,8 @@ export const accessAdminEndpoints: Endpoint[] = [
         if (all[id]) throw fail(`domain '${id}' already exists`);
         if (id === 'pam' || id === 'pve') throw fail(`unable to use reserved name '${id}'`);
         if (type === 'pam' || type === 'pve') throw fail(`unable to create builtin type '${type}'`);
+        // Only the OpenID plugin has `username-claim` (pve-access-control PVE/Auth/OpenId.pm), set at creation only.
+        if (params['username-claim'] !== undefined && type !== 'openid') throw fail("unexpected property 'username-claim'");
         if (params['check-connection'] !== undefined && type !== 'ldap' && type !== 'ad') throw fail("'check-connection' parameter can only be set for realms of type 'ldap' or 'ad'");
         const missing = (REALM_REQUIRED[type] ?? []).filter((k) => params[k] === undefined);
         if (missing.length > 0) throw paramError(Object.fromEntries(missing.map((k) => [k, 'property is missing and it is not optional'])));

@@ -176,7 +176,7 @@ export const accessEndpoints: Endpoint[] = [
     },
   },
   {
-    method: 'PUT', path: '/access/users/{userid}', params: { ...userText, append: bool(o), userid },
+    method: 'PUT', path: '/access/users/{userid}', params: { ...userText, append: bool({ ...o, requires: 'groups' }), userid },
     handler: ({ sim, params, subject }) => {
       const id = String(params['userid']);
       mayModifyUserGroups(sim, subject, id, ['User.Modify'], params['groups'] === undefined ? undefined : splitList(String(params['groups'])));

@@ -41,6 +41,9 @@ function deleteKeys(target: Section, list: unknown, required: readonly string[] 
 
 // ---- datacenter options ---------------------------------------------------------------
 
+/** pve-common PVE/JSONSchema.pm `$PVE_TAG_RE`, case-insensitive. */
+const TAG = '(?i:[a-z0-9_][a-z0-9_\\-\\+\\.]*)';
+
 const optionParams: ParamDefs = {
   bwlimit: str({ ...o, format: {
     clone: { type: 'number', minimum: 0, optional: true }, default: { type: 'number', minimum: 0, optional: true }, migration: { type: 'number', minimum: 0, optional: true },
@@ -61,7 +64,39 @@ const optionParams: ParamDefs = {
   migration: str({ ...o, format: { network: { type: 'string', format: 'CIDR', optional: true }, type: { type: 'string', enum: ['secure', 'insecure'], default_key: true } } }),
   migration_unsecure: bool(o),
   'next-id': str({ ...o, format: { lower: { type: 'integer', optional: true }, upper: { type: 'integer', optional: true } } }),
-  'registered-tags': str({ ...o, pattern: '(?:(?:[a-z0-9_][a-z0-9_\\-\\+\\.]*);)*(?:[a-z0-9_][a-z0-9_\\-\\+\\.]*)' }),
+  // pve-common PVE/JSONSchema.pm `$PVE_TAG_RE` is case-insensitive (`qr/[a-z0-9_][a-z0-9_\-\+\.]*/i`).
+  crs: str({ ...o, format: {
+    ha: { type: 'string', default: 'basic', enum: ['basic', 'static', 'dynamic'], optional: true, olderForm: { until: '9.1', def: { type: 'string', default: 'basic', enum: ['basic', 'static'], optional: true } } },
+    'ha-auto-rebalance': { type: 'boolean', default: 0, optional: true, since: '9.1' },
+    'ha-auto-rebalance-hold-duration': { type: 'number', default: 3, minimum: 0, optional: true, requires: 'ha-auto-rebalance', since: '9.1' },
+    'ha-auto-rebalance-margin': { type: 'number', default: 0.1, minimum: 0, optional: true, requires: 'ha-auto-rebalance', since: '9.1' },
+    'ha-auto-rebalance-method': { type: 'string', default: 'bruteforce', enum: ['bruteforce', 'topsis'], optional: true, requires: 'ha-auto-rebalance', since: '9.1' },
+    'ha-auto-rebalance-threshold': { type: 'number', default: 0.3, minimum: 0, optional: true, requires: 'ha-auto-rebalance', since: '9.1' },
+    'ha-rebalance-on-start': { type: 'boolean', default: 0, optional: true },
+  } }),
+  notify: str({ ...o, format: {
+    fencing: { type: 'string', enum: ['always', 'never'], optional: true },
+    'package-updates': { type: 'string', default: 'auto', enum: ['auto', 'always', 'never'], optional: true },
+    replication: { type: 'string', enum: ['always', 'never'], optional: true },
+    'target-fencing': { type: 'string', optional: true },
+    'target-package-updates': { type: 'string', optional: true },
+    'target-replication': { type: 'string', optional: true },
+  } }),
+  'tag-style': str({ ...o, format: {
+    'case-sensitive': { type: 'boolean', default: 0, optional: true },
+    'color-map': { type: 'string', optional: true, pattern: `(?:${TAG}:[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?)(?:;(?:${TAG}:[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?))*` },
+    ordering: { type: 'string', default: 'alphabetical', enum: ['config', 'alphabetical'], optional: true },
+    shape: { type: 'string', default: 'circle', enum: ['full', 'circle', 'dense', 'none'], optional: true },
+  } }),
+  u2f: str({ ...o, format: { appid: { type: 'string', optional: true }, origin: { type: 'string', optional: true } } }),
+  'user-tag-access': str({ ...o, format: {
+    'user-allow': { type: 'string', default: 'free', enum: ['none', 'list', 'existing', 'free'], optional: true },
+    'user-allow-list': { type: 'string', optional: true, pattern: `${TAG}(?:;${TAG})*` },
+  } }),
+  webauthn: str({ ...o, format: {
+    'allow-subdomains': { type: 'boolean', default: 1, optional: true }, id: { type: 'string', optional: true }, origin: { type: 'string', optional: true }, rp: { type: 'string', optional: true },
+  } }),
+  'registered-tags': str({ ...o, pattern: '(?:(?i:[a-z0-9_][a-z0-9_\\-\\+\\.]*);)*(?i:[a-z0-9_][a-z0-9_\\-\\+\\.]*)' }),
   replication: str({ ...o, since: '9.1', format: { network: { type: 'string', format: 'CIDR', optional: true }, type: { type: 'string', enum: ['secure', 'insecure'], default_key: true } } }),
 };
 
@@ -386,12 +421,14 @@ function haEndpoints(): Endpoint[] {
 const jobId = str({ maxLength: 50, pattern: '\\S+' });
 const jobOptions: ParamDefs = {
   all: bool(o), bwlimit: int({ ...o, minimum: 0 }), comment: str({ ...o, maxLength: 512 }), compress: oneOf(['0', '1', 'gzip', 'lzo', 'zstd'], o),
-  dow: str({ ...o, format: 'pve-day-of-week-list' }), dumpdir: str(o), enabled: bool(o), exclude: str({ ...o, format: 'pve-vmid-list' }), 'exclude-path': { type: 'array', optional: true },
+  dow: str({ ...o, format: 'pve-day-of-week-list', requires: 'starttime' }), dumpdir: str(o), enabled: bool(o), exclude: str({ ...o, format: 'pve-vmid-list' }), 'exclude-path': { type: 'array', optional: true },
   fleecing: str({ ...o, format: 'backup-fleecing' }), ionice: int({ ...o, minimum: 0, maximum: 8 }), lockwait: int({ ...o, minimum: 0 }),
   mailnotification: oneOf(['always', 'failure'], o), mailto: str({ ...o, format: 'email-or-username-list' }), maxfiles: int({ ...o, minimum: 1 }),
-  mode: oneOf(['snapshot', 'suspend', 'stop'], o), node: str({ ...o, format: 'pve-node' }), 'notes-template': str({ ...o, maxLength: 1024 }),
-  'notification-mode': oneOf(['auto', 'legacy-sendmail', 'notification-system'], o), 'pbs-change-detection-mode': oneOf(['legacy', 'data', 'metadata'], o),
-  performance: str({ ...o, format: 'backup-performance' }), pigz: int(o), pool: str(o), protected: bool(o), 'prune-backups': str({ ...o, format: 'prune-backups' }),
+  mode: oneOf(['snapshot', 'suspend', 'stop'], o), node: str({ ...o, format: 'pve-node' }), 'notes-template': str({ ...o, maxLength: 1024, requires: 'storage' }),
+  'notification-mode': oneOf(['auto', 'legacy-sendmail', 'notification-system'], o),
+  // PVE 8's vzdump notification settings, replaced by the notification system's matchers in PVE 9.
+  'notification-policy': oneOf(['always', 'failure', 'never'], { ...o, until: '9.1' }), 'notification-target': str({ ...o, format: 'pve-configid', until: '9.1' }), 'pbs-change-detection-mode': oneOf(['legacy', 'data', 'metadata'], o),
+  performance: str({ ...o, format: 'backup-performance' }), pigz: int(o), pool: str(o), protected: bool({ ...o, requires: 'storage' }), 'prune-backups': str({ ...o, format: 'prune-backups' }),
   quiet: bool(o), remove: bool(o), 'repeat-missed': bool(o), schedule: str({ ...o, format: 'pve-calendar-event', maxLength: 128 }), script: str(o),
   starttime: str({ ...o, pattern: '\\d{1,2}:\\d{1,2}' }), stdexcludes: bool(o), stop: bool(o), stopwait: int({ ...o, minimum: 0 }), storage: str({ ...o, format: 'pve-storage-id' }),
   tmpdir: str(o), vmid: str({ ...o, format: 'pve-vmid-list' }), zstd: int(o),

@@ -189,7 +189,7 @@ export const clusterEndpoints: Endpoint[] = [
   {
     method: 'POST', path: '/access/ticket', public: true, allowToken: false,
     params: {
-      'new-format': bool(o), otp: str(o), password: str(), path: str({ ...o, maxLength: 64 }), privs: str({ ...o, format: 'pve-priv-list', maxLength: 64 }),
+      'new-format': bool(o), otp: str(o), password: str(), path: str({ ...o, maxLength: 64, requires: 'privs' }), privs: str({ ...o, format: 'pve-priv-list', maxLength: 64, requires: 'path' }),
       realm: str({ ...o, format: 'pve-realm', maxLength: 32 }), 'tfa-challenge': str(o), username: str({ maxLength: 64 }),
     },
     handler: ({ sim, params }) => login(sim, params),

@@ -134,7 +134,13 @@ const guestOptionFields: ParamDefs = {
 };
 
 const clusterOptionFields: ParamDefs = {
-  ebtables: bool(o), enable: int({ ...o, minimum: 0 }), policy_forward: oneOf(['ACCEPT', 'DROP'], o), policy_in: oneOf(['ACCEPT', 'REJECT', 'DROP'], o), policy_out: oneOf(['ACCEPT', 'REJECT', 'DROP'], o),
+  ebtables: bool(o), enable: int({ ...o, minimum: 0 }),
+  log_ratelimit: str({ ...o, format: {
+    burst: { type: 'integer', default: 5, minimum: 0, optional: true },
+    enable: { type: 'boolean', default: '1', default_key: true },
+    rate: { type: 'string', default: '1/second', pattern: '[1-9][0-9]*\\/(second|minute|hour|day)', optional: true },
+  } }),
+  policy_forward: oneOf(['ACCEPT', 'DROP'], o), policy_in: oneOf(['ACCEPT', 'REJECT', 'DROP'], o), policy_out: oneOf(['ACCEPT', 'REJECT', 'DROP'], o),
 };
 
 const clusterFw = (sim: Simulator): FirewallState => sim.state.clusterFirewall;

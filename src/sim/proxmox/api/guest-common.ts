@@ -6,7 +6,8 @@
 import { bool, lookupParam, str, type ParamDefs } from '../../../proxmox/schema.ts';
 import { normaliseTags, splitList } from '../../../proxmox/tags.ts';
 import { formatPropertyString, parsePropertyString } from '../../../proxmox/property-string.ts';
-import { guestOptionFormat, isDiskOption } from '../../../proxmox/guest-formats.ts';
+import { isDiskOption } from '../../../proxmox/guest-formats.ts';
+import { simOptionFormat as guestOptionFormat } from './guest-formats-full.ts';
 import { GiB, parseSize } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
 import { fail, paramError, TaskFailure } from '../errors.ts';
@@ -94,6 +95,15 @@ export function checkDigest(sim: Simulator, g: SimGuestState, digest: unknown): 
 /** Fills generated values Proxmox adds on write: MACs for NICs, normalised tags. */
 export function normaliseOption(sim: Simulator, type: GuestType, key: string, value: string): string {
   if (key === 'tags') return normaliseTags(value);
+  // qemu-server API2/Qemu.pm `$check_drive_param` parses every drive and stores print_drive's
+  // canonical form: the volume first, then the other keys sorted.
+  if (type === 'qemu' && /^(scsi|virtio|sata|ide)\d+$|^efidisk0$|^tpmstate0$/.test(key)) {
+    const format = guestOptionFormat(type, key);
+    if (format) {
+      const parsed = parsePropertyString(value, format);
+      if (Object.keys(parsed.errors).length === 0) return formatPropertyString(parsed.values, format);
+    }
+  }
   if (/^net\d+$/.test(key)) {
     const format = guestOptionFormat(type, key)!;
     const { values } = parsePropertyString(value, format);
@@ -186,7 +196,7 @@ function hotApplies(type: GuestType, g: SimGuestState, key: string, hotApply: Re
  * it pending when the guest runs and the option does not hot-plug.
  */
 export function updateConfig(sim: Simulator, g: SimGuestState, params: Params, hotApply: ReadonlySet<string>, readOnly: ReadonlySet<string>): void {
-  const reserved = new Set(['node', 'vmid', 'digest', 'delete', 'revert', 'skiplock', 'background_delay', 'force']);
+  const reserved = new Set(['node', 'vmid', 'digest', 'delete', 'revert', 'skiplock', 'background_delay', 'force', 'import-working-storage']);
   const changes = Object.entries(params).filter(([k]) => !reserved.has(k)) as Array<[string, unknown]>;
   const deletes = params['delete'] === undefined ? [] : splitList(String(params['delete']));
   const reverts = params['revert'] === undefined ? [] : splitList(String(params['revert']));
@@ -280,7 +290,7 @@ export function statusCurrent(sim: Simulator, g: SimGuestState): Record<string, 
   if (c['tags'] !== undefined) out['tags'] = c['tags'];
   if (c['template'] === '1') out['template'] = 1;
   if (g.type === 'qemu') {
-    out['qmpstatus'] = g.paused ? 'paused' : g.status;
+    out['qmpstatus'] = g.paused ? (g.prelaunch ? 'prelaunch' : 'paused') : g.status;
     if (running) out['pid'] = 10000 + g.vmid;
     if (c['agent'] !== undefined && /^(enabled=)?1/.test(c['agent'])) out['agent'] = 1;
     if (running) {

@@ -125,6 +125,9 @@ function resume(sim: Simulator, g: SimGuestState, p: Params, subject: Subject, s
     finish: () => {
       if (!fromDisk) {
         g.paused = false;
+        // Leaving `prelaunch` (a `freeze` start) boots the guest, agent included.
+        if (g.prelaunch) g.agentRunning = /^(enabled=)?1/.test(g.config['agent'] ?? '0');
+        g.prelaunch = false;
         return;
       }
       const state = g.config['vmstate'];
@@ -257,7 +260,7 @@ function guestEndpoints(type: GuestType, start: (sim: Simulator, g: SimGuestStat
     },
     {
       method: 'POST', path: `${base}/status/suspend`,
-      params: type === 'qemu' ? { ...nodeVmid, skiplock: bool(o), statestorage: str({ ...o, format: 'pve-storage-id' }), todisk: bool(o) } : nodeVmid,
+      params: type === 'qemu' ? { ...nodeVmid, skiplock: bool(o), statestorage: str({ ...o, format: 'pve-storage-id', requires: 'todisk' }), todisk: bool(o) } : nodeVmid,
       permissions: vmPerm(['VM.PowerMgmt']),
       handler: ({ sim, params, subject }) => pause(sim, guest(sim, params), params, subject),
     },

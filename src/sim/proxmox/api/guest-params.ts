@@ -6,8 +6,11 @@
 import { bool, int, num, oneOf, str, type ParamDefs } from '../../../proxmox/schema.ts';
 import {
   INDEX_COUNT, lxcFeaturesFormat, lxcMountPointFormat, lxcNetFormat, lxcRootfsFormat, lxcUnusedFormat,
-  qemuAgentFormat, qemuDriveFormat, qemuEfiDiskFormat, qemuMachineFormat, qemuTpmStateFormat, qemuVgaFormat, qemuIdeFormat, qemuSataFormat, qemuMemoryFormat, qemuNetFormat, qemuUnusedFormat, qemuVirtioFormat,
+  qemuAgentFormat, qemuEfiDiskFormat, qemuMachineFormat, qemuTpmStateFormat, qemuVgaFormat, qemuMemoryFormat, qemuNetFormat,
 } from '../../../proxmox/guest-formats.ts';
+import {
+  audioFormat, fullIdeFormat, fullSataFormat, fullScsiFormat, fullUnusedFormat, fullVirtioFormat, ivshmemFormat, numaFormat, spiceEnhancementsFormat, usbFormat, virtiofsFormat,
+} from './guest-formats-full.ts';
 
 const o = { optional: true } as const;
 
@@ -56,9 +59,32 @@ export const lxcOptionParams: ParamDefs = {
   'unused[n]': str({ ...o, count: INDEX_COUNT.lxc.unused, format: lxcUnusedFormat }),
 };
 
-/** VM options the simulator implements (a subset of qemu-server's; see docs/simulator.md). */
+/** VM options, as qemu-server's `$confdesc` has them; the simulator stores each in the config. */
 export const qemuOptionParams: ParamDefs = {
   acpi: bool(o),
+  affinity: str({ ...o, format: 'pve-cpuset' }),
+  'allow-ksm': bool({ ...o, since: '9.1' }),
+  'amd-sev': str({ ...o, format: 'pve-qemu-sev-fmt' }),
+  audio0: str({ ...o, format: audioFormat }),
+  autostart: bool(o),
+  freeze: bool(o),
+  'hostpci[n]': str({ ...o, count: INDEX_COUNT.qemu.hostpci, format: 'pve-qm-hostpci' }),
+  hugepages: oneOf(['any', '2', '1024'], o),
+  'intel-tdx': str({ ...o, since: '9.1', format: 'pve-qemu-tdx-fmt' }),
+  ivshmem: str({ ...o, format: ivshmemFormat }),
+  keephugepages: bool(o),
+  keyboard: oneOf(['de', 'de-ch', 'da', 'en-gb', 'en-us', 'es', 'fi', 'fr', 'fr-be', 'fr-ca', 'fr-ch', 'hu', 'is', 'it', 'ja', 'lt', 'mk', 'nl', 'no', 'pl', 'pt', 'pt-br', 'sv', 'sl', 'tr'], o),
+  'numa[n]': str({ ...o, count: INDEX_COUNT.qemu.numa, format: numaFormat }),
+  'parallel[n]': str({ ...o, count: INDEX_COUNT.qemu.parallel, pattern: '/dev/parport\\d+|/dev/usb/lp\\d+' }),
+  reboot: bool(o),
+  rng0: str({ ...o, format: 'pve-qm-rng' }),
+  smp: int({ ...o, minimum: 1 }),
+  spice_enhancements: str({ ...o, format: spiceEnhancementsFormat }),
+  startdate: str({ ...o, pattern: '(now|\\d{4}-\\d{1,2}-\\d{1,2}(T\\d{1,2}:\\d{1,2}:\\d{1,2})?)' }),
+  tdf: bool(o),
+  'usb[n]': str({ ...o, count: INDEX_COUNT.qemu.usb, format: usbFormat }),
+  'virtiofs[n]': str({ ...o, count: INDEX_COUNT.qemu.virtiofs, format: virtiofsFormat }),
+  watchdog: str({ ...o, format: 'pve-qm-watchdog' }),
   agent: str({ ...o, format: qemuAgentFormat }),
   args: str(o),
   arch: oneOf(['x86_64', 'aarch64'], o),
@@ -80,7 +106,7 @@ export const qemuOptionParams: ParamDefs = {
   efidisk0: str({ ...o, format: qemuEfiDiskFormat }),
   hookscript: str({ ...o, format: 'pve-volume-id' }),
   hotplug: str({ ...o, format: 'pve-hotplug-features' }),
-  'ide[n]': str({ ...o, count: INDEX_COUNT.qemu.ide, format: qemuIdeFormat }),
+  'ide[n]': str({ ...o, count: INDEX_COUNT.qemu.ide, format: fullIdeFormat }),
   'ipconfig[n]': str({ ...o, count: INDEX_COUNT.qemu.ipconfig, format: 'pve-qm-ipconfig' }),
   kvm: bool(o),
   localtime: bool(o),
@@ -96,8 +122,8 @@ export const qemuOptionParams: ParamDefs = {
   onboot: bool(o),
   ostype: oneOf(['other', 'wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11', 'l24', 'l26', 'solaris'], o),
   protection: bool(o),
-  'sata[n]': str({ ...o, count: INDEX_COUNT.qemu.sata, format: qemuSataFormat }),
-  'scsi[n]': str({ ...o, count: INDEX_COUNT.qemu.scsi, format: qemuDriveFormat }),
+  'sata[n]': str({ ...o, count: INDEX_COUNT.qemu.sata, format: fullSataFormat }),
+  'scsi[n]': str({ ...o, count: INDEX_COUNT.qemu.scsi, format: fullScsiFormat }),
   scsihw: oneOf(['lsi', 'lsi53c810', 'virtio-scsi-pci', 'virtio-scsi-single', 'megasas', 'pvscsi'], o),
   searchdomain: str(o),
   'serial[n]': str({ ...o, count: INDEX_COUNT.qemu.serial, pattern: '(/dev/.+|socket)' }),
@@ -110,10 +136,10 @@ export const qemuOptionParams: ParamDefs = {
   tags: str({ ...o, format: 'pve-tag-list' }),
   template: bool(o),
   tpmstate0: str({ ...o, format: qemuTpmStateFormat }),
-  'unused[n]': str({ ...o, count: INDEX_COUNT.qemu.unused, format: qemuUnusedFormat }),
+  'unused[n]': str({ ...o, count: INDEX_COUNT.qemu.unused, format: fullUnusedFormat }),
   vcpus: int({ ...o, minimum: 1 }),
   vga: str({ ...o, format: qemuVgaFormat }),
-  'virtio[n]': str({ ...o, count: INDEX_COUNT.qemu.virtio, format: qemuVirtioFormat }),
+  'virtio[n]': str({ ...o, count: INDEX_COUNT.qemu.virtio, format: fullVirtioFormat }),
   vmgenid: str({ ...o, pattern: '(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])' }),
   vmstatestorage: str({ ...o, format: 'pve-storage-id' }),
 };

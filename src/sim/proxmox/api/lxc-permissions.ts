@@ -11,6 +11,7 @@ import { ApiError, fail, permissionDenied } from '../errors.ts';
 import { hasPrivilege, subjectName, type Subject } from '../auth.ts';
 import type { Simulator } from '../simulator.ts';
 import type { GuestConfig } from '../state.ts';
+import { assertTagPermissions } from './tag-permissions.ts';
 
 /** `raise_perm_exc($what)` of pve-common's PVE::Exception: a 403 "Permission check failed (…)". */
 function rootOnly(what: string): ApiError {
@@ -72,8 +73,8 @@ export function checkCtModifyConfigPerm(sim: Simulator, subject: Subject, change
     else if (opt === 'nameserver' || opt === 'searchdomain' || opt === 'hostname') vmPriv('VM.Config.Network');
     else if (opt === 'features') checkFeatures(change, deleting, vmPriv);
     else if (opt === 'hookscript') throw rootOnly('changing the hookscript');
-    // Tags: assert_tag_permissions. Without Sys.Modify a user may still set any tag while the
-    // datacenter's user-tag-access is the default (free), so VM.Config.Options is what counts.
+    // pve-container LXC.pm: tags go through pve-guest-common's assert_tag_permissions.
+    else if (opt === 'tags') assertTagPermissions(sim, subject, change.vmid, change.oldConf?.['tags'], deleting ? '' : String(change.newConf['tags']));
     else vmPriv('VM.Config.Options');
   };
   for (const opt of Object.keys(change.newConf)) check(opt, false);

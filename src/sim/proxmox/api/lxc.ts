@@ -253,7 +253,7 @@ const createParams: ParamDefs = {
   'ssh-public-keys': strDef(o),
   start: bool(o),
   storage: strDef({ ...o, format: 'pve-storage-id' }),
-  unique: bool(o),
+  unique: bool({ ...o, requires: 'restore' }),
 };
 
 export const lxcEndpoints: Endpoint[] = [

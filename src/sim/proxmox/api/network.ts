@@ -5,6 +5,7 @@
  */
 import { bool, int, oneOf, str } from '../../../proxmox/schema.ts';
 import type { Params } from '../../../proxmox/validate.ts';
+import { netmaskBits } from '../../../proxmox/formats.ts';
 import { fail, paramError } from '../errors.ts';
 import { Reply, type Endpoint } from '../endpoint.ts';
 import type { Simulator } from '../simulator.ts';
@@ -20,8 +21,8 @@ const LIST_TYPES = ['bridge', 'bond', 'eth', 'alias', 'vlan', 'fabric', 'OVSBrid
 const iface = str({ format: 'pve-iface', maxLength: 20 });
 
 const ifaceParams = {
-  address: str({ ...o, format: 'ipv4' }),
-  address6: str({ ...o, format: 'ipv6' }),
+  address: str({ ...o, format: 'ipv4', requires: 'netmask' }),
+  address6: str({ ...o, format: 'ipv6', requires: 'netmask6' }),
   autostart: bool(o),
   bond_mode: oneOf(['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb', 'balance-slb', 'lacp-balance-slb', 'lacp-balance-tcp'], o),
   bridge_ports: str({ ...o, format: 'pve-iface-list' }),
@@ -37,7 +38,32 @@ const ifaceParams = {
   type: ifaceType(IFACE_TYPES),
   'vlan-id': int({ ...o, minimum: 1, maximum: 4094 }),
   'vlan-raw-device': str({ ...o, format: 'pve-iface' }),
+  'bond-primary': str({ ...o, format: 'pve-iface' }),
+  bond_xmit_hash_policy: oneOf(['layer2', 'layer2+3', 'layer3+4'], o),
+  bridge_vids: str({ ...o, format: 'pve-vlan-id-or-range-list' }),
+  comments6: str(o),
+  netmask: str({ ...o, format: 'ipv4mask', requires: 'address' }),
+  netmask6: int({ ...o, minimum: 0, maximum: 128, requires: 'address6' }),
+  ovs_bonds: str({ ...o, format: 'pve-iface-list' }),
+  ovs_bridge: str({ ...o, format: 'pve-iface' }),
+  ovs_options: str({ ...o, maxLength: 1024 }),
+  ovs_ports: str({ ...o, format: 'pve-iface-list' }),
+  ovs_tag: int({ ...o, minimum: 1, maximum: 4094 }),
 };
+
+/** A dotted netmask as its prefix length, as ifupdown2's file holds it (`address 10.0.0.2/24`). */
+function prefixLength(mask: string): string {
+  return String(netmaskBits(mask) ?? mask);
+}
+
+/** pve-manager API2/Network.pm `$map_cidr_to_address_netmask`: cidr and address/netmask exclude each other. */
+function checkAddressing(p: Params): void {
+  for (const [cidr, address, netmask] of [['cidr', 'address', 'netmask'], ['cidr6', 'address6', 'netmask6']] as const) {
+    if (p[cidr] === undefined) continue;
+    if (p[address] !== undefined) throw paramError({ [address]: `${address} conflicts with ${cidr}` });
+    if (p[netmask] !== undefined) throw paramError({ [netmask]: `${netmask} conflicts with ${cidr}` });
+  }
+}
 
 function staged(n: SimNodeState): Record<string, NetworkInterface> {
   n.pendingNetwork ??= structuredClone(n.network);
@@ -47,19 +73,29 @@ function staged(n: SimNodeState): Record<string, NetworkInterface> {
 function toInterface(p: Params, base: NetworkInterface = {}): NetworkInterface {
   const out: NetworkInterface = { ...base };
   for (const [k, v] of Object.entries(p)) if (k !== 'node' && k !== 'delete') out[k] = v as string | number;
+  checkAddressing(p);
   if (typeof out['cidr'] === 'string') {
     const [address, mask] = out['cidr'].split('/');
     out['address'] = address!;
     out['netmask'] = mask!;
+  } else if (p['address'] !== undefined) {
+    out['netmask'] = prefixLength(String(p['netmask']));
+    out['cidr'] = `${String(p['address'])}/${out['netmask']}`;
   }
+  if (typeof out['cidr6'] === 'string') {
+    const [address, mask] = out['cidr6'].split('/');
+    out['address6'] = address!;
+    out['netmask6'] = mask!;
+  } else if (p['address6'] !== undefined) out['cidr6'] = `${String(p['address6'])}/${String(p['netmask6'])}`;
   out['method'] = out['address'] !== undefined ? 'static' : 'manual';
-  out['families'] = 'inet';
+  if (out['address6'] !== undefined) out['method6'] = 'static';
+  out['families'] = out['address6'] !== undefined ? (out['address'] !== undefined ? 'inet,inet6' : 'inet6') : 'inet';
   out['active'] = base['active'] ?? 0;
   return out;
 }
 
 /** Keys the interfaces file does not hold: they are derived when Proxmox reads it. */
-const DERIVED = new Set(['iface', 'type', 'method', 'families', 'active', 'exists', 'autostart', 'priority', 'cidr', 'address', 'netmask']);
+const DERIVED = new Set(['iface', 'type', 'method', 'method6', 'families', 'active', 'exists', 'autostart', 'priority', 'cidr', 'address', 'netmask', 'cidr6', 'address6', 'netmask6', 'comments6']);
 
 /** The file as ifupdown2 reads it, one stanza per interface, as Proxmox writes it. */
 function render(ifaces: Record<string, NetworkInterface>): string[] {
@@ -69,6 +105,10 @@ function render(ifaces: Record<string, NetworkInterface>): string[] {
     if (i['autostart'] !== undefined && Number(i['autostart']) === 1) lines.push(`auto ${name}`);
     lines.push(`iface ${name} inet ${String(i['method'] ?? 'manual')}`);
     if (i['address'] !== undefined) lines.push(`\taddress ${String(i['address'])}/${String(i['netmask'])}`);
+    if (i['address6'] !== undefined) {
+      lines.push('', `iface ${name} inet6 static`, `\taddress ${String(i['address6'])}/${String(i['netmask6'])}`);
+      for (const c of String(i['comments6'] ?? '').split('\n').filter(Boolean)) lines.push(`#${c}`);
+    }
     for (const [k, v] of Object.entries(i).sort(([a], [b]) => a.localeCompare(b))) {
       if (DERIVED.has(k)) continue;
       if (k === 'comments') for (const c of String(v).split('\n').filter(Boolean)) lines.push(`#${c}`);

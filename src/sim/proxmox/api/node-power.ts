@@ -35,7 +35,7 @@ export const nodePowerEndpoints: Endpoint[] = [
     },
   },
   {
-    method: 'POST', path: '/nodes/{node}/termproxy', params: { cmd: shellCmd, 'cmd-opts': str(o), ...nodeOnly }, permissions: nodePerm(['Sys.Console']),
+    method: 'POST', path: '/nodes/{node}/termproxy', params: { cmd: shellCmd, 'cmd-opts': str({ ...o, requires: 'cmd' }), ...nodeOnly }, permissions: nodePerm(['Sys.Console']),
     handler: ({ sim, params, subject }) => {
       const node = String(params['node']);
       return { user: subject.userid, ticket: consoleTicket(sim, subject, `/nodes/${node}`), port: 5900 + Math.floor(sim.random.next() * 100), upid: consoleTask(sim, node, 'vncshell', '', subject) };
@@ -43,7 +43,7 @@ export const nodePowerEndpoints: Endpoint[] = [
   },
   {
     method: 'POST', path: '/nodes/{node}/vncshell',
-    params: { cmd: shellCmd, 'cmd-opts': str(o), height: int({ ...o, minimum: 16, maximum: 2160 }), ...nodeOnly, websocket: bool(o), width: int({ ...o, minimum: 16, maximum: 4096 }) },
+    params: { cmd: shellCmd, 'cmd-opts': str({ ...o, requires: 'cmd' }), height: int({ ...o, minimum: 16, maximum: 2160 }), ...nodeOnly, websocket: bool(o), width: int({ ...o, minimum: 16, maximum: 4096 }) },
     permissions: nodePerm(['Sys.Console']),
     handler: ({ sim, params, subject }) => {
       const node = String(params['node']);

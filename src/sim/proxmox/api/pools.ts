@@ -84,7 +84,7 @@ const updateParams = { 'allow-move': bool(o), comment: str(o), delete: bool(o), 
 
 export const poolEndpoints: Endpoint[] = [
   {
-    method: 'GET', path: '/pools', params: { poolid: { ...poolid, optional: true }, type: oneOf(['qemu', 'lxc', 'storage'], o) },
+    method: 'GET', path: '/pools', params: { poolid: { ...poolid, optional: true }, type: oneOf(['qemu', 'lxc', 'storage'], { ...o, requires: 'poolid' }) },
     handler: ({ sim, params }) =>
       params['poolid'] !== undefined
         ? [describe(sim, pool(sim, String(params['poolid'])), params['type'])]

@@ -10,11 +10,13 @@ import { formatPropertyString, parsePropertyString } from '../../../proxmox/prop
 import { INDEX_COUNT, qemuMachineFormat, qemuNetFormat } from '../../../proxmox/guest-formats.ts';
 import { parseSizeChange, GiB } from '../../../proxmox/size.ts';
 import type { Params } from '../../../proxmox/validate.ts';
-import { fail, TaskFailure } from '../errors.ts';
+import { fail, paramError, permissionDenied, TaskFailure } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { configMissing, guestMemoryBytes, type Simulator } from '../simulator.ts';
 import { emptyFirewall, type SimGuestState } from '../state.ts';
-import { subjectName, type Subject } from '../auth.ts';
+import { hasPrivilege, subjectName, type Subject } from '../auth.ts';
+import { simOptionFormat } from './guest-formats-full.ts';
+import { assertTagPermissions } from './tag-permissions.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
@@ -61,8 +63,40 @@ const PRIVILEGED_CATEGORIES = new Set([
 function checkRootOnlyOptions(subject: Subject, keys: readonly string[]): void {
   if (subjectName(subject) === 'root@pam') return;
   for (const opt of keys) {
-    if (/^(ide|sata|scsi|virtio|unused|serial|usb|hostpci|virtiofs|net|ipconfig|numa)\d+$/.test(opt) || opt === 'efidisk0' || opt === 'tpmstate0') continue;
+    if (/^(ide|sata|scsi|virtio|unused|serial|usb|hostpci|virtiofs|net|ipconfig|numa)\d+$/.test(opt) || opt === 'efidisk0' || opt === 'tpmstate0' || opt === 'tags') continue;
     if (!PRIVILEGED_CATEGORIES.has(opt)) throw fail(`only root can set '${opt}' config`);
+  }
+}
+
+/**
+ * qemu-server API2/Qemu.pm check_usb_perm, check_hostpci_perm, check_rng_perm and check_dir_perm:
+ * devices of the host itself are root@pam's alone; mapped ones need Mapping.Use on their mapping.
+ */
+function checkDevicePerms(sim: Simulator, subject: Subject, p: Params, current: Readonly<Record<string, string>> = {}): void {
+  if (subjectName(subject) === 'root@pam') return;
+  const needMapping = (path: string) => {
+    if (!hasPrivilege(sim.state, subject, path, 'Mapping.Use')) throw permissionDenied(path, 'Mapping.Use');
+  };
+  // Removing or replacing a device is checked against the value it had, as setting it is.
+  const values: Array<[string, unknown]> = [...Object.entries(p)];
+  for (const opt of splitList(String(p['delete'] ?? ''))) if (current[opt] !== undefined) values.push([opt, current[opt]]);
+  for (const opt of Object.keys(p)) if (current[opt] !== undefined && /^(usb|hostpci|virtiofs)\d+$|^rng0$/.test(opt)) values.push([opt, current[opt]]);
+  for (const [opt, raw] of values) {
+    const format = simOptionFormat('qemu', opt);
+    if (!format || !/^(usb|hostpci|virtiofs)\d+$|^rng0$/.test(opt)) continue;
+    const device = parsePropertyString(String(raw), format).values;
+    if (opt.startsWith('usb')) {
+      if (device['host'] !== undefined) {
+        if (!/^spice$/i.test(device['host'])) throw fail(`only root can set '${opt}' config for real devices`);
+      } else if (device['mapping'] !== undefined) needMapping(`/mapping/usb/${device['mapping']}`);
+      else throw fail("either 'host' or 'mapping' must be set.");
+    } else if (opt.startsWith('hostpci')) {
+      if (device['host'] !== undefined) throw fail(`only root can set '${opt}' config for non-mapped devices`);
+      if (device['mapping'] === undefined) throw fail("either 'host' or 'mapping' must be set.");
+      needMapping(`/mapping/pci/${device['mapping']}`);
+      if (device['romfile'] !== undefined) throw paramError({ [opt]: "only root@pam can set 'romfile' option" });
+    } else if (opt.startsWith('virtiofs')) needMapping(`/mapping/dir/${device['dirid'] ?? ''}`);
+    else if (device['source'] === '/dev/hwrng') needMapping('/mapping/hwrng');
   }
 }
 
@@ -99,7 +133,10 @@ export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): vo
   }
   g.status = 'running';
   g.startedAt = sim.clock.now();
-  g.agentRunning = /^(enabled=)?1/.test(g.config['agent'] ?? '0');
+  // `freeze`: the CPU waits for a resume; the guest (and its agent) has not booted yet.
+  g.prelaunch = g.config['freeze'] === '1';
+  g.paused = g.prelaunch;
+  g.agentRunning = !g.prelaunch && /^(enabled=)?1/.test(g.config['agent'] ?? '0');
 }
 
 function stopVm(g: SimGuestState): void {
@@ -114,6 +151,7 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
   const vmid = Number(p['vmid']);
   const exists = alreadyExists(sim, vmid);
   checkRootOnlyOptions(subject, optionKeys(p));
+  checkDevicePerms(sim, subject, p);
   if (exists) throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${sim.findGuest(vmid)!.node}'`);
   checkSshKeys(p);
   const pool = optStr(p, 'pool');
@@ -130,6 +168,8 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
     finish: () => {
       try {
         const skip = new Set(['node', 'vmid', 'pool', 'start', 'storage', 'force', 'unique', 'archive', 'ha-managed', 'bwlimit', 'live-restore', 'import-working-storage']);
+        // In the worker, as qemu-server's create does before writing the config.
+        if (p['tags'] !== undefined) assertTagPermissions(sim, subject, vmid, undefined, String(p['tags']));
         const config: Record<string, string> = {};
         for (const [k, v] of Object.entries(p)) {
           if (skip.has(k)) continue;
@@ -234,8 +274,13 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   }).upid;
 }
 
-function configUpdate(sim: Simulator, g: SimGuestState, p: Params): void {
+/** update_vm_api's checks and changes: synchronous for PUT, in the `qmconfig` task for POST. */
+function configUpdate(sim: Simulator, g: SimGuestState, p: Params, subject: Subject): void {
   checkSshKeys(p);
+  checkDevicePerms(sim, subject, p, g.config);
+  // qemu-server update_vm_api: tags, set or deleted, go through assert_tag_permissions.
+  if (p['tags'] !== undefined) assertTagPermissions(sim, subject, g.vmid, g.config['tags'], String(p['tags']));
+  if (splitList(String(p['delete'] ?? '')).includes('tags')) assertTagPermissions(sim, subject, g.vmid, g.config['tags'], '');
   updateConfig(sim, g, p, QEMU_FAST_PLUG, new Set());
 }
 
@@ -244,7 +289,7 @@ async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<
   const g = vm(sim, p);
   checkDigest(sim, g, p['digest']);
   if (p['skiplock'] !== 1) sim.checkLock(g);
-  const task = sim.startTask({ node: g.node, type: 'qmconfig', id: g.vmid, subject, finish: () => configUpdate(sim, g, p) });
+  const task = sim.startTask({ node: g.node, type: 'qmconfig', id: g.vmid, subject, finish: () => configUpdate(sim, g, p, subject) });
   const delay = p['background_delay'];
   if (delay === undefined) return task.upid;
   // With background_delay the API waits for the worker, and answers null if it finished OK in time.
@@ -405,14 +450,14 @@ const createParams: ParamDefs = {
   vmid: vmidParam,
   archive: strDef({ ...o, maxLength: 255 }),
   bwlimit: int({ ...o, minimum: 0 }),
-  force: bool(o),
+  force: bool({ ...o, requires: 'archive' }),
   'ha-managed': bool({ ...o, since: '9.1' }),
   'import-working-storage': strDef({ ...o, format: 'pve-storage-id' }),
   'live-restore': bool(o),
   pool: strDef({ ...o, format: 'pve-poolid' }),
   start: bool(o),
   storage: strDef({ ...o, format: 'pve-storage-id' }),
-  unique: bool(o),
+  unique: bool({ ...o, requires: 'archive' }),
 };
 
 const configWriteParams: ParamDefs = {
@@ -420,7 +465,7 @@ const configWriteParams: ParamDefs = {
   ...nodeVmid,
   delete: strDef({ ...o, format: 'pve-configid-list' }),
   digest: digestParam,
-  force: bool(o),
+  force: bool({ ...o, requires: 'delete' }),
   revert: strDef({ ...o, format: 'pve-configid-list' }),
   skiplock: bool(o),
 };
@@ -447,7 +492,8 @@ export const qemuEndpoints: Endpoint[] = [
     permissions: vmPerm(['VM.Audit']), handler: ({ sim, params }) => readConfig(sim, vm(sim, params), params),
   },
   {
-    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/config', params: { ...configWriteParams, background_delay: int({ ...o, minimum: 1, maximum: 30 }) },
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/config',
+    params: { ...configWriteParams, background_delay: int({ ...o, minimum: 1, maximum: 30 }), 'import-working-storage': strDef({ ...o, format: 'pve-storage-id' }) },
     permissions: vmPerm(CONFIG_PRIVS, true), handler: ({ sim, params, subject }) => postConfig(sim, params, subject),
   },
   {
@@ -457,7 +503,7 @@ export const qemuEndpoints: Endpoint[] = [
       const g = vm(sim, params);
       checkDigest(sim, g, params['digest']);
       if (params['skiplock'] !== 1) sim.checkLock(g);
-      configUpdate(sim, g, params);
+      configUpdate(sim, g, params, subject);
       return null;
     },
   },
