@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../src/clients/ssh/key-pair.ts';
 import { startPhoenix, apply, waitReady, waitCondition, condition, readyAtGeneration, getObject, G, type PhoenixEnv } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 
@@ -165,7 +165,7 @@ describe('provisioning a PhoenixLXC over SSH and pct (real API server + simulato
   it('works as a dedicated user through sudo -n, and says what is missing without it', async () => {
     const vmid = (await getObject(env, 'phoenixlxcs', name)).status.vmid as number;
     const core = env.cluster.kc.makeApiClient(k8s.CoreV1Api);
-    const key = ssh2.utils.generateKeyPairSync('ed25519', {});
+    const key = ed25519KeyPair();
     env.sim.admin.authorizeSshKey('phoenix', key.public);
     await core.replaceNamespacedSecret({ namespace: env.namespace, name: 'node-ssh', body: { metadata: { name: 'node-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': key.private, username: 'phoenix' } } });
     const poke = (value: string) => env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name, body: { metadata: { annotations: { poke: value } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));

@@ -3,6 +3,7 @@
 // own refusals (pve-container src/PVE/CLI/pct.pm), sudo, and nothing else.
 import assert from 'node:assert/strict';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../src/clients/ssh/key-pair.ts';
 import { startProxmoxSimulator, type RunningSimulator } from '../../src/sim/proxmox/index.ts';
 import { HostKeyError, SshAuthError, SshSessions, type SshTarget } from '../../src/clients/ssh/sessions.ts';
 import { pctTransport } from '../../src/controllers/guests/pct-transport.ts';
@@ -63,7 +64,7 @@ describe('simulator SSH server (pct exec, push, pull)', function () {
   });
 
   it('lets another user run pct through sudo only', async () => {
-    const key = ssh2.utils.generateKeyPairSync('ed25519', {});
+    const key = ed25519KeyPair();
     sim.admin.authorizeSshKey('phoenix', key.public);
     const user: SshTarget = { ...target, username: 'phoenix', privateKey: key.private };
     assert.deepEqual(await sessions.exec(user, 'pct exec 200 -- true', 5_000), { exitCode: 255, stdout: '', stderr: 'please run as root\n' });
@@ -72,7 +73,7 @@ describe('simulator SSH server (pct exec, push, pull)', function () {
   });
 
   it('refuses a host key that is not pinned, and a key that is not authorized', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519', {});
+    const other = ed25519KeyPair();
     const parsed = ssh2.utils.parseKey(other.public) as ReturnType<typeof ssh2.utils.parseKey> & { getPublicSSH(): Buffer };
     const pinned = `[127.0.0.1]:${target.port} ssh-ed25519 ${parsed.getPublicSSH().toString('base64')}`;
     await assert.rejects(sessions.exec({ ...target, pins: { knownHosts: pinned } }, 'pct exec 200 -- true', 5_000), (err: unknown) => err instanceof HostKeyError && err.verdict === 'mismatch' && err.fingerprint === sim.admin.ssh().hostKeyFingerprint);

@@ -18,6 +18,7 @@
 
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { ed25519KeyPair } from '../../clients/ssh/key-pair.ts';
 import ssh2, { type Connection, type ParsedKey, type ServerChannel, type SFTPWrapper } from 'ssh2';
 
 // ssh2 is CommonJS: its classes come through the default export.
@@ -62,8 +63,8 @@ export interface RunningSshServer {
 const fingerprintOf = (blob: Buffer): string => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 
 export async function startSshServer(sim: Simulator, options: SshServerOptions = {}): Promise<RunningSshServer> {
-  const host = utils.generateKeyPairSync('ed25519', {});
-  const client = utils.generateKeyPairSync('ed25519', {});
+  const host = ed25519KeyPair();
+  const client = ed25519KeyPair();
   const hostPublic = parsed(host.public);
   const node = options.node ?? sim.state.nodes[0]?.name ?? 'pve';
   const authorized = new Map<string, Buffer[]>([['root', [parsed(client.public).getPublicSSH()]]]);

@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../src/clients/ssh/key-pair.ts';
+
+describe('ssh: ed25519 key pairs', () => {
+  it('makes only pairs that ssh2 itself can read back (its generator drops a zero byte about once in 200)', () => {
+    // 2,000 pairs: ssh2's raw generator yields an unreadable one in all but about 1 in 10,000 such runs.
+    for (let i = 0; i < 2_000; i++) {
+      const pair = ed25519KeyPair();
+      const pub = ssh2.utils.parseKey(pair.public);
+      assert.ok(!(pub instanceof Error), `unreadable public key: ${pair.public}`);
+      assert.ok(!(ssh2.utils.parseKey(pair.private) instanceof Error), 'unreadable private key');
+      assert.equal((Array.isArray(pub) ? pub[0] : pub)!.getPublicSSH().length, 51, 'an ed25519 public blob is 51 bytes');
+    }
+  });
+});
