@@ -96,6 +96,8 @@ export interface ProxmoxGuests {
   /** Downloads an appliance from the template index; returns the task's UPID. */
   downloadAppliance(node: string, storage: string, template: string): Promise<string>;
   downloadUrl(node: string, storage: string, params: { url: string; filename: string; content: string }): Promise<string>;
+  /** `POST …/storage/{storage}/oci-registry-pull` (PVE 9.1): returns the pull task's UPID. */
+  ociRegistryPull(node: string, storage: string, reference: string): Promise<string>;
   taskStatus(upid: string, node: string): Promise<TaskStatus>;
   /** `GET /nodes/{node}/tasks?source=active`: running tasks, and ended ones (with a status) not yet archived. */
   activeTasks(node: string): Promise<{ upid: string; status?: string }[]>;
@@ -122,6 +124,7 @@ export function proxmoxGuests(client: ProxmoxClient): ProxmoxGuests {
     networkInterfaces: async (node) => (await nodeApi(node).network.$get()) as { iface: string; type: string }[],
     downloadAppliance: async (node, storage, template) => String(await nodeApi(node).aplinfo.$post({ storage, template })),
     downloadUrl: async (node, storage, params) => String(await nodeApi(node).storage.$(storage)['download-url'].$post(params)),
+    ociRegistryPull: async (node, storage, reference) => String(await nodeApi(node).storage.$(storage)['oci-registry-pull'].$post({ reference })),
     taskStatus: (upid, node) => readTaskStatus(client, upid, node),
     activeTasks: async (node) => (await nodeApi(node).tasks.$get({ source: 'active', limit: 1000 })) as { upid: string; status?: string }[],
   };

@@ -415,18 +415,6 @@ export const storageEndpoints: Endpoint[] = [
     handler: ({ sim, params, subject }) => upload(sim, params, subject),
   },
   {
-    method: 'POST', path: '/nodes/{node}/storage/{storage}/oci-registry-pull', since: '9.1',
-    params: {
-      ...nodeOnly, filename: str({ ...o, maxLength: 255, minLength: 1 }), storage: storageId,
-      reference: str({ pattern: '^(?:(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d])(?:\\.(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d]))*(?::\\d+)?/)?[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*(?:/[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*)*:\\w[\\w.-]{0,127}$' }),
-    },
-    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.AllocateTemplate'] }],
-    // pve-storage Status.pm: a host without skopeo answers this, and the simulated host has none.
-    handler: () => {
-      throw fail("Install 'skopeo' to pull OCI images from registries.");
-    },
-  },
-  {
     method: 'GET', path: '/nodes/{node}/storage/{storage}/import-metadata', params: { ...nodeOnly, storage: storageId, volume: str() },
     permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit'] }],
     handler: ({ sim, params }) => {
