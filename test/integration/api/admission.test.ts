@@ -34,7 +34,7 @@ const refusedAtCreate: Refusal[] = [
   { title: 'a guest without node', manifest: mutate(L(), (s) => delete s.node), field: 'spec.node', text: 'Required value' },
   { title: 'a guest with both source and adopt', manifest: mutate(L(), (s) => (s.adopt = { vmid: 120 })), field: 'spec', text: 'exactly one of source or adopt is required' },
   { title: 'a guest with neither source nor adopt', manifest: mutate(L(), (s) => delete s.source), field: 'spec', text: 'exactly one of source or adopt is required' },
-  { title: 'an LXC with two sources', manifest: mutate(L(), (s) => (s.source.clone = { vmid: 900 })), field: 'spec.source', text: 'exactly one of osTemplate or clone' },
+  { title: 'an LXC with two sources', manifest: mutate(L(), (s) => (s.source.clone = { vmid: 900 })), field: 'spec.source', text: 'exactly one of osTemplate, clone or ociImage' },
   { title: 'a clone naming both vmid and lxcRef', manifest: mutate(L(), (s) => (s.source = { clone: { vmid: 900, lxcRef: { name: 'base' } } })), field: 'spec.source.clone', text: 'exactly one of vmid or lxcRef' },
   { title: 'a linked clone with a target storage', manifest: mutate(L(), (s) => (s.source = { clone: { vmid: 900, full: false, storage: 'local-lvm' } })), field: 'spec.source.clone.storage', text: 'storage applies to full clones only' },
   { title: 'a VMID below 100', manifest: mutate(L(), (s) => (s.vmid = 99)), field: 'spec.vmid', text: 'greater than or equal to 100' },
