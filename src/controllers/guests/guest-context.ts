@@ -22,11 +22,13 @@ import type { StartOrdered } from './start-order.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ConfigMapObject } from '../configmaps.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
+import type { HealthMetrics } from './health-metrics.ts';
 
 export interface GuestControllerDeps extends ReconcileDeps {
   readonly connections: ConnectionRegistry;
   readonly allocator: VmidAllocator;
   readonly capacity: CreateCapacity;
+  readonly healthMetrics?: HealthMetrics;
 }
 
 export interface SharedState extends ReconcileShared {

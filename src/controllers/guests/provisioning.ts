@@ -91,8 +91,8 @@ function keyLookup<O extends GuestObject>(ctx: GuestContext<O>): KeyLookup {
 export async function convergeProvisioning<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi): Promise<ReconcileResult | ProvisionOutcome> {
   const steps = ctx.spec.provision ?? [];
   const recorded = ctx.status.provision ?? [];
-  if (api.type === 'lxc' && (steps.length || ctx.spec.healthChecks?.length)) {
-    const message = 'spec.provision and spec.healthChecks run through the QEMU guest agent, so only on PhoenixVMs for now; containers need the SSH transport (pct push, pct exec), which is not built yet. Everything else about the container is converged';
+  if (api.type === 'lxc' && (steps.length || ctx.spec.healthChecks?.some((c) => c.exec))) {
+    const message = 'spec.provision and exec health checks run through the QEMU guest agent, so only on PhoenixVMs for now; containers need the SSH transport (pct push, pct exec), which is not built yet (http and tcp checks work). Everything else about the container is converged';
     return { fields: {}, conditions: [notProvisioned('ProvisioningUnsupported', message)], secrets: [], stalled: { reason: 'ProvisioningUnsupported', message } };
   }
   if (!steps.length && !recorded.some((r) => r.phase === 'Starting' || r.phase === 'Running')) {

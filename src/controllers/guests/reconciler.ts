@@ -344,14 +344,20 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const inside = running && !isTemplate;
     const provisioned = inside ? await convergeProvisioning(this, api) : undefined;
     if (provisioned && !('fields' in provisioned)) return provisioned;
-    const health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, api, provisioned?.secrets ?? []) : undefined;
+    // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
+    // Read before the health checks: http and tcp checks go to the guest's address.
+    const dynamic = hasDynamicAddresses(this.spec);
+    const addresses = !running ? [] : steady && !dynamic && this.status.powerState === 'Running' ? [...(this.status.ipAddresses ?? [])] : await guestAddresses(api, config, this.spec);
+    const health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, api, provisioned?.secrets ?? [], addresses) : undefined;
+    if (health?.restart) {
+      // The check's state says "restarted" before the restart is sent: once per failure streak.
+      await this.progress('RestartingUnhealthy', `restarting the guest: ${health.restart}`, { ...health.fields });
+      await this.setup.events.warning(this.current, 'RestartingUnhealthy', 'Reboot', `restarting the guest: ${health.restart}`);
+      return this.powerTask(api, 'reboot', () => api.reboot(), `restarting: ${health.restart}`);
+    }
     const insideFields = { ...provisioned?.fields, ...health?.fields };
     const insideConditions = [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
     const nextCheck = (): number => Math.min(this.nextCycle(), health?.nextDueMs ?? Infinity);
-
-    // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
-    const dynamic = hasDynamicAddresses(this.spec);
-    const addresses = !running ? [] : steady && !dynamic && this.status.powerState === 'Running' ? [...(this.status.ipAddresses ?? [])] : await guestAddresses(api, config, this.spec);
     const fields = {
       vmid: api.vmid,
       node: api.node,
