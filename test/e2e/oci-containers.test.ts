@@ -101,6 +101,27 @@ describe('OCI application containers (real API server + simulator)', function ()
     assert.equal(failing.status.vmid === undefined || env.sim.admin.guest(failing.status.vmid) === undefined, true, 'no container was created');
   });
 
+  it('writes a changed Secret\'s value into env, and shows it nowhere', async () => {
+    const vmid = (await getObject(env, 'phoenixlxcs', 'web')).status.vmid as number;
+    const core = env.cluster.kc.makeApiClient(k8s.CoreV1Api);
+    await core.patchNamespacedSecret({ namespace: env.namespace, name: 'app-secret', body: { stringData: { token: `${secretToken}-2` } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    // A running container takes env at its next start: the new value waits in the pending section.
+    await eventually('the new token in the container\'s env', async () => {
+      const g = env.sim.admin.guest(vmid)!;
+      return envOf(g.pending['env'] ?? g.config['env']).includes(`API_TOKEN=${secretToken}-2`);
+    }, 60_000);
+  });
+
+  it('stalls on a storage that cannot hold OCI images, and on one that does not exist', async () => {
+    await apply(env, 'PhoenixLXC', 'on-lvm', { ...nginx(), source: { ociImage: { reference: 'docker.io/library/nginx:1.27', storage: 'local-lvm' } } });
+    const lvm = await waitCondition(env, 'phoenixlxcs', 'on-lvm', stalledWith('OciPullRefused'), 'Stalled OciPullRefused', 60_000);
+    assert.match(condition(lvm, 'Stalled')!.message, /Proxmox refused to pull docker\.io\/library\/nginx:1\.27 to storage local-lvm on node pve: .*can't upload to storage type 'lvmthin', not a file based storage!/);
+    await apply(env, 'PhoenixLXC', 'nowhere', { ...nginx(), source: { ociImage: { reference: 'docker.io/library/nginx:1.27', storage: 'no-such-storage' } } });
+    const nowhere = await waitCondition(env, 'phoenixlxcs', 'nowhere', stalledWith('StorageNotFound'), 'Stalled StorageNotFound', 60_000);
+    assert.match(condition(nowhere, 'Stalled')!.message, /storage no-such-storage is not available on node pve/);
+    assert.equal(pulls().filter((t) => t.id === 'nginx_1.27.tar').length, 1, 'still the one pull of the first test');
+  });
+
   it('refuses a malformed reference and a second source at admission', async () => {
     for (const [spec, pattern] of [
       [{ source: { ociImage: { reference: 'docker.io/library/nginx', storage: 'local' } } }, /spec\.source\.ociImage\.reference/],
@@ -117,8 +138,9 @@ describe('OCI application containers (real API server + simulator)', function ()
   });
 
   it('never shows the Secret\'s value in status or events', async () => {
-    const objects = await Promise.all(['web', 'web2', 'inference'].map((n) => getObject(env, 'phoenixlxcs', n)));
+    const objects = await Promise.all(['web', 'web2', 'inference', 'on-lvm'].map((n) => getObject(env, 'phoenixlxcs', n)));
     for (const o of objects) assert.ok(!JSON.stringify(o.status).includes(secretToken), `${o.metadata.name}'s status shows the Secret`);
+    assert.ok(JSON.stringify(objects[0].status).includes('env'), 'the env change is recorded (as names)');
     const events = (await env.cluster.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: env.namespace })).items;
     assert.ok(events.some((e) => e.reason === 'PullingImage'), 'no PullingImage event');
     for (const e of events) assert.ok(!`${e.note ?? ''}`.includes(secretToken), `event ${e.reason} shows the Secret: ${e.note}`);
