@@ -99,12 +99,14 @@ function pull(sim: Simulator, params: Record<string, unknown>, subject: Paramete
         // skopeo's own words for a repository the registry does not have (or may not show).
         const repository = canonicalRepository(reference);
         const tag = /:([\w][\w.-]*)$/.exec(reference)?.[1] ?? 'latest';
-        throw new TaskFailure(
-          `time="${new Date(sim.clock.now()).toISOString()}" level=fatal msg="initializing source docker://${reference}: reading manifest ${tag} in ${repository}: requested access to the resource is denied"\n`
-          + `command '${command}' failed: exit code 1`,
-        );
+        // run_command prints the command's stderr into the task log and dies with its exit code.
+        throw new TaskFailure(`command '${command}' failed: exit code 1`, [
+          `time="${new Date(sim.clock.now()).toISOString()}" level=fatal msg="initializing source docker://${reference}: reading manifest ${tag} in ${repository}: requested access to the resource is denied"`,
+        ]);
       }
-      if (sim.storageUsed(s, node) + image.sizeBytes > s.totalBytes) throw new TaskFailure(`writing blob: write ${tmp}: no space left on device\ncommand '${command}' failed: exit code 1`);
+      if (sim.storageUsed(s, node) + image.sizeBytes > s.totalBytes) {
+        throw new TaskFailure(`command '${command}' failed: exit code 1`, [`time="${new Date(sim.clock.now()).toISOString()}" level=fatal msg="writing blob: write ${tmp}: no space left on device"`]);
+      }
       sim.removeVolume(volid);
       vol.ctime = sim.clock.nowSeconds();
       vol.oci = { ...(image.entrypoint ? { entrypoint: [...image.entrypoint] } : {}), ...(image.cmd ? { cmd: [...image.cmd] } : {}), ...(image.env ? { env: [...image.env] } : {}), ...(image.ostype ? { ostype: image.ostype } : {}) };

@@ -387,7 +387,9 @@ export const storageEndpoints: Endpoint[] = [
     permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit', 'Datastore.AllocateSpace'], any: true }],
     handler: ({ sim, params }) => {
       sim.storageOn(String(params['storage']), String(params['node']));
-      return ['content', 'download-url', 'file-restore', 'import-metadata', 'oci-registry-pull', 'prunebackups', 'rrd', 'rrddata', 'status', 'upload'].map((subdir) => ({ subdir }));
+      // 8.4's index has no oci-registry-pull (pve-storage added it for 9.1).
+      const subdirs = ['content', 'download-url', 'file-restore', 'import-metadata', 'oci-registry-pull', 'prunebackups', 'rrd', 'rrddata', 'status', 'upload'];
+      return subdirs.filter((d) => d !== 'oci-registry-pull' || sim.pveVersion !== '8.4').map((subdir) => ({ subdir }));
     },
   },
   {
