@@ -97,8 +97,8 @@ describe('OCI application containers (real API server + simulator)', function ()
   it('names a pull that fails (an image the registry does not have)', async () => {
     await apply(env, 'PhoenixLXC', 'missing', { ...nginx(), source: { ociImage: { reference: 'docker.io/acme/does-not-exist:1.0', storage: 'local' } } });
     const failing = await waitCondition(env, 'phoenixlxcs', 'missing', (o) => condition(o, 'Ready')?.reason === 'TaskFailed', 'Ready False, TaskFailed', 60_000);
-    // Proxmox's exit status is run_command's; skopeo's reason is in the task log.
-    assert.match(condition(failing, 'Ready')!.message, /oci-pull failed: command 'skopeo copy docker:\/\/docker\.io\/acme\/does-not-exist:1\.0 oci-archive:\/var\/lib\/vz\/template\/cache\/does-not-exist_1\.0\.tar\.tmp\.\d+' failed: exit code 1/);
+    // Proxmox's exit status is run_command's; skopeo's reason, from the task log, follows it.
+    assert.match(condition(failing, 'Ready')!.message, /oci-pull failed: command 'skopeo copy docker:\/\/docker\.io\/acme\/does-not-exist:1\.0 oci-archive:\/var\/lib\/vz\/template\/cache\/does-not-exist_1\.0\.tar\.tmp\.\d+' failed: exit code 1 \(.*reading manifest 1\.0 in docker\.io\/acme\/does-not-exist: requested access to the resource is denied/);
     assert.equal(failing.status.vmid === undefined || env.sim.admin.guest(failing.status.vmid) === undefined, true, 'no container was created');
   });
 
