@@ -3,6 +3,15 @@ import * as c from './common.ts';
 import { guestSpecFields, guestSpecRules, guestStatusFields, cloneSourceFields, cloneSourceRules } from './guest.ts';
 import { lxcNetwork } from './network.ts';
 
+/**
+ * An OCI image reference as Proxmox accepts it: an optional registry host (and port), a
+ * lower-case repository path, and a tag (pve-storage API2/Storage/Status.pm, oci_registry_pull).
+ * Proxmox's `[-]*` separator may be empty, which only joins two runs of letters and digits, so
+ * here it is `-+`: the same references, without the nested repetition that backtracks for
+ * minutes on a long invalid reference in a backtracking regex engine.
+ */
+export const ociReferencePattern = '^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$';
+
 const source = s.object(
   {
     osTemplate: s.object(
@@ -16,11 +25,37 @@ const source = s.object(
       { ...cloneSourceFields('full'), lxcRef: c.localObjectReference('A PhoenixLXC in this namespace to clone. Phoenix waits until it is Ready.') },
       { description: 'Clone a container or template (`pct clone`).', rules: cloneSourceRules('lxcRef') },
     ),
+    ociImage: s.object(
+      {
+        reference: s.string({
+          description: 'The image, with its tag: `docker.io/library/nginx:1.27`. A reference without a registry is pulled from Docker Hub. Digests (`@sha256:…`) are not accepted by Proxmox.',
+          // pve-storage API2/Storage/Status.pm, oci_registry_pull: the `reference` parameter's pattern.
+          pattern: ociReferencePattern,
+          maxLength: 512,
+        }),
+        storage: c.storageId('The file-based storage with `vztmpl` content the image is pulled to, such as `local`.'),
+      },
+      {
+        description: 'Create an application container from an OCI image (Proxmox VE 9.1 or later): Phoenix pulls the image to the storage (`oci-registry-pull`) unless it is there already, then creates the container from it. The image\'s entrypoint and environment become the container\'s; `entrypoint` and `env` override them.',
+        required: ['reference', 'storage'],
+      },
+    ),
   },
   {
-    description: 'Where the container comes from. Exactly one of `osTemplate` or `clone`. Immutable.',
-    rules: [{ rule: '[has(self.osTemplate), has(self.clone)].filter(x, x).size() == 1', message: 'exactly one of osTemplate or clone is required' }],
+    description: 'Where the container comes from. Exactly one of `osTemplate`, `clone` or `ociImage`. Immutable.',
+    rules: [{ rule: '[has(self.osTemplate), has(self.clone), has(self.ociImage)].filter(x, x).size() == 1', message: 'exactly one of osTemplate, clone or ociImage is required' }],
   },
+);
+
+/** An environment variable of the container's init process (`env`), a value or a Secret's. */
+const containerEnvVar = s.object(
+  {
+    // pve-container LXC/Config.pm: each entry of `env` must match `\w+=…`.
+    name: s.string({ description: 'Variable name.', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 128 }),
+    value: s.string({ description: 'The value (no control characters besides tab).', pattern: '^[^\\x00-\\x08\\x0a-\\x1f\\x7f]*$', maxLength: 4096 }),
+    secretKeyRef: c.secretKeySelector('The value, from a Secret in this namespace.'),
+  },
+  { description: 'A variable of the container\'s environment.', required: ['name'], rules: [{ rule: 'has(self.value) != has(self.secretKeyRef)', message: 'exactly one of value or secretKeyRef is required' }] },
 );
 
 const mountPoint = s.object(
@@ -91,6 +126,17 @@ export const phoenixLxcSpec = s.object(
     devices: s.array(device, { description: 'Devices passed through (`devN`), such as a GPU: `/dev/nvidia0`, `/dev/nvidiactl`, `/dev/nvidia-uvm`.', maxItems: 64 }),
     osType: s.literal(['debian', 'devuan', 'ubuntu', 'centos', 'fedora', 'opensuse', 'archlinux', 'alpine', 'gentoo', 'nixos', 'unmanaged'] as const, {
       description: 'OS type, if Proxmox should not detect it.',
+    }),
+    entrypoint: s.string({
+      description: 'The command the container runs as init, with its arguments (`entrypoint`; Proxmox VE 9.1). Default: the OCI image\'s entrypoint for an application container, `/sbin/init` otherwise. Converges like other config; a running container picks a change up at its next start (`restartPolicy`).',
+      pattern: '^[^\\x00-\\x08\\x0a-\\x1f\\x7f]+$',
+      maxLength: 4096,
+    }),
+    env: s.array(containerEnvVar, {
+      description: 'Environment of the container\'s init process (`env`; Proxmox VE 9.1), keyed by name. Phoenix manages the variables named here and keeps the others (an OCI image\'s own, such as `PATH`). Values are never shown in status or events (they may come from Secrets); note that Proxmox keeps them in the container\'s config, readable with `VM.Config.Options`.',
+      maxItems: 64,
+      listType: 'map',
+      mapKeys: ['name'],
     }),
     rootPasswordSecretRef: c.secretKeySelector('Root password, from a Secret in this namespace (set at create).', 'password'),
     sshPublicKeys: s.array(s.string({ description: 'An SSH public key.', maxLength: 16384 }), { description: 'SSH public keys for root (set at create).', maxItems: 32 }),

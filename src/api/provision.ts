@@ -79,12 +79,34 @@ export const healthCheck = s.object(
       { command: s.string({ description: 'A shell command (`/bin/sh -c`), healthy when it exits 0.', maxLength: 4096, minLength: 1 }) },
       { description: 'Runs a command in the guest.', required: ['command'] },
     ),
+    http: s.object(
+      {
+        url: s.string({ description: 'The whole URL to get, such as `https://app.example.com/healthz`. Otherwise `port` and `path` on the guest\'s address.', pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
+        port: s.integer({ description: 'Port on the guest\'s address (the first IPv4 address in `status.ipAddresses`, else the first IPv6).', minimum: 1, maximum: 65535 }),
+        path: s.string({ description: 'Path with the port. Default `/`.', pattern: '^/[^\\s]*$', maxLength: 2048 }),
+        scheme: s.literal(['http', 'https'] as const, { description: 'With the port. Default `http`. An `https` certificate is not verified (the guest\'s address is rarely in it).' }),
+        expectedStatus: s.string({ description: 'The HTTP statuses that pass: one (`204`) or a range (`200-299`). Default `200-399`.', pattern: '^[1-5][0-9]{2}(-[1-5][0-9]{2})?$', maxLength: 7 }),
+      },
+      {
+        description: 'Gets a URL from the controller; healthy when the status is in `expectedStatus`.',
+        rules: [{ rule: 'has(self.url) != has(self.port)', message: 'http takes exactly one of url, or port (with path and scheme)' }, { rule: 'has(self.port) || (!has(self.path) && !has(self.scheme))', message: 'path and scheme go with port', fieldPath: '.path' }],
+      },
+    ),
+    tcp: s.object(
+      { port: s.integer({ description: 'Port on the guest\'s address.', minimum: 1, maximum: 65535 }) },
+      { description: 'Opens a TCP connection from the controller; healthy when it is accepted.', required: ['port'] },
+    ),
+    restartAfterFailures: s.integer({ description: 'Restart the guest once this many runs in a row have failed (once per failure streak: not again until the check has passed). Unset: never.', minimum: 1, maximum: 100 }),
     period: c.duration('How often the check runs. Default `30s`; at least 1s.', '30s'),
     timeout: c.duration('How long one run may take before it counts as a failure. Default `10s`.', '10s'),
     failureThreshold: s.integer({ description: 'Failures in a row after which the guest is unhealthy. Default 3.', minimum: 1, maximum: 100 }),
     successThreshold: s.integer({ description: 'Successes in a row after which an unhealthy guest is healthy again. Default 1.', minimum: 1, maximum: 100 }),
   },
-  { description: 'A health check: whether the service in the guest works, not just whether the guest runs.', required: ['name', 'exec'] },
+  {
+    description: 'A health check: whether the service in the guest works, not just whether the guest runs. Exactly one of `exec` (in the guest), `http` or `tcp` (from the controller).',
+    required: ['name'],
+    rules: [{ rule: '[has(self.exec), has(self.http), has(self.tcp)].filter(x, x).size() == 1', message: 'a health check takes exactly one of exec, http or tcp' }],
+  },
 );
 
 export const provisionSpecFields = {
@@ -126,6 +148,8 @@ const checkStatus = s.object(
     consecutiveSuccesses: s.integer({ description: 'Successes in a row (counted up to the success threshold).', minimum: 0 }),
     lastExitCode: s.integer({ description: 'Exit code of the last failing run.', minimum: -1 }),
     lastOutput: s.string({ description: 'Output of the last failing run, Secret values masked.', maxLength: 1024 }),
+    unreachable: s.string({ description: 'Set while the controller cannot reach the guest\'s network (or knows no address for it): why. Such a run counts neither way.', maxLength: 1024 }),
+    restarted: s.boolean({ description: 'The guest was restarted for this failure streak (`restartAfterFailures`); not again until the check passes.' }),
   },
   { description: 'A health check\'s state.', required: ['name', 'healthy'] },
 );

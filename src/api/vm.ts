@@ -149,7 +149,7 @@ export const phoenixVmSpec = s.object(
       { rule: "!has(self.efiDisk) || (has(self.bios) && self.bios == 'ovmf')", message: 'efiDisk needs bios: ovmf', fieldPath: '.efiDisk' },
       { rule: "!has(self.pciDevices) || !self.pciDevices.exists(d, has(d.pcie) && d.pcie) || (has(self.machine) && self.machine.startsWith('q35'))", message: 'PCIe passthrough needs machine: q35', fieldPath: '.pciDevices' },
       // A VM's steps and checks go through the QEMU guest agent (agent/exec, agent/file-write).
-      { rule: '(!has(self.provision) && !has(self.healthChecks)) || (has(self.agent) && (!has(self.agent.enabled) || self.agent.enabled))', message: 'provision and healthChecks run through the QEMU guest agent: set agent.enabled: true', fieldPath: '.agent' },
+      { rule: '(!has(self.provision) && (!has(self.healthChecks) || self.healthChecks.all(c, !has(c.exec)))) || (has(self.agent) && (!has(self.agent.enabled) || self.agent.enabled))', message: 'provision and exec healthChecks run through the QEMU guest agent: set agent.enabled: true', fieldPath: '.agent' },
     ],
   },
 );

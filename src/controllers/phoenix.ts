@@ -2,6 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { ControllerDefinition } from '../runtime/manager.ts';
 import type { KubeObject } from '../runtime/resource.ts';
 import type { ExternalCallRecorder } from '../runtime/metrics.ts';
+import { healthMetrics } from './guests/health-metrics.ts';
 import { SpecValidator } from '../api/validation.ts';
 import { ConnectionRegistry } from './hypervisor/connections.ts';
 import { hypervisorController } from './hypervisor/reconciler.ts';
@@ -51,6 +52,7 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
     capacity: new CreateCapacity(),
     validator: new SpecValidator(),
     observePeriodMs,
+    healthMetrics: healthMetrics(options.registry),
     driftCorrections: new Counter({
       name: 'phoenix_drift_corrections_total',
       help: 'Config options Phoenix wrote back after they changed outside Phoenix, by kind and option',

@@ -6,6 +6,7 @@
 import type { ConfigChange, ConfigDiff } from './desired.ts';
 import { stripMarker } from './marker.ts';
 import { formatSize } from '../proxmox/size.ts';
+import { maskedEnv } from './lxc-config.ts';
 import { stampDrift, type DriftRecord } from '../controllers/drift-records.ts';
 
 
@@ -31,6 +32,7 @@ export function rulesText(rules: readonly Record<string, string>[]): string {
 }
 
 export function maskSecret(key: string, value: string): string {
+  if (key === 'env') return value.startsWith('(') ? value : maskedEnv(value);
   return /password|cipassword|sshkeys/i.test(key) ? '(secret)' : value;
 }
 

@@ -1,4 +1,5 @@
 import { stripMarker } from './marker.ts';
+import { maskedEnv } from './lxc-config.ts';
 
 /** Options whose value is a secret or an ownership detail, never copied into status. */
 const secretKeys = /password|cipassword|sshkeys|ssh-public-keys/i;
@@ -24,7 +25,7 @@ export function importedConfig(config: Readonly<Record<string, unknown>>): Recor
       if (notes) out[key] = notes;
       continue;
     }
-    out[key] = secretKeys.test(key) ? '(secret)' : String(value);
+    out[key] = key === 'env' ? maskedEnv(String(value)) : secretKeys.test(key) ? '(secret)' : String(value);
   }
   return out;
 }

@@ -99,11 +99,67 @@ function deviceOption(index: number, dev: NonNullable<PhoenixLXCSpec['devices']>
 }
 
 /**
+ * The file an OCI image is pulled to: pve-storage's oci_registry_pull names it after the
+ * reference's last path component, every character outside `[a-zA-Z0-9_.-]` replaced by `_`
+ * (`normalize_content_filename`), plus `.tar`, under the storage's `vztmpl` content.
+ */
+export function ociImageVolume(reference: string, storage: string): string {
+  const file = reference.replace(/^.*[/\\]/, '').replace(/[^a-zA-Z0-9_.-]/g, '_');
+  return `${storage}:vztmpl/${file}.tar`;
+}
+
+/** A container's `env` as variables in order: Proxmox keeps it NUL-separated (`lxc.environment.runtime` lines). */
+export function parseContainerEnv(raw: string | undefined): [string, string][] {
+  if (!raw) return [];
+  return raw.split(/\0+/).filter(Boolean).map((entry) => {
+    const eq = entry.indexOf('=');
+    return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+  });
+}
+
+export function formatContainerEnv(vars: readonly (readonly [string, string])[]): string {
+  return vars.map(([name, value]) => `${name}=${value}`).join('\0');
+}
+
+/**
+ * A container's `env` as status and events show it: the names only. Values may come from
+ * Secrets, and which ones did is not known where this is shown.
+ */
+export function maskedEnv(raw: string): string {
+  return parseContainerEnv(raw).map(([name]) => `${name}=(hidden)`).join(' ');
+}
+
+/**
+ * The `env` Phoenix writes: the observed variables with the spec's set to its values (in
+ * place), and the spec's missing ones appended. Variables the spec does not name (an OCI
+ * image's `PATH`) are kept, so an unchanged spec against an unchanged container is no change.
+ */
+export function mergeContainerEnv(observed: string | undefined, wanted: readonly (readonly [string, string])[]): string {
+  const vars = parseContainerEnv(observed);
+  for (const [name, value] of wanted) {
+    const at = vars.findIndex(([n]) => n === name);
+    if (at >= 0) vars[at] = [name, value];
+    else vars.push([name, value]);
+  }
+  return formatContainerEnv(vars);
+}
+
+/** What the container's runtime settings are read from: the spec's env values, resolved. */
+export interface LxcRuntimeInputs {
+  /** The spec's env with every value resolved (Secret values included), in spec order. */
+  readonly env?: readonly (readonly [string, string])[];
+  /** The container's `env` as Proxmox holds it now (undefined before it exists). */
+  readonly observedEnv?: string;
+}
+
+/**
  * The container config a PhoenixLXC asks for: every option Phoenix manages, in the form
  * Proxmox stores it. Options the spec leaves unset are absent, so they are never compared.
  */
-export function desiredLxcConfig(spec: PhoenixLXCSpec, id: GuestIdentity): DesiredConfig {
+export function desiredLxcConfig(spec: PhoenixLXCSpec, id: GuestIdentity, runtime: LxcRuntimeInputs = {}): DesiredConfig {
   const options: DesiredOption[] = commonOptions(spec, id, 'hostname');
+  if (spec.entrypoint !== undefined) options.push(scalar('entrypoint', spec.entrypoint, norm.text));
+  if (runtime.env?.length) options.push(scalar('env', mergeContainerEnv(runtime.observedEnv, runtime.env), norm.text));
   if (spec.memory !== undefined) options.push(scalar('memory', mebibytes(spec.memory), norm.int(512)));
   if (spec.swap !== undefined) options.push(scalar('swap', mebibytes(spec.swap), norm.int(512)));
   if (spec.rootDisk !== undefined) {

@@ -1,7 +1,7 @@
 import type { ResourceType } from '../../runtime/resource.ts';
 import { phoenixLxcs, phoenixVms, type PhoenixLXC, type PhoenixVM } from '../../api/objects.ts';
 import { createParams, type DesiredConfig } from '../../guests/desired.ts';
-import { desiredLxcConfig, lxcCreateOnlyParams } from '../../guests/lxc-config.ts';
+import { desiredLxcConfig, lxcCreateOnlyParams, ociImageVolume, type LxcRuntimeInputs } from '../../guests/lxc-config.ts';
 import { desiredVmConfig, vmCreateOnlyParams, cloudInitDriveSlot } from '../../guests/vm-config.ts';
 import { scalar, type GuestIdentity } from '../../guests/common-config.ts';
 import { withoutRootOnly } from '../../guests/root-only.ts';
@@ -26,7 +26,7 @@ export interface SourceVolume {
   readonly storage: string;
   readonly volume: string;
   /** How to get it when missing: an appliance from the index, or a URL. */
-  readonly fetch?: { readonly appliance: string } | { readonly url: string; readonly filename: string; readonly content: 'import' | 'iso' | 'vztmpl' };
+  readonly fetch?: { readonly appliance: string } | { readonly url: string; readonly filename: string; readonly content: 'import' | 'iso' | 'vztmpl' } | { readonly ociReference: string };
 }
 
 /** Everything the shared lifecycle needs to know about one guest kind. */
@@ -61,14 +61,24 @@ function cloneParams(object: GuestObject, id: GuestIdentity, nameKey: 'hostname'
 const lxcPasswordRef = (o: PhoenixLXC): SecretRef | undefined =>
   o.spec.rootPasswordSecretRef ? { name: o.spec.rootPasswordSecretRef.name, key: o.spec.rootPasswordSecretRef.key ?? 'password' } : undefined;
 
+const lxcEnvRefs = (o: PhoenixLXC): SecretRef[] =>
+  (o.spec.env ?? []).flatMap((v) => (v.secretKeyRef ? [{ name: v.secretKeyRef.name, key: v.secretKeyRef.key ?? '' }] : []));
+
+/** The spec's env with its values resolved (Secret values from the cache), and what Proxmox holds. */
+function lxcRuntime(o: PhoenixLXC, secrets: SecretValues, observed?: GuestConfig): LxcRuntimeInputs {
+  const env = (o.spec.env ?? []).map((v) => [v.name, v.value ?? secretValue(secrets, v.secretKeyRef ? { name: v.secretKeyRef.name, key: v.secretKeyRef.key ?? '' } : undefined) ?? ''] as const);
+  const observedEnv = observed?.['env'];
+  return { env, ...(observedEnv !== undefined && observedEnv !== null ? { observedEnv: String(observedEnv) } : {}) };
+}
+
 export const lxcAdapter: GuestAdapter<PhoenixLXC> = {
   kind: 'PhoenixLXC',
   resource: phoenixLxcs,
   type: 'lxc',
-  secretRefs: (o) => [lxcPasswordRef(o)].filter((r): r is SecretRef => r !== undefined),
-  desired: (o, id) => desiredLxcConfig(o.spec, id),
+  secretRefs: (o) => [lxcPasswordRef(o), ...lxcEnvRefs(o)].filter((r): r is SecretRef => r !== undefined),
+  desired: (o, id, secrets, observed) => desiredLxcConfig(o.spec, id, lxcRuntime(o, secrets, observed)),
   creation(o, id, secrets, cloneSourceVmid) {
-    const desired = desiredLxcConfig(o.spec, id);
+    const desired = desiredLxcConfig(o.spec, id, lxcRuntime(o, secrets));
     const all = createParams(desired);
     if (o.spec.source?.clone) {
       if (cloneSourceVmid === undefined) throw new Error('clone source VMID unknown');
@@ -78,11 +88,13 @@ export const lxcAdapter: GuestAdapter<PhoenixLXC> = {
     }
     const password = secretValue(secrets, lxcPasswordRef(o));
     // Created without what only root@pam may set; the guest then stalls as RootOnly with the command.
-    const params = withoutRootOnly('lxc', { ...all, ...lxcCreateOnlyParams(o.spec, password === undefined ? {} : { rootPassword: password }), ostemplate: o.spec.source?.osTemplate?.volume ?? '' }, o.spec.unprivileged !== false);
+    const params = withoutRootOnly('lxc', { ...all, ...lxcCreateOnlyParams(o.spec, password === undefined ? {} : { rootPassword: password }), ostemplate: lxcTemplateVolume(o) ?? '' }, o.spec.unprivileged !== false);
     if (!params['rootfs']) params['rootfs'] = 'local-lvm:8';
     return { action: 'create', params };
   },
   sourceVolume(o) {
+    const oci = o.spec.source?.ociImage;
+    if (oci) return { storage: oci.storage, volume: ociImageVolume(oci.reference, oci.storage), fetch: { ociReference: oci.reference } };
     const t = o.spec.source?.osTemplate;
     if (!t) return undefined;
     const [storage = '', path = ''] = t.volume.split(':');
@@ -91,6 +103,12 @@ export const lxcAdapter: GuestAdapter<PhoenixLXC> = {
   },
   storage: (o) => o.spec.rootDisk?.storage ?? o.spec.source?.clone?.storage,
 };
+
+/** The template a container is created from: an OS template, or the archive an OCI image was pulled to. */
+function lxcTemplateVolume(o: PhoenixLXC): string | undefined {
+  const oci = o.spec.source?.ociImage;
+  return oci ? ociImageVolume(oci.reference, oci.storage) : o.spec.source?.osTemplate?.volume;
+}
 
 const vmPasswordRef = (o: PhoenixVM): SecretRef | undefined =>
   o.spec.cloudInit?.passwordSecretRef ? { name: o.spec.cloudInit.passwordSecretRef.name, key: o.spec.cloudInit.passwordSecretRef.key ?? 'password' } : undefined;

@@ -154,11 +154,36 @@ async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContext<O>, c
   }
   if (content.some((c) => c.volid === source.volume)) return undefined;
   if (!source.fetch) throw new TerminalError('SourceNotFound', `${source.volume} does not exist on node ${api.node}`, { recheckAfterMs: ctx.nextCycle() });
+  if ('ociReference' in source.fetch) return pullOciImage(ctx, connection, api, source.storage, source.fetch.ociReference, source.volume);
   const upid = 'appliance' in source.fetch
     ? await pve.downloadAppliance(api.node, source.storage, source.fetch.appliance)
     : await pve.downloadUrl(api.node, source.storage, { url: source.fetch.url, filename: source.fetch.filename, content: source.fetch.content });
   await ctx.setup.events.normal(ctx.current, 'Downloading', 'Download', `downloading ${source.volume}`);
   return ctx.trackTask(api, upid, 'download', `downloading ${source.volume}`, { reason: 'Downloading', pollAfterMs: 1_000 });
+}
+
+/**
+ * Pulls an application container's OCI image (PVE 9.1's `oci-registry-pull`, a task whose UPID
+ * is kept in status like every other, so a restarted controller follows the same pull instead
+ * of sending another). Refusals Proxmox gives before any task starts are the spec's or the
+ * host's to fix: an 8.x host, which has no such endpoint (501), a storage that is not a file
+ * storage or has no `vztmpl` content, or skopeo missing.
+ */
+async function pullOciImage<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi, storage: string, reference: string, volume: string): Promise<ReconcileResult> {
+  let upid: string;
+  try {
+    upid = await ctx.pve(connection).ociRegistryPull(api.node, storage, reference);
+  } catch (err) {
+    if (isProxmoxError(err) && err.status === 501) {
+      throw new TerminalError('OciImagesUnsupported', `node ${api.node} cannot pull OCI images: its Proxmox VE has no oci-registry-pull (application containers need Proxmox VE 9.1 or later)`, { recheckAfterMs: ctx.nextCycle() });
+    }
+    if (isProxmoxError(err, 'InvalidParameter', 'ServerError')) {
+      throw new TerminalError('OciPullRefused', `Proxmox refused to pull ${reference} to storage ${storage} on node ${api.node}: ${err.message}`, { recheckAfterMs: ctx.nextCycle() });
+    }
+    throw err;
+  }
+  await ctx.setup.events.normal(ctx.current, 'PullingImage', 'Pull', `pulling ${reference} to ${volume}`);
+  return ctx.trackTask(api, upid, 'oci-pull', `pulling ${reference} to ${volume}`, { reason: 'PullingImage', pollAfterMs: 1_000 });
 }
 
 /** Spec errors Proxmox would only report from inside a task: caught before submitting. */

@@ -1,6 +1,6 @@
 import type { ProxmoxClient } from '../../clients/proxmox/client.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
-import { readTaskStatus, type TaskStatus } from '../../clients/proxmox/tasks.ts';
+import { readTaskLogTail, readTaskStatus, type TaskStatus } from '../../clients/proxmox/tasks.ts';
 
 export type GuestType = 'lxc' | 'qemu';
 export type GuestConfig = Record<string, unknown> & { digest?: string; lock?: string; description?: string; template?: number | string };
@@ -98,7 +98,11 @@ export interface ProxmoxGuests {
   /** Downloads an appliance from the template index; returns the task's UPID. */
   downloadAppliance(node: string, storage: string, template: string): Promise<string>;
   downloadUrl(node: string, storage: string, params: { url: string; filename: string; content: string }): Promise<string>;
+  /** `POST …/storage/{storage}/oci-registry-pull` (PVE 9.1): returns the pull task's UPID. */
+  ociRegistryPull(node: string, storage: string, reference: string): Promise<string>;
   taskStatus(upid: string, node: string): Promise<TaskStatus>;
+  /** The last `lines` lines a task printed before it ended. */
+  taskLogTail(upid: string, node: string, lines: number): Promise<string[]>;
   /** `GET /nodes/{node}/tasks?source=active`: running tasks, and ended ones (with a status) not yet archived. */
   activeTasks(node: string): Promise<{ upid: string; status?: string }[]>;
 }
@@ -124,7 +128,9 @@ export function proxmoxGuests(client: ProxmoxClient): ProxmoxGuests {
     networkInterfaces: async (node) => (await nodeApi(node).network.$get()) as { iface: string; type: string }[],
     downloadAppliance: async (node, storage, template) => String(await nodeApi(node).aplinfo.$post({ storage, template })),
     downloadUrl: async (node, storage, params) => String(await nodeApi(node).storage.$(storage)['download-url'].$post(params)),
+    ociRegistryPull: async (node, storage, reference) => String(await nodeApi(node).storage.$(storage)['oci-registry-pull'].$post({ reference })),
     taskStatus: (upid, node) => readTaskStatus(client, upid, node),
+    taskLogTail: (upid, node, lines) => readTaskLogTail(client, upid, node, lines),
     activeTasks: async (node) => (await nodeApi(node).tasks.$get({ source: 'active', limit: 1000 })) as { upid: string; status?: string }[],
   };
 }

@@ -23,6 +23,7 @@ import type { Informer } from '../../runtime/informer.ts';
 import type { ConfigMapObject } from '../configmaps.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
 import type { SshSessions } from '../../clients/ssh/sessions.ts';
+import type { HealthMetrics } from './health-metrics.ts';
 
 export interface GuestControllerDeps extends ReconcileDeps {
   readonly connections: ConnectionRegistry;
@@ -30,6 +31,7 @@ export interface GuestControllerDeps extends ReconcileDeps {
   readonly capacity: CreateCapacity;
   /** SSH connections to the nodes, one per node, for the container transport. */
   readonly ssh: SshSessions;
+  readonly healthMetrics?: HealthMetrics;
 }
 
 export interface SharedState extends ReconcileShared {
@@ -154,10 +156,28 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       return { requeueAfter: 1_000 };
     }
     if (task.operation === 'configure') this.shared.identicalWrites.rejected(this.key);
-    await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}`);
+    const reason = await this.#failureDetail(connection, task);
+    await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}${reason}`);
     // A create that failed left no guest: the next attempt is a fresh create at the same VMID.
     const creation = createLike ? { creation: undefined } : {};
-    return this.failed(task.operation, classifyTaskFailure(exit) === 'LockTimeout' ? 'StorageLockTimeout' : 'TaskFailed', exit, { task: undefined, lastTask: finished, ...creation });
+    return this.failed(task.operation, classifyTaskFailure(exit) === 'LockTimeout' ? 'StorageLockTimeout' : 'TaskFailed', `${exit}${reason}`, { task: undefined, lastTask: finished, ...creation });
+  }
+
+  /**
+   * An OCI pull's exit status only says skopeo failed (`command 'skopeo copy …' failed: exit
+   * code 1`); why (an unknown image, a registry refusing access, no space) is the last lines of
+   * its log. Read once, when the failure is recorded; a log that cannot be read adds nothing.
+   */
+  async #failureDetail(connection: Connection, task: { upid: string; operation: string; node?: string }): Promise<string> {
+    if (task.operation !== 'oci-pull') return '';
+    try {
+      const lines = await this.pve(connection).taskLogTail(task.upid, task.node ?? this.spec.node, 2);
+      const text = lines.join(' ').trim();
+      return text ? ` (${text.length > 600 ? `${text.slice(0, 600)}…` : text})` : '';
+    } catch (err) {
+      if (isProxmoxError(err)) return '';
+      throw err;
+    }
   }
 
   /**

@@ -362,6 +362,11 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       if (before) return before;
     }
     const transport = once(() => guestTransport(this, connection, api));
+    // A DHCP lease can change with no config change, so dynamic addresses are read every cycle;
+    // read before the health checks, as http and tcp checks go to the guest's address.
+    const dynamic = hasDynamicAddresses(this.spec);
+    const readAddresses = async (): Promise<string[]> => (!running ? [] : steady && !dynamic && this.status.powerState === 'Running' ? [...(this.status.ipAddresses ?? [])] : await guestAddresses(api, config, this.spec));
+    let addresses: string[] | undefined;
     let provisioned: ProvisionOutcome | undefined;
     let health: Awaited<ReturnType<typeof convergeHealthChecks>> | undefined;
     // What stops work inside the guest (no SSH set up, a host key that is not the pinned one)
@@ -371,10 +376,18 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       const outcome = inside ? await convergeProvisioning(this, transport) : isTemplate && insideDeclared ? templateProvisioning(this) : undefined;
       if (outcome && !('fields' in outcome)) return outcome;
       provisioned = outcome;
-      health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, transport, provisioned?.secrets ?? []) : undefined;
+      addresses = await readAddresses();
+      health = inside && !provisioned?.stalled ? await convergeHealthChecks(this, transport, provisioned?.secrets ?? [], addresses) : undefined;
     } catch (err) {
       if (!(err instanceof TerminalError)) throw err;
       stalledInside = err;
+    }
+    addresses ??= await readAddresses();
+    if (health?.restart) {
+      // The check's state says "restarted" before the restart is sent: once per failure streak.
+      await this.progress('RestartingUnhealthy', `restarting the guest: ${health.restart}`, { ...health.fields });
+      await this.setup.events.warning(this.current, 'RestartingUnhealthy', 'Reboot', `restarting the guest: ${health.restart}`);
+      return this.powerTask(api, 'reboot', () => api.reboot(), `restarting: ${health.restart}`);
     }
     const insideFields = { ...provisioned?.fields, ...health?.fields };
     const insideConditions = stalledInside && this.spec.provision?.length ? [{ type: 'Provisioned', status: 'False' as const, reason: stalledInside.reason, message: stalledInside.message }] : [...(provisioned?.conditions ?? []), ...(health?.conditions ?? [])];
@@ -392,9 +405,6 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       }
     }
 
-    // A DHCP lease can change with no config change, so dynamic addresses are read every cycle.
-    const dynamic = hasDynamicAddresses(this.spec);
-    const addresses = !running ? [] : steady && !dynamic && this.status.powerState === 'Running' ? [...(this.status.ipAddresses ?? [])] : await guestAddresses(api, config, this.spec);
     const fields = {
       vmid: api.vmid,
       node: api.node,

@@ -16,6 +16,7 @@ import type { SimTask } from './tasks.ts';
 import { sendJson } from './http.ts';
 import type { AgentRule, AgentRunRecord } from './guest-agent.ts';
 import type { RunningSshServer } from './ssh.ts';
+import { addOciImage, type OciImage } from './api/oci.ts';
 import { idealSchedule, type IdealItem, type IdealReport } from './ideal.ts';
 
 const CREATE_TYPES = new Set(['vzcreate', 'qmcreate', 'vzclone', 'qmclone']);
@@ -228,6 +229,11 @@ export class SimAdmin {
   }
 
   /** A rule for commands run through the guest agent (see guest-agent.ts): their exit code, output and duration. */
+  /** Adds an image (any tag of `repository`, such as `docker.io/library/nginx`) that OCI pulls find. */
+  addOciImage(repository: string, image: OciImage): void {
+    addOciImage(this.#sim, repository, image);
+  }
+
   addAgentRule(rule: AgentRule): void {
     this.#sim.agents.addRule(rule);
   }

@@ -49,4 +49,12 @@ export function permissionDenied(path: string, priv: string): ApiError {
 /** Raised inside simulated task workers: becomes the task's exit status. */
 export class TaskFailure extends Error {
   override readonly name = 'TaskFailure';
+
+  /** What the worker printed before it died (a command's stderr), logged before `TASK ERROR`. */
+  readonly log: readonly string[];
+
+  constructor(message: string, log: readonly string[] = []) {
+    super(message);
+    this.log = log;
+  }
 }

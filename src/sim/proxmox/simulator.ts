@@ -48,7 +48,7 @@ export const TASK_DURATION_MS: Readonly<Record<string, number>> = {
   qmstart: 2500, vzstart: 1500, qmstop: 1000, vzstop: 1000, qmshutdown: 5000, vzshutdown: 4000,
   qmreboot: 7000, vzreboot: 5000, qmdestroy: 2000, vzdestroy: 2000, qmtemplate: 2000, vztemplate: 1500,
   qmsnapshot: 2000, vzsnapshot: 2000, qmdelsnapshot: 1500, vzdelsnapshot: 1500, qmrollback: 3000, vzrollback: 3000,
-  resize: 1500, qmigrate: 10000, vzmigrate: 10000, download: 15000, srvreload: 2000, imgdel: 500,
+  resize: 1500, qmigrate: 10000, vzmigrate: 10000, download: 15000, ociregistrypull: 12000, srvreload: 2000, imgdel: 500,
 };
 
 export const VERSION_INFO: Readonly<Record<PveVersion, { version: string; release: string; repoid: string; authFailure: string }>> = {

@@ -95,6 +95,8 @@ export interface SimVolume {
   /** Volume attributes (`PUT …/content/{volume}`): backup notes and protection. */
   notes?: string;
   protected?: boolean;
+  /** An OCI archive pulled by `oci-registry-pull`: the image config a container create applies. */
+  oci?: { entrypoint?: string[]; cmd?: string[]; env?: string[]; ostype?: string };
 }
 
 export type GuestConfig = Record<string, string>;

@@ -104,6 +104,8 @@ export class TaskTable {
         this.#close(task, 'OK', task.endsAt);
       }
     } catch (err) {
+      const printed = (err as { log?: unknown }).log;
+      if (Array.isArray(printed)) task.log.push(...(printed as string[]));
       this.#end(task, err instanceof Error ? err.message.replace(/\n$/, '') : String(err), task.endsAt);
     }
   }

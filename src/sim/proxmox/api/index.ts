@@ -4,6 +4,7 @@ import { clusterEndpoints } from './cluster.ts';
 import { lxcEndpoints } from './lxc.ts';
 import { qemuEndpoints } from './qemu.ts';
 import { storageEndpoints } from './storage.ts';
+import { ociEndpoints } from './oci.ts';
 import { poolEndpoints } from './pools.ts';
 import { networkEndpoints } from './network.ts';
 import { firewallEndpoints } from './firewall.ts';
@@ -17,6 +18,6 @@ import { startVm } from './qemu.ts';
 import { startContainer } from './lxc.ts';
 
 export const endpoints: readonly Endpoint[] = [
-  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints, ...accessEndpoints, ...accessAdminEndpoints, ...diskEndpoints, ...nodePowerEndpoints, ...clusterAdminEndpoints,
+  ...clusterEndpoints, ...lxcEndpoints, ...qemuEndpoints, ...storageEndpoints, ...ociEndpoints, ...poolEndpoints, ...networkEndpoints, ...firewallEndpoints, ...accessEndpoints, ...accessAdminEndpoints, ...diskEndpoints, ...nodePowerEndpoints, ...clusterAdminEndpoints,
   ...guestExtraEndpoints((sim, g) => startVm(sim, g, true), startContainer),
 ];

@@ -15,6 +15,7 @@ import { emptyFirewall, type SimGuestState } from '../state.ts';
 import type { Subject } from '../auth.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import { checkCtModifyConfigPerm } from './lxc-permissions.ts';
+import { applyOciImageConfig } from './oci.ts';
 import { lxcOptionParams, LXC_HOT_APPLY } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
@@ -92,9 +93,12 @@ function create(sim: Simulator, p: Params, subject: Subject): string {
         if (!unprivileged) delete config['unprivileged'];
         config['rootfs'] = materialiseDisk(sim, g, 'rootfs', config['rootfs'] ?? `${storage}:4`);
         for (const k of Object.keys(config)) if (/^mp\d+$/.test(k)) config[k] = materialiseDisk(sim, g, k, config[k]!);
+        // An OCI archive's own config overrides the create's entrypoint and env (LXC/Create.pm).
+        const ociLog = applyOciImageConfig(config, template);
         g.config = sortConfig(config);
         if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`lxc/${vmid}`);
         if (p['start'] === 1) startContainer(sim, g);
+        return ociLog.length ? { log: ociLog } : undefined;
       } catch (err) {
         removeGuest(sim, g);
         throw new TaskFailure(`unable to create CT ${vmid} - ${err instanceof Error ? err.message.replace(/\n$/, '') : String(err)}`);

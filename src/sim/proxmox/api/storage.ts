@@ -582,7 +582,9 @@ export const storageEndpoints: Endpoint[] = [
     permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.Audit', 'Datastore.AllocateSpace'], any: true }],
     handler: ({ sim, params }) => {
       sim.storageOn(String(params['storage']), String(params['node']));
-      return ['content', 'download-url', 'file-restore', 'import-metadata', 'oci-registry-pull', 'prunebackups', 'rrd', 'rrddata', 'status', 'upload'].map((subdir) => ({ subdir }));
+      // 8.4's index has no oci-registry-pull (pve-storage added it for 9.1).
+      const subdirs = ['content', 'download-url', 'file-restore', 'import-metadata', 'oci-registry-pull', 'prunebackups', 'rrd', 'rrddata', 'status', 'upload'];
+      return subdirs.filter((d) => d !== 'oci-registry-pull' || sim.pveVersion !== '8.4').map((subdir) => ({ subdir }));
     },
   },
   {
@@ -608,18 +610,6 @@ export const storageEndpoints: Endpoint[] = [
     },
     permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.AllocateTemplate'] }],
     handler: ({ sim, params, subject }) => upload(sim, params, subject),
-  },
-  {
-    method: 'POST', path: '/nodes/{node}/storage/{storage}/oci-registry-pull', since: '9.1',
-    params: {
-      ...nodeOnly, filename: str({ ...o, maxLength: 255, minLength: 1 }), storage: storageId,
-      reference: str({ pattern: '^(?:(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d])(?:\\.(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d]))*(?::\\d+)?/)?[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*(?:/[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*)*:\\w[\\w.-]{0,127}$' }),
-    },
-    permissions: (p) => [{ path: `/storage/${String(p['storage'])}`, privs: ['Datastore.AllocateTemplate'] }],
-    // pve-storage Status.pm: a host without skopeo answers this, and the simulated host has none.
-    handler: () => {
-      throw fail("Install 'skopeo' to pull OCI images from registries.");
-    },
   },
   {
     method: 'GET', path: '/nodes/{node}/storage/{storage}/import-metadata', params: { ...nodeOnly, storage: storageId, volume: str() },
