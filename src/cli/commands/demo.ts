@@ -163,6 +163,10 @@ export const demoCommand: Command = {
       return rows.length === declared && ready === rows.length;
     }, 5 * 60_000).catch((err: Error) => say(`not everything converged: ${err.message} (see .phoenix/controller.log)`));
     process.stdout.write(`\n${kubectl(['get', 'phoenix', '-A'])}\n`);
+    // What the table cannot show: that the steps ran and the services in the guests answer.
+    const condition = (type: string) => `{.status.conditions[?(@.type=="${type}")].status} ({.status.conditions[?(@.type=="${type}")].message})`;
+    const inside = `{range .items[?(@.spec.provision)]}  {.kind} {.metadata.name}: Provisioned ${condition('Provisioned')}, Healthy ${condition('Healthy')}{"\\n"}{end}`;
+    process.stdout.write(`Inside the guests:\n${kubectl(['get', 'phoenixlxcs,phoenixvms', '-A', '-o', `jsonpath=${inside}`])}\n`);
     writeFileSync(join(workDir, 'demo.txt'), `simulator ${simUrl}\nadmin ${admin}\nportainer ${portainerUrl}\n`);
     process.stdout.write(
       [
