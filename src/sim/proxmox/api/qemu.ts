@@ -14,6 +14,7 @@ import { fail, TaskFailure } from '../errors.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { configMissing, guestMemoryBytes, type Simulator } from '../simulator.ts';
 import { emptyFirewall, type SimGuestState } from '../state.ts';
+import { checkCloudInitSnippets } from '../snippets.ts';
 import { subjectName, type Subject } from '../auth.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
@@ -94,6 +95,7 @@ export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): vo
   if (!skiplock && g.config['lock'] !== undefined) throw new TaskFailure(`VM is locked (${g.config['lock']})`);
   const node = sim.state.nodes.find((n) => n.name === g.node)!;
   applyPending(g);
+  checkCloudInitSnippets(sim, g);
   if (sim.nodeMemoryCommitted(g.node) + guestMemoryBytes(g) > node.memoryBytes) {
     throw new TaskFailure(`start failed: QEMU exited with code 1`);
   }
