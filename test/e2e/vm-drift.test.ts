@@ -173,6 +173,8 @@ describe('drift of a PhoenixVM: changes made outside Phoenix (real API server + 
       seed: (sim) => {
         const network = sim.simulator.state.nodes.find((n) => n.name === 'pve')!.network;
         network['vmbr1'] = { iface: 'vmbr1', type: 'bridge', method: 'manual', autostart: 1, active: 1, families: 'inet', bridge_ports: 'none', bridge_stp: 'off', bridge_fd: 0 };
+        // The cicustom snippets the spec and a hand edit name: qemu-server reads them at start.
+        for (const file of ['user-data.yaml', 'other.yaml']) sim.admin.addVolume({ volid: `local:snippets/${file}`, node: 'pve', content: 'snippets', sizeBytes: 64, format: 'snippet' });
       },
     });
     px = createProxmoxClient({ url: env.sim.url, token: `${env.sim.token.fullId}=${env.sim.token.secret}` });

@@ -3,11 +3,13 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { noArguments, type Command } from '../command.ts';
 import { installPhoenixCrds, eventually } from '../../devcluster/crds.ts';
 import { freePort } from '../../devcluster/ports.ts';
 import { localKubeconfig, workDir } from '../../devcluster/paths.ts';
 import { rememberProcess } from '../../devcluster/processes.ts';
+import { sshKeyPair } from '../../devcluster/ssh-key.ts';
 import { apiGroup, apiVersion } from '../../api/group.ts';
 
 const usage = `phoenix demo
@@ -15,11 +17,13 @@ const usage = `phoenix demo
 Runs Phoenix end to end on this machine, against the local cluster (\`phoenix cluster up\`
 first): starts the Proxmox VE and Portainer simulators and \`phoenix controller\` in the
 background, seeds the simulators with the host the examples describe, applies the guest and
-stack examples with kubectl and shows them converging. \`phoenix cluster down\` stops everything.`;
+stack examples with kubectl and shows them converging, provisioning inside a container (over
+SSH to the simulated node, with a key pair made for the demo) and a VM (through the guest
+agent). \`phoenix cluster down\` stops everything.`;
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const phoenix = join(root, 'bin/phoenix.js');
-const guestExamples = ['10-lxc-golden-chain.yaml', '11-lxc-step-ca.yaml', '20-vm-cloud-template.yaml', '21-vm-docker-host.yaml'];
+const guestExamples = ['10-lxc-golden-chain.yaml', '11-lxc-step-ca.yaml', '20-vm-cloud-template.yaml', '21-vm-docker-host.yaml', 'provision-demo.yaml'];
 /** The stack example: Qdrant through Portainer onto the drphoenix VM, which must be Ready first. */
 const stackExamples = ['30-stack-qdrant.yaml'];
 const G = { group: apiGroup, version: apiVersion };
@@ -43,6 +47,21 @@ async function post(url: string, body: unknown): Promise<void> {
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
 }
 
+/** An admin API answer: its `data`. */
+async function get<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { data: T }).data;
+}
+
+/** How many guests and stacks the example files declare: the rows the demo waits on. */
+function declaredObjects(files: string[]): number {
+  const kinds = new Set(['PhoenixLXC', 'PhoenixVM', 'PhoenixStack']);
+  return files
+    .flatMap((file) => parseAllDocuments(readFileSync(join(root, 'examples', file), 'utf8')))
+    .filter((doc) => kinds.has(String(doc.get('kind')))).length;
+}
+
 function kubectl(args: string[]): string {
   return execFileSync('kubectl', ['--kubeconfig', localKubeconfig, ...args], { encoding: 'utf8' });
 }
@@ -63,8 +82,9 @@ export const demoCommand: Command = {
     await installPhoenixCrds(kc);
 
     const port = await freePort();
-    say(`starting the Proxmox VE simulator on 127.0.0.1:${port} (log: .phoenix/simulator.log)`);
-    background('simulator', ['sim', 'proxmox', '--port', String(port), '--speed', '10', '--seed', '1']);
+    const sshPort = await freePort();
+    say(`starting the Proxmox VE simulator on 127.0.0.1:${port}, node phoenix's SSH on ${sshPort} (log: .phoenix/simulator.log)`);
+    background('simulator', ['sim', 'proxmox', '--port', String(port), '--ssh-port', String(sshPort), '--ssh-node', 'phoenix', '--speed', '10', '--seed', '1']);
     const simUrl = `http://127.0.0.1:${port}`;
     let token = '';
     await eventually('the simulator to print its token', async () => {
@@ -79,6 +99,13 @@ export const demoCommand: Command = {
     await post(`${admin}/storages`, { id: 'quickOS-vm-disks', type: 'zfspool', content: ['images', 'rootdir'], totalGiB: 2000 });
     await post(`${admin}/storages`, { id: 'fastData-shared-iso', type: 'dir', content: ['iso', 'vztmpl', 'import', 'snippets', 'images', 'rootdir'], totalGiB: 4000, path: '/fastData/shared-iso' });
     await post(`${admin}/volumes`, { volid: 'fastData-shared-iso:import/noble-server-cloudimg-amd64.qcow2', node: 'phoenix', content: 'import', sizeBytes: 629145600, format: 'qcow2' });
+    await post(`${admin}/volumes`, { volid: 'fastData-shared-iso:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst', node: 'phoenix', content: 'vztmpl', sizeBytes: 126000000, format: 'tzst' });
+    // Containers are provisioned over SSH to their node (docs/provisioning.md): a key pair made
+    // now, its public half authorized for a dedicated user who runs pct through sudo, its private
+    // half only ever in a Secret; the node's host key pinned by fingerprint, never trusted on sight.
+    const sshKey = sshKeyPair('phoenix-demo');
+    await post(`${admin}/ssh/authorized-keys`, { username: 'phoenix', publicKey: sshKey.publicKey });
+    const nodeSsh = await get<{ port: number; hostKeyFingerprint: string }>(`${admin}/ssh`);
     for (const poolid of ['ai', 'infrastructure']) await post(`${admin}/pools`, { poolid });
 
     // Portainer, with an environment for the VM the stack example deploys onto (its agent).
@@ -95,6 +122,7 @@ export const demoCommand: Command = {
     });
 
     say('declaring the simulator as PhoenixHypervisor "pve" (token in Secret phoenix-system/pve-token, Portainer key in phoenix-system/portainer-api-key)');
+    say(`  and its SSH: user phoenix with sudo, key in Secret phoenix-system/pve-ssh, host key pinned as ${nodeSsh.hostKeyFingerprint}`);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     await core.createNamespace({ body: { metadata: { name: 'phoenix-system' } } }).catch(() => undefined);
@@ -102,6 +130,8 @@ export const demoCommand: Command = {
     await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'pve-token' }, stringData: { token } } });
     await core.deleteNamespacedSecret({ namespace: 'phoenix-system', name: 'portainer-api-key' }).catch(() => undefined);
     await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'portainer-api-key' }, stringData: { apiKey } } });
+    await core.deleteNamespacedSecret({ namespace: 'phoenix-system', name: 'pve-ssh' }).catch(() => undefined);
+    await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'pve-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': sshKey.privateKey, username: 'phoenix' } } });
     await custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: 'pve' }).catch(() => undefined);
     await custom.createClusterCustomObject({
       ...G,
@@ -109,6 +139,8 @@ export const demoCommand: Command = {
       body: { apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixHypervisor', metadata: { name: 'pve' }, spec: {
           proxmox: { url: simUrl, tokenSecretRef: { name: 'pve-token', namespace: 'phoenix-system' } },
           portainer: { url: portainerUrl, apiKeySecretRef: { name: 'portainer-api-key', namespace: 'phoenix-system' } },
+          // Node phoenix is reached at proxmox.url's host (127.0.0.1), on the simulator's SSH port.
+          ssh: { credentialsSecretRef: { name: 'pve-ssh', namespace: 'phoenix-system' }, hostKeyFingerprints: [nodeSsh.hostKeyFingerprint], port: nodeSsh.port, sudo: true },
         } },
     });
 
@@ -119,6 +151,7 @@ export const demoCommand: Command = {
     say(`kubectl apply -f examples/{${examples.join(',')}}`);
     for (const file of examples) process.stdout.write(kubectl(['apply', '-f', join(root, 'examples', file)]));
 
+    const declared = declaredObjects(examples);
     const started = Date.now();
     let reported = -1;
     await eventually('every guest and stack Ready', async () => {
@@ -127,9 +160,13 @@ export const demoCommand: Command = {
       const ready = rows.filter((l) => /\sTrue\s/.test(l)).length;
       if (ready !== reported) say(`${ready}/${rows.length} guests and stacks Ready after ${Math.round((Date.now() - started) / 1000)} s`);
       reported = ready;
-      return rows.length === 7 && ready === rows.length;
+      return rows.length === declared && ready === rows.length;
     }, 5 * 60_000).catch((err: Error) => say(`not everything converged: ${err.message} (see .phoenix/controller.log)`));
     process.stdout.write(`\n${kubectl(['get', 'phoenix', '-A'])}\n`);
+    // What the table cannot show: that the steps ran and the services in the guests answer.
+    const condition = (type: string) => `{.status.conditions[?(@.type=="${type}")].status} ({.status.conditions[?(@.type=="${type}")].message})`;
+    const inside = `{range .items[?(@.spec.provision)]}  {.kind} {.metadata.name}: Provisioned ${condition('Provisioned')}, Healthy ${condition('Healthy')}{"\\n"}{end}`;
+    process.stdout.write(`Inside the guests:\n${kubectl(['get', 'phoenixlxcs,phoenixvms', '-A', '-o', `jsonpath=${inside}`])}\n`);
     writeFileSync(join(workDir, 'demo.txt'), `simulator ${simUrl}\nadmin ${admin}\nportainer ${portainerUrl}\n`);
     process.stdout.write(
       [
@@ -139,6 +176,8 @@ export const demoCommand: Command = {
         '  kubectl patch phoenixlxc step-ca --type merge -p \'{"spec":{"cores":4}}\'   # watch it converge',
         `  curl -s ${admin}/state | head -c 600             # what the simulated Proxmox holds`,
         '  kubectl get phoenixstack qdrant -o jsonpath=\'{.status.services}\'   # the stack\'s containers, through Portainer',
+        '  kubectl get phoenixlxc demo-web -o jsonpath=\'{.status.provision}\'   # its steps, run over SSH with pct',
+        '  kubectl describe phoenixvm demo-docker              # steps and health check through the guest agent',
         'Stop everything with: npm run cluster:down',
         '',
       ].join('\n'),

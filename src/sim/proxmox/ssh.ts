@@ -24,6 +24,7 @@ import ssh2, { type Connection, type ParsedKey, type ServerChannel, type SFTPWra
 // ssh2 is CommonJS: its classes come through the default export.
 const { Server, utils } = ssh2;
 import type { Simulator } from './simulator.ts';
+import { snippetChanged } from './snippets.ts';
 
 const { STATUS_CODE, OPEN_MODE } = utils.sftp;
 
@@ -107,7 +108,7 @@ export async function startSshServer(sim: Simulator, options: SshServerOptions =
             finish(stream, exitCode, stdout, stderr);
           });
         });
-        session.on('sftp', (accept) => serveSftp(accept(), files));
+        session.on('sftp', (accept) => serveSftp(accept(), files, (path, size) => snippetChanged(sim, node, path, size)));
       });
     });
   });
@@ -253,8 +254,11 @@ export function shellWords(line: string): string[] | undefined {
   return words;
 }
 
-/** SFTP into the node's files: open for writing, write, close, remove, and enough stat for clients. */
-function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>): void {
+/**
+ * SFTP into the node's files: open for writing, write, close, remove, and enough stat for
+ * clients. `changed` hears of every file written (its size) or removed (undefined).
+ */
+function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>, changed: (path: string, size: number | undefined) => void): void {
   const open = new Map<number, { path: string; chunks: Buffer[]; size: number }>();
   let next = 0;
   const handleOf = (buf: Buffer): number => (buf.length === 4 ? buf.readUInt32BE(0) : -1);
@@ -285,9 +289,14 @@ function serveSftp(sftp: SFTPWrapper, files: Map<string, Buffer>): void {
     if (!file) return sftp.status(reqid, STATUS_CODE.FAILURE);
     open.delete(id);
     files.set(file.path, Buffer.concat(file.chunks));
+    changed(file.path, files.get(file.path)!.length);
     sftp.status(reqid, STATUS_CODE.OK);
   });
-  sftp.on('REMOVE', (reqid, path) => sftp.status(reqid, files.delete(path) ? STATUS_CODE.OK : STATUS_CODE.NO_SUCH_FILE));
+  sftp.on('REMOVE', (reqid, path) => {
+    if (!files.delete(path)) return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
+    changed(path, undefined);
+    sftp.status(reqid, STATUS_CODE.OK);
+  });
   sftp.on('FSETSTAT', (reqid) => sftp.status(reqid, STATUS_CODE.OK));
   sftp.on('SETSTAT', (reqid) => sftp.status(reqid, STATUS_CODE.OK));
   const stat = (reqid: number, size: number | undefined) =>

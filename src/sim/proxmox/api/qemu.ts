@@ -17,6 +17,7 @@ import { emptyFirewall, type SimGuestState } from '../state.ts';
 import { hasPrivilege, subjectName, type Subject } from '../auth.ts';
 import { simOptionFormat } from './guest-formats-full.ts';
 import { assertTagPermissions } from './tag-permissions.ts';
+import { checkCloudInitSnippets } from '../snippets.ts';
 import { splitList } from '../../../proxmox/tags.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
@@ -128,6 +129,7 @@ export function startVm(sim: Simulator, g: SimGuestState, skiplock: boolean): vo
   if (!skiplock && g.config['lock'] !== undefined) throw new TaskFailure(`VM is locked (${g.config['lock']})`);
   const node = sim.state.nodes.find((n) => n.name === g.node)!;
   applyPending(g);
+  checkCloudInitSnippets(sim, g);
   if (sim.nodeMemoryCommitted(g.node) + guestMemoryBytes(g) > node.memoryBytes) {
     throw new TaskFailure(`start failed: QEMU exited with code 1`);
   }
