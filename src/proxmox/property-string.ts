@@ -80,8 +80,11 @@ export function propertyErrorMessage(errors: Readonly<Record<string, string>>): 
 
 /**
  * Prints values in Proxmox's canonical order: the default key's bare value first (or
- * `model=mac` for aliased keys; or `key=value` when it is `writeKeyed`), then the remaining keys
- * sorted, those the format does not know included.
+ * `model=mac` for aliased keys; or `key=value` when it is `writeKeyed`), then the required keys
+ * sorted (`name=eth0,bridge=…`, `<volume>,mp=/data,backup=1`), then the rest sorted, those the
+ * format does not know included, as pve-common src/PVE/JSONSchema.pm
+ * `print_property_string` does (qemu-server's `print_drive` and pve-container's
+ * `print_ct_mountpoint` go through it, so a drive is stored in that order too).
  */
 export function formatPropertyString(values: Readonly<PropertyValues>, format: PropertyFormat): string {
   const parts: string[] = [];
@@ -98,9 +101,12 @@ export function formatPropertyString(values: Readonly<PropertyValues>, format: P
     }
     used.add(defaultKey);
   }
-  for (const key of Object.keys(values).sort()) {
+  const keys = Object.keys(values).sort();
+  const required = keys.filter((k) => format[k] !== undefined && format[k]!.alias === undefined && !format[k]!.optional);
+  for (const key of [...required, ...keys]) {
     if (used.has(key) || values[key] === undefined) continue;
     parts.push(`${key}=${values[key]}`);
+    used.add(key);
   }
   return parts.join(',');
 }
