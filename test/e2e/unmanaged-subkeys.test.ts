@@ -74,16 +74,16 @@ describe('sub-keys of a disk or NIC that Phoenix does not manage (real API serve
     await env?.stop();
   });
 
-  const effective = (): Config => effectiveConfig(env.sim.admin.guest(vmid)!);
-  const configReads = () => env.sim.admin.counters().byEndpoint['GET /nodes/{node}/qemu/{vmid}/config'] ?? 0;
+  const effective = (id = vmid): Config => effectiveConfig(env.sim.admin.guest(id)!);
+  const configReads = (type = 'qemu') => env.sim.admin.counters().byEndpoint[`GET /nodes/{node}/${type}/{vmid}/config`] ?? 0;
   const writes = () => Object.entries(env.sim.admin.counters().byEndpoint).filter(([k]) => !k.startsWith('GET'));
-  async function cycles(n: number): Promise<void> {
-    const from = configReads();
-    await eventually(`${n} observe cycles`, async () => configReads() >= from + n, 30_000);
+  async function cycles(n: number, type = 'qemu'): Promise<void> {
+    const from = configReads(type);
+    await eventually(`${n} observe cycles`, async () => configReads(type) >= from + n, 30_000);
   }
-  const assertKept = (option: string, keys: Config) => {
-    const now = subKeys(effective()[option]);
-    for (const [k, v] of Object.entries(keys)) assert.equal(now[k], v, `${option} lost ${k}=${v}: ${effective()[option]}`);
+  const assertKept = (option: string, keys: Config, id = vmid) => {
+    const now = subKeys(effective(id)[option]);
+    for (const [k, v] of Object.entries(keys)) assert.equal(now[k], v, `${option} lost ${k}=${v}: ${effective(id)[option]}`);
   };
 
   it('takes the hand-set sub-keys alone as no drift: nothing is written, cycle after cycle', async () => {
@@ -139,5 +139,64 @@ describe('sub-keys of a disk or NIC that Phoenix does not manage (real API serve
     env.sim.admin.resetCounters();
     await cycles(4);
     assert.deepEqual(writes(), [], 'Phoenix kept writing after the correction');
+  });
+
+  describe('a container: rootfs, a mount point and a NIC', () => {
+    const ct = 'hand-tuned-ct';
+    let ctid = 0;
+    /** pve-container `$rootfs_desc` / `$mp_desc` and `$netconf_desc` keys the spec leaves alone. */
+    const handRootfsKeys: Config = { acl: '1', mountoptions: 'noatime;nodev', quota: '1', replicate: '0' };
+    const handMpKeys: Config = { acl: '0', mountoptions: 'lazytime', replicate: '0' };
+    const handCtNicKeys: Config = { link_down: '1', trunks: '20;30' };
+
+    before(async () => {
+      await apply(env, 'PhoenixLXC', ct, {
+        source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } },
+        memory: '512M',
+        rootDisk: { storage: 'local-lvm', size: '4G' },
+        mountPoints: [{ path: '/data', storage: 'local-lvm', size: '1G', backup: true }],
+        networks: [{ name: 'eth0', bridge: 'vmbr0', ipv4: 'dhcp' }],
+        // Stopped, so that a changed mount point applies at once instead of waiting for a restart.
+        powerState: 'Stopped',
+        observePeriod: '1s',
+      });
+      ctid = (await waitReady(env, 'phoenixlxcs', ct, 90_000)).status.vmid;
+    });
+
+    it('takes hand-set keys alone as no drift, and keeps them through a resize, a flag change and a bridge change', async () => {
+      const c = effective(ctid);
+      await px.api.nodes.$('pve').lxc.$(ctid).config.$put({
+        rootfs: withKeys(c['rootfs'], handRootfsKeys),
+        mp0: withKeys(c['mp0'], handMpKeys),
+        net0: withKeys(c['net0'], handCtNicKeys),
+      } as never);
+      const edited = effective(ctid);
+      env.sim.admin.resetCounters();
+      await cycles(4, 'lxc');
+      assert.deepEqual(writes(), [], 'Phoenix wrote because of sub-keys it does not manage');
+      assert.deepEqual(effective(ctid), edited);
+
+      await env.custom.patchNamespacedCustomObject({
+        ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: ct,
+        body: [
+          { op: 'replace', path: '/spec/rootDisk/size', value: '6G' },
+          { op: 'replace', path: '/spec/mountPoints/0/size', value: '2G' },
+          { op: 'replace', path: '/spec/mountPoints/0/backup', value: false },
+          { op: 'replace', path: '/spec/networks/0/bridge', value: 'vmbr1' },
+        ],
+      });
+      await eventually('rootfs, mp0 and net0 rewritten', async () => {
+        const now = effective(ctid);
+        return subKeys(now['rootfs'])['size'] === '6G' && subKeys(now['mp0'])['size'] === '2G' && subKeys(now['mp0'])['backup'] === '0' && subKeys(now['net0'])['bridge'] === 'vmbr1';
+      }, 60_000).catch(async (e) => {
+        const o = await env.custom.getNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: ct }) as any;
+        throw new Error(`${e}: ${JSON.stringify(effective(ctid))} pending ${JSON.stringify(env.sim.admin.guest(ctid)!.pending)} status ${JSON.stringify(o.status.conditions)}`);
+      });
+      await waitReady(env, 'phoenixlxcs', ct);
+      assertKept('rootfs', handRootfsKeys, ctid);
+      assertKept('mp0', handMpKeys, ctid);
+      assertKept('net0', handCtNicKeys, ctid);
+      assert.equal(subKeys(effective(ctid)['mp0'])['mp'], '/data');
+    });
   });
 });
