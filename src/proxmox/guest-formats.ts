@@ -2,7 +2,9 @@
  * Property-string formats of guest options (the inline `format` objects of the
  * schema), and how many of each indexed option exist. Shared by the simulator, which
  * validates with them, and the controller, which builds option strings with them.
- * Sub-keys rarely used by Phoenix are left out; docs/simulator.md lists the gap.
+ * Sub-keys rarely used by Phoenix are left out (the simulator adds them in
+ * src/sim/proxmox/api/guest-formats-full.ts); parsing keeps them anyway, so an option the
+ * controller rewrites never loses one (test/unit/proxmox/guest-formats-apidata.test.ts).
  */
 import type { PropertyFormat } from './schema.ts';
 

@@ -10,6 +10,10 @@ import { checkValue } from './validate.ts';
 export type PropertyValues = Record<string, string>;
 
 export interface PropertyParseResult {
+  /**
+   * Every sub-key of the string, those the format does not know included (reported in
+   * `errors` as well): a config read back and rewritten keeps what someone else set on it.
+   */
   readonly values: PropertyValues;
   /** Per sub-key errors, in Proxmox's wording; empty when the string is valid. */
   readonly errors: Readonly<Record<string, string>>;
@@ -44,14 +48,13 @@ export function parsePropertyString(text: string, format: PropertyFormat): Prope
       if (def.keyAlias !== undefined) values[def.keyAlias] = key;
       key = def.alias;
     }
-    if (!Object.hasOwn(format, key)) {
-      errors[key] = 'property is not defined in schema and the schema does not allow additional properties';
-      continue;
-    }
     if (Object.hasOwn(values, key)) {
       errors[key] = `duplicate key in comma-separated list property: ${key}`;
       continue;
     }
+    // The shared formats leave out sub-keys Phoenix never writes (I/O limits, error policies,
+    // WWNs…); they are still part of the guest's config, so the value is kept, not dropped.
+    if (!Object.hasOwn(format, key)) errors[key] = 'property is not defined in schema and the schema does not allow additional properties';
     values[key] = value;
   }
   for (const [key, def] of Object.entries(format)) {
@@ -77,8 +80,11 @@ export function propertyErrorMessage(errors: Readonly<Record<string, string>>): 
 
 /**
  * Prints values in Proxmox's canonical order: the default key's bare value first (or
- * `model=mac` for aliased keys; or `key=value` when it is `writeKeyed`), then the remaining keys
- * sorted.
+ * `model=mac` for aliased keys; or `key=value` when it is `writeKeyed`), then the required keys
+ * sorted (`name=eth0,bridge=…`, `<volume>,mp=/data,backup=1`), then the rest sorted, those the
+ * format does not know included, as pve-common src/PVE/JSONSchema.pm
+ * `print_property_string` does (qemu-server's `print_drive` and pve-container's
+ * `print_ct_mountpoint` go through it, so a drive is stored in that order too).
  */
 export function formatPropertyString(values: Readonly<PropertyValues>, format: PropertyFormat): string {
   const parts: string[] = [];
@@ -95,9 +101,12 @@ export function formatPropertyString(values: Readonly<PropertyValues>, format: P
     }
     used.add(defaultKey);
   }
-  for (const key of Object.keys(values).sort()) {
+  const keys = Object.keys(values).sort();
+  const required = keys.filter((k) => format[k] !== undefined && format[k]!.alias === undefined && !format[k]!.optional);
+  for (const key of [...required, ...keys]) {
     if (used.has(key) || values[key] === undefined) continue;
     parts.push(`${key}=${values[key]}`);
+    used.add(key);
   }
   return parts.join(',');
 }

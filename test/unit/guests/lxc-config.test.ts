@@ -112,7 +112,8 @@ describe('LXC desired config and diff', () => {
     assert.equal(params['rootfs'], 'local-lvm:8');
     assert.equal(params['memory'], '2048');
     assert.equal(params['tags'], 'prod;web');
-    assert.equal(params['net0'], 'bridge=vmbr0,firewall=1,gw=10.0.0.1,ip=10.0.0.5/24,name=eth0,tag=10,type=veth');
+    // The required `name` first, as pve-common's print_property_string writes it.
+    assert.equal(params['net0'], 'name=eth0,bridge=vmbr0,firewall=1,gw=10.0.0.1,ip=10.0.0.5/24,tag=10,type=veth');
     assert.equal(params['unprivileged'], '1');
     assert.equal(params['password'], 's3cret');
     assert.match(params['description'] ?? '', /^<!-- phoenix:owner uid=/);
