@@ -343,7 +343,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     // Out of steady state the snapshot may predate Phoenix's own last action: ask the guest.
     const running = (steady ? await this.powerFromCycle(connection, api) : (await api.currentStatus()).status) === 'running';
     const becoming = this.spec.template === true && !isTemplate;
-    const steps = becoming && insideDeclared ? stepsPlan(this) : undefined;
+    // A guest kept Stopped is provisioned like a template-to-be, and shut down instead of converted.
+    const keptStopped = !this.spec.template && !isTemplate && this.spec.powerState === 'Stopped' && insideDeclared;
+    const steps = (becoming || keptStopped) && insideDeclared ? stepsPlan(this) : undefined;
     const finished = !steps || insideFinished(steps.plan.action === 'done', (this.spec.healthChecks ?? []).map((c) => c.name), this.status.healthChecks);
     const holds = lineage(inherited, steps?.summary ?? []);
     const powerStep = await convergeTemplateAndPower(this, api, isTemplate, running, finished, () => markLineage(this, api, holds));
@@ -373,7 +375,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     // stalls it, with everything else about it recorded as converged.
     let stalledInside: TerminalError | undefined;
     try {
-      const outcome = inside ? await convergeProvisioning(this, transport) : isTemplate && insideDeclared ? templateProvisioning(this) : undefined;
+      const outcome = inside ? await convergeProvisioning(this, transport) : (isTemplate || keptStopped) && insideDeclared ? templateProvisioning(this, isTemplate ? ' before the conversion to a template' : ' before the guest was shut down') : undefined;
       if (outcome && !('fields' in outcome)) return outcome;
       provisioned = outcome;
       addresses = await readAddresses();
@@ -398,9 +400,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       const own = ((provisioned?.fields as { provision?: StepStatus[] } | undefined)?.provision ?? []).filter((r) => r.phase === 'Succeeded');
       const after = await ensureSnapshots(this, api, isTemplate, steady, 'AfterProvisioning', lineage(inherited, own));
       if (after) return after;
-      if (becoming) {
-        // The template-to-be is done: written down now, so the next reconcile shuts it down.
-        await this.progress('Provisioned', 'steps and health checks done; shutting down for the conversion to a template next', insideFields, insideConditions);
+      if (becoming || keptStopped) {
+        // The template-to-be (or the guest kept Stopped) is done: written down now, so the next reconcile shuts it down.
+        await this.progress('Provisioned', `steps and health checks done; shutting down ${becoming ? 'for the conversion to a template next' : 'as powerState Stopped asks'}`, insideFields, insideConditions);
         return { requeueAfter: 100 };
       }
     }
