@@ -7,7 +7,8 @@ import { startPhoenix, apply, waitReady, waitCondition, condition, readyAtGenera
  * health-checked, snapshotted after provisioning, then shut down cleanly and left Stopped; a
  * changed step starts it again (its checks must pass again in that run), then stops it; and a
  * controller killed between the steps and the shutdown shuts it down without running a step
- * again. Asserted on what the simulator recorded: the runs started in the guest and the
+ * again. Once the steps and checks leave the spec, their conditions and records go too.
+ * Asserted on what the simulator recorded: the runs started in the guest and the
  * Proxmox tasks.
  */
 describe('provisioning a guest kept powerState: Stopped (real API server + simulator)', function () {
@@ -82,5 +83,21 @@ describe('provisioning a guest kept powerState: Stopped (real API server + simul
     assert.equal(env.sim.admin.guest(vmid)!.status, 'stopped');
     assert.deepEqual(runs(vmid), ['base', 'app', 'tune'], 'a step ran again after the restart');
     assert.deepEqual(powerTasks(vmid), ['qmstart', 'qmshutdown', 'qmstart', 'qmshutdown', 'qmstart', 'qmshutdown'], 'started again after the restart');
+  });
+
+  it('drops the Provisioned and Healthy conditions and their records once the steps and checks leave the spec, and starts nothing', async () => {
+    const before = await getObject(env, 'phoenixvms', name);
+    const vmid = before.status.vmid as number;
+    assert.equal(condition(before, 'Provisioned')?.status, 'True');
+    assert.ok(condition(before, 'Healthy'), 'no Healthy condition to drop');
+    const starts = powerTasks(vmid).length;
+    await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixvms', namespace: env.namespace, name, body: { spec: { provision: null, healthChecks: null } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    const ready = await waitCondition(env, 'phoenixvms', name, readyAtGeneration, 'Ready at the generation without steps', 120_000);
+    assert.deepEqual(ready.status.conditions.map((c: { type: string }) => c.type).filter((t: string) => t === 'Provisioned' || t === 'Healthy'), []);
+    assert.equal(ready.status.provision, undefined);
+    assert.equal(ready.status.provisioned, undefined);
+    assert.equal(ready.status.healthChecks, undefined);
+    assert.equal(env.sim.admin.guest(vmid)!.status, 'stopped');
+    assert.equal(powerTasks(vmid).length, starts, 'the guest was started or stopped');
   });
 });
