@@ -27,7 +27,7 @@ export const guestSpecFields = {
   onBoot: s.boolean({ description: 'Start the guest when the host boots.' }),
   startup: c.startup,
   powerState: s.literal(['Running', 'Stopped'] as const, {
-    description: 'Desired power state. `Stopped` shuts the guest down gracefully, then stops it after `shutdownTimeout`. Default `Running` (`Stopped` for templates).',
+    description: 'Desired power state. `Stopped` shuts the guest down gracefully, then stops it after `shutdownTimeout`. Default `Running` (`Stopped` for templates). A guest kept `Stopped` with `provision` or `healthChecks` is started for them, and shut down cleanly once they are done (again when a step changes).',
   }),
   shutdownTimeout: c.duration('How long a graceful shutdown may take before Phoenix stops the guest hard. Default `3m`.', '3m'),
   restartPolicy: s.literal(['Never', 'IfRequired'] as const, {
@@ -103,8 +103,6 @@ export const guestSpecRules: s.CelRule[] = [
   // qemu-server's and pve-container's template calls refuse a guest with snapshots ("unable to create template, because VM contains snapshots").
   { rule: '!(has(self.template) && self.template && has(self.snapshots) && size(self.snapshots) > 0)', message: 'Proxmox cannot turn a guest with snapshots into a template: take snapshots on the guest, clone it, and make the clone the template', fieldPath: '.snapshots' },
   { rule: '!has(self.adopt) || !has(self.adopt.vmid) || !has(self.vmid) || self.vmid == self.adopt.vmid', message: 'vmid and adopt.vmid must agree', fieldPath: '.adopt.vmid' },
-  // A template's Stopped is its state once converted: it runs for its steps before that.
-  { rule: "!(has(self.powerState) && self.powerState == 'Stopped' && (has(self.provision) || has(self.healthChecks)) && !(has(self.template) && self.template))", message: 'provision and healthChecks run in the guest, which powerState: Stopped keeps off', fieldPath: '.provision' },
 ];
 
 /** Fields of a clone source; each kind adds its own reference to another Phoenix object. */

@@ -177,8 +177,9 @@ export function nextStatus(
   now: Date,
   extra: readonly Omit<ConditionUpdate, 'observedGeneration'>[] = [],
   readyGraceMs = defaultReadyGraceMs,
+  removed: readonly string[] = [],
 ): StandardStatus {
-  let conditions: Condition[] = [...(current?.conditions ?? [])];
+  let conditions: Condition[] = (current?.conditions ?? []).filter((c) => !removed.includes(c.type));
   const stamp = generation === undefined ? {} : { observedGeneration: generation };
   if (change.phase === 'trouble' && holdsObservation(current, generation, now, readyGraceMs)) conditions = troubleCondition(conditions, change, stamp, now);
   else for (const update of phaseConditions(change, generation)) conditions = setCondition(conditions, update, now);

@@ -10,6 +10,8 @@ export interface StatusUpdate extends PhaseChange {
   readonly fields?: Readonly<Record<string, unknown>>;
   /** Kind-specific conditions (RestartRequired…), set alongside the standard three. */
   readonly conditions?: readonly Omit<ConditionUpdate, 'observedGeneration'>[];
+  /** Kind-specific conditions that no longer apply (their subject left the spec): removed. */
+  readonly removeConditions?: readonly string[];
 }
 
 export interface StatusWriteResult<T> {
@@ -96,7 +98,7 @@ export class StatusWriter {
     // Condition messages are public (kubectl describe, Argo CD): they must not carry secrets.
     const change = { ...update, message: this.redactor.text(update.message) };
     const extra = (update.conditions ?? []).map((c) => ({ ...c, message: this.redactor.text(c.message) }));
-    const status = nextStatus(current, object.metadata.generation, change, update.fields ?? {}, new Date(this.clock.now()), extra, this.readyGraceMs);
+    const status = nextStatus(current, object.metadata.generation, change, update.fields ?? {}, new Date(this.clock.now()), extra, this.readyGraceMs, update.removeConditions);
     for (const [key, value] of Object.entries(status)) if (value === undefined) delete status[key];
     return status;
   }

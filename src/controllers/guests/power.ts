@@ -20,6 +20,11 @@ import { templateNext } from '../../provision/chain.ts';
  * killed between the shutdown and the conversion converts on its next reconcile, and a guest
  * started meanwhile by someone else is shut down again first, never converted while it runs.
  * `beforeConversion` writes what clones inherit into the guest's description.
+ *
+ * A guest kept `powerState: Stopped` with steps or checks goes the same way without the
+ * conversion: started while they are not all done, shut down cleanly once they are. `finished`
+ * comes from status alone, so a controller killed after the steps shuts it down, never runs
+ * them again.
  */
 export async function convergeTemplateAndPower<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, isTemplate: boolean, running: boolean, finished: boolean, beforeConversion: () => Promise<ReconcileResult | undefined>): Promise<ReconcileResult | undefined> {
   const next = ctx.spec.template && !isTemplate ? templateNext(finished, running) : undefined;
@@ -33,12 +38,22 @@ export async function convergeTemplateAndPower<O extends GuestObject>(ctx: Guest
     if (upid) return ctx.trackTask(api, upid, 'template', 'converting to a template');
     return { requeueAfter: 500 };
   }
-  const wantRunning = next === 'run' || (!isTemplate && (ctx.spec.powerState ?? (ctx.spec.template ? 'Stopped' : 'Running')) === 'Running');
+  const keptStopped = !isTemplate && !ctx.spec.template && ctx.spec.powerState === 'Stopped';
+  // A guest kept Stopped with work inside runs until it is done (`finished` is only ever false
+  // for one: see provision/chain.ts), then goes back to Stopped.
+  const provisioning = keptStopped && !finished;
+  const wantRunning = next === 'run' || provisioning || (!isTemplate && (ctx.spec.powerState ?? (ctx.spec.template ? 'Stopped' : 'Running')) === 'Running');
   if (wantRunning && !running) {
     const earlier = startOrderBlockers(ctx);
     if (earlier.length) {
       await ctx.progress('WaitingForStartOrder', `starts after ${earlier.join(', ')} (startup order ${ctx.spec.startup?.order})`);
       return { requeueAfter: 30_000 };
+    }
+    if (provisioning) {
+      // The checks must pass again in this run, not by what they said before the last shutdown:
+      // forgotten before the start, so a restart after it cannot take the old passes for new ones.
+      if (ctx.status.healthChecks) await ctx.progress('StartingToProvision', 'starting to provision; kept Stopped afterwards', { healthChecks: undefined });
+      return ctx.powerTask(api, 'start', () => api.start(), 'starting to provision (powerState Stopped: shut down again once provisioned)');
     }
     return ctx.powerTask(api, 'start', () => api.start(), 'starting', await powerDrift(ctx, 'Stopped', 'Running'));
   }

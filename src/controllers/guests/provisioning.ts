@@ -111,12 +111,12 @@ export function stepsPlan<O extends GuestObject>(ctx: GuestContext<O>): StepsPla
  * reported (Stalled, TemplateCannotRun) and never applied. The records stay those of the runs
  * the template holds, which is what its clones inherit.
  */
-export function templateProvisioning<O extends GuestObject>(ctx: GuestContext<O>): ProvisionOutcome {
+export function templateProvisioning<O extends GuestObject>(ctx: GuestContext<O>, doneSuffix = ' before the conversion to a template'): ProvisionOutcome {
   const { summary, plan } = stepsPlan(ctx);
   const recorded = ctx.status.provision ?? [];
   const provisioned = progressText(summary, recorded);
   if (plan.action === 'done') {
-    const conditions = summary.length ? [succeeded(summary.length, ' before the conversion to a template')] : [];
+    const conditions = summary.length ? [succeeded(summary.length, doneSuffix)] : [];
     return { fields: { provisioned: summary.length ? provisioned : undefined }, conditions, secrets: [] };
   }
   const changed = summary.filter((step, i) => recorded[i]?.name !== step.name || recorded[i]?.hash !== step.hash || recorded[i]?.phase !== 'Succeeded').map((s) => s.name);

@@ -343,7 +343,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     // Out of steady state the snapshot may predate Phoenix's own last action: ask the guest.
     const running = (steady ? await this.powerFromCycle(connection, api) : (await api.currentStatus()).status) === 'running';
     const becoming = this.spec.template === true && !isTemplate;
-    const steps = becoming && insideDeclared ? stepsPlan(this) : undefined;
+    // A guest kept Stopped is provisioned like a template-to-be, and shut down instead of converted.
+    const keptStopped = !this.spec.template && !isTemplate && this.spec.powerState === 'Stopped' && insideDeclared;
+    const steps = (becoming || keptStopped) && insideDeclared ? stepsPlan(this) : undefined;
     const finished = !steps || insideFinished(steps.plan.action === 'done', (this.spec.healthChecks ?? []).map((c) => c.name), this.status.healthChecks);
     const holds = lineage(inherited, steps?.summary ?? []);
     const powerStep = await convergeTemplateAndPower(this, api, isTemplate, running, finished, () => markLineage(this, api, holds));
@@ -373,7 +375,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     // stalls it, with everything else about it recorded as converged.
     let stalledInside: TerminalError | undefined;
     try {
-      const outcome = inside ? await convergeProvisioning(this, transport) : isTemplate && insideDeclared ? templateProvisioning(this) : undefined;
+      const outcome = inside ? await convergeProvisioning(this, transport) : (isTemplate || keptStopped) && insideDeclared ? templateProvisioning(this, isTemplate ? ' before the conversion to a template' : ' before the guest was shut down') : undefined;
       if (outcome && !('fields' in outcome)) return outcome;
       provisioned = outcome;
       addresses = await readAddresses();
@@ -398,14 +400,21 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       const own = ((provisioned?.fields as { provision?: StepStatus[] } | undefined)?.provision ?? []).filter((r) => r.phase === 'Succeeded');
       const after = await ensureSnapshots(this, api, isTemplate, steady, 'AfterProvisioning', lineage(inherited, own));
       if (after) return after;
-      if (becoming) {
-        // The template-to-be is done: written down now, so the next reconcile shuts it down.
-        await this.progress('Provisioned', 'steps and health checks done; shutting down for the conversion to a template next', insideFields, insideConditions);
+      if (becoming || keptStopped) {
+        // The template-to-be (or the guest kept Stopped) is done: written down now, so the next reconcile shuts it down.
+        await this.progress('Provisioned', `steps and health checks done; shutting down ${becoming ? 'for the conversion to a template next' : 'as powerState Stopped asks'}`, insideFields, insideConditions);
         return { requeueAfter: 100 };
       }
     }
 
+    // Steps (or checks) gone from the spec of a guest that is no template: nothing is left to
+    // report about them. A template keeps its records: they are what it holds and its clones inherit.
+    const noSteps = !isTemplate && !this.spec.template && !this.spec.provision?.length && !(this.status.provision ?? []).some((r) => r.phase === 'Starting' || r.phase === 'Running');
+    const noChecks = !isTemplate && !this.spec.template && !this.spec.healthChecks?.length;
+    const removeConditions = [...(noSteps ? ['Provisioned'] : []), ...(noChecks ? ['Healthy'] : [])];
     const fields = {
+      ...(noSteps ? { provision: undefined, provisioned: undefined } : {}),
+      ...(noChecks ? { healthChecks: undefined } : {}),
       vmid: api.vmid,
       node: api.node,
       powerState: isTemplate || !running ? 'Stopped' : 'Running',
@@ -420,16 +429,16 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       ...insideFields,
     };
     if (stalledInside) {
-      await this.write({ phase: 'stalled', reason: stalledInside.reason, message: stalledInside.message, fields, conditions: insideConditions });
+      await this.write({ removeConditions, phase: 'stalled', reason: stalledInside.reason, message: stalledInside.message, fields, conditions: insideConditions });
       return { requeueAfter: stalledInside.recheckAfterMs ?? this.nextCycle() };
     }
     if (provisioned?.stalled) {
-      await this.write({ phase: 'stalled', ...provisioned.stalled, fields, conditions: insideConditions });
+      await this.write({ removeConditions, phase: 'stalled', ...provisioned.stalled, fields, conditions: insideConditions });
       return { requeueAfter: this.nextCycle() };
     }
     if (rootOnly.length) {
       const keys = rootOnly.map((c) => c.key).join(', ');
-      await this.write({
+      await this.write({ removeConditions,
         phase: 'stalled',
         reason: 'RootOnly',
         message: `Proxmox lets only root@pam itself set ${keys}; an API token is refused it whatever its privileges. Everything else is converged. Run this once on node ${api.node} as root, and Phoenix then keeps it: ${rootCommand(this.adapter.type, api.vmid, rootOnly)}`,
@@ -439,7 +448,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     }
     if (diff.shrinks.length) {
       const text = diff.shrinks.map((s) => `${s.disk} is ${formatSize(s.fromBytes)}, the spec asks for ${formatSize(s.toBytes)}`).join('; ');
-      await this.write({ phase: 'stalled', reason: 'ShrinkRefused', message: `${text}. Proxmox cannot shrink a disk and Phoenix never re-creates a guest to do it: set the size to at least the current one`, fields });
+      await this.write({ removeConditions, phase: 'stalled', reason: 'ShrinkRefused', message: `${text}. Proxmox cannot shrink a disk and Phoenix never re-creates a guest to do it: set the size to at least the current one`, fields });
       return { requeueAfter: this.nextCycle() };
     }
     this.converged = true;
@@ -451,13 +460,13 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const conditions = [...(pending.length || this.status.conditions?.some((c) => c.type === 'RestartRequired') ? [restart] : []), ...insideConditions];
     if (health && !health.healthy) {
       // Readiness means the service works, not only that the guest runs.
-      await this.write({ phase: 'reconciling', reason: 'Unhealthy', message: `${what}; health check failing: ${health.failing}`, fields, conditions });
+      await this.write({ removeConditions, phase: 'reconciling', reason: 'Unhealthy', message: `${what}; health check failing: ${health.failing}`, fields, conditions });
       return { requeueAfter: nextCheck() };
     }
     if (pending.length) {
-      await this.write({ phase: 'ready', reason: 'RestartRequired', message: `${what}; ${pending.join(', ')} take effect at the next restart (restartPolicy: Never)`, fields, conditions });
+      await this.write({ removeConditions, phase: 'ready', reason: 'RestartRequired', message: `${what}; ${pending.join(', ')} take effect at the next restart (restartPolicy: Never)`, fields, conditions });
     } else {
-      await this.write({ phase: 'ready', reason: 'Converged', message: what, fields, conditions });
+      await this.write({ removeConditions, phase: 'ready', reason: 'Converged', message: what, fields, conditions });
     }
     return { requeueAfter: nextCheck() };
   }

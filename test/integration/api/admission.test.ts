@@ -70,7 +70,6 @@ const refusedAtCreate: Refusal[] = [
   { title: 'a health check on a VM whose agent is off', manifest: mutate(V(), (s) => Object.assign(s, { agent: { enabled: false }, healthChecks: [{ name: 'up', exec: { command: 'true' } }] })), field: 'spec.agent', text: 'run through the QEMU guest agent' },
   { title: 'a snapshot on a template (Proxmox refuses to convert a guest with snapshots)', manifest: mutate(V(), (s) => Object.assign(s, { agent: { enabled: true }, template: true, provision: [{ name: 'base', script: { inline: 'true' } }], snapshots: [{ name: 'final-form' }] })), field: 'spec.snapshots', text: 'Proxmox cannot turn a guest with snapshots into a template' },
   { title: 'a snapshot taken at an unknown time', manifest: mutate(V(), (s) => (s.snapshots = [{ name: 'pre', when: 'BeforeBoot' }])), field: 'spec.snapshots[0].when', text: 'Unsupported value' },
-  { title: 'a provisioned guest kept stopped', manifest: mutate(L(), (s) => Object.assign(s, { powerState: 'Stopped', provision: [{ name: 'base', script: { inline: 'true' } }] })), field: 'spec.provision', text: 'powerState: Stopped keeps off' },
   { title: 'a step script from two places', manifest: mutate(L(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true', configMapKeyRef: { name: 'scripts', key: 'base.sh' } } }])), field: 'spec.provision[0].script', text: 'exactly one of inline, configMapKeyRef or secretKeyRef' },
   { title: 'two steps of one name', manifest: mutate(L(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true' } }, { name: 'base', script: { inline: 'false' } }])), field: 'spec.provision[1]', text: 'Duplicate value' },
   { title: 'a step file path climbing out with ..', manifest: mutate(L(), (s) => (s.provision = [{ name: 'base', script: { inline: 'true' }, files: [{ path: '/etc/../root/x', source: { configMapKeyRef: { name: 'c', key: 'k' } } }] }])), field: 'spec.provision[0].files[0].path', text: 'without .. components' },
@@ -181,6 +180,8 @@ describe('API admission: the API server refuses bad manifests with field-level m
     await create(mutate(vm('provisioned-template'), (s) => Object.assign(s, { agent: { enabled: true }, template: true, provision: [step], healthChecks: [{ name: 'curl', exec: { command: 'command -v curl' } }] })));
     // Stopped is a template's state once converted; it still runs for its steps before that.
     await create(mutate(vm('stopped-template'), (s) => Object.assign(s, { agent: { enabled: true }, template: true, powerState: 'Stopped', provision: [step] })));
+    // A guest kept Stopped is started for its steps and shut down again once they are done.
+    await create(mutate(lxc('stopped-provisioned'), (s) => Object.assign(s, { powerState: 'Stopped', provision: [step], healthChecks: [{ name: 'curl', exec: { command: 'command -v curl' } }] })));
     const created = await create(mutate(vm('golden-source'), (s) => Object.assign(s, { agent: { enabled: true }, provision: [step], snapshots: [{ name: 'pre-provision', when: 'BeforeProvisioning' }, { name: 'final-form' }] })));
     // The default is the one an operator means by a snapshot of a provisioned guest: after it.
     assert.deepEqual(created.spec.snapshots.map((x: { when: string }) => x.when), ['BeforeProvisioning', 'AfterProvisioning']);

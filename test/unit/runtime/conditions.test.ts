@@ -50,6 +50,13 @@ describe('runtime: conditions', () => {
     assert.deepEqual(statuses(reconciling), { Ready: 'False', Reconciling: 'True', Stalled: 'False', Synced: 'True' });
   });
 
+  it('removes the kind-specific conditions it is told no longer apply, and keeps the others', () => {
+    const extra = [{ type: 'Provisioned', status: 'True' as const, reason: 'StepsSucceeded', message: '1 step succeeded' }, { type: 'Healthy', status: 'True' as const, reason: 'ChecksPassing', message: '' }];
+    const before = nextStatus(undefined, 1, { phase: 'ready', reason: 'Converged', message: 'up' }, {}, t0, extra);
+    const after = nextStatus(before, 2, { phase: 'ready', reason: 'Converged', message: 'up' }, {}, t1, [], undefined, ['Provisioned']);
+    assert.deepEqual((after.conditions ?? []).map((c) => c.type).sort(), ['Healthy', 'Ready', 'Reconciling', 'Stalled', 'Synced']);
+  });
+
   it('is a fixed point: applying the same phase twice changes nothing', () => {
     const once = nextStatus(undefined, 2, { phase: 'ready', reason: 'Succeeded', message: 'up' }, {}, t0);
     const twice = nextStatus(once, 2, { phase: 'ready', reason: 'Succeeded', message: 'up' }, {}, t1);
