@@ -16,7 +16,7 @@ const keyRef = (what: string) =>
   );
 
 /** A text from exactly one place: inline, a ConfigMap key or a Secret key. */
-const textSource = (description: string, inlineMax: number) =>
+export const textSource = (description: string, inlineMax: number) =>
   s.object(
     {
       inline: s.string({ description: 'The text itself.', maxLength: inlineMax }),

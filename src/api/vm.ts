@@ -2,6 +2,7 @@ import * as s from './schema.ts';
 import * as c from './common.ts';
 import { guestSpecFields, guestSpecRules, guestStatusFields, cloneSourceFields, cloneSourceRules } from './guest.ts';
 import { vmNetwork } from './network.ts';
+import { textSource } from './provision.ts';
 
 const diskSlot = '^(scsi([0-9]|[1-2][0-9]|30)|virtio([0-9]|1[0-5])|sata[0-5]|ide[0-3])$';
 
@@ -118,8 +119,18 @@ export const phoenixVmSpec = s.object(
         type: s.literal(['nocloud', 'configdrive2'] as const, { description: 'Cloud-init datasource.' }),
         userData: c.volumeId('A custom user-data snippet (`cicustom user=`).', 'local:snippets/user-data.yaml'),
         vendorData: c.volumeId('A custom vendor-data snippet (`cicustom vendor=`).', 'local:snippets/vendor.yaml'),
+        userDataSnippet: s.object(
+          {
+            storage: c.storageId('A file storage with `snippets` content: Phoenix writes the file into its `snippets/` directory over SSH (the PhoenixHypervisor\'s spec.ssh).'),
+            source: textSource('The user-data (e.g. `#cloud-config`).', 65536),
+          },
+          { description: 'User-data Phoenix uploads as a snippet named after its content, and sets as `cicustom user=`. A change uploads a new file, applied at the next reboot as Proxmox does for cloud-init.', required: ['storage', 'source'] },
+        ),
       },
-      { description: 'Cloud-init. Network settings come from `networks`, DNS from `dns`.' },
+      {
+        description: 'Cloud-init. Network settings come from `networks`, DNS from `dns`.',
+        rules: [{ rule: '!(has(self.userData) && has(self.userDataSnippet))', message: 'userData and userDataSnippet both set the cicustom user-data: use one of them', fieldPath: '.userDataSnippet' }],
+      },
     ),
     pciDevices: s.array(pciDevice, { description: 'PCI passthrough (`hostpciN`).', maxItems: 16 }),
     usbDevices: s.array(

@@ -151,9 +151,11 @@ export interface VmSecrets {
 
 /**
  * The VM config a PhoenixVM asks for. Cloud-init passwords are not compared (Proxmox masks
- * them on read); they are written at create and when their Secret changes.
+ * them on read); they are written at create and when their Secret changes. `userDataSnippet` is
+ * the volume of `cloudInit.userDataSnippet` once it is on its storage: until then (and where it
+ * is not known, as at create) cicustom is left alone.
  */
-export function desiredVmConfig(spec: PhoenixVMSpec, id: GuestIdentity, secrets: VmSecrets = {}): DesiredConfig {
+export function desiredVmConfig(spec: PhoenixVMSpec, id: GuestIdentity, secrets: VmSecrets = {}, userDataSnippet?: string): DesiredConfig {
   const options: DesiredOption[] = commonOptions(spec, id, 'name');
   if (spec.memory !== undefined) options.push(scalar('memory', mebibytes(spec.memory), memoryMiB));
   if (spec.balloon !== undefined) options.push(scalar('balloon', mebibytes(spec.balloon), norm.int()));
@@ -179,8 +181,9 @@ export function desiredVmConfig(spec: PhoenixVMSpec, id: GuestIdentity, secrets:
     if (ci.user !== undefined) options.push(scalar('ciuser', ci.user));
     if (ci.upgrade !== undefined) options.push(scalar('ciupgrade', ci.upgrade, norm.bool(true)));
     if (ci.type !== undefined) options.push(scalar('citype', ci.type));
-    const custom = [ci.userData ? `user=${ci.userData}` : '', ci.vendorData ? `vendor=${ci.vendorData}` : ''].filter(Boolean).join(',');
-    if (custom) options.push(scalar('cicustom', custom));
+    const user = ci.userDataSnippet ? userDataSnippet : ci.userData;
+    const custom = [user ? `user=${user}` : '', ci.vendorData ? `vendor=${ci.vendorData}` : ''].filter(Boolean).join(',');
+    if (custom && (!ci.userDataSnippet || userDataSnippet)) options.push(scalar('cicustom', custom));
     const keys = [...(ci.sshPublicKeys ?? []), ...(secrets.sshKeys?.split('\n').filter((l) => l.trim()) ?? [])];
     if (keys.length) options.push(scalar('sshkeys', encodeSshKeys(keys), sshKeys));
   }

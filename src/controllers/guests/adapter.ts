@@ -39,7 +39,8 @@ export interface GuestAdapter<O extends GuestObject> {
    * `rotated`: Secrets (by name) changed since Phoenix last wrote their values, so a value
    * Proxmox masks on read (the cloud-init password) is written again.
    */
-  desired(object: O, id: GuestIdentity, secrets: SecretValues, observed: GuestConfig, rotated?: ReadonlySet<string>): DesiredConfig;
+  /** `userDataSnippet`: a VM's uploaded cloud-init user-data volume (cloud-init-snippets.ts). */
+  desired(object: O, id: GuestIdentity, secrets: SecretValues, observed: GuestConfig, rotated?: ReadonlySet<string>, userDataSnippet?: string): DesiredConfig;
   creation(object: O, id: GuestIdentity, secrets: SecretValues, cloneSourceVmid: number | undefined): Creation;
   /** The template, image or ISO the create needs, if it may have to be downloaded first. */
   sourceVolume(object: O): SourceVolume | undefined;
@@ -134,8 +135,8 @@ export const vmAdapter: GuestAdapter<PhoenixVM> = {
   resource: phoenixVms,
   type: 'qemu',
   secretRefs: (o) => [vmPasswordRef(o), vmKeysRef(o)].filter((r): r is SecretRef => r !== undefined),
-  desired(o, id, secrets, observed, rotated = new Set()) {
-    const base = desiredVmConfig(o.spec, id, vmSecrets(o, secrets));
+  desired(o, id, secrets, observed, rotated = new Set(), userDataSnippet) {
+    const base = desiredVmConfig(o.spec, id, vmSecrets(o, secrets), userDataSnippet);
     const extra = [];
     if (o.spec.cloudInit !== undefined && !cloudInitDriveSlot(observed)) {
       const storage = o.spec.cloudInit.storage ?? o.spec.disks?.find((d) => d.storage)?.storage ?? o.spec.source?.cloudImage?.storage ?? o.spec.source?.clone?.storage ?? 'local-lvm';

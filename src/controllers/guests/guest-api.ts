@@ -94,6 +94,8 @@ export interface ProxmoxGuests {
   nextId(): Promise<number>;
   storageContent(node: string, storage: string): Promise<{ volid: string }[]>;
   storages(node: string): Promise<{ storage: string }[]>;
+  /** `GET /storage/{storage}`: the storage's cluster-wide config (type, content, path). */
+  storageConfig(storage: string): Promise<{ type?: string; content?: string; path?: string }>;
   networkInterfaces(node: string): Promise<{ iface: string; type: string }[]>;
   /** Downloads an appliance from the template index; returns the task's UPID. */
   downloadAppliance(node: string, storage: string, template: string): Promise<string>;
@@ -125,6 +127,7 @@ export function proxmoxGuests(client: ProxmoxClient): ProxmoxGuests {
     nextId: async () => Number(await client.api.cluster.nextid.$get()),
     storageContent: async (node, storage) => (await nodeApi(node).storage.$(storage).content.$get()) as { volid: string }[],
     storages: async (node) => (await nodeApi(node).storage.$get()) as { storage: string }[],
+    storageConfig: async (storage) => (await (client.api as any).storage.$(storage).$get()) as { type?: string; content?: string; path?: string },
     networkInterfaces: async (node) => (await nodeApi(node).network.$get()) as { iface: string; type: string }[],
     downloadAppliance: async (node, storage, template) => String(await nodeApi(node).aplinfo.$post({ storage, template })),
     downloadUrl: async (node, storage, params) => String(await nodeApi(node).storage.$(storage)['download-url'].$post(params)),

@@ -52,7 +52,7 @@ interface Desired {
   readonly hash: string;
 }
 
-/** The ConfigMaps and Secrets (by name) the steps read: their changes wake the guest. */
+/** The ConfigMaps and Secrets (by name) the steps (and a VM's user-data snippet) read: their changes wake the guest. */
 export function provisionReferences(spec: GuestObject['spec']): { secrets: Set<string>; configMaps: Set<string> } {
   const secrets = new Set<string>();
   const configMaps = new Set<string>();
@@ -60,6 +60,9 @@ export function provisionReferences(spec: GuestObject['spec']): { secrets: Set<s
     if (source.configMapKeyRef) configMaps.add(source.configMapKeyRef.name);
     if (source.secretKeyRef) secrets.add(source.secretKeyRef.name);
   };
+  // A VM's cloud-init user-data snippet reads one too (cloud-init-snippets.ts).
+  const snippet = 'cloudInit' in spec ? spec.cloudInit?.userDataSnippet : undefined;
+  if (snippet) add(snippet.source);
   for (const step of spec.provision ?? []) {
     add(step.script);
     for (const file of step.files ?? []) add(file.source);
@@ -68,7 +71,8 @@ export function provisionReferences(spec: GuestObject['spec']): { secrets: Set<s
   return { secrets, configMaps };
 }
 
-function keyLookup<O extends GuestObject>(ctx: GuestContext<O>): KeyLookup {
+/** Reads a ConfigMap or Secret key from the caches (a missing one is a TerminalError naming it). */
+export function keyLookup<O extends GuestObject>(ctx: GuestContext<O>): KeyLookup {
   const namespace = ctx.current.metadata.namespace ?? '';
   return (kind, name, key) => {
     if (kind === 'Secret') {

@@ -33,6 +33,8 @@ import { convergePool } from './converge-pool.ts';
 import { convergeFirewall } from './converge-firewall.ts';
 import { runningTask } from '../tasks.ts';
 import { configMaps, type ConfigMapObject } from '../configmaps.ts';
+import { ensureUserDataSnippet } from './cloud-init-snippets.ts';
+import { isEarlierSnippet } from '../../guests/cloud-init-snippet.ts';
 import { convergeProvisioning, provisionReferences, stepsPlan, templateProvisioning, type ProvisionOutcome } from './provisioning.ts';
 import { guestTransport } from './guest-transport.ts';
 import { markLineage } from './lineage.ts';
@@ -271,7 +273,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const isTemplate = String(config.template ?? '0') === '1';
     const secretVersions = this.secretVersions();
     const rotated = this.rotatedSecrets(secretVersions);
-    const desired = this.adapter.desired(this.current, this.identity, this.secrets(), config, rotated);
+    // A VM's user-data snippet is on its storage before cicustom names it (and so before a start).
+    const userDataSnippet = await ensureUserDataSnippet(this, connection, api, config);
+    const desired = this.adapter.desired(this.current, this.identity, this.secrets(), config, rotated, userDataSnippet);
     const fullDiff = diffConfig(desired, config);
     // What only root@pam may set is not written (a token is refused it); see the end of converge.
     const { writable, rootOnly } = splitRootOnly(this.adapter.type, fullDiff.changes, String(config['unprivileged'] ?? '0') === '1');
@@ -299,6 +303,13 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       }
       this.shared.identicalWrites.accepted(this.key, change);
       const fields = diff.changes.map((c) => (c.fields.length ? `${c.key} (${c.fields.join(', ')})` : c.key));
+      if (userDataSnippet !== undefined && diff.changes.every((c) => c.key === 'cicustom') && isEarlierSnippet(this.current.metadata.namespace ?? '', this.current.metadata.name ?? '', config['cicustom'], userDataSnippet)) {
+        // New user-data content, not drift: Proxmox applies it at the next boot, as any cloud-init change.
+        await this.setup.events.normal(this.current, 'Configured', 'Update', `the cloud-init user-data changed: cicustom now names ${userDataSnippet}`);
+        const task = upid ? { task: runningTask(upid, 'configure', api.node) } : {};
+        await this.progress('Configuring', 'applying the changed cloud-init user-data snippet', task);
+        return { requeueAfter: upid ? 500 : 100 };
+      }
       if (rotated.size) {
         // New values in a Secret, not drift: record which Secret versions are now applied.
         await this.setup.events.normal(this.current, 'Configured', 'Update', `Secret ${[...rotated].join(', ')} changed, so Phoenix wrote ${fields.join(', ')} again`);
