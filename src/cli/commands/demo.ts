@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
@@ -23,7 +23,11 @@ agent). \`phoenix cluster down\` stops everything.`;
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const phoenix = join(root, 'bin/phoenix.js');
-const guestExamples = ['10-lxc-golden-chain.yaml', '11-lxc-step-ca.yaml', '20-vm-cloud-template.yaml', '21-vm-docker-host.yaml', 'provision-demo.yaml'];
+/**
+ * The legacy golden chain as provisioned containers (base, the NVIDIA userspace driver, vLLM),
+ * in place of examples/10-lxc-golden-chain.yaml, which builds the same containers with nothing inside.
+ */
+const guestExamples = ['provision/golden-chain-lxc.yaml', '11-lxc-step-ca.yaml', '20-vm-cloud-template.yaml', '21-vm-docker-host.yaml', 'provision-demo.yaml'];
 /** The stack example: Qdrant through Portainer onto the drphoenix VM, which must be Ready first. */
 const stackExamples = ['30-stack-qdrant.yaml'];
 const G = { group: apiGroup, version: apiVersion };
@@ -144,6 +148,12 @@ export const demoCommand: Command = {
         } },
     });
 
+    // The chain's scripts, as its header says: kubectl create configmap --from-file=examples/provision/scripts/.
+    const scriptsDir = join(root, 'examples', 'provision', 'scripts');
+    const scripts = Object.fromEntries(readdirSync(scriptsDir).map((file) => [file, readFileSync(join(scriptsDir, file), 'utf8')]));
+    await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'golden-chain-scripts' }).catch(() => undefined);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'golden-chain-scripts' }, data: scripts } });
+
     say('starting phoenix controller (log: .phoenix/controller.log; loopback endpoints only)');
     background('controller', ['controller', '--kubeconfig', localKubeconfig, '--allowed-proxmox-hosts=loopback', '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', '--concurrency=4', '--log-format=json']);
 
@@ -164,9 +174,10 @@ export const demoCommand: Command = {
     }, 5 * 60_000).catch((err: Error) => say(`not everything converged: ${err.message} (see .phoenix/controller.log)`));
     process.stdout.write(`\n${kubectl(['get', 'phoenix', '-A'])}\n`);
     // What the table cannot show: that the steps ran and the services in the guests answer.
-    const condition = (type: string) => `{.status.conditions[?(@.type=="${type}")].status} ({.status.conditions[?(@.type=="${type}")].message})`;
-    const inside = `{range .items[?(@.spec.provision)]}  {.kind} {.metadata.name}: Provisioned ${condition('Provisioned')}, Healthy ${condition('Healthy')}{"\\n"}{end}`;
-    process.stdout.write(`Inside the guests:\n${kubectl(['get', 'phoenixlxcs,phoenixvms', '-A', '-o', `jsonpath=${inside}`])}\n`);
+    interface Inside { kind: string; metadata: { name: string }; spec: { provision?: unknown[] }; status?: { conditions?: { type: string; status: string; message?: string }[] } }
+    const guests = (JSON.parse(kubectl(['get', 'phoenixlxcs,phoenixvms', '-A', '-o', 'json'])) as { items: Inside[] }).items.filter((o) => o.spec.provision?.length);
+    const said = (o: Inside, type: string): string[] => o.status?.conditions?.filter((c) => c.type === type).map((c) => `${type} ${c.status} (${c.message ?? ''})`) ?? [];
+    process.stdout.write(`Inside the guests:\n${guests.map((o) => `  ${o.kind} ${o.metadata.name}: ${[...said(o, 'Provisioned'), ...said(o, 'Healthy')].join(', ')}\n`).join('')}\n`);
     writeFileSync(join(workDir, 'demo.txt'), `simulator ${simUrl}\nadmin ${admin}\nportainer ${portainerUrl}\n`);
     process.stdout.write(
       [
