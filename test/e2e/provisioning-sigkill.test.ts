@@ -16,7 +16,9 @@ const simulatedDay = 24 * 3_600_000;
 
 /**
  * Issue 13's proof, the hard way: `phoenix controller` as a separate process (debug logs),
- * SIGKILLed at moments chosen by the step phases it records, and restarted each time. Each
+ * SIGKILLed at moments chosen by the step phases it records, and restarted each time, for a
+ * PhoenixVM (guest agent) and a PhoenixLXC (SSH and pct). Process-wide memory dies with the
+ * process here, unlike in the in-process restarts of provisioning.test.ts. Each
  * step's run is started in the guest exactly once (the simulator's record of started runs), the
  * guest ends Ready with every step Succeeded, and the Secret a step reads (as env and as a file)
  * shows nowhere: not in the controller's output, events, status, or what the guest was asked to
@@ -62,8 +64,8 @@ describe('provisioning through SIGKILLs of a separate controller process (real A
   }
 
   const step = (o: any, name: string) => (o?.status?.provision as any[] | undefined)?.find((s) => s.name === name);
-  const waitStep = (name: string, phases: string[], timeoutMs = 120_000) =>
-    waitCondition(env(), 'phoenixvms', 'app', (o) => phases.includes(step(o, name)?.phase), `step ${name} ${phases.join(' or ')}`, timeoutMs)
+  const waitStep = (name: string, phases: string[], timeoutMs = 120_000, plural = 'phoenixvms', object = 'app') =>
+    waitCondition(env(), plural, object, (o) => phases.includes(step(o, name)?.phase), `${object}: step ${name} ${phases.join(' or ')}`, timeoutMs)
       .catch((err) => { throw new Error(`${(err as Error).message}; controller output: ${output.join('').slice(-3000)}`); });
 
   before(async function () {
@@ -134,9 +136,11 @@ describe('provisioning through SIGKILLs of a separate controller process (real A
     await kill('build Starting');
     const running = await waitStep('build', ['Running']);
     const runId = step(running, 'build').runId;
+    const vmPolls = () => execs.filter((c) => c.includes(` status /var/lib/phoenix/steps/build/${runId}`)).length;
+    const polledBefore = vmPolls();
     await kill('build Running');
-    // The new controller sees the run still running before the kill: it has polled it, not restarted it.
-    await waitCondition(env(), 'phoenixvms', 'app', (o) => step(o, 'build')?.phase === 'Running' && step(o, 'build')?.runId === runId && o.status.observedGeneration === o.metadata.generation, 'build still Running after the restart');
+    // The new controller polls the run it finds recorded (rather than starting another) before the next kill.
+    await waitCondition(env(), 'phoenixvms', 'app', (o) => step(o, 'build')?.phase === 'Running' && step(o, 'build')?.runId === runId && vmPolls() > polledBefore, 'build polled again after the restart');
     await kill('build Running, again');
     sim.admin.clearFaults('latency');
     sim.admin.advance(simulatedDay);
@@ -163,6 +167,62 @@ describe('provisioning through SIGKILLs of a separate controller process (real A
     assert.equal(kills.length, 6);
   });
 
+  it('starts each step of a container once over SSH through SIGKILLs while it runs and has just ended', async () => {
+    const core = cluster.kc.makeApiClient(k8s.CoreV1Api);
+    const ssh = sim.admin.ssh();
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'node-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': ssh.privateKey, username: ssh.username } } });
+    await custom.patchClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: hypervisor, body: { spec: { ssh: { credentialsSecretRef: { name: 'node-ssh', namespace }, hostKeyFingerprints: [ssh.hostKeyFingerprint], port: 1, nodes: [{ name: 'pve', address: 'localhost', port: ssh.port }] } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    sim.admin.addAgentRule({ match: 'long-running-ct-build', durationMs: simulatedDay });
+    const killsBefore = kills.length;
+    await custom.createNamespacedCustomObject({
+      ...G, plural: 'phoenixlxcs', namespace,
+      body: {
+        apiVersion: `${apiGroup}/${apiVersion}`, kind: 'PhoenixLXC', metadata: { name: 'ct' },
+        spec: {
+          hypervisorRef: { name: hypervisor }, node: 'pve',
+          source: { osTemplate: { volume: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' } },
+          provision: [
+            { name: 'base', script: { inline: 'apt-get install -y curl\n' } },
+            {
+              name: 'build', timeout: '48h',
+              script: { inline: 'make long-running-ct-build\n' },
+              files: [{ path: '/etc/app/token', source: { secretKeyRef: { name: 'app-secret', key: 'token' } }, mode: '0600' }],
+              env: [{ name: 'APP_TOKEN', secretKeyRef: { name: 'app-secret', key: 'token' } }],
+            },
+            { name: 'service', script: { inline: 'systemctl enable --now app\n' } },
+          ],
+        },
+      },
+    });
+    const lxcStep = (name: string, phases: string[]) => waitStep(name, phases, 120_000, 'phoenixlxcs', 'ct');
+    await lxcStep('build', ['Starting', 'Running']);
+    await kill('ct: build Starting or Running');
+    const running = await lxcStep('build', ['Running']);
+    const runId = step(running, 'build').runId;
+    const ctPolls = () => sim.ssh!.commands.filter((c) => c.line.includes(` status /var/lib/phoenix/steps/build/${runId}`)).length;
+    const polledBefore = ctPolls();
+    await kill('ct: build Running');
+    await waitCondition(env(), 'phoenixlxcs', 'ct', (o) => step(o, 'build')?.phase === 'Running' && ctPolls() > polledBefore, 'ct: build polled again after the restart');
+    sim.admin.advance(simulatedDay);
+    await lxcStep('build', ['Succeeded']);
+    await kill('ct: build just Succeeded');
+    const ready = await waitCondition(env(), 'phoenixlxcs', 'ct', (o) => readyAtGeneration(o) && o.status.provisioned === '3/3', 'ct Ready with 3/3 provisioned', 180_000)
+      .catch((err) => { throw new Error(`${(err as Error).message}; controller output: ${output.join('').slice(-3000)}`); });
+    const vmid = ready.status.vmid as number;
+    const steps = ready.status.provision as any[];
+    assert.deepEqual(steps.map((s) => [s.name, s.phase, s.exitCode]), [['base', 'Succeeded', 0], ['build', 'Succeeded', 0], ['service', 'Succeeded', 0]]);
+    assert.equal(step(ready, 'build').runId, runId);
+    const started = sim.admin.agentRuns(vmid).map((r) => r.dir);
+    assert.deepEqual(started.map((d) => /\/steps\/([^/]+)\//.exec(d)?.[1]), ['base', 'build', 'service'], `runs started: ${started.join(', ')}`);
+    // The node received a start for each recorded run, and for no other run.
+    const startLines = sim.ssh!.commands.map((c) => c.line).filter((l) => l.startsWith(`pct exec ${vmid} -- `) && / start \/var\/lib\/phoenix\/steps\//.test(l));
+    for (const s of steps) assert.ok(startLines.some((l) => l.includes(` start /var/lib/phoenix/steps/${s.name}/${s.runId} `)), `no start sent for ${s.name}'s run ${s.runId}`);
+    for (const l of startLines) assert.ok(steps.some((s) => l.includes(`/steps/${s.name}/${s.runId} `)), `a start sent for a run the status does not record: ${l}`);
+    figures.push(`ct: runner starts sent over SSH: ${startLines.length} for 3 runs`);
+    assert.equal(sim.admin.guest(vmid)!.agentFiles['/etc/app/token'], secretToken);
+    assert.equal(kills.length - killsBefore, 3);
+  });
+
   it('never shows the Secret in the controller\'s debug output, events, status or what the guest was asked to run', async () => {
     const logs = output.join('');
     assert.ok(logs.length > 10_000, `too little controller output to check (${logs.length} chars)`);
@@ -181,6 +241,19 @@ describe('provisioning through SIGKILLs of a separate controller process (real A
     const runDir = `/var/lib/phoenix/steps/build/${object.status.provision[1].runId}`;
     assert.ok(holders.includes('/etc/app/token'));
     for (const path of holders) assert.ok(path === '/etc/app/token' || path === `${runDir}/env` || new RegExp(`^${runDir}/f\\d+\\.\\d+$`).test(path), `the guest file ${path} holds the Secret`);
+    // Over SSH: no command line the node received holds it, and no pushed file stayed on the node.
+    const lines = sim.ssh!.commands.map((c) => c.line);
+    assert.ok(lines.length > 0, 'no SSH commands to check');
+    for (const line of lines) assert.ok(!line.includes(secretToken), `the node received a command line holding the Secret: ${line}`);
+    assert.deepEqual([...sim.ssh!.files.keys()], [], 'a pushed file stayed on the node');
+    const ct = await custom.getNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace, name: 'ct' }) as any;
+    assert.ok(!JSON.stringify(ct).includes(secretToken), 'the Secret is in the container\'s object');
+    const container = sim.admin.guest(ct.status.vmid)!;
+    const ctRunDir = `/var/lib/phoenix/steps/build/${step(ct, 'build').runId}`;
+    const ctHolders = Object.entries(container.agentFiles).filter(([, content]) => content.includes(secretToken)).map(([path]) => path);
+    assert.ok(ctHolders.includes('/etc/app/token'));
+    for (const path of ctHolders) assert.ok(path === '/etc/app/token' || path === `${ctRunDir}/env` || new RegExp(`^${ctRunDir}/f\\d+\\.\\d+$`).test(path), `the container file ${path} holds the Secret`);
+    assert.ok(!JSON.stringify(container.config).includes(secretToken), 'the Secret is in the container\'s config');
     // Nor in the VM's config as Proxmox holds it.
     assert.ok(!JSON.stringify(guest.config).includes(secretToken), 'the Secret is in the VM\'s config');
   });
