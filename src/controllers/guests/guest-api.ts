@@ -1,6 +1,7 @@
 import type { ProxmoxClient } from '../../clients/proxmox/client.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { readTaskStatus, type TaskStatus } from '../../clients/proxmox/tasks.ts';
+import type { ListedTask } from '../hypervisor/task-watch.ts';
 
 export type GuestType = 'lxc' | 'qemu';
 export type GuestConfig = Record<string, unknown> & { digest?: string; lock?: string; description?: string; template?: number | string };
@@ -97,8 +98,8 @@ export interface ProxmoxGuests {
   downloadAppliance(node: string, storage: string, template: string): Promise<string>;
   downloadUrl(node: string, storage: string, params: { url: string; filename: string; content: string }): Promise<string>;
   taskStatus(upid: string, node: string): Promise<TaskStatus>;
-  /** `GET /nodes/{node}/tasks?source=active`: running tasks, and ended ones (with a status) not yet archived. */
-  activeTasks(node: string): Promise<{ upid: string; status?: string }[]>;
+  /** `GET /nodes/{node}/tasks?source=all&since=…`: tasks started since then, running (`RUNNING`) or ended (exit status, end time). */
+  nodeTasks(node: string, since: number | undefined): Promise<ListedTask[]>;
 }
 
 /** The seam over a Proxmox client: the one place where the proxy's per-type paths meet. */
@@ -123,7 +124,7 @@ export function proxmoxGuests(client: ProxmoxClient): ProxmoxGuests {
     downloadAppliance: async (node, storage, template) => String(await nodeApi(node).aplinfo.$post({ storage, template })),
     downloadUrl: async (node, storage, params) => String(await nodeApi(node).storage.$(storage)['download-url'].$post(params)),
     taskStatus: (upid, node) => readTaskStatus(client, upid, node),
-    activeTasks: async (node) => (await nodeApi(node).tasks.$get({ source: 'active', limit: 1000 })) as { upid: string; status?: string }[],
+    nodeTasks: async (node, since) => (await nodeApi(node).tasks.$get({ source: 'all', limit: 1000, ...(since !== undefined ? { since } : {}) })) as ListedTask[],
   };
 }
 

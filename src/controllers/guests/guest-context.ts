@@ -117,19 +117,24 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   async pollTask(connection: Connection): Promise<ReconcileResult | undefined> {
     const task = this.status.task;
     if (!task) return undefined;
-    let state;
+    const createLike = createOperations.has(task.operation);
+    const node = task.node ?? this.spec.node;
+    // Woken by something else while the hypervisor's task watch still sees the task run: it
+    // wakes this guest when the task ends, so asking Proxmox now would only repeat its answer.
+    if (connection.tasks.watches(task.upid)) return this.#awaitTask(connection, task.upid, node, task.operation);
+    // The watch saw it end and kept how: no read of its own.
+    let state: { status: string; exitstatus?: string; endtime?: number } | undefined = connection.tasks.takeOutcome(task.upid);
     try {
-      state = await this.pve(connection).taskStatus(task.upid, task.node ?? this.spec.node);
+      state ??= await this.pve(connection).taskStatus(task.upid, node);
     } catch (err) {
       if (!isProxmoxError(err, 'NotFound')) throw err;
       // The task log is gone (node reinstalled, log rotated): observe the guest as it is.
       await this.progress('TaskLost', `task ${task.upid} is no longer known to Proxmox`, { task: undefined });
       return undefined;
     }
-    const createLike = createOperations.has(task.operation);
     if (state.status === 'running') {
       if (createLike) this.deps.capacity.adopt(this.key, this.capacityKeys(connection).map((k) => k.key));
-      return this.#awaitTask(connection, task.upid, task.node ?? this.spec.node);
+      return this.#awaitTask(connection, task.upid, node, task.operation);
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
@@ -310,17 +315,24 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       task: runningTask(upid, operation, api.node),
     });
     const connection = this.deps.connections.get(this.spec.hypervisorRef.name);
-    return connection ? this.#awaitTask(connection, upid, api.node) : { requeueAfter: options.pollAfterMs ?? 500 };
+    return connection ? this.#awaitTask(connection, upid, api.node, operation) : { requeueAfter: options.pollAfterMs ?? 500 };
   }
 
   /**
-   * Sleeps until the hypervisor's task watch sees the task end (one active-task list per node per
-   * tick, shared by every waiting guest), then reads its outcome. The timer is only a guard
-   * against a lost wake-up.
+   * Sleeps until the hypervisor's task watch sees the task end (one task list per node per
+   * tick, shared by every waiting guest), then takes the outcome the list showed. The timer is
+   * only a guard against a lost wake-up. A create or clone gives up its slot the moment its
+   * task is seen to end, so the next one in line is sent while this guest is still being
+   * woken: Proxmox's lock is free by then.
    */
-  #awaitTask(connection: Connection, upid: string, node: string): ReconcileResult {
+  #awaitTask(connection: Connection, upid: string, node: string, operation: string): ReconcileResult {
     const ref = refOf(this.current);
-    connection.tasks.watch(upid, node, () => this.setup.enqueue(ref));
+    const key = this.key;
+    const capacity = createOperations.has(operation) ? this.deps.capacity : undefined;
+    connection.tasks.watch(upid, node, () => {
+      capacity?.release(key);
+      this.setup.enqueue(ref);
+    });
     return { requeueAfter: taskWakeGuardMs };
   }
 }

@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { TaskWatch, type ActiveTask } from '../../../src/controllers/hypervisor/task-watch.ts';
+import { TaskWatch, type ListedTask } from '../../../src/controllers/hypervisor/task-watch.ts';
 
-const upid = (node: string, n: number) => `UPID:${node}:0000${n}AB:00000000:6955B900:qmclone:${n}:root@pam:`;
+const upid = (node: string, n: number) => `UPID:${node}:0000${n}0AB:00000000:6955B900:qmclone:${n}:root@pam:`;
 
 describe('waiting for tasks with one list per node per tick', () => {
   it('reads each node once per tick whatever the number of waiters, and wakes exactly those whose task ended', async () => {
-    const active = new Map<string, ActiveTask[]>([['pve', [1, 2, 3].map((n) => ({ upid: upid('pve', n) }))], ['pve2', [{ upid: upid('pve2', 4) }]]]);
+    const active = new Map<string, ListedTask[]>([['pve', [1, 2, 3].map((n) => ({ upid: upid('pve', n) }))], ['pve2', [{ upid: upid('pve2', 4) }]]]);
     const reads: string[] = [];
     const watch = new TaskWatch(async (node) => {
       reads.push(node);
@@ -17,8 +17,9 @@ describe('waiting for tasks with one list per node per tick', () => {
     await watch.tick();
     assert.deepEqual(reads.sort(), ['pve', 'pve2']);
     assert.deepEqual(woken, []);
-    // Task 1 ended and left the active list; task 2 is listed with its exit status.
-    active.set('pve', [{ upid: upid('pve', 2), status: 'OK' }, { upid: upid('pve', 3) }]);
+    // Task 1 ended and left the list; task 2 is listed with its exit status; task 3 runs, as
+    // Proxmox lists a running task with source=all (status RUNNING).
+    active.set('pve', [{ upid: upid('pve', 2), status: 'OK' }, { upid: upid('pve', 3), status: 'RUNNING' }]);
     await watch.tick();
     assert.deepEqual(woken.sort(), [1, 2]);
     assert.equal(watch.watching, 2);
@@ -27,7 +28,7 @@ describe('waiting for tasks with one list per node per tick', () => {
 
   it('does not judge a task by a list asked for before the task was watched', async () => {
     let now = 1_000;
-    let release!: (list: ActiveTask[]) => void;
+    let release!: (list: ListedTask[]) => void;
     const watch = new TaskWatch(() => new Promise((resolve) => (release = resolve)), { tickMs: 1e9, now: () => now });
     const woken: string[] = [];
     watch.watch(upid('pve', 1), 'pve', () => woken.push('old'));
@@ -48,6 +49,61 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.watch(upid('pve', 1), 'pve', () => woken.push(1));
     await watch.tick();
     assert.deepEqual(woken, [1]);
+    watch.close();
+  });
+
+  it('hands the outcome the list showed to the waiter, once, and asks only for tasks since the oldest waiter started', async () => {
+    const sinces: (number | undefined)[] = [];
+    let listed: ListedTask[] = [{ upid: upid('pve', 1), status: 'RUNNING' }];
+    const watch = new TaskWatch(async (_node, since) => {
+      sinces.push(since);
+      return listed;
+    }, { tickMs: 1e9 });
+    let woken = 0;
+    watch.watch(upid('pve', 1), 'pve', () => woken++);
+    await watch.tick();
+    assert.equal(woken, 0, 'RUNNING is a running task');
+    assert.equal(watch.watches(upid('pve', 1)), true);
+    listed = [{ upid: upid('pve', 1), status: 'unable to create CT 101 - no space left', endtime: 0x6955b905 }];
+    await watch.tick();
+    assert.equal(woken, 1);
+    assert.equal(watch.watches(upid('pve', 1)), false);
+    assert.deepEqual(watch.takeOutcome(upid('pve', 1)), { status: 'stopped', exitstatus: 'unable to create CT 101 - no space left', endtime: 0x6955b905 });
+    assert.equal(watch.takeOutcome(upid('pve', 1)), undefined, 'handed over once');
+    assert.deepEqual(sinces, [0x6955b900, 0x6955b900], 'since: the start the UPID names');
+    watch.close();
+  });
+
+  it('does not read for a task of a kind seen before until the shortest such task took, then every tick', async () => {
+    let now = 0;
+    let running = true;
+    let reads = 0;
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return running ? [{ upid: clone(1), status: 'RUNNING' }, { upid: clone(2), status: 'RUNNING' }] : [];
+    }, { tickMs: 500, now: () => now });
+    watch.watch(clone(1), 'pve', () => undefined);
+    // Unknown kind: read every tick; it is seen running until 6 s, ended at 6.5 s.
+    for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
+    assert.equal(reads, 12);
+    running = false;
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    // The next clone of the same template: nothing is due before 6 s have passed.
+    const start = (now = 10_000);
+    running = true;
+    reads = 0;
+    watch.watch(clone(2), 'pve', () => undefined);
+    for (now = start + 500; now < start + 6_000; now += 500) await watch.tick(false);
+    assert.equal(reads, 0, 'no read before the shortest clone so far could have ended');
+    now = start + 6_000;
+    await watch.tick(false);
+    assert.equal(reads, 1);
+    running = false;
+    now += 500;
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
     watch.close();
   });
 });
