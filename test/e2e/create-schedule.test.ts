@@ -32,5 +32,15 @@ describe('create scheduling by Proxmox locks (real API server + simulator)', fun
     const clones = env.sim.admin.tasks().filter((t) => t.type === 'vzclone').sort((x, y) => x.endsAt - y.endsAt);
     assert.equal(clones.length, names.length);
     assert.ok(clones.every((t) => t.exitstatus === 'OK'), 'every clone task succeeded');
+    // Waiting for the source costs Proxmox nothing, and a guest whose VMID was just allocated
+    // from a fresh cluster list is not looked for: its config is read once the clone has
+    // ended, once after it is configured and once after it is started, and the VMIDs are
+    // allocated from one answer of /cluster/nextid.
+    const counters = env.sim.admin.counters();
+    for (const o of ready) {
+      const reads = counters.byPath[`GET /nodes/pve/lxc/${o.status.vmid}/config`] ?? 0;
+      assert.ok(reads <= 3, `${o.metadata.name}'s config was read ${reads} times`);
+    }
+    assert.equal(counters.byEndpoint['GET /cluster/nextid'] ?? 0, 1);
   });
 });

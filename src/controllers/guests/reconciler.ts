@@ -22,7 +22,7 @@ import { guestAddresses, hasDynamicAddresses } from './addresses.ts';
 import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
 import { hostConfigReasons } from '../hypervisor/host/host-config.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
-import { bringIntoExistence, vmidTaken } from './creation.ts';
+import { bringIntoExistence, createSlot, knownAbsent, vmidTaken } from './creation.ts';
 import { assertNamespaceAllowed, assertNoVmidConflict, ensureVmid, heldVmids, isCreationLock, locate } from './identity.ts';
 import { checkOwnership } from './ownership.ts';
 import { ensureSnapshots, pruneRestartSnapshots } from './snapshots.ts';
@@ -127,8 +127,15 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const backoff = this.retryWaitMs();
     if (backoff > 0) return { requeueAfter: backoff };
 
-    const vmid = await ensureVmid(this, connection);
-    const found = await locate(this, connection, vmid);
+    const { vmid, allocated } = await ensureVmid(this, connection);
+    // A guest known not to exist waits for its create slot before anything is read, and is not
+    // looked for again: waiting and the create itself cost Proxmox nothing more.
+    const absent = knownAbsent(this, allocated);
+    if (absent) {
+      const waiting = await createSlot(this, connection);
+      if (waiting) return waiting;
+    }
+    const found = absent ? { api: this.pve(connection).guest(this.status.node ?? this.spec.node, this.adapter.type, vmid), config: undefined } : await locate(this, connection, vmid);
     if (found.otherType) {
       // A guest of the other kind holds the VMID: never this object's.
       if (this.spec.vmid === undefined && this.status.configDigest === undefined && !this.spec.adopt) return vmidTaken(this, vmid);
