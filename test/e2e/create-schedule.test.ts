@@ -40,6 +40,12 @@ describe('create scheduling by Proxmox locks (real API server + simulator)', fun
     for (const o of ready) {
       const reads = counters.byPath[`GET /nodes/pve/lxc/${o.status.vmid}/config`] ?? 0;
       assert.ok(reads <= 3, `${o.metadata.name}'s config was read ${reads} times`);
+      // Its own clone left it stopped and its own start running: Phoenix need not ask, and a
+      // stopped guest takes the configuration at once, so its pending list is read only once
+      // it runs.
+      assert.equal(counters.byPath[`GET /nodes/pve/lxc/${o.status.vmid}/status/current`] ?? 0, 0, `${o.metadata.name}'s power state was asked`);
+      assert.ok((counters.byPath[`GET /nodes/pve/lxc/${o.status.vmid}/pending`] ?? 0) <= 1, `${o.metadata.name}'s pending list was read more than once`);
+      assert.equal(o.status.powerState, 'Running');
     }
     assert.equal(counters.byEndpoint['GET /cluster/nextid'] ?? 0, 1);
   });

@@ -110,6 +110,20 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   }
 
   /**
+   * The power state Phoenix's own last task left a guest it is bringing up for the first time
+   * (never converged, no task running): stopped after its create or clone, running after its
+   * start. Undefined whenever that is not known without asking the guest. A person who starts
+   * or stops it in between is answered by Proxmox itself ("already running", "not running").
+   */
+  ownPowerState(): 'running' | 'stopped' | undefined {
+    const last = this.status.lastTask;
+    if (this.status.configDigest !== undefined || this.status.task !== undefined || last?.status !== 'stopped') return undefined;
+    if (last.exitStatus !== 'OK' && !last.exitStatus?.startsWith('WARNINGS')) return undefined;
+    if (createOperations.has(last.operation)) return 'stopped';
+    return last.operation === 'start' ? 'running' : undefined;
+  }
+
+  /**
    * Follows the task recorded in status, if any: while it runs, when to poll it again; once it
    * ended, records how (undefined: go on). A failed task is not an error of the reconcile: it
    * is recorded in status.retry with its backoff (see `failed`).

@@ -337,7 +337,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     if (snapshotStep) return snapshotStep;
 
     // Out of steady state the snapshot may predate Phoenix's own last action: ask the guest.
-    const running = (steady ? await this.powerFromCycle(connection, api) : (await api.currentStatus()).status) === 'running';
+    // Right after its own create, clone or start, Phoenix knows: no need to ask.
+    const running = (steady ? await this.powerFromCycle(connection, api) : this.ownPowerState() ?? (await api.currentStatus()).status) === 'running';
     const powerStep = await convergeTemplateAndPower(this, api, isTemplate, running);
     if (powerStep) return powerStep;
 
@@ -420,6 +421,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
    * asks for a default that the config leaves out), and ask for a restart that changes nothing.
    */
   private async pendingToRevert(api: GuestApi, desired: DesiredConfig, diff: ConfigDiff): Promise<string[]> {
+    // A stopped guest takes a change at once (nothing stays pending): the guest Phoenix has just
+    // created or cloned is written as it is, with no look at its pending list.
+    if (this.ownPowerState() === 'stopped') return [];
     const entries = await api.pending();
     const changed = new Set(diff.changes.map((c) => c.key));
     const pendingKeys = entries.filter((e) => changed.has(e.key) && (e.pending !== undefined || e.delete !== undefined)).map((e) => e.key);
