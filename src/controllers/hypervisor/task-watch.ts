@@ -141,14 +141,16 @@ export class TaskWatch {
       const task = byUpid.get(upid);
       if (task && (task.status === undefined || task.status === 'RUNNING')) {
         w.seenRunning = askedAt;
-        w.dueAt = askedAt + this.#tickMs;
+        // A read another waiter was due for does not bring this one's forward.
+        w.dueAt = Math.max(w.dueAt, askedAt + this.#tickMs);
         continue;
       }
       // Ended: with its outcome when listed, else (rotated out of the list) its waiter reads it.
       if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}) });
-      // It ran at least from the watch's start to the last list that showed it running.
+      // It ran at least from the watch's start to the last list that showed it running (a task
+      // never seen running says only how long it took at most, which is no floor).
       const took = w.seenRunning - w.since;
-      for (const kind of w.kinds) this.#shortest.set(kind, Math.min(this.#shortest.get(kind) ?? Infinity, took));
+      if (took > 0) for (const kind of w.kinds) this.#shortest.set(kind, Math.min(this.#shortest.get(kind) ?? Infinity, took));
       this.#wake(upid, w);
     }
   }

@@ -95,8 +95,18 @@ describe('waiting for tasks with one list per node per tick', () => {
     running = true;
     reads = 0;
     watch.watch(clone(2), 'pve', () => undefined);
-    for (now = start + 500; now < start + 6_000; now += 500) await watch.tick(false);
+    for (now = start + 500; now <= start + 4_000; now += 500) await watch.tick(false);
     assert.equal(reads, 0, 'no read before the shortest clone so far could have ended');
+    // A start on the same node is due earlier: its read does not bring the clone's forward.
+    now = start + 4_000;
+    watch.watch('UPID:pve:000090AB:00000000:6955B900:vzstart:101:root@pam:', 'pve', () => undefined);
+    now = start + 4_500;
+    await watch.tick(false);
+    assert.equal(reads, 1);
+    assert.equal(watch.watching, 1, 'the start ended (not listed); the clone runs');
+    for (now = start + 5_000; now < start + 6_000; now += 500) await watch.tick(false);
+    assert.equal(reads, 1);
+    reads = 0;
     now = start + 6_000;
     await watch.tick(false);
     assert.equal(reads, 1);
