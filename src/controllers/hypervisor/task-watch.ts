@@ -147,11 +147,24 @@ export class TaskWatch {
       }
       // Ended: with its outcome when listed, else (rotated out of the list) its waiter reads it.
       if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}) });
-      // It ran at least from the watch's start to the last list that showed it running (a task
-      // never seen running says only how long it took at most, which is no floor).
-      const took = w.seenRunning - w.since;
-      if (took > 0) for (const kind of w.kinds) this.#shortest.set(kind, Math.min(this.#shortest.get(kind) ?? Infinity, took));
+      this.#learn(w, askedAt);
       this.#wake(upid, w);
+    }
+  }
+
+  /**
+   * What an ended task says about how long its kind takes. It ran at least until the last list
+   * that showed it running: when the list that found it ended came within two ticks of that,
+   * this is close to its duration and may lower the kind's floor. A task that had ended before
+   * its first look ended sooner than the floor said: the floor drops by a quarter. Anything
+   * else (a long gap between looks) tells nothing worth keeping.
+   */
+  #learn(w: Waiter, endedBy: number): void {
+    const ranFor = w.seenRunning - w.since;
+    for (const kind of w.kinds) {
+      const floor = this.#shortest.get(kind);
+      if (ranFor > 0 && endedBy - w.seenRunning <= 2 * this.#tickMs) this.#shortest.set(kind, Math.min(floor ?? Infinity, ranFor));
+      else if (ranFor <= 0 && floor !== undefined) this.#shortest.set(kind, floor * 0.75);
     }
   }
 

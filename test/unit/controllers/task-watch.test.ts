@@ -116,4 +116,49 @@ describe('waiting for tasks with one list per node per tick', () => {
     assert.equal(watch.watching, 0);
     watch.close();
   });
+
+  it('keeps a kind\'s floor through a long gap between looks, and lowers it when a task had ended before its first look', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
+    const other = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzstart:20${n}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now });
+    const firstRead = async (upid: string, from: number): Promise<number> => {
+      for (now = from; watch.watches(upid) && now < from + 20_000; now += 100) {
+        const before = reads;
+        await watch.tick(false);
+        if (reads > before) return now - from;
+      }
+      return -1;
+    };
+    // Learn: a clone seen running every tick until 6 s.
+    watch.watch(clone(1), 'pve', () => undefined);
+    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
+    listed = [];
+    now = 6_500;
+    await watch.tick(false);
+    // A clone seen running at 1 s only because another task was read then, found ended at 6 s:
+    // nothing learned, the floor stays 6 s.
+    now = 10_000;
+    watch.watch(clone(2), 'pve', () => undefined);
+    watch.watch(other(2), 'pve', () => undefined);
+    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    now = 10_500;
+    await watch.tick(false);
+    listed = [];
+    assert.equal(await firstRead(clone(2), 10_600), 5_400, 'read at 16 s, the floor');
+    now = 20_000;
+    watch.watch(clone(3), 'pve', () => undefined);
+    assert.equal(await firstRead(clone(3), 20_000), 6_000, 'the floor is still 6 s');
+    // That one had ended before its first look: the next is looked at a quarter sooner.
+    now = 30_000;
+    watch.watch(clone(4), 'pve', () => undefined);
+    assert.equal(await firstRead(clone(4), 30_000), 4_500);
+    watch.close();
+  });
 });
