@@ -40,6 +40,8 @@ export interface SharedState extends ReconcileShared {
   readonly configMapCache: Informer<ConfigMapObject>;
   /** When each health check (`<object key>/<check>`) last ran in this process. */
   readonly lastProbes: Map<string, number>;
+  /** Guests whose power change went unanswered or was refused as moot: their own last task no longer tells their power state. */
+  readonly powerUnsure: Set<string>;
 }
 
 /** A reconcile's signals (see runtime/controller.ts): no new request after `stopping`, none in flight after `signal`. */
@@ -117,7 +119,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    */
   ownPowerState(): 'running' | 'stopped' | undefined {
     const last = this.status.lastTask;
-    if (this.status.configDigest !== undefined || this.status.task !== undefined || last?.status !== 'stopped') return undefined;
+    if (this.status.configDigest !== undefined || this.status.task !== undefined || last?.status !== 'stopped' || this.shared.powerUnsure.has(this.key)) return undefined;
     if (last.exitStatus !== 'OK' && !last.exitStatus?.startsWith('WARNINGS')) return undefined;
     if (createOperations.has(last.operation)) return 'stopped';
     return last.operation === 'start' ? 'running' : undefined;
@@ -309,6 +311,10 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     try {
       upid = await submit();
     } catch (err) {
+      // Whatever the answer was (none, "already running"), the power state is to be asked from
+      // now on, not inferred from Phoenix's own last task: a start whose answer was lost may
+      // have started the guest, and inferring "stopped" again would send it again and again.
+      this.shared.powerUnsure.add(this.key);
       // "already running" / "not running": the state moved under us; observe it again.
       if (isProxmoxError(err, 'ServerError') && /already running|not running/.test((err as Error).message)) return { requeueAfter: 500 };
       if (isProxmoxError(err, 'Locked')) return this.waitForLock(`guest ${api.vmid} is locked by another task; ${operation} waits: ${(err as Error).message}`);

@@ -77,7 +77,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       const configMapCache = setup.cache<ConfigMapObject>(configMaps);
       const shared = {
         lookup, secretCache, configMapCache, identicalWrites, peers,
-        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(),
+        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(), powerUnsure: new Set<string>(),
       };
 
       return {
@@ -92,7 +92,10 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
             if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token lacks a privilege: ${err.message}`, { cause: err });
             throw err;
           } finally {
-            if (run.converged) identicalWrites.settle(run.key);
+            if (run.converged) {
+              identicalWrites.settle(run.key);
+              shared.powerUnsure.delete(run.key);
+            }
             log.debug('guest reconcile finished', { converged: run.converged });
           }
         },
