@@ -137,7 +137,10 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const node = task.node ?? this.spec.node;
     // Woken by something else while the hypervisor's task watch still sees the task run: it
     // wakes this guest when the task ends, so asking Proxmox now would only repeat its answer.
-    if (connection.tasks.watches(task.upid)) return this.#awaitTask(connection, task.upid, node, task.operation);
+    // Once the guard has passed, the guest asks itself: a watch that stopped looking must not
+    // keep it waiting.
+    const watchedFor = connection.tasks.watchedForMs(task.upid);
+    if (watchedFor !== undefined && watchedFor < taskWakeGuardMs - 1_000) return this.#awaitTask(connection, task.upid, node, task.operation);
     // The watch saw it end and kept how: no read of its own.
     let state: { status: string; exitstatus?: string; endtime?: number } | undefined = connection.tasks.takeOutcome(task.upid);
     try {

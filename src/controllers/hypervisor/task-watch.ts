@@ -94,6 +94,12 @@ export class TaskWatch {
     return this.#waiters.has(upid);
   }
 
+  /** How long ago this task's wake-up was asked for; undefined when none is pending. */
+  watchedForMs(upid: string): number | undefined {
+    const w = this.#waiters.get(upid);
+    return w === undefined ? undefined : this.#now() - w.since;
+  }
+
   /** The outcome a list showed for this ended task, handed over once. */
   takeOutcome(upid: string): TaskOutcome | undefined {
     const outcome = this.#outcomes.get(upid);
