@@ -36,12 +36,15 @@ export interface PhoenixControllers {
   close(): void;
 }
 
+/** How often an in-sync guest is looked at when neither `--observe-period` nor the object says. */
+export const defaultObservePeriodMs = 5 * 60_000;
+
 /**
  * The Phoenix controllers of one process, sharing one connection per hypervisor, one VMID
  * allocator and one set of create limits. Built per manager (tests run several in a process).
  */
 export function createPhoenixControllers(options: PhoenixControllerOptions = {}): PhoenixControllers {
-  const observePeriodMs = options.observePeriodMs ?? 5 * 60_000;
+  const observePeriodMs = options.observePeriodMs ?? defaultObservePeriodMs;
   // Half an observe period: each cycle of in-sync guests costs at most two cluster reads.
   const connections = new ConnectionRegistry(options.externalCalls, options.allowHost, options.proxmoxTimeoutMs);
   const ssh = new SshSessions();

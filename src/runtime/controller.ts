@@ -148,7 +148,8 @@ export class Controller<T extends KubeObject> {
       const result = await runInReconcileScope(log, async () => reconciler.reconcile({ request: { key, ...parseKey(key) }, object, log, reconcileID, signal: this.abort.signal, stopping: this.stopping.signal }));
       queue.forget(key);
       if (result?.requeueAfter !== undefined && result.requeueAfter > 0) {
-        queue.addAfter(key, result.requeueAfter);
+        // This reconcile saw the latest state: its answer replaces an earlier one's.
+        queue.addAfter(key, result.requeueAfter, true);
         metrics?.reconcileTotal.inc({ controller: this.name, result: 'requeue_after' });
       } else {
         metrics?.reconcileTotal.inc({ controller: this.name, result: 'success' });

@@ -1,5 +1,6 @@
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
+import type { Agent as HttpAgentType, IncomingMessage, ClientRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from './node-http.ts';
 import type { KubeAccess } from './kubeconfig.ts';
 import { KubeApiError } from './errors.ts';
 import { resourceLabel, resourcePath, type KubeList, type KubeObject, type ResourceType } from './resource.ts';
@@ -58,7 +59,7 @@ export class WatchStalledError extends Error {
 
 interface Endpoint {
   readonly server: URL;
-  readonly agent: HttpsAgent | HttpAgent;
+  readonly agent: HttpsAgent | HttpAgentType;
 }
 
 /**

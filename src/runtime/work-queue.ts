@@ -72,14 +72,23 @@ export class WorkQueue {
     this.push(key);
   }
 
-  /** Adds `key` after `ms`; an earlier pending add of the same key is kept, a later one replaced. */
-  addAfter(key: string, ms: number): void {
+  /**
+   * Adds `key` after `ms`; an earlier pending add of the same key is kept, a later one replaced.
+   * With `replace`, any pending add is dropped for this one: a reconcile's own answer of when to
+   * look again supersedes what an earlier reconcile asked for (a guard timer set while waiting
+   * on a task would otherwise fire long after the task was handled, for a reconcile of nothing).
+   */
+  addAfter(key: string, ms: number, replace = false): void {
     if (this.shuttingDown) return;
+    const pending = this.delayed.get(key);
+    if (replace && pending) {
+      pending.cancel();
+      this.delayed.delete(key);
+    }
     if (ms <= 0) return this.add(key);
     const due = this.clock.now() + ms;
-    const pending = this.delayed.get(key);
-    if (pending && pending.due <= due) return;
-    pending?.cancel();
+    if (!replace && pending && pending.due <= due) return;
+    if (!replace) pending?.cancel();
     const cancel = this.clock.schedule(() => {
       this.delayed.delete(key);
       this.add(key);

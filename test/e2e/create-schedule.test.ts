@@ -13,6 +13,8 @@ describe('create scheduling by Proxmox locks (real API server + simulator)', fun
     env = await startPhoenix({
       name: 'e2e-schedule',
       sim: { speed: 20 },
+      // Short, so that an answer held back by the simulator is given up on quickly.
+      proxmoxTimeoutMs: 1_000,
       seed: (sim) => sim.admin.addGuest({ type: 'lxc', vmid: 9100, config: { hostname: 'tmpl', memory: 512, rootfs: 'local-lvm:base-9100-disk-0,size=4G', template: 1 } }),
     });
   });
@@ -32,5 +34,33 @@ describe('create scheduling by Proxmox locks (real API server + simulator)', fun
     const clones = env.sim.admin.tasks().filter((t) => t.type === 'vzclone').sort((x, y) => x.endsAt - y.endsAt);
     assert.equal(clones.length, names.length);
     assert.ok(clones.every((t) => t.exitstatus === 'OK'), 'every clone task succeeded');
+    // Waiting for the source costs Proxmox nothing, and a guest whose VMID was just allocated
+    // from a fresh cluster list is not looked for: its config is read once the clone has
+    // ended, once after it is configured and once after it is started, and the VMIDs are
+    // allocated from one answer of /cluster/nextid.
+    const counters = env.sim.admin.counters();
+    for (const o of ready) {
+      const reads = counters.byPath[`GET /nodes/pve/lxc/${o.status.vmid}/config`] ?? 0;
+      assert.ok(reads <= 3, `${o.metadata.name}'s config was read ${reads} times`);
+      // Its own clone left it stopped and its own start running: Phoenix need not ask, and a
+      // stopped guest takes the configuration at once, so its pending list is read only once
+      // it runs.
+      assert.equal(counters.byPath[`GET /nodes/pve/lxc/${o.status.vmid}/status/current`] ?? 0, 0, `${o.metadata.name}'s power state was asked`);
+      assert.ok((counters.byPath[`GET /nodes/pve/lxc/${o.status.vmid}/pending`] ?? 0) <= 1, `${o.metadata.name}'s pending list was read more than once`);
+      assert.equal(o.status.powerState, 'Running');
+    }
+    assert.equal(counters.byEndpoint['GET /cluster/nextid'] ?? 0, 1);
+  });
+
+  it('asks the power state of a fresh clone whose start went unanswered, instead of starting it again and again', async () => {
+    // The start is applied, its answer comes after the client gave up: the guest runs although
+    // Phoenix's own last task (the clone) says it is stopped, and a second start is refused as
+    // "already running".
+    env.sim.admin.injectFault({ kind: 'latency', realMs: 2_500, when: 'after', method: 'POST', path: '/nodes/{node}/lxc/{vmid}/status/start', count: 1 });
+    await apply(env, 'PhoenixLXC', 'clone-lost-start', { source: { clone: { vmid: 9100, full: true, storage: 'local-lvm' } }, memory: '256M' });
+    const ready = await waitReady(env, 'phoenixlxcs', 'clone-lost-start', 30_000);
+    assert.equal(ready.status.powerState, 'Running');
+    const starts = env.sim.admin.counters().byPath[`POST /nodes/pve/lxc/${ready.status.vmid}/status/start`] ?? 0;
+    assert.ok(starts <= 2, `the start was sent ${starts} times`);
   });
 });

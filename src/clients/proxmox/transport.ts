@@ -1,4 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Agent as HttpAgentType, IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from '../../runtime/node-http.ts';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ApiRequestable } from 'proxmox-api';
 import { timeExternalCall, type ExternalCallRecorder } from '../../runtime/metrics.ts';
@@ -50,7 +51,7 @@ interface RawResponse {
 export class ProxmoxTransport implements ApiRequestable {
   readonly #base: URL;
   readonly #authorization: string;
-  readonly #agent: HttpAgent | HttpsAgent;
+  readonly #agent: HttpAgentType | HttpsAgent;
   readonly #options: ProxmoxTransportOptions;
 
   constructor(options: ProxmoxTransportOptions) {

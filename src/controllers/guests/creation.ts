@@ -17,6 +17,7 @@ import type { GuestObject } from './adapter.ts';
 import { recordIdentity } from './identity.ts';
 import { inheritedSteps } from './lineage.ts';
 import { freshSince } from '../observe-cycle.ts';
+import { findCondition } from '../../runtime/conditions.ts';
 
 /**
  * How long after a create whose answer was lost Phoenix keeps looking for its guest before it
@@ -49,26 +50,9 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
     await ctx.progress('CreateOutcomeUnknown', `the answer to the create of VMID ${api.vmid} was lost, so Proxmox may still be creating it; Phoenix looks for it before sending anything again (for up to ${Math.ceil(waiting / 1000)} s more)`);
     return { requeueAfter: Math.min(2_000, waiting) };
   }
-  const cloning = ctx.spec.source?.clone !== undefined;
+  const slot = await createSlot(ctx, connection);
+  if (slot) return slot;
   const cloneSource = ctx.cloneSourceVmid();
-  if (cloning && cloneSource === undefined) {
-    await ctx.progress('WaitingForCloneSource', 'the clone source has no VMID yet');
-    return { requeueAfter: 5_000 };
-  }
-  // Whether a VM source runs decides if its clones may overlap (create-locks.ts); the cycle's
-  // shared cluster list tells, at no request of this guest's own.
-  const sourceRunning = cloning && ctx.adapter.type === 'qemu'
-    ? (await connection.resources.guest(cloneSource!, freshSince(Date.now(), ctx.observePeriodMs())))?.status !== 'stopped'
-    : undefined;
-  // The slot comes first: a guest waiting for one costs Proxmox nothing.
-  const ref = refOf(ctx.current);
-  if (!ctx.deps.capacity.tryAcquire(ctx.key, ctx.capacityKeys(connection, sourceRunning), () => ctx.setup.enqueue(ref))) {
-    await ctx.progress('WaitingForCapacity', cloning
-      ? `waiting for VMID ${cloneSource} to be free to clone, or for a create slot on node ${ctx.spec.node}`
-      : `waiting for a create slot on node ${ctx.spec.node} (limits: ${connection.settings.createsPerNode} per node, ${connection.settings.createsPerStorage} per storage)`);
-    // Woken when the holder's task ends; the timer only guards against a lost wake-up.
-    return { requeueAfter: 15_000 };
-  }
   try {
     const download = await ensureSourceVolume(ctx, connection, api);
     if (download) {
@@ -124,6 +108,47 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
   connection.markers.note(api.vmid, api.node, api.type, ctx.identity.owner);
   await ctx.setup.events.normal(ctx.current, creation.action === 'create' ? 'Creating' : 'Cloning', creation.action, `${creation.action === 'create' ? 'creating' : `cloning VMID ${cloneSource} to`} VMID ${api.vmid} on node ${api.node}`);
   return ctx.trackTask(api, upid, creation.action, `${creation.action} of VMID ${api.vmid} submitted`, { reason: 'Creating' });
+}
+
+/**
+ * Takes this guest's create slot (its node, storage and clone source, see create-locks.ts), or
+ * says what it waits for. Waiting costs Proxmox nothing: the guest is woken when the holder's
+ * task ends, and the timer only guards against a lost wake-up.
+ */
+export async function createSlot<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection): Promise<ReconcileResult | undefined> {
+  const cloning = ctx.spec.source?.clone !== undefined;
+  const cloneSource = ctx.cloneSourceVmid();
+  if (cloning && cloneSource === undefined) {
+    await ctx.progress('WaitingForCloneSource', 'the clone source has no VMID yet');
+    return { requeueAfter: 5_000 };
+  }
+  // Whether a VM source runs decides if its clones may overlap (create-locks.ts); the cycle's
+  // shared cluster list tells, at no request of this guest's own.
+  const sourceRunning = cloning && ctx.adapter.type === 'qemu'
+    ? (await connection.resources.guest(cloneSource!, freshSince(Date.now(), ctx.observePeriodMs())))?.status !== 'stopped'
+    : undefined;
+  const ref = refOf(ctx.current);
+  if (ctx.deps.capacity.tryAcquire(ctx.key, ctx.capacityKeys(connection, sourceRunning), () => ctx.setup.enqueue(ref))) return undefined;
+  await ctx.progress(waitingForCapacity, cloning
+    ? `waiting for VMID ${cloneSource} to be free to clone, or for a create slot on node ${ctx.spec.node}`
+    : `waiting for a create slot on node ${ctx.spec.node} (limits: ${connection.settings.createsPerNode} per node, ${connection.settings.createsPerStorage} per storage)`);
+  return { requeueAfter: 15_000 };
+}
+
+/** The reason a guest waiting for its create slot shows. */
+export const waitingForCapacity = 'WaitingForCapacity';
+
+/**
+ * A guest known not to exist yet, so that looking for it again would only repeat what is known:
+ * its VMID was just allocated from a fresh cluster list, or it has waited for its create slot
+ * since it was seen missing, and it has sent no create whose outcome is open. Were the VMID taken
+ * meanwhile (another creator), Proxmox refuses the create ("already exists") and the guest is
+ * looked for then.
+ */
+export function knownAbsent<O extends GuestObject>(ctx: GuestContext<O>, allocatedNow: boolean): boolean {
+  const status = ctx.status;
+  if (status.configDigest !== undefined || status.creation !== undefined || status.task !== undefined || ctx.spec.adopt !== undefined) return false;
+  return allocatedNow || findCondition(status.conditions, 'Ready')?.reason === waitingForCapacity;
 }
 
 /**

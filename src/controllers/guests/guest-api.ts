@@ -1,6 +1,7 @@
 import type { ProxmoxClient } from '../../clients/proxmox/client.ts';
 import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { readTaskLogTail, readTaskStatus, type TaskStatus } from '../../clients/proxmox/tasks.ts';
+import type { ListedTask } from '../hypervisor/task-watch.ts';
 
 export type GuestType = 'lxc' | 'qemu';
 export type GuestConfig = Record<string, unknown> & { digest?: string; lock?: string; description?: string; template?: number | string };
@@ -105,8 +106,8 @@ export interface ProxmoxGuests {
   taskStatus(upid: string, node: string): Promise<TaskStatus>;
   /** The last `lines` lines a task printed before it ended. */
   taskLogTail(upid: string, node: string, lines: number): Promise<string[]>;
-  /** `GET /nodes/{node}/tasks?source=active`: running tasks, and ended ones (with a status) not yet archived. */
-  activeTasks(node: string): Promise<{ upid: string; status?: string }[]>;
+  /** `GET /nodes/{node}/tasks?source=all&since=…`: tasks started since then, running (`RUNNING`) or ended (exit status, end time). */
+  nodeTasks(node: string, since: number | undefined): Promise<ListedTask[]>;
 }
 
 /** The seam over a Proxmox client: the one place where the proxy's per-type paths meet. */
@@ -134,7 +135,7 @@ export function proxmoxGuests(client: ProxmoxClient): ProxmoxGuests {
     ociRegistryPull: async (node, storage, reference) => String(await nodeApi(node).storage.$(storage)['oci-registry-pull'].$post({ reference })),
     taskStatus: (upid, node) => readTaskStatus(client, upid, node),
     taskLogTail: (upid, node, lines) => readTaskLogTail(client, upid, node, lines),
-    activeTasks: async (node) => (await nodeApi(node).tasks.$get({ source: 'active', limit: 1000 })) as { upid: string; status?: string }[],
+    nodeTasks: async (node, since) => (await nodeApi(node).tasks.$get({ source: 'all', limit: 1000, ...(since !== undefined ? { since } : {}) })) as ListedTask[],
   };
 }
 

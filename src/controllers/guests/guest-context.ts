@@ -45,6 +45,8 @@ export interface SharedState extends ReconcileShared {
   readonly configMapCache: Informer<ConfigMapObject>;
   /** When each health check (`<object key>/<check>`) last ran in this process. */
   readonly lastProbes: Map<string, number>;
+  /** Guests whose power change went unanswered or was refused as moot: their own last task no longer tells their power state. */
+  readonly powerUnsure: Set<string>;
 }
 
 /** A reconcile's signals (see runtime/controller.ts): no new request after `stopping`, none in flight after `signal`. */
@@ -115,6 +117,20 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   }
 
   /**
+   * The power state Phoenix's own last task left a guest it is bringing up for the first time
+   * (never converged, no task running): stopped after its create or clone, running after its
+   * start. Undefined whenever that is not known without asking the guest. A person who starts
+   * or stops it in between is answered by Proxmox itself ("already running", "not running").
+   */
+  ownPowerState(): 'running' | 'stopped' | undefined {
+    const last = this.status.lastTask;
+    if (this.status.configDigest !== undefined || this.status.task !== undefined || last?.status !== 'stopped' || this.shared.powerUnsure.has(this.key)) return undefined;
+    if (last.exitStatus !== 'OK' && !last.exitStatus?.startsWith('WARNINGS')) return undefined;
+    if (createOperations.has(last.operation)) return 'stopped';
+    return last.operation === 'start' ? 'running' : undefined;
+  }
+
+  /**
    * Follows the task recorded in status, if any: while it runs, when to poll it again; once it
    * ended, records how (undefined: go on). A failed task is not an error of the reconcile: it
    * is recorded in status.retry with its backoff (see `failed`).
@@ -122,19 +138,27 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   async pollTask(connection: Connection): Promise<ReconcileResult | undefined> {
     const task = this.status.task;
     if (!task) return undefined;
-    let state;
+    const createLike = createOperations.has(task.operation);
+    const node = task.node ?? this.spec.node;
+    // Woken by something else while the hypervisor's task watch still sees the task run: it
+    // wakes this guest when the task ends, so asking Proxmox now would only repeat its answer.
+    // Once the guard has passed, the guest asks itself: a watch that stopped looking must not
+    // keep it waiting.
+    const watchedFor = connection.tasks.watchedForMs(task.upid);
+    if (watchedFor !== undefined && watchedFor < taskWakeGuardMs - 1_000) return this.#awaitTask(connection, task.upid, node, task.operation);
+    // The watch saw it end and kept how: no read of its own.
+    let state: { status: string; exitstatus?: string; endtime?: number } | undefined = connection.tasks.takeOutcome(task.upid);
     try {
-      state = await this.pve(connection).taskStatus(task.upid, task.node ?? this.spec.node);
+      state ??= await this.pve(connection).taskStatus(task.upid, node);
     } catch (err) {
       if (!isProxmoxError(err, 'NotFound')) throw err;
       // The task log is gone (node reinstalled, log rotated): observe the guest as it is.
       await this.progress('TaskLost', `task ${task.upid} is no longer known to Proxmox`, { task: undefined });
       return undefined;
     }
-    const createLike = createOperations.has(task.operation);
     if (state.status === 'running') {
       if (createLike) this.deps.capacity.adopt(this.key, this.capacityKeys(connection).map((k) => k.key));
-      return this.#awaitTask(connection, task.upid, task.node ?? this.spec.node);
+      return this.#awaitTask(connection, task.upid, node, task.operation);
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
@@ -313,6 +337,10 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     try {
       upid = await submit();
     } catch (err) {
+      // Whatever the answer was (none, "already running"), the power state is to be asked from
+      // now on, not inferred from Phoenix's own last task: a start whose answer was lost may
+      // have started the guest, and inferring "stopped" again would send it again and again.
+      this.shared.powerUnsure.add(this.key);
       // "already running" / "not running": the state moved under us; observe it again.
       if (isProxmoxError(err, 'ServerError') && /already running|not running/.test((err as Error).message)) return { requeueAfter: 500 };
       if (isProxmoxError(err, 'Locked')) return this.waitForLock(`guest ${api.vmid} is locked by another task; ${operation} waits: ${(err as Error).message}`);
@@ -333,17 +361,24 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       task: runningTask(upid, operation, api.node),
     });
     const connection = this.deps.connections.get(this.spec.hypervisorRef.name);
-    return connection ? this.#awaitTask(connection, upid, api.node) : { requeueAfter: options.pollAfterMs ?? 500 };
+    return connection ? this.#awaitTask(connection, upid, api.node, operation) : { requeueAfter: options.pollAfterMs ?? 500 };
   }
 
   /**
-   * Sleeps until the hypervisor's task watch sees the task end (one active-task list per node per
-   * tick, shared by every waiting guest), then reads its outcome. The timer is only a guard
-   * against a lost wake-up.
+   * Sleeps until the hypervisor's task watch sees the task end (one task list per node per
+   * tick, shared by every waiting guest), then takes the outcome the list showed. The timer is
+   * only a guard against a lost wake-up. A create or clone gives up its slot the moment its
+   * task is seen to end, so the next one in line is sent while this guest is still being
+   * woken: Proxmox's lock is free by then.
    */
-  #awaitTask(connection: Connection, upid: string, node: string): ReconcileResult {
+  #awaitTask(connection: Connection, upid: string, node: string, operation: string): ReconcileResult {
     const ref = refOf(this.current);
-    connection.tasks.watch(upid, node, () => this.setup.enqueue(ref));
+    const key = this.key;
+    const capacity = createOperations.has(operation) ? this.deps.capacity : undefined;
+    connection.tasks.watch(upid, node, () => {
+      capacity?.release(key);
+      this.setup.enqueue(ref);
+    });
     return { requeueAfter: taskWakeGuardMs };
   }
 }

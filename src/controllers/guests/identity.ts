@@ -85,8 +85,9 @@ export function assertNamespaceAllowed<O extends GuestObject>(ctx: GuestContext<
  * whose marker names this object (its status was lost: a restore, a fresh cluster), else a new
  * one allocated and recorded, in the annotation and in status, before anything is created.
  */
-export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection): Promise<number> {
+export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection): Promise<{ vmid: number; allocated: boolean }> {
   const hypervisor = ctx.spec.hypervisorRef.name;
+  let allocated = false;
   let vmid = ctx.status.vmid ?? annotatedVmid(ctx.current, hypervisor) ?? ctx.spec.vmid ?? ctx.spec.adopt?.vmid;
   if (vmid === undefined && ctx.spec.adopt?.name) vmid = await ctx.findByName(connection, ctx.spec.adopt.name);
   if (vmid === undefined) {
@@ -100,14 +101,17 @@ export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, co
     } else {
       const range = connection.settings.vmidRange;
       const avoid = ctx.shared.peers().flatMap((p) => heldVmids(p as KubeObject & Identified));
-      const start = range?.min ?? (await pve.nextId());
+      // Only where to start looking: every id from there is checked against the fresh list and
+      // the claims, and the create itself refuses one taken meanwhile. So one answer serves a while.
+      const start = range?.min ?? (await connection.facts.find('nextid', () => pve.nextId(), () => true));
       vmid = ctx.deps.allocator.allocate(hypervisor, ctx.key, [...guests.map((g) => g.vmid), ...avoid], start, range?.max);
+      allocated = true;
       // Known to be this object's before its guest exists: other objects' look-ups need not read it.
       connection.markers.note(vmid, ctx.spec.node, ctx.adapter.type, ctx.identity.owner);
     }
   }
   await recordIdentity(ctx, vmid);
-  return vmid;
+  return { vmid, allocated };
 }
 
 /** Records the binding in the annotation and in status (the annotation first: it outlives status). */

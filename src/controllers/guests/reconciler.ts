@@ -22,7 +22,7 @@ import { guestAddresses, hasDynamicAddresses } from './addresses.ts';
 import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
 import { hostConfigReasons } from '../hypervisor/host/host-config.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
-import { bringIntoExistence, vmidTaken } from './creation.ts';
+import { bringIntoExistence, createSlot, knownAbsent, vmidTaken } from './creation.ts';
 import { assertNamespaceAllowed, assertNoVmidConflict, ensureVmid, heldVmids, isCreationLock, locate } from './identity.ts';
 import { checkOwnership } from './ownership.ts';
 import { ensureSnapshots, pruneRestartSnapshots } from './snapshots.ts';
@@ -85,7 +85,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       const configMapCache = setup.cache<ConfigMapObject>(configMaps);
       const shared = {
         lookup, secretCache, configMapCache, identicalWrites, peers,
-        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(),
+        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(), powerUnsure: new Set<string>(),
       };
 
       return {
@@ -100,7 +100,10 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
             if (isProxmoxError(err, 'Forbidden')) throw new RetryableError('InsufficientPrivileges', `the API token lacks a privilege: ${err.message}`, { cause: err });
             throw err;
           } finally {
-            if (run.converged) identicalWrites.settle(run.key);
+            if (run.converged) {
+              identicalWrites.settle(run.key);
+              shared.powerUnsure.delete(run.key);
+            }
             log.debug('guest reconcile finished', { converged: run.converged });
           }
         },
@@ -135,8 +138,15 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const backoff = this.retryWaitMs();
     if (backoff > 0) return { requeueAfter: backoff };
 
-    const vmid = await ensureVmid(this, connection);
-    const found = await locate(this, connection, vmid);
+    const { vmid, allocated } = await ensureVmid(this, connection);
+    // A guest known not to exist waits for its create slot before anything is read, and is not
+    // looked for again: waiting and the create itself cost Proxmox nothing more.
+    const absent = knownAbsent(this, allocated);
+    if (absent) {
+      const waiting = await createSlot(this, connection);
+      if (waiting) return waiting;
+    }
+    const found = absent ? { api: this.pve(connection).guest(this.status.node ?? this.spec.node, this.adapter.type, vmid), config: undefined } : await locate(this, connection, vmid);
     if (found.otherType) {
       // A guest of the other kind holds the VMID: never this object's.
       if (this.spec.vmid === undefined && this.status.configDigest === undefined && !this.spec.adopt) return vmidTaken(this, vmid);
@@ -352,7 +362,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     if (snapshotStep) return snapshotStep;
 
     // Out of steady state the snapshot may predate Phoenix's own last action: ask the guest.
-    const running = (steady ? await this.powerFromCycle(connection, api) : (await api.currentStatus()).status) === 'running';
+    // Right after its own create, clone or start, Phoenix knows: no need to ask.
+    const running = (steady ? await this.powerFromCycle(connection, api) : this.ownPowerState() ?? (await api.currentStatus()).status) === 'running';
     const becoming = this.spec.template === true && !isTemplate;
     // A guest kept Stopped is provisioned like a template-to-be, and shut down instead of converted.
     const keptStopped = !this.spec.template && !isTemplate && this.spec.powerState === 'Stopped' && insideDeclared;
@@ -490,6 +501,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
    * asks for a default that the config leaves out), and ask for a restart that changes nothing.
    */
   private async pendingToRevert(api: GuestApi, desired: DesiredConfig, diff: ConfigDiff): Promise<string[]> {
+    // A stopped guest takes a change at once (nothing stays pending): the guest Phoenix has just
+    // created or cloned is written as it is, with no look at its pending list.
+    if (this.ownPowerState() === 'stopped') return [];
     const entries = await api.pending();
     const changed = new Set(diff.changes.map((c) => c.key));
     const pendingKeys = entries.filter((e) => changed.has(e.key) && (e.pending !== undefined || e.delete !== undefined)).map((e) => e.key);

@@ -75,7 +75,7 @@ export class ConnectionRegistry extends ClientRegistry<Connection> {
           ...(this.recorder ? { recorder: this.recorder } : {}),
         });
         const pve = proxmoxGuests(client);
-        return { hypervisor: name, client, resources: new ResourcesCache(pve), markers: new MarkerIndex(), facts: new NodeFacts(), tasks: new TaskWatch((node) => pve.activeTasks(node)), timeoutMs: this.#timeoutMs, nodes: [], settings };
+        return { hypervisor: name, client, resources: new ResourcesCache(pve), markers: new MarkerIndex(), facts: new NodeFacts(), tasks: new TaskWatch((node, since) => pve.nodeTasks(node, since)), timeoutMs: this.#timeoutMs, nodes: [], settings };
       },
       // version and nodes carry over: they are facts about the endpoint, not the spec.
       (existing) => ({ ...existing, settings }),

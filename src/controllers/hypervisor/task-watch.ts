@@ -1,34 +1,72 @@
 /**
- * Waiting for many Proxmox tasks at the cost of a few reads: one list of a node's active tasks
- * per tick, for as long as anyone waits on a task there, fanned out to the waiters. A waiter is
- * woken as soon as a list shows its task ended (gone from the active tasks, or listed with an
- * exit status); it then reads that one task's outcome itself. Nothing is read while nobody waits.
+ * Waiting for many Proxmox tasks at the cost of a few reads: one list of a node's tasks per
+ * tick, for as long as anyone waits on a task there, fanned out to the waiters. The list is
+ * asked for with `source=all` from the oldest waiting task's start, so it holds the running
+ * tasks (status `RUNNING`) and the ended ones with their exit status and end time
+ * (pve-manager PVE/API2/Tasks.pm, node_tasks): a waiter is woken as soon as a list shows its
+ * task ended, and the outcome it read is kept for the waiter, which then needs no read of its
+ * own. Nothing is read while nobody waits.
+ *
+ * When a read is due: a task of a kind (node, type, id) seen to end before is not looked at
+ * until the shortest time such a task has taken, so a clone that takes a minute costs a read
+ * or two near its end instead of one every tick; after that (and for kinds not seen yet) the
+ * node is read every tick.
  */
 import { parseUpid } from '../../proxmox/upid.ts';
 
-export interface ActiveTask {
+/** A task as the node's task list shows it. */
+export interface ListedTask {
   readonly upid: string;
-  /** Set once the task has ended (Proxmox lists recently ended tasks with their exit status). */
+  /** `RUNNING` (or absent) while it runs; its exit status (`OK`, `WARNINGS: n`, the error) once it ended. */
   readonly status?: string;
+  /** Unix seconds, once ended. */
+  readonly endtime?: number;
 }
+
+/** How a task ended, as the list showed it (the fields `GET …/tasks/{upid}/status` would give). */
+export interface TaskOutcome {
+  readonly status: 'stopped';
+  readonly exitstatus: string;
+  readonly endtime?: number;
+}
+
+/** Reads a node's tasks started at or after `since` (Unix seconds), running and ended. */
+export type ListTasks = (node: string, since: number | undefined) => Promise<readonly ListedTask[]>;
 
 interface Waiter {
   readonly node: string;
+  /** What kind of task it is (node and type; node, type and id), for how long such tasks take. */
+  readonly kinds: readonly string[];
+  /** The task's start on Proxmox's clock (Unix seconds, from the UPID), for the list's `since`. */
+  readonly starttime: number | undefined;
   /** A list asked for before this cannot tell whether the task ended: it may predate it. */
   readonly since: number;
+  /** The last list that showed the task running was asked for at this time. */
+  seenRunning: number;
+  /** No read for this waiter is needed before this time. */
+  dueAt: number;
   wake: () => void;
 }
 
+/** How many ended outcomes are kept for waiters that have not collected theirs. */
+const maxOutcomes = 1000;
+
 export class TaskWatch {
-  readonly #listActive: (node: string) => Promise<readonly ActiveTask[]>;
+  readonly #list: ListTasks;
   readonly #tickMs: number;
   readonly #now: () => number;
   readonly #waiters = new Map<string, Waiter>();
+  /** Outcomes read from the list, until their waiter collects them. */
+  readonly #outcomes = new Map<string, TaskOutcome>();
+  /** The shortest time each kind of task has been seen to take (ms, by this process's clock). */
+  readonly #shortest = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #ticking = false;
   #closed = false;
 
-  constructor(listActive: (node: string) => Promise<readonly ActiveTask[]>, options: { tickMs?: number; now?: () => number } = {}) {
-    this.#listActive = listActive;
+  constructor(list: ListTasks, options: { tickMs?: number; now?: () => number } = {}) {
+    this.#list = list;
     this.#tickMs = options.tickMs ?? 500;
     this.#now = options.now ?? Date.now;
   }
@@ -37,33 +75,50 @@ export class TaskWatch {
   watch(upid: string, node: string, wake: () => void): void {
     if (this.#closed) return;
     const existing = this.#waiters.get(upid);
-    if (existing) existing.wake = wake;
-    else this.#waiters.set(upid, { node: parseUpid(upid)?.node ?? node, since: this.#now(), wake });
+    if (existing) {
+      existing.wake = wake;
+      return;
+    }
+    const parsed = parseUpid(upid);
+    const kind = `${parsed?.node ?? node}:${parsed?.type ?? ''}`;
+    const id = `${kind}:${parsed?.id ?? ''}`;
+    const now = this.#now();
+    // The same operation on the same guest (clones of one template) first, else its type on the node.
+    const shortest = this.#shortest.get(id) ?? this.#shortest.get(kind) ?? 0;
+    this.#waiters.set(upid, { node: parsed?.node ?? node, kinds: [kind, id], starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, shortest), wake });
     this.#schedule();
+  }
+
+  /** Whether a wake-up is pending for this task (it has not been seen to end yet). */
+  watches(upid: string): boolean {
+    return this.#waiters.has(upid);
+  }
+
+  /** How long ago this task's wake-up was asked for; undefined when none is pending. */
+  watchedForMs(upid: string): number | undefined {
+    const w = this.#waiters.get(upid);
+    return w === undefined ? undefined : this.#now() - w.since;
+  }
+
+  /** The outcome a list showed for this ended task, handed over once. */
+  takeOutcome(upid: string): TaskOutcome | undefined {
+    const outcome = this.#outcomes.get(upid);
+    this.#outcomes.delete(upid);
+    return outcome;
   }
 
   get watching(): number {
     return this.#waiters.size;
   }
 
-  /** One read per node with waiters; exported for tests, which drive ticks themselves. */
-  async tick(): Promise<void> {
-    const nodes = new Set([...this.#waiters.values()].map((w) => w.node));
-    await Promise.all([...nodes].map(async (node) => {
-      const askedAt = this.#now();
-      let active: readonly ActiveTask[];
-      try {
-        active = await this.#listActive(node);
-      } catch {
-        // The list cannot be had (permissions, node down): every waiter there reads its own task.
-        for (const [upid, w] of this.#waiters) if (w.node === node) this.#wake(upid, w);
-        return;
-      }
-      const running = new Set(active.filter((t) => t.status === undefined).map((t) => t.upid));
-      for (const [upid, w] of this.#waiters) {
-        if (w.node === node && w.since <= askedAt && !running.has(upid)) this.#wake(upid, w);
-      }
-    }));
+  /**
+   * One read per node with a waiter due (`all`: every node with waiters); exported for tests,
+   * which drive ticks themselves.
+   */
+  async tick(all = true): Promise<void> {
+    const now = this.#now();
+    const nodes = new Set([...this.#waiters.values()].filter((w) => all || w.dueAt <= now).map((w) => w.node));
+    await Promise.all([...nodes].map((node) => this.#readNode(node)));
   }
 
   close(): void {
@@ -71,6 +126,57 @@ export class TaskWatch {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#waiters.clear();
+    this.#outcomes.clear();
+  }
+
+  async #readNode(node: string): Promise<void> {
+    const here = [...this.#waiters.entries()].filter(([, w]) => w.node === node);
+    const starts = here.map(([, w]) => w.starttime).filter((s): s is number => s !== undefined);
+    const askedAt = this.#now();
+    let listed: readonly ListedTask[];
+    try {
+      listed = await this.#list(node, starts.length === here.length && starts.length ? Math.min(...starts) : undefined);
+    } catch {
+      // The list cannot be had (permissions, node down): every waiter there reads its own task.
+      for (const [upid, w] of here) if (w.node === node) this.#wake(upid, w);
+      return;
+    }
+    const byUpid = new Map(listed.map((t) => [t.upid, t]));
+    for (const [upid, w] of this.#waiters) {
+      if (w.node !== node || w.since > askedAt) continue;
+      const task = byUpid.get(upid);
+      if (task && (task.status === undefined || task.status === 'RUNNING')) {
+        w.seenRunning = askedAt;
+        // A read another waiter was due for does not bring this one's forward.
+        w.dueAt = Math.max(w.dueAt, askedAt + this.#tickMs);
+        continue;
+      }
+      // Ended: with its outcome when listed, else (rotated out of the list) its waiter reads it.
+      if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}) });
+      this.#learn(w, askedAt);
+      this.#wake(upid, w);
+    }
+  }
+
+  /**
+   * What an ended task says about how long its kind takes. It ran at least until the last list
+   * that showed it running: when the list that found it ended came within two ticks of that,
+   * this is close to its duration and may lower the kind's floor. A task that had ended before
+   * its first look ended sooner than the floor said: the floor drops by a quarter. Anything
+   * else (a long gap between looks) tells nothing worth keeping.
+   */
+  #learn(w: Waiter, endedBy: number): void {
+    const ranFor = w.seenRunning - w.since;
+    for (const kind of w.kinds) {
+      const floor = this.#shortest.get(kind);
+      if (ranFor > 0 && endedBy - w.seenRunning <= 2 * this.#tickMs) this.#shortest.set(kind, Math.min(floor ?? Infinity, ranFor));
+      else if (ranFor <= 0 && floor !== undefined) this.#shortest.set(kind, floor * 0.75);
+    }
+  }
+
+  #keep(upid: string, outcome: TaskOutcome): void {
+    this.#outcomes.set(upid, outcome);
+    if (this.#outcomes.size > maxOutcomes) this.#outcomes.delete(this.#outcomes.keys().next().value!);
   }
 
   #wake(upid: string, w: Waiter): void {
@@ -78,14 +184,22 @@ export class TaskWatch {
     w.wake();
   }
 
+  /** One timer, set for the earliest waiter due. */
   #schedule(): void {
-    if (this.#timer || this.#closed || this.#waiters.size === 0) return;
+    if (this.#closed || this.#ticking || this.#waiters.size === 0) return;
+    const at = Math.min(...[...this.#waiters.values()].map((w) => w.dueAt));
+    if (this.#timer && this.#timerAt <= at) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = at;
     this.#timer = setTimeout(() => {
-      void this.tick().finally(() => {
-        this.#timer = undefined;
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#ticking = true;
+      void this.tick(false).finally(() => {
+        this.#ticking = false;
         this.#schedule();
       });
-    }, this.#tickMs);
+    }, Math.max(0, at - this.#now()));
     this.#timer.unref?.();
   }
 }

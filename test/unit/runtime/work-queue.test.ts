@@ -52,6 +52,20 @@ describe('runtime: work queue', () => {
     assert.equal(clock.pending, 0, 'superseded timers were left behind');
   });
 
+  it('lets a later answer replace a pending delayed add, earlier or not', async () => {
+    const clock = new FakeClock();
+    const queue = queueWith(clock);
+    // A reconcile waiting on a task asks to be looked at in 30 s at the latest; the task ends,
+    // the next reconcile converges and asks for its next observation in 5 minutes.
+    queue.addAfter('k', 30_000);
+    queue.addAfter('k', 300_000, true);
+    await clock.advance(30_000);
+    assert.equal(queue.length, 0, 'the superseded guard fired');
+    assert.equal(clock.pending, 1);
+    await clock.advance(270_000);
+    assert.equal(queue.length, 1);
+  });
+
   it('retries a failing key after 5, 10, 20 ms and starts again after forget', async () => {
     const clock = new FakeClock();
     const queue = queueWith(clock);

@@ -243,10 +243,15 @@ export const clusterEndpoints: Endpoint[] = [
       statusfilter: str({ ...o, format: 'pve-task-status-type-list' }), typefilter: str(o), until: int(o), userfilter: str(o), vmid: { ...vmidParam, optional: true },
     },
     handler: ({ sim, params, subject }) => {
-      let list = sim.tasks.all().filter((t) => t.node === params['node'] && canSeeTask(sim, subject, t)).reverse();
+      // pve-manager PVE/API2/Tasks.pm, node_tasks: the active tasks first (a running one listed
+      // with status 'RUNNING'), then the archive newest first; `since`/`until` bound the start time.
+      const mine = sim.tasks.all().filter((t) => t.node === params['node'] && canSeeTask(sim, subject, t)).reverse();
       const source = params['source'] ?? 'archive';
-      if (source === 'active') list = list.filter((t) => t.status === 'running');
-      else if (source === 'archive') list = list.filter((t) => t.status === 'stopped');
+      const active = source === 'archive' ? [] : mine.filter((t) => t.status === 'running');
+      const archive = source === 'active' ? [] : mine.filter((t) => t.status === 'stopped');
+      let list = [...active, ...archive];
+      if (params['since'] !== undefined) list = list.filter((t) => t.starttime >= Number(params['since']));
+      if (params['until'] !== undefined) list = list.filter((t) => t.starttime <= Number(params['until']));
       if (params['vmid'] !== undefined) list = list.filter((t) => t.id === String(params['vmid']));
       if (params['typefilter'] !== undefined) list = list.filter((t) => t.type === params['typefilter']);
       if (params['userfilter'] !== undefined) list = list.filter((t) => t.user.includes(String(params['userfilter'])));
@@ -254,7 +259,7 @@ export const clusterEndpoints: Endpoint[] = [
       const total = list.length;
       const start = Number(params['start'] ?? 0);
       const limit = Number(params['limit'] ?? 50);
-      return new Reply(list.slice(start, start + limit).map(taskListEntry), { total });
+      return new Reply(list.slice(start, start + limit).map((t) => (t.status === 'running' ? { ...taskListEntry(t), status: 'RUNNING' } : taskListEntry(t))), { total });
     },
   },
   {
