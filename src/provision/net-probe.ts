@@ -6,7 +6,7 @@
  * about the service, so it is reported and never counted as a failure: a controller running
  * where the guests' network is not routed does not make every guest flap.
  */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest } from '../runtime/node-http.ts';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { isIP } from 'node:net';
