@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
+import { spawnController, stopProcess } from '../support/controller-process.ts';
 import { installPhoenixCrds, eventually } from '../support/crds.ts';
 import { G, watchConditions, type ConditionLog } from '../support/phoenix.ts';
 import { startProxmoxSimulator, type RunningSimulator } from '../../src/sim/proxmox/index.ts';
@@ -10,7 +10,6 @@ import type { Fault } from '../../src/sim/proxmox/faults.ts';
 import { readMarker } from '../../src/guests/marker.ts';
 import { apiGroup, apiVersion } from '../../src/api/group.ts';
 
-const phoenix = fileURLToPath(new URL('../../bin/phoenix.js', import.meta.url));
 const namespace = 'e2e-hostile';
 const hypervisor = 'hostile-sim';
 const template = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
@@ -51,29 +50,16 @@ describe('hostile suite: kills, restarts and a misbehaving Proxmox', function ()
   const started = Date.now();
 
   function startController(): ChildProcess {
-    const child = spawn(process.execPath, [
-      phoenix, 'controller',
-      '--kubeconfig', cluster.kubeconfigPath,
-      `--namespaces=${namespace}`,
-      '--metrics-bind-address=0', '--health-probe-bind-address=0',
-      '--allowed-proxmox-hosts=loopback',
-      '--proxmox-timeout=2s', '--observe-period=5s',
-      '--concurrency=8', '--log-level=warn', '--log-format=json',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr.push(chunk.toString());
-      if (stderr.length > 2000) stderr.splice(0, 1000);
+    return spawnController({
+      kubeconfigPath: cluster.kubeconfigPath, namespace, args: ['--concurrency=8', '--log-level=warn', '--log-format=json'],
+      onStderr: (text) => {
+        stderr.push(text);
+        if (stderr.length > 2000) stderr.splice(0, 1000);
+      },
     });
-    return child;
   }
 
-  async function stopController(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
-    const child = controller;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
-  }
+  const stopController = (signal: 'SIGKILL' | 'SIGTERM') => stopProcess(controller, signal);
 
   async function restartController(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
     await stopController(signal);

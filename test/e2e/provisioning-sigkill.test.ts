@@ -1,14 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
+import { spawnController, stopProcess } from '../support/controller-process.ts';
 import { installPhoenixCrds } from '../support/crds.ts';
 import { G, waitCondition, readyAtGeneration, type PhoenixEnv } from '../support/phoenix.ts';
 import { startProxmoxSimulator, type RunningSimulator } from '../../src/sim/proxmox/index.ts';
 import { apiGroup, apiVersion } from '../../src/api/group.ts';
 
-const phoenix = fileURLToPath(new URL('../../bin/phoenix.js', import.meta.url));
 const namespace = 'e2e-provisioning-sigkill';
 const hypervisor = 'sigkill-sim';
 const secretToken = 'tok-SIGKILL-SECRET-5d02a7';
@@ -38,27 +37,12 @@ describe('provisioning through SIGKILLs of a separate controller process (real A
   const env = () => ({ custom, namespace }) as Pick<PhoenixEnv, 'custom' | 'namespace'>;
 
   function startController(): ChildProcess {
-    const child = spawn(process.execPath, [
-      phoenix, 'controller',
-      '--kubeconfig', cluster.kubeconfigPath,
-      `--namespaces=${namespace}`,
-      '--metrics-bind-address=0', '--health-probe-bind-address=0',
-      '--allowed-proxmox-hosts=loopback',
-      '--proxmox-timeout=2s', '--observe-period=5s',
-      '--log-level=debug', '--log-format=json',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    return child;
+    const capture = (text: string) => output.push(text);
+    return spawnController({ kubeconfigPath: cluster.kubeconfigPath, namespace, args: ['--log-level=debug', '--log-format=json'], onStdout: capture, onStderr: capture });
   }
 
   async function kill(moment: string): Promise<void> {
-    const child = controller;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await stopProcess(controller, 'SIGKILL');
     kills.push(moment);
     controller = startController();
   }
@@ -92,12 +76,7 @@ describe('provisioning through SIGKILLs of a separate controller process (real A
   });
 
   after(async () => {
-    const child = controller;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await stopProcess(controller, 'SIGKILL');
     await custom?.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: hypervisor }).catch(() => undefined);
     await sim?.close();
     if (kills.length) process.stdout.write(`      [sigkill] killed at: ${kills.join('; ')}; ${figures.join('; ')}\n`);
