@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { startPhoenix, apply, waitReady, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, G, type PhoenixEnv, addBridge } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 import { effectiveConfig } from '../../src/sim/proxmox/api/guest-common.ts';
@@ -52,8 +52,7 @@ describe('sub-keys of a disk or NIC that Phoenix does not manage (real API serve
     env = await startPhoenix({
       name: 'e2e-unmanaged-subkeys',
       seed: (sim) => {
-        const network = sim.simulator.state.nodes.find((n) => n.name === 'pve')!.network;
-        network['vmbr1'] = { iface: 'vmbr1', type: 'bridge', method: 'manual', autostart: 1, active: 1, families: 'inet', bridge_ports: 'none', bridge_stp: 'off', bridge_fd: 0 };
+        addBridge(sim, 'vmbr1');
       },
     });
     px = createProxmoxClient({ url: env.sim.url, token: `${env.sim.token.fullId}=${env.sim.token.secret}` });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, apply, waitReady, waitCondition, condition, stalledWith, readyAtGeneration, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, condition, stalledWith, readyAtGeneration, G, type PhoenixEnv, addBridge } from '../support/phoenix.ts';
 import { eventually } from '../support/crds.ts';
 import { createProxmoxClient, type ProxmoxClient } from '../../src/clients/proxmox/client.ts';
 import { effectiveConfig } from '../../src/sim/proxmox/api/guest-common.ts';
@@ -171,8 +171,7 @@ describe('drift of a PhoenixVM: changes made outside Phoenix (real API server + 
       name: 'e2e-vm-drift',
       // A second bridge, so that moving a NIC to it by hand is an edit Proxmox would accept.
       seed: (sim) => {
-        const network = sim.simulator.state.nodes.find((n) => n.name === 'pve')!.network;
-        network['vmbr1'] = { iface: 'vmbr1', type: 'bridge', method: 'manual', autostart: 1, active: 1, families: 'inet', bridge_ports: 'none', bridge_stp: 'off', bridge_fd: 0 };
+        addBridge(sim, 'vmbr1');
         // The cicustom snippets the spec and a hand edit name: qemu-server reads them at start.
         for (const file of ['user-data.yaml', 'other.yaml']) sim.admin.addVolume({ volid: `local:snippets/${file}`, node: 'pve', content: 'snippets', sizeBytes: 64, format: 'snippet' });
       },

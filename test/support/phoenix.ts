@@ -9,6 +9,7 @@ import { createLogger } from '../../src/runtime/logging.ts';
 import type { PhoenixControllers } from '../../src/controllers/phoenix.ts';
 import { startLocalPhoenix } from '../../src/devcluster/phoenix-env.ts';
 import { apiGroup, apiVersion } from '../../src/api/group.ts';
+import { shellWords } from '../../src/sim/proxmox/ssh.ts';
 
 export interface PhoenixEnv {
   readonly cluster: TestCluster;
@@ -178,6 +179,11 @@ export async function watchConditions(env: Pick<PhoenixEnv, 'cluster' | 'namespa
 }
 
 /** What a person does as root@pam: log in with the password (a ticket, not a token), then call the API with it. */
+/** Seeds an extra Linux bridge on `node`, active, as a host with a second bridge has it. */
+export function addBridge(sim: RunningSimulator, name: string, node = 'pve'): void {
+  sim.simulator.state.nodes.find((n) => n.name === node)!.network[name] = { iface: name, type: 'bridge', method: 'manual', autostart: 1, active: 1, families: 'inet', bridge_ports: 'none', bridge_stp: 'off', bridge_fd: 0 };
+}
+
 export async function asRoot(env: Pick<PhoenixEnv, 'sim'>, method: string, path: string, params: Record<string, string>): Promise<void> {
   const login = await fetch(`${env.sim.url}/api2/json/access/ticket`, { method: 'POST', body: new URLSearchParams({ username: 'root@pam', password: 'phoenix' }) });
   const { data } = (await login.json()) as { data: { ticket: string; CSRFPreventionToken: string } };
@@ -189,33 +195,14 @@ export async function asRoot(env: Pick<PhoenixEnv, 'sim'>, method: string, path:
   assert.equal(response.status, 200, `${method} ${path} as root: ${response.status} ${response.statusText} ${await response.text()}`);
 }
 
-/** Splits a command line into words as a POSIX shell does for '…' quotes and \-escapes (no expansions). */
-function shellWords(line: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (ch === "'") {
-      const end = line.indexOf("'", i + 1);
-      assert.ok(end > i, `unterminated quote in ${line}`);
-      word = (word ?? '') + line.slice(i + 1, end);
-      i = end;
-    } else if (ch === '\\') word = (word ?? '') + line[++i]!;
-    else if (ch === ' ' || ch === '\t') {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else word = (word ?? '') + ch;
-  }
-  if (word !== undefined) words.push(word);
-  return words;
-}
-
 /**
  * A `pct set <vmid> -key value … [-delete a,b]` or `qm set …` command line, as the API call the
  * pct and qm tools make of it: PUT /nodes/<node>/{lxc,qemu}/<vmid>/config.
  */
 export function parseSetCommand(command: string): { type: 'lxc' | 'qemu'; vmid: number; params: Record<string, string> } {
-  const [tool, verb, vmid, ...rest] = shellWords(command);
+  const words = shellWords(command);
+  assert.ok(words, `not a single command a shell would run as given: ${command}`);
+  const [tool, verb, vmid, ...rest] = words;
   assert.ok((tool === 'pct' || tool === 'qm') && verb === 'set' && /^\d+$/.test(vmid ?? ''), `not a pct/qm set command: ${command}`);
   assert.equal(rest.length % 2, 0, `an option without a value: ${command}`);
   const params: Record<string, string> = {};
