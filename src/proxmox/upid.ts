@@ -46,3 +46,17 @@ export function upidTokenId(user: string): string | undefined {
   const bang = user.indexOf('!');
   return bang < 0 ? undefined : user.slice(bang + 1);
 }
+
+/**
+ * A worker id as `PVE::ParseUtils::encode_text` puts it into a UPID (pve-common): the UTF-8
+ * bytes outside printable ASCII, ':' and '%' percent-encoded with upper-case hex. Downloads and
+ * OCI pulls use the file name as their id, so this is how their tasks are recognised.
+ */
+export function encodeWorkerId(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const safe = byte >= 0x20 && byte <= 0x7e && byte !== 0x25 && byte !== 0x3a;
+    out += safe ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}

@@ -103,6 +103,37 @@ describe('safety: creates whose answer was lost (real API server + simulator)', 
     await deleteLeavesNothing('phoenixvms', 'unseen-vm', ready.metadata.uid);
   });
 
+  // Downloads and OCI pulls are tasks named by their file. At ×2 they outlast the client's
+  // timeout and the retry after it, so a second request would start a second transfer racing
+  // the first for the same file; the code before the change sent one. Once the first transfer
+  // has ended (any retry came before that), the simulator goes back to its usual pace.
+  const transfers: [string, string, string, string, Record<string, unknown>][] = [
+    ['an appliance download whose answer was lost while it still runs', 'download', 'ubuntu-24.04-standard_24.04-2_amd64.tar.zst', '/nodes/{node}/aplinfo',
+      { source: { osTemplate: { volume: 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst', download: true } } }],
+    ['an OCI pull whose answer was lost while it still runs', 'ociregistrypull', 'nginx_1.27.tar', '/nodes/{node}/storage/{storage}/oci-registry-pull',
+      { source: { ociImage: { reference: 'docker.io/library/nginx:1.27', storage: 'local' } }, rootDisk: { storage: 'local-lvm', size: '4G' } }],
+  ];
+  for (const [title, type, file, path, spec] of transfers) {
+    it(title, async () => {
+      const transfersOf = () => env.sim.admin.tasks().filter((t) => t.type === type && t.id === file);
+      assert.equal(transfersOf().length, 0, `${file} was transferred before the test`);
+      env.sim.admin.setSpeed(2);
+      env.sim.admin.injectFault({ kind: 'latency', realMs: lateMs, when: 'after', method: 'POST', path, count: 1 });
+      try {
+        const name = `${type}-lost`;
+        const ready = await convergesToOneGuest('PhoenixLXC', name, spec, {
+          endpoint: `POST ${path}`,
+          then: () => void eventually(`the first transfer of ${file} ended`, async () => transfersOf()[0]?.status === 'stopped', 60_000).then(() => env.sim.admin.setSpeed(200)),
+        });
+        assert.equal(transfersOf().length, 1, `${transfersOf().length} transfers of ${file}`);
+        await deleteLeavesNothing('phoenixlxcs', name, ready.metadata.uid);
+      } finally {
+        env.sim.admin.clearFaults('latency');
+        env.sim.admin.setSpeed(200);
+      }
+    });
+  }
+
   it('an object deleted while its create\'s answer is still lost leaves no guest behind', async () => {
     env.sim.admin.injectFault({ kind: 'latency', realMs: lateMs, when: 'after', method: 'POST', path: '/nodes/{node}/lxc', count: 1 });
     const created = await apply(env, 'PhoenixLXC', 'short-lived', { source: { osTemplate: { volume: template } } });

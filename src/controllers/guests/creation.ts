@@ -18,6 +18,7 @@ import { recordIdentity } from './identity.ts';
 import { inheritedSteps } from './lineage.ts';
 import { freshSince } from '../observe-cycle.ts';
 import { findCondition } from '../../runtime/conditions.ts';
+import { encodeWorkerId, parseUpid } from '../../proxmox/upid.ts';
 
 /**
  * How long after a create whose answer was lost Phoenix keeps looking for its guest before it
@@ -179,12 +180,35 @@ async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContext<O>, c
   }
   if (content.some((c) => c.volid === source.volume)) return undefined;
   if (!source.fetch) throw new TerminalError('SourceNotFound', `${source.volume} does not exist on node ${api.node}`, { recheckAfterMs: ctx.nextCycle() });
+  const running = await transferRunning(ctx, connection, api.node, 'ociReference' in source.fetch ? 'ociregistrypull' : 'download', source.volume);
+  if (running !== undefined) {
+    await ctx.setup.events.normal(ctx.current, 'Downloading', 'Download', `following the transfer of ${source.volume} already running (${running})`);
+    return ctx.trackTask(api, running, 'ociReference' in source.fetch ? 'oci-pull' : 'download', `waiting for the transfer of ${source.volume} already running`, { reason: 'ociReference' in source.fetch ? 'PullingImage' : 'Downloading', pollAfterMs: 1_000 });
+  }
   if ('ociReference' in source.fetch) return pullOciImage(ctx, connection, api, source.storage, source.fetch.ociReference, source.volume);
   const upid = 'appliance' in source.fetch
     ? await pve.downloadAppliance(api.node, source.storage, source.fetch.appliance)
     : await pve.downloadUrl(api.node, source.storage, { url: source.fetch.url, filename: source.fetch.filename, content: source.fetch.content });
   await ctx.setup.events.normal(ctx.current, 'Downloading', 'Download', `downloading ${source.volume}`);
   return ctx.trackTask(api, upid, 'download', `downloading ${source.volume}`, { reason: 'Downloading', pollAfterMs: 1_000 });
+}
+
+/**
+ * The UPID of a download or OCI pull to this volume's file that is still running on the node:
+ * one an earlier attempt sent whose answer was lost, or one started for another object needing
+ * the same file. Following it instead of sending another keeps two transfers from racing for
+ * one file (the loser fails with "refusing to override existing file"). Both tasks are named by
+ * the file (pve-storage Status.pm `download_url` and `oci_registry_pull`, pve-manager's
+ * `aplinfo`: `fork_worker(type, encode_text($filename))`).
+ */
+async function transferRunning<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, node: string, type: 'download' | 'ociregistrypull', volume: string): Promise<string | undefined> {
+  const id = encodeWorkerId(volume.slice(volume.indexOf(':') + 1).split('/').pop() ?? '');
+  const tasks = await ctx.pve(connection).nodeTasks(node, undefined);
+  return tasks.find((task) => {
+    if (task.status !== undefined && task.status !== 'RUNNING') return false;
+    const upid = parseUpid(task.upid);
+    return upid?.type === type && upid.id === id;
+  })?.upid;
 }
 
 /**

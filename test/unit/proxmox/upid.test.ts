@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { formatUpid, parseUpid, upidTokenId } from '../../../src/proxmox/upid.ts';
+import { encodeWorkerId, formatUpid, parseUpid, upidTokenId } from '../../../src/proxmox/upid.ts';
 
 describe('UPIDs', () => {
   it('formats the pve-common layout with upper-case hex and a trailing colon', () => {
@@ -21,5 +21,12 @@ describe('UPIDs', () => {
       assert.equal(parseUpid(bad), undefined, bad);
     }
     assert.equal(parseUpid('UPID:pve:00001001:217C458D:6955B903:srvreload::root@pam:')?.id, '', 'node tasks have an empty id');
+  });
+
+  it('encodes a worker id like pve-common encode_text: ":" "%", control and non-ASCII bytes as %XX', () => {
+    assert.equal(encodeWorkerId('debian-12-standard_12.7-1_amd64.tar.zst'), 'debian-12-standard_12.7-1_amd64.tar.zst');
+    assert.equal(encodeWorkerId('a b:c%d'), 'a b%3Ac%25d');
+    assert.equal(encodeWorkerId('tab\there'), 'tab%09here');
+    assert.equal(encodeWorkerId('café.iso'), 'caf%C3%A9.iso');
   });
 });
