@@ -9,7 +9,7 @@ import { installPhoenixCrds, eventually } from '../../devcluster/crds.ts';
 import { freePort } from '../../devcluster/ports.ts';
 import { localKubeconfig, workDir } from '../../devcluster/paths.ts';
 import { rememberProcess } from '../../devcluster/processes.ts';
-import { sshKeyPair } from '../../devcluster/ssh-key.ts';
+import { ed25519KeyPair } from '../../clients/ssh/key-pair.ts';
 import { apiGroup, apiVersion } from '../../api/group.ts';
 
 const usage = `phoenix demo
@@ -107,8 +107,8 @@ export const demoCommand: Command = {
     // Containers are provisioned over SSH to their node (docs/provisioning.md): a key pair made
     // now, its public half authorized for a dedicated user who runs pct through sudo, its private
     // half only ever in a Secret; the node's host key pinned by fingerprint, never trusted on sight.
-    const sshKey = sshKeyPair('phoenix-demo');
-    await post(`${admin}/ssh/authorized-keys`, { username: 'phoenix', publicKey: sshKey.publicKey });
+    const sshKey = ed25519KeyPair('phoenix-demo');
+    await post(`${admin}/ssh/authorized-keys`, { username: 'phoenix', publicKey: sshKey.public });
     const nodeSsh = await get<{ port: number; hostKeyFingerprint: string }>(`${admin}/ssh`);
     for (const poolid of ['ai', 'infrastructure']) await post(`${admin}/pools`, { poolid });
 
@@ -135,7 +135,7 @@ export const demoCommand: Command = {
     await core.deleteNamespacedSecret({ namespace: 'phoenix-system', name: 'portainer-api-key' }).catch(() => undefined);
     await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'portainer-api-key' }, stringData: { apiKey } } });
     await core.deleteNamespacedSecret({ namespace: 'phoenix-system', name: 'pve-ssh' }).catch(() => undefined);
-    await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'pve-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': sshKey.privateKey, username: 'phoenix' } } });
+    await core.createNamespacedSecret({ namespace: 'phoenix-system', body: { metadata: { name: 'pve-ssh' }, type: 'kubernetes.io/ssh-auth', stringData: { 'ssh-privatekey': sshKey.private, username: 'phoenix' } } });
     await custom.deleteClusterCustomObject({ ...G, plural: 'phoenixhypervisors', name: 'pve' }).catch(() => undefined);
     await custom.createClusterCustomObject({
       ...G,

@@ -3,7 +3,7 @@ import ssh2 from 'ssh2';
 export interface OpenSshKeyPair {
   /** OpenSSH private key text. */
   readonly private: string;
-  /** `ssh-ed25519 AAAA…` authorized_keys line. */
+  /** `ssh-ed25519 AAAA… [comment]` authorized_keys line. */
   readonly public: string;
 }
 
@@ -13,9 +13,9 @@ export interface OpenSshKeyPair {
  * key"): such a pair is thrown away and another made, so a simulator start or a test never fails
  * by chance.
  */
-export function ed25519KeyPair(): OpenSshKeyPair {
+export function ed25519KeyPair(comment?: string): OpenSshKeyPair {
   for (;;) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', {});
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', comment !== undefined ? { comment } : {});
     if (!(ssh2.utils.parseKey(pair.public) instanceof Error) && !(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
   }
 }

@@ -13,4 +13,17 @@ describe('ssh: ed25519 key pairs', () => {
       assert.equal((Array.isArray(pub) ? pub[0] : pub)!.getPublicSSH().length, 51, 'an ed25519 public blob is 51 bytes');
     }
   });
+
+  it('writes the comment into the authorized_keys line of the key the private half signs with', () => {
+    const pair = ed25519KeyPair('phoenix-demo');
+    const [type, , comment] = pair.public.split(' ');
+    assert.equal(type, 'ssh-ed25519');
+    assert.equal(comment, 'phoenix-demo');
+    const pub = ssh2.utils.parseKey(pair.public);
+    const priv = ssh2.utils.parseKey(pair.private);
+    assert.ok(!(pub instanceof Error) && !Array.isArray(pub) && !(priv instanceof Error) && !Array.isArray(priv));
+    const data = Buffer.from('challenge');
+    assert.equal(pub.verify(data, priv.sign(data)), true);
+    assert.match(pair.private, /^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+  });
 });
