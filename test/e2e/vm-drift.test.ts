@@ -58,7 +58,7 @@ const spec = {
     type: 'nocloud',
     userData: 'local:snippets/user-data.yaml',
   },
-  observePeriod: '1s',
+  observePeriod: '500ms',
 };
 
 /** The spec's NIC as Proxmox stores it, key by key. */
