@@ -103,7 +103,7 @@ describe('phoenix import of the legacy examples: applied, converged, every field
       this.skip();
     }
     this.timeout(30 * 60_000);
-    env = await startPhoenix({ name: namespace, hypervisor: 'bootstrap-import', observePeriodMs: 20_000, portainer: { speed: 20 }, seed: seedLegacyHost });
+    env = await startPhoenix({ name: namespace, hypervisor: 'bootstrap-import', observePeriodMs: 5_000, portainer: { speed: 20 }, seed: seedLegacyHost });
     out = join(mkdtempSync(join(tmpdir(), 'phoenix-import-')), 'import');
   });
 
