@@ -34,9 +34,10 @@ export interface LocalPhoenix {
   /**
    * Stops this manager and starts a new one with fresh controllers (nothing kept in memory), as
    * a restarted controller process; the hypervisor and its Secret stay. `manager` and `phoenix`
-   * are the new ones afterwards.
+   * are the new ones afterwards. `whileStopped` runs in between, when no controller runs (a task
+   * that ends while the controller is down).
    */
-  restart(): Promise<void>;
+  restart(whileStopped?: () => void | Promise<void>): Promise<void>;
 }
 
 /**
@@ -90,9 +91,10 @@ export async function startLocalPhoenix(options: LocalPhoenixOptions): Promise<L
       running.phoenix.close();
       await custom.deleteClusterCustomObject({ group: apiGroup, version: apiVersion, plural: 'phoenixhypervisors', name: hypervisor }).catch(() => undefined);
     },
-    async restart() {
+    async restart(whileStopped) {
       await running.manager.stop();
       running.phoenix.close();
+      await whileStopped?.();
       running = await startManager();
     },
   };

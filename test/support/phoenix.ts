@@ -23,7 +23,7 @@ export interface PhoenixEnv {
   readonly portainer?: RunningPortainerSimulator;
   stop(): Promise<void>;
   /** Stops Phoenix and starts it again with nothing in memory (see LocalPhoenix.restart). */
-  restart(): Promise<void>;
+  restart(whileStopped?: () => void | Promise<void>): Promise<void>;
 }
 
 export const G = { group: apiGroup, version: apiVersion };
@@ -75,7 +75,7 @@ export async function startPhoenix(options: {
     get phoenix() {
       return local.phoenix;
     },
-    restart: () => local.restart(),
+    restart: (whileStopped) => local.restart(whileStopped),
     ...(portainer ? { portainer } : {}),
     async stop() {
       await local.stop();

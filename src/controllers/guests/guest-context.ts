@@ -11,7 +11,7 @@ import type { GuestIdentity } from '../../guests/common-config.ts';
 import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
-import { finishedTask, runningTask } from '../tasks.ts';
+import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
 import { freshSince, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
@@ -145,7 +145,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     // Once the guard has passed, the guest asks itself: a watch that stopped looking must not
     // keep it waiting.
     const watchedFor = connection.tasks.watchedForMs(task.upid);
-    if (watchedFor !== undefined && watchedFor < taskWakeGuardMs - 1_000) return this.#awaitTask(connection, task.upid, node, task.operation);
+    if (watchedFor !== undefined && watchedFor < taskWakeGuardMs - 1_000) return this.#awaitTask(connection, task.upid, node, task.operation, task.startTime);
     // The watch saw it end and kept how: no read of its own.
     let state: { status: string; exitstatus?: string; endtime?: number } | undefined = connection.tasks.takeOutcome(task.upid);
     try {
@@ -158,7 +158,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     }
     if (state.status === 'running') {
       if (createLike) this.deps.capacity.adopt(this.key, this.capacityKeys(connection).map((k) => k.key));
-      return this.#awaitTask(connection, task.upid, node, task.operation);
+      return this.#awaitTask(connection, task.upid, node, task.operation, task.startTime);
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
@@ -361,7 +361,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       task: runningTask(upid, operation, api.node),
     });
     const connection = this.deps.connections.get(this.spec.hypervisorRef.name);
-    return connection ? this.#awaitTask(connection, upid, api.node, operation) : { requeueAfter: options.pollAfterMs ?? 500 };
+    return connection ? this.#awaitTask(connection, upid, api.node, operation, undefined, options.pollAfterMs) : { requeueAfter: options.pollAfterMs ?? 500 };
   }
 
   /**
@@ -369,16 +369,19 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * tick, shared by every waiting guest), then takes the outcome the list showed. The timer is
    * only a guard against a lost wake-up. A create or clone gives up its slot the moment its
    * task is seen to end, so the next one in line is sent while this guest is still being
-   * woken: Proxmox's lock is free by then.
+   * woken: Proxmox's lock is free by then. While the node's task list cannot be had (it failed
+   * or answered too late), the guest reads its own task, often while it is young and every
+   * 2 s after that (`taskPollDelayMs`): it never waits on a list that does not come.
    */
-  #awaitTask(connection: Connection, upid: string, node: string, operation: string): ReconcileResult {
+  #awaitTask(connection: Connection, upid: string, node: string, operation: string, startTime?: string, pollAfterMs?: number): ReconcileResult {
     const ref = refOf(this.current);
     const key = this.key;
     const capacity = createOperations.has(operation) ? this.deps.capacity : undefined;
-    connection.tasks.watch(upid, node, () => {
+    const watched = connection.tasks.watch(upid, node, () => {
       capacity?.release(key);
       this.setup.enqueue(ref);
     });
-    return { requeueAfter: taskWakeGuardMs };
+    if (watched) return { requeueAfter: taskWakeGuardMs };
+    return { requeueAfter: startTime === undefined ? pollAfterMs ?? 500 : taskPollDelayMs(startTime, Date.now()) };
   }
 }

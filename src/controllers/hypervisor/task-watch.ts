@@ -11,6 +11,13 @@
  * until the shortest time such a task has taken, so a clone that takes a minute costs a read
  * or two near its end instead of one every tick; after that (and for kinds not seen yet) the
  * node is read every tick.
+ *
+ * A list that fails, or has not answered within `listDeadlineMs`, tells nothing: every waiter
+ * on that node is woken to read its own task, and the node's tasks are left to their guests'
+ * own (age-spaced) reads for `unlistedMs` before its list is tried again. Waiting for the list
+ * would hold every waiter there for as long as the client's timeout (30 s, and a GET is sent
+ * twice), at every step of every guest, and a failing list read again every tick would cost
+ * each waiter a read of its own per tick.
  */
 import { parseUpid } from '../../proxmox/upid.ts';
 
@@ -51,6 +58,11 @@ interface Waiter {
 /** How many ended outcomes are kept for waiters that have not collected theirs. */
 const maxOutcomes = 1000;
 
+/** A node's list normally answers in well under a second; one slower than this is not waited for. */
+export const defaultListDeadlineMs = 3_000;
+/** How long a node whose list failed or was too slow is left to its waiters' own reads. */
+export const defaultUnlistedMs = 30_000;
+
 export class TaskWatch {
   readonly #list: ListTasks;
   readonly #tickMs: number;
@@ -60,33 +72,45 @@ export class TaskWatch {
   readonly #outcomes = new Map<string, TaskOutcome>();
   /** The shortest time each kind of task has been seen to take (ms, by this process's clock). */
   readonly #shortest = new Map<string, number>();
+  readonly #listDeadlineMs: number;
+  readonly #unlistedMs: number;
+  /** Nodes whose list failed or was too slow, until when they are not listed. */
+  readonly #unlisted = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #ticking = false;
   #closed = false;
 
-  constructor(list: ListTasks, options: { tickMs?: number; now?: () => number } = {}) {
+  constructor(list: ListTasks, options: { tickMs?: number; now?: () => number; listDeadlineMs?: number; unlistedMs?: number } = {}) {
     this.#list = list;
     this.#tickMs = options.tickMs ?? 500;
     this.#now = options.now ?? Date.now;
+    this.#listDeadlineMs = options.listDeadlineMs ?? defaultListDeadlineMs;
+    this.#unlistedMs = options.unlistedMs ?? defaultUnlistedMs;
   }
 
-  /** Calls `wake` once, when the task is seen to have ended; a second call for a UPID replaces its wake. */
-  watch(upid: string, node: string, wake: () => void): void {
-    if (this.#closed) return;
+  /**
+   * Calls `wake` once, when the task is seen to have ended; a second call for a UPID replaces
+   * its wake. False when nothing will be called: the watch is closed, or the task's node is not
+   * listed for now (its list failed or was too slow), and the caller reads the task itself.
+   */
+  watch(upid: string, node: string, wake: () => void): boolean {
+    if (this.#closed) return false;
     const existing = this.#waiters.get(upid);
     if (existing) {
       existing.wake = wake;
-      return;
+      return true;
     }
     const parsed = parseUpid(upid);
+    const now = this.#now();
+    if ((this.#unlisted.get(parsed?.node ?? node) ?? -Infinity) > now) return false;
     const kind = `${parsed?.node ?? node}:${parsed?.type ?? ''}`;
     const id = `${kind}:${parsed?.id ?? ''}`;
-    const now = this.#now();
     // The same operation on the same guest (clones of one template) first, else its type on the node.
     const shortest = this.#shortest.get(id) ?? this.#shortest.get(kind) ?? 0;
     this.#waiters.set(upid, { node: parsed?.node ?? node, kinds: [kind, id], starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, shortest), wake });
     this.#schedule();
+    return true;
   }
 
   /** Whether a wake-up is pending for this task (it has not been seen to end yet). */
@@ -135,10 +159,12 @@ export class TaskWatch {
     const askedAt = this.#now();
     let listed: readonly ListedTask[];
     try {
-      listed = await this.#list(node, starts.length === here.length && starts.length ? Math.min(...starts) : undefined);
+      listed = await this.#withinDeadline(this.#list(node, starts.length === here.length && starts.length ? Math.min(...starts) : undefined));
     } catch {
-      // The list cannot be had (permissions, node down): every waiter there reads its own task.
-      for (const [upid, w] of here) if (w.node === node) this.#wake(upid, w);
+      // No list, or none in time (permissions, node down, a slow pveproxy): every waiter there,
+      // also one that came during the read, reads its own task, and so do later ones for a while.
+      this.#unlisted.set(node, this.#now() + this.#unlistedMs);
+      for (const [upid, w] of [...this.#waiters]) if (w.node === node) this.#wake(upid, w);
       return;
     }
     const byUpid = new Map(listed.map((t) => [t.upid, t]));
@@ -171,6 +197,21 @@ export class TaskWatch {
       const floor = this.#shortest.get(kind);
       if (ranFor > 0 && endedBy - w.seenRunning <= 2 * this.#tickMs) this.#shortest.set(kind, Math.min(floor ?? Infinity, ranFor));
       else if (ranFor <= 0 && floor !== undefined) this.#shortest.set(kind, floor * 0.75);
+    }
+  }
+
+  /** The list, or a rejection once `listDeadlineMs` has passed without it. */
+  async #withinDeadline<T>(list: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no task list within ${this.#listDeadlineMs} ms`)), this.#listDeadlineMs);
+    });
+    // An answer after the deadline is dropped; so is its failure.
+    list.catch(() => undefined);
+    try {
+      return await Promise.race([list, deadline]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

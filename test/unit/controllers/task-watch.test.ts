@@ -52,6 +52,59 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
+  it('leaves a node whose list failed to its waiters\' own reads for a while, instead of failing every tick', async () => {
+    let now = 1_000;
+    const reads: string[] = [];
+    let failing = true;
+    const watch = new TaskWatch(async (node) => {
+      reads.push(node);
+      if (failing && node === 'pve') throw new Error('500 Internal Server Error');
+      return [{ upid: upid(node, 9), status: 'RUNNING' }];
+    }, { tickMs: 1e9, now: () => now, unlistedMs: 30_000 });
+    assert.equal(watch.watch(upid('pve', 1), 'pve', () => undefined), true);
+    assert.equal(watch.watch(upid('pve2', 9), 'pve2', () => undefined), true);
+    await watch.tick();
+    assert.deepEqual(reads.sort(), ['pve', 'pve2']);
+    // Woken to read its own task, the guest asks again: the node is not listed for now, and
+    // the caller is told so (it polls its task itself); another node is listed as before.
+    assert.equal(watch.watch(upid('pve', 1), 'pve', () => undefined), false);
+    assert.equal(watch.watches(upid('pve', 1)), false);
+    assert.equal(watch.watches(upid('pve2', 9)), true);
+    now += 29_000;
+    await watch.tick();
+    assert.deepEqual(reads.sort(), ['pve', 'pve2', 'pve2'], 'the failing node was listed again within its pause');
+    now += 1_000;
+    failing = false;
+    assert.equal(watch.watch(upid('pve', 2), 'pve', () => undefined), true, 'the node was not tried again after its pause');
+    await watch.tick();
+    assert.deepEqual(reads.sort(), ['pve', 'pve', 'pve2', 'pve2', 'pve2']);
+    watch.close();
+  });
+
+  it('does not wait on a list that does not answer: its waiters are woken at the deadline, also one that came meanwhile', async () => {
+    const lists: Promise<ListedTask[]>[] = [];
+    let answer!: (list: ListedTask[]) => void;
+    const watch = new TaskWatch((node) => {
+      const list = new Promise<ListedTask[]>((resolve) => (answer = resolve));
+      lists.push(list);
+      return node === 'pve' ? list : Promise.resolve([]);
+    }, { tickMs: 1e9, listDeadlineMs: 50 });
+    const woken: number[] = [];
+    watch.watch(upid('pve', 1), 'pve', () => woken.push(1));
+    const tick = watch.tick();
+    watch.watch(upid('pve', 2), 'pve', () => woken.push(2));
+    // Without a deadline this waits for as long as the client's timeout (30 s in production).
+    await tick;
+    assert.deepEqual(woken.sort(), [1, 2]);
+    assert.equal(watch.watch(upid('pve', 3), 'pve', () => woken.push(3)), false);
+    // The answer that comes late changes nothing.
+    answer([{ upid: upid('pve', 1), status: 'OK' }]);
+    await lists[0];
+    assert.equal(watch.takeOutcome(upid('pve', 1)), undefined);
+    assert.deepEqual(woken.sort(), [1, 2]);
+    watch.close();
+  });
+
   it('hands the outcome the list showed to the waiter, once, and asks only for tasks since the oldest waiter started', async () => {
     const sinces: (number | undefined)[] = [];
     let listed: ListedTask[] = [{ upid: upid('pve', 1), status: 'RUNNING' }];

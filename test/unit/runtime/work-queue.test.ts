@@ -66,6 +66,20 @@ describe('runtime: work queue', () => {
     assert.equal(queue.length, 1);
   });
 
+  it('keeps a wake-up that came while the key was processed, whatever delay the reconcile then asks for', async () => {
+    const clock = new FakeClock();
+    const queue = queueWith(clock);
+    queue.add('k');
+    const key = (await queue.get()) as string;
+    // The guest's task ends (the task watch enqueues it) while its reconcile still runs, which
+    // then answers as a waiting guest does: its 30 s guard replaces any earlier delayed add.
+    queue.add('k');
+    queue.addAfter('k', 30_000, true);
+    queue.done(key);
+    assert.equal(queue.length, 1, 'the wake-up was dropped for the guard timer');
+    assert.equal(await queue.get(), 'k');
+  });
+
   it('retries a failing key after 5, 10, 20 ms and starts again after forget', async () => {
     const clock = new FakeClock();
     const queue = queueWith(clock);
