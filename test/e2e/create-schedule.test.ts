@@ -15,7 +15,10 @@ describe('create scheduling by Proxmox locks (real API server + simulator)', fun
       sim: { speed: 20 },
       // Short, so that an answer held back by the simulator is given up on quickly.
       proxmoxTimeoutMs: 1_000,
-      seed: (sim) => sim.admin.addGuest({ type: 'lxc', vmid: 9100, config: { hostname: 'tmpl', memory: 512, rootfs: 'local-lvm:base-9100-disk-0,size=4G', template: 1 } }),
+      seed: (sim) => {
+        sim.admin.addGuest({ type: 'lxc', vmid: 9100, config: { hostname: 'tmpl', memory: 512, rootfs: 'local-lvm:base-9100-disk-0,size=4G', template: 1 } });
+        sim.admin.addGuest({ type: 'qemu', vmid: 9000, config: { name: 'tmpl', memory: 512, scsi0: 'local-lvm:base-9000-disk-0,size=8G', template: 1 } });
+      },
     });
   });
 
@@ -25,7 +28,7 @@ describe('create scheduling by Proxmox locks (real API server + simulator)', fun
     env.sim.admin.resetCounters();
     const began = Date.now();
     // The first cluster list is slow to answer: the other objects are seen meanwhile, and share the next.
-    env.sim.admin.injectFault({ kind: 'latency', realMs: 1_000, method: 'GET', path: '/cluster/resources', count: 1 });
+    env.sim.admin.injectFault({ kind: 'latency', realMs: 3_000, method: 'GET', path: '/cluster/resources', count: 1 });
     const names = ['a', 'b', 'c', 'd'];
     await Promise.all(names.map((n) => apply(env, 'PhoenixLXC', `clone-${n}`, {
       source: { clone: { vmid: 9100, full: true, storage: 'local-lvm' } },
@@ -58,6 +61,20 @@ describe('create scheduling by Proxmox locks (real API server + simulator)', fun
     assert.ok((counters.byEndpoint['GET /cluster/resources'] ?? 0) <= 2 + boundaries, `${counters.byEndpoint['GET /cluster/resources']} cluster lists: the objects applied at once did not share them`);
     // The template: once for the marker look-up, once for what its clones inherit.
     assert.ok((counters.byPath['GET /nodes/pve/lxc/9100/config'] ?? 0) <= 2, `the template's config was read ${counters.byPath['GET /nodes/pve/lxc/9100/config']} times`);
+  });
+
+  it('knows the power state of a fresh VM clone across its own config change, and reads nothing after its own start', async () => {
+    env.sim.admin.resetCounters();
+    await apply(env, 'PhoenixVM', 'vm-clone', { source: { clone: { vmid: 9000, storage: 'local-lvm' } }, cores: 2, memory: '512M' });
+    const ready = await waitReady(env, 'phoenixvms', 'vm-clone');
+    const counters = env.sim.admin.counters();
+    const vmid = ready.status.vmid as number;
+    // A VM's config change is a task of its own: the clone left the VM stopped, the change leaves it so.
+    assert.equal(counters.byPath[`POST /nodes/pve/qemu/${vmid}/config`], 1);
+    assert.equal(counters.byPath[`GET /nodes/pve/qemu/${vmid}/status/current`] ?? 0, 0, 'its power state was asked');
+    assert.equal(counters.byPath[`GET /nodes/pve/qemu/${vmid}/pending`] ?? 0, 0, 'its pending list was read');
+    assert.ok((counters.byPath[`GET /nodes/pve/qemu/${vmid}/config`] ?? 0) <= 2, `its config was read ${counters.byPath[`GET /nodes/pve/qemu/${vmid}/config`]} times`);
+    assert.equal(ready.status.powerState, 'Running');
   });
 
   it('asks the power state of a fresh clone whose start went unanswered, instead of starting it again and again', async () => {

@@ -47,6 +47,8 @@ export interface SharedState extends ReconcileShared {
   readonly lastProbes: Map<string, number>;
   /** Guests whose power change went unanswered or was refused as moot: their own last task no longer tells their power state. */
   readonly powerUnsure: Set<string>;
+  /** The power state the guest's own last create, clone or start left it in, kept across its own config changes after it (in this process). */
+  readonly powerLeft: Map<string, 'running' | 'stopped'>;
   /**
    * Since when this process could have acted on an object: every guest made for it before then
    * is in any cluster list requested since, and none is made for it after without its VMID
@@ -138,7 +140,9 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     if (this.status.configDigest !== undefined || this.status.task !== undefined || last?.status !== 'stopped' || this.shared.powerUnsure.has(this.key)) return undefined;
     if (last.exitStatus !== 'OK' && !last.exitStatus?.startsWith('WARNINGS')) return undefined;
     if (createOperations.has(last.operation)) return 'stopped';
-    return last.operation === 'start' ? 'running' : undefined;
+    if (last.operation === 'start') return 'running';
+    // A VM's config change is a task of its own: it leaves the power state as it found it.
+    return last.operation === 'configure' ? this.shared.powerLeft.get(this.key) : undefined;
   }
 
   /**
@@ -189,6 +193,8 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
+    if (!ok || (!createLike && task.operation !== 'start' && task.operation !== 'configure')) this.shared.powerLeft.delete(this.key);
+    else if (task.operation !== 'configure') this.shared.powerLeft.set(this.key, createLike ? 'stopped' : 'running');
     if (ok) {
       // A finished migration moved the guest: from now on it is read on the node the spec names.
       const moved = task.operation === 'migrate' ? { node: this.spec.node, targetNode: this.spec.node } : {};

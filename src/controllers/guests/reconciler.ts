@@ -94,7 +94,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       const actingSince = (o: KubeObject): number => Math.max(seen.get(o.metadata.uid ?? '') ?? Date.now(), reconcilingSince ?? Date.now());
       const shared = {
         lookup, secretCache, configMapCache, identicalWrites, peers, actingSince,
-        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(), powerUnsure: new Set<string>(),
+        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(), powerUnsure: new Set<string>(), powerLeft: new Map<string, 'running' | 'stopped'>(),
         beforeStart: new Map<string, { generation: number | undefined; vmid: number; node: string; config: GuestConfig }>(),
       };
 
@@ -114,6 +114,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
             if (run.converged) {
               identicalWrites.settle(run.key);
               shared.powerUnsure.delete(run.key);
+              shared.powerLeft.delete(run.key);
               shared.beforeStart.delete(run.key);
             }
             log.debug('guest reconcile finished', { converged: run.converged });
