@@ -68,8 +68,17 @@ export async function runGuestsBench(bench: GuestsBench): Promise<never> {
   })));
   let lastPrint = Date.now();
   let vmids: number[] = [];
+  // Requests to a guest's own paths, as counted when it became Ready: converging ends there, and
+  // a guest already Ready is observed at the next observe-cycle boundary, which may fall inside
+  // the run (steady state, measured on its own below and in guests-mixed).
+  const atReady = new Map<number, number>();
   for (;;) {
     const ready = await readyGuests(custom, bench.objects);
+    const fresh = ready.filter((vmid) => !atReady.has(vmid));
+    if (fresh.length) {
+      const byPath = sim.admin.counters().byPath;
+      for (const vmid of fresh) atReady.set(vmid, guestRequests(byPath, vmid));
+    }
     if (Date.now() - lastPrint > 10_000) {
       lastPrint = Date.now();
       process.stdout.write(`  ${ready.length}/${count} Ready after ${((sim.clock.now() - simStarted) / 1000).toFixed(0)} simulated s\n`);
@@ -88,11 +97,17 @@ export async function runGuestsBench(bench: GuestsBench): Promise<never> {
   verdict.note(`apply → all ${count} Ready`, `${(elapsedMs / 1000).toFixed(1)} simulated s (speed ×${speed})`);
   verdict.note('ideal (simulator: its task durations and locks)', `${(ideal.makespanMs / 1000).toFixed(1)} simulated s`);
   verdict.check('time to Ready / ideal', ratio.toFixed(2), `≤ ${bench.idealFactor}`, ratio <= bench.idealFactor);
-  const perGuest = requests.total / count;
+  // Shared requests (task lists, cluster lists, clones sent to the source) until the last guest
+  // is Ready; each guest's own until it was Ready.
+  const ownUntilEnd = vmids.reduce((sum, vmid) => sum + guestRequests(requests.byPath, vmid), 0);
+  const ownUntilReady = vmids.reduce((sum, vmid) => sum + (atReady.get(vmid) ?? 0), 0);
+  const converging = requests.total - ownUntilEnd + ownUntilReady;
+  const perGuest = converging / count;
   const minimum = ideal.requests / count;
-  verdict.check('Proxmox requests per guest, apply → Ready', `${perGuest.toFixed(1)} (minimum ${minimum.toFixed(1)})`, `≤ ${(1.5 * minimum).toFixed(1)}`, perGuest <= 1.5 * minimum);
+  verdict.check('Proxmox requests per guest, apply → its Ready', `${perGuest.toFixed(1)} (minimum ${minimum.toFixed(1)})`, `≤ ${(1.5 * minimum).toFixed(1)}`, perGuest <= 1.5 * minimum);
+  verdict.note('same, with observations of guests already Ready', `${(requests.total / count).toFixed(1)}`);
   const top = Object.entries(requests.byEndpoint).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(', ');
-  verdict.note('requests by endpoint', top);
+  verdict.note('requests by endpoint, apply → all Ready', top);
 
   const periods = bench.steadyPeriods ?? 0;
   if (periods > 0) {
@@ -117,6 +132,12 @@ export async function runGuestsBench(bench: GuestsBench): Promise<never> {
   await plane.stop();
   rmSync(dir, { recursive: true, force: true });
   return verdict.finish(bench.title);
+}
+
+/** Requests to one guest's own paths (`/nodes/{node}/{lxc,qemu}/{vmid}/…`); clones are counted on their source's. */
+function guestRequests(byPath: Record<string, number>, vmid: number): number {
+  const own = new RegExp(`^\\S+ /nodes/[^/]+/(lxc|qemu)/${vmid}(/|$)`);
+  return Object.entries(byPath).filter(([path]) => own.test(path)).reduce((sum, [, n]) => sum + n, 0);
 }
 
 /** VMIDs of the objects whose status says Ready for their current generation. */

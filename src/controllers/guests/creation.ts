@@ -70,7 +70,7 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
   // The intent is in status before the request leaves: whatever happens to the answer, a later
   // reconcile (or another controller) knows a guest may exist at this VMID.
   // What the clone inherits is read from the very source it copies, and recorded with the intent.
-  const inherited = creation.action === 'clone' ? await cloneInheritance(ctx, api, creation.source) : [];
+  const inherited = creation.action === 'clone' ? await cloneInheritance(ctx, connection, api, creation.source) : [];
   await ctx.progress('Creating', `sending the ${creation.action} of VMID ${api.vmid}`, { creation: { ...intent, outcome: 'Submitted' }, targetNode: ctx.spec.node, inheritedSteps: inherited.length ? inherited : undefined });
   let upid: string;
   try {
@@ -253,13 +253,19 @@ async function preflight<O extends GuestObject>(ctx: GuestContext<O>, connection
   }
 }
 
+/** How old a source's description may be when a clone records what it inherits. */
+const inheritanceMaxAgeMs = 60_000;
+
 /**
  * What the clone inherits. A token that may clone the source but not read it (no VM.Audit there)
  * still clones: the record is history, not a condition of the clone, so it is left out and said.
+ * Being history, one read of the source's description serves the clones of a burst (node-facts.ts),
+ * rather than one read per clone.
  */
-async function cloneInheritance<O extends GuestObject>(ctx: GuestContext<O>, api: GuestApi, source: number): Promise<Awaited<ReturnType<typeof inheritedSteps>>> {
+async function cloneInheritance<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi, source: number): Promise<Awaited<ReturnType<typeof inheritedSteps>>> {
+  const snapshot = ctx.spec.source?.clone?.snapshot;
   try {
-    return await inheritedSteps(api, source, ctx.spec.source?.clone?.snapshot);
+    return await connection.facts.find(`inherited:${api.node}:${api.type}:${source}@${snapshot ?? ''}`, () => inheritedSteps(api, source, snapshot), () => true, inheritanceMaxAgeMs);
   } catch (err) {
     if (!isProxmoxError(err, 'Forbidden')) throw err;
     await ctx.setup.events.warning(ctx.current, 'InheritanceUnknown', 'clone', `cannot read the description of VMID ${source}, so the steps this clone inherits are not recorded: ${(err as Error).message}`);

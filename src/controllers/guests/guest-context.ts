@@ -17,7 +17,7 @@ import type { ConnectionRegistry, Connection } from '../hypervisor/connections.t
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
 import { createLocks, type CapacityKey } from './create-locks.ts';
-import { proxmoxGuests, type GuestApi, type ProxmoxGuests } from './guest-api.ts';
+import { proxmoxGuests, type GuestApi, type GuestConfig, type ProxmoxGuests } from './guest-api.ts';
 import type { StartOrdered } from './start-order.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ConfigMapObject } from '../configmaps.ts';
@@ -47,6 +47,19 @@ export interface SharedState extends ReconcileShared {
   readonly lastProbes: Map<string, number>;
   /** Guests whose power change went unanswered or was refused as moot: their own last task no longer tells their power state. */
   readonly powerUnsure: Set<string>;
+  /** The power state the guest's own last create, clone or start left it in, kept across its own config changes after it (in this process). */
+  readonly powerLeft: Map<string, 'running' | 'stopped'>;
+  /**
+   * Since when this process could have acted on an object: every guest made for it before then
+   * is in any cluster list requested since, and none is made for it after without its VMID
+   * recorded first (see ensureVmid).
+   */
+  readonly actingSince: (object: KubeObject) => number;
+  /**
+   * The config each guest showed when Phoenix decided to start it (ours, unlocked, nothing to
+   * change), until its reconcile after that start (see `observedBeforeOwnStart`).
+   */
+  readonly beforeStart: Map<string, { readonly generation: number | undefined; readonly vmid: number; readonly node: string; readonly config: GuestConfig }>;
 }
 
 /** A reconcile's signals (see runtime/controller.ts): no new request after `stopping`, none in flight after `signal`. */
@@ -127,7 +140,25 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     if (this.status.configDigest !== undefined || this.status.task !== undefined || last?.status !== 'stopped' || this.shared.powerUnsure.has(this.key)) return undefined;
     if (last.exitStatus !== 'OK' && !last.exitStatus?.startsWith('WARNINGS')) return undefined;
     if (createOperations.has(last.operation)) return 'stopped';
-    return last.operation === 'start' ? 'running' : undefined;
+    if (last.operation === 'start') return 'running';
+    // A VM's config change is a task of its own: it leaves the power state as it found it.
+    return last.operation === 'configure' ? this.shared.powerLeft.get(this.key) : undefined;
+  }
+
+  /**
+   * The config a guest showed right before Phoenix's own start, once that start has ended well
+   * and nothing else happened since (same generation, no task, never converged): the start
+   * changes no option of a stopped guest that had none pending (a freshly created or cloned
+   * guest takes every change at once while stopped), so the guest is recorded from it with no
+   * config or pending read of its own. Nothing is changed on the strength of it: whatever
+   * someone changed meanwhile shows as a new digest at the next observation, which reads again.
+   * Taken once; undefined whenever any of that is not known in this process.
+   */
+  observedBeforeOwnStart(vmid: number, node: string): GuestConfig | undefined {
+    const seen = this.shared.beforeStart.get(this.key);
+    this.shared.beforeStart.delete(this.key);
+    if (!seen || this.ownPowerState() !== 'running' || this.status.lastTask?.operation !== 'start') return undefined;
+    return seen.generation === this.current.metadata.generation && seen.vmid === vmid && seen.node === node ? seen.config : undefined;
   }
 
   /**
@@ -162,6 +193,8 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     }
     if (createLike) this.deps.capacity.release(this.key);
     const { ok, exit, finished } = finishedTask(task, state);
+    if (!ok || (!createLike && task.operation !== 'start' && task.operation !== 'configure')) this.shared.powerLeft.delete(this.key);
+    else if (task.operation !== 'configure') this.shared.powerLeft.set(this.key, createLike ? 'stopped' : 'running');
     if (ok) {
       // A finished migration moved the guest: from now on it is read on the node the spec names.
       const moved = task.operation === 'migrate' ? { node: this.spec.node, targetNode: this.spec.node } : {};

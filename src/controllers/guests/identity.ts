@@ -92,7 +92,13 @@ export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, co
   if (vmid === undefined && ctx.spec.adopt?.name) vmid = await ctx.findByName(connection, ctx.spec.adopt.name);
   if (vmid === undefined) {
     const pve = ctx.pve(connection);
-    const guests = await connection.resources.all(Date.now());
+    // One list serves every object applied at once. A guest carrying this object's marker was
+    // made for it before its status was lost: made before this process could act on the
+    // object, it is in any list requested since; made after, it was made by this process,
+    // which records the VMID before it creates. The VMIDs Phoenix's own creates of both kinds
+    // hold are claimed in the allocator, and a creator outside Phoenix that takes an id
+    // meanwhile is refused by Proxmox ("already exists"), as it would be with a fresher list.
+    const guests = await connection.resources.all(ctx.shared.actingSince(ctx.current));
     const marked = await connection.markers.find(pve, guests, ctx.key, ctx.adapter.type);
     if (marked.length) {
       vmid = marked[0]!;

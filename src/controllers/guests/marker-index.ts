@@ -14,6 +14,8 @@ const readConcurrency = 8;
  */
 export class MarkerIndex {
   readonly #byVmid = new Map<number, { node: string; type: GuestType; owner: Owner | undefined }>();
+  /** Reads under way: look-ups of a burst (every object applied at once) share them. */
+  readonly #reading = new Map<number, Promise<void>>();
 
   /** The VMIDs of `type` guests whose marker names `ref` ("Kind namespace/name"), oldest id first. */
   async find(pve: ProxmoxGuests, guests: readonly ClusterGuest[], ref: string, type: GuestType): Promise<number[]> {
@@ -24,9 +26,17 @@ export class MarkerIndex {
       return !known || known.node !== g.node || known.type !== g.type;
     });
     for (let i = 0; i < unknown.length; i += readConcurrency) {
-      await Promise.all(unknown.slice(i, i + readConcurrency).map((g) => this.#read(pve, g)));
+      await Promise.all(unknown.slice(i, i + readConcurrency).map((g) => this.#shared(pve, g)));
     }
     return [...this.#byVmid.entries()].filter(([, e]) => e.type === type && e.owner?.ref === ref).map(([vmid]) => vmid).sort((a, b) => a - b);
+  }
+
+  #shared(pve: ProxmoxGuests, g: ClusterGuest): Promise<void> {
+    const under = this.#reading.get(g.vmid);
+    if (under) return under;
+    const read = this.#read(pve, g).finally(() => this.#reading.delete(g.vmid));
+    this.#reading.set(g.vmid, read);
+    return read;
   }
 
   async #read(pve: ProxmoxGuests, g: ClusterGuest): Promise<void> {

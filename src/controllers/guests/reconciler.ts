@@ -83,14 +83,25 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       const secretCache = setup.cache<SecretObject>(secretsResource);
       const identicalWrites = new IdenticalWrites();
       const configMapCache = setup.cache<ConfigMapObject>(configMaps);
+      // When this process could first have acted on each object: the later of when its cache
+      // first held the object and when this controller began reconciling (after leadership).
+      const seen = new Map<string, number>();
+      let reconcilingSince: number | undefined;
+      setup.primary.addHandler({
+        onAdd: (o) => seen.set(o.metadata.uid ?? '', Date.now()),
+        onDelete: (o) => seen.delete(o.metadata.uid ?? ''),
+      });
+      const actingSince = (o: KubeObject): number => Math.max(seen.get(o.metadata.uid ?? '') ?? Date.now(), reconcilingSince ?? Date.now());
       const shared = {
-        lookup, secretCache, configMapCache, identicalWrites, peers,
-        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(), powerUnsure: new Set<string>(),
+        lookup, secretCache, configMapCache, identicalWrites, peers, actingSince,
+        namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(), powerUnsure: new Set<string>(), powerLeft: new Map<string, 'running' | 'stopped'>(),
+        beforeStart: new Map<string, { generation: number | undefined; vmid: number; node: string; config: GuestConfig }>(),
       };
 
       return {
         async reconcile({ object, log, signal, stopping }): Promise<ReconcileResult | void> {
           if (!object) return;
+          reconcilingSince ??= Date.now();
           const run = new GuestReconcile(adapter, deps, setup, object, shared, { signal, stopping });
           try {
             return await run.reconcile();
@@ -103,6 +114,8 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
             if (run.converged) {
               identicalWrites.settle(run.key);
               shared.powerUnsure.delete(run.key);
+              shared.powerLeft.delete(run.key);
+              shared.beforeStart.delete(run.key);
             }
             log.debug('guest reconcile finished', { converged: run.converged });
           }
@@ -146,7 +159,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       const waiting = await createSlot(this, connection);
       if (waiting) return waiting;
     }
-    const found = absent ? { api: this.pve(connection).guest(this.status.node ?? this.spec.node, this.adapter.type, vmid), config: undefined } : await locate(this, connection, vmid);
+    const node = this.status.node ?? this.spec.node;
+    const started = absent ? undefined : this.observedBeforeOwnStart(vmid, node);
+    const found = absent || started ? { api: this.pve(connection).guest(node, this.adapter.type, vmid), config: started } : await locate(this, connection, vmid);
     if (found.otherType) {
       // A guest of the other kind holds the VMID: never this object's.
       if (this.spec.vmid === undefined && this.status.configDigest === undefined && !this.spec.adopt) return vmidTaken(this, vmid);
@@ -171,7 +186,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     if (this.status.node !== undefined && api.node !== this.status.node) await this.noteMove(api);
     const placement = await this.placement(connection, api);
     if (placement) return placement;
-    return this.converge(connection, api, config);
+    return this.converge(connection, api, config, started);
   }
 
   /**
@@ -279,7 +294,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     }
   }
 
-  private async converge(connection: Connection, api: GuestApi, config: GuestConfig): Promise<ReconcileResult | void> {
+  private async converge(connection: Connection, api: GuestApi, config: GuestConfig, startedFrom: GuestConfig | undefined): Promise<ReconcileResult | void> {
     const isTemplate = String(config.template ?? '0') === '1';
     const secretVersions = this.secretVersions();
     const rotated = this.rotatedSecrets(secretVersions);
@@ -370,10 +385,13 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     const steps = (becoming || keptStopped) && insideDeclared ? stepsPlan(this) : undefined;
     const finished = !steps || insideFinished(steps.plan.action === 'done', (this.spec.healthChecks ?? []).map((c) => c.name), this.status.healthChecks);
     const holds = lineage(inherited, steps?.summary ?? []);
+    // Kept only for a guest never converged, the only kind observedBeforeOwnStart serves.
+    if (!running && this.status.configDigest === undefined) this.shared.beforeStart.set(this.key, { generation: this.current.metadata.generation, vmid: api.vmid, node: api.node, config });
     const powerStep = await convergeTemplateAndPower(this, api, isTemplate, running, finished, () => markLineage(this, api, holds));
     if (powerStep) return powerStep;
 
-    const pending = isTemplate ? [] : steady ? [...(this.status.pendingChanges ?? [])] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
+    // Right after its own start from a config with nothing pending, nothing is (see observedBeforeOwnStart).
+    const pending = isTemplate || config === startedFrom ? [] : steady ? [...(this.status.pendingChanges ?? [])] : (await api.pending()).filter((p) => p.pending !== undefined || p.delete !== undefined).map((p) => p.key).sort();
     const restarting = await restartForPending(this, api, pending, running);
     if (restarting) return restarting;
     const pruned = await pruneRestartSnapshots(this, api, steady);

@@ -30,11 +30,19 @@ export class ResourcesCache {
     return [...(await this.#read(freshSince)).values()];
   }
 
-  #read(freshSince: number): Promise<Map<number, GuestResource>> {
-    if (this.#snapshot && this.#snapshot.requestedAt >= freshSince) return Promise.resolve(this.#snapshot.byVmid);
-    // Single flight: a thousand guests observed at once share one request, unless it was
-    // sent before the moment a caller needs (then it may predate the change looked for).
-    if (this.#inFlight && this.#inFlight.requestedAt >= freshSince) return this.#inFlight.list;
+  async #read(freshSince: number): Promise<Map<number, GuestResource>> {
+    for (;;) {
+      if (this.#snapshot && this.#snapshot.requestedAt >= freshSince) return this.#snapshot.byVmid;
+      const flight = this.#inFlight;
+      if (!flight) break;
+      // Single flight: a thousand guests observed at once share one request, unless it was
+      // sent before the moment a caller needs (then it may predate the change looked for).
+      if (flight.requestedAt >= freshSince) return flight.list;
+      // One list at a time: those who need a newer one wait for it to end and share the next
+      // (objects applied at once, seen one after another while the first list was under way).
+      await flight.list.catch(() => undefined);
+      if (this.#inFlight === flight) this.#inFlight = undefined;
+    }
     const requestedAt = this.#now();
     const list = this.#request(requestedAt);
     const flight = { requestedAt, list };

@@ -7,10 +7,13 @@
  * task ended, and the outcome it read is kept for the waiter, which then needs no read of its
  * own. Nothing is read while nobody waits.
  *
- * When a read is due: a task of a kind (node, type, id) seen to end before is not looked at
- * until the shortest time such a task has taken, so a clone that takes a minute costs a read
- * or two near its end instead of one every tick; after that (and for kinds not seen yet) the
- * node is read every tick.
+ * When a read is due: the same operation on the same guest (node, type, id: the clones of one
+ * template) takes about as long each time, so such a task is first looked at when about half of
+ * them have ended (a running estimate, see `#learn`), and a clone that takes a minute costs a
+ * read or two near its end instead of one every tick. A task only its type on the node says
+ * anything about (the first start of each guest) is first looked at when about a third of that
+ * type have ended: durations across guests differ more. After the first look (and for kinds not
+ * seen yet) the node is read every tick.
  *
  * A list that fails, or has not answered within `listDeadlineMs`, tells nothing: every waiter
  * on that node is woken to read its own task, and the node's tasks are left to their guests'
@@ -42,8 +45,9 @@ export type ListTasks = (node: string, since: number | undefined) => Promise<rea
 
 interface Waiter {
   readonly node: string;
-  /** What kind of task it is (node and type; node, type and id), for how long such tasks take. */
-  readonly kinds: readonly string[];
+  /** What kind of task it is (node and type) and which operation (node, type and id), for how long such tasks take. */
+  readonly kind: string;
+  readonly id: string;
   /** The task's start on Proxmox's clock (Unix seconds, from the UPID), for the list's `since`. */
   readonly starttime: number | undefined;
   /** A list asked for before this cannot tell whether the task ended: it may predate it. */
@@ -62,6 +66,15 @@ const maxOutcomes = 1000;
 export const defaultListDeadlineMs = 3_000;
 /** How long a node whose list failed or was too slow is left to its waiters' own reads. */
 export const defaultUnlistedMs = 30_000;
+/**
+ * The share of tasks that are to have ended by their first look: the rest cost a read each tick
+ * after it, the ended ones wait for it. For the same operation on the same guest half keeps
+ * both the reads per task (about two) and the wait (a few percent of the duration) small; a
+ * type on a node mixes guests of different sizes, so its first look comes earlier.
+ */
+const endedByFirstLook = { operation: 1 / 2, type: 1 / 3 } as const;
+/** How far one task moves the estimate, as a share of it. */
+const estimateStep = 0.1;
 
 export class TaskWatch {
   readonly #list: ListTasks;
@@ -70,8 +83,8 @@ export class TaskWatch {
   readonly #waiters = new Map<string, Waiter>();
   /** Outcomes read from the list, until their waiter collects them. */
   readonly #outcomes = new Map<string, TaskOutcome>();
-  /** The shortest time each kind of task has been seen to take (ms, by this process's clock). */
-  readonly #shortest = new Map<string, number>();
+  /** When to first look at a task of a type on a node, or of an operation on a guest (node, type and id): ms after its watch began. */
+  readonly #estimate = new Map<string, number>();
   readonly #listDeadlineMs: number;
   readonly #unlistedMs: number;
   /** Nodes whose list failed or was too slow, until when they are not listed. */
@@ -107,8 +120,8 @@ export class TaskWatch {
     const kind = `${parsed?.node ?? node}:${parsed?.type ?? ''}`;
     const id = `${kind}:${parsed?.id ?? ''}`;
     // The same operation on the same guest (clones of one template) first, else its type on the node.
-    const shortest = this.#shortest.get(id) ?? this.#shortest.get(kind) ?? 0;
-    this.#waiters.set(upid, { node: parsed?.node ?? node, kinds: [kind, id], starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, shortest), wake });
+    const firstLook = this.#estimate.get(id) ?? this.#estimate.get(kind) ?? 0;
+    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
     this.#schedule();
     return true;
   }
@@ -185,19 +198,32 @@ export class TaskWatch {
   }
 
   /**
-   * What an ended task says about how long its kind takes. It ran at least until the last list
-   * that showed it running: when the list that found it ended came within two ticks of that,
-   * this is close to its duration and may lower the kind's floor. A task that had ended before
-   * its first look ended sooner than the floor said: the floor drops by a quarter. Anything
-   * else (a long gap between looks) tells nothing worth keeping.
+   * What an ended task says about how long such tasks take. It ran at least until the last list
+   * that showed it running (`ranFor`) and at most until the list that found it ended. Each
+   * estimate is a running quantile: the first task whose two lists came within two ticks sets
+   * it (its type's to the lower bound, its operation's to the middle); afterwards a task seen
+   * running past the estimate raises it, one that had ended by it lowers it, in the
+   * proportion that leaves the intended share ended by the first look. A long gap between
+   * looks, around the estimate, says nothing.
    */
   #learn(w: Waiter, endedBy: number): void {
     const ranFor = w.seenRunning - w.since;
-    for (const kind of w.kinds) {
-      const floor = this.#shortest.get(kind);
-      if (ranFor > 0 && endedBy - w.seenRunning <= 2 * this.#tickMs) this.#shortest.set(kind, Math.min(floor ?? Infinity, ranFor));
-      else if (ranFor <= 0 && floor !== undefined) this.#shortest.set(kind, floor * 0.75);
+    const endedWithin = endedBy - w.since;
+    const close = ranFor > 0 && endedBy - w.seenRunning <= 2 * this.#tickMs;
+    this.#track(w.kind, endedByFirstLook.type, close ? ranFor : undefined, ranFor, endedWithin);
+    this.#track(w.id, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
+  }
+
+  #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number): void {
+    const estimate = this.#estimate.get(key);
+    if (estimate === undefined) {
+      if (first !== undefined) this.#estimate.set(key, first);
+      return;
     }
+    const step = estimate * estimateStep;
+    // A look at the estimate comes a little after it (timers, the read itself): half a tick of slack.
+    if (ranFor >= estimate) this.#estimate.set(key, estimate + step * share);
+    else if (endedWithin <= estimate + this.#tickMs / 2) this.#estimate.set(key, estimate - step * (1 - share));
   }
 
   /** The list, or a rejection once `listDeadlineMs` has passed without it. */

@@ -23,6 +23,22 @@ describe('pre-flight lists shared by a burst of creates', () => {
     assert.equal(reads, 3, 'an old list is read again');
   });
 
+  it('keeps a list five minutes by default, and as long as a caller allows when it asks for less', async () => {
+    let now = 0;
+    let reads = 0;
+    const facts = new NodeFacts(undefined, () => now);
+    const read = async () => {
+      reads++;
+      return ['vmbr0'];
+    };
+    await facts.find('network:pve', read, () => true);
+    now = 4 * 60_000;
+    await facts.find('network:pve', read, () => true);
+    assert.equal(reads, 1, 'a burst of clones one at a time lasts minutes');
+    await facts.find('network:pve', read, () => true, 60_000);
+    assert.equal(reads, 2, 'older than the caller allows');
+  });
+
   it('does not keep a failed read', async () => {
     const facts = new NodeFacts();
     let fail = true;

@@ -75,12 +75,16 @@ describe('the shared resources snapshot', () => {
     };
     const cache = new ResourcesCache(client, () => now);
     const first = cache.guest(100, 0);
-    const firstRelease = release;
     now = 10;
     const second = cache.guest(100, 10);
-    firstRelease();
+    const third = cache.guest(100, 10);
+    assert.equal(reads, 1, 'one list at a time: the later callers wait for the one under way');
     release();
     assert.equal((await first)?.status, 'read-1');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(reads, 2, 'then share the next');
+    release();
     assert.equal((await second)?.status, 'read-2');
+    assert.equal((await third)?.status, 'read-2');
   });
 });

@@ -127,7 +127,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
-  it('does not read for a task of a kind seen before until the shortest such task took, then every tick', async () => {
+  it('first looks at the same operation on the same guest near its estimated end, then every tick', async () => {
     let now = 0;
     let running = true;
     let reads = 0;
@@ -137,45 +137,82 @@ describe('waiting for tasks with one list per node per tick', () => {
       return running ? [{ upid: clone(1), status: 'RUNNING' }, { upid: clone(2), status: 'RUNNING' }] : [];
     }, { tickMs: 500, now: () => now });
     watch.watch(clone(1), 'pve', () => undefined);
-    // Unknown kind: read every tick; it is seen running until 6 s, ended at 6.5 s.
+    // Unknown kind: read every tick; it is seen running until 6 s, ended at 6.5 s: it took about 6.25 s.
     for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
     assert.equal(reads, 12);
     running = false;
     await watch.tick(false);
     assert.equal(watch.watching, 0);
-    // The next clone of the same template: nothing is due before 6 s have passed.
+    // The next clone of the same template: nothing is due before 6.25 s have passed.
     const start = (now = 10_000);
     running = true;
     reads = 0;
     watch.watch(clone(2), 'pve', () => undefined);
-    for (now = start + 500; now <= start + 4_000; now += 500) await watch.tick(false);
-    assert.equal(reads, 0, 'no read before the shortest clone so far could have ended');
-    // A start on the same node is due earlier: its read does not bring the clone's forward.
-    now = start + 4_000;
-    watch.watch('UPID:pve:000090AB:00000000:6955B900:vzstart:101:root@pam:', 'pve', () => undefined);
-    now = start + 4_500;
+    for (now = start + 250; now < start + 6_250; now += 250) await watch.tick(false);
+    assert.equal(reads, 0, 'no read before such a clone is likely to have ended');
+    now = start + 6_250;
     await watch.tick(false);
     assert.equal(reads, 1);
-    assert.equal(watch.watching, 1, 'the start ended (not listed); the clone runs');
-    for (now = start + 5_000; now < start + 6_000; now += 500) await watch.tick(false);
-    assert.equal(reads, 1);
-    reads = 0;
-    now = start + 6_000;
+    // Still running: read again a tick later, not before.
+    now = start + 6_500;
     await watch.tick(false);
     assert.equal(reads, 1);
-    running = false;
-    now += 500;
+    now = start + 6_750;
     await watch.tick(false);
-    assert.equal(watch.watching, 0);
+    assert.equal(reads, 2);
     watch.close();
   });
 
-  it('keeps a kind\'s floor through a long gap between looks, and lowers it when a task had ended before its first look', async () => {
+  it('a start on the same node does not bring a clone\'s first look forward, and the first start of a guest waits for its type\'s estimate', async () => {
     let now = 0;
     let listed: ListedTask[] = [];
     let reads = 0;
     const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
-    const other = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzstart:20${n}:root@pam:`;
+    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now });
+    // Learn: a clone seen running until 6 s, a start of guest 101 until 1.5 s.
+    watch.watch(clone(1), 'pve', () => undefined);
+    watch.watch(start(101), 'pve', () => undefined);
+    listed = [{ upid: clone(1), status: 'RUNNING' }, { upid: start(101), status: 'RUNNING' }];
+    for (now = 500; now <= 1_500; now += 500) await watch.tick(false);
+    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    for (; now <= 6_000; now += 500) await watch.tick(false);
+    listed = [];
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    // A clone and the first start of another guest: the start is due after 1.5 s (its type's
+    // lower bound), the clone after 6.25 s, and the start's reads do not move the clone's.
+    reads = 0;
+    const at = (now = 10_000);
+    watch.watch(clone(2), 'pve', () => undefined);
+    watch.watch(start(102), 'pve', () => undefined);
+    listed = [{ upid: clone(2), status: 'RUNNING' }, { upid: start(102), status: 'RUNNING' }];
+    for (now = at + 250; now < at + 1_500; now += 250) await watch.tick(false);
+    assert.equal(reads, 0);
+    now = at + 1_500;
+    await watch.tick(false);
+    assert.equal(reads, 1);
+    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    now = at + 2_000;
+    await watch.tick(false);
+    assert.equal(reads, 2);
+    assert.equal(watch.watching, 1, 'the start ended; the clone runs');
+    for (now = at + 2_250; now < at + 6_250; now += 250) await watch.tick(false);
+    assert.equal(reads, 2, 'the clone is not looked at before its estimate');
+    now = at + 6_250;
+    await watch.tick(false);
+    assert.equal(reads, 3);
+    watch.close();
+  });
+
+  it('moves an operation\'s estimate up for a task still running at it, down as much for one ended by it', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
@@ -188,30 +225,29 @@ describe('waiting for tasks with one list per node per tick', () => {
       }
       return -1;
     };
-    // Learn: a clone seen running every tick until 6 s.
+    // Learn: a clone seen running every tick until 6 s, ended at 6.5 s: estimate 6.25 s.
     watch.watch(clone(1), 'pve', () => undefined);
     listed = [{ upid: clone(1), status: 'RUNNING' }];
     for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
     listed = [];
     now = 6_500;
     await watch.tick(false);
-    // A clone seen running at 1 s only because another task was read then, found ended at 6 s:
-    // nothing learned, the floor stays 6 s.
-    now = 10_000;
-    watch.watch(clone(2), 'pve', () => undefined);
-    watch.watch(other(2), 'pve', () => undefined);
-    listed = [{ upid: clone(2), status: 'RUNNING' }];
-    now = 10_500;
-    await watch.tick(false);
-    listed = [];
-    assert.equal(await firstRead(clone(2), 10_600), 5_400, 'read at 16 s, the floor');
+    // Still running at its first look (6.3 s), ended a tick later: 6.25 s was too early, up by 5 %.
     now = 20_000;
     watch.watch(clone(3), 'pve', () => undefined);
-    assert.equal(await firstRead(clone(3), 20_000), 6_000, 'the floor is still 6 s');
-    // That one had ended before its first look: the next is looked at a quarter sooner.
+    listed = [{ upid: clone(3), status: 'RUNNING' }];
+    assert.equal(await firstRead(clone(3), 20_000), 6_300);
+    listed = [];
+    now = 26_800;
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    // 6.5625 s now; this one had ended by then: down by 5 % of it.
     now = 30_000;
     watch.watch(clone(4), 'pve', () => undefined);
-    assert.equal(await firstRead(clone(4), 30_000), 4_500);
+    assert.equal(await firstRead(clone(4), 30_000), 6_600);
+    now = 40_000;
+    watch.watch(clone(5), 'pve', () => undefined);
+    assert.equal(await firstRead(clone(5), 40_000), 6_300, '6.234 s');
     watch.close();
   });
 });
