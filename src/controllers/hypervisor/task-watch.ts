@@ -15,6 +15,14 @@
  * type have ended: durations across guests differ more. After the first look (and for kinds not
  * seen yet) the node is read every tick.
  *
+ * Tasks of one operation that run together may end one after another rather than together: VM
+ * clones of one template queue on their storage's bandwidth, so the tenth ends ten copies after
+ * the start. When one of them is seen to end, the next one's end is expected about one learned
+ * gap later (the running estimate of the time between two such ends, `#learnGap`), and its
+ * siblings are not looked at before it, instead of every tick for the whole queue. Until two
+ * ends one after another have been seen (and when they end together) there is no gap and
+ * nothing is postponed.
+ *
  * A list that fails, or has not answered within `listDeadlineMs`, tells nothing: every waiter
  * on that node is woken to read its own task, and the node's tasks are left to their guests'
  * own (age-spaced) reads for `unlistedMs` before its list is tried again. Waiting for the list
@@ -85,6 +93,8 @@ export class TaskWatch {
   readonly #outcomes = new Map<string, TaskOutcome>();
   /** When to first look at a task of a type on a node, or of an operation on a guest (node, type and id): ms after its watch began. */
   readonly #estimate = new Map<string, number>();
+  /** When a read last found a task of an operation ended, for the gap to the next. */
+  readonly #lastEnd = new Map<string, number>();
   readonly #listDeadlineMs: number;
   readonly #unlistedMs: number;
   /** Nodes whose list failed or was too slow, until when they are not listed. */
@@ -181,6 +191,7 @@ export class TaskWatch {
       return;
     }
     const byUpid = new Map(listed.map((t) => [t.upid, t]));
+    const endedHere = new Set<string>();
     for (const [upid, w] of this.#waiters) {
       if (w.node !== node || w.since > askedAt) continue;
       const task = byUpid.get(upid);
@@ -193,8 +204,35 @@ export class TaskWatch {
       // Ended: with its outcome when listed, else (rotated out of the list) its waiter reads it.
       if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}) });
       this.#learn(w, askedAt);
+      this.#learnGap(w, askedAt);
+      endedHere.add(w.id);
       this.#wake(upid, w);
     }
+    // The next end of an operation whose task just ended is about a gap away.
+    for (const id of endedHere) {
+      const gap = this.#estimate.get(`gap:${id}`);
+      if (gap === undefined) continue;
+      for (const w of this.#waiters.values()) if (w.id === id && w.seenRunning === askedAt) w.dueAt = Math.max(w.dueAt, askedAt + gap);
+    }
+  }
+
+  /**
+   * What an ended task says about the gap between ends of its operation: when it was watched
+   * before the last such end and still running at or after it (the two ran together), it ended
+   * at least `seenRunning - lastEnd` and at most `endedBy - lastEnd` after it, learned like a
+   * duration. The next gap is counted from the read that found this end, which may come after
+   * the end itself: the next look is then late by as much, and a look that finds the task still
+   * running locates the next end within a tick again.
+   */
+  #learnGap(w: Waiter, endedBy: number): void {
+    const last = this.#lastEnd.get(w.id);
+    if (last !== undefined && w.since <= last && w.seenRunning >= last) {
+      const ranFor = w.seenRunning - last;
+      const endedWithin = endedBy - last;
+      const close = endedBy - w.seenRunning <= 2 * this.#tickMs;
+      this.#track(`gap:${w.id}`, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
+    }
+    this.#lastEnd.set(w.id, endedBy);
   }
 
   /**

@@ -250,4 +250,27 @@ describe('waiting for tasks with one list per node per tick', () => {
     assert.equal(await firstRead(clone(5), 40_000), 6_300, '6.234 s');
     watch.close();
   });
+
+  it('after two clones of one template ended one after another, looks at the rest a learned gap after each end, not every tick', async () => {
+    let now = 0;
+    let reads = 0;
+    // Five clones of template 9000 queued on one storage: they end 4 s apart.
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:qmclone:9000:root@pam:`;
+    const endsAt = (n: number) => n * 4_000;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return [1, 2, 3, 4, 5].map((n) => ({ upid: clone(n), status: endsAt(n) <= now ? 'OK' : 'RUNNING' }));
+    }, { tickMs: 500, now: () => now });
+    const wokenAt = new Map<number, number>();
+    for (const n of [1, 2, 3, 4, 5]) watch.watch(clone(n), 'pve', () => wokenAt.set(n, now));
+    for (now = 100; now <= 8_000; now += 100) await watch.tick(false);
+    assert.deepEqual([...wokenAt.keys()], [1, 2]);
+    const readsBefore = reads;
+    for (; watch.watching > 0 && now < 30_000; now += 100) await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    // Every tick from 8 s to 20 s would be 24 reads; a look at each expected end and a tick after it, 6.
+    assert.ok(reads - readsBefore <= 6, `${reads - readsBefore} reads for the last three clones`);
+    for (const n of [3, 4, 5]) assert.ok(wokenAt.get(n)! - endsAt(n) <= 500, `clone ${n} ended at ${endsAt(n)} ms, woken at ${wokenAt.get(n)} ms`);
+    watch.close();
+  });
 });
