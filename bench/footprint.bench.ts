@@ -68,7 +68,7 @@ async function sample(ms: number): Promise<{ mean: number; max: number }> {
   return { mean: values.reduce((a, b) => a + b, 0) / values.length, max: Math.max(...values) };
 }
 
-/** Where the memory is, as the controller's own /metrics reports it (prom-client's process metrics). */
+/** Where the memory is, as the controller's own /metrics reports it (its process metrics). */
 async function breakdown(): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const mib = (re: RegExp) => (Number(re.exec(text)?.[1] ?? NaN) / 1048576).toFixed(1);

@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import type { Counter } from '../../runtime/prometheus.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import { cycleStart, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';

@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import type { Counter } from '../../../runtime/prometheus.ts';
 import type { ReconcileResult } from '../../../runtime/controller.ts';
 import type { ControllerSetup } from '../../../runtime/manager.ts';
 import { RetryableError } from '../../../runtime/errors.ts';
