@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Phoenix controller image: Node 24 LTS, compiled JavaScript, production dependencies only.
+# Phoenix controller image: Node 24 LTS, bundled JavaScript, production dependencies only.
 #
 # The base is pinned by digest (node:24-bookworm-slim, Node 24.18.0), so a rebuild gets the
 # same bytes; docs/install.md says how to move the pin. The image runs as UID/GID 1000 (the
@@ -13,7 +13,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+COPY scripts/build.ts ./scripts/
+# Type-checked, then bundled (scripts/build.ts says why: 4 MiB less resident memory at idle).
+RUN npx tsc -p tsconfig.build.json --noEmit && node scripts/build.ts
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
