@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Phoenix controller image: Node 24 LTS, compiled JavaScript, production dependencies only.
+# Phoenix controller image: Node 24 LTS, bundled JavaScript, production dependencies only.
 #
 # The base is pinned by digest (node:24-bookworm-slim, Node 24.18.0), so a rebuild gets the
 # same bytes; docs/install.md says how to move the pin. The image runs as UID/GID 1000 (the
@@ -13,17 +13,22 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+COPY scripts/build.ts ./scripts/
+# Type-checked, then bundled (scripts/build.ts says why: 4 MiB less resident memory at idle).
+RUN npx tsc -p tsconfig.build.json --noEmit && node scripts/build.ts
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 # A small young generation returns memory after reconcile bursts (docs/runtime.md).
-ENV NODE_OPTIONS=--max-semi-space-size=4
+ENV NODE_OPTIONS=--max-semi-space-size=1
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 USER 1000:1000
-ENTRYPOINT ["node", "/app/bin/phoenix.js"]
+# --optimize-for-size makes V8 collect garbage before the heap grows far past what is live: with
+# 1,000 guests 105 MiB resident instead of 129, for fewer no-op reconciles a second (still above
+# the 5,000 target; docs/runtime.md). Node does not take it from NODE_OPTIONS, hence here.
+ENTRYPOINT ["node", "--optimize-for-size", "/app/bin/phoenix.js"]
 CMD ["controller"]

@@ -1,7 +1,7 @@
 // What loading a module costs the process, in resident memory: imports each argument in turn
 // (after the ones before it) and prints RSS and heap after a full GC. Not a benchmark with a
 // target (npm run bench skips it); run it as the image runs Node:
-//   bash scripts/with-node.sh node --expose-gc --max-semi-space-size=4 bench/module-rss.ts node:https prom-client winston
+//   bash scripts/with-node.sh node --expose-gc --max-semi-space-size=1 bench/module-rss.ts node:https winston ajv
 const gc = (globalThis as { gc?: () => void }).gc;
 const mib = (n: number): string => (n / 1048576).toFixed(1);
 const line = (what: string): void => {

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+// Imported rather than read relative to this file, so that a bundle (scripts/build.ts) carries it.
+import pkg from '../package.json' with { type: 'json' };
 
 export const phoenixVersion: string = pkg.version;

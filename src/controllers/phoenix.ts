@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../runtime/prometheus.ts';
 import type { ControllerDefinition } from '../runtime/manager.ts';
 import type { KubeObject } from '../runtime/resource.ts';
 import type { ExternalCallRecorder } from '../runtime/metrics.ts';

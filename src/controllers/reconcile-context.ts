@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import type { Counter } from '../runtime/prometheus.ts';
 import type { ControllerSetup } from '../runtime/manager.ts';
 import type { KubeObject, ResourceType } from '../runtime/resource.ts';
 import type { Informer } from '../runtime/informer.ts';

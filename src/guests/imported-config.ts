@@ -1,5 +1,6 @@
 import { stripMarker } from './marker.ts';
 import { maskedEnv } from './lxc-config.ts';
+import { byCodeUnits } from '../runtime/order.ts';
 
 /** Options whose value is a secret or an ownership detail, never copied into status. */
 const secretKeys = /password|cipassword|sshkeys|ssh-public-keys/i;
@@ -18,7 +19,7 @@ const notOptions = new Set(['digest', 'parent']);
  */
 export function importedConfig(config: Readonly<Record<string, unknown>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, value] of Object.entries(config).sort(([a], [b]) => byCodeUnits(a, b))) {
     if (notOptions.has(key) || value === undefined || value === null) continue;
     if (key === 'description') {
       const notes = stripMarker(String(value)).trim();

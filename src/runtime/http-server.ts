@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createServer } from './node-http.ts';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import type { Registry } from './prometheus.ts';
 
 export interface HealthChecks {
   /** The process is able to work (not wedged); false makes the kubelet restart it. */

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, registerProcessMetrics } from './prometheus.ts';
 import { apiGroupVersion } from '../api/group.ts';
 import { phoenixVersion } from '../version.ts';
 import type { QueueObserver, WorkQueue } from './work-queue.ts';
@@ -54,13 +54,6 @@ function statusFromError(error: unknown): number | 'error' {
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** client-go's workqueue buckets: 1 µs to 10 s, by tens. */
 const queueBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10];
-
-/**
- * prom-client's default process metrics, without the three gauges it names `_total`
- * (nodejs_active_{handles,requests,resources}_total), which promlint rejects: their unsuffixed
- * twins, labelled by type, carry the same numbers.
- */
-const gaugesNamedTotal = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /**
  * Every metric the runtime exports, on its own registry (so tests can run several managers in
@@ -231,10 +224,7 @@ export class RuntimeMetrics implements ExternalCallRecorder {
         for (const [name, queue] of queues) this.set({ name }, Math.max(0, ...queue.processingSeconds()));
       },
     });
-    if (options.processMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry });
-      for (const name of gaugesNamedTotal) this.registry.removeSingleMetric(name);
-    }
+    if (options.processMetrics ?? true) registerProcessMetrics(this.registry);
   }
 
   recordExternalCall(call: ExternalCall): void {

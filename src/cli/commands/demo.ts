@@ -1,13 +1,12 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { noArguments, type Command } from '../command.ts';
 import { installPhoenixCrds, eventually } from '../../devcluster/crds.ts';
 import { freePort } from '../../devcluster/ports.ts';
-import { localKubeconfig, workDir } from '../../devcluster/paths.ts';
+import { localKubeconfig, packageRoot, workDir } from '../../devcluster/paths.ts';
 import { rememberProcess } from '../../devcluster/processes.ts';
 import { ed25519KeyPair } from '../../clients/ssh/key-pair.ts';
 import { apiGroup, apiVersion } from '../../api/group.ts';
@@ -21,7 +20,7 @@ stack examples with kubectl and shows them converging, provisioning inside a con
 SSH to the simulated node, with a key pair made for the demo) and a VM (through the guest
 agent). \`phoenix cluster down\` stops everything.`;
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = packageRoot;
 const phoenix = join(root, 'bin/phoenix.js');
 /**
  * The legacy golden chain as provisioned containers (base, the NVIDIA userspace driver, vLLM),

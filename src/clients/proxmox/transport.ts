@@ -143,9 +143,14 @@ export class ProxmoxTransport implements ApiRequestable {
           timeout: this.#options.timeoutMs ?? 30_000,
         },
         (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
+          let chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            // Not kept by the listeners of a response that a kept-alive socket still refers to.
+            chunks = [];
+            resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', body });
+          });
           res.on('error', (err) => reject(this.#noResponse(method, url.pathname, err)));
         },
       );

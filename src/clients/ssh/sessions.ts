@@ -7,7 +7,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { fingerprint, verifyHostKey, type HostKeyPins, type HostKeyVerdict } from './host-keys.ts';
 
 export interface SshTarget {
@@ -150,9 +150,17 @@ export class SshSessions {
   }
 }
 
-function connect(target: SshTarget, onClose: () => void): Promise<Client> {
+/**
+ * ssh2, loaded on the first connection: a controller that never uses SSH does not carry it.
+ * Loading it costs about 10 MiB of resident memory (its poly1305 WebAssembly module alone
+ * reserves 16 MiB of external memory), a seventh of the controller's idle budget (issue 11).
+ */
+let ssh2: Promise<typeof import('ssh2')> | undefined;
+
+async function connect(target: SshTarget, onClose: () => void): Promise<Client> {
+  const { Client } = await (ssh2 ??= import('ssh2').then((m) => m.default as typeof import('ssh2')));
   return new Promise((resolve, reject) => {
-    const client = new ssh2.Client();
+    const client = new Client();
     let refused: HostKeyError | undefined;
     let ready = false;
     client.on('ready', () => {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../../runtime/prometheus.ts';
 
 type Labels = 'kind' | 'namespace' | 'name' | 'check';
 

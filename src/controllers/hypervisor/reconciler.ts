@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import type { Counter } from '../../runtime/prometheus.ts';
 import type { Reconciler } from '../../runtime/controller.ts';
 import { cycleStart, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ControllerDefinition, ControllerSetup } from '../../runtime/manager.ts';
@@ -12,6 +12,7 @@ import type { Connection, ConnectionRegistry } from './connections.ts';
 import { HostConfigRun, type ConnectionFacts } from './host/host-config.ts';
 import type { SpecValidator } from '../../api/validation.ts';
 import type { PortainerConnections } from '../stacks/portainer-connections.ts';
+import { byCodeUnits } from '../../runtime/order.ts';
 
 /** How often a Ready hypervisor is checked again (node membership, version). */
 export const hypervisorCheckPeriodMs = 5 * 60_000;
@@ -85,7 +86,7 @@ export function hypervisorController(connections: ConnectionRegistry, options: H
             ...(n.maxcpu !== undefined ? { maxCpu: n.maxcpu } : {}),
             ...(n.maxmem !== undefined ? { memoryTotal: n.maxmem } : {}),
           }))
-          .sort((a, b) => a.name.localeCompare(b.name));
+          .sort((a, b) => byCodeUnits(a.name, b.name));
         const offline = nodeStatus.filter((n) => n.status !== 'online').map((n) => n.name);
         // Portainer trouble is reported, not fatal: guests do not need Portainer.
         const portainer = options.portainer ? await options.portainer.describe(hv, secretCache, setup.redactor) : { note: '' };

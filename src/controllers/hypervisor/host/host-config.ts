@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import type { Counter } from '../../../runtime/prometheus.ts';
 import type { ReconcileResult } from '../../../runtime/controller.ts';
 import type { ControllerSetup } from '../../../runtime/manager.ts';
 import { RetryableError } from '../../../runtime/errors.ts';
@@ -19,6 +19,7 @@ import type { PasswordSource } from '../../../hosts/users.ts';
 import type { SpecProblem } from '../../../hosts/plan.ts';
 import { ReconcileContext } from '../../reconcile-context.ts';
 import type { SpecValidator } from '../../../api/validation.ts';
+import { byCodeUnits } from '../../../runtime/order.ts';
 
 /** The schema check and the host checks both parse the firewall rules: each problem once. */
 function unique(problems: readonly SpecProblem[]): SpecProblem[] {
@@ -316,11 +317,11 @@ export class HostConfigRun extends ReconcileContext<PhoenixHypervisor> {
 
 /** The record as status holds it; an emptied list stays `[]` (status is a merge patch). */
 function stagedList(staged: StagedNetwork): { node: string; interfaces: string[] }[] {
-  return Object.entries(staged).map(([node, interfaces]) => ({ node, interfaces: [...interfaces] })).sort((a, b) => a.node.localeCompare(b.node));
+  return Object.entries(staged).map(([node, interfaces]) => ({ node, interfaces: [...interfaces] })).sort((a, b) => byCodeUnits(a.node, b.node));
 }
 
 function withPassword(records: readonly PasswordRecord[] = [], record: PasswordRecord): PasswordRecord[] {
-  return [...records.filter((r) => r.userid !== record.userid), record].sort((a, b) => a.userid.localeCompare(b.userid));
+  return [...records.filter((r) => r.userid !== record.userid), record].sort((a, b) => byCodeUnits(a.userid, b.userid));
 }
 
 /** Differences as status records; one already recorded keeps its time, so re-observing writes nothing. */
