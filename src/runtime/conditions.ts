@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { secondsTime } from './kube-time.ts';
 
 /**
@@ -160,7 +161,13 @@ export function holdsObservation(current: StandardStatus | undefined, generation
  */
 function troubleCondition(conditions: Condition[], change: PhaseChange, stamp: { observedGeneration?: number }, now: Date): Condition[] {
   const update = syncedCondition('trouble', change.reason, change.message, stamp);
-  if (troubleStart(conditions) !== undefined || findCondition(conditions, Synced)?.status !== 'False') return setCondition(conditions, update, now);
+  const kept = setCondition(conditions, update, now);
+  const synced = findCondition(conditions, Synced);
+  // Synced already says this very trouble (it outlasted the grace period, or began before
+  // anything was observed, so Ready names it too): it began then, and rewriting its time at
+  // every recheck would be a status write per waiting object per recheck.
+  if (synced !== undefined && isDeepStrictEqual(findCondition(kept, Synced), synced)) return kept;
+  if (troubleStart(conditions) !== undefined || synced?.status !== 'False') return kept;
   const began: Condition = { ...update, lastTransitionTime: formatConditionTime(now) };
   return conditions.map((c) => (c.type === Synced ? began : c));
 }

@@ -125,6 +125,19 @@ describe('runtime: conditions', () => {
       assert.deepEqual(statuses(lasting), { Ready: 'False/WaitingForHypervisor', Reconciling: 'True/WaitingForHypervisor', Stalled: 'False/WaitingForHypervisor', Synced: 'False/WaitingForHypervisor' });
     });
 
+    it('writes nothing new while the same trouble lasts: for an object that never got further, and after the grace period', () => {
+      const waiting = nextStatus(undefined, 1, { phase: 'trouble', reason: 'WaitingForHypervisor', message: 'PhoenixHypervisor nowhere does not exist' }, {}, at(0), [], grace);
+      for (const seconds of [30, 60, 600]) {
+        assert.deepEqual(nextStatus(waiting, 1, { phase: 'trouble', reason: 'WaitingForHypervisor', message: 'PhoenixHypervisor nowhere does not exist' }, {}, at(seconds), [], grace), waiting, `rewritten at ${seconds} s`);
+      }
+      const troubled = nextStatus(converged, 4, { phase: 'trouble', reason: 'Unreachable', message: 'down' }, {}, at(10), [], grace);
+      const lasting = nextStatus(troubled, 4, { phase: 'trouble', reason: 'Unreachable', message: 'down' }, {}, at(131), [], grace);
+      assert.deepEqual(nextStatus(lasting, 4, { phase: 'trouble', reason: 'Unreachable', message: 'down' }, {}, at(161), [], grace), lasting);
+      // Other trouble after it is new trouble: it begins when it comes.
+      const other = nextStatus(waiting, 1, { phase: 'trouble', reason: 'ReconcileError', message: '500' }, {}, at(90), [], grace);
+      assert.equal(findCondition(other.conditions, 'Synced')?.reason, 'ReconcileError');
+    });
+
     it('counts as reconciling when nothing was observed at the object\'s generation', () => {
       assert.equal(findCondition(nextStatus(undefined, 1, { phase: 'trouble', reason: 'ReconcileError', message: 'x' }, {}, at(1), [], grace).conditions, 'Ready')?.reason, 'ReconcileError');
       // A spec change makes the last observation stale: nothing to hold.
