@@ -180,10 +180,13 @@ async function ensureSourceVolume<O extends GuestObject>(ctx: GuestContext<O>, c
   }
   if (content.some((c) => c.volid === source.volume)) return undefined;
   if (!source.fetch) throw new TerminalError('SourceNotFound', `${source.volume} does not exist on node ${api.node}`, { recheckAfterMs: ctx.nextCycle() });
-  const running = await transferRunning(ctx, connection, api.node, 'ociReference' in source.fetch ? 'ociregistrypull' : 'download', source.volume);
+  const transfer = 'ociReference' in source.fetch
+    ? { taskType: 'ociregistrypull', operation: 'oci-pull', reason: 'PullingImage' } as const
+    : { taskType: 'download', operation: 'download', reason: 'Downloading' } as const;
+  const running = await transferRunning(ctx, connection, api.node, transfer.taskType, source.volume);
   if (running !== undefined) {
     await ctx.setup.events.normal(ctx.current, 'Downloading', 'Download', `following the transfer of ${source.volume} already running (${running})`);
-    return ctx.trackTask(api, running, 'ociReference' in source.fetch ? 'oci-pull' : 'download', `waiting for the transfer of ${source.volume} already running`, { reason: 'ociReference' in source.fetch ? 'PullingImage' : 'Downloading', pollAfterMs: 1_000 });
+    return ctx.trackTask(api, running, transfer.operation, `waiting for the transfer of ${source.volume} already running`, { reason: transfer.reason, pollAfterMs: 1_000 });
   }
   if ('ociReference' in source.fetch) return pullOciImage(ctx, connection, api, source.storage, source.fetch.ociReference, source.volume);
   const upid = 'appliance' in source.fetch
