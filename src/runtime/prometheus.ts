@@ -96,19 +96,35 @@ function args<L extends string>(a?: Labels<L> | number, b?: number): [Labels<L>,
   return typeof a === 'number' ? [{}, a] : [a ?? {}, b];
 }
 
-export class Counter<L extends string = string> extends Metric<L, Value> {
-  readonly type = 'counter';
-  readonly #collect: ((this: Counter<L>) => void) | undefined;
+/** A metric with one number per series, which a `collect` hook may refresh at each scrape. */
+abstract class ValueMetric<L extends string, Self> extends Metric<L, Value> {
+  readonly #collect: ((this: Self) => void) | undefined;
 
-  constructor(config: Config<L> & { collect?: (this: Counter<L>) => void }) {
+  constructor(config: Config<L> & { collect?: (this: Self) => void }) {
     super(config);
     this.#collect = config.collect;
-    // Without labels the one series exists from the start, at 0.
-    if (this.labelNames.length === 0) this.inc(0);
+  }
+
+  protected get hasCollect(): boolean {
+    return this.#collect !== undefined;
   }
 
   override collect(): void {
-    this.#collect?.call(this);
+    this.#collect?.call(this as unknown as Self);
+  }
+
+  protected samples(): string[] {
+    return [...this.series].map(([key, { value }]) => `${this.name}${key} ${formatValue(value)}`);
+  }
+}
+
+export class Counter<L extends string = string> extends ValueMetric<L, Counter<L>> {
+  readonly type = 'counter';
+
+  constructor(config: Config<L> & { collect?: (this: Counter<L>) => void }) {
+    super(config);
+    // Without labels the one series exists from the start, at 0.
+    if (this.labelNames.length === 0) this.inc(0);
   }
 
   inc(labels?: Labels<L> | number, by?: number): void {
@@ -121,20 +137,14 @@ export class Counter<L extends string = string> extends Metric<L, Value> {
   get(labels: Labels<L> = {}): number {
     return this.series.get(this.key(labels))?.value ?? 0;
   }
-
-  protected samples(): string[] {
-    return [...this.series].map(([key, { value }]) => `${this.name}${key} ${formatValue(value)}`);
-  }
 }
 
-export class Gauge<L extends string = string> extends Metric<L, Value> {
+export class Gauge<L extends string = string> extends ValueMetric<L, Gauge<L>> {
   readonly type = 'gauge';
-  readonly #collect: ((this: Gauge<L>) => void) | undefined;
 
   constructor(config: Config<L> & { collect?: (this: Gauge<L>) => void }) {
     super(config);
-    this.#collect = config.collect;
-    if (this.labelNames.length === 0 && !this.#collect) this.set(0);
+    if (this.labelNames.length === 0 && !this.hasCollect) this.set(0);
   }
 
   set(labels: Labels<L> | number, value?: number): void {
@@ -154,14 +164,6 @@ export class Gauge<L extends string = string> extends Metric<L, Value> {
 
   get(labels: Labels<L> = {}): number | undefined {
     return this.series.get(this.key(labels))?.value;
-  }
-
-  override collect(): void {
-    this.#collect?.call(this);
-  }
-
-  protected samples(): string[] {
-    return [...this.series].map(([key, { value }]) => `${this.name}${key} ${formatValue(value)}`);
   }
 }
 
