@@ -14,6 +14,7 @@ import { secretText } from '../secrets.ts';
 import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
 import { freshSince, minObservePeriodMs } from '../observe-cycle.ts';
 import type { ConnectionRegistry, Connection } from '../hypervisor/connections.ts';
+import { canonicalJson } from '../../runtime/canonical-json.ts';
 import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
 import { createLocks, type CapacityKey } from './create-locks.ts';
@@ -69,6 +70,13 @@ export type ReconcileSignals = Pick<import('../../runtime/controller.ts').Reconc
 export const stallAfterAttempts = 5;
 
 const createOperations = new Set(['create', 'clone']);
+/**
+ * Tasks whose end only their own guest waits for: the task watch may look at them a little after
+ * most of their family's have ended (see TaskWatch). A create or clone holds a create slot (and a
+ * clone its source) that queued creates wait for; a snapshot or a template conversion makes what
+ * other guests clone.
+ */
+const ownOnlyOperations = new Set(['start', 'stop', 'shutdown', 'reboot', 'configure', 'resize']);
 
 /**
  * One reconcile of one guest: the latest copy of the object (as status writes return it) and
@@ -159,6 +167,15 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     this.shared.beforeStart.delete(this.key);
     if (!seen || this.ownPowerState() !== 'running' || this.status.lastTask?.operation !== 'start') return undefined;
     return seen.generation === this.current.metadata.generation && seen.vmid === vmid && seen.node === node ? seen.config : undefined;
+  }
+
+  /**
+   * What the guest was made from, with its size: guests of one family take about as long to
+   * start or stop. Key order is canonical so that equal sources name one family.
+   */
+  family(): string {
+    const spec = this.spec as { source?: unknown; cores?: unknown; memory?: unknown };
+    return canonicalJson({ type: this.adapter.type, source: spec.source, cores: spec.cores, memory: spec.memory });
   }
 
   /**
@@ -413,7 +430,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const watched = connection.tasks.watch(upid, node, () => {
       capacity?.release(key);
       this.setup.enqueue(ref);
-    });
+    }, { name: this.family(), othersWait: !ownOnlyOperations.has(operation) });
     if (watched) return { requeueAfter: taskWakeGuardMs };
     return { requeueAfter: startTime === undefined ? pollAfterMs ?? 500 : taskPollDelayMs(startTime, Date.now()) };
   }

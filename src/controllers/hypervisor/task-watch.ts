@@ -10,10 +10,16 @@
  * When a read is due: the same operation on the same guest (node, type, id: the clones of one
  * template) takes about as long each time, so such a task is first looked at when about half of
  * them have ended (a running estimate, see `#learn`), and a clone that takes a minute costs a
- * read or two near its end instead of one every tick. A task only its type on the node says
- * anything about (the first start of each guest) is first looked at when about a third of that
- * type have ended: durations across guests differ more. After the first look (and for kinds not
- * seen yet) the node is read every tick.
+ * read or two near its end instead of one every tick. The first start of each guest is an
+ * operation seen once, and so is the create of each guest from an OS template (its UPID names
+ * the new guest). Guests of one family (made from the same source with the same size: the clones
+ * of one template, the containers from one archive) take about as long for the same operation: a
+ * task of a family is first looked at when half of the family's have ended, and a task only its
+ * own guest waits for (a start: a create holds a create slot, a clone its source, and every create
+ * queued behind them) when nine in ten have. A look a little after such an end delays only its
+ * own guest, by a share of the family's spread, and saves the reads of looking early. A task only its type on the node says anything about is first looked at when
+ * about a third of that type have ended: durations across guests differ more. After the first
+ * look (and for kinds not seen yet) the node is read every tick.
  *
  * Tasks of one operation that run together may end one after another rather than together: VM
  * clones of one template queue on their storage's bandwidth, so the tenth ends ten copies after
@@ -48,6 +54,13 @@ export interface TaskOutcome {
   readonly endtime?: number;
 }
 
+/** What a task's guest was made from, for how long its tasks take (see `TaskWatch.watch`). */
+export interface TaskFamily {
+  readonly name: string;
+  /** Whether more than the guest itself waits for the task's end: creates queued behind a create slot or a clone's source. */
+  readonly othersWait: boolean;
+}
+
 /** Reads a node's tasks started at or after `since` (Unix seconds), running and ended. */
 export type ListTasks = (node: string, since: number | undefined) => Promise<readonly ListedTask[]>;
 
@@ -56,6 +69,10 @@ interface Waiter {
   /** What kind of task it is (node and type) and which operation (node, type and id), for how long such tasks take. */
   readonly kind: string;
   readonly id: string;
+  /** The same type on a guest of the same family (node, type and the family the caller named), if it named one. */
+  readonly family: string | undefined;
+  /** The share of its family's tasks to have ended by the first look (see `endedByFirstLook`). */
+  readonly familyShare: number;
   /** The task's start on Proxmox's clock (Unix seconds, from the UPID), for the list's `since`. */
   readonly starttime: number | undefined;
   /** A list asked for before this cannot tell whether the task ended: it may predate it. */
@@ -80,7 +97,7 @@ export const defaultUnlistedMs = 30_000;
  * both the reads per task (about two) and the wait (a few percent of the duration) small; a
  * type on a node mixes guests of different sizes, so its first look comes earlier.
  */
-const endedByFirstLook = { operation: 1 / 2, type: 1 / 3 } as const;
+const endedByFirstLook = { operation: 1 / 2, family: 1 / 2, ownFamily: 9 / 10, type: 1 / 3 } as const;
 /** How far one task moves the estimate, as a share of it. */
 const estimateStep = 0.1;
 
@@ -116,8 +133,10 @@ export class TaskWatch {
    * Calls `wake` once, when the task is seen to have ended; a second call for a UPID replaces
    * its wake. False when nothing will be called: the watch is closed, or the task's node is not
    * listed for now (its list failed or was too slow), and the caller reads the task itself.
+   * `family` names what the task's guest was made from (guests of one family take about as long
+   * for the same operation), and whether anything but the guest itself waits for the task's end.
    */
-  watch(upid: string, node: string, wake: () => void): boolean {
+  watch(upid: string, node: string, wake: () => void, family?: TaskFamily): boolean {
     if (this.#closed) return false;
     const existing = this.#waiters.get(upid);
     if (existing) {
@@ -129,9 +148,11 @@ export class TaskWatch {
     if ((this.#unlisted.get(parsed?.node ?? node) ?? -Infinity) > now) return false;
     const kind = `${parsed?.node ?? node}:${parsed?.type ?? ''}`;
     const id = `${kind}:${parsed?.id ?? ''}`;
-    // The same operation on the same guest (clones of one template) first, else its type on the node.
-    const firstLook = this.#estimate.get(id) ?? this.#estimate.get(kind) ?? 0;
-    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
+    const familyKey = family === undefined ? undefined : `${kind}:family:${family.name}`;
+    // The same operation on the same guest (clones of one template) first, then on guests of the
+    // same family, else its type on the node.
+    const firstLook = this.#estimate.get(id) ?? (familyKey === undefined ? undefined : this.#estimate.get(familyKey)) ?? this.#estimate.get(kind) ?? 0;
+    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
     this.#schedule();
     return true;
   }
@@ -239,7 +260,7 @@ export class TaskWatch {
    * What an ended task says about how long such tasks take. It ran at least until the last list
    * that showed it running (`ranFor`) and at most until the list that found it ended. Each
    * estimate is a running quantile: the first task whose two lists came within two ticks sets
-   * it (its type's to the lower bound, its operation's to the middle); afterwards a task seen
+   * it (its type's to the lower bound, its operation's and family's to the middle); afterwards a task seen
    * running past the estimate raises it, one that had ended by it lowers it, in the
    * proportion that leaves the intended share ended by the first look. A long gap between
    * looks, around the estimate, says nothing.
@@ -250,6 +271,7 @@ export class TaskWatch {
     const close = ranFor > 0 && endedBy - w.seenRunning <= 2 * this.#tickMs;
     this.#track(w.kind, endedByFirstLook.type, close ? ranFor : undefined, ranFor, endedWithin);
     this.#track(w.id, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
+    if (w.family !== undefined) this.#track(w.family, w.familyShare, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
   }
 
   #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number): void {

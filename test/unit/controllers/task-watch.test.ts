@@ -208,6 +208,89 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
+  it('looks at the start of a guest of a known family when most of the family\'s starts have ended; other starts by their type', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now });
+    const firstRead = async (upid: string, from: number): Promise<number> => {
+      for (now = from; watch.watches(upid) && now < from + 20_000; now += 50) {
+        const before = reads;
+        await watch.tick(false);
+        if (reads > before) return now - from;
+      }
+      return -1;
+    };
+    // Learn: a start of family A seen running every tick until 1.5 s, ended by 2 s. Its type's
+    // estimate is the lower bound, 1.5 s; its family's the middle, 1.75 s.
+    watch.watch(start(101), 'pve', () => undefined, { name: 'A', othersWait: false });
+    listed = [{ upid: start(101), status: 'RUNNING' }];
+    for (now = 500; now <= 1_500; now += 500) await watch.tick(false);
+    listed = [];
+    now = 2_000;
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    // Another of family A: first looked at 1.75 s, not 1.5 s. Still running there: the family's
+    // estimate goes up by nine tenths of a tenth (157.5 ms, to 1.9075 s), the type's by a third
+    // of a tenth (50 ms, to 1.55 s).
+    now = 10_000;
+    watch.watch(start(102), 'pve', () => undefined, { name: 'A', othersWait: false });
+    listed = [{ upid: start(102), status: 'RUNNING' }];
+    assert.equal(await firstRead(start(102), 10_000), 1_750);
+    listed = [];
+    now += 500;
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    // A guest of another family, and one with none: their type's estimate.
+    now = 20_000;
+    watch.watch(start(103), 'pve', () => undefined, { name: 'B', othersWait: false });
+    assert.equal(await firstRead(start(103), 20_000), 1_550);
+    // That one had ended by its first look: the type's estimate went down by two thirds of a
+    // tenth, to 1.4467 s; the family's did not move.
+    now = 30_000;
+    watch.watch(start(104), 'pve', () => undefined);
+    assert.equal(await firstRead(start(104), 30_000), 1_450);
+    now = 40_000;
+    watch.watch(start(105), 'pve', () => undefined, { name: 'A', othersWait: false });
+    assert.equal(await firstRead(start(105), 40_000), 1_950, 'the first tick step at or after 1.9075 s');
+    watch.close();
+  });
+
+  it('looks at the create of a guest of a known family, which others wait for, when half of the family\'s creates have ended', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    // A create's UPID names the new guest: no two are the same operation.
+    const create = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzcreate:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now });
+    const family = { name: 'debian-12 archive, 1 GiB', othersWait: true };
+    // Learn: seen running every tick until 8 s, ended by 8.5 s: the family's estimate is the
+    // middle, 8.25 s; the type's the lower bound, 8 s.
+    watch.watch(create(101), 'pve', () => undefined, family);
+    listed = [{ upid: create(101), status: 'RUNNING' }];
+    for (now = 500; now <= 8_000; now += 500) await watch.tick(false);
+    listed = [];
+    now = 8_500;
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    now = 10_000;
+    reads = 0;
+    watch.watch(create(102), 'pve', () => undefined, family);
+    for (; now < 10_000 + 8_250; now += 50) await watch.tick(false);
+    assert.equal(reads, 0, 'not looked at before the family\'s estimate');
+    await watch.tick(false);
+    assert.equal(reads, 1);
+    assert.equal(watch.watching, 0);
+    watch.close();
+  });
+
   it('moves an operation\'s estimate up for a task still running at it, down as much for one ended by it', async () => {
     let now = 0;
     let listed: ListedTask[] = [];
