@@ -87,3 +87,39 @@ describe('waking guests whose task ended (real API server + simulator)', functio
     }
   });
 });
+
+// Its own controller and simulator: the task it holds for 35 s teaches a watch that creates take
+// that long, and a list that answered late leaves a node to its guests' own reads for 30 s.
+describe('following a task longer than the guard timer (real API server + simulator)', function () {
+  this.timeout(120_000);
+  let env: PhoenixEnv;
+
+  before(async function () {
+    this.timeout(30 * 60_000);
+    env = await startPhoenix({ name: 'e2e-task-guard', sim: { speed } });
+  });
+
+  after(async () => env?.stop());
+
+  const finished = (upid: string) => env.sim.admin.tasks().find((t) => t.upid === upid)?.status === 'stopped';
+
+  it('costs a guest waiting on a task longer than its guard timer no reads of its own while the watch lists the node', async () => {
+    env.sim.admin.setSpeed(frozen);
+    await apply(env, 'PhoenixLXC', 'outlasts-guard', { source: { osTemplate: { volume: template } }, rootDisk: { storage: 'local-lvm', size: '4G' }, memory: '256M' });
+    const upid = (await waitCondition(env, 'phoenixlxcs', 'outlasts-guard', (o) => o.status?.task?.operation === 'create', 'create recorded')).status.task.upid as string;
+    env.sim.admin.resetCounters();
+    // An observation window, not a synchronisation: the guard fires 30 s after the task was
+    // handed to the watch; a guest it woke used to read its task itself, every 30 s for as long
+    // as the task ran (queued VM clones run for minutes).
+    await new Promise((resolve) => setTimeout(resolve, guardMs + 5_000));
+    const counters = env.sim.admin.counters().byEndpoint;
+    assert.ok(!finished(upid));
+    assert.ok((counters['GET /nodes/{node}/tasks'] ?? 0) > 0, 'the watch lists the node meanwhile');
+    assert.equal(counters['GET /nodes/{node}/tasks/{upid}/status'] ?? 0, 0, 'the guest read its own task although the watch was looking at it');
+    env.sim.admin.advance(10 * 60_000);
+    env.sim.admin.setSpeed(speed);
+    const ended = Date.now();
+    await waitReady(env, 'phoenixlxcs', 'outlasts-guard', guardMs);
+    assert.ok(Date.now() - ended < promptMs, 'the watch woke the guest when the task ended');
+  });
+});

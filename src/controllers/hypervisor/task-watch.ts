@@ -168,6 +168,17 @@ export class TaskWatch {
     return w === undefined ? undefined : this.#now() - w.since;
   }
 
+  /**
+   * How long since a list last showed this task running (since it was watched, if none has yet);
+   * undefined when no wake-up is pending. Small while the watch follows the task closely (every
+   * tick, or a learned gap, near its end); as long as the wait itself while its first look is
+   * still ahead.
+   */
+  unseenForMs(upid: string): number | undefined {
+    const w = this.#waiters.get(upid);
+    return w === undefined ? undefined : this.#now() - w.seenRunning;
+  }
+
   /** The outcome a list showed for this ended task, handed over once. */
   takeOutcome(upid: string): TaskOutcome | undefined {
     const outcome = this.#outcomes.get(upid);

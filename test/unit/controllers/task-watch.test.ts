@@ -291,6 +291,22 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
+  it('says how long since a list last showed a task running, counted from the watch\'s start until one has', async () => {
+    let now = 0;
+    const running = `UPID:pve:000090AB:00000000:6955B900:qmclone:9000:root@pam:`;
+    const watch = new TaskWatch(async () => [{ upid: running, status: 'RUNNING' }], { tickMs: 500, now: () => now });
+    assert.equal(watch.unseenForMs(running), undefined);
+    watch.watch(running, 'pve', () => undefined);
+    now = 400;
+    assert.equal(watch.unseenForMs(running), 400, 'no list yet: as long as the wait');
+    now = 500;
+    await watch.tick(false);
+    now = 700;
+    assert.equal(watch.unseenForMs(running), 200);
+    watch.close();
+    assert.equal(watch.unseenForMs(running), undefined);
+  });
+
   it('moves an operation\'s estimate up for a task still running at it, down as much for one ended by it', async () => {
     let now = 0;
     let listed: ListedTask[] = [];
