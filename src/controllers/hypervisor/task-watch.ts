@@ -19,7 +19,8 @@
  * queued behind them) when nine in ten have. A look a little after such an end delays only its
  * own guest, by a share of the family's spread, and saves the reads of looking early. A task only its type on the node says anything about is first looked at when
  * about a third of that type have ended: durations across guests differ more. After the first
- * look (and for kinds not seen yet) the node is read every tick.
+ * look (and for kinds not seen yet) the node is read every tick, except that a task of a kind not seen to end yet is
+ * looked at less often as it ages (`defaultUnknownSpacing`).
  *
  * Tasks of one operation that run together may end one after another rather than together: VM
  * clones of one template queue on their storage's bandwidth, so the tenth ends ten copies after
@@ -98,6 +99,13 @@ export const defaultUnlistedMs = 30_000;
  * type on a node mixes guests of different sizes, so its first look comes earlier.
  */
 const endedByFirstLook = { operation: 1 / 2, family: 1 / 2, ownFamily: 9 / 10, type: 1 / 3 } as const;
+/**
+ * A task of a kind never seen to end on its node (the first clone of a run, a first download) is
+ * looked at every tick while young, then at a quarter of its age: it is seen to end at most a
+ * quarter of its duration late, once per kind, and a first task of ten minutes costs about thirty
+ * reads rather than twelve hundred. Its end then gives the estimate that places the next look.
+ */
+export const defaultUnknownSpacing = 1 / 4;
 /** How far one task moves the estimate, as a share of it. */
 const estimateStep = 0.1;
 
@@ -114,6 +122,7 @@ export class TaskWatch {
   readonly #lastEnd = new Map<string, number>();
   readonly #listDeadlineMs: number;
   readonly #unlistedMs: number;
+  readonly #unknownSpacing: number;
   /** Nodes whose list failed or was too slow, until when they are not listed. */
   readonly #unlisted = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -121,12 +130,13 @@ export class TaskWatch {
   #ticking = false;
   #closed = false;
 
-  constructor(list: ListTasks, options: { tickMs?: number; now?: () => number; listDeadlineMs?: number; unlistedMs?: number } = {}) {
+  constructor(list: ListTasks, options: { tickMs?: number; now?: () => number; listDeadlineMs?: number; unlistedMs?: number; unknownSpacing?: number } = {}) {
     this.#list = list;
     this.#tickMs = options.tickMs ?? 500;
     this.#now = options.now ?? Date.now;
     this.#listDeadlineMs = options.listDeadlineMs ?? defaultListDeadlineMs;
     this.#unlistedMs = options.unlistedMs ?? defaultUnlistedMs;
+    this.#unknownSpacing = options.unknownSpacing ?? defaultUnknownSpacing;
   }
 
   /**
@@ -230,7 +240,7 @@ export class TaskWatch {
       if (task && (task.status === undefined || task.status === 'RUNNING')) {
         w.seenRunning = askedAt;
         // A read another waiter was due for does not bring this one's forward.
-        w.dueAt = Math.max(w.dueAt, askedAt + this.#tickMs);
+        w.dueAt = Math.max(w.dueAt, askedAt + this.#spacing(w, askedAt));
         continue;
       }
       // Ended: with its outcome when listed, else (rotated out of the list) its waiter reads it.
@@ -279,10 +289,21 @@ export class TaskWatch {
   #learn(w: Waiter, endedBy: number): void {
     const ranFor = w.seenRunning - w.since;
     const endedWithin = endedBy - w.since;
-    const close = ranFor > 0 && endedBy - w.seenRunning <= 2 * this.#tickMs;
+    // Two lists within two ticks, or within the spacing of a task of a kind not seen before.
+    const close = ranFor > 0 && endedBy - w.seenRunning <= Math.max(2 * this.#tickMs, this.#tickMs + ranFor * this.#unknownSpacing);
     this.#track(w.kind, endedByFirstLook.type, close ? ranFor : undefined, ranFor, endedWithin);
     this.#track(w.id, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
     if (w.family !== undefined) this.#track(w.family, w.familyShare, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
+  }
+
+  /**
+   * How soon after a list that showed it running a task is looked at again: every tick once
+   * anything is known about how long such tasks take; a quarter of its age so far while nothing
+   * is (see the class comment).
+   */
+  #spacing(w: Waiter, askedAt: number): number {
+    const known = this.#estimate.has(w.id) || (w.family !== undefined && this.#estimate.has(w.family)) || this.#estimate.has(w.kind);
+    return known ? this.#tickMs : Math.max(this.#tickMs, (askedAt - w.since) * this.#unknownSpacing);
   }
 
   #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number): void {

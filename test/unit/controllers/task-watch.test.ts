@@ -3,6 +3,8 @@ import { TaskWatch, type ListedTask } from '../../../src/controllers/hypervisor/
 
 const upid = (node: string, n: number) => `UPID:${node}:0000${n}0AB:00000000:6955B900:qmclone:${n}:root@pam:`;
 
+// Most cases below teach the watch a duration by reading every tick (`unknownSpacing: 0`); the
+// spacing of looks at a task of a kind not seen before has a case of its own.
 describe('waiting for tasks with one list per node per tick', () => {
   it('reads each node once per tick whatever the number of waiters, and wakes exactly those whose task ended', async () => {
     const active = new Map<string, ListedTask[]>([['pve', [1, 2, 3].map((n) => ({ upid: upid('pve', n) }))], ['pve2', [{ upid: upid('pve2', 4) }]]]);
@@ -135,7 +137,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     const watch = new TaskWatch(async () => {
       reads++;
       return running ? [{ upid: clone(1), status: 'RUNNING' }, { upid: clone(2), status: 'RUNNING' }] : [];
-    }, { tickMs: 500, now: () => now });
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
     watch.watch(clone(1), 'pve', () => undefined);
     // Unknown kind: read every tick; it is seen running until 6 s, ended at 6.5 s: it took about 6.25 s.
     for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
@@ -172,7 +174,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
-    }, { tickMs: 500, now: () => now });
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
     // Learn: a clone seen running until 6 s, a start of guest 101 until 1.5 s.
     watch.watch(clone(1), 'pve', () => undefined);
     watch.watch(start(101), 'pve', () => undefined);
@@ -216,7 +218,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
-    }, { tickMs: 500, now: () => now });
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
     const firstRead = async (upid: string, from: number): Promise<number> => {
       for (now = from; watch.watches(upid) && now < from + 20_000; now += 50) {
         const before = reads;
@@ -269,7 +271,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
-    }, { tickMs: 500, now: () => now });
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
     const family = { name: 'debian-12 archive, 1 GiB', othersWait: true };
     // Learn: seen running every tick until 8 s, ended by 8.5 s: the family's estimate is the
     // middle, 8.25 s; the type's the lower bound, 8 s.
@@ -307,6 +309,34 @@ describe('waiting for tasks with one list per node per tick', () => {
     assert.equal(watch.unseenForMs(running), undefined);
   });
 
+  it('looks at a task of a kind not seen to end before every tick while young, then at a quarter of its age, and learns from that end', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    const readsAt: number[] = [];
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      readsAt.push(now);
+      return listed;
+    }, { tickMs: 500, now: () => now });
+    watch.watch(clone(1), 'pve', () => undefined);
+    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    // The clone ends at 7 s; the watch is given every chance to read (every 25 ms).
+    for (now = 0; now <= 8_000 && watch.watches(clone(1)); now += 25) {
+      if (now >= 7_000) listed = [];
+      await watch.tick(false);
+    }
+    // Every tick until 2 s, then a quarter of the age at the last look after it (on the test's 25 ms steps).
+    assert.deepEqual(readsAt, [500, 1_000, 1_500, 2_000, 2_500, 3_125, 3_925, 4_925, 6_175, 7_725]);
+    // Its end is known within a quarter of its age: the next clone of the template is first looked at the middle, 6.95 s.
+    readsAt.length = 0;
+    const at = (now = 20_000);
+    watch.watch(clone(2), 'pve', () => undefined);
+    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    for (; now <= at + 8_000 && readsAt.length < 3; now += 25) await watch.tick(false);
+    assert.deepEqual(readsAt.map((t) => t - at), [6_950, 7_450, 7_950], 'then every tick: the kind is known');
+    watch.close();
+  });
+
   it('moves an operation\'s estimate up for a task still running at it, down as much for one ended by it', async () => {
     let now = 0;
     let listed: ListedTask[] = [];
@@ -315,7 +345,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
-    }, { tickMs: 500, now: () => now });
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
     const firstRead = async (upid: string, from: number): Promise<number> => {
       for (now = from; watch.watches(upid) && now < from + 20_000; now += 100) {
         const before = reads;
@@ -359,7 +389,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     const watch = new TaskWatch(async () => {
       reads++;
       return [1, 2, 3, 4, 5].map((n) => ({ upid: clone(n), status: endsAt(n) <= now ? 'OK' : 'RUNNING' }));
-    }, { tickMs: 500, now: () => now });
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
     const wokenAt = new Map<number, number>();
     for (const n of [1, 2, 3, 4, 5]) watch.watch(clone(n), 'pve', () => wokenAt.set(n, now));
     for (now = 100; now <= 8_000; now += 100) await watch.tick(false);
