@@ -19,6 +19,7 @@ import { simOptionFormat } from './guest-formats-full.ts';
 import { assertTagPermissions } from './tag-permissions.ts';
 import { checkCloudInitSnippets } from '../snippets.ts';
 import { splitList } from '../../../proxmox/tags.ts';
+import { perlTrue } from '../../../proxmox/perl-truth.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
@@ -250,8 +251,8 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
     finish: () => {
       try {
         const config: Record<string, string> = { ...src.config };
-        delete config['lock'];
-        delete config['template'];
+        // qemu-server src/PVE/API2/Qemu.pm clone_vm: neither snapshot nor runtime keys are copied.
+        for (const k of ['lock', 'template', 'snapshots', 'parent', 'snaptime', 'vmstate', 'snapstate', 'runningcpu', 'runningmachine', 'running-nets-host-mtu']) delete config[k];
         for (const k of Object.keys(config)) {
           if (/^net\d+$/.test(k)) {
             const values = parsePropertyString(config[k]!, qemuNetFormat).values;
@@ -261,10 +262,15 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
             config[k] = /cloudinit/.test(config[k]!) ? config[k]!.replace(`vm-${src.vmid}-cloudinit`, `vm-${newid}-cloudinit`) : cloneDisk(sim, src, g, k, config[k]!, full, optStr(p, 'storage'));
           } else if (/^unused\d+$/.test(k)) delete config[k];
         }
-        config['name'] = optStr(p, 'name') ?? `Copy-of-VM-${src.config['name'] ?? src.vmid}`;
-        if (p['description'] !== undefined) config['description'] = String(p['description']);
-        config['smbios1'] = `uuid=${sim.random.uuid()}`;
-        config['vmgenid'] = sim.random.uuid();
+        // Perl truth decides: an empty (or `0`) name or description is not given.
+        config['name'] = perlTrue(p['name']) ? String(p['name']) : `Copy-of-VM-${src.config['name'] ?? src.vmid}`;
+        if (perlTrue(p['description'])) config['description'] = String(p['description']);
+        // A new UUID in smbios1, whose other fields are kept; a new vmgenid only where the source has one.
+        // print_property_string writes the fields in key order.
+        const smbios1 = new Map((config['smbios1'] ?? '').split(',').filter(Boolean).map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] as const));
+        smbios1.set('uuid', sim.random.uuid());
+        config['smbios1'] = [...smbios1].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
+        if (perlTrue(config['vmgenid'])) config['vmgenid'] = sim.random.uuid();
         g.config = sortConfig(config);
         const pool = optStr(p, 'pool');
         if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`qemu/${newid}`);
