@@ -68,6 +68,17 @@ export function predictClone(type: CloneType, sourceVmid: number, source: Readon
   return { config, generated: generated.sort() };
 }
 
+/**
+ * Whether a change to `key` may be written on the strength of a prediction, with no digest to
+ * guard it: not to an option whose value Proxmox made anew, and not to a volume option, whose
+ * write allocates storage when the option is new: were the prediction wrong and the clone had
+ * the option already, the old volume would be left behind as `unusedN`.
+ */
+export function writableFromPrediction(type: CloneType, predicted: PredictedClone, key: string): boolean {
+  if (predicted.generated.includes(key)) return false;
+  return type === 'lxc' ? key !== 'rootfs' && !/^mp\d+$/.test(key) : !qemuDrive.test(key);
+}
+
 /** Whether the clone gets a volume of its own for this option (a disk, not a CD-ROM). */
 function isNewVolume(type: CloneType, key: string, value: string): boolean {
   if (type === 'lxc') return key === 'rootfs' || /^mp\d+$/.test(key);

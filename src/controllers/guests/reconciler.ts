@@ -38,7 +38,7 @@ import { isEarlierSnippet } from '../../guests/cloud-init-snippet.ts';
 import { convergeProvisioning, provisionReferences, stepsPlan, templateProvisioning, type ProvisionOutcome } from './provisioning.ts';
 import { guestTransport } from './guest-transport.ts';
 import { markLineage } from './lineage.ts';
-import type { PredictedClone } from '../../guests/clone-prediction.ts';
+import { writableFromPrediction, type PredictedClone } from '../../guests/clone-prediction.ts';
 import { insideFinished } from '../../provision/chain.ts';
 import { lineage, readProvisioned, withProvisioned } from '../../provision/lineage.ts';
 import { ownerMarkerPattern } from '../../guests/marker.ts';
@@ -312,8 +312,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
   /**
    * `predicted`: the config is the one Phoenix's own clone has just made, not one read (see
    * ownCloneConfig). Only a change is written from it, and only to what it knows: with nothing
-   * to change, or a change to what Proxmox made anew (a MAC address, a volume), it answers
-   * `readFirst` and the guest is read as always.
+   * to change, or a change to what Proxmox made anew (a MAC address, a volume) or to a disk, it
+   * answers `readFirst` and the guest is read as always.
    */
   private async converge(connection: Connection, api: GuestApi, config: GuestConfig, startedFrom: GuestConfig | undefined): Promise<ReconcileResult | void>;
   private async converge(connection: Connection, api: GuestApi, config: GuestConfig, startedFrom: undefined, predicted: PredictedClone): Promise<ReconcileResult | void | typeof readFirst>;
@@ -328,7 +328,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     // What only root@pam may set is not written (a token is refused it); see the end of converge.
     const { writable, rootOnly } = splitRootOnly(this.adapter.type, fullDiff.changes, String(config['unprivileged'] ?? '0') === '1');
     const diff = { ...fullDiff, changes: writable };
-    if (predicted && (!diff.changes.length || diff.changes.some((c) => predicted.generated.includes(c.key)))) return readFirst;
+    if (predicted && (!diff.changes.length || diff.changes.some((c) => !writableFromPrediction(this.adapter.type, predicted, c.key)))) return readFirst;
     if (diff.changes.length) {
       const change = diff.changes.map((c) => [c.key, c.value]);
       this.guardPerpetualDiff(change, diff);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { predictClone } from '../../../src/guests/clone-prediction.ts';
+import { predictClone, writableFromPrediction } from '../../../src/guests/clone-prediction.ts';
 
 /**
  * Expected values from the clone endpoints: pve-container src/PVE/API2/LXC.pm `clone_vm` and
@@ -55,5 +55,18 @@ describe('the config of a clone, predicted from its source', () => {
     const { config, generated } = predictClone('qemu', 9000, { memory: 512, vmgenid: '0' }, { name: '' });
     assert.equal(config['name'], 'Copy-of-VM-9000');
     assert.deepEqual(generated, ['smbios1'], 'vmgenid 0 (disabled) is copied, not regenerated');
+  });
+
+  it('lets only options neither generated nor volumes be written from a prediction', () => {
+    const ct = predictClone('lxc', 9100, { memory: 512, rootfs: 'local-lvm:base-9100-disk-0,size=4G', net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01' }, {});
+    assert.equal(writableFromPrediction('lxc', ct, 'memory'), true);
+    assert.equal(writableFromPrediction('lxc', ct, 'net1'), true, 'a new NIC gets its MAC from the write itself');
+    assert.equal(writableFromPrediction('lxc', ct, 'net0'), false);
+    assert.equal(writableFromPrediction('lxc', ct, 'mp0'), false, 'a new mount point allocates a volume');
+    const vm = predictClone('qemu', 9000, { memory: 512, scsi0: 'local-lvm:base-9000-disk-0,size=8G' }, {});
+    assert.equal(writableFromPrediction('qemu', vm, 'cores'), true);
+    assert.equal(writableFromPrediction('qemu', vm, 'scsi1'), false);
+    assert.equal(writableFromPrediction('qemu', vm, 'ide2'), false, 'a cloud-init drive allocates a volume');
+    assert.equal(writableFromPrediction('qemu', vm, 'smbios1'), false);
   });
 });
