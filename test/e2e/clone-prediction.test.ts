@@ -74,6 +74,23 @@ describe('the config of a fresh clone, known from its source (real API server + 
     }
   });
 
+  it('reads a clone that ended while Phoenix was restarting: what it was made from is not known any more', async () => {
+    // Slow enough that the clone is still running when Phoenix stops; it ends while Phoenix is down.
+    env.sim.admin.setSpeed(0.05);
+    try {
+      await apply(env, 'PhoenixLXC', 'ct-restart', containerClone);
+      await waitCondition(env, 'phoenixlxcs', 'ct-restart', (o) => o.status?.task?.operation === 'clone', 'the clone sent');
+      await env.restart(() => env.sim.admin.advance(60_000));
+    } finally {
+      env.sim.admin.setSpeed(20);
+    }
+    env.sim.admin.resetCounters();
+    const ct = await waitReady(env, 'phoenixlxcs', 'ct-restart');
+    assert.equal(ownConfig('lxc', ct.status.vmid, 'GET'), 2, 'the clone was written without a read after the restart');
+    assert.equal(ownConfig('lxc', ct.status.vmid, 'PUT'), 1);
+    assert.equal(env.sim.admin.guest(ct.status.vmid)?.config['memory'], '256');
+  });
+
   it('never writes to a guest someone else put at the VMID after its own clone failed', async () => {
     env.sim.admin.injectFault({ kind: 'task-failure', taskType: 'vzclone', count: 1, message: 'simulated: copy failed' });
     let foreign: number;
