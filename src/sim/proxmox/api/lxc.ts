@@ -141,7 +141,8 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   const releaseSource = holdLock(src, 'disk');
   const g: SimGuestState = {
     type: 'lxc', vmid: newid, node: target, config: { lock: 'create' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
-    agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
+    // The source's firewall file is copied as it is (pve-firewall Helpers.pm clone_vmfw_conf).
+    agentRunning: false, firewall: structuredClone(src.firewall), agentFiles: {},
   };
   sim.state.guests.push(g);
   // A full clone copies the root disk (I/O on the target storage); a linked one only snapshots it.

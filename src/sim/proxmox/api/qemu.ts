@@ -236,7 +236,8 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   }
   const g: SimGuestState = {
     type: 'qemu', vmid: newid, node: target, config: { lock: 'clone' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
-    agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
+    // The source's firewall file is copied as it is (pve-firewall Helpers.pm clone_vmfw_conf).
+    agentRunning: false, firewall: structuredClone(src.firewall), agentFiles: {},
   };
   sim.state.guests.push(g);
   const diskBytes = Object.entries(src.config).filter(([k]) => /^(scsi|virtio|sata|ide)\d+$/.test(k)).reduce((s, [k, v]) => s + diskSize('qemu', k, v), 0);
