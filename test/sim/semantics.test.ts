@@ -75,6 +75,12 @@ describe('simulator semantics', () => {
     assert.equal(vm['runningmachine'], undefined);
     assert.equal(data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/401/firewall/options'))['enable'], 1);
     assert.deepEqual(data<Record<string, unknown>[]>(await f.call('GET', '/nodes/pve/qemu/401/firewall/rules')).map((r) => r['dport']), ['22']);
+    // A pending change of the source is not cloned, and said in the task's warnings.
+    f.sim.admin.addGuest({ type: 'qemu', vmid: 420, config: { name: 'busy', memory: 512, scsi0: 'local-lvm:vm-420-disk-0,size=8G' } });
+    f.sim.admin.guest(420)!.pending = { memory: '1024' };
+    const warned = await f.finish(data<string>(await f.call('POST', '/nodes/pve/qemu/420/clone', { newid: 421 })));
+    assert.equal(warned['exitstatus'], 'WARNINGS: 1');
+    assert.equal(data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/421/config'))['memory'], '512');
     // pve-container src/PVE/API2/LXC.pm clone_vm: `if $param->{description}`.
     f.sim.admin.addGuest({ type: 'lxc', vmid: 410, config: { hostname: 'tmpl', description: 'golden', template: 1, rootfs: 'local-lvm:base-410-disk-0,size=4G' } });
     await f.finish(data<string>(await f.call('POST', '/nodes/pve/lxc/410/clone', { newid: 411, description: '' })));

@@ -275,6 +275,10 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
         g.config = sortConfig(config);
         const pool = optStr(p, 'pool');
         if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`qemu/${newid}`);
+        // The clone takes the source's current values; its pending section is dropped, with a
+        // warning naming it (its keys, and `delete` for pending deletions).
+        const pending = [...Object.keys(src.pending), ...(src.pendingDelete.length ? ['delete'] : [])].sort();
+        return pending.length ? { warnings: [`found pending changes for '${pending.join(',')}', discarding for clone`] } : {};
       } catch (err) {
         removeGuest(sim, g);
         throw new TaskFailure(`clone failed: ${err instanceof Error ? err.message.replace(/\n$/, '') : String(err)}`);
