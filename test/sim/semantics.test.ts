@@ -57,6 +57,38 @@ describe('simulator semantics', () => {
     assert.equal(clone['rootfs'], 'local-lvm:base-300-disk-0/vm-301-disk-0,size=4G', 'a linked clone from a template');
   });
 
+  it('a clone\'s config follows clone_vm: generated UUIDs, MACs and volumes; parameters set only when Perl-true; the firewall copied', async () => {
+    f = await startFixture();
+    // qemu-server src/PVE/API2/Qemu.pm clone_vm: smbios1 keeps its fields with a new uuid, a
+    // vmgenid is made anew only where the source has one, runtime keys are not copied, no name
+    // gives "Copy-of-VM-<name>" and an empty description leaves the source's.
+    f.sim.admin.addGuest({ type: 'qemu', vmid: 400, config: { name: 'tmpl', memory: 512, description: 'golden', smbios1: 'manufacturer=acme,uuid=11111111-1111-4111-8111-111111111111', runningmachine: 'pc-q35-9.0', template: 1, scsi0: 'local-lvm:base-400-disk-0,size=8G' } });
+    // pve-firewall Helpers.pm clone_vmfw_conf: the source's firewall file is copied.
+    f.sim.admin.guest(400)!.firewall = { options: { enable: 1 }, rules: [{ type: 'in', action: 'ACCEPT', proto: 'tcp', dport: '22', enable: 1 }] };
+    await f.finish(data<string>(await f.call('POST', '/nodes/pve/qemu/400/clone', { newid: 401, description: '' })));
+    const vm = data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/401/config'));
+    assert.equal(vm['name'], 'Copy-of-VM-tmpl');
+    assert.equal(vm['description'], 'golden');
+    assert.match(String(vm['smbios1']), /^manufacturer=acme,uuid=[0-9a-f-]{36}$/);
+    assert.notEqual(vm['smbios1'], 'manufacturer=acme,uuid=11111111-1111-4111-8111-111111111111');
+    assert.equal(vm['vmgenid'], undefined);
+    assert.equal(vm['runningmachine'], undefined);
+    assert.equal(data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/401/firewall/options'))['enable'], 1);
+    assert.deepEqual(data<Record<string, unknown>[]>(await f.call('GET', '/nodes/pve/qemu/401/firewall/rules')).map((r) => r['dport']), ['22']);
+    // A pending change of the source is not cloned, and said in the task's warnings.
+    f.sim.admin.addGuest({ type: 'qemu', vmid: 420, config: { name: 'busy', memory: 512, scsi0: 'local-lvm:vm-420-disk-0,size=8G' } });
+    f.sim.admin.guest(420)!.pending = { memory: '1024' };
+    const warned = await f.finish(data<string>(await f.call('POST', '/nodes/pve/qemu/420/clone', { newid: 421 })));
+    assert.equal(warned['exitstatus'], 'WARNINGS: 1');
+    assert.equal(data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/qemu/421/config'))['memory'], '512');
+    // pve-container src/PVE/API2/LXC.pm clone_vm: `if $param->{description}`.
+    f.sim.admin.addGuest({ type: 'lxc', vmid: 410, config: { hostname: 'tmpl', description: 'golden', template: 1, rootfs: 'local-lvm:base-410-disk-0,size=4G' } });
+    await f.finish(data<string>(await f.call('POST', '/nodes/pve/lxc/410/clone', { newid: 411, description: '' })));
+    const ct = data<Record<string, unknown>>(await f.call('GET', '/nodes/pve/lxc/411/config'));
+    assert.equal(ct['hostname'], 'tmpl');
+    assert.equal(ct['description'], 'golden');
+  });
+
   it('digest mismatches use qemu-server and pve-container wording', async () => {
     f = await startFixture();
     f.sim.admin.addGuest({ type: 'qemu', vmid: 100, config: { name: 'vm', memory: '1024' } });

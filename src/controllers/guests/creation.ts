@@ -15,7 +15,7 @@ import type { GuestApi } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 import type { GuestObject } from './adapter.ts';
 import { recordIdentity } from './identity.ts';
-import { inheritedSteps } from './lineage.ts';
+import { readCloneSource, type CloneSource } from './lineage.ts';
 import { freshSince } from '../observe-cycle.ts';
 import { findCondition } from '../../runtime/conditions.ts';
 import { encodeWorkerId, parseUpid } from '../../proxmox/upid.ts';
@@ -70,7 +70,8 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
   // The intent is in status before the request leaves: whatever happens to the answer, a later
   // reconcile (or another controller) knows a guest may exist at this VMID.
   // What the clone inherits is read from the very source it copies, and recorded with the intent.
-  const inherited = creation.action === 'clone' ? await cloneInheritance(ctx, connection, api, creation.source) : [];
+  const source = creation.action === 'clone' ? await readSource(ctx, connection, api, creation.source) : undefined;
+  const inherited = source?.inherited ?? [];
   await ctx.progress('Creating', `sending the ${creation.action} of VMID ${api.vmid}`, { creation: { ...intent, outcome: 'Submitted' }, targetNode: ctx.spec.node, inheritedSteps: inherited.length ? inherited : undefined });
   let upid: string;
   try {
@@ -107,6 +108,8 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
     return ctx.failed(creation.action, 'CreateRefused', `Proxmox refused the ${creation.action} of VMID ${api.vmid}: ${(err as Error).message}`, fields);
   }
   connection.markers.note(api.vmid, api.node, api.type, ctx.identity.owner);
+  // What this very clone is made from, for the config it will have (GuestContext.ownCloneConfig).
+  if (creation.action === 'clone' && source?.config) ctx.shared.ownClones.set(ctx.key, { upid, vmid: api.vmid, node: api.node, sourceVmid: creation.source, source: source.config, params: creation.params });
   await ctx.setup.events.normal(ctx.current, creation.action === 'create' ? 'Creating' : 'Cloning', creation.action, `${creation.action === 'create' ? 'creating' : `cloning VMID ${cloneSource} to`} VMID ${api.vmid} on node ${api.node}`);
   return ctx.trackTask(api, upid, creation.action, `${creation.action} of VMID ${api.vmid} submitted`, { reason: 'Creating' });
 }
@@ -260,18 +263,19 @@ async function preflight<O extends GuestObject>(ctx: GuestContext<O>, connection
 const inheritanceMaxAgeMs = 60_000;
 
 /**
- * What the clone inherits. A token that may clone the source but not read it (no VM.Audit there)
- * still clones: the record is history, not a condition of the clone, so it is left out and said.
- * Being history, one read of the source's description serves the clones of a burst (node-facts.ts),
- * rather than one read per clone.
+ * What the clone inherits, and the source's config it is made from. A token that may clone the
+ * source but not read it (no VM.Audit there) still clones: the record is history, not a
+ * condition of the clone, so it is left out and said. Being history, one read of the source serves
+ * the clones of a burst (node-facts.ts), rather than one read per clone; a source changed since
+ * that read only makes the config predicted from it wrong, which the clone's first read shows.
  */
-async function cloneInheritance<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi, source: number): Promise<Awaited<ReturnType<typeof inheritedSteps>>> {
+async function readSource<O extends GuestObject>(ctx: GuestContext<O>, connection: Connection, api: GuestApi, source: number): Promise<CloneSource> {
   const snapshot = ctx.spec.source?.clone?.snapshot;
   try {
-    return await connection.facts.find(`inherited:${api.node}:${api.type}:${source}@${snapshot ?? ''}`, () => inheritedSteps(api, source, snapshot), () => true, inheritanceMaxAgeMs);
+    return await connection.facts.find(`inherited:${api.node}:${api.type}:${source}@${snapshot ?? ''}`, () => readCloneSource(api, source, snapshot), () => true, inheritanceMaxAgeMs);
   } catch (err) {
     if (!isProxmoxError(err, 'Forbidden')) throw err;
     await ctx.setup.events.warning(ctx.current, 'InheritanceUnknown', 'clone', `cannot read the description of VMID ${source}, so the steps this clone inherits are not recorded: ${(err as Error).message}`);
-    return [];
+    return { inherited: [] };
   }
 }

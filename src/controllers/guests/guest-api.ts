@@ -24,8 +24,11 @@ export interface GuestApi {
   create(params: Params): Promise<string>;
   /** Clones `sourceVmid` (on this node) to this guest's VMID. */
   cloneFrom(sourceVmid: number, params: Params): Promise<string>;
-  /** The description of a clone source on this node: that of its snapshot `snapshot`, or its own. */
-  sourceDescription(sourceVmid: number, snapshot: string | undefined): Promise<string | undefined>;
+  /**
+   * What a clone copies from its source on this node: the description of its snapshot
+   * `snapshot`, or (no snapshot) the source's own config, description included.
+   */
+  cloneSource(sourceVmid: number, snapshot: string | undefined): Promise<{ description: string | undefined; config?: GuestConfig }>;
   /** Writes options; returns a UPID when Proxmox ran the change as a task (VMs). `reverts`: pending changes to cancel. */
   updateConfig(params: Params, deletes: readonly string[], digest: string | undefined, reverts?: readonly string[]): Promise<string | undefined>;
   resize(disk: string, size: string, digest: string | undefined): Promise<string | undefined>;
@@ -181,11 +184,12 @@ class PveGuest implements GuestApi {
     return this.#collection().$post({ vmid: this.vmid, ...params } as never);
   }
 
-  async sourceDescription(sourceVmid: number, snapshot: string | undefined): Promise<string | undefined> {
+  async cloneSource(sourceVmid: number, snapshot: string | undefined): Promise<{ description: string | undefined; config?: GuestConfig }> {
     const source = (this.#client.api.nodes.$(this.node) as any)[this.type].$(sourceVmid);
     // A snapshot's own description: Proxmox does not copy the guest's description into its snapshots.
-    if (snapshot !== undefined) return ((await source.snapshot.$get()) as { name: string; description?: string }[]).find((s) => s.name === snapshot)?.description;
-    return ((await source.config.$get()) as GuestConfig).description as string | undefined;
+    if (snapshot !== undefined) return { description: ((await source.snapshot.$get()) as { name: string; description?: string }[]).find((s) => s.name === snapshot)?.description };
+    const config = (await source.config.$get()) as GuestConfig;
+    return { description: config.description as string | undefined, config };
   }
 
   async cloneFrom(sourceVmid: number, params: Params): Promise<string> {

@@ -8,6 +8,7 @@ import { parseDuration } from '../../runtime/config.ts';
 import { backoffDelay, taskRetryPolicy } from '../../runtime/backoff.ts';
 import { classifyTaskFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
+import { predictClone, type PredictedClone } from '../../guests/clone-prediction.ts';
 import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
@@ -61,6 +62,20 @@ export interface SharedState extends ReconcileShared {
    * change), until its reconcile after that start (see `observedBeforeOwnStart`).
    */
   readonly beforeStart: Map<string, { readonly generation: number | undefined; readonly vmid: number; readonly node: string; readonly config: GuestConfig }>;
+  /** The clone each guest sent in this process, until the reconcile after it ended (see `ownCloneConfig`). */
+  readonly ownClones: Map<string, OwnClone>;
+}
+
+/** A clone Phoenix sent: its task, where it makes the guest, and what from. */
+export interface OwnClone {
+  readonly upid: string;
+  readonly vmid: number;
+  readonly node: string;
+  readonly sourceVmid: number;
+  /** The source's config as Phoenix read it before sending the clone. */
+  readonly source: GuestConfig;
+  /** The clone call's parameters. */
+  readonly params: Readonly<Record<string, string>>;
 }
 
 /** A reconcile's signals (see runtime/controller.ts): no new request after `stopping`, none in flight after `signal`. */
@@ -181,6 +196,30 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   family(): string {
     const spec = this.spec as { source?: unknown; cores?: unknown; memory?: unknown };
     return canonicalJson({ type: this.adapter.type, source: spec.source, cores: spec.cores, memory: spec.memory });
+  }
+
+  /**
+   * The config of the guest Phoenix's own clone made, without reading it, right after that clone
+   * ended: the source's config as read before the clone was sent, transformed as Proxmox's clone
+   * transforms it (clone-prediction.ts). This is also the proof that the guest is this object's:
+   * the clone task whose UPID Phoenix recorded in status, sent in this process to this VMID and
+   * node, ended `OK`, so the guest there is the one it made (a failed clone made none, and a
+   * guest someone else put at the VMID then is read and checked as always). Undefined whenever
+   * any of that is not known: a clone whose answer was lost, a restart since it was sent, a task
+   * that ended otherwise, a clone from a snapshot, anything since (another task, a move, a spec
+   * that places the guest elsewhere, a power change in doubt). Taken once.
+   */
+  ownCloneConfig(vmid: number, node: string): PredictedClone | undefined {
+    const sent = this.shared.ownClones.get(this.key);
+    this.shared.ownClones.delete(this.key);
+    if (!sent || sent.vmid !== vmid || sent.node !== node) return undefined;
+    const { task, lastTask: last, creation, configDigest } = this.status;
+    if (task !== undefined || configDigest !== undefined || this.spec.adopt !== undefined || this.shared.powerUnsure.has(this.key)) return undefined;
+    // `OK` only: a clone that warned (qemu-server discards a source's pending changes with a warning) is read.
+    if (last?.operation !== 'clone' || last.upid !== sent.upid || last.status !== 'stopped' || last.exitStatus !== 'OK') return undefined;
+    if (creation?.outcome !== 'Submitted' || creation.vmid !== vmid || creation.node !== node) return undefined;
+    if ((this.status.targetNode ?? this.spec.node) !== this.spec.node) return undefined;
+    return predictClone(this.adapter.type, sent.sourceVmid, sent.source, sent.params);
   }
 
   /**

@@ -4,7 +4,7 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import { ownerMarkerPattern } from '../../guests/marker.ts';
 import { readProvisioned, sameSteps, withProvisioned, type StepRef } from '../../provision/lineage.ts';
 import type { GuestObject } from './adapter.ts';
-import type { GuestApi } from './guest-api.ts';
+import type { GuestApi, GuestConfig } from './guest-api.ts';
 import type { GuestContext } from './guest-context.ts';
 
 /**
@@ -23,13 +23,21 @@ export async function markLineage<O extends GuestObject>(ctx: GuestContext<O>, a
   return { requeueAfter: 100 };
 }
 
+/** What a clone copies, read from its source before the clone is sent. */
+export interface CloneSource {
+  /** The steps the clone inherits. */
+  readonly inherited: { name: string; hash: string; source: string }[];
+  /** The source's own config (undefined for a clone from a snapshot): what the clone's is made from. */
+  readonly config?: GuestConfig;
+}
+
 /**
  * The steps a clone inherits: the marker in its source's description, that of the snapshot it
- * is cloned from, or the template's own. Read before the clone is sent, so what the clone
- * copies and what it records are the same.
+ * is cloned from, or the template's own; with the source's config, from the same read. Read
+ * before the clone is sent, so what the clone copies and what it records are the same.
  */
-export async function inheritedSteps(api: GuestApi, sourceVmid: number, snapshot: string | undefined): Promise<{ name: string; hash: string; source: string }[]> {
-  const description = await api.sourceDescription(sourceVmid, snapshot);
+export async function readCloneSource(api: GuestApi, sourceVmid: number, snapshot: string | undefined): Promise<CloneSource> {
+  const { description, config } = await api.cloneSource(sourceVmid, snapshot);
   const source = `VMID ${sourceVmid}${snapshot ? `@${snapshot}` : ''}`;
-  return (readProvisioned(description) ?? []).map((s) => ({ ...s, source }));
+  return { inherited: (readProvisioned(description) ?? []).map((s) => ({ ...s, source })), ...(config ? { config } : {}) };
 }

@@ -19,7 +19,7 @@ import { dependencyCaches, dependsOn, isReady } from '../dependencies.ts';
 import type { GuestApi, GuestConfig } from './guest-api.ts';
 import type { GuestAdapter, GuestObject } from './adapter.ts';
 import { guestAddresses, hasDynamicAddresses } from './addresses.ts';
-import { GuestContext, type GuestControllerDeps } from './guest-context.ts';
+import { GuestContext, type GuestControllerDeps, type OwnClone } from './guest-context.ts';
 import { hostConfigReasons } from '../hypervisor/host/host-config.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
 import { bringIntoExistence, createSlot, knownAbsent, vmidTaken } from './creation.ts';
@@ -38,6 +38,7 @@ import { isEarlierSnippet } from '../../guests/cloud-init-snippet.ts';
 import { convergeProvisioning, provisionReferences, stepsPlan, templateProvisioning, type ProvisionOutcome } from './provisioning.ts';
 import { guestTransport } from './guest-transport.ts';
 import { markLineage } from './lineage.ts';
+import { writableFromPrediction, type PredictedClone } from '../../guests/clone-prediction.ts';
 import { insideFinished } from '../../provision/chain.ts';
 import { lineage, readProvisioned, withProvisioned } from '../../provision/lineage.ts';
 import { ownerMarkerPattern } from '../../guests/marker.ts';
@@ -96,6 +97,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
         lookup, secretCache, configMapCache, identicalWrites, peers, actingSince,
         namespace: (name: string) => namespaceCache.get(name), connectionWaits: new Map<string, number>(), lastProbes: new Map<string, number>(), powerUnsure: new Set<string>(), powerLeft: new Map<string, 'running' | 'stopped'>(),
         beforeStart: new Map<string, { generation: number | undefined; vmid: number; node: string; config: GuestConfig }>(),
+        ownClones: new Map<string, OwnClone>(),
       };
 
       return {
@@ -116,6 +118,7 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
               shared.powerUnsure.delete(run.key);
               shared.powerLeft.delete(run.key);
               shared.beforeStart.delete(run.key);
+              shared.ownClones.delete(run.key);
             }
             log.debug('guest reconcile finished', { converged: run.converged });
           }
@@ -136,7 +139,11 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
   async reconcile(): Promise<ReconcileResult | void> {
     const hypervisor = this.spec.hypervisorRef.name;
     for (const vmid of heldVmids(this.current)) this.deps.allocator.claim(hypervisor, vmid, this.key);
-    if (isBeingDeleted(this.current)) return deleteGuest(this);
+    if (isBeingDeleted(this.current)) {
+      // A clone deleted before its end is never configured: what it was made from is not kept.
+      this.shared.ownClones.delete(this.key);
+      return deleteGuest(this);
+    }
     if (!(await this.admitted(this.deps.validator, this.shared.lookup))) return;
     // Both before any Proxmox call: who may use the hypervisor, and which VMID is whose.
     assertNamespaceAllowed(this, this.shared.lookup({ kind: 'PhoenixHypervisor', name: hypervisor }));
@@ -161,6 +168,14 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     }
     const node = this.status.node ?? this.spec.node;
     const started = absent ? undefined : this.observedBeforeOwnStart(vmid, node);
+    const cloned = absent || started ? undefined : this.ownCloneConfig(vmid, node);
+    if (cloned) {
+      // Its own clone just made the guest: the change is computed from the config the clone
+      // made, not read (ownCloneConfig says why the guest is provably this object's); the
+      // next reconcile reads it, which verifies it and records its digest.
+      const done = await this.converge(connection, this.pve(connection).guest(node, this.adapter.type, vmid), cloned.config, undefined, cloned);
+      if (done !== readFirst) return done;
+    }
     const found = absent || started ? { api: this.pve(connection).guest(node, this.adapter.type, vmid), config: started } : await locate(this, connection, vmid);
     if (found.otherType) {
       // A guest of the other kind holds the VMID: never this object's.
@@ -294,7 +309,15 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     }
   }
 
-  private async converge(connection: Connection, api: GuestApi, config: GuestConfig, startedFrom: GuestConfig | undefined): Promise<ReconcileResult | void> {
+  /**
+   * `predicted`: the config is the one Phoenix's own clone has just made, not one read (see
+   * ownCloneConfig). Only a change is written from it, and only to what it knows: with nothing
+   * to change, or a change to what Proxmox made anew (a MAC address, a volume) or to a disk, it
+   * answers `readFirst` and the guest is read as always.
+   */
+  private async converge(connection: Connection, api: GuestApi, config: GuestConfig, startedFrom: GuestConfig | undefined): Promise<ReconcileResult | void>;
+  private async converge(connection: Connection, api: GuestApi, config: GuestConfig, startedFrom: undefined, predicted: PredictedClone): Promise<ReconcileResult | void | typeof readFirst>;
+  private async converge(connection: Connection, api: GuestApi, config: GuestConfig, startedFrom: GuestConfig | undefined, predicted?: PredictedClone): Promise<ReconcileResult | void | typeof readFirst> {
     const isTemplate = String(config.template ?? '0') === '1';
     const secretVersions = this.secretVersions();
     const rotated = this.rotatedSecrets(secretVersions);
@@ -305,6 +328,7 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     // What only root@pam may set is not written (a token is refused it); see the end of converge.
     const { writable, rootOnly } = splitRootOnly(this.adapter.type, fullDiff.changes, String(config['unprivileged'] ?? '0') === '1');
     const diff = { ...fullDiff, changes: writable };
+    if (predicted && (!diff.changes.length || diff.changes.some((c) => !writableFromPrediction(this.adapter.type, predicted, c.key)))) return readFirst;
     if (diff.changes.length) {
       const change = diff.changes.map((c) => [c.key, c.value]);
       this.guardPerpetualDiff(change, diff);
@@ -319,6 +343,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
       }
       let upid: string | undefined;
       try {
+        // A predicted config has no digest: the guest was made by Phoenix's own clone seconds
+        // ago, and whatever the prediction got wrong shows at the next read, which writes again.
         upid = await api.updateConfig(set, deletes, config.digest, reverts);
       } catch (err) {
         if (isProxmoxError(err, 'Conflict')) throw new RetryableError('ConfigChanged', 'the config changed while Phoenix was updating it; reading it again');
@@ -532,6 +558,9 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
     return pendingKeys.filter((key) => !stillDifferent.has(key));
   }
 }
+
+/** converge's answer when a predicted config does not settle the change: read the guest first. */
+const readFirst = Symbol('readFirst');
 
 /** `make`'s value, made on first use only. */
 function once<T>(make: () => T): () => T {

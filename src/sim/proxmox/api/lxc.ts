@@ -21,6 +21,7 @@ import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } fr
 import {
   alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, guestOf, holdLock, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, snapshotRoutes, statusCurrent, updateConfig,
 } from './guest-common.ts';
+import { perlTrue } from '../../../proxmox/perl-truth.ts';
 
 const o = { optional: true } as const;
 const MP_KEYS = Array.from({ length: 256 }, (_, i) => `mp${i}`);
@@ -140,7 +141,8 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   const releaseSource = holdLock(src, 'disk');
   const g: SimGuestState = {
     type: 'lxc', vmid: newid, node: target, config: { lock: 'create' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
-    agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
+    // The source's firewall file is copied as it is (pve-firewall Helpers.pm clone_vmfw_conf).
+    agentRunning: false, firewall: structuredClone(src.firewall), agentFiles: {},
   };
   sim.state.guests.push(g);
   // A full clone copies the root disk (I/O on the target storage); a linked one only snapshots it.
@@ -160,8 +162,8 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
       releaseSource();
       try {
         const config: Record<string, string> = { ...src.config };
-        delete config['lock'];
-        delete config['template'];
+        // pve-container src/PVE/API2/LXC.pm clone_vm: no lock, template, snapshot or pending keys.
+        for (const k of ['lock', 'template', 'snapshots', 'parent', 'snaptime', 'snapstate', 'pending']) delete config[k];
         for (const k of Object.keys(config)) {
           if (/^net\d+$/.test(k)) {
             const values = parsePropertyString(config[k]!, lxcNetFormat).values;
@@ -171,8 +173,9 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
           if (k === 'rootfs' || /^mp\d+$/.test(k)) config[k] = cloneDisk(sim, src, g, k, config[k]!, full, optStr(p, 'storage'));
           if (/^unused\d+$/.test(k)) delete config[k];
         }
-        if (p['hostname'] !== undefined) config['hostname'] = String(p['hostname']);
-        if (p['description'] !== undefined) config['description'] = String(p['description']);
+        // `if $param->{hostname}`: Perl truth, so an empty (or `0`) value is not given.
+        if (perlTrue(p['hostname'])) config['hostname'] = String(p['hostname']);
+        if (perlTrue(p['description'])) config['description'] = String(p['description']);
         g.config = sortConfig(config);
         const pool = optStr(p, 'pool');
         if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`lxc/${newid}`);

@@ -19,6 +19,7 @@ import { simOptionFormat } from './guest-formats-full.ts';
 import { assertTagPermissions } from './tag-permissions.ts';
 import { checkCloudInitSnippets } from '../snippets.ts';
 import { splitList } from '../../../proxmox/tags.ts';
+import { perlTrue } from '../../../proxmox/perl-truth.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
@@ -235,7 +236,8 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
   }
   const g: SimGuestState = {
     type: 'qemu', vmid: newid, node: target, config: { lock: 'clone' }, pending: {}, pendingDelete: [], snapshots: [], status: 'stopped',
-    agentRunning: false, firewall: emptyFirewall(), agentFiles: {},
+    // The source's firewall file is copied as it is (pve-firewall Helpers.pm clone_vmfw_conf).
+    agentRunning: false, firewall: structuredClone(src.firewall), agentFiles: {},
   };
   sim.state.guests.push(g);
   const diskBytes = Object.entries(src.config).filter(([k]) => /^(scsi|virtio|sata|ide)\d+$/.test(k)).reduce((s, [k, v]) => s + diskSize('qemu', k, v), 0);
@@ -250,8 +252,8 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
     finish: () => {
       try {
         const config: Record<string, string> = { ...src.config };
-        delete config['lock'];
-        delete config['template'];
+        // qemu-server src/PVE/API2/Qemu.pm clone_vm: neither snapshot nor runtime keys are copied.
+        for (const k of ['lock', 'template', 'snapshots', 'parent', 'snaptime', 'vmstate', 'snapstate', 'runningcpu', 'runningmachine', 'running-nets-host-mtu']) delete config[k];
         for (const k of Object.keys(config)) {
           if (/^net\d+$/.test(k)) {
             const values = parsePropertyString(config[k]!, qemuNetFormat).values;
@@ -261,13 +263,22 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
             config[k] = /cloudinit/.test(config[k]!) ? config[k]!.replace(`vm-${src.vmid}-cloudinit`, `vm-${newid}-cloudinit`) : cloneDisk(sim, src, g, k, config[k]!, full, optStr(p, 'storage'));
           } else if (/^unused\d+$/.test(k)) delete config[k];
         }
-        config['name'] = optStr(p, 'name') ?? `Copy-of-VM-${src.config['name'] ?? src.vmid}`;
-        if (p['description'] !== undefined) config['description'] = String(p['description']);
-        config['smbios1'] = `uuid=${sim.random.uuid()}`;
-        config['vmgenid'] = sim.random.uuid();
+        // Perl truth decides: an empty (or `0`) name or description is not given.
+        config['name'] = perlTrue(p['name']) ? String(p['name']) : `Copy-of-VM-${src.config['name'] ?? src.vmid}`;
+        if (perlTrue(p['description'])) config['description'] = String(p['description']);
+        // A new UUID in smbios1, whose other fields are kept; a new vmgenid only where the source has one.
+        // print_property_string writes the fields in key order.
+        const smbios1 = new Map((config['smbios1'] ?? '').split(',').filter(Boolean).map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] as const));
+        smbios1.set('uuid', sim.random.uuid());
+        config['smbios1'] = [...smbios1].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
+        if (perlTrue(config['vmgenid'])) config['vmgenid'] = sim.random.uuid();
         g.config = sortConfig(config);
         const pool = optStr(p, 'pool');
         if (pool !== undefined) sim.state.pools.find((x) => x.poolid === pool)?.members.push(`qemu/${newid}`);
+        // The clone takes the source's current values; its pending section is dropped, with a
+        // warning naming it (its keys, and `delete` for pending deletions).
+        const pending = [...Object.keys(src.pending), ...(src.pendingDelete.length ? ['delete'] : [])].sort();
+        return pending.length ? { warnings: [`found pending changes for '${pending.join(',')}', discarding for clone`] } : {};
       } catch (err) {
         removeGuest(sim, g);
         throw new TaskFailure(`clone failed: ${err instanceof Error ? err.message.replace(/\n$/, '') : String(err)}`);
