@@ -87,6 +87,12 @@ interface Waiter {
 
 /** How many ended outcomes are kept for waiters that have not collected theirs. */
 const maxOutcomes = 1000;
+/**
+ * How many durations (and gaps) are remembered. Every guest's own operations (its first start,
+ * a reboot) add one: without a bound, ten thousand guests would leave ten thousand for good. The
+ * least recently learned go first; one forgotten only costs the next such task its first look.
+ */
+const maxEstimates = 2000;
 
 /** A node's list normally answers in well under a second; one slower than this is not waited for. */
 export const defaultListDeadlineMs = 3_000;
@@ -274,7 +280,7 @@ export class TaskWatch {
       const close = endedBy - w.seenRunning <= 2 * this.#tickMs;
       this.#track(`gap:${w.id}`, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
     }
-    this.#lastEnd.set(w.id, endedBy);
+    this.#remember(this.#lastEnd, w.id, endedBy);
   }
 
   /**
@@ -309,13 +315,13 @@ export class TaskWatch {
   #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number): void {
     const estimate = this.#estimate.get(key);
     if (estimate === undefined) {
-      if (first !== undefined) this.#estimate.set(key, first);
+      if (first !== undefined) this.#remember(this.#estimate, key, first);
       return;
     }
     const step = estimate * estimateStep;
     // A look at the estimate comes a little after it (timers, the read itself): half a tick of slack.
-    if (ranFor >= estimate) this.#estimate.set(key, estimate + step * share);
-    else if (endedWithin <= estimate + this.#tickMs / 2) this.#estimate.set(key, estimate - step * (1 - share));
+    if (ranFor >= estimate) this.#remember(this.#estimate, key, estimate + step * share);
+    else if (endedWithin <= estimate + this.#tickMs / 2) this.#remember(this.#estimate, key, estimate - step * (1 - share));
   }
 
   /** The list, or a rejection once `listDeadlineMs` has passed without it. */
@@ -331,6 +337,13 @@ export class TaskWatch {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Sets a learned value as the most recent one, forgetting the least recent past `maxEstimates`. */
+  #remember(map: Map<string, number>, key: string, value: number): void {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > maxEstimates) map.delete(map.keys().next().value!);
   }
 
   #keep(upid: string, outcome: TaskOutcome): void {

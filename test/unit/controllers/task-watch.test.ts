@@ -337,6 +337,49 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
+  it('remembers the durations of the 2,000 operations learned last, not of every guest it ever saw', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
+    const stop = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstop:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
+    const learn = async (upid: string, runningFor: number): Promise<void> => {
+      const from = now;
+      watch.watch(upid, 'pve', () => undefined);
+      listed = [{ upid, status: 'RUNNING' }];
+      for (now = from + 500; now <= from + runningFor; now += 500) await watch.tick();
+      listed = [];
+      await watch.tick();
+      assert.ok(!watch.watches(upid));
+      now += 10_000;
+    };
+    const firstRead = async (upid: string): Promise<number> => {
+      const from = now;
+      watch.watch(upid, 'pve', () => undefined);
+      listed = [{ upid, status: 'RUNNING' }];
+      for (; now < from + 20_000; now += 50) {
+        const before = reads;
+        await watch.tick(false);
+        if (reads > before) return now - from;
+      }
+      return -1;
+    };
+    // Guest 1's start: seen running until 1.5 s, ended by 2 s: its own estimate 1.75 s.
+    await learn(start(1), 1_500);
+    // Then the stops of 2,000 other guests, each its own operation (0.75 s).
+    for (let vmid = 2; vmid <= 2_001; vmid++) await learn(stop(vmid), 500);
+    assert.equal(await firstRead(start(1)), 500, 'guest 1\'s start, and starts on the node, are forgotten: read at the first tick');
+    listed = [];
+    await watch.tick();
+    now += 10_000;
+    assert.equal(await firstRead(stop(2_001)), 750, 'the last stop learned is remembered');
+    watch.close();
+  });
+
   it('moves an operation\'s estimate up for a task still running at it, down as much for one ended by it', async () => {
     let now = 0;
     let listed: ListedTask[] = [];
