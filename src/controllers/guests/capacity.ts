@@ -6,19 +6,18 @@
 export class CreateCapacity {
   readonly #holders = new Map<string, Set<string>>();
   /**
-   * Refused holders in the order they asked. One is woken per freed slot, oldest first: no
-   * slot idles until a timer fires, and no crowd of waiters stampedes for a single slot.
+   * Refused holders in the order they asked, with the slots they asked for. Each freed slot
+   * wakes the oldest waiter that fits in what is free now: no slot idles until a timer fires,
+   * no crowd of waiters stampedes for a single slot, and a waiter held by something else (a
+   * clone source still locked) does not stand in the way of one the freed slot would let go.
    */
-  readonly #waiters = new Map<string, () => void>();
+  readonly #waiters = new Map<string, { readonly keys: readonly { key: string; limit: number }[]; readonly wake: () => void }>();
 
   /** Takes a slot on every key, or none: false when any key is full (and `wake` is kept). */
   tryAcquire(holder: string, keys: readonly { key: string; limit: number }[], wake?: () => void): boolean {
-    for (const { key, limit } of keys) {
-      const held = this.#holders.get(key);
-      if (held && !held.has(holder) && held.size >= limit) {
-        if (wake) this.#waiters.set(holder, wake);
-        return false;
-      }
+    if (!this.#fits(holder, keys, new Map())) {
+      if (wake) this.#waiters.set(holder, { keys, wake });
+      return false;
     }
     this.#waiters.delete(holder);
     for (const { key } of keys) this.#set(key).add(holder);
@@ -35,15 +34,25 @@ export class CreateCapacity {
     for (const held of this.#holders.values()) freed = held.delete(holder) || freed;
     this.#waiters.delete(holder);
     if (!freed) return;
-    const next = this.#waiters.entries().next();
-    if (next.done) return;
-    const [waiter, wake] = next.value;
-    this.#waiters.delete(waiter);
-    wake();
+    // Slots promised to the waiters woken in this pass, so that no two are woken for one slot.
+    const promised = new Map<string, number>();
+    for (const [waiter, { keys, wake }] of [...this.#waiters]) {
+      if (!this.#fits(waiter, keys, promised)) continue;
+      for (const { key } of keys) promised.set(key, (promised.get(key) ?? 0) + 1);
+      this.#waiters.delete(waiter);
+      wake();
+    }
   }
 
   inFlight(key: string): number {
     return this.#holders.get(key)?.size ?? 0;
+  }
+
+  #fits(holder: string, keys: readonly { key: string; limit: number }[], promised: ReadonlyMap<string, number>): boolean {
+    return keys.every(({ key, limit }) => {
+      const held = this.#holders.get(key);
+      return (held?.has(holder) ?? false) || (held?.size ?? 0) + (promised.get(key) ?? 0) < limit;
+    });
   }
 
   #set(key: string): Set<string> {

@@ -36,6 +36,29 @@ describe('create capacity', () => {
     assert.deepEqual(woken, ['b', 'c']);
   });
 
+  it('wakes the oldest waiter the freed slot lets go, not one still held by something else, and as many as fit', () => {
+    const c = new CreateCapacity();
+    const woken: string[] = [];
+    const limits = (source: string) => [{ key: 'node:pve', limit: 3 }, { key: 'storage:local-lvm', limit: 2 }, { key: `source:${source}`, limit: 1 }];
+    const archive = [{ key: 'node:pve', limit: 3 }, { key: 'storage:local-lvm', limit: 2 }];
+    assert.equal(c.tryAcquire('clone-1', limits('9100')), true);
+    assert.equal(c.tryAcquire('create-1', archive), true);
+    // The storage is full; the second clone of 9100 also waits for 9100's lock.
+    assert.equal(c.tryAcquire('clone-2', limits('9100'), () => woken.push('clone-2')), false);
+    assert.equal(c.tryAcquire('create-2', archive, () => woken.push('create-2')), false);
+    assert.equal(c.tryAcquire('create-3', archive, () => woken.push('create-3')), false);
+    // The create ends: its storage slot lets create-2 go; clone-2, older, still waits for 9100.
+    c.release('create-1');
+    assert.deepEqual(woken, ['create-2']);
+    assert.equal(c.tryAcquire('create-2', archive), true);
+    // The clone ends: one storage slot and the source are free; clone-2 is the oldest and fits.
+    c.release('clone-1');
+    assert.deepEqual(woken, ['create-2', 'clone-2']);
+    // Both running creates end before anyone took a slot: one wake per free slot, oldest first.
+    c.release('create-2');
+    assert.deepEqual(woken, ['create-2', 'clone-2', 'create-3'], 'two storage slots are free: clone-2, woken before, takes one, create-3 the other');
+  });
+
   it('adopts a running task after a restart even beyond the limit', () => {
     const c = new CreateCapacity();
     c.tryAcquire('a', keys);
