@@ -70,12 +70,14 @@ describe('simulator: qemu config writes with background_delay', () => {
     assert.deepEqual(qmconfigs().map((t) => t.exitstatus), ['WARNINGS: 1']);
   });
 
-  it('the digest, the lock and SSH keys are checked before the task: a 500 at once, and no task', async () => {
+  it('the digest, the lock, SSH keys and the delete list are checked before the task: a 500 at once, and no task', async () => {
     await vm();
     const stale = await f.call('POST', path, { cores: 2, digest: '0'.repeat(40), background_delay: 5 });
     assert.deepEqual([stale.status, stale.reason], [500, 'checksum mismatch (file change by other user?)']);
     const badKey = await f.call('POST', path, { sshkeys: encodeURIComponent('not a key'), background_delay: 5 });
     assert.deepEqual([badKey.status, badKey.reason], [500, 'SSH public key validation error']);
+    const unknown = await f.call('POST', path, { delete: 'nonsense', background_delay: 5 });
+    assert.deepEqual([unknown.status, unknown.body?.errors], [400, { delete: "unknown option 'nonsense'" }]);
     f.sim.simulator.state.guests.find((g) => g.vmid === 101)!.config['lock'] = 'backup';
     const locked = await f.call('POST', path, { cores: 2, background_delay: 5 });
     assert.deepEqual([locked.status, locked.reason], [500, 'VM is locked (backup)']);

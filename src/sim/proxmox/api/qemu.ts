@@ -22,7 +22,7 @@ import { splitList } from '../../../proxmox/tags.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
-  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, guestOf, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, statusCurrent, updateConfig, effectiveConfig, snapshotRoutes,
+  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkConfigUpdate, checkDigest, convertDisksToBase, migrateGuest, diskSize, guestOf, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, statusCurrent, updateConfig, effectiveConfig, snapshotRoutes,
 } from './guest-common.ts';
 
 const o = { optional: true } as const;
@@ -297,8 +297,9 @@ function loadAndCheckConfig(sim: Simulator, g: SimGuestState, p: Params): void {
 }
 
 async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
-  // update_vm_api validates the keys before it forks, so a bad key is a 500 of the request.
+  // update_vm_api makes these checks before it forks, so they are the request's own 400 or 500.
   checkSshKeys(p);
+  checkConfigUpdate('qemu', p, new Set());
   checkRootOnlyOptions(subject, optionKeys(p));
   const g = vm(sim, p);
   loadAndCheckConfig(sim, g, p);
