@@ -87,12 +87,23 @@ describe('simulator: qemu config writes with background_delay', () => {
   it('the worker checks the digest again: of two writes sent with the same digest, the second task fails', async () => {
     const digest = await vm();
     const first = await f.call('POST', path, { cores: 2, digest });
-    // The second task ends after the first, as the config lock would have it wait.
-    f.sim.admin.injectFault({ kind: 'slow-task', taskType: 'qmconfig', ms: 2_000, count: 1 });
     const second = stepping(f.call('POST', path, { cores: 4, digest, background_delay: 5 }));
     assert.equal((await f.finish(first.body?.data))['exitstatus'], 'OK');
     const { res } = await second;
     assert.deepEqual([res.status, res.reason], [500, 'failed to update VM 101: checksum mismatch (file change by other user?)']);
     assert.equal((await config())['cores'], 2, 'the first write holds; the stale one was not applied over it');
+    const [one, two] = qmconfigs();
+    assert.ok(two!.starttime >= one!.starttime && (two!.endtime ?? 0) >= (one!.endtime ?? 0), 'the second task waited for the first\'s config lock');
+  });
+
+  it('a task waits for the config lock of the one before it, and gives up after 10 s with lock_file_full\'s message', async () => {
+    await vm();
+    f.sim.admin.injectFault({ kind: 'slow-task', taskType: 'qmconfig', ms: 15_000, count: 1 });
+    const first = await f.call('POST', path, { cores: 2 });
+    const { res, tookMs } = await stepping(f.call('POST', path, { memory: 2048, background_delay: 30 }));
+    assert.deepEqual([res.status, res.reason], [500, "failed to update VM 101: can't lock file '/var/lock/qemu-server/lock-101.conf' - got timeout"]);
+    assert.ok(tookMs >= 10_000 && tookMs < 10_500, `gave up after ${tookMs} ms`);
+    assert.equal((await f.finish(first.body?.data))['exitstatus'], 'OK');
+    assert.deepEqual([(await config())['cores'], String((await config())['memory'])], [2, '1024']);
   });
 });

@@ -277,6 +277,8 @@ export class Simulator {
     /** A clone's source and how it holds it; the guest a create or clone brings into existence. */
     source?: { vmid: number; exclusive: boolean };
     target?: number;
+    /** How long the worker first waits for a file lock another task holds: not scaled by jitter, as the holder's end is fixed. */
+    lockWaitMs?: number;
   }): SimTask {
     const id = String(spec.id);
     const forType = (f: { taskType: string; vmid?: number }) => f.taskType === spec.type && (f.vmid === undefined || String(f.vmid) === id);
@@ -285,7 +287,7 @@ export class Simulator {
     const jitter = 0.8 + this.random.next() * 0.4;
     const ioMs = Math.round(Math.min(spec.io?.ms ?? 0, base) * jitter);
     const work: TaskWork = {
-      fixedMs: Math.round(base * jitter) - ioMs + slower, ioMs,
+      fixedMs: Math.round(base * jitter) - ioMs + slower + (spec.lockWaitMs ?? 0), ioMs,
       ...(spec.io ? { ioStorage: spec.io.storage } : {}), ...(spec.source ? { source: spec.source } : {}), ...(spec.target !== undefined ? { target: spec.target } : {}),
     };
     const injected = this.faults.take('task-failure', forType);

@@ -296,6 +296,9 @@ function loadAndCheckConfig(sim: Simulator, g: SimGuestState, p: Params): void {
   if (p['skiplock'] !== 1) sim.checkLock(g);
 }
 
+/** PVE::AbstractConfig::lock_config's flock timeout. */
+const configLockTimeoutMs = 10_000;
+
 async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
   // update_vm_api makes these checks before it forks, so they are the request's own 400 or 500.
   checkSshKeys(p);
@@ -303,10 +306,21 @@ async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<
   checkRootOnlyOptions(subject, optionKeys(p));
   const g = vm(sim, p);
   loadAndCheckConfig(sim, g, p);
-  const task = sim.startTask({ node: g.node, type: 'qmconfig', id: g.vmid, subject, finish: () => {
-    loadAndCheckConfig(sim, g, p);
-    configUpdate(sim, g, p, subject);
-  } });
+  // The worker runs under the config's flock (PVE::AbstractConfig::lock_config, 10 s timeout):
+  // it begins once the config tasks before it on this VM have ended, or gives up.
+  const now = sim.clock.now();
+  const freeAt = Math.max(now, ...sim.tasks.running().filter((t) => t.type === 'qmconfig' && t.id === String(g.vmid)).map((t) => t.endsAt));
+  const lockTimedOut = freeAt - now > configLockTimeoutMs;
+  const task = sim.startTask({
+    node: g.node, type: 'qmconfig', id: g.vmid, subject,
+    ...(lockTimedOut ? { durationMs: 0, lockWaitMs: configLockTimeoutMs } : { lockWaitMs: freeAt - now }),
+    finish: () => {
+      // PVE::Tools::lock_file_full's message.
+      if (lockTimedOut) throw new TaskFailure(`can't lock file '/var/lock/qemu-server/lock-${g.vmid}.conf' - got timeout`);
+      loadAndCheckConfig(sim, g, p);
+      configUpdate(sim, g, p, subject);
+    },
+  });
   const delay = p['background_delay'];
   if (delay === undefined) return task.upid;
   // update_vm_api waits up to background_delay seconds for the worker (a sleep(1) loop that the
