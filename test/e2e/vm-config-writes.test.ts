@@ -114,3 +114,47 @@ describe('VM config writes wait for their task in the request (real API server +
     assert.equal(condition(changed, 'Ready')?.status, 'True');
   });
 });
+
+describe('VM config writes whose answer comes after the client gave up (real API server + simulator)', function () {
+  this.timeout(180_000);
+  let env: PhoenixEnv;
+
+  before(async function () {
+    this.timeout(30 * 60_000);
+    // A 4 s client timeout: Phoenix asks Proxmox to wait 1 s for the task (a quarter of it).
+    env = await startPhoenix({
+      name: 'e2e-vm-config-late',
+      proxmoxTimeoutMs: 4_000,
+      seed: (sim) => sim.admin.addGuest({ type: 'qemu', vmid: 9500, config: { name: 'tmpl', memory: 1024, scsi0: 'local-lvm:base-9500-disk-0,size=8G', template: 1 } }),
+    });
+  });
+
+  after(async () => {
+    await env?.stop();
+  });
+
+  it('a disk added by a write answered only after the client gave up, its task still running, is allocated once', async () => {
+    await apply(env, 'PhoenixVM', 'late', { source: { clone: { vmid: 9500 } }, cores: 1, memory: '1G', powerState: 'Stopped' });
+    const ready = await waitReady(env, 'phoenixvms', 'late', 90_000);
+    await env.sim.admin.idle();
+    const vmid = ready.status.vmid;
+    const sent = () => env.sim.admin.counters().byEndpoint['POST /nodes/{node}/qemu/{vmid}/config'] ?? 0;
+    const writes = sent();
+    // The task outlasts the client's timeout (1,000 simulated s is 5 s at ×200), and its answer,
+    // the UPID after the 1 s wait, comes 6 s later: Phoenix reads the config while the task runs,
+    // sees no scsi1, and writes again with the digest it read.
+    env.sim.admin.injectFault({ kind: 'slow-task', taskType: 'qmconfig', vmid, ms: 1_000_000, count: 1 });
+    env.sim.admin.injectFault({ kind: 'latency', realMs: 6_000, when: 'after', method: 'POST', path: '/nodes/{node}/qemu/{vmid}/config', count: 1 });
+    await env.custom.patchNamespacedCustomObject({ ...G, plural: 'phoenixvms', namespace: env.namespace, name: 'late', body: [{ op: 'add', path: '/spec/disks', value: [{ slot: 'scsi0', size: '8G' }, { slot: 'scsi1', storage: 'local-lvm', size: '4G' }] }] });
+    await waitCondition(env, 'phoenixvms', 'late', (o) => readyAtGeneration(o) && o.metadata.generation > ready.metadata.generation, 'Ready with scsi1', 120_000);
+    await env.sim.admin.idle();
+    const config = env.sim.admin.guest(vmid)!.config as Record<string, string>;
+    assert.match(config['scsi1'] ?? '', new RegExp(`^local-lvm:vm-${vmid}-disk-\\d+,size=4G$`));
+    assert.deepEqual(Object.keys(config).filter((k) => /^unused\d+$/.test(k)), []);
+    const volumes = env.sim.simulator.state.volumes.filter((v) => v.volid.startsWith(`local-lvm:vm-${vmid}-disk-`)).map((v) => v.volid);
+    assert.equal(volumes.length, 2, `one volume for scsi0, one for scsi1: ${volumes.join(', ')}`);
+    assert.ok(sent() - writes >= 2, 'the write was sent again while the first task ran');
+    const tasks = env.sim.admin.tasks().filter((t) => t.type === 'qmconfig' && t.id === String(vmid));
+    assert.ok(tasks.some((t) => /^can't lock file '\/var\/lock\/qemu-server\/lock-\d+\.conf' - got timeout$/.test(t.exitstatus ?? '')), 'the second write waited for the first task\'s config lock and gave up');
+  });
+});
