@@ -14,6 +14,7 @@ export type ProxmoxErrorKind =
   | 'Forbidden' // the token lacks a privilege
   | 'Unauthorized' // bad or expired token or ticket
   | 'InvalidParameter' // 400 with a per-parameter map
+  | 'TaskFailed' // the task the request waited for failed (a VM config POST with background_delay): see failedTaskStatus
   | 'Unavailable' // no response, timeout, 595/596, node offline, or something other than Proxmox answered
   | 'ServerError'; // any other handler failure
 
@@ -26,10 +27,13 @@ export class ProxmoxApiError extends Error {
   readonly fieldErrors: Readonly<Record<string, string>>;
   readonly method: string;
   readonly path: string;
+  /** Proxmox's own words (or the transport's), without the method, path and status. */
+  readonly detail: string;
 
   constructor(init: { kind: ProxmoxErrorKind; status: number | undefined; message: string; method: string; path: string; fieldErrors?: Record<string, string> }) {
     super(`${init.method} ${init.path}: ${init.status ?? 'no response'} ${init.message}`);
     this.kind = init.kind;
+    this.detail = init.message;
     this.status = init.status;
     this.fieldErrors = init.fieldErrors ?? {};
     this.method = init.method;
@@ -57,6 +61,10 @@ export class ProxmoxApiError extends Error {
  * "clone failed: CT is locked (disk)"), in the order they are tried.
  */
 const serverForms: [ProxmoxErrorKind, RegExp][] = [
+  // qemu-server API2/Qemu.pm update_vm_api, when the qmconfig task it waited for (background_delay)
+  // failed: "failed to update VM 100: <exit status>". First: the exit status may itself have a
+  // form below (a digest or lock found changed inside the task), which is the task's, not the request's.
+  ['TaskFailed', /^failed to update VM \d+: /],
   // PVE::Tools::lock_file_full: "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout";
   // PVE::Cluster::cfs_lock: "cfs-lock 'file-storage_cfg' error: got lock request timeout".
   ['LockTimeout', /can't lock file '[^']+' - got timeout|cfs-lock '[^']+' error: got lock request timeout/],
@@ -98,6 +106,11 @@ export function classifyProxmoxFailure(status: number | undefined, message: stri
 /** The kind of a task's failure, from its exit status (the `TASK ERROR:` text). */
 export function classifyTaskFailure(exitStatus: string): ProxmoxErrorKind {
   return classifyProxmoxFailure(500, exitStatus);
+}
+
+/** The exit status of the task a TaskFailed error waited for, as the task's own status would show it. */
+export function failedTaskStatus(err: ProxmoxApiError): string {
+  return err.detail.replace(/^failed to update VM \d+: /, '').trim();
 }
 
 export function isProxmoxError(err: unknown, ...kinds: ProxmoxErrorKind[]): err is ProxmoxApiError {

@@ -29,7 +29,11 @@ export interface GuestApi {
    * `snapshot`, or (no snapshot) the source's own config, description included.
    */
   cloneSource(sourceVmid: number, snapshot: string | undefined): Promise<{ description: string | undefined; config?: GuestConfig }>;
-  /** Writes options; returns a UPID when Proxmox ran the change as a task (VMs). `reverts`: pending changes to cancel. */
+  /**
+   * Writes options; `reverts`: pending changes to cancel. A container's write is synchronous; a
+   * VM's is a `qmconfig` task that Proxmox waits for (configWaitSeconds): undefined once it
+   * ended well, its UPID while it still runs, a ProxmoxApiError of kind TaskFailed if it failed.
+   */
   updateConfig(params: Params, deletes: readonly string[], digest: string | undefined, reverts?: readonly string[]): Promise<string | undefined>;
   resize(disk: string, size: string, digest: string | undefined): Promise<string | undefined>;
   start(): Promise<string>;
@@ -113,12 +117,41 @@ export interface ProxmoxGuests {
   nodeTasks(node: string, since: number | undefined): Promise<ListedTask[]>;
 }
 
-/** The seam over a Proxmox client: the one place where the proxy's per-type paths meet. */
-export function proxmoxGuests(client: ProxmoxClient): ProxmoxGuests {
+/** What Proxmox's own GUI asks of a VM config write (pve-manager www/manager6/qemu/HDEdit.js `backgroundDelay: 5`). */
+const configWaitCapSeconds = 5;
+
+/**
+ * How long a VM's config write asks Proxmox to wait for its `qmconfig` task before answering
+ * (POST config's `background_delay`, whole seconds from 1 to 30), or undefined to ask no wait.
+ *
+ * qemu-server's update_vm_api answers as soon as the worker ends (its sleep(1) loop is cut short
+ * by the child's exit), so a quick change, most of them, costs one request and no task reads:
+ * null when it ended well, a 500 `failed to update VM <vmid>: <status>` when it failed. A slow
+ * one (a disk allocated, memory hotplugged) still answers its UPID after the delay and is
+ * followed as any task; waiting longer for it buys little and holds much: this request, the
+ * reconcile, and one of pvedaemon's few workers (3 by default, pve-manager
+ * PVE/Service/pvedaemon.pm), which sleeps in the handler. Hence the GUI's 5 s, and never more
+ * than a quarter of the client's timeout, so that the answer, the early checks and a busy node
+ * stay well within it; below 1 s (clients with a timeout under 4 s) no wait is asked and the
+ * UPID comes at once. An answer lost anyway (a dropped connection, a 596 from the proxy) is an
+ * unknown outcome as for any write: the next reconcile reads the config again, and the digest
+ * the retry carries is checked again inside its task, so the change is never applied twice.
+ */
+export function configWaitSeconds(clientTimeoutMs: number): number | undefined {
+  const seconds = Math.min(configWaitCapSeconds, Math.floor(clientTimeoutMs / 4_000));
+  return seconds >= 1 ? seconds : undefined;
+}
+
+/**
+ * The seam over a Proxmox client: the one place where the proxy's per-type paths meet.
+ * `clientTimeoutMs`: the client's request timeout, which bounds how long a config write waits (configWaitSeconds).
+ */
+export function proxmoxGuests(client: ProxmoxClient, clientTimeoutMs?: number): ProxmoxGuests {
   // The proxy is typed per path; these casts are the one place the lifecycle's calls meet it.
   const nodeApi = (node: string): any => client.api.nodes.$(node);
+  const configWait = clientTimeoutMs === undefined ? undefined : configWaitSeconds(clientTimeoutMs);
   return {
-    guest: (node, type, vmid) => new PveGuest(client, node, type, vmid),
+    guest: (node, type, vmid) => new PveGuest(client, node, type, vmid, configWait),
     async clusterGuests() {
       const list = (await client.api.cluster.resources.$get({ type: 'vm' } as never)) as { vmid: number | string; node: string; type: string; status: string; name?: string; lock?: string; pool?: string; hastate?: string }[];
       return list
@@ -147,12 +180,14 @@ class PveGuest implements GuestApi {
   readonly node: string;
   readonly type: GuestType;
   readonly vmid: number;
+  readonly #configWait: number | undefined;
 
-  constructor(client: ProxmoxClient, node: string, type: GuestType, vmid: number) {
+  constructor(client: ProxmoxClient, node: string, type: GuestType, vmid: number, configWait: number | undefined) {
     this.#client = client;
     this.node = node;
     this.type = type;
     this.vmid = vmid;
+    this.#configWait = configWait;
   }
 
   #guest(): any {
@@ -205,6 +240,7 @@ class PveGuest implements GuestApi {
       await this.#guest().config.$put(body as never);
       return undefined;
     }
+    if (this.#configWait !== undefined) body['background_delay'] = this.#configWait;
     const upid = await this.#guest().config.$post(body as never);
     return typeof upid === 'string' && upid ? upid : undefined;
   }

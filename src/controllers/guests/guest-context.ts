@@ -6,7 +6,7 @@ import { refOf } from '../../runtime/object-key.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
 import { backoffDelay, taskRetryPolicy } from '../../runtime/backoff.ts';
-import { classifyTaskFailure, isProxmoxError } from '../../clients/proxmox/errors.ts';
+import { classifyTaskFailure, failedTaskStatus, isProxmoxError, type ProxmoxApiError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
 import { predictClone, type PredictedClone } from '../../guests/clone-prediction.ts';
 import { isReady } from '../dependencies.ts';
@@ -129,7 +129,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
 
   /** Every Proxmox call of this reconcile goes through this seam. */
   pve(connection: Connection): ProxmoxGuests {
-    if (this.#pve?.connection !== connection) this.#pve = { connection, pve: proxmoxGuests(connection.client.scoped(this.signals.stopping, this.signals.signal)) };
+    if (this.#pve?.connection !== connection) this.#pve = { connection, pve: proxmoxGuests(connection.client.scoped(this.signals.stopping, this.signals.signal), connection.timeoutMs) };
     return this.#pve.pve;
   }
 
@@ -279,10 +279,24 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     }
     if (task.operation === 'configure') this.shared.identicalWrites.rejected(this.key);
     const reason = await this.#failureDetail(connection, task);
-    await this.setup.events.warning(this.current, 'TaskFailed', task.operation, `Proxmox task ${task.operation} failed: ${exit}${reason}`);
     // A create that failed left no guest: the next attempt is a fresh create at the same VMID.
     const creation = createLike ? { creation: undefined } : {};
-    return this.failed(task.operation, classifyTaskFailure(exit) === 'LockTimeout' ? 'StorageLockTimeout' : 'TaskFailed', `${exit}${reason}`, { task: undefined, lastTask: finished, ...creation });
+    return this.#taskFailed(task.operation, exit, reason, { task: undefined, lastTask: finished, ...creation });
+  }
+
+  /**
+   * A VM config write whose `qmconfig` task failed while Proxmox still held the request (POST
+   * config's background_delay answers `failed to update VM <vmid>: <status>`, and no UPID):
+   * recorded as that task's failure would be, had it been followed (reason TaskFailed, backoff).
+   */
+  async configTaskFailed(err: ProxmoxApiError): Promise<ReconcileResult> {
+    return this.#taskFailed('configure', failedTaskStatus(err), '', {});
+  }
+
+  /** A task that ended in failure: warned about, and recorded with its backoff (see `failed`). */
+  async #taskFailed(operation: string, exit: string, detail: string, fields: Record<string, unknown>): Promise<ReconcileResult> {
+    await this.setup.events.warning(this.current, 'TaskFailed', operation, `Proxmox task ${operation} failed: ${exit}${detail}`);
+    return this.failed(operation, classifyTaskFailure(exit) === 'LockTimeout' ? 'StorageLockTimeout' : 'TaskFailed', `${exit}${detail}`, fields);
   }
 
   /**

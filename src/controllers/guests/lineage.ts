@@ -1,6 +1,7 @@
 /** The provisioned marker a template-to-be writes into its description before its conversion (provision/lineage.ts). */
 
 import type { ReconcileResult } from '../../runtime/controller.ts';
+import { isProxmoxError } from '../../clients/proxmox/errors.ts';
 import { ownerMarkerPattern } from '../../guests/marker.ts';
 import { readProvisioned, sameSteps, withProvisioned, type StepRef } from '../../provision/lineage.ts';
 import type { GuestObject } from './adapter.ts';
@@ -16,7 +17,13 @@ export async function markLineage<O extends GuestObject>(ctx: GuestContext<O>, a
   const config = await api.config();
   const description = String(config?.description ?? '');
   if (!config || sameSteps(readProvisioned(description), holds)) return undefined;
-  const upid = await api.updateConfig({ description: withProvisioned(description, holds, ownerMarkerPattern) }, [], config.digest);
+  let upid: string | undefined;
+  try {
+    upid = await api.updateConfig({ description: withProvisioned(description, holds, ownerMarkerPattern) }, [], config.digest);
+  } catch (err) {
+    if (isProxmoxError(err, 'TaskFailed')) return ctx.configTaskFailed(err);
+    throw err;
+  }
   const message = `recording the ${holds.length} provisioned step${holds.length === 1 ? '' : 's'} in the description, for the clones of the template`;
   if (upid) return ctx.trackTask(api, upid, 'configure', message, { reason: 'RecordingSteps' });
   await ctx.progress('RecordingSteps', message);

@@ -347,6 +347,8 @@ class GuestReconcile<O extends GuestObject> extends GuestContext<O> {
         // ago, and whatever the prediction got wrong shows at the next read, which writes again.
         upid = await api.updateConfig(set, deletes, config.digest, reverts);
       } catch (err) {
+        // The task failed while Proxmox held the request: as a failed task followed would be.
+        if (isProxmoxError(err, 'TaskFailed')) return this.configTaskFailed(err);
         if (isProxmoxError(err, 'Conflict')) throw new RetryableError('ConfigChanged', 'the config changed while Phoenix was updating it; reading it again');
         if (isProxmoxError(err, 'Locked')) return this.waitForLock(`guest ${api.vmid} is locked by another task; the config change waits: ${err.message}`);
         if (isProxmoxError(err, 'InvalidParameter')) throw new TerminalError('RejectedByProxmox', `Proxmox refused the change: ${(err as Error).message}`);

@@ -74,7 +74,7 @@ export class ConnectionRegistry extends ClientRegistry<Connection> {
           timeoutMs: this.#timeoutMs,
           ...(this.recorder ? { recorder: this.recorder } : {}),
         });
-        const pve = proxmoxGuests(client);
+        const pve = proxmoxGuests(client, this.#timeoutMs);
         return { hypervisor: name, client, resources: new ResourcesCache(pve), markers: new MarkerIndex(), facts: new NodeFacts(), tasks: new TaskWatch((node, since) => pve.nodeTasks(node, since)), timeoutMs: this.#timeoutMs, nodes: [], settings };
       },
       // version and nodes carry over: they are facts about the endpoint, not the spec.

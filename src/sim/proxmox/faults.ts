@@ -47,7 +47,12 @@ export type Fault =
   /** Tasks that allocate on this storage fail with Proxmox's storage lock timeout. */
   | { kind: 'storage-lock-timeout'; storage: string; count?: number }
   /** Matching tasks end with this error (or warnings) instead of OK. */
-  | { kind: 'task-failure'; taskType: string; vmid?: number; message?: string; warnings?: number; count?: number };
+  | { kind: 'task-failure'; taskType: string; vmid?: number; message?: string; warnings?: number; count?: number }
+  /**
+   * Matching tasks take this many simulated ms longer (a config change that allocates a disk or
+   * hotplugs memory, a busy node). Taken when the task starts; combines with a task-failure.
+   */
+  | { kind: 'slow-task'; taskType: string; vmid?: number; ms: number; count?: number };
 
 export type FaultKind = Fault['kind'];
 
@@ -65,7 +70,7 @@ export function injectedAnswer(f: Extract<Fault, { kind: 'error' }>): { status: 
   return { status, message: f.message ?? PROXY_REASONS[status] ?? 'Bad Gateway', emptyBody: true };
 }
 
-const KINDS: readonly FaultKind[] = ['latency', 'error', 'drop', 'storage-lock-timeout', 'task-failure'];
+const KINDS: readonly FaultKind[] = ['latency', 'error', 'drop', 'storage-lock-timeout', 'task-failure', 'slow-task'];
 
 /**
  * A fault object as the admin API and `--fault` take it, checked so that a typo is a clear
@@ -108,7 +113,11 @@ export function parseFault(input: unknown): Fault {
     string('message');
   } else if (kind === 'drop') when(true);
   else if (kind === 'storage-lock-timeout') string('storage', true);
-  else {
+  else if (kind === 'slow-task') {
+    string('taskType', true);
+    number('vmid');
+    number('ms', true);
+  } else {
     string('taskType', true);
     number('vmid');
     number('warnings');

@@ -277,16 +277,20 @@ export class Simulator {
     /** A clone's source and how it holds it; the guest a create or clone brings into existence. */
     source?: { vmid: number; exclusive: boolean };
     target?: number;
+    /** How long the worker first waits for a file lock another task holds: not scaled by jitter, as the holder's end is fixed. */
+    lockWaitMs?: number;
   }): SimTask {
+    const id = String(spec.id);
+    const forType = (f: { taskType: string; vmid?: number }) => f.taskType === spec.type && (f.vmid === undefined || String(f.vmid) === id);
+    const slower = this.faults.take('slow-task', forType)?.ms ?? 0;
     const base = spec.durationMs ?? TASK_DURATION_MS[spec.type] ?? 1000;
     const jitter = 0.8 + this.random.next() * 0.4;
     const ioMs = Math.round(Math.min(spec.io?.ms ?? 0, base) * jitter);
     const work: TaskWork = {
-      fixedMs: Math.round(base * jitter) - ioMs, ioMs,
+      fixedMs: Math.round(base * jitter) - ioMs + slower + (spec.lockWaitMs ?? 0), ioMs,
       ...(spec.io ? { ioStorage: spec.io.storage } : {}), ...(spec.source ? { source: spec.source } : {}), ...(spec.target !== undefined ? { target: spec.target } : {}),
     };
-    const id = String(spec.id);
-    const injected = this.faults.take('task-failure', (f) => f.taskType === spec.type && (f.vmid === undefined || String(f.vmid) === id));
+    const injected = this.faults.take('task-failure', forType);
     const finish = injected
       ? () => {
           if (injected.warnings !== undefined) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { classifyProxmoxFailure, classifyTaskFailure } from '../../../src/clients/proxmox/errors.ts';
+import { ProxmoxApiError, classifyProxmoxFailure, classifyTaskFailure, failedTaskStatus } from '../../../src/clients/proxmox/errors.ts';
 
 /**
  * The messages below are what Proxmox's own code writes (file and sub named beside each), as
@@ -23,6 +23,10 @@ describe('Proxmox error classification by exact message forms', () => {
     // qemu-server and PVE::Tools::assert_if_modified
     ['VM digest', 500, 'checksum mismatch (file change by other user?)', 'Conflict'],
     ['CT digest', 500, 'detected modified configuration - file changed by other user? Try again.', 'Conflict'],
+    // qemu-server API2/Qemu.pm update_vm_api: the qmconfig task it waited for failed, whatever its exit status says
+    ['config task failed', 500, 'failed to update VM 100: hotplug problem - unable to apply', 'TaskFailed'],
+    ['config task failed on a digest', 500, 'failed to update VM 100: checksum mismatch (file change by other user?)', 'TaskFailed'],
+    ['config task failed on a lock', 500, 'failed to update VM 100: VM is locked (backup)', 'TaskFailed'],
     ['snapshot missing', 500, "snapshot 'before' does not exist", 'NotFound'],
     ['storage missing', 500, "storage 'fast' does not exist", 'NotFound'],
     // Not Proxmox's words: a reverse proxy, a load balancer, text that merely contains the words.
@@ -46,6 +50,11 @@ describe('Proxmox error classification by exact message forms', () => {
     assert.equal(classifyProxmoxFailure(400, 'Parameter verification failed.', { upid: 'no such task\n' }), 'NotFound');
     assert.equal(classifyProxmoxFailure(400, 'Parameter verification failed.', { upid: 'unable to parse worker upid' }), 'InvalidParameter');
     assert.equal(classifyProxmoxFailure(400, 'Parameter verification failed.', { vmid: 'value does not look like a valid VM ID' }), 'InvalidParameter');
+  });
+
+  it('a failed config task\'s exit status is what follows the VM', () => {
+    const err = new ProxmoxApiError({ kind: 'TaskFailed', status: 500, message: 'failed to update VM 100: VM is locked (backup)', method: 'POST', path: '/nodes/pve/qemu/100/config' });
+    assert.equal(failedTaskStatus(err), 'VM is locked (backup)');
   });
 
   it('task exit statuses use the same forms', () => {

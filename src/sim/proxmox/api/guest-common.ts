@@ -196,19 +196,7 @@ function hotApplies(type: GuestType, g: SimGuestState, key: string, hotApply: Re
  * it pending when the guest runs and the option does not hot-plug.
  */
 export function updateConfig(sim: Simulator, g: SimGuestState, params: Params, hotApply: ReadonlySet<string>, readOnly: ReadonlySet<string>): void {
-  const reserved = new Set(['node', 'vmid', 'digest', 'delete', 'revert', 'skiplock', 'background_delay', 'force', 'import-working-storage']);
-  const changes = Object.entries(params).filter(([k]) => !reserved.has(k)) as Array<[string, unknown]>;
-  const deletes = params['delete'] === undefined ? [] : splitList(String(params['delete']));
-  const reverts = params['revert'] === undefined ? [] : splitList(String(params['revert']));
-  const errors: Record<string, string> = {};
-  for (const d of deletes) {
-    if (Object.hasOwn(params, d)) errors['delete'] = `you can't use '-${d}' and -delete ${d}' at the same time`;
-    else if (!lookupParam(optionDefs(g.type), d)) errors['delete'] = `unknown option '${d}'`;
-  }
-  for (const [k] of changes) if (readOnly.has(k)) errors[k] = `unable to modify read-only option: '${k}'`;
-  if (Object.keys(errors).length > 0) throw paramError(errors);
-  if (changes.length === 0 && deletes.length === 0 && reverts.length === 0) throw fail('no options specified');
-
+  const { changes, deletes, reverts } = checkConfigUpdate(g.type, params, readOnly);
   for (const r of reverts) {
     delete g.pending[r];
     g.pendingDelete = g.pendingDelete.filter((x) => x !== r);
@@ -246,6 +234,27 @@ export function updateConfig(sim: Simulator, g: SimGuestState, params: Params, h
 function cleanupPending(g: SimGuestState): void {
   for (const [k, v] of Object.entries(g.pending)) if (g.config[k] === v) delete g.pending[k];
   g.pendingDelete = g.pendingDelete.filter((k) => g.config[k] !== undefined);
+}
+
+/**
+ * The delete, revert and read-only checks of a config update, and "no options specified":
+ * update_vm_api (qemu-server) and pve-container's update_pct_config make them before anything
+ * is locked or forked, so they are the request's own 400 or 500 even for a POST.
+ */
+export function checkConfigUpdate(type: GuestType, params: Params, readOnly: ReadonlySet<string>): { changes: Array<[string, unknown]>; deletes: string[]; reverts: string[] } {
+  const reserved = new Set(['node', 'vmid', 'digest', 'delete', 'revert', 'skiplock', 'background_delay', 'force', 'import-working-storage']);
+  const changes = Object.entries(params).filter(([k]) => !reserved.has(k)) as Array<[string, unknown]>;
+  const deletes = params['delete'] === undefined ? [] : splitList(String(params['delete']));
+  const reverts = params['revert'] === undefined ? [] : splitList(String(params['revert']));
+  const errors: Record<string, string> = {};
+  for (const d of deletes) {
+    if (Object.hasOwn(params, d)) errors['delete'] = `you can't use '-${d}' and -delete ${d}' at the same time`;
+    else if (!lookupParam(optionDefs(type), d)) errors['delete'] = `unknown option '${d}'`;
+  }
+  for (const [k] of changes) if (readOnly.has(k)) errors[k] = `unable to modify read-only option: '${k}'`;
+  if (Object.keys(errors).length > 0) throw paramError(errors);
+  if (changes.length === 0 && deletes.length === 0 && reverts.length === 0) throw fail('no options specified');
+  return { changes, deletes, reverts };
 }
 
 /** Removing a disk option keeps the volume as `unusedN`, as Proxmox does. */

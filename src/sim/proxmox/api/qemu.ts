@@ -23,7 +23,7 @@ import { perlTrue } from '../../../proxmox/perl-truth.ts';
 import { qemuOptionParams, QEMU_FAST_PLUG } from './guest-params.ts';
 import { allocatePerm, allocationChecks, nodeOnly, nodeVmid, optStr, vmPerm } from './common.ts';
 import {
-  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkDigest, convertDisksToBase, migrateGuest, diskSize, guestOf, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, statusCurrent, updateConfig, effectiveConfig, snapshotRoutes,
+  alreadyExists, cloneDisk, removeGuest, sortConfig, applyPending, applyResize, assertTemplatable, checkConfigUpdate, checkDigest, convertDisksToBase, migrateGuest, diskSize, guestOf, listEntry, materialiseDisk, normaliseOption, pendingList, readConfig, statusCurrent, updateConfig, effectiveConfig, snapshotRoutes,
 } from './guest-common.ts';
 
 const o = { optional: true } as const;
@@ -289,7 +289,6 @@ function clone(sim: Simulator, p: Params, subject: Subject): string {
 
 /** update_vm_api's checks and changes: synchronous for PUT, in the `qmconfig` task for POST. */
 function configUpdate(sim: Simulator, g: SimGuestState, p: Params, subject: Subject): void {
-  checkSshKeys(p);
   checkDevicePerms(sim, subject, p, g.config);
   // qemu-server update_vm_api: tags, set or deleted, go through assert_tag_permissions.
   if (p['tags'] !== undefined) assertTagPermissions(sim, subject, g.vmid, g.config['tags'], String(p['tags']));
@@ -297,19 +296,52 @@ function configUpdate(sim: Simulator, g: SimGuestState, p: Params, subject: Subj
   updateConfig(sim, g, p, QEMU_FAST_PLUG, new Set());
 }
 
-async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
-  checkRootOnlyOptions(subject, optionKeys(p));
-  const g = vm(sim, p);
+/**
+ * update_vm_api's `$load_and_check_config` (qemu-server src/PVE/API2/Qemu.pm): run once before
+ * the worker is forked, so its refusals are the request's own 500s, and again inside the
+ * worker under the config lock, so a change made in between (another write, a task's lock)
+ * fails the task instead of being overwritten.
+ */
+function loadAndCheckConfig(sim: Simulator, g: SimGuestState, p: Params): void {
   checkDigest(sim, g, p['digest']);
   if (p['skiplock'] !== 1) sim.checkLock(g);
-  const task = sim.startTask({ node: g.node, type: 'qmconfig', id: g.vmid, subject, finish: () => configUpdate(sim, g, p, subject) });
+}
+
+/** PVE::AbstractConfig::lock_config's flock timeout. */
+const configLockTimeoutMs = 10_000;
+
+async function postConfig(sim: Simulator, p: Params, subject: Subject): Promise<string | null> {
+  // update_vm_api makes these checks before it forks, so they are the request's own 400 or 500.
+  checkSshKeys(p);
+  checkConfigUpdate('qemu', p, new Set());
+  checkRootOnlyOptions(subject, optionKeys(p));
+  const g = vm(sim, p);
+  loadAndCheckConfig(sim, g, p);
+  // The worker runs under the config's flock (PVE::AbstractConfig::lock_config, 10 s timeout):
+  // it begins once the config tasks before it on this VM have ended, or gives up.
+  const now = sim.clock.now();
+  const freeAt = Math.max(now, ...sim.tasks.running().filter((t) => t.type === 'qmconfig' && t.id === String(g.vmid)).map((t) => t.endsAt));
+  const lockTimedOut = freeAt - now > configLockTimeoutMs;
+  const task = sim.startTask({
+    node: g.node, type: 'qmconfig', id: g.vmid, subject,
+    ...(lockTimedOut ? { durationMs: 0, lockWaitMs: configLockTimeoutMs } : { lockWaitMs: freeAt - now }),
+    finish: () => {
+      // PVE::Tools::lock_file_full's message.
+      if (lockTimedOut) throw new TaskFailure(`can't lock file '/var/lock/qemu-server/lock-${g.vmid}.conf' - got timeout`);
+      loadAndCheckConfig(sim, g, p);
+      configUpdate(sim, g, p, subject);
+    },
+  });
   const delay = p['background_delay'];
   if (delay === undefined) return task.upid;
-  // With background_delay the API waits for the worker, and answers null if it finished OK in time.
+  // update_vm_api waits up to background_delay seconds for the worker (a sleep(1) loop that the
+  // worker's end interrupts), then answers null if the task ended OK or with warnings
+  // (PVE::UPID::status_is_error), its UPID if it still runs, and this 500 if it failed.
   await sim.clock.sleep(Math.min(Number(delay) * 1000, task.endsAt - sim.clock.now()));
   sim.settle();
   if (task.status === 'running') return task.upid;
-  if (task.exitstatus !== 'OK') throw fail(`failed to update VM ${g.vmid}: ${task.exitstatus ?? ''}`);
+  const status = task.exitstatus ?? 'unexpected status';
+  if (status !== 'OK' && !/^WARNINGS: \d+$/.test(status)) throw fail(`failed to update VM ${g.vmid}: ${status}`);
   return null;
 }
 
@@ -512,10 +544,10 @@ export const qemuEndpoints: Endpoint[] = [
   {
     method: 'PUT', path: '/nodes/{node}/qemu/{vmid}/config', params: configWriteParams, permissions: vmPerm(CONFIG_PRIVS, true),
     handler: ({ sim, params, subject }) => {
+      checkSshKeys(params);
       checkRootOnlyOptions(subject, optionKeys(params));
       const g = vm(sim, params);
-      checkDigest(sim, g, params['digest']);
-      if (params['skiplock'] !== 1) sim.checkLock(g);
+      loadAndCheckConfig(sim, g, params);
       configUpdate(sim, g, params, subject);
       return null;
     },
