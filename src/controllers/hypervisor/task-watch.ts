@@ -24,7 +24,8 @@
  *
  * Tasks of one operation that run together may end one after another rather than together: VM
  * clones of one template queue on their storage's bandwidth, so the tenth ends ten copies after
- * the start. When one of them is seen to end, the next one's end is expected about one learned
+ * the start, and so do the creates of one family (a series: the operation, or for creates the
+ * family). When one of them is seen to end, the next one's end is expected about one learned
  * gap later (the running estimate of the time between two such ends, `#learnGap`), and its
  * siblings are not looked at before it, instead of every tick for the whole queue. Until two
  * ends one after another have been seen (and when they end together) there is no gap and
@@ -74,6 +75,12 @@ interface Waiter {
   readonly family: string | undefined;
   /** The share of its family's tasks to have ended by the first look (see `endedByFirstLook`). */
   readonly familyShare: number;
+  /**
+   * The tasks whose ends follow one another when they run together, for the gap between two
+   * ends: the same operation (the clones of one template), or the creates of one family, which
+   * queue on their storage as clones do (each create's UPID names its own new guest).
+   */
+  readonly series: string;
   /** The task's start on Proxmox's clock (Unix seconds, from the UPID), for the list's `since`. */
   readonly starttime: number | undefined;
   /** A list asked for before this cannot tell whether the task ended: it may predate it. */
@@ -168,7 +175,7 @@ export class TaskWatch {
     // The same operation on the same guest (clones of one template) first, then on guests of the
     // same family, else its type on the node.
     const firstLook = this.#estimate.get(id) ?? (familyKey === undefined ? undefined : this.#estimate.get(familyKey)) ?? this.#estimate.get(kind) ?? 0;
-    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
+    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
     this.#schedule();
     return true;
   }
@@ -253,14 +260,14 @@ export class TaskWatch {
       if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}) });
       this.#learn(w, askedAt);
       this.#learnGap(w, askedAt);
-      endedHere.add(w.id);
+      endedHere.add(w.series);
       this.#wake(upid, w);
     }
     // The next end of an operation whose task just ended is about a gap away.
-    for (const id of endedHere) {
-      const gap = this.#estimate.get(`gap:${id}`);
+    for (const series of endedHere) {
+      const gap = this.#estimate.get(`gap:${series}`);
       if (gap === undefined) continue;
-      for (const w of this.#waiters.values()) if (w.id === id && w.seenRunning === askedAt) w.dueAt = Math.max(w.dueAt, askedAt + gap);
+      for (const w of this.#waiters.values()) if (w.series === series && w.seenRunning === askedAt) w.dueAt = Math.max(w.dueAt, askedAt + gap);
     }
   }
 
@@ -273,14 +280,14 @@ export class TaskWatch {
    * running locates the next end within a tick again.
    */
   #learnGap(w: Waiter, endedBy: number): void {
-    const last = this.#lastEnd.get(w.id);
+    const last = this.#lastEnd.get(w.series);
     if (last !== undefined && w.since <= last && w.seenRunning >= last) {
       const ranFor = w.seenRunning - last;
       const endedWithin = endedBy - last;
       const close = endedBy - w.seenRunning <= 2 * this.#tickMs;
-      this.#track(`gap:${w.id}`, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
+      this.#track(`gap:${w.series}`, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
     }
-    this.#remember(this.#lastEnd, w.id, endedBy);
+    this.#remember(this.#lastEnd, w.series, endedBy);
   }
 
   /**

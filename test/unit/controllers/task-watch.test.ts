@@ -445,4 +445,26 @@ describe('waiting for tasks with one list per node per tick', () => {
     for (const n of [3, 4, 5]) assert.ok(wokenAt.get(n)! - endsAt(n) <= 500, `clone ${n} ended at ${endsAt(n)} ms, woken at ${wokenAt.get(n)} ms`);
     watch.close();
   });
+  it('does the same for the creates of one family, whose UPIDs each name their own new guest', async () => {
+    let now = 0;
+    let reads = 0;
+    // Five containers from one archive queued on one storage: they end 4 s apart.
+    const create = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzcreate:${100 + n}:root@pam:`;
+    const endsAt = (n: number) => n * 4_000;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return [1, 2, 3, 4, 5].map((n) => ({ upid: create(n), status: endsAt(n) <= now ? 'OK' : 'RUNNING' }));
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
+    const family = { name: 'debian-12 archive, 2 GiB', othersWait: true };
+    const wokenAt = new Map<number, number>();
+    for (const n of [1, 2, 3, 4, 5]) watch.watch(create(n), 'pve', () => wokenAt.set(n, now), family);
+    for (now = 100; now <= 8_000; now += 100) await watch.tick(false);
+    assert.deepEqual([...wokenAt.keys()], [1, 2]);
+    const readsBefore = reads;
+    for (; watch.watching > 0 && now < 30_000; now += 100) await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    assert.ok(reads - readsBefore <= 6, `${reads - readsBefore} reads for the last three creates`);
+    for (const n of [3, 4, 5]) assert.ok(wokenAt.get(n)! - endsAt(n) <= 500, `create ${n} ended at ${endsAt(n)} ms, woken at ${wokenAt.get(n)} ms`);
+    watch.close();
+  });
 });
