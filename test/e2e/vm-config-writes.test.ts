@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as k8s from '@kubernetes/client-node';
-import { startPhoenix, apply, waitReady, waitCondition, condition, readyAtGeneration, G, type PhoenixEnv } from '../support/phoenix.ts';
+import { startPhoenix, apply, waitReady, waitCondition, condition, readyAtGeneration, getObject, G, type PhoenixEnv } from '../support/phoenix.ts';
 
 /**
  * Issue 11: a VM's config write asks Proxmox to wait for its `qmconfig` task (POST config's
@@ -112,6 +112,10 @@ describe('VM config writes wait for their task in the request (real API server +
     assert.ok(configWrites() - writes >= 2, 'the lost write was sent again');
     assert.equal(applied() - appliedBefore, 1, 'one config task applied the change');
     assert.equal(condition(changed, 'Ready')?.status, 'True');
+    // The second write met the first (its digest stale, or the config lock held): a race of
+    // Phoenix's own, not a failure to warn about or back off from.
+    assert.deepEqual(await warnings('lost', 'TaskFailed'), []);
+    assert.equal(changed.status.retry, undefined);
   });
 });
 
@@ -156,5 +160,9 @@ describe('VM config writes whose answer comes after the client gave up (real API
     assert.ok(sent() - writes >= 2, 'the write was sent again while the first task ran');
     const tasks = env.sim.admin.tasks().filter((t) => t.type === 'qmconfig' && t.id === String(vmid));
     assert.ok(tasks.some((t) => /^can't lock file '\/var\/lock\/qemu-server\/lock-\d+\.conf' - got timeout$/.test(t.exitstatus ?? '')), 'the second write waited for the first task\'s config lock and gave up');
+    // A wait for a lock of Phoenix's own earlier write, not a failure: no warning, no backoff.
+    const events = await env.cluster.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: env.namespace });
+    assert.deepEqual(events.items.filter((e) => e.regarding?.name === 'late' && e.type === 'Warning' && e.reason === 'TaskFailed').map((e) => e.note), []);
+    assert.equal((await getObject(env, 'phoenixvms', 'late')).status.retry, undefined);
   });
 });

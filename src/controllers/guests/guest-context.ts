@@ -1,7 +1,7 @@
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { ControllerSetup } from '../../runtime/manager.ts';
 import type { StatusUpdate } from '../../runtime/status-writer.ts';
-import { TerminalError } from '../../runtime/errors.ts';
+import { RetryableError, TerminalError } from '../../runtime/errors.ts';
 import { refOf } from '../../runtime/object-key.ts';
 import type { KubeObject } from '../../runtime/resource.ts';
 import { parseDuration } from '../../runtime/config.ts';
@@ -110,7 +110,7 @@ const taskWakeGuardMs = 30_000;
 const followedWithinMs = 10_000;
 
 /** A worker that could not get a guest's config flock in time (PVE::Tools::lock_file_full's wording). */
-const sourceConfigLockTimeout = /^can't lock file '\/var\/lock\/(?:qemu-server|lxc)\/lock-\d+\.conf' - got timeout$/;
+const configLockTimeout = /^can't lock file '\/var\/lock\/(?:qemu-server|lxc)\/lock-\d+\.conf' - got timeout$/;
 
 export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   readonly adapter: GuestAdapter<O>;
@@ -271,13 +271,17 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       await this.progress('TaskFailed', `${task.operation}: ${exit}`, { task: undefined, lastTask: finished });
       throw new TerminalError('MigrationRefused', `Proxmox could not migrate the guest to ${this.spec.node}: ${exit}`);
     }
-    if (createLike && sourceConfigLockTimeout.test(exit)) {
+    if (createLike && configLockTimeout.test(exit)) {
       // Another clone held the source's config lock: Proxmox created nothing, and this is a
       // wait for that clone to end, not a failure (no retry count, no backoff).
       await this.progress('SourceLocked', `the ${task.operation} waited for the source's lock and Proxmox gave up (${exit}); sending it again once the source is free`, { task: undefined, lastTask: finished, creation: undefined });
       return { requeueAfter: 1_000 };
     }
-    if (task.operation === 'configure') this.shared.identicalWrites.rejected(this.key);
+    if (task.operation === 'configure') {
+      const race = await this.#configRace(exit, { task: undefined, lastTask: finished });
+      if (race) return race;
+      this.shared.identicalWrites.rejected(this.key);
+    }
     const reason = await this.#failureDetail(connection, task);
     // A create that failed left no guest: the next attempt is a fresh create at the same VMID.
     const creation = createLike ? { creation: undefined } : {};
@@ -290,7 +294,27 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * recorded as that task's failure would be, had it been followed (reason TaskFailed, backoff).
    */
   async configTaskFailed(err: ProxmoxApiError): Promise<ReconcileResult> {
-    return this.#taskFailed('configure', failedTaskStatus(err), '', {});
+    const exit = failedTaskStatus(err);
+    return (await this.#configRace(exit, {})) ?? this.#taskFailed('configure', exit, '', {});
+  }
+
+  /**
+   * A config task that lost a race rather than failed: another write changed the config after
+   * this one's digest was read (the worker checks it again under the lock), or held the config
+   * lock past the worker's 10 s. Most often the other write is Phoenix's own, sent again after
+   * an answer was lost while the first still ran. Read again, or wait: no warning, no backoff,
+   * no Ready False on a converged guest.
+   */
+  async #configRace(exit: string, fields: Record<string, unknown>): Promise<ReconcileResult | undefined> {
+    const kind = classifyTaskFailure(exit);
+    if (kind !== 'Conflict' && kind !== 'Locked' && !configLockTimeout.test(exit)) return undefined;
+    if (kind === 'Conflict') {
+      const message = `the config changed while Phoenix was updating it (${exit}); reading it again`;
+      // The followed task is recorded as over first, or the next reconcile would meet it again.
+      if (Object.keys(fields).length) await this.hold('ConfigChanged', message, fields);
+      throw new RetryableError('ConfigChanged', message);
+    }
+    return this.waitForLock(`the config change waited for the guest's config lock and Proxmox gave up (${exit}); reading the config again`, fields);
   }
 
   /** A task that ended in failure: warned about, and recorded with its backoff (see `failed`). */
@@ -439,8 +463,8 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * A lock held by a task that is not Phoenix's (a backup, a person's snapshot): a wait, not an
    * error, polled every few seconds. A converged guest stays Ready meanwhile.
    */
-  async waitForLock(what: string): Promise<ReconcileResult> {
-    await this.hold('GuestLocked', what);
+  async waitForLock(what: string, fields?: Record<string, unknown>): Promise<ReconcileResult> {
+    await this.hold('GuestLocked', what, fields);
     return { requeueAfter: 2_000 };
   }
 
