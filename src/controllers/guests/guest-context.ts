@@ -104,10 +104,12 @@ const ownOnlyOperations = new Set(['start', 'stop', 'shutdown', 'reboot', 'confi
 /** How long a guest waiting on a task sleeps if its wake-up were lost. */
 const taskWakeGuardMs = 30_000;
 /**
- * A task the watch saw running this recently is one it follows closely (every tick, or a learned
- * gap, near its end): a list that does not come is given up after 3 s.
+ * A task the watch means to look at within this is one it follows (every tick, a learned gap, a
+ * quarter of the age of a task of a kind not seen before, at most 15 s); a look more than
+ * `stalledAfterMs` overdue means it stopped looking (a list that does not come is given up after 3 s).
  */
-const followedWithinMs = 10_000;
+const followedWithinMs = 15_000;
+const stalledAfterMs = 5_000;
 
 /** A worker that could not get a guest's config flock in time (PVE::Tools::lock_file_full's wording). */
 const configLockTimeout = /^can't lock file '\/var\/lock\/(?:qemu-server|lxc)\/lock-\d+\.conf' - got timeout$/;
@@ -233,15 +235,16 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const createLike = createOperations.has(task.operation);
     const node = task.node ?? this.spec.node;
     // Woken by something else while the hypervisor's task watch waits for the task, or by the
-    // guard while the watch follows it closely: the watch wakes this guest when the task ends, so
-    // asking Proxmox now would only repeat its answer (queued VM clones run for a minute and
-    // more, and each waiting guest read its own task every 30 s). When the guard finds the watch
-    // has not seen the task for a while (its first look still ahead, learned from tasks that took
-    // longer, or a watch that stopped looking), the guest asks itself: a task is never left to an
-    // estimate for longer than the guard.
-    const unseenFor = connection.tasks.unseenForMs(task.upid);
+    // guard while the watch follows it: the watch wakes this guest when the task ends, so asking
+    // Proxmox now would only repeat its answer (queued VM clones run for a minute and more, and
+    // each waiting guest read its own task every 30 s). When the guard finds the watch's next look
+    // far ahead (an estimate learned from tasks that took longer) or long overdue (a watch that
+    // stopped looking), the guest asks itself: a task is never left to the watch for longer than
+    // the guard without a look.
+    const nextLookIn = connection.tasks.nextLookInMs(task.upid);
     const watchedFor = connection.tasks.watchedForMs(task.upid);
-    if (unseenFor !== undefined && watchedFor !== undefined && (watchedFor < taskWakeGuardMs - 1_000 || unseenFor < followedWithinMs)) return this.#awaitTask(connection, task.upid, node, task.operation, task.startTime);
+    const followed = nextLookIn !== undefined && nextLookIn > -stalledAfterMs && nextLookIn <= followedWithinMs;
+    if (watchedFor !== undefined && (watchedFor < taskWakeGuardMs - 1_000 || followed)) return this.#awaitTask(connection, task.upid, node, task.operation, task.startTime);
     // The watch saw it end and kept how: no read of its own.
     let state: { status: string; exitstatus?: string; endtime?: number } | undefined = connection.tasks.takeOutcome(task.upid);
     try {

@@ -115,10 +115,12 @@ const endedByFirstLook = { operation: 1 / 2, family: 1 / 2, ownFamily: 9 / 10, t
 /**
  * A task of a kind never seen to end on its node (the first clone of a run, a first download) is
  * looked at every tick while young, then at a quarter of its age: it is seen to end at most a
- * quarter of its duration late, once per kind, and a first task of ten minutes costs about thirty
- * reads rather than twelve hundred. Its end then gives the estimate that places the next look.
+ * quarter of its duration late (15 s at most), once per kind, and a first task of ten minutes
+ * costs about fifty reads rather than twelve hundred. Its end then gives the estimate that places the next look.
  */
-export const defaultUnknownSpacing = 1 / 4;
+const defaultUnknownSpacing = 1 / 4;
+/** At most this far apart, so that the guest's guard (30 s) finds its task followed (see GuestContext.pollTask). */
+const maxUnknownSpacingMs = 15_000;
 /** How far one task moves the estimate, as a share of it. */
 const estimateStep = 0.1;
 
@@ -192,14 +194,12 @@ export class TaskWatch {
   }
 
   /**
-   * How long since a list last showed this task running (since it was watched, if none has yet);
-   * undefined when no wake-up is pending. Small while the watch follows the task closely (every
-   * tick, or a learned gap, near its end); as long as the wait itself while its first look is
-   * still ahead.
+   * In how long the watch means to look at this task next (negative while a look that was due is
+   * being made, or when the watch stopped looking); undefined when no wake-up is pending.
    */
-  unseenForMs(upid: string): number | undefined {
+  nextLookInMs(upid: string): number | undefined {
     const w = this.#waiters.get(upid);
-    return w === undefined ? undefined : this.#now() - w.seenRunning;
+    return w === undefined ? undefined : w.dueAt - this.#now();
   }
 
   /** The outcome a list showed for this ended task, handed over once. */
@@ -258,7 +258,9 @@ export class TaskWatch {
       }
       // Ended: with its outcome when listed, else (rotated out of the list) its waiter reads it.
       if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}) });
-      this.#learn(w, askedAt);
+      // How long it took at most, on Proxmox's own clock (whole seconds): tells an estimate far too long.
+      const tookAtMost = task?.endtime !== undefined && w.starttime !== undefined ? (task.endtime - w.starttime + 1) * 1000 : undefined;
+      this.#learn(w, askedAt, tookAtMost);
       this.#learnGap(w, askedAt);
       endedHere.add(w.series);
       this.#wake(upid, w);
@@ -299,27 +301,27 @@ export class TaskWatch {
    * proportion that leaves the intended share ended by the first look. A long gap between
    * looks, around the estimate, says nothing.
    */
-  #learn(w: Waiter, endedBy: number): void {
+  #learn(w: Waiter, endedBy: number, tookAtMost: number | undefined): void {
     const ranFor = w.seenRunning - w.since;
     const endedWithin = endedBy - w.since;
     // Two lists within two ticks, or within the spacing of a task of a kind not seen before.
     const close = ranFor > 0 && endedBy - w.seenRunning <= Math.max(2 * this.#tickMs, this.#tickMs + ranFor * this.#unknownSpacing);
-    this.#track(w.kind, endedByFirstLook.type, close ? ranFor : undefined, ranFor, endedWithin);
-    this.#track(w.id, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
-    if (w.family !== undefined) this.#track(w.family, w.familyShare, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
+    this.#track(w.kind, endedByFirstLook.type, close ? ranFor : undefined, ranFor, endedWithin, tookAtMost);
+    this.#track(w.id, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin, tookAtMost);
+    if (w.family !== undefined) this.#track(w.family, w.familyShare, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin, tookAtMost);
   }
 
   /**
    * How soon after a list that showed it running a task is looked at again: every tick once
    * anything is known about how long such tasks take; a quarter of its age so far while nothing
-   * is (see the class comment).
+   * is (see the class comment), up to 15 s.
    */
   #spacing(w: Waiter, askedAt: number): number {
     const known = this.#estimate.has(w.id) || (w.family !== undefined && this.#estimate.has(w.family)) || this.#estimate.has(w.kind);
-    return known ? this.#tickMs : Math.max(this.#tickMs, (askedAt - w.since) * this.#unknownSpacing);
+    return known ? this.#tickMs : Math.min(maxUnknownSpacingMs, Math.max(this.#tickMs, (askedAt - w.since) * this.#unknownSpacing));
   }
 
-  #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number): void {
+  #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number, tookAtMost?: number): void {
     const estimate = this.#estimate.get(key);
     if (estimate === undefined) {
       if (first !== undefined) this.#remember(this.#estimate, key, first);
@@ -328,6 +330,10 @@ export class TaskWatch {
     const step = estimate * estimateStep;
     // A look at the estimate comes a little after it (timers, the read itself): half a tick of slack.
     if (ranFor >= estimate) this.#remember(this.#estimate, key, estimate + step * share);
+    // A task that took less than half the estimate (one slow task taught it, a busy node that is
+    // not busy any more) halves it: steps of a tenth, a tenth of which down for a start's share,
+    // would take hundreds of tasks, each seen that much late.
+    else if (tookAtMost !== undefined && tookAtMost < estimate / 2) this.#remember(this.#estimate, key, Math.max(tookAtMost, estimate / 2));
     else if (endedWithin <= estimate + this.#tickMs / 2) this.#remember(this.#estimate, key, estimate - step * (1 - share));
   }
 

@@ -293,20 +293,78 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
-  it('says how long since a list last showed a task running, counted from the watch\'s start until one has', async () => {
+  it('says in how long it means to look at a task next: ahead while it reads as planned, overdue once it stops', async () => {
     let now = 0;
     const running = `UPID:pve:000090AB:00000000:6955B900:qmclone:9000:root@pam:`;
     const watch = new TaskWatch(async () => [{ upid: running, status: 'RUNNING' }], { tickMs: 500, now: () => now });
-    assert.equal(watch.unseenForMs(running), undefined);
+    assert.equal(watch.nextLookInMs(running), undefined);
     watch.watch(running, 'pve', () => undefined);
     now = 400;
-    assert.equal(watch.unseenForMs(running), 400, 'no list yet: as long as the wait');
+    assert.equal(watch.nextLookInMs(running), 100);
     now = 500;
     await watch.tick(false);
     now = 700;
-    assert.equal(watch.unseenForMs(running), 200);
+    assert.equal(watch.nextLookInMs(running), 300, 'read at 0.5 s, the next look a tick later');
+    now = 13_000;
+    assert.equal(watch.nextLookInMs(running), -12_000, 'no read since: the look planned at 1 s is 12 s overdue');
     watch.close();
-    assert.equal(watch.unseenForMs(running), undefined);
+    assert.equal(watch.nextLookInMs(running), undefined);
+  });
+
+  it('looks at a task of a kind never seen to end at most 15 s apart, however old', async () => {
+    let now = 0;
+    const readsAt: number[] = [];
+    const running = `UPID:pve:000090AB:00000000:6955B900:qmclone:9000:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      readsAt.push(now);
+      return [{ upid: running, status: 'RUNNING' }];
+    }, { tickMs: 500, now: () => now });
+    watch.watch(running, 'pve', () => undefined);
+    for (now = 0; now <= 300_000; now += 250) await watch.tick(false);
+    const gaps = readsAt.slice(1).map((t, i) => t - readsAt[i]!);
+    assert.equal(Math.max(...gaps), 15_000);
+    assert.ok(readsAt.length < 40, `${readsAt.length} reads in 5 minutes`);
+    watch.close();
+  });
+
+  it('halves an estimate a task took less than half of, by Proxmox\'s own times: one slow start does not make its family\'s late for long', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    const startedAt = parseInt('6955B900', 16);
+    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
+    const family = { name: 'A', othersWait: false };
+    const firstRead = async (upid: string, from: number): Promise<number> => {
+      for (now = from; watch.watches(upid) && now < from + 60_000; now += 50) {
+        const before = reads;
+        await watch.tick(false);
+        if (reads > before) return now - from;
+      }
+      return -1;
+    };
+    // One slow start, seen running every tick until 20 s, ended by 20.5 s: the family's estimate is 20.25 s.
+    watch.watch(start(101), 'pve', () => undefined, family);
+    listed = [{ upid: start(101), status: 'RUNNING' }];
+    for (now = 500; now <= 20_000; now += 500) await watch.tick(false);
+    listed = [{ upid: start(101), status: 'OK', endtime: startedAt + 20 }];
+    now = 20_500;
+    await watch.tick(false);
+    // The next ones take 3 s (the list shows them ended, 3 s after they began).
+    const quick = async (vmid: number, from: number): Promise<number> => {
+      now = from;
+      watch.watch(start(vmid), 'pve', () => undefined, family);
+      listed = [{ upid: start(vmid), status: 'OK', endtime: startedAt + 3 }];
+      return firstRead(start(vmid), from);
+    };
+    assert.equal(await quick(102, 100_000), 20_250);
+    assert.equal(await quick(103, 200_000), 10_150, 'took at most 4 s: halved, to 10.125 s');
+    assert.equal(await quick(104, 300_000), 5_100, 'halved again, to 5.0625 s');
+    assert.equal(await quick(105, 400_000), 5_050, 'no longer twice 4 s: the usual step down, to 5.0119 s');
+    watch.close();
   });
 
   it('looks at a task of a kind not seen to end before every tick while young, then at a quarter of its age, and learns from that end', async () => {
