@@ -3,6 +3,9 @@
  * parallel clones are what make Proxmox's storage locks time out. Each holder (an object
  * key) holds at most one slot per key; slots are released when its task is seen to end.
  */
+/** How long a slot waits for the waiter woken for it (its reconcile normally comes within milliseconds). */
+const promiseMs = 5_000;
+
 export class CreateCapacity {
   readonly #holders = new Map<string, Set<string>>();
   /**
@@ -12,10 +15,23 @@ export class CreateCapacity {
    * clone source still locked) does not stand in the way of one the freed slot would let go.
    */
   readonly #waiters = new Map<string, { readonly keys: readonly { key: string; limit: number }[]; readonly wake: () => void }>();
+  /**
+   * Waiters woken for a freed slot that have not come to take it yet: the slot is theirs for a
+   * moment, so a second release before they come does not wake another waiter for the same slot
+   * (who would lose the race and go to the back of the line). A woken waiter that does not come
+   * (deleted, backing off) holds nothing after `promiseMs`.
+   */
+  readonly #promised = new Map<string, { readonly keys: readonly { key: string; limit: number }[]; readonly until: number }>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   /** Takes a slot on every key, or none: false when any key is full (and `wake` is kept). */
   tryAcquire(holder: string, keys: readonly { key: string; limit: number }[], wake?: () => void): boolean {
-    if (!this.#fits(holder, keys, new Map())) {
+    this.#promised.delete(holder);
+    if (!this.#fits(holder, keys, this.#promisedSlots())) {
       if (wake) this.#waiters.set(holder, { keys, wake });
       return false;
     }
@@ -33,15 +49,30 @@ export class CreateCapacity {
     let freed = false;
     for (const held of this.#holders.values()) freed = held.delete(holder) || freed;
     this.#waiters.delete(holder);
+    this.#promised.delete(holder);
     if (!freed) return;
-    // Slots promised to the waiters woken in this pass, so that no two are woken for one slot.
-    const promised = new Map<string, number>();
+    const promised = this.#promisedSlots();
     for (const [waiter, { keys, wake }] of [...this.#waiters]) {
       if (!this.#fits(waiter, keys, promised)) continue;
       for (const { key } of keys) promised.set(key, (promised.get(key) ?? 0) + 1);
       this.#waiters.delete(waiter);
+      this.#promised.set(waiter, { keys, until: this.#now() + promiseMs });
       wake();
     }
+  }
+
+  /** How many slots of each key are promised to woken waiters that have yet to take them. */
+  #promisedSlots(): Map<string, number> {
+    const now = this.#now();
+    const slots = new Map<string, number>();
+    for (const [waiter, { keys, until }] of [...this.#promised]) {
+      if (until <= now) {
+        this.#promised.delete(waiter);
+        continue;
+      }
+      for (const { key } of keys) slots.set(key, (slots.get(key) ?? 0) + 1);
+    }
+    return slots;
   }
 
   inFlight(key: string): number {

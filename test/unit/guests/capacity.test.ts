@@ -59,6 +59,32 @@ describe('create capacity', () => {
     assert.deepEqual(woken, ['create-2', 'clone-2', 'create-3'], 'two storage slots are free: clone-2, woken before, takes one, create-3 the other');
   });
 
+  it('keeps a freed slot for the waiter woken for it for a moment: another release does not wake a second one for it', () => {
+    let now = 0;
+    const c = new CreateCapacity(() => now);
+    const woken: string[] = [];
+    const full = [{ key: 'node:pve', limit: 16 }, { key: 'storage:local-lvm', limit: 1 }];
+    const linked = [{ key: 'node:pve', limit: 16 }];
+    c.tryAcquire('a', full);
+    c.tryAcquire('linked', linked);
+    assert.equal(c.tryAcquire('b', full, () => woken.push('b')), false);
+    assert.equal(c.tryAcquire('c', full, () => woken.push('c')), false);
+    c.release('a');
+    assert.deepEqual(woken, ['b']);
+    // A linked clone ends before b came for the storage slot: c is not woken for the same slot.
+    c.release('linked');
+    assert.deepEqual(woken, ['b']);
+    assert.equal(c.tryAcquire('c', full, () => woken.push('c')), false, 'the slot is b\'s for now');
+    assert.equal(c.tryAcquire('b', full), true);
+    c.release('b');
+    assert.deepEqual(woken, ['b', 'c']);
+    // A woken waiter that never comes holds its slot for 5 s only.
+    c.tryAcquire('d', full, () => woken.push('d'));
+    c.release('nobody');
+    now = 5_000;
+    assert.equal(c.tryAcquire('d', full), true, 'c did not come within 5 s: d takes the slot');
+  });
+
   it('adopts a running task after a restart even beyond the limit', () => {
     const c = new CreateCapacity();
     c.tryAcquire('a', keys);
