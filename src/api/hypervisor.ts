@@ -246,7 +246,7 @@ export const phoenixHypervisorSpec = s.object(
     concurrency: s.object(
       {
         createsPerNode: s.integer({ description: 'Creates and clones in flight per node. Linked clones copy nothing, so many can run at once.', minimum: 1, maximum: 64, default: 16 }),
-        createsPerStorage: s.integer({ description: 'Creates and full clones in flight per storage: they share its bandwidth, so two keep it busy without lengthening each. Clones that lock their source (every container clone, clones of a running VM) also go one at a time per source.', minimum: 1, maximum: 64, default: 2 }),
+        createsPerStorage: s.integer({ description: 'Creates and full clones in flight per storage: they share its bandwidth, so one copies while the next two wait their turn on the storage, and the storage never idles while Phoenix sees a task end and sends the next. Clones that lock their source (every container clone, clones of a running VM) also go one at a time per source.', minimum: 1, maximum: 64, default: 3 }),
       },
       { description: 'Limits that keep Proxmox\'s storage locks from timing out.' },
     ),

@@ -57,7 +57,7 @@ export class ConnectionRegistry extends ClientRegistry<Connection> {
     const settings: ConnectionSettings = {
       ...(hypervisor.spec.vmidRange ? { vmidRange: hypervisor.spec.vmidRange } : {}),
       createsPerNode: hypervisor.spec.concurrency?.createsPerNode ?? 16,
-      createsPerStorage: hypervisor.spec.concurrency?.createsPerStorage ?? 2,
+      createsPerStorage: hypervisor.spec.concurrency?.createsPerStorage ?? 3,
       ...(hypervisor.spec.ssh ? { ssh: hypervisor.spec.ssh } : {}),
       sshHost: new URL(proxmox.url).hostname.replace(/^\[|\]$/g, ''),
     };

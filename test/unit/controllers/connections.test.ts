@@ -25,7 +25,7 @@ describe('Proxmox connections', () => {
     const again = registry.upsert(hv({ vmidRange: { min: 5000, max: 5009 }, concurrency: { createsPerNode: 1 } }), 'root@pam!phoenix=one');
     assert.equal(again.client, first.client, 'an unchanged endpoint got a new client');
     // A node without an address of its own in spec.ssh is reached at proxmox.url's host.
-    assert.deepEqual(again.settings, { vmidRange: { min: 5000, max: 5009 }, createsPerNode: 1, createsPerStorage: 2, sshHost: '127.0.0.1' });
+    assert.deepEqual(again.settings, { vmidRange: { min: 5000, max: 5009 }, createsPerNode: 1, createsPerStorage: 3, sshHost: '127.0.0.1' });
     assert.equal(again.version, '9.1.1', 'the version found by the last check was lost');
     assert.deepEqual(again.nodes, ['pve']);
     assert.equal(registry.get('pve'), again);
