@@ -33,10 +33,14 @@ export interface PredictedClone {
   readonly generated: readonly string[];
 }
 
-/** Keys the API shows with a config (or that a config file holds) that no clone keeps. */
+/**
+ * Keys `GET …/config?current=1` shows that no clone keeps. Pending changes are not among them:
+ * the source is read with `current=1`, which leaves them out as both clones do (a config GET
+ * shows no `pending` key; it shows pending values in place of the current ones without it).
+ */
 const droppedKeys: Record<CloneType, ReadonlySet<string>> = {
-  lxc: new Set(['digest', 'lock', 'template', 'snapshots', 'parent', 'snaptime', 'snapstate', 'pending']),
-  qemu: new Set(['digest', 'lock', 'template', 'snapshots', 'parent', 'snaptime', 'vmstate', 'snapstate', 'runningcpu', 'runningmachine', 'running-nets-host-mtu', 'pending']),
+  lxc: new Set(['digest', 'lock', 'template', 'snapshots', 'parent', 'snaptime', 'snapstate']),
+  qemu: new Set(['digest', 'lock', 'template', 'snapshots', 'parent', 'snaptime', 'vmstate', 'snapstate', 'runningcpu', 'runningmachine', 'running-nets-host-mtu']),
 };
 
 /** qemu-server's `is_valid_drivename`: the bus drives, the EFI vars disk and the TPM state. */
@@ -72,10 +76,15 @@ export function predictClone(type: CloneType, sourceVmid: number, source: Readon
  * Whether a change to `key` may be written on the strength of a prediction, with no digest to
  * guard it: not to an option whose value Proxmox made anew, and not to a volume option, whose
  * write allocates storage when the option is new: were the prediction wrong and the clone had
- * the option already, the old volume would be left behind as `unusedN`.
+ * the option already, the old volume would be left behind as `unusedN`. Never to `description`:
+ * it carries the owner marker, and a marker written into a guest that is not the clone (someone
+ * destroyed it and took the VMID in the seconds before the write) would make that guest look
+ * like Phoenix's, to be deleted with the object. The clone's own parameters set the description
+ * the spec asks for, so it differs only when the spec changed while the clone ran: then the
+ * guest is read first.
  */
 export function writableFromPrediction(type: CloneType, predicted: PredictedClone, key: string): boolean {
-  if (predicted.generated.includes(key)) return false;
+  if (predicted.generated.includes(key) || key === 'description') return false;
   return type === 'lxc' ? key !== 'rootfs' && !/^mp\d+$/.test(key) : !qemuDrive.test(key);
 }
 
@@ -84,4 +93,22 @@ function isNewVolume(type: CloneType, key: string, value: string): boolean {
   if (type === 'lxc') return key === 'rootfs' || /^mp\d+$/.test(key);
   // drive_is_cdrom($drive, 1): a CD-ROM is copied as it is; a cloud-init drive is not a CD-ROM here.
   return qemuDrive.test(key) && !(/(^|,)media=cdrom(,|$)/.test(value) && !/cloudinit/.test(value));
+}
+
+/**
+ * How recent, on Phoenix's own clock, the end of its own clone must be known to be for a write
+ * from the prediction: the write carries no digest, and the proof that the guest at the VMID
+ * is the clone ("the clone ended OK") says nothing about what happened to the VMID since.
+ */
+export const ownCloneEndRecentMs = 5_000;
+
+/**
+ * Whether a clone that ended after `after` (when a list last showed its task running, else
+ * when the clone was sent) and was seen ended by a list asked for at `seenEndedAt` (both on
+ * Phoenix's clock, ms) ended recently enough at `now`: its end located within
+ * `ownCloneEndRecentMs`, and no more than as long since that list. Proxmox's own end time is
+ * on the node's clock and is not used.
+ */
+export function ownCloneEndRecent(after: number, seenEndedAt: number, now: number): boolean {
+  return seenEndedAt - after <= ownCloneEndRecentMs && now - seenEndedAt <= ownCloneEndRecentMs;
 }

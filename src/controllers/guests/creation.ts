@@ -74,6 +74,8 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
   const inherited = source?.inherited ?? [];
   await ctx.progress('Creating', `sending the ${creation.action} of VMID ${api.vmid}`, { creation: { ...intent, outcome: 'Submitted' }, targetNode: ctx.spec.node, inheritedSteps: inherited.length ? inherited : undefined });
   let upid: string;
+  // The clone's task starts after this: its end cannot be older (GuestContext.ownCloneConfig).
+  const sentAt = Date.now();
   try {
     upid = creation.action === 'create' ? await api.create(creation.params) : await api.cloneFrom(creation.source, creation.params);
   } catch (err) {
@@ -109,7 +111,7 @@ export async function bringIntoExistence<O extends GuestObject>(ctx: GuestContex
   }
   connection.markers.note(api.vmid, api.node, api.type, ctx.identity.owner);
   // What this very clone is made from, for the config it will have (GuestContext.ownCloneConfig).
-  if (creation.action === 'clone' && source?.config) ctx.shared.ownClones.set(ctx.key, { upid, vmid: api.vmid, node: api.node, sourceVmid: creation.source, source: source.config, params: creation.params });
+  if (creation.action === 'clone' && source?.config) ctx.shared.ownClones.set(ctx.key, { upid, vmid: api.vmid, node: api.node, sourceVmid: creation.source, source: source.config, params: creation.params, sentAt });
   await ctx.setup.events.normal(ctx.current, creation.action === 'create' ? 'Creating' : 'Cloning', creation.action, `${creation.action === 'create' ? 'creating' : `cloning VMID ${cloneSource} to`} VMID ${api.vmid} on node ${api.node}`);
   return ctx.trackTask(api, upid, creation.action, `${creation.action} of VMID ${api.vmid} submitted`, { reason: 'Creating' });
 }

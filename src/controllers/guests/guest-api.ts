@@ -223,7 +223,10 @@ class PveGuest implements GuestApi {
     const source = (this.#client.api.nodes.$(this.node) as any)[this.type].$(sourceVmid);
     // A snapshot's own description: Proxmox does not copy the guest's description into its snapshots.
     if (snapshot !== undefined) return { description: ((await source.snapshot.$get()) as { name: string; description?: string }[]).find((s) => s.name === snapshot)?.description };
-    const config = (await source.config.$get()) as GuestConfig;
+    // current=1: the values in force, as both clones copy them; a pending change is dropped by
+    // the clone (pve-container src/PVE/API2/LXC.pm clone_vm deletes `pending`, qemu-server
+    // src/PVE/API2/Qemu.pm clone_vm too, with a warning), whereas a plain GET shows it applied.
+    const config = (await source.config.$get({ current: 1 })) as GuestConfig;
     return { description: config.description as string | undefined, config };
   }
 

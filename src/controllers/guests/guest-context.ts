@@ -8,7 +8,7 @@ import { parseDuration } from '../../runtime/config.ts';
 import { backoffDelay, taskRetryPolicy } from '../../runtime/backoff.ts';
 import { classifyTaskFailure, failedTaskStatus, isProxmoxError, type ProxmoxApiError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
-import { predictClone, type PredictedClone } from '../../guests/clone-prediction.ts';
+import { ownCloneEndRecent, predictClone, type PredictedClone } from '../../guests/clone-prediction.ts';
 import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
@@ -76,6 +76,14 @@ export interface OwnClone {
   readonly source: GuestConfig;
   /** The clone call's parameters. */
   readonly params: Readonly<Record<string, string>>;
+  /** When the clone was sent (Phoenix's clock, ms): its task cannot have ended before. */
+  readonly sentAt: number;
+  /**
+   * Where the hypervisor's task watch located the clone's end (Phoenix's clock, ms): after
+   * `after`, before the answer to the list asked for at `seenEndedAt`. Absent while it runs, and
+   * when the end was found otherwise (the guest's own read of its task).
+   */
+  readonly ended?: { readonly after: number; readonly seenEndedAt: number };
 }
 
 /** A reconcile's signals (see runtime/controller.ts): no new request after `stopping`, none in flight after `signal`. */
@@ -206,10 +214,16 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * transforms it (clone-prediction.ts). This is also the proof that the guest is this object's:
    * the clone task whose UPID Phoenix recorded in status, sent in this process to this VMID and
    * node, ended `OK`, so the guest there is the one it made (a failed clone made none, and a
-   * guest someone else put at the VMID then is read and checked as always). Undefined whenever
-   * any of that is not known: a clone whose answer was lost, a restart since it was sent, a task
-   * that ended otherwise, a clone from a snapshot, anything since (another task, a move, a spec
-   * that places the guest elsewhere, a power change in doubt). Taken once.
+   * guest someone else put at the VMID then is read and checked as always). That proof ages:
+   * the guest may be destroyed and the VMID taken by another creator after the clone's end, and
+   * the write from the prediction has no digest; so it holds only while the end is known, on
+   * Phoenix's own clock, to be seconds old (the task watch located it within
+   * `ownCloneEndRecentMs` and saw it no longer ago than that; see ownCloneEndRecent). Undefined
+   * whenever any of that is not known: a clone whose answer was lost, a restart since it was
+   * sent, a task that ended otherwise, an end the guest's own read of its task found (no
+   * bracket), or one located late or seen a while ago, a clone from a snapshot, anything since
+   * (another task, a move, a spec that places the guest elsewhere, a power change in doubt).
+   * Taken once.
    */
   ownCloneConfig(vmid: number, node: string): PredictedClone | undefined {
     const sent = this.shared.ownClones.get(this.key);
@@ -221,6 +235,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     if (last?.operation !== 'clone' || last.upid !== sent.upid || last.status !== 'stopped' || last.exitStatus !== 'OK') return undefined;
     if (creation?.outcome !== 'Submitted' || creation.vmid !== vmid || creation.node !== node) return undefined;
     if ((this.status.targetNode ?? this.spec.node) !== this.spec.node) return undefined;
+    if (!sent.ended || !ownCloneEndRecent(sent.ended.after, sent.ended.seenEndedAt, Date.now())) return undefined;
     return predictClone(this.adapter.type, sent.sourceVmid, sent.source, sent.params);
   }
 
@@ -246,7 +261,11 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const followed = nextLookIn !== undefined && nextLookIn > -stalledAfterMs && nextLookIn <= followedWithinMs;
     if (watchedFor !== undefined && (watchedFor < taskWakeGuardMs - 1_000 || followed)) return this.#awaitTask(connection, task.upid, node, task.operation, task.startTime);
     // The watch saw it end and kept how: no read of its own.
-    let state: { status: string; exitstatus?: string; endtime?: number } | undefined = connection.tasks.takeOutcome(task.upid);
+    const outcome = connection.tasks.takeOutcome(task.upid);
+    const clone = this.shared.ownClones.get(this.key);
+    // Where the watch located the end of this object's own clone, for how old that end may be (ownCloneConfig).
+    if (outcome && clone?.upid === task.upid) this.shared.ownClones.set(this.key, { ...clone, ended: { after: outcome.seenRunningAt ?? clone.sentAt, seenEndedAt: outcome.seenEndedAt } });
+    let state: { status: string; exitstatus?: string; endtime?: number } | undefined = outcome;
     try {
       state ??= await this.pve(connection).taskStatus(task.upid, node);
     } catch (err) {

@@ -54,6 +54,14 @@ export interface TaskOutcome {
   readonly status: 'stopped';
   readonly exitstatus: string;
   readonly endtime?: number;
+  /**
+   * When, on the watch's clock (ms), the last list that showed the task running was asked for:
+   * it ended after this. Absent when no list showed it running (it may have ended before it
+   * was watched).
+   */
+  readonly seenRunningAt?: number;
+  /** When, on the watch's clock (ms), the list that showed it ended was asked for. */
+  readonly seenEndedAt: number;
 }
 
 /** What a task's guest was made from, for how long its tasks take (see `TaskWatch.watch`). */
@@ -257,7 +265,8 @@ export class TaskWatch {
         continue;
       }
       // Ended: with its outcome when listed, else (rotated out of the list) its waiter reads it.
-      if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}) });
+      // With when it was last seen running and seen ended, on this clock (Proxmox's endtime is on the node's).
+      if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}), ...(w.seenRunning > w.since ? { seenRunningAt: w.seenRunning } : {}), seenEndedAt: askedAt });
       // How long it took at most, on Proxmox's own clock (whole seconds): tells an estimate far too long.
       const tookAtMost = task?.endtime !== undefined && w.starttime !== undefined ? (task.endtime - w.starttime + 1) * 1000 : undefined;
       this.#learn(w, askedAt, tookAtMost);

@@ -266,7 +266,7 @@ export class SimAdmin {
   }
 
   resetCounters(): void {
-    this.#sim.counters = { total: 0, byEndpoint: {}, byPath: {} };
+    this.#sim.counters = { total: 0, byEndpoint: {}, byPath: {}, firstAt: {} };
   }
 
   guest(vmid: number): SimGuestState | undefined {

@@ -62,6 +62,8 @@ export interface RequestCounters {
   byEndpoint: Record<string, number>;
   /** `GET /nodes/pve/qemu/100/config` → count */
   byPath: Record<string, number>;
+  /** `GET /nodes/pve/qemu/100/config` → the ordinal (1 = first counted) of its first request: which path was asked for first. */
+  firstAt: Record<string, number>;
 }
 
 export class Simulator {
@@ -76,7 +78,7 @@ export class Simulator {
   readonly authFailureDelayMs: number;
   resourcesLagMs: number;
   state: SimState;
-  counters: RequestCounters = { total: 0, byEndpoint: {}, byPath: {} };
+  counters: RequestCounters = { total: 0, byEndpoint: {}, byPath: {}, firstAt: {} };
   /** Tickets issued before this (unix s) are rejected: the "ticket expiry" fault. */
   ticketsNotBefore = 0;
   /** The RRD data pvestatd last broadcast, by resource id, that /cluster/resources overlays. */
@@ -134,6 +136,7 @@ export class Simulator {
     const p = `${method} ${path}`;
     this.counters.byEndpoint[e] = (this.counters.byEndpoint[e] ?? 0) + 1;
     this.counters.byPath[p] = (this.counters.byPath[p] ?? 0) + 1;
+    this.counters.firstAt[p] ??= this.counters.total;
   }
 
   // ---- nodes ---------------------------------------------------------------------

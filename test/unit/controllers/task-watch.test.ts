@@ -107,25 +107,39 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
-  it('hands the outcome the list showed to the waiter, once, and asks only for tasks since the oldest waiter started', async () => {
+  it('hands the outcome the list showed to the waiter, once, with when it was last seen running and seen ended, and asks only for tasks since the oldest waiter started', async () => {
     const sinces: (number | undefined)[] = [];
     let listed: ListedTask[] = [{ upid: upid('pve', 1), status: 'RUNNING' }];
+    let now = 10_000;
     const watch = new TaskWatch(async (_node, since) => {
       sinces.push(since);
       return listed;
-    }, { tickMs: 1e9 });
+    }, { tickMs: 1e9, now: () => now });
     let woken = 0;
     watch.watch(upid('pve', 1), 'pve', () => woken++);
+    now = 10_500;
     await watch.tick();
+    now = 11_700;
     assert.equal(woken, 0, 'RUNNING is a running task');
     assert.equal(watch.watches(upid('pve', 1)), true);
     listed = [{ upid: upid('pve', 1), status: 'unable to create CT 101 - no space left', endtime: 0x6955b905 }];
     await watch.tick();
     assert.equal(woken, 1);
     assert.equal(watch.watches(upid('pve', 1)), false);
-    assert.deepEqual(watch.takeOutcome(upid('pve', 1)), { status: 'stopped', exitstatus: 'unable to create CT 101 - no space left', endtime: 0x6955b905 });
+    // Proxmox's endtime is on the node's clock; the bracket is on the watch's own.
+    assert.deepEqual(watch.takeOutcome(upid('pve', 1)), { status: 'stopped', exitstatus: 'unable to create CT 101 - no space left', endtime: 0x6955b905, seenRunningAt: 10_500, seenEndedAt: 11_700 });
     assert.equal(watch.takeOutcome(upid('pve', 1)), undefined, 'handed over once');
     assert.deepEqual(sinces, [0x6955b900, 0x6955b900], 'since: the start the UPID names');
+    watch.close();
+  });
+
+  it('hands over no time seen running for a task no list showed running: it may have ended before it was watched', async () => {
+    let now = 10_000;
+    const watch = new TaskWatch(async () => [{ upid: upid('pve', 1), status: 'OK', endtime: 0x6955b901 }], { tickMs: 1e9, now: () => now });
+    watch.watch(upid('pve', 1), 'pve', () => undefined);
+    now = 10_400;
+    await watch.tick();
+    assert.deepEqual(watch.takeOutcome(upid('pve', 1)), { status: 'stopped', exitstatus: 'OK', endtime: 0x6955b901, seenEndedAt: 10_400 });
     watch.close();
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { predictClone, writableFromPrediction } from '../../../src/guests/clone-prediction.ts';
+import { ownCloneEndRecent, predictClone, writableFromPrediction } from '../../../src/guests/clone-prediction.ts';
 
 /**
  * Expected values from the clone endpoints: pve-container src/PVE/API2/LXC.pm `clone_vm` and
@@ -68,5 +68,21 @@ describe('the config of a clone, predicted from its source', () => {
     assert.equal(writableFromPrediction('qemu', vm, 'scsi1'), false);
     assert.equal(writableFromPrediction('qemu', vm, 'ide2'), false, 'a cloud-init drive allocates a volume');
     assert.equal(writableFromPrediction('qemu', vm, 'smbios1'), false);
+  });
+
+  it('never lets the description, which carries the owner marker, be written from a prediction', () => {
+    const ct = predictClone('lxc', 9100, { memory: 512 }, { description: 'old' });
+    assert.equal(writableFromPrediction('lxc', ct, 'description'), false);
+    const vm = predictClone('qemu', 9000, { memory: 512 }, { description: 'old' });
+    assert.equal(writableFromPrediction('qemu', vm, 'description'), false);
+  });
+
+  it('takes a clone\'s end as recent only when it was located within 5 s and seen at most 5 s ago', () => {
+    // Seen running at 10 s, seen ended by a list asked at 12 s: ended within those 2 s.
+    assert.equal(ownCloneEndRecent(10_000, 12_000, 12_300), true);
+    assert.equal(ownCloneEndRecent(10_000, 15_000, 15_000), true, 'located within 5 s');
+    assert.equal(ownCloneEndRecent(10_000, 15_001, 15_001), false, 'an end located within more than 5 s may be older');
+    assert.equal(ownCloneEndRecent(10_000, 12_000, 17_000), true);
+    assert.equal(ownCloneEndRecent(10_000, 12_000, 17_001), false, 'seen ended more than 5 s before the write');
   });
 });
