@@ -103,12 +103,24 @@ function isNewVolume(type: CloneType, key: string, value: string): boolean {
 export const ownCloneEndRecentMs = 5_000;
 
 /**
- * Whether a clone that ended after `after` (when a list last showed its task running, else
- * when the clone was sent) and was seen ended by a list asked for at `seenEndedAt` (both on
+ * Whether a clone that ended after `after` (see `cloneEndedAfter`) and was seen ended by a list asked for at `seenEndedAt` (both on
  * Phoenix's clock, ms) ended recently enough at `now`: its end located within
  * `ownCloneEndRecentMs`, and no more than as long since that list. Proxmox's own end time is
  * on the node's clock and is not used.
  */
+/**
+ * The earliest moment (Phoenix's clock, ms) the clone can have ended: after a list last showed it
+ * running, and after it was sent plus how long it took by Proxmox's own clock. The task list's
+ * `endtime` and the UPID's start are whole seconds of the node's clock; their difference is a
+ * duration, so no clock is compared with another, and it took more than that difference less a
+ * second. A task sent at 0 that took 7 s by Proxmox's times and was found ended at 7.4 s ended
+ * after 6 s: within a look that did not see it run.
+ */
+export function cloneEndedAfter(sentAt: number, seenRunningAt: number | undefined, upidStart: number | undefined, endtime: number | undefined): number {
+  const tookMoreThanMs = upidStart !== undefined && endtime !== undefined ? (endtime - upidStart - 1) * 1000 : 0;
+  return Math.max(seenRunningAt ?? sentAt, sentAt + tookMoreThanMs);
+}
+
 export function ownCloneEndRecent(after: number, seenEndedAt: number, now: number): boolean {
   return seenEndedAt - after <= ownCloneEndRecentMs && now - seenEndedAt <= ownCloneEndRecentMs;
 }

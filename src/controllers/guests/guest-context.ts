@@ -8,7 +8,8 @@ import { parseDuration } from '../../runtime/config.ts';
 import { backoffDelay, taskRetryPolicy } from '../../runtime/backoff.ts';
 import { classifyTaskFailure, failedTaskStatus, isProxmoxError, type ProxmoxApiError } from '../../clients/proxmox/errors.ts';
 import type { GuestIdentity } from '../../guests/common-config.ts';
-import { ownCloneEndRecent, predictClone, type PredictedClone } from '../../guests/clone-prediction.ts';
+import { cloneEndedAfter, ownCloneEndRecent, predictClone, type PredictedClone } from '../../guests/clone-prediction.ts';
+import { parseUpid } from '../../proxmox/upid.ts';
 import { isReady } from '../dependencies.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
@@ -264,7 +265,10 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const outcome = connection.tasks.takeOutcome(task.upid);
     const clone = this.shared.ownClones.get(this.key);
     // Where the watch located the end of this object's own clone, for how old that end may be (ownCloneConfig).
-    if (outcome && clone?.upid === task.upid) this.shared.ownClones.set(this.key, { ...clone, ended: { after: outcome.seenRunningAt ?? clone.sentAt, seenEndedAt: outcome.seenEndedAt } });
+    if (outcome && clone?.upid === task.upid) {
+      const after = cloneEndedAfter(clone.sentAt, outcome.seenRunningAt, parseUpid(task.upid)?.starttime, outcome.endtime);
+      this.shared.ownClones.set(this.key, { ...clone, ended: { after, seenEndedAt: outcome.seenEndedAt } });
+    }
     let state: { status: string; exitstatus?: string; endtime?: number } | undefined = outcome;
     try {
       state ??= await this.pve(connection).taskStatus(task.upid, node);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ownCloneEndRecent, predictClone, writableFromPrediction } from '../../../src/guests/clone-prediction.ts';
+import { cloneEndedAfter, ownCloneEndRecent, predictClone, writableFromPrediction } from '../../../src/guests/clone-prediction.ts';
 
 /**
  * Expected values from the clone endpoints: pve-container src/PVE/API2/LXC.pm `clone_vm` and
@@ -84,5 +84,14 @@ describe('the config of a clone, predicted from its source', () => {
     assert.equal(ownCloneEndRecent(10_000, 15_001, 15_001), false, 'an end located within more than 5 s may be older');
     assert.equal(ownCloneEndRecent(10_000, 12_000, 17_000), true);
     assert.equal(ownCloneEndRecent(10_000, 12_000, 17_001), false, 'seen ended more than 5 s before the write');
+  });
+  it('locates a clone\'s end after a list last showed it running, or after its send plus its duration by Proxmox\'s times', () => {
+    // Sent at 100 s; Proxmox's UPID says it began at 5000 s and the list that found it ended at 107.4 s says 5007 s.
+    assert.equal(cloneEndedAfter(100_000, undefined, 5_000, 5_007), 106_000, 'it took more than 6 s: ended after 106 s');
+    assert.ok(ownCloneEndRecent(cloneEndedAfter(100_000, undefined, 5_000, 5_007), 107_400, 107_500), 'a 7 s clone found ended at its first look is recent');
+    assert.equal(cloneEndedAfter(100_000, 104_000, 5_000, 5_007), 106_000);
+    assert.equal(cloneEndedAfter(100_000, 106_500, 5_000, 5_007), 106_500, 'a list showed it running later than that');
+    assert.equal(cloneEndedAfter(100_000, undefined, undefined, undefined), 100_000, 'no times from Proxmox: after its send');
+    assert.equal(cloneEndedAfter(100_000, undefined, 5_000, 5_000), 100_000, 'under a second says nothing more');
   });
 });
