@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,19 @@ describe('production build (the container image layout)', function () {
   it('runs the bundled CLI, not the TypeScript sources', () => {
     const out = execFileSync(process.execPath, ['--no-experimental-strip-types', join(app, 'bin/phoenix.js'), 'version', '--json'], { encoding: 'utf8' });
     assert.equal(JSON.parse(out).api, 'hypervisor.phoenix.io/v1alpha1');
+  });
+
+  // Issue 11 (footprint): an ES import of a built-in builds its namespace from every export,
+  // running its lazy getters; `node:fs` that way loads fs/promises and readline, which the
+  // controller never uses. The bundle takes built-ins as CommonJS objects (scripts/build.ts).
+  it('loads the controller without the parts of built-ins it never uses', () => {
+    const chunk = readdirSync(join(app, 'dist/cli')).find((f) => /^controller-.*\.js$/.test(f));
+    assert.ok(chunk, 'no controller chunk in the bundle');
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
+      await import(${JSON.stringify(join(app, 'dist/cli', chunk))});
+      process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => /internal\\/fs\\/promises|readline/.test(m))));
+    `], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), []);
   });
 
   it('loads every subcommand from the bundle', () => {
