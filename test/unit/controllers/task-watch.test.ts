@@ -3,6 +3,20 @@ import { TaskWatch, type ListedTask } from '../../../src/controllers/hypervisor/
 
 const upid = (node: string, n: number) => `UPID:${node}:0000${n}0AB:00000000:6955B900:qmclone:${n}:root@pam:`;
 
+/**
+ * How long after `from` the watch first reads while `upid` is watched, moving the test's clock
+ * by `stepMs` and ticking at each step (-1: no read within `withinMs`). The clock is left at the read.
+ */
+async function firstReadAfter(watch: TaskWatch, upid: string, from: number, o: { stepMs: number; withinMs: number; setNow: (ms: number) => void; reads: () => number }): Promise<number> {
+  for (let t = from; watch.watches(upid) && t < from + o.withinMs; t += o.stepMs) {
+    o.setNow(t);
+    const before = o.reads();
+    await watch.tick(false);
+    if (o.reads() > before) return t - from;
+  }
+  return -1;
+}
+
 // Most cases below teach the watch a duration by reading every tick (`unknownSpacing: 0`); the
 // spacing of looks at a task of a kind not seen before has a case of its own.
 describe('waiting for tasks with one list per node per tick', () => {
@@ -233,14 +247,7 @@ describe('waiting for tasks with one list per node per tick', () => {
       reads++;
       return listed;
     }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
-    const firstRead = async (upid: string, from: number): Promise<number> => {
-      for (now = from; watch.watches(upid) && now < from + 20_000; now += 50) {
-        const before = reads;
-        await watch.tick(false);
-        if (reads > before) return now - from;
-      }
-      return -1;
-    };
+    const firstRead = (upid: string, from: number): Promise<number> => firstReadAfter(watch, upid, from, { stepMs: 50, withinMs: 20_000, setNow: (t) => (now = t), reads: () => reads });
     // Learn: a start of family A seen running every tick until 1.5 s, ended by 2 s. Its type's
     // estimate is the lower bound, 1.5 s; its family's the middle, 1.75 s.
     watch.watch(start(101), 'pve', () => undefined, { name: 'A', othersWait: false });
@@ -352,14 +359,7 @@ describe('waiting for tasks with one list per node per tick', () => {
       return listed;
     }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
     const family = { name: 'A', othersWait: false };
-    const firstRead = async (upid: string, from: number): Promise<number> => {
-      for (now = from; watch.watches(upid) && now < from + 60_000; now += 50) {
-        const before = reads;
-        await watch.tick(false);
-        if (reads > before) return now - from;
-      }
-      return -1;
-    };
+    const firstRead = (upid: string, from: number): Promise<number> => firstReadAfter(watch, upid, from, { stepMs: 50, withinMs: 60_000, setNow: (t) => (now = t), reads: () => reads });
     // One slow start, seen running every tick until 20 s, ended by 20.5 s: the family's estimate is 20.25 s.
     watch.watch(start(101), 'pve', () => undefined, family);
     listed = [{ upid: start(101), status: 'RUNNING' }];
@@ -461,14 +461,7 @@ describe('waiting for tasks with one list per node per tick', () => {
       reads++;
       return listed;
     }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
-    const firstRead = async (upid: string, from: number): Promise<number> => {
-      for (now = from; watch.watches(upid) && now < from + 20_000; now += 100) {
-        const before = reads;
-        await watch.tick(false);
-        if (reads > before) return now - from;
-      }
-      return -1;
-    };
+    const firstRead = (upid: string, from: number): Promise<number> => firstReadAfter(watch, upid, from, { stepMs: 100, withinMs: 20_000, setNow: (t) => (now = t), reads: () => reads });
     // Learn: a clone seen running every tick until 6 s, ended at 6.5 s: estimate 6.25 s.
     watch.watch(clone(1), 'pve', () => undefined);
     listed = [{ upid: clone(1), status: 'RUNNING' }];
