@@ -321,7 +321,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    */
   async configTaskFailed(err: ProxmoxApiError): Promise<ReconcileResult> {
     const exit = failedTaskStatus(err);
-    return (await this.#configRace(exit, {})) ?? this.#taskFailed('configure', exit, '', {});
+    return (await this.#configRace(exit)) ?? this.#taskFailed('configure', exit, '', {});
   }
 
   /**
@@ -329,18 +329,19 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
    * this one's digest was read (the worker checks it again under the lock), or held the config
    * lock past the worker's 10 s. Most often the other write is Phoenix's own, sent again after
    * an answer was lost while the first still ran. Read again, or wait: no warning, no backoff,
-   * no Ready False on a converged guest.
+   * no Ready False on a converged guest. `followed`: the status fields that record a followed
+   * task as over (absent when the failure came with the write's own answer).
    */
-  async #configRace(exit: string, fields: Record<string, unknown>): Promise<ReconcileResult | undefined> {
+  async #configRace(exit: string, followed?: Record<string, unknown>): Promise<ReconcileResult | undefined> {
     const kind = classifyTaskFailure(exit);
     if (kind !== 'Conflict' && kind !== 'Locked' && !configLockTimeout.test(exit)) return undefined;
     if (kind === 'Conflict') {
       const message = `the config changed while Phoenix was updating it (${exit}); reading it again`;
       // The followed task is recorded as over first, or the next reconcile would meet it again.
-      if (Object.keys(fields).length) await this.hold('ConfigChanged', message, fields);
+      if (followed) await this.hold('ConfigChanged', message, followed);
       throw new RetryableError('ConfigChanged', message);
     }
-    return this.waitForLock(`the config change waited for the guest's config lock and Proxmox gave up (${exit}); reading the config again`, fields);
+    return this.waitForLock(`the config change waited for the guest's config lock and Proxmox gave up (${exit}); reading the config again`, followed);
   }
 
   /** A task that ended in failure: warned about, and recorded with its backoff (see `failed`). */
