@@ -53,6 +53,20 @@ describe('the config of a fresh clone, known from its source (real API server + 
     assert.equal(ct.status.powerState, 'Running');
   });
 
+  it('reads the clone after the answer to its write from the prediction was lost once Proxmox had applied it, and writes nothing again', async () => {
+    env.sim.admin.resetCounters();
+    env.sim.admin.injectFault({ kind: 'drop', when: 'after', method: 'PUT', path: '/nodes/{node}/lxc/{vmid}/config', count: 1 });
+    await apply(env, 'PhoenixLXC', 'ct-lost-write', containerClone);
+    const ct = await waitReady(env, 'phoenixlxcs', 'ct-lost-write');
+    const vmid = ct.status.vmid as number;
+    assert.equal(env.sim.admin.guest(vmid)?.config['memory'], '256');
+    assert.equal(env.sim.admin.counters().byPath['POST /nodes/pve/lxc/9100/clone'], 1, 'one clone: the lost write did not send it again');
+    // The lost write had applied the change: the read after it finds nothing left to write.
+    assert.equal(ownConfig('lxc', vmid, 'PUT'), 1);
+    assert.ok(ownConfig('lxc', vmid, 'GET') >= 1);
+    assert.equal(ct.status.powerState, 'Running');
+  });
+
   it('converges a clone whose source changed after Phoenix read it: its first read shows what the prediction missed', async () => {
     // The first clone reads the template; the clones that follow within a minute share that read.
     await apply(env, 'PhoenixLXC', 'ct-first', containerClone);
