@@ -24,6 +24,11 @@ export interface PhoenixControllerOptions {
   readonly registry?: Registry;
   /** How long a Proxmox request may go unanswered before its outcome counts as unknown (default 30 s). */
   readonly proxmoxTimeoutMs?: number;
+  /**
+   * How long a guest waiting on a task sleeps if its wake-up were lost (default 30 s). Not a
+   * flag: tests of the guard itself shorten it rather than wait 30 s.
+   */
+  readonly taskWakeGuardMs?: number;
 }
 
 /** Loopback only: for tests and the demo. */
@@ -55,6 +60,7 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
     capacity: new CreateCapacity(),
     validator: new SpecValidator(),
     observePeriodMs,
+    ...(options.taskWakeGuardMs ? { taskWakeGuardMs: options.taskWakeGuardMs } : {}),
     healthMetrics: healthMetrics(options.registry),
     driftCorrections: new Counter({
       name: 'phoenix_drift_corrections_total',

@@ -24,6 +24,8 @@ export interface LocalPhoenixOptions {
   readonly portainer?: RunningPortainerSimulator;
   /** The Proxmox client's timeout (default 30 s); tests of lost answers use a short one. */
   readonly proxmoxTimeoutMs?: number;
+  /** See PhoenixControllerOptions.taskWakeGuardMs. */
+  readonly taskWakeGuardMs?: number;
 }
 
 export interface LocalPhoenix {
@@ -58,6 +60,7 @@ export async function startLocalPhoenix(options: LocalPhoenixOptions): Promise<L
       registry: manager.metrics.registry,
       allowHost: loopbackOnly,
       ...(options.proxmoxTimeoutMs ? { proxmoxTimeoutMs: options.proxmoxTimeoutMs } : {}),
+      ...(options.taskWakeGuardMs ? { taskWakeGuardMs: options.taskWakeGuardMs } : {}),
     });
     for (const definition of phoenix.definitions) await manager.addController(definition);
     await manager.start();

@@ -43,6 +43,8 @@ export async function startPhoenix(options: {
   portainer?: boolean | PortainerStartOptions;
   /** The Proxmox client's timeout; tests of lost answers use a short one. */
   proxmoxTimeoutMs?: number;
+  /** How long a guest waiting on a task sleeps if its wake-up were lost (default 30 s). */
+  taskWakeGuardMs?: number;
   /** Extra runtime flags, such as `--shutdown-timeout=200ms`. */
   runtimeArgs?: readonly string[];
 }): Promise<PhoenixEnv> {
@@ -61,6 +63,7 @@ export async function startPhoenix(options: {
     observePeriodMs: options.observePeriodMs ?? 60_000,
     ...(portainer ? { portainer } : {}),
     ...(options.proxmoxTimeoutMs ? { proxmoxTimeoutMs: options.proxmoxTimeoutMs } : {}),
+    ...(options.taskWakeGuardMs ? { taskWakeGuardMs: options.taskWakeGuardMs } : {}),
     ...(options.runtimeArgs ? { runtimeArgs: options.runtimeArgs } : {}),
     ...(options.debug ? { logger: createLogger({ level: 'debug', format: 'text' }) } : {}),
   });

@@ -35,6 +35,8 @@ export interface GuestControllerDeps extends ReconcileDeps {
   /** SSH connections to the nodes, one per node, for the container transport. */
   readonly ssh: SshSessions;
   readonly healthMetrics?: HealthMetrics;
+  /** How long a guest waiting on a task sleeps if its wake-up were lost (default 30 s). */
+  readonly taskWakeGuardMs?: number;
 }
 
 export interface SharedState extends ReconcileShared {
@@ -110,8 +112,8 @@ const ownOnlyOperations = new Set(['start', 'stop', 'shutdown', 'reboot', 'confi
  * shutdown deadline). The steps themselves live in their own
  * modules (creation, adoption, snapshots, deletion, ...) and take this context.
  */
-/** How long a guest waiting on a task sleeps if its wake-up were lost. */
-const taskWakeGuardMs = 30_000;
+/** How long a guest waiting on a task sleeps if its wake-up were lost, unless the deps say. */
+export const defaultTaskWakeGuardMs = 30_000;
 /**
  * A task the watch means to look at within this is one it follows (every tick, a learned gap, a
  * quarter of the age of a task of a kind not seen before, at most 15 s); a look more than
@@ -259,8 +261,9 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     // the guard without a look.
     const nextLookIn = connection.tasks.nextLookInMs(task.upid);
     const watchedFor = connection.tasks.watchedForMs(task.upid);
+    const guardMs = this.deps.taskWakeGuardMs ?? defaultTaskWakeGuardMs;
     const followed = nextLookIn !== undefined && nextLookIn > -stalledAfterMs && nextLookIn <= followedWithinMs;
-    if (watchedFor !== undefined && (watchedFor < taskWakeGuardMs - 1_000 || followed)) return this.#awaitTask(connection, task.upid, node, task.operation, task.startTime);
+    if (watchedFor !== undefined && (watchedFor < guardMs - 1_000 || followed)) return this.#awaitTask(connection, task.upid, node, task.operation, task.startTime);
     // The watch saw it end and kept how: no read of its own.
     const outcome = connection.tasks.takeOutcome(task.upid);
     const clone = this.shared.ownClones.get(this.key);
@@ -544,7 +547,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
       capacity?.release(key);
       this.setup.enqueue(ref);
     }, { name: this.family(), othersWait: !ownOnlyOperations.has(operation) });
-    if (watched) return { requeueAfter: taskWakeGuardMs };
+    if (watched) return { requeueAfter: this.deps.taskWakeGuardMs ?? defaultTaskWakeGuardMs };
     return { requeueAfter: startTime === undefined ? pollAfterMs ?? 500 : taskPollDelayMs(startTime, Date.now()) };
   }
 }
