@@ -182,7 +182,7 @@ export class Manager {
       watchReadiness: (resource, map, options) => this.informer(resource).addHandler(enqueueOnReadinessChange(enqueue, map, options?.specChanges)),
       enqueue: (ref) => enqueue(keyOf(ref)),
     });
-    primary.addHandler(enqueueSelf(enqueue));
+    primary.addHandler(enqueueSelf(enqueue, (key) => queue.holds(key)));
     primary.addHandler({ onAdd: (o) => this.status.seen(o), onUpdate: (_previous, o) => this.status.seen(o) });
     primary.addHandler(this.readinessGauge(definition.kind));
     const controller = new Controller<T>({

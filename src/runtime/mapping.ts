@@ -31,12 +31,19 @@ export function changedBeyondStatus(previous: KubeObject, current: KubeObject): 
   );
 }
 
-/** The primary kind: its own key on add, delete, resync, and updates beyond status. */
-export function enqueueSelf<T extends KubeObject>(enqueue: Enqueue): InformerHandler<T> {
+/**
+ * The primary kind: its own key on add, delete, and updates beyond status; on resync, unless the
+ * queue already holds it (`held`). A resync is the net for an object nothing would reconcile
+ * again; one whose reconcile asked to be looked at later is not forgotten, and reconciling it at
+ * the resync's phase too would observe it twice in a period (a guest's config read once per
+ * observe cycle, plus once per resync).
+ */
+export function enqueueSelf<T extends KubeObject>(enqueue: Enqueue, held: (key: string) => boolean = () => false): InformerHandler<T> {
   return {
     onAdd: (object) => enqueue(objectKey(object)),
     onUpdate: (previous, current, resync) => {
-      if (resync || changedBeyondStatus(previous, current)) enqueue(objectKey(current));
+      const key = objectKey(current);
+      if (resync ? !held(key) : changedBeyondStatus(previous, current)) enqueue(key);
     },
     onDelete: (object) => enqueue(objectKey(object)),
   };

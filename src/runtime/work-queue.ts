@@ -96,6 +96,14 @@ export class WorkQueue {
     this.delayed.set(key, { due, cancel });
   }
 
+  /**
+   * Whether the key will be handed to a worker without being added again: it waits in the
+   * queue, is being processed, or has a delayed add pending (a requeue its last reconcile asked for).
+   */
+  holds(key: string): boolean {
+    return this.dirty.has(key) || this.processing.has(key) || this.delayed.has(key);
+  }
+
   /** Re-adds a failed key after its backoff (and the overall rate limit). */
   addRateLimited(key: string): void {
     this.observer?.retried();

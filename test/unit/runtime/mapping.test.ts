@@ -26,6 +26,18 @@ describe('runtime: mapping watches', () => {
     assert.deepEqual(keys, ['ns/web']);
   });
 
+  it('leaves a resync of a key the queue already holds (a requeue pending) to that requeue, but not a change', () => {
+    const keys: string[] = [];
+    const held = new Set(['ns/web']);
+    const handler = enqueueSelf<KubeObject>((k) => keys.push(k), (k) => held.has(k));
+    handler.onUpdate?.(object(1), object(1), true);
+    assert.deepEqual(keys, [], 'a guest with its next observation scheduled was observed again at the resync');
+    handler.onUpdate?.(object(1), object(2), false);
+    held.clear();
+    handler.onUpdate?.(object(2), object(2), true);
+    assert.deepEqual(keys, ['ns/web', 'ns/web']);
+  });
+
   it('maps an owned object to its controlling owner of the right kind only', () => {
     const owned: KubeObject = {
       metadata: {

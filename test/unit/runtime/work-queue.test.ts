@@ -66,6 +66,24 @@ describe('runtime: work queue', () => {
     assert.equal(queue.length, 1);
   });
 
+  it('holds a key while it waits, while it is processed and while a delayed add is pending, and not after', async () => {
+    const clock = new FakeClock();
+    const queue = queueWith(clock);
+    assert.equal(queue.holds('k'), false);
+    queue.add('k');
+    assert.equal(queue.holds('k'), true, 'waiting');
+    const key = (await queue.get()) as string;
+    assert.equal(queue.holds('k'), true, 'processing');
+    queue.addAfter('k', 1000);
+    queue.done(key);
+    assert.equal(queue.length, 0);
+    assert.equal(queue.holds('k'), true, 'a requeue pending');
+    await clock.advance(1000);
+    assert.equal((await queue.get()) as string, 'k');
+    queue.done('k');
+    assert.equal(queue.holds('k'), false, 'nothing left');
+  });
+
   it('keeps a wake-up that came while the key was processed, whatever delay the reconcile then asks for', async () => {
     const clock = new FakeClock();
     const queue = queueWith(clock);
