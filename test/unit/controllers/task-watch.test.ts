@@ -157,7 +157,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
-  it('first looks at the same operation on the same guest near its estimated end, then every tick', async () => {
+  it('first looks at the same operation on the same guest near its estimated end, then a tenth of it apart', async () => {
     let now = 0;
     let running = true;
     let reads = 0;
@@ -183,13 +183,38 @@ describe('waiting for tasks with one list per node per tick', () => {
     now = start + 6_250;
     await watch.tick(false);
     assert.equal(reads, 1);
-    // Still running: read again a tick later, not before.
-    now = start + 6_500;
-    await watch.tick(false);
-    assert.equal(reads, 1);
+    // Still running: read again a tenth of the estimate later (625 ms), not a tick (500 ms) later.
     now = start + 6_750;
     await watch.tick(false);
+    assert.equal(reads, 1);
+    now = start + 6_875;
+    await watch.tick(false);
     assert.equal(reads, 2);
+    watch.close();
+  });
+
+  it('follows a long task after its first look a tenth of its estimate apart, at most 15 s, not every tick', async () => {
+    let now = 0;
+    let reads = 0;
+    let endsAt = 600_000;
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:qmclone:9000:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return [1, 2].map((n) => ({ upid: clone(n), status: now >= endsAt ? 'OK' : 'RUNNING' }));
+    }, { tickMs: 500, now: () => now });
+    // A first clone of ten minutes teaches the estimate.
+    watch.watch(clone(1), 'pve', () => undefined);
+    for (now = 100; watch.watching > 0; now += 100) await watch.tick(false);
+    // The next takes 20% longer: after its first look, near 10 minutes, every tick would be 240
+    // reads; a tenth of the estimate (a minute, held to 15 s) is eight.
+    const start = (now = 1_000_000);
+    endsAt = start + 720_000;
+    let wokenAt: number | undefined;
+    watch.watch(clone(2), 'pve', () => (wokenAt = now));
+    reads = 0;
+    for (; watch.watching > 0 && now < start + 800_000; now += 100) await watch.tick(false);
+    assert.ok(wokenAt !== undefined && wokenAt - endsAt <= 15_000, `ended at ${endsAt - start} ms, woken at ${(wokenAt ?? NaN) - start} ms`);
+    assert.ok(reads <= 10, `${reads} reads for a clone 20% longer than the estimate`);
     watch.close();
   });
 
@@ -406,8 +431,8 @@ describe('waiting for tasks with one list per node per tick', () => {
     const at = (now = 20_000);
     watch.watch(clone(2), 'pve', () => undefined);
     listed = [{ upid: clone(2), status: 'RUNNING' }];
-    for (; now <= at + 8_000 && readsAt.length < 3; now += 25) await watch.tick(false);
-    assert.deepEqual(readsAt.map((t) => t - at), [6_950, 7_450, 7_950], 'then every tick: the kind is known');
+    for (; now <= at + 9_000 && readsAt.length < 3; now += 25) await watch.tick(false);
+    assert.deepEqual(readsAt.map((t) => t - at), [6_950, 7_650, 8_350], 'then a tenth of the estimate (695 ms) apart: the kind is known');
     watch.close();
   });
 
@@ -473,13 +498,14 @@ describe('waiting for tasks with one list per node per tick', () => {
     listed = [];
     now = 6_500;
     await watch.tick(false);
-    // Still running at its first look (6.3 s), ended a tick later: 6.25 s was too early, up by 5 %.
+    // Still running at its first look (6.3 s), ended by the next (a tenth of the estimate later):
+    // 6.25 s was too early, up by 5 %.
     now = 20_000;
     watch.watch(clone(3), 'pve', () => undefined);
     listed = [{ upid: clone(3), status: 'RUNNING' }];
     assert.equal(await firstRead(clone(3), 20_000), 6_300);
     listed = [];
-    now = 26_800;
+    now = 26_925;
     await watch.tick(false);
     assert.equal(watch.watching, 0);
     // 6.5625 s now; this one had ended by then: down by 5 % of it.
