@@ -19,8 +19,9 @@
  * queued behind them) when nine in ten have. A look a little after such an end delays only its
  * own guest, by a share of the family's spread, and saves the reads of looking early. A task only its type on the node says anything about is first looked at when
  * about a third of that type have ended: durations across guests differ more. After the first
- * look (and for kinds not seen yet) the node is read every tick, except that a task of a kind not seen to end yet is
- * looked at less often as it ages (`defaultUnknownSpacing`).
+ * look a task is looked at a tenth of its estimate apart, every tick at least
+ * (`defaultFollowSpacing`), and a task of a kind not seen to end yet every tick while young,
+ * then less often as it ages (`defaultUnknownSpacing`).
  *
  * Tasks of one operation that run together may end one after another rather than together: VM
  * clones of one template queue on their storage's bandwidth, so the tenth ends ten copies after
