@@ -49,6 +49,9 @@ export const defaultObservePeriodMs = 5 * 60_000;
  * allocator and one set of create limits. Built per manager (tests run several in a process).
  */
 export function createPhoenixControllers(options: PhoenixControllerOptions = {}): PhoenixControllers {
+  // The guard less a second is how long a guest leaves a task it does not see followed to the
+  // watch: at a second or less every guard would read the task again, in a loop.
+  if (options.taskWakeGuardMs !== undefined && !(options.taskWakeGuardMs >= 2_000)) throw new RangeError(`taskWakeGuardMs must be at least 2 s, got ${options.taskWakeGuardMs}`);
   const observePeriodMs = options.observePeriodMs ?? defaultObservePeriodMs;
   // Half an observe period: each cycle of in-sync guests costs at most two cluster reads.
   const connections = new ConnectionRegistry(options.externalCalls, options.allowHost, options.proxmoxTimeoutMs);
@@ -60,7 +63,7 @@ export function createPhoenixControllers(options: PhoenixControllerOptions = {})
     capacity: new CreateCapacity(),
     validator: new SpecValidator(),
     observePeriodMs,
-    ...(options.taskWakeGuardMs ? { taskWakeGuardMs: options.taskWakeGuardMs } : {}),
+    ...(options.taskWakeGuardMs !== undefined ? { taskWakeGuardMs: options.taskWakeGuardMs } : {}),
     healthMetrics: healthMetrics(options.registry),
     driftCorrections: new Counter({
       name: 'phoenix_drift_corrections_total',

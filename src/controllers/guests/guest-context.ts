@@ -115,8 +115,9 @@ const ownOnlyOperations = new Set(['start', 'stop', 'shutdown', 'reboot', 'confi
 /** How long a guest waiting on a task sleeps if its wake-up were lost, unless the deps say. */
 export const defaultTaskWakeGuardMs = 30_000;
 /**
- * A task the watch means to look at within this is one it follows (every tick, a learned gap, a
- * quarter of the age of a task of a kind not seen before, at most 15 s); a look more than
+ * A task the watch means to look at within this is one it follows (a tenth of its estimate or of
+ * a learned gap, a quarter of the age of a task of a kind not seen before, at least a tick and at
+ * most 15 s); a look more than
  * `stalledAfterMs` overdue means it stopped looking (a list that does not come is given up after 3 s).
  */
 const followedWithinMs = 15_000;

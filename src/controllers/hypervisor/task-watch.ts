@@ -96,6 +96,8 @@ interface Waiter {
   readonly since: number;
   /** The last list that showed the task running was asked for at this time. */
   seenRunning: number;
+  /** How far after that list the next look was placed: a later end is located no better than this. */
+  spacing: number;
   /** No read for this waiter is needed before this time. */
   dueAt: number;
   wake: () => void;
@@ -115,8 +117,8 @@ export const defaultListDeadlineMs = 3_000;
 /** How long a node whose list failed or was too slow is left to its waiters' own reads. */
 export const defaultUnlistedMs = 30_000;
 /**
- * The share of tasks that are to have ended by their first look: the rest cost a read each tick
- * after it, the ended ones wait for it. For the same operation on the same guest half keeps
+ * The share of tasks that are to have ended by their first look: the rest cost a read every
+ * tenth of the estimate after it, the ended ones wait for it. For the same operation on the same guest half keeps
  * both the reads per task (about two) and the wait (a few percent of the duration) small; a
  * type on a node mixes guests of different sizes, so its first look comes earlier.
  */
@@ -128,8 +130,12 @@ const endedByFirstLook = { operation: 1 / 2, family: 1 / 2, ownFamily: 9 / 10, t
  * costs about fifty reads rather than twelve hundred. Its end then gives the estimate that places the next look.
  */
 const defaultUnknownSpacing = 1 / 4;
-/** At most this far apart, so that the guest's guard (30 s) finds its task followed (see GuestContext.pollTask). */
-const maxUnknownSpacingMs = 15_000;
+/**
+ * Looks at a running task (a kind not seen yet, or one followed after its first look) are at
+ * most this far apart, so that the guest's guard (30 s) finds its task followed (see
+ * GuestContext.pollTask).
+ */
+const maxSpacingMs = 15_000;
 /**
  * After its first look, a task of a known kind is looked at again every this share of its
  * estimate (every tick at least): the reads after the first look follow the spread of such tasks
@@ -208,7 +214,7 @@ export class TaskWatch {
     // The same operation on the same guest (clones of one template) first, then on guests of the
     // same family, else its type on the node.
     const firstLook = this.#estimate.get(id) ?? (familyKey === undefined ? undefined : this.#estimate.get(familyKey)) ?? this.#estimate.get(kind) ?? 0;
-    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, starttime: parsed?.starttime, since: now, seenRunning: now, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
+    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, starttime: parsed?.starttime, since: now, seenRunning: now, spacing: this.#tickMs, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
     this.#schedule();
     return true;
   }
@@ -284,7 +290,8 @@ export class TaskWatch {
       if (task && (task.status === undefined || task.status === 'RUNNING')) {
         w.seenRunning = askedAt;
         // A read another waiter was due for does not bring this one's forward.
-        w.dueAt = Math.max(w.dueAt, askedAt + this.#spacing(w, askedAt));
+        w.spacing = this.#spacing(w, askedAt);
+        w.dueAt = Math.max(w.dueAt, askedAt + w.spacing);
         continue;
       }
       // Ended: with its outcome when listed, else (rotated out of the list) its waiter reads it.
@@ -292,7 +299,7 @@ export class TaskWatch {
       if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}), ...(w.seenRunning > w.since ? { seenRunningAt: w.seenRunning } : {}), seenEndedAt: askedAt });
       // How long it took at most, on Proxmox's own clock (whole seconds): tells an estimate far too long.
       const tookAtMost = task?.endtime !== undefined && w.starttime !== undefined ? (task.endtime - w.starttime + 1) * 1000 : undefined;
-      this.#learn(w, askedAt, tookAtMost);
+      this.#learn(w, askedAt, tookAtMost, this.#queued(w));
       this.#learnGap(w, askedAt);
       endedHere.add(w.series);
       this.#wake(upid, w);
@@ -318,7 +325,7 @@ export class TaskWatch {
     if (last !== undefined && w.since <= last && w.seenRunning >= last) {
       const ranFor = w.seenRunning - last;
       const endedWithin = endedBy - last;
-      const close = endedBy - w.seenRunning <= Math.max(2 * this.#tickMs, this.#tickMs + ranFor * this.#followSpacing);
+      const close = this.#locatedClosely(w, endedBy);
       this.#track(`gap:${w.series}`, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin);
     }
     this.#remember(this.#lastEnd, w.series, endedBy);
@@ -327,36 +334,55 @@ export class TaskWatch {
   /**
    * What an ended task says about how long such tasks take. It ran at least until the last list
    * that showed it running (`ranFor`) and at most until the list that found it ended. Each
-   * estimate is a running quantile: the first task whose two lists came within two ticks sets
-   * it (its type's to the lower bound, its operation's and family's to the middle), and so do the
-   * next few such tasks, as a mean (`defaultWarmupSamples`); afterwards a task seen
+   * estimate is a running quantile: the first task whose end was located closely (see
+   * `#locatedClosely`) sets it (its type's to the lower bound, its operation's and family's to
+   * the middle), and so do the next few such tasks that waited behind no sibling, as a mean
+   * (`defaultWarmupSamples`); afterwards a task seen
    * running past the estimate raises it, one that had ended by it lowers it, in the
    * proportion that leaves the intended share ended by the first look. A long gap between
    * looks, around the estimate, says nothing.
    */
-  #learn(w: Waiter, endedBy: number, tookAtMost: number | undefined): void {
+  #learn(w: Waiter, endedBy: number, tookAtMost: number | undefined, queued: boolean): void {
     const ranFor = w.seenRunning - w.since;
     const endedWithin = endedBy - w.since;
-    // Two lists within two ticks, or within the spacing of a task of a kind not seen before or of one followed after its first look.
-    const close = ranFor > 0 && endedBy - w.seenRunning <= Math.max(2 * this.#tickMs, this.#tickMs + ranFor * Math.max(this.#unknownSpacing, this.#followSpacing));
-    this.#track(w.kind, endedByFirstLook.type, close ? ranFor : undefined, ranFor, endedWithin, tookAtMost);
-    this.#track(w.id, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin, tookAtMost);
-    if (w.family !== undefined) this.#track(w.family, w.familyShare, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin, tookAtMost);
+    const close = ranFor > 0 && this.#locatedClosely(w, endedBy);
+    // A task that waited behind a sibling (one of its series ended while it was watched) took its
+    // place in the queue, not how long such a task takes: it only nudges the estimates. As a warm-up
+    // sample, the tenth clone of a batch would put the next batch's first look in its middle.
+    const warm = !queued;
+    this.#track(w.kind, endedByFirstLook.type, close ? ranFor : undefined, ranFor, endedWithin, tookAtMost, warm);
+    this.#track(w.id, endedByFirstLook.operation, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin, tookAtMost, warm);
+    if (w.family !== undefined) this.#track(w.family, w.familyShare, close ? (ranFor + endedWithin) / 2 : undefined, ranFor, endedWithin, tookAtMost, warm);
+  }
+
+  /**
+   * Whether the end was located as closely as the watch looks: the list that found it came
+   * within two ticks of the last that showed it running, or within the spacing placed after that
+   * one (a task of a kind not seen before, or one followed a tenth of its estimate apart), plus a
+   * tick for timers and the read itself.
+   */
+  #locatedClosely(w: Waiter, endedBy: number): boolean {
+    return endedBy - w.seenRunning <= Math.max(2 * this.#tickMs, this.#tickMs + w.spacing);
+  }
+
+  /** Whether a task of the waiter's series ended while it was watched: it waited behind that one. */
+  #queued(w: Waiter): boolean {
+    return (this.#lastEnd.get(w.series) ?? -Infinity) >= w.since;
   }
 
   /**
    * How soon after a list that showed it running a task is looked at again: a tenth of what is
-   * known about how long such tasks take (the gap between the ends of its series while it has
-   * one, else its duration as its first look used it), at least a tick; a quarter of its age so
-   * far while nothing is (see the class comment), up to 15 s.
+   * known about how long such tasks take (the gap between the ends of its series while it waits
+   * behind a sibling that ended, else its duration as its first look used it), at least a tick;
+   * a quarter of its age so far while nothing is (see the class comment); 15 s at most.
    */
   #spacing(w: Waiter, askedAt: number): number {
-    const known = this.#estimate.get(`gap:${w.series}`) ?? this.#estimate.get(w.id) ?? (w.family === undefined ? undefined : this.#estimate.get(w.family)) ?? this.#estimate.get(w.kind);
-    if (known !== undefined) return Math.min(maxUnknownSpacingMs, Math.max(this.#tickMs, known * this.#followSpacing));
-    return Math.min(maxUnknownSpacingMs, Math.max(this.#tickMs, (askedAt - w.since) * this.#unknownSpacing));
+    const known = (this.#queued(w) ? this.#estimate.get(`gap:${w.series}`) : undefined) ?? this.#estimate.get(w.id) ?? (w.family === undefined ? undefined : this.#estimate.get(w.family)) ?? this.#estimate.get(w.kind);
+    if (known !== undefined) return Math.min(maxSpacingMs, Math.max(this.#tickMs, known * this.#followSpacing));
+    return Math.min(maxSpacingMs, Math.max(this.#tickMs, (askedAt - w.since) * this.#unknownSpacing));
   }
 
-  #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number, tookAtMost?: number): void {
+  #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number, tookAtMost?: number, warm = true): void {
     const estimate = this.#estimate.get(key);
     if (estimate === undefined) {
       if (first !== undefined) {
@@ -367,7 +393,7 @@ export class TaskWatch {
     }
     // Forgotten counts (older than every estimate learned since) have long finished their warm-up.
     const samples = this.#samples.get(key) ?? this.#warmupSamples;
-    if (first !== undefined && samples < this.#warmupSamples) {
+    if (warm && first !== undefined && samples < this.#warmupSamples) {
       this.#remember(this.#estimate, key, estimate + (first - estimate) / (samples + 1));
       this.#remember(this.#samples, key, samples + 1);
       return;
