@@ -11,6 +11,7 @@ import type { GuestIdentity } from '../../guests/common-config.ts';
 import { cloneEndedAfter, ownCloneEndRecent, predictClone, type PredictedClone } from '../../guests/clone-prediction.ts';
 import { parseUpid } from '../../proxmox/upid.ts';
 import { isReady } from '../dependencies.ts';
+import { findCondition } from '../../runtime/conditions.ts';
 import { ReconcileContext, type ReconcileDeps, type ReconcileShared } from '../reconcile-context.ts';
 import { secretText } from '../secrets.ts';
 import { finishedTask, runningTask, taskPollDelayMs } from '../tasks.ts';
@@ -532,6 +533,17 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   }
 
   /**
+   * Since when this guest has been on its way to Ready (its Ready condition went False), for how
+   * long a look at a task only it waits for may be put off (TaskWatch). None while it is Ready:
+   * a converged guest corrected or restarted is not made to wait.
+   */
+  #convergingSince(): { convergingSince?: number } {
+    const ready = findCondition(this.status.conditions, 'Ready');
+    const since = ready && ready.status !== 'True' ? Date.parse(ready.lastTransitionTime) : NaN;
+    return Number.isFinite(since) ? { convergingSince: since } : {};
+  }
+
+  /**
    * Sleeps until the hypervisor's task watch sees the task end (one task list per node per
    * tick, shared by every waiting guest), then takes the outcome the list showed. The timer is
    * only a guard against a lost wake-up. A create or clone gives up its slot the moment its
@@ -547,7 +559,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const watched = connection.tasks.watch(upid, node, () => {
       capacity?.release(key);
       this.setup.enqueue(ref);
-    }, { name: this.family(), othersWait: !ownOnlyOperations.has(operation) });
+    }, { name: this.family(), othersWait: !ownOnlyOperations.has(operation), ...this.#convergingSince() });
     if (watched) return { requeueAfter: this.deps.taskWakeGuardMs ?? defaultTaskWakeGuardMs };
     return { requeueAfter: startTime === undefined ? pollAfterMs ?? 500 : taskPollDelayMs(startTime, Date.now()) };
   }

@@ -23,6 +23,12 @@
  * (`defaultFollowSpacing`), and a task of a kind not seen to end yet every tick while young,
  * then less often as it ages (`defaultUnknownSpacing`).
  *
+ * A look at a task only its own guest waits for (a start) may wait for a read of its node that
+ * is planned anyway for a task others wait for (the next clone of the template), by at most a
+ * tenth of the time the guest has been converging (`ownWaitShare`): that read sees both ends.
+ * Nobody else waits for a start, so its guest is Ready at most a tenth later, and a run of clones
+ * of one template costs a read per clone rather than one more per start.
+ *
  * Tasks of one operation that run together may end one after another rather than together: VM
  * clones of one template queue on their storage's bandwidth, so the tenth ends ten copies after
  * the start, and so do the creates of one family (a series: the operation, or for creates the
@@ -70,6 +76,12 @@ export interface TaskFamily {
   readonly name: string;
   /** Whether more than the guest itself waits for the task's end: creates queued behind a create slot or a clone's source. */
   readonly othersWait: boolean;
+  /**
+   * Since when (ms on the watch's clock) the guest has been on its way to Ready, for a task only
+   * it waits for: the look at such a task may wait for a read of its node planned anyway, by a
+   * share of that time (see `ownWaitShare`). Absent: the look is not put off.
+   */
+  readonly convergingSince?: number;
 }
 
 /** Reads a node's tasks started at or after `since` (Unix seconds), running and ended. */
@@ -84,6 +96,8 @@ interface Waiter {
   readonly family: string | undefined;
   /** The share of its family's tasks to have ended by the first look (see `endedByFirstLook`). */
   readonly familyShare: number;
+  /** For a task only its guest waits for: since when the guest has been converging (see `TaskFamily`). */
+  readonly convergingSince: number | undefined;
   /**
    * The tasks whose ends follow one another when they run together, for the gap between two
    * ends: the same operation (the clones of one template), or the creates of one family, which
@@ -144,6 +158,15 @@ const maxSpacingMs = 15_000;
  * (500 ms), a container clone of 8 s cost about two and a VM clone of ten minutes over a hundred.
  */
 const defaultFollowSpacing = 1 / 10;
+/**
+ * A task only its own guest waits for (a start) holds nobody else up: a look at it may wait for
+ * a read of its node planned anyway, for a task others wait for (the next clone of a template),
+ * by at most this share of the time its guest has been converging (and `maxSpacingMs`). Its
+ * guest is Ready at most a tenth later than it could be, and a run of clones of one template costs
+ * one read per clone's end rather than one more per start. The first guests of a run, converging
+ * for seconds only, are put off by little or nothing; a guest alone on its node not at all.
+ */
+const ownWaitShare = 1 / 10;
 /** How far one task moves the estimate, as a share of it. */
 const estimateStep = 0.1;
 /**
@@ -214,7 +237,7 @@ export class TaskWatch {
     // The same operation on the same guest (clones of one template) first, then on guests of the
     // same family, else its type on the node.
     const firstLook = this.#estimate.get(id) ?? (familyKey === undefined ? undefined : this.#estimate.get(familyKey)) ?? this.#estimate.get(kind) ?? 0;
-    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, starttime: parsed?.starttime, since: now, seenRunning: now, spacing: this.#tickMs, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
+    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, convergingSince: family?.othersWait === false ? family.convergingSince : undefined, starttime: parsed?.starttime, since: now, seenRunning: now, spacing: this.#tickMs, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
     this.#schedule();
     return true;
   }
@@ -236,7 +259,8 @@ export class TaskWatch {
    */
   nextLookInMs(upid: string): number | undefined {
     const w = this.#waiters.get(upid);
-    return w === undefined ? undefined : w.dueAt - this.#now();
+    if (w === undefined) return undefined;
+    return (this.#putOffBy(w) > 0 ? Math.max(w.dueAt, this.#readAt(w.node)) : w.dueAt) - this.#now();
   }
 
   /** The outcome a list showed for this ended task, handed over once. */
@@ -256,8 +280,8 @@ export class TaskWatch {
    */
   async tick(all = true): Promise<void> {
     const now = this.#now();
-    const nodes = new Set([...this.#waiters.values()].filter((w) => all || w.dueAt <= now).map((w) => w.node));
-    await Promise.all([...nodes].map((node) => this.#readNode(node)));
+    const nodes = [...new Set([...this.#waiters.values()].map((w) => w.node))].filter((node) => all || this.#readAt(node) <= now);
+    await Promise.all(nodes.map((node) => this.#readNode(node)));
   }
 
   close(): void {
@@ -382,6 +406,25 @@ export class TaskWatch {
     return Math.min(maxSpacingMs, Math.max(this.#tickMs, (askedAt - w.since) * this.#unknownSpacing));
   }
 
+  /**
+   * When a node is to be read next: at its earliest due look, except that a look at a task only
+   * its guest waits for waits for the earliest look due at a task others wait for, when that
+   * comes within the time it may be put off (`#putOffBy`). Every waiter there is looked at then.
+   */
+  #readAt(node: string): number {
+    let planned = Infinity;
+    for (const w of this.#waiters.values()) if (w.node === node && this.#putOffBy(w) === 0) planned = Math.min(planned, w.dueAt);
+    let at = planned;
+    for (const w of this.#waiters.values()) if (w.node === node && w.dueAt + this.#putOffBy(w) < planned) at = Math.min(at, w.dueAt);
+    return at;
+  }
+
+  /** How long a look at this task may wait for a read of its node planned anyway: 0 unless only its guest waits for it. */
+  #putOffBy(w: Waiter): number {
+    if (w.convergingSince === undefined) return 0;
+    return Math.min(maxSpacingMs, Math.max(0, (w.dueAt - w.convergingSince) * ownWaitShare));
+  }
+
   #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number, tookAtMost?: number, warm = true): void {
     const estimate = this.#estimate.get(key);
     if (estimate === undefined) {
@@ -443,7 +486,7 @@ export class TaskWatch {
   /** One timer, set for the earliest waiter due. */
   #schedule(): void {
     if (this.#closed || this.#ticking || this.#waiters.size === 0) return;
-    const at = Math.min(...[...this.#waiters.values()].map((w) => w.dueAt));
+    const at = Math.min(...[...new Set([...this.#waiters.values()].map((w) => w.node))].map((node) => this.#readAt(node)));
     if (this.#timer && this.#timerAt <= at) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timerAt = at;

@@ -263,6 +263,68 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
+  it('puts a look at a start off to the next clone\'s look by at most a tenth of the time its guest has been converging', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
+    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0, warmupSamples: 1 });
+    const woken: string[] = [];
+    // Learn: a clone seen running until 6 s, ended by 6.5 s (first looked at 6.25 s from then on);
+    // a start of guest 101 (only it waits) seen running until 1.5 s, ended by 2 s (1.5 s for its type).
+    watch.watch(clone(1), 'pve', () => undefined);
+    watch.watch(start(101), 'pve', () => undefined, { name: 'A', othersWait: false });
+    listed = [{ upid: clone(1), status: 'RUNNING' }, { upid: start(101), status: 'RUNNING' }];
+    for (now = 500; now <= 1_500; now += 500) await watch.tick(false);
+    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    for (; now <= 6_000; now += 500) await watch.tick(false);
+    listed = [];
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    // The next clone and the start of guest 102, converging for 60 s: the start's look (due at
+    // 1.75 s) may wait 6 s, and waits for the clone's at 6.25 s; one read wakes both.
+    const at = (now = 100_000);
+    reads = 0;
+    watch.watch(clone(2), 'pve', () => woken.push('clone'));
+    watch.watch(start(102), 'pve', () => woken.push('start 102'), { name: 'A', othersWait: false, convergingSince: at - 58_250 });
+    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    assert.equal(watch.nextLookInMs(start(102)), 6_250, 'the guard sees when the start will be looked at');
+    for (now = at + 250; now < at + 6_250; now += 250) await watch.tick(false);
+    assert.equal(reads, 0, 'no read of its own for the start');
+    listed = [];
+    now = at + 6_250;
+    await watch.tick(false);
+    assert.equal(reads, 1);
+    assert.deepEqual(woken.splice(0), ['clone', 'start 102']);
+    // A guest converging for 10 s may wait 1.2 s only: its start is looked at on its own, when due.
+    const again = (now = 200_000);
+    reads = 0;
+    watch.watch(clone(3), 'pve', () => woken.push('clone'));
+    watch.watch(start(103), 'pve', () => woken.push('start 103'), { name: 'A', othersWait: false, convergingSince: again - 10_000 });
+    listed = [{ upid: clone(3), status: 'RUNNING' }];
+    for (now = again + 250; now <= again + 2_000 && reads === 0; now += 250) await watch.tick(false);
+    assert.equal(reads, 1);
+    assert.equal(now - 250 - again, 1_750, 'at the family\'s estimate');
+    assert.deepEqual(woken.splice(0), ['start 103']);
+    listed = [];
+    now = again + 6_250;
+    await watch.tick(false);
+    assert.deepEqual(woken.splice(0), ['clone']);
+    // And a start with no clone on its node is looked at when due, however long its guest waited.
+    const alone = (now = 300_000);
+    reads = 0;
+    listed = [];
+    watch.watch(start(104), 'pve', () => woken.push('start 104'), { name: 'A', othersWait: false, convergingSince: alone - 600_000 });
+    for (now = alone + 250; now <= alone + 2_000 && reads === 0; now += 250) await watch.tick(false);
+    assert.equal(now - 250 - alone, 1_750);
+    assert.deepEqual(woken.splice(0), ['start 104']);
+    watch.close();
+  });
+
   it('looks at the start of a guest of a known family when most of the family\'s starts have ended; other starts by their type', async () => {
     let now = 0;
     let listed: ListedTask[] = [];
