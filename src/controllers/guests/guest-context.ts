@@ -533,14 +533,16 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
   }
 
   /**
-   * Since when this guest has been on its way to Ready (its Ready condition went False), for how
-   * long a look at a task only it waits for may be put off (TaskWatch). None while it is Ready:
-   * a converged guest corrected or restarted is not made to wait.
+   * How long this guest had been on its way to Ready (its Ready condition False) when the task
+   * was sent, for how long a look at a task only it waits for may be put off (TaskWatch). Nothing
+   * to speak of for a guest that was Ready until the task: the task's own progress turned its
+   * Ready False then (a tenth of a second at most, from the condition's whole seconds).
    */
-  #convergingSince(): { convergingSince?: number } {
+  #convergingForMs(sentAt: number): { convergingForMs?: number } {
     const ready = findCondition(this.status.conditions, 'Ready');
-    const since = ready && ready.status !== 'True' ? Date.parse(ready.lastTransitionTime) : NaN;
-    return Number.isFinite(since) ? { convergingSince: since } : {};
+    if (!ready || ready.status === 'True') return {};
+    const forMs = sentAt - Date.parse(ready.lastTransitionTime);
+    return Number.isFinite(forMs) && forMs > 0 ? { convergingForMs: forMs } : {};
   }
 
   /**
@@ -559,7 +561,7 @@ export class GuestContext<O extends GuestObject> extends ReconcileContext<O> {
     const watched = connection.tasks.watch(upid, node, () => {
       capacity?.release(key);
       this.setup.enqueue(ref);
-    }, { name: this.family(), othersWait: !ownOnlyOperations.has(operation), ...this.#convergingSince() });
+    }, { name: this.family(), othersWait: !ownOnlyOperations.has(operation), ...this.#convergingForMs(startTime === undefined ? Date.now() : Date.parse(startTime)) });
     if (watched) return { requeueAfter: this.deps.taskWakeGuardMs ?? defaultTaskWakeGuardMs };
     return { requeueAfter: startTime === undefined ? pollAfterMs ?? 500 : taskPollDelayMs(startTime, Date.now()) };
   }

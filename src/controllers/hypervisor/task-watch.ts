@@ -25,9 +25,10 @@
  *
  * A look at a task only its own guest waits for (a start) may wait for a read of its node that
  * is planned anyway for a task others wait for (the next clone of the template), by at most a
- * tenth of the time the guest has been converging (`ownWaitShare`): that read sees both ends.
- * Nobody else waits for a start, so its guest is Ready at most a tenth later, and a run of clones
- * of one template costs a read per clone rather than one more per start.
+ * tenth of the time the guest had been converging when the task was sent (`ownWaitShare`), and
+ * never to more than 15 s after its last sighting: that read sees both ends. Nobody else waits
+ * for a start, so its guest is Ready at most a tenth later, and a run of clones of one template
+ * costs a read per clone rather than one more per start. Such a look teaches no estimate.
  *
  * Tasks of one operation that run together may end one after another rather than together: VM
  * clones of one template queue on their storage's bandwidth, so the tenth ends ten copies after
@@ -77,11 +78,11 @@ export interface TaskFamily {
   /** Whether more than the guest itself waits for the task's end: creates queued behind a create slot or a clone's source. */
   readonly othersWait: boolean;
   /**
-   * Since when (ms on the watch's clock) the guest has been on its way to Ready, for a task only
-   * it waits for: the look at such a task may wait for a read of its node planned anyway, by a
-   * share of that time (see `ownWaitShare`). Absent: the look is not put off.
+   * For a task only the guest waits for: how long (ms) the guest had been on its way to Ready
+   * when the task was sent. A look at such a task may wait for a read of its node planned anyway,
+   * by a share of that time (see `ownWaitShare`). Absent (a guest that was Ready): never put off.
    */
-  readonly convergingSince?: number;
+  readonly convergingForMs?: number;
 }
 
 /** Reads a node's tasks started at or after `since` (Unix seconds), running and ended. */
@@ -96,8 +97,10 @@ interface Waiter {
   readonly family: string | undefined;
   /** The share of its family's tasks to have ended by the first look (see `endedByFirstLook`). */
   readonly familyShare: number;
-  /** For a task only its guest waits for: since when the guest has been converging (see `TaskFamily`). */
-  readonly convergingSince: number | undefined;
+  /** For a task only its guest waits for: how long its look may wait for a read planned anyway, at most (see `TaskFamily`). */
+  readonly mayWaitMs: number;
+  /** A look at it was put off: where it ended says nothing about how long such tasks take (see `#learn`). */
+  putOff: boolean;
   /**
    * The tasks whose ends follow one another when they run together, for the gap between two
    * ends: the same operation (the clones of one template), or the creates of one family, which
@@ -161,10 +164,11 @@ const defaultFollowSpacing = 1 / 10;
 /**
  * A task only its own guest waits for (a start) holds nobody else up: a look at it may wait for
  * a read of its node planned anyway, for a task others wait for (the next clone of a template),
- * by at most this share of the time its guest has been converging (and `maxSpacingMs`). Its
- * guest is Ready at most a tenth later than it could be, and a run of clones of one template costs
- * one read per clone's end rather than one more per start. The first guests of a run, converging
- * for seconds only, are put off by little or nothing; a guest alone on its node not at all.
+ * by at most this share of the time its guest had been converging when the task was sent (and
+ * `maxSpacingMs`). Its guest is Ready at most a tenth later than it could be, and a run of clones
+ * of one template costs one read per clone's end rather than one more per start. The first
+ * guests of a run, converging for seconds only, are put off by little or nothing; a guest that
+ * was Ready, or has no task others wait for on its node, not at all.
  */
 const ownWaitShare = 1 / 10;
 /** How far one task moves the estimate, as a share of it. */
@@ -237,7 +241,7 @@ export class TaskWatch {
     // The same operation on the same guest (clones of one template) first, then on guests of the
     // same family, else its type on the node.
     const firstLook = this.#estimate.get(id) ?? (familyKey === undefined ? undefined : this.#estimate.get(familyKey)) ?? this.#estimate.get(kind) ?? 0;
-    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, convergingSince: family?.othersWait === false ? family.convergingSince : undefined, starttime: parsed?.starttime, since: now, seenRunning: now, spacing: this.#tickMs, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
+    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, mayWaitMs: this.#mayWaitMs(family), putOff: false, starttime: parsed?.starttime, since: now, seenRunning: now, spacing: this.#tickMs, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
     this.#schedule();
     return true;
   }
@@ -310,6 +314,7 @@ export class TaskWatch {
     const endedHere = new Set<string>();
     for (const [upid, w] of this.#waiters) {
       if (w.node !== node || w.since > askedAt) continue;
+      if (askedAt > w.dueAt + this.#tickMs / 2 && this.#putOffBy(w) > 0) w.putOff = true;
       const task = byUpid.get(upid);
       if (task && (task.status === undefined || task.status === 'RUNNING')) {
         w.seenRunning = askedAt;
@@ -323,7 +328,9 @@ export class TaskWatch {
       if (task?.status !== undefined) this.#keep(upid, { status: 'stopped', exitstatus: task.status, ...(task.endtime !== undefined ? { endtime: task.endtime } : {}), ...(w.seenRunning > w.since ? { seenRunningAt: w.seenRunning } : {}), seenEndedAt: askedAt });
       // How long it took at most, on Proxmox's own clock (whole seconds): tells an estimate far too long.
       const tookAtMost = task?.endtime !== undefined && w.starttime !== undefined ? (task.endtime - w.starttime + 1) * 1000 : undefined;
-      this.#learn(w, askedAt, tookAtMost, this.#queued(w));
+      // A look put off says when a read was planned, not when such a task ends: one that ended by
+      // it tells nothing, and learning only from those still running would push the estimate up.
+      if (!w.putOff) this.#learn(w, askedAt, tookAtMost, this.#queued(w));
       this.#learnGap(w, askedAt);
       endedHere.add(w.series);
       this.#wake(upid, w);
@@ -421,8 +428,14 @@ export class TaskWatch {
 
   /** How long a look at this task may wait for a read of its node planned anyway: 0 unless only its guest waits for it. */
   #putOffBy(w: Waiter): number {
-    if (w.convergingSince === undefined) return 0;
-    return Math.min(maxSpacingMs, Math.max(0, (w.dueAt - w.convergingSince) * ownWaitShare));
+    // Never past `maxSpacingMs` after its last sighting: the guest's guard must find it followed.
+    return Math.max(0, Math.min(w.mayWaitMs, w.seenRunning + maxSpacingMs - w.dueAt));
+  }
+
+  /** A tenth of the time the guest had been converging, for a task only it waits for; 15 s at most. */
+  #mayWaitMs(family: TaskFamily | undefined): number {
+    const forMs = family?.othersWait === false ? family.convergingForMs : undefined;
+    return forMs !== undefined && Number.isFinite(forMs) && forMs > 0 ? Math.min(maxSpacingMs, forMs * ownWaitShare) : 0;
   }
 
   #track(key: string, share: number, first: number | undefined, ranFor: number, endedWithin: number, tookAtMost?: number, warm = true): void {

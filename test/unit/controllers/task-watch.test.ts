@@ -285,30 +285,38 @@ describe('waiting for tasks with one list per node per tick', () => {
     listed = [];
     await watch.tick(false);
     assert.equal(watch.watching, 0);
-    // The next clone and the start of guest 102, converging for 60 s: the start's look (due at
-    // 1.75 s) may wait 6 s, and waits for the clone's at 6.25 s; one read wakes both.
+    // The next clone and the start of guest 102, converging for 60 s when it was sent: the start's
+    // look (due at 1.75 s) may wait 6 s, and waits for the clone's at 6.25 s.
     const at = (now = 100_000);
     reads = 0;
     watch.watch(clone(2), 'pve', () => woken.push('clone'));
-    watch.watch(start(102), 'pve', () => woken.push('start 102'), { name: 'A', othersWait: false, convergingSince: at - 58_250 });
+    watch.watch(start(102), 'pve', () => woken.push('start 102'), { name: 'A', othersWait: false, convergingForMs: 60_000 });
     listed = [{ upid: clone(2), status: 'RUNNING' }];
     assert.equal(watch.nextLookInMs(start(102)), 6_250, 'the guard sees when the start will be looked at');
     for (now = at + 250; now < at + 6_250; now += 250) await watch.tick(false);
     assert.equal(reads, 0, 'no read of its own for the start');
-    listed = [];
+    // That read finds the clone ended and the start still running; the next, due a tick later, the
+    // start ended. A look put off teaches nothing: still running there, the start would have
+    // raised its family's estimate (to 1.9 s) as if it had been looked at when due.
+    listed = [{ upid: start(102), status: 'RUNNING' }];
     now = at + 6_250;
     await watch.tick(false);
     assert.equal(reads, 1);
-    assert.deepEqual(woken.splice(0), ['clone', 'start 102']);
-    // A guest converging for 10 s may wait 1.2 s only: its start is looked at on its own, when due.
+    assert.deepEqual(woken.splice(0), ['clone']);
+    listed = [];
+    now = at + 6_750;
+    await watch.tick(false);
+    assert.equal(reads, 2);
+    assert.deepEqual(woken.splice(0), ['start 102']);
+    // A guest converging for 10 s may wait 1 s only: its start is looked at on its own, when due.
     const again = (now = 200_000);
     reads = 0;
     watch.watch(clone(3), 'pve', () => woken.push('clone'));
-    watch.watch(start(103), 'pve', () => woken.push('start 103'), { name: 'A', othersWait: false, convergingSince: again - 10_000 });
+    watch.watch(start(103), 'pve', () => woken.push('start 103'), { name: 'A', othersWait: false, convergingForMs: 10_000 });
     listed = [{ upid: clone(3), status: 'RUNNING' }];
     for (now = again + 250; now <= again + 2_000 && reads === 0; now += 250) await watch.tick(false);
     assert.equal(reads, 1);
-    assert.equal(now - 250 - again, 1_750, 'at the family\'s estimate');
+    assert.equal(now - 250 - again, 1_750, 'at the family\'s estimate, unmoved by the look put off');
     assert.deepEqual(woken.splice(0), ['start 103']);
     listed = [];
     now = again + 6_250;
@@ -318,10 +326,87 @@ describe('waiting for tasks with one list per node per tick', () => {
     const alone = (now = 300_000);
     reads = 0;
     listed = [];
-    watch.watch(start(104), 'pve', () => woken.push('start 104'), { name: 'A', othersWait: false, convergingSince: alone - 600_000 });
+    watch.watch(start(104), 'pve', () => woken.push('start 104'), { name: 'A', othersWait: false, convergingForMs: 600_000 });
     for (now = alone + 250; now <= alone + 2_000 && reads === 0; now += 250) await watch.tick(false);
     assert.equal(now - 250 - alone, 1_750);
     assert.deepEqual(woken.splice(0), ['start 104']);
+    watch.close();
+  });
+
+  it('puts a look at a start off no further than 15 s after it was last seen running, so the guard finds it followed', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
+    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0, warmupSamples: 1 });
+    // Learn: a clone of 20 s (first looked at 20.25 s), a start of guest 101 of 1.5 s (1.75 s).
+    watch.watch(clone(1), 'pve', () => undefined);
+    watch.watch(start(101), 'pve', () => undefined, { name: 'A', othersWait: false });
+    listed = [{ upid: clone(1), status: 'RUNNING' }, { upid: start(101), status: 'RUNNING' }];
+    for (now = 500; now <= 1_500; now += 500) await watch.tick(false);
+    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    for (; now <= 20_000; now += 500) await watch.tick(false);
+    listed = [];
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    // A clone first looked at 17 s from the start below, which may wait 15 s. Its first look (1.75 s)
+    // is its own: 17 s is more than 15 s after the watch began. Still running then, its next look
+    // (2.25 s) may not wait for the clone either: that would be 15.25 s after it was seen running.
+    const at = (now = 100_000);
+    watch.watch(clone(2), 'pve', () => undefined);
+    now = at + 3_250;
+    watch.watch(start(102), 'pve', () => undefined, { name: 'A', othersWait: false, convergingForMs: 600_000 });
+    listed = [{ upid: clone(2), status: 'RUNNING' }, { upid: start(102), status: 'RUNNING' }];
+    reads = 0;
+    const startAt = now;
+    for (; now < startAt + 1_750; now += 250) await watch.tick(false);
+    assert.equal(reads, 0);
+    await watch.tick(false);
+    assert.equal(reads, 1, 'its first look, when due');
+    assert.equal(watch.nextLookInMs(start(102)), 500);
+    for (now += 250; now < startAt + 2_250; now += 250) await watch.tick(false);
+    assert.equal(reads, 1);
+    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    await watch.tick(false);
+    assert.equal(reads, 2, 'its next look on its own too, not 15.25 s after it was seen running');
+    assert.equal(watch.watching, 1);
+    watch.close();
+  });
+
+  it('arms its timer for the read a put-off look waits for, with no empty ticks before it (real timers)', async () => {
+    const ends = new Map<string, number>();
+    let reads = 0;
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
+    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      const now = Date.now();
+      return [...ends].map(([upid, end]) => (now < end ? { upid, status: 'RUNNING' } : { upid, status: 'OK' }));
+    }, { tickMs: 20, unknownSpacing: 0, warmupSamples: 1 });
+    const ended = (upid: string, family?: { name: string; othersWait: boolean; convergingForMs?: number }) =>
+      new Promise<number>((resolve) => watch.watch(upid, 'pve', () => resolve(Date.now()), family));
+    // Learn: a clone of 300 ms and a start of 60 ms, read every tick.
+    let t = Date.now();
+    ends.set(clone(1), t + 300).set(start(101), t + 60);
+    await Promise.all([ended(clone(1)), ended(start(101), { name: 'A', othersWait: false })]);
+    ends.clear();
+    // Count the ticks the watch's own timer makes from here.
+    const tick = watch.tick.bind(watch);
+    let ticks = 0;
+    watch.tick = (all?: boolean) => {
+      ticks++;
+      return tick(all);
+    };
+    reads = 0;
+    t = Date.now();
+    ends.set(clone(2), t + 300).set(start(102), t + 60);
+    const [cloneEnd, startEnd] = await Promise.all([ended(clone(2)), ended(start(102), { name: 'A', othersWait: false, convergingForMs: 60_000 })]);
+    assert.ok(startEnd - t >= 250, `the start was put off to the clone's first look (seen after ${startEnd - t} ms, the clone after ${cloneEnd - t} ms)`);
+    assert.ok(ticks <= reads + 2, `${ticks} ticks for ${reads} reads`);
     watch.close();
   });
 
