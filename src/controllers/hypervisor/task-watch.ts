@@ -240,8 +240,9 @@ export class TaskWatch {
     const familyKey = family === undefined ? undefined : `${kind}:family:${family.name}`;
     // The same operation on the same guest (clones of one template) first, then on guests of the
     // same family, else its type on the node.
-    const firstLook = this.#estimate.get(id) ?? (familyKey === undefined ? undefined : this.#estimate.get(familyKey)) ?? this.#estimate.get(kind) ?? 0;
-    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, mayWaitMs: this.#mayWaitMs(family), putOff: false, starttime: parsed?.starttime, since: now, seenRunning: now, spacing: this.#tickMs, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
+    const learned = this.#estimate.get(id) ?? (familyKey === undefined ? undefined : this.#estimate.get(familyKey)) ?? this.#estimate.get(kind);
+    const firstLook = learned ?? 0;
+    this.#waiters.set(upid, { node: parsed?.node ?? node, kind, id, family: familyKey, series: familyKey !== undefined && family?.othersWait === true ? familyKey : id, familyShare: family?.othersWait === false ? endedByFirstLook.ownFamily : endedByFirstLook.family, mayWaitMs: learned === undefined ? 0 : this.#mayWaitMs(family), putOff: false, starttime: parsed?.starttime, since: now, seenRunning: now, spacing: this.#tickMs, dueAt: now + Math.max(this.#tickMs, firstLook), wake });
     this.#schedule();
     return true;
   }
@@ -432,7 +433,12 @@ export class TaskWatch {
     return Math.max(0, Math.min(w.mayWaitMs, w.seenRunning + maxSpacingMs - w.dueAt));
   }
 
-  /** A tenth of the time the guest had been converging, for a task only it waits for; 15 s at most. */
+  /**
+   * A tenth of the time the guest had been converging, for a task only it waits for; 15 s at
+   * most. Not for a kind not seen to end yet (see `watch`): a look put off teaches nothing, and with
+   * every start put off the estimate would never be learned (the last start of a run, with no
+   * clone to wait for, was then looked at every tick).
+   */
   #mayWaitMs(family: TaskFamily | undefined): number {
     const forMs = family?.othersWait === false ? family.convergingForMs : undefined;
     return forMs !== undefined && Number.isFinite(forMs) && forMs > 0 ? Math.min(maxSpacingMs, forMs * ownWaitShare) : 0;

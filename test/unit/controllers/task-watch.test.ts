@@ -333,6 +333,48 @@ describe('waiting for tasks with one list per node per tick', () => {
     watch.close();
   });
 
+  it('does not put off a start of a kind not seen to end yet: it teaches the estimate the next ones are looked at by', async () => {
+    let now = 0;
+    let listed: ListedTask[] = [];
+    let reads = 0;
+    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
+    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
+    const watch = new TaskWatch(async () => {
+      reads++;
+      return listed;
+    }, { tickMs: 500, now: () => now, unknownSpacing: 0, warmupSamples: 1 });
+    // Learn a clone of 6 s (first looked at 6.25 s); no start has been seen.
+    watch.watch(clone(1), 'pve', () => undefined);
+    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
+    listed = [];
+    await watch.tick(false);
+    // The next clone, and the first start, of a guest converging for 10 minutes: the start is
+    // looked at every tick while young (not at the clone's look), seen running until 1.5 s.
+    const at = (now = 100_000);
+    watch.watch(clone(2), 'pve', () => undefined);
+    watch.watch(start(102), 'pve', () => undefined, { name: 'A', othersWait: false, convergingForMs: 600_000 });
+    listed = [{ upid: clone(2), status: 'RUNNING' }, { upid: start(102), status: 'RUNNING' }];
+    reads = 0;
+    for (now = at + 500; now <= at + 1_500; now += 500) await watch.tick(false);
+    assert.equal(reads, 3);
+    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    now = at + 2_000;
+    await watch.tick(false);
+    assert.equal(watch.watches(start(102)), false);
+    // Learned: the next start of the family is first looked at 1.75 s after it was sent, not every tick.
+    listed = [];
+    now = at + 10_000;
+    await watch.tick(false);
+    assert.equal(watch.watching, 0);
+    const next = (now = at + 20_000);
+    watch.watch(start(103), 'pve', () => undefined, { name: 'A', othersWait: false });
+    reads = 0;
+    for (now = next + 250; reads === 0 && now <= next + 3_000; now += 250) await watch.tick(false);
+    assert.equal(now - 250 - next, 1_750);
+    watch.close();
+  });
+
   it('puts a look at a start off no further than 15 s after it was last seen running, so the guard finds it followed', async () => {
     let now = 0;
     let listed: ListedTask[] = [];
