@@ -2,6 +2,9 @@ import { strict as assert } from 'node:assert';
 import { TaskWatch, type ListedTask } from '../../../src/controllers/hypervisor/task-watch.ts';
 
 const upid = (node: string, n: number) => `UPID:${node}:0000${n}0AB:00000000:6955B900:qmclone:${n}:root@pam:`;
+/** The n-th container clone of template 9100, and a container's start, as Proxmox names their tasks. */
+const vzclone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
+const vzstart = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
 
 /**
  * How long after `from` the watch first reads while `upid` is watched, moving the test's clock
@@ -15,6 +18,22 @@ async function firstReadAfter(watch: TaskWatch, upid: string, from: number, o: {
     if (o.reads() > before) return t - from;
   }
   return -1;
+}
+
+/**
+ * Teaches a watch on a test clock a container clone (`vzclone(1)`) of `cloneMs` and, unless
+ * `startMs` is 0, a start of family A (`vzstart(101)`) of `startMs`: each seen running at every
+ * 500 ms tick from 0 through its duration and ended at the tick after. The clock is left at the
+ * clone's end.
+ */
+async function learnCloneAndStart(watch: TaskWatch, cloneMs: number, startMs: number, o: { setNow: (ms: number) => void; setListed: (listed: ListedTask[]) => void }): Promise<void> {
+  watch.watch(vzclone(1), 'pve', () => undefined);
+  if (startMs > 0) watch.watch(vzstart(101), 'pve', () => undefined, { name: 'A', othersWait: false });
+  for (let t = 500; t <= cloneMs + 500; t += 500) {
+    o.setListed([...(t <= cloneMs ? [{ upid: vzclone(1), status: 'RUNNING' }] : []), ...(t <= startMs ? [{ upid: vzstart(101), status: 'RUNNING' }] : [])]);
+    o.setNow(t);
+    await watch.tick(false);
+  }
 }
 
 // Most cases below teach the watch a duration by reading every tick (`unknownSpacing: 0`); the
@@ -161,12 +180,11 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let running = true;
     let reads = 0;
-    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
-      return running ? [{ upid: clone(1), status: 'RUNNING' }, { upid: clone(2), status: 'RUNNING' }] : [];
+      return running ? [{ upid: vzclone(1), status: 'RUNNING' }, { upid: vzclone(2), status: 'RUNNING' }] : [];
     }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
-    watch.watch(clone(1), 'pve', () => undefined);
+    watch.watch(vzclone(1), 'pve', () => undefined);
     // Unknown kind: read every tick; it is seen running until 6 s, ended at 6.5 s: it took about 6.25 s.
     for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
     assert.equal(reads, 12);
@@ -177,7 +195,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     const start = (now = 10_000);
     running = true;
     reads = 0;
-    watch.watch(clone(2), 'pve', () => undefined);
+    watch.watch(vzclone(2), 'pve', () => undefined);
     for (now = start + 250; now < start + 6_250; now += 250) await watch.tick(false);
     assert.equal(reads, 0, 'no read before such a clone is likely to have ended');
     now = start + 6_250;
@@ -222,18 +240,16 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let listed: ListedTask[] = [];
     let reads = 0;
-    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
-    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
     }, { tickMs: 500, now: () => now, unknownSpacing: 0 });
     // Learn: a clone seen running until 6 s, a start of guest 101 until 1.5 s.
-    watch.watch(clone(1), 'pve', () => undefined);
-    watch.watch(start(101), 'pve', () => undefined);
-    listed = [{ upid: clone(1), status: 'RUNNING' }, { upid: start(101), status: 'RUNNING' }];
+    watch.watch(vzclone(1), 'pve', () => undefined);
+    watch.watch(vzstart(101), 'pve', () => undefined);
+    listed = [{ upid: vzclone(1), status: 'RUNNING' }, { upid: vzstart(101), status: 'RUNNING' }];
     for (now = 500; now <= 1_500; now += 500) await watch.tick(false);
-    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    listed = [{ upid: vzclone(1), status: 'RUNNING' }];
     for (; now <= 6_000; now += 500) await watch.tick(false);
     listed = [];
     await watch.tick(false);
@@ -242,15 +258,15 @@ describe('waiting for tasks with one list per node per tick', () => {
     // lower bound), the clone after 6.25 s, and the start's reads do not move the clone's.
     reads = 0;
     const at = (now = 10_000);
-    watch.watch(clone(2), 'pve', () => undefined);
-    watch.watch(start(102), 'pve', () => undefined);
-    listed = [{ upid: clone(2), status: 'RUNNING' }, { upid: start(102), status: 'RUNNING' }];
+    watch.watch(vzclone(2), 'pve', () => undefined);
+    watch.watch(vzstart(102), 'pve', () => undefined);
+    listed = [{ upid: vzclone(2), status: 'RUNNING' }, { upid: vzstart(102), status: 'RUNNING' }];
     for (now = at + 250; now < at + 1_500; now += 250) await watch.tick(false);
     assert.equal(reads, 0);
     now = at + 1_500;
     await watch.tick(false);
     assert.equal(reads, 1);
-    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    listed = [{ upid: vzclone(2), status: 'RUNNING' }];
     now = at + 2_000;
     await watch.tick(false);
     assert.equal(reads, 2);
@@ -267,8 +283,6 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let listed: ListedTask[] = [];
     let reads = 0;
-    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
-    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
@@ -276,29 +290,22 @@ describe('waiting for tasks with one list per node per tick', () => {
     const woken: string[] = [];
     // Learn: a clone seen running until 6 s, ended by 6.5 s (first looked at 6.25 s from then on);
     // a start of guest 101 (only it waits) seen running until 1.5 s, ended by 2 s (1.5 s for its type).
-    watch.watch(clone(1), 'pve', () => undefined);
-    watch.watch(start(101), 'pve', () => undefined, { name: 'A', othersWait: false });
-    listed = [{ upid: clone(1), status: 'RUNNING' }, { upid: start(101), status: 'RUNNING' }];
-    for (now = 500; now <= 1_500; now += 500) await watch.tick(false);
-    listed = [{ upid: clone(1), status: 'RUNNING' }];
-    for (; now <= 6_000; now += 500) await watch.tick(false);
-    listed = [];
-    await watch.tick(false);
+    await learnCloneAndStart(watch, 6_000, 1_500, { setNow: (t) => (now = t), setListed: (l) => (listed = l) });
     assert.equal(watch.watching, 0);
     // The next clone and the start of guest 102, converging for 60 s when it was sent: the start's
     // look (due at 1.75 s) may wait 6 s, and waits for the clone's at 6.25 s.
     const at = (now = 100_000);
     reads = 0;
-    watch.watch(clone(2), 'pve', () => woken.push('clone'));
-    watch.watch(start(102), 'pve', () => woken.push('start 102'), { name: 'A', othersWait: false, convergingForMs: 60_000 });
-    listed = [{ upid: clone(2), status: 'RUNNING' }];
-    assert.equal(watch.nextLookInMs(start(102)), 6_250, 'the guard sees when the start will be looked at');
+    watch.watch(vzclone(2), 'pve', () => woken.push('clone'));
+    watch.watch(vzstart(102), 'pve', () => woken.push('start 102'), { name: 'A', othersWait: false, convergingForMs: 60_000 });
+    listed = [{ upid: vzclone(2), status: 'RUNNING' }];
+    assert.equal(watch.nextLookInMs(vzstart(102)), 6_250, 'the guard sees when the start will be looked at');
     for (now = at + 250; now < at + 6_250; now += 250) await watch.tick(false);
     assert.equal(reads, 0, 'no read of its own for the start');
     // That read finds the clone ended and the start still running; the next, due a tick later, the
     // start ended. A look put off teaches nothing: still running there, the start would have
     // raised its family's estimate (to 1.9 s) as if it had been looked at when due.
-    listed = [{ upid: start(102), status: 'RUNNING' }];
+    listed = [{ upid: vzstart(102), status: 'RUNNING' }];
     now = at + 6_250;
     await watch.tick(false);
     assert.equal(reads, 1);
@@ -311,9 +318,9 @@ describe('waiting for tasks with one list per node per tick', () => {
     // A guest converging for 10 s may wait 1 s only: its start is looked at on its own, when due.
     const again = (now = 200_000);
     reads = 0;
-    watch.watch(clone(3), 'pve', () => woken.push('clone'));
-    watch.watch(start(103), 'pve', () => woken.push('start 103'), { name: 'A', othersWait: false, convergingForMs: 10_000 });
-    listed = [{ upid: clone(3), status: 'RUNNING' }];
+    watch.watch(vzclone(3), 'pve', () => woken.push('clone'));
+    watch.watch(vzstart(103), 'pve', () => woken.push('start 103'), { name: 'A', othersWait: false, convergingForMs: 10_000 });
+    listed = [{ upid: vzclone(3), status: 'RUNNING' }];
     for (now = again + 250; now <= again + 2_000 && reads === 0; now += 250) await watch.tick(false);
     assert.equal(reads, 1);
     assert.equal(now - 250 - again, 1_750, 'at the family\'s estimate, unmoved by the look put off');
@@ -326,7 +333,7 @@ describe('waiting for tasks with one list per node per tick', () => {
     const alone = (now = 300_000);
     reads = 0;
     listed = [];
-    watch.watch(start(104), 'pve', () => woken.push('start 104'), { name: 'A', othersWait: false, convergingForMs: 600_000 });
+    watch.watch(vzstart(104), 'pve', () => woken.push('start 104'), { name: 'A', othersWait: false, convergingForMs: 600_000 });
     for (now = alone + 250; now <= alone + 2_000 && reads === 0; now += 250) await watch.tick(false);
     assert.equal(now - 250 - alone, 1_750);
     assert.deepEqual(woken.splice(0), ['start 104']);
@@ -337,38 +344,32 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let listed: ListedTask[] = [];
     let reads = 0;
-    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
-    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
     }, { tickMs: 500, now: () => now, unknownSpacing: 0, warmupSamples: 1 });
     // Learn a clone of 6 s (first looked at 6.25 s); no start has been seen.
-    watch.watch(clone(1), 'pve', () => undefined);
-    listed = [{ upid: clone(1), status: 'RUNNING' }];
-    for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
-    listed = [];
-    await watch.tick(false);
+    await learnCloneAndStart(watch, 6_000, 0, { setNow: (t) => (now = t), setListed: (l) => (listed = l) });
     // The next clone, and the first start, of a guest converging for 10 minutes: the start is
     // looked at every tick while young (not at the clone's look), seen running until 1.5 s.
     const at = (now = 100_000);
-    watch.watch(clone(2), 'pve', () => undefined);
-    watch.watch(start(102), 'pve', () => undefined, { name: 'A', othersWait: false, convergingForMs: 600_000 });
-    listed = [{ upid: clone(2), status: 'RUNNING' }, { upid: start(102), status: 'RUNNING' }];
+    watch.watch(vzclone(2), 'pve', () => undefined);
+    watch.watch(vzstart(102), 'pve', () => undefined, { name: 'A', othersWait: false, convergingForMs: 600_000 });
+    listed = [{ upid: vzclone(2), status: 'RUNNING' }, { upid: vzstart(102), status: 'RUNNING' }];
     reads = 0;
     for (now = at + 500; now <= at + 1_500; now += 500) await watch.tick(false);
     assert.equal(reads, 3);
-    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    listed = [{ upid: vzclone(2), status: 'RUNNING' }];
     now = at + 2_000;
     await watch.tick(false);
-    assert.equal(watch.watches(start(102)), false);
+    assert.equal(watch.watches(vzstart(102)), false);
     // Learned: the next start of the family is first looked at 1.75 s after it was sent, not every tick.
     listed = [];
     now = at + 10_000;
     await watch.tick(false);
     assert.equal(watch.watching, 0);
     const next = (now = at + 20_000);
-    watch.watch(start(103), 'pve', () => undefined, { name: 'A', othersWait: false });
+    watch.watch(vzstart(103), 'pve', () => undefined, { name: 'A', othersWait: false });
     reads = 0;
     for (now = next + 250; reads === 0 && now <= next + 3_000; now += 250) await watch.tick(false);
     assert.equal(now - 250 - next, 1_750);
@@ -379,40 +380,31 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let listed: ListedTask[] = [];
     let reads = 0;
-    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
-    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
     }, { tickMs: 500, now: () => now, unknownSpacing: 0, warmupSamples: 1 });
     // Learn: a clone of 20 s (first looked at 20.25 s), a start of guest 101 of 1.5 s (1.75 s).
-    watch.watch(clone(1), 'pve', () => undefined);
-    watch.watch(start(101), 'pve', () => undefined, { name: 'A', othersWait: false });
-    listed = [{ upid: clone(1), status: 'RUNNING' }, { upid: start(101), status: 'RUNNING' }];
-    for (now = 500; now <= 1_500; now += 500) await watch.tick(false);
-    listed = [{ upid: clone(1), status: 'RUNNING' }];
-    for (; now <= 20_000; now += 500) await watch.tick(false);
-    listed = [];
-    await watch.tick(false);
+    await learnCloneAndStart(watch, 20_000, 1_500, { setNow: (t) => (now = t), setListed: (l) => (listed = l) });
     assert.equal(watch.watching, 0);
     // A clone first looked at 17 s from the start below, which may wait 15 s. Its first look (1.75 s)
     // is its own: 17 s is more than 15 s after the watch began. Still running then, its next look
     // (2.25 s) may not wait for the clone either: that would be 15.25 s after it was seen running.
     const at = (now = 100_000);
-    watch.watch(clone(2), 'pve', () => undefined);
+    watch.watch(vzclone(2), 'pve', () => undefined);
     now = at + 3_250;
-    watch.watch(start(102), 'pve', () => undefined, { name: 'A', othersWait: false, convergingForMs: 600_000 });
-    listed = [{ upid: clone(2), status: 'RUNNING' }, { upid: start(102), status: 'RUNNING' }];
+    watch.watch(vzstart(102), 'pve', () => undefined, { name: 'A', othersWait: false, convergingForMs: 600_000 });
+    listed = [{ upid: vzclone(2), status: 'RUNNING' }, { upid: vzstart(102), status: 'RUNNING' }];
     reads = 0;
     const startAt = now;
     for (; now < startAt + 1_750; now += 250) await watch.tick(false);
     assert.equal(reads, 0);
     await watch.tick(false);
     assert.equal(reads, 1, 'its first look, when due');
-    assert.equal(watch.nextLookInMs(start(102)), 500);
+    assert.equal(watch.nextLookInMs(vzstart(102)), 500);
     for (now += 250; now < startAt + 2_250; now += 250) await watch.tick(false);
     assert.equal(reads, 1);
-    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    listed = [{ upid: vzclone(2), status: 'RUNNING' }];
     await watch.tick(false);
     assert.equal(reads, 2, 'its next look on its own too, not 15.25 s after it was seen running');
     assert.equal(watch.watching, 1);
@@ -422,8 +414,6 @@ describe('waiting for tasks with one list per node per tick', () => {
   it('arms its timer for the read a put-off look waits for, with no empty ticks before it (real timers)', async () => {
     const ends = new Map<string, number>();
     let reads = 0;
-    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
-    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       const now = Date.now();
@@ -433,8 +423,8 @@ describe('waiting for tasks with one list per node per tick', () => {
       new Promise<number>((resolve) => watch.watch(upid, 'pve', () => resolve(Date.now()), family));
     // Learn: a clone of 300 ms and a start of 60 ms, read every tick.
     let t = Date.now();
-    ends.set(clone(1), t + 300).set(start(101), t + 60);
-    await Promise.all([ended(clone(1)), ended(start(101), { name: 'A', othersWait: false })]);
+    ends.set(vzclone(1), t + 300).set(vzstart(101), t + 60);
+    await Promise.all([ended(vzclone(1)), ended(vzstart(101), { name: 'A', othersWait: false })]);
     ends.clear();
     // Count the ticks the watch's own timer makes from here.
     const tick = watch.tick.bind(watch);
@@ -445,8 +435,8 @@ describe('waiting for tasks with one list per node per tick', () => {
     };
     reads = 0;
     t = Date.now();
-    ends.set(clone(2), t + 300).set(start(102), t + 60);
-    const [cloneEnd, startEnd] = await Promise.all([ended(clone(2)), ended(start(102), { name: 'A', othersWait: false, convergingForMs: 60_000 })]);
+    ends.set(vzclone(2), t + 300).set(vzstart(102), t + 60);
+    const [cloneEnd, startEnd] = await Promise.all([ended(vzclone(2)), ended(vzstart(102), { name: 'A', othersWait: false, convergingForMs: 60_000 })]);
     assert.ok(startEnd - t >= 250, `the start was put off to the clone's first look (seen after ${startEnd - t} ms, the clone after ${cloneEnd - t} ms)`);
     assert.ok(ticks <= reads + 2, `${ticks} ticks for ${reads} reads`);
     watch.close();
@@ -456,7 +446,6 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let listed: ListedTask[] = [];
     let reads = 0;
-    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
@@ -466,8 +455,8 @@ describe('waiting for tasks with one list per node per tick', () => {
     const firstRead = (upid: string, from: number): Promise<number> => firstReadAfter(watch, upid, from, { stepMs: 50, withinMs: 20_000, setNow: (t) => (now = t), reads: () => reads });
     // Learn: a start of family A seen running every tick until 1.5 s, ended by 2 s. Its type's
     // estimate is the lower bound, 1.5 s; its family's the middle, 1.75 s.
-    watch.watch(start(101), 'pve', () => undefined, { name: 'A', othersWait: false });
-    listed = [{ upid: start(101), status: 'RUNNING' }];
+    watch.watch(vzstart(101), 'pve', () => undefined, { name: 'A', othersWait: false });
+    listed = [{ upid: vzstart(101), status: 'RUNNING' }];
     for (now = 500; now <= 1_500; now += 500) await watch.tick(false);
     listed = [];
     now = 2_000;
@@ -477,25 +466,25 @@ describe('waiting for tasks with one list per node per tick', () => {
     // estimate goes up by nine tenths of a tenth (157.5 ms, to 1.9075 s), the type's by a third
     // of a tenth (50 ms, to 1.55 s).
     now = 10_000;
-    watch.watch(start(102), 'pve', () => undefined, { name: 'A', othersWait: false });
-    listed = [{ upid: start(102), status: 'RUNNING' }];
-    assert.equal(await firstRead(start(102), 10_000), 1_750);
+    watch.watch(vzstart(102), 'pve', () => undefined, { name: 'A', othersWait: false });
+    listed = [{ upid: vzstart(102), status: 'RUNNING' }];
+    assert.equal(await firstRead(vzstart(102), 10_000), 1_750);
     listed = [];
     now += 500;
     await watch.tick(false);
     assert.equal(watch.watching, 0);
     // A guest of another family, and one with none: their type's estimate.
     now = 20_000;
-    watch.watch(start(103), 'pve', () => undefined, { name: 'B', othersWait: false });
-    assert.equal(await firstRead(start(103), 20_000), 1_550);
+    watch.watch(vzstart(103), 'pve', () => undefined, { name: 'B', othersWait: false });
+    assert.equal(await firstRead(vzstart(103), 20_000), 1_550);
     // That one had ended by its first look: the type's estimate went down by two thirds of a
     // tenth, to 1.4467 s; the family's did not move.
     now = 30_000;
-    watch.watch(start(104), 'pve', () => undefined);
-    assert.equal(await firstRead(start(104), 30_000), 1_450);
+    watch.watch(vzstart(104), 'pve', () => undefined);
+    assert.equal(await firstRead(vzstart(104), 30_000), 1_450);
     now = 40_000;
-    watch.watch(start(105), 'pve', () => undefined, { name: 'A', othersWait: false });
-    assert.equal(await firstRead(start(105), 40_000), 1_950, 'the first tick step at or after 1.9075 s');
+    watch.watch(vzstart(105), 'pve', () => undefined, { name: 'A', othersWait: false });
+    assert.equal(await firstRead(vzstart(105), 40_000), 1_950, 'the first tick step at or after 1.9075 s');
     watch.close();
   });
 
@@ -569,7 +558,6 @@ describe('waiting for tasks with one list per node per tick', () => {
     let listed: ListedTask[] = [];
     let reads = 0;
     const startedAt = parseInt('6955B900', 16);
-    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
@@ -577,18 +565,18 @@ describe('waiting for tasks with one list per node per tick', () => {
     const family = { name: 'A', othersWait: false };
     const firstRead = (upid: string, from: number): Promise<number> => firstReadAfter(watch, upid, from, { stepMs: 50, withinMs: 60_000, setNow: (t) => (now = t), reads: () => reads });
     // One slow start, seen running every tick until 20 s, ended by 20.5 s: the family's estimate is 20.25 s.
-    watch.watch(start(101), 'pve', () => undefined, family);
-    listed = [{ upid: start(101), status: 'RUNNING' }];
+    watch.watch(vzstart(101), 'pve', () => undefined, family);
+    listed = [{ upid: vzstart(101), status: 'RUNNING' }];
     for (now = 500; now <= 20_000; now += 500) await watch.tick(false);
-    listed = [{ upid: start(101), status: 'OK', endtime: startedAt + 20 }];
+    listed = [{ upid: vzstart(101), status: 'OK', endtime: startedAt + 20 }];
     now = 20_500;
     await watch.tick(false);
     // The next ones take 3 s (the list shows them ended, 3 s after they began).
     const quick = async (vmid: number, from: number): Promise<number> => {
       now = from;
-      watch.watch(start(vmid), 'pve', () => undefined, family);
-      listed = [{ upid: start(vmid), status: 'OK', endtime: startedAt + 3 }];
-      return firstRead(start(vmid), from);
+      watch.watch(vzstart(vmid), 'pve', () => undefined, family);
+      listed = [{ upid: vzstart(vmid), status: 'OK', endtime: startedAt + 3 }];
+      return firstRead(vzstart(vmid), from);
     };
     assert.equal(await quick(102, 100_000), 20_250);
     assert.equal(await quick(103, 200_000), 10_150, 'took at most 4 s: halved, to 10.125 s');
@@ -601,15 +589,14 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let listed: ListedTask[] = [];
     const readsAt: number[] = [];
-    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
     const watch = new TaskWatch(async () => {
       readsAt.push(now);
       return listed;
     }, { tickMs: 500, now: () => now });
-    watch.watch(clone(1), 'pve', () => undefined);
-    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    watch.watch(vzclone(1), 'pve', () => undefined);
+    listed = [{ upid: vzclone(1), status: 'RUNNING' }];
     // The clone ends at 7 s; the watch is given every chance to read (every 25 ms).
-    for (now = 0; now <= 8_000 && watch.watches(clone(1)); now += 25) {
+    for (now = 0; now <= 8_000 && watch.watches(vzclone(1)); now += 25) {
       if (now >= 7_000) listed = [];
       await watch.tick(false);
     }
@@ -618,8 +605,8 @@ describe('waiting for tasks with one list per node per tick', () => {
     // Its end is known within a quarter of its age: the next clone of the template is first looked at the middle, 6.95 s.
     readsAt.length = 0;
     const at = (now = 20_000);
-    watch.watch(clone(2), 'pve', () => undefined);
-    listed = [{ upid: clone(2), status: 'RUNNING' }];
+    watch.watch(vzclone(2), 'pve', () => undefined);
+    listed = [{ upid: vzclone(2), status: 'RUNNING' }];
     for (; now <= at + 9_000 && readsAt.length < 3; now += 25) await watch.tick(false);
     assert.deepEqual(readsAt.map((t) => t - at), [6_950, 7_650, 8_350], 'then a tenth of the estimate (695 ms) apart: the kind is known');
     watch.close();
@@ -629,7 +616,6 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let listed: ListedTask[] = [];
     let reads = 0;
-    const start = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstart:${vmid}:root@pam:`;
     const stop = (vmid: number) => `UPID:pve:000090AB:00000000:6955B900:vzstop:${vmid}:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
@@ -657,10 +643,10 @@ describe('waiting for tasks with one list per node per tick', () => {
       return -1;
     };
     // Guest 1's start: seen running until 1.5 s, ended by 2 s: its own estimate 1.75 s.
-    await learn(start(1), 1_500);
+    await learn(vzstart(1), 1_500);
     // Then the stops of 2,000 other guests, each its own operation (0.75 s).
     for (let vmid = 2; vmid <= 2_001; vmid++) await learn(stop(vmid), 500);
-    assert.equal(await firstRead(start(1)), 500, 'guest 1\'s start, and starts on the node, are forgotten: read at the first tick');
+    assert.equal(await firstRead(vzstart(1)), 500, 'guest 1\'s start, and starts on the node, are forgotten: read at the first tick');
     listed = [];
     await watch.tick();
     now += 10_000;
@@ -672,7 +658,6 @@ describe('waiting for tasks with one list per node per tick', () => {
     let now = 0;
     let listed: ListedTask[] = [];
     let reads = 0;
-    const clone = (n: number) => `UPID:pve:0000${n}0AB:00000000:6955B900:vzclone:9100:root@pam:`;
     const watch = new TaskWatch(async () => {
       reads++;
       return listed;
@@ -681,8 +666,8 @@ describe('waiting for tasks with one list per node per tick', () => {
     }, { tickMs: 500, now: () => now, unknownSpacing: 0, warmupSamples: 1 });
     const firstRead = (upid: string, from: number): Promise<number> => firstReadAfter(watch, upid, from, { stepMs: 100, withinMs: 20_000, setNow: (t) => (now = t), reads: () => reads });
     // Learn: a clone seen running every tick until 6 s, ended at 6.5 s: estimate 6.25 s.
-    watch.watch(clone(1), 'pve', () => undefined);
-    listed = [{ upid: clone(1), status: 'RUNNING' }];
+    watch.watch(vzclone(1), 'pve', () => undefined);
+    listed = [{ upid: vzclone(1), status: 'RUNNING' }];
     for (now = 500; now <= 6_000; now += 500) await watch.tick(false);
     listed = [];
     now = 6_500;
@@ -690,20 +675,20 @@ describe('waiting for tasks with one list per node per tick', () => {
     // Still running at its first look (6.3 s), ended by the next (a tenth of the estimate later):
     // 6.25 s was too early, up by 5 %.
     now = 20_000;
-    watch.watch(clone(3), 'pve', () => undefined);
-    listed = [{ upid: clone(3), status: 'RUNNING' }];
-    assert.equal(await firstRead(clone(3), 20_000), 6_300);
+    watch.watch(vzclone(3), 'pve', () => undefined);
+    listed = [{ upid: vzclone(3), status: 'RUNNING' }];
+    assert.equal(await firstRead(vzclone(3), 20_000), 6_300);
     listed = [];
     now = 26_925;
     await watch.tick(false);
     assert.equal(watch.watching, 0);
     // 6.5625 s now; this one had ended by then: down by 5 % of it.
     now = 30_000;
-    watch.watch(clone(4), 'pve', () => undefined);
-    assert.equal(await firstRead(clone(4), 30_000), 6_600);
+    watch.watch(vzclone(4), 'pve', () => undefined);
+    assert.equal(await firstRead(vzclone(4), 30_000), 6_600);
     now = 40_000;
-    watch.watch(clone(5), 'pve', () => undefined);
-    assert.equal(await firstRead(clone(5), 40_000), 6_300, '6.234 s');
+    watch.watch(vzclone(5), 'pve', () => undefined);
+    assert.equal(await firstRead(vzclone(5), 40_000), 6_300, '6.234 s');
     watch.close();
   });
 
