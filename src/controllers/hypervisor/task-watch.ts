@@ -502,7 +502,7 @@ export class TaskWatch {
     w.wake();
   }
 
-  /** One timer, set for the earliest waiter due. */
+  /** One timer, set for the earliest read of a node (`#readAt`): a look put off sets none of its own. */
   #schedule(): void {
     if (this.#closed || this.#ticking || this.#waiters.size === 0) return;
     const at = Math.min(...[...new Set([...this.#waiters.values()].map((w) => w.node))].map((node) => this.#readAt(node)));
