@@ -1,6 +1,7 @@
 import { backoffDelay, watchBackoffPolicy, type BackoffPolicy } from './backoff.ts';
 import { delay, systemClock, type Clock } from './clock.ts';
 import { isGone, isNotFound, KubeApiError } from './errors.ts';
+import { internStrings } from './intern.ts';
 import type { KubeClient } from './kube-client.ts';
 import { silentLogger, type Logger } from './logging.ts';
 import { objectKey } from './object-key.ts';
@@ -221,7 +222,7 @@ export class Informer<T extends KubeObject> {
         ...(continueToken ? { continue: continueToken } : {}),
       });
       // A PartialObjectMetadataList with nothing in it has items: null.
-      for (const item of page.items ?? []) fresh.set(objectKey(item), withTypeMeta(item, this.resource, this.options.metadataOnly));
+      for (const item of page.items ?? []) fresh.set(objectKey(item), forCache(item, this.resource, this.options.metadataOnly));
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion ?? '';
     } while (continueToken);
@@ -239,7 +240,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: T): void {
-    const object = withTypeMeta(raw, this.resource, this.options.metadataOnly);
+    const object = forCache(raw, this.resource, this.options.metadataOnly);
     const key = objectKey(object);
     if (type === 'DELETED') {
       const previous = this.store.get(key);
@@ -308,20 +309,19 @@ function addToIndex(entries: Map<string, Set<string>>, value: string, key: strin
 }
 
 /**
- * List items come without apiVersion and kind; owner references and events need them. Metadata
- * items say PartialObjectMetadata; they stand for objects of the informer's kind.
+ * Makes a listed or watched object fit for the cache: with its kind (lists leave it out, and
+ * metadata items say PartialObjectMetadata, standing for objects of the informer's kind), without
+ * managedFields, which nothing reconciles from and which is often the larger part of an object
+ * (controller-runtime's cache strips them by default too), and with its strings shared with the
+ * other cached objects that hold the same ones (intern.ts).
  */
-/**
- * Makes a listed or watched object fit for the cache: with its kind (lists leave it out), and
- * without managedFields, which nothing reconciles from and which is often the larger part of an
- * object (controller-runtime's cache strips them by default too).
- */
-function withTypeMeta<T extends KubeObject>(object: T, resource: ResourceType, metadataOnly = false): T {
+function forCache<T extends KubeObject>(object: T, resource: ResourceType, metadataOnly = false): T {
   if (object.metadata) delete (object.metadata as { managedFields?: unknown }).managedFields;
-  if (object.apiVersion && object.kind && !metadataOnly) return object;
-  object.apiVersion = apiVersionOf(resource);
-  object.kind = resource.kind;
-  return object;
+  if (!object.apiVersion || !object.kind || metadataOnly) {
+    object.apiVersion = apiVersionOf(resource);
+    object.kind = resource.kind;
+  }
+  return internStrings(object);
 }
 
 /** What a 404 on a whole collection means: the kind is not served, usually because its CRD is not installed. */

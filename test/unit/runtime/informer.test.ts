@@ -4,6 +4,7 @@ import { Informer } from '../../../src/runtime/informer.ts';
 import type { KubeClient, WatchEvent, WatchOptions } from '../../../src/runtime/kube-client.ts';
 import type { KubeList, KubeObject, ResourceType } from '../../../src/runtime/resource.ts';
 import { FakeClock, settle } from './fake-clock.ts';
+import { retainedBytes } from './retained-heap.ts';
 
 const resource: ResourceType = { group: 'x.io', version: 'v1', plural: 'things', kind: 'Thing', namespaced: true };
 const thing = (name: string, rv: string): KubeObject => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
@@ -81,6 +82,25 @@ describe('runtime: informer recovery (scripted API, controllable clock)', () => 
     await settle();
     assert.deepEqual(informer.list().map((o) => [o.metadata.name, 'managedFields' in o.metadata]).sort(), [['a', false], ['b', false]]);
     await informer.stop();
+  });
+
+  it('shares the strings that cached objects hold alike instead of keeping each list item\'s copy', async () => {
+    const count = 4_000;
+    // Each listed item brings its own copy of the same 1,000-character message (the client clones every list).
+    const message = `PhoenixHypervisor absent does not exist; ${'x'.repeat(958)}`;
+    const items = Array.from({ length: count }, (_, i) => ({ ...thing(`g-${i}`, String(i)), status: { message } }));
+    let informer: Informer<KubeObject> | undefined;
+    const retained = await retainedBytes(async () => {
+      const { client } = scriptedClient([{ metadata: { resourceVersion: '10' }, items }], []);
+      informer = new Informer<KubeObject>({ client, resource, clock: new FakeClock() });
+      informer.start();
+      await settle();
+      return informer;
+    });
+    assert.equal(informer!.size, count);
+    // The messages alone would be 4 MB in 4,000 copies; the objects, names and keys are about 1.5 MB.
+    assert.ok(retained < 2_500_000, `the cache keeps ${retained} bytes`);
+    await informer!.stop();
   });
 
   it('treats an in-stream ERROR 410 like an HTTP 410', async () => {
