@@ -92,6 +92,11 @@ export class Informer<T extends KubeObject> {
     for (const [key, object] of this.store) for (const value of index(object)) addToIndex(entries, value, key);
   }
 
+  /** Whether an index of this name is kept (controllers that share a cache declare theirs once). */
+  hasIndex(name: string): boolean {
+    return this.indexers.has(name);
+  }
+
   byIndex(name: string, value: string): T[] {
     const keys = this.indexes.get(name)?.get(value);
     if (!this.indexers.has(name)) throw new Error(`no index ${name} on ${this.label}`);

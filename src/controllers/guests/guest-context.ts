@@ -22,7 +22,7 @@ import type { GuestAdapter, GuestObject, SecretValues } from './adapter.ts';
 import type { CreateCapacity } from './capacity.ts';
 import { createLocks, type CapacityKey } from './create-locks.ts';
 import { proxmoxGuests, type GuestApi, type GuestConfig, type ProxmoxGuests } from './guest-api.ts';
-import type { StartOrdered } from './start-order.ts';
+import type { GuestPeers } from './peers.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ConfigMapObject } from '../configmaps.ts';
 import type { VmidAllocator } from './vmid-allocator.ts';
@@ -41,8 +41,8 @@ export interface GuestControllerDeps extends ReconcileDeps {
 }
 
 export interface SharedState extends ReconcileShared {
-  /** Every guest of both kinds, for VMIDs and start order across containers and VMs. */
-  readonly peers: () => (KubeObject & StartOrdered)[];
+  /** The guests of both kinds, for VMIDs and start order across containers and VMs. */
+  readonly peers: GuestPeers;
   /** A namespace as the cache has it (for a hypervisor's allowedNamespaces). */
   readonly namespace: (name: string) => KubeObject | undefined;
   /** Since when each object has waited for its hypervisor's connection (in this process). */

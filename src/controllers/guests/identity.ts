@@ -24,7 +24,7 @@ export function annotatedVmid(object: KubeObject, hypervisor: string): number | 
   return match && match[1] === hypervisor ? Number(match[2]) : undefined;
 }
 
-interface Identified extends KubeObject {
+export interface Identified extends KubeObject {
   metadata: KubeObject['metadata'];
   spec: { hypervisorRef: { name: string }; vmid?: number; adopt?: { vmid?: number } };
   status?: { vmid?: number };
@@ -49,18 +49,16 @@ function older(a: KubeObject, b: KubeObject): boolean {
  * names, this one stalls at once, naming the holder, before any Proxmox call.
  */
 export function assertNoVmidConflict<O extends GuestObject>(ctx: GuestContext<O>): void {
-  const mine = heldVmids(ctx.current as Identified);
-  if (!mine.length) return;
   const hypervisor = ctx.spec.hypervisorRef.name;
-  for (const peer of ctx.shared.peers() as (KubeObject & Identified)[]) {
-    if (peer.metadata.uid === ctx.current.metadata.uid || peer.spec.hypervisorRef.name !== hypervisor || !older(peer, ctx.current)) continue;
-    const shared = heldVmids(peer).find((v) => mine.includes(v));
-    if (shared === undefined) continue;
-    throw new TerminalError(
-      'VmidConflict',
-      `VMID ${shared} on PhoenixHypervisor ${hypervisor} already belongs to ${peer.kind ?? 'guest'} ${peer.metadata.namespace}/${peer.metadata.name}; two objects never share a guest. Choose another vmid, or delete one of them`,
-      { recheckAfterMs: 60_000 },
-    );
+  for (const vmid of heldVmids(ctx.current as Identified)) {
+    for (const peer of ctx.shared.peers.holding(hypervisor, vmid)) {
+      if (peer.metadata.uid === ctx.current.metadata.uid || !older(peer, ctx.current)) continue;
+      throw new TerminalError(
+        'VmidConflict',
+        `VMID ${vmid} on PhoenixHypervisor ${hypervisor} already belongs to ${peer.kind ?? 'guest'} ${peer.metadata.namespace}/${peer.metadata.name}; two objects never share a guest. Choose another vmid, or delete one of them`,
+        { recheckAfterMs: 60_000 },
+      );
+    }
   }
 }
 
@@ -106,7 +104,7 @@ export async function ensureVmid<O extends GuestObject>(ctx: GuestContext<O>, co
       await ctx.setup.events.warning(ctx.current, 'Rebinding', 'Identity', `this object has no VMID recorded, but guest ${vmid} carries its marker (its status was lost); binding to it instead of creating another${others}`);
     } else {
       const range = connection.settings.vmidRange;
-      const avoid = ctx.shared.peers().flatMap((p) => heldVmids(p as KubeObject & Identified));
+      const avoid = ctx.shared.peers.all().flatMap(heldVmids);
       // Only where to start looking: every id from there is checked against the fresh list and
       // the claims, and the create itself refuses one taken meanwhile. So one answer serves a while.
       const start = range?.min ?? (await connection.facts.find('nextid', () => pve.nextId(), () => true));

@@ -78,8 +78,8 @@ export async function restartForPending<O extends GuestObject>(ctx: GuestContext
 
 /** Guests on the same hypervisor with a lower start order that are not running yet. */
 function startOrderBlockers<O extends GuestObject>(ctx: GuestContext<O>): string[] {
-  return ctx.shared
-    .peers()
+  return ctx.shared.peers
+    .startOrdered(ctx.spec.hypervisorRef.name)
     .filter((p) => p.metadata.uid !== ctx.current.metadata.uid && startsAfter(ctx.current, p) && (p.status as { powerState?: string } | undefined)?.powerState !== 'Running')
     .map((p) => `${p.kind ?? 'guest'} ${p.metadata.name}`);
 }

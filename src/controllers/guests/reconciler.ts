@@ -15,13 +15,14 @@ import { blockingHostItems, hostNeeds } from '../../guests/host-needs.ts';
 import type { Connection } from '../hypervisor/connections.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
-import { dependencyCaches, dependsOn, isReady } from '../dependencies.ts';
+import { dependencyCaches, dependentsOf, indexDependencies, isReady } from '../dependencies.ts';
 import type { GuestApi, GuestConfig } from './guest-api.ts';
 import type { GuestAdapter, GuestObject } from './adapter.ts';
 import { guestAddresses, hasDynamicAddresses } from './addresses.ts';
 import { GuestContext, type GuestControllerDeps, type OwnClone } from './guest-context.ts';
 import { hostConfigReasons } from '../hypervisor/host/host-config.ts';
 import { type StartOrdered, startsAfter } from './start-order.ts';
+import { GuestPeers, guestsOn, startOrderedGuests } from './peers.ts';
 import { bringIntoExistence, createSlot, knownAbsent, vmidTaken } from './creation.ts';
 import { assertNamespaceAllowed, assertNoVmidConflict, ensureVmid, heldVmids, isCreationLock, locate } from './identity.ts';
 import { checkOwnership } from './ownership.ts';
@@ -61,16 +62,17 @@ export function guestController<O extends GuestObject>(adapter: GuestAdapter<O>,
       const { caches, lookup } = dependencyCaches((resource) => setup.cache<KubeObject>(resource));
       const guests = () => setup.primary.list();
       // Guests of both kinds: VMIDs and start order are shared between containers and VMs.
-      const peers = () => [...caches.PhoenixLXC.list(), ...caches.PhoenixVM.list()] as (KubeObject & StartOrdered)[];
+      const peers = new GuestPeers(caches.PhoenixLXC, caches.PhoenixVM);
+      indexDependencies(setup.primary);
 
       // The hypervisor's readiness and its spec (allowedNamespaces) both decide what a guest may do.
-      setup.watchReadiness<PhoenixHypervisor>(phoenixHypervisors, (hv) =>
-        guests().filter((g) => g.spec.hypervisorRef.name === hv.metadata.name).map(refOf), { specChanges: true });
+      setup.watchReadiness<PhoenixHypervisor>(phoenixHypervisors, (hv) => guestsOn(setup.primary, hv.metadata.name).map(refOf), { specChanges: true });
       for (const resource of [phoenixLxcs, phoenixVms, phoenixStacks]) {
-        setup.watchReadiness<KubeObject>(resource, (dep) =>
-          guests()
-            .filter((g) => dependsOn(g, dep) || startsAfter(g, dep as KubeObject & StartOrdered))
-            .map(refOf));
+        setup.watchReadiness<KubeObject>(resource, (dep) => {
+          const hypervisor = (dep as KubeObject & StartOrdered).spec?.hypervisorRef?.name;
+          const later = hypervisor === undefined ? [] : startOrderedGuests(setup.primary, hypervisor).filter((g) => startsAfter(g, dep as KubeObject & StartOrdered));
+          return [...new Set([...dependentsOf(setup.primary, dep), ...later])].map(refOf);
+        });
       }
       setup.watchMapped<SecretObject>(secretsResource, (secret) =>
         guests()

@@ -11,7 +11,7 @@ import { type DesiredStack, ownershipOf } from '../../stacks/desired.ts';
 import { describeDiff, diffStack, observedState, planStack, servicesHealth, type StackDiff } from '../../stacks/plan.ts';
 import type { SecretObject } from '../secrets.ts';
 import { IdenticalWrites, maxIdenticalWrites } from '../identical-writes.ts';
-import { dependencyCaches, dependsOn } from '../dependencies.ts';
+import { dependencyCaches, dependentsOf, indexDependencies } from '../dependencies.ts';
 import { configMaps } from '../configmaps.ts';
 import { type ConfigMapObject, type SharedState, StackContext, type StackControllerDeps, type Target } from './stack-context.ts';
 import { adopt, adoptTarget } from './adoption.ts';
@@ -40,9 +40,9 @@ export function stackController(deps: StackControllerDeps): ControllerDefinition
       const stacks = () => setup.primary.list();
       const hypervisorOf = (stack: PhoenixStack) => vmHypervisorName(stack, lookup);
 
+      indexDependencies(setup.primary);
       for (const resource of [phoenixVms, phoenixLxcs, phoenixStacks]) {
-        setup.watchReadiness<KubeObject>(resource, (dep) =>
-          stacks().filter((s) => dependsOn(s, dep)).map(refOf));
+        setup.watchReadiness<KubeObject>(resource, (dep) => dependentsOf(setup.primary, dep).map(refOf));
       }
       // The hypervisor becoming Ready (or not), or its spec changing (Portainer added or moved);
       // not its routine status writes, which would cost every stack three Portainer reads each.
