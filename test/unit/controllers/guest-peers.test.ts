@@ -18,12 +18,12 @@ const names = (objects: readonly KubeObject[]) => objects.map((o) => o.metadata.
 
 describe('GuestPeers', () => {
   it('finds who holds a VMID on a hypervisor, by spec, adoption, status or annotation, across both kinds', async () => {
-    const containers = await fedCache(phoenixLxcs, [
+    const containers = await fedCache<KubeObject>(phoenixLxcs, [
       guest('PhoenixLXC', 'by-spec', { vmid: 101 }),
       guest('PhoenixLXC', 'by-status', {}, { status: { vmid: 102 } }),
       guest('PhoenixLXC', 'elsewhere', { vmid: 101, hypervisorRef: { name: 'other' } }),
     ]);
-    const vms = await fedCache(phoenixVms, [
+    const vms = await fedCache<KubeObject>(phoenixVms, [
       guest('PhoenixVM', 'by-adoption', { adopt: { vmid: 101 } }),
       guest('PhoenixVM', 'by-annotation', {}, { metadata: { name: 'by-annotation', annotations: { 'hypervisor.phoenix.io/external-name': 'pve/103' } } }),
       guest('PhoenixVM', 'annotated-for-another', {}, { metadata: { name: 'annotated-for-another', annotations: { 'hypervisor.phoenix.io/external-name': 'other/103' } } }),
@@ -38,8 +38,8 @@ describe('GuestPeers', () => {
   });
 
   it('follows a guest whose VMID, start order or hypervisor changes, and forgets one deleted', async () => {
-    const containers = await fedCache(phoenixLxcs, [guest('PhoenixLXC', 'a', { vmid: 101, startup: { order: 1 } })]);
-    const vms = await fedCache(phoenixVms, []);
+    const containers = await fedCache<KubeObject>(phoenixLxcs, [guest('PhoenixLXC', 'a', { vmid: 101, startup: { order: 1 } })]);
+    const vms = await fedCache<KubeObject>(phoenixVms, []);
     const peers = new GuestPeers(containers.informer, vms.informer);
     assert.deepEqual(names(peers.startOrdered('pve')), ['a']);
 
@@ -62,7 +62,7 @@ describe('GuestPeers', () => {
 
 describe('dependentsOf', () => {
   it('finds the objects that depend on one, by dependsOn, clone source and a stack\'s VM, in its namespace', async () => {
-    const containers = await fedCache(phoenixLxcs, [
+    const containers = await fedCache<KubeObject>(phoenixLxcs, [
       guest('PhoenixLXC', 'clone', { source: { clone: { lxcRef: { name: 'base' } } } }),
       guest('PhoenixLXC', 'made-clone', { source: { clone: { lxcRef: { name: 'base' } } } }, { status: { configDigest: 'abc' } }),
       guest('PhoenixLXC', 'after-db', { dependsOn: [{ kind: 'PhoenixVM', name: 'db' }, { kind: 'PhoenixHypervisor', name: 'pve' }] }),
