@@ -59,7 +59,7 @@ export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
   protected readonly handlers: InformerHandler<T>[] = [];
   private readonly indexers = new Map<string, IndexFunction<T>>();
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private readonly indexes = new Map<string, Map<string, IndexEntry>>();
   private readonly syncedScopes = new Set<string>();
   private readonly scopes: readonly string[];
   private syncWaiters: Array<() => void> = [];
@@ -87,7 +87,7 @@ export class Informer<T extends KubeObject> {
   addIndex(name: string, index: IndexFunction<T>): void {
     if (this.indexers.has(name)) throw new Error(`index ${name} already exists on ${this.label}`);
     this.indexers.set(name, index);
-    const entries = new Map<string, Set<string>>();
+    const entries = new Map<string, IndexEntry>();
     this.indexes.set(name, entries);
     for (const [key, object] of this.store) for (const value of index(object)) addToIndex(entries, value, key);
   }
@@ -98,9 +98,10 @@ export class Informer<T extends KubeObject> {
   }
 
   byIndex(name: string, value: string): T[] {
-    const keys = this.indexes.get(name)?.get(value);
+    const entry = this.indexes.get(name)?.get(value);
     if (!this.indexers.has(name)) throw new Error(`no index ${name} on ${this.label}`);
-    return keys ? [...keys].map((key) => this.store.get(key)).filter((o): o is T => o !== undefined) : [];
+    const keys = entry === undefined ? [] : typeof entry === 'string' ? [entry] : [...entry];
+    return keys.map((key) => this.store.get(key)).filter((o): o is T => o !== undefined);
   }
 
   get(key: string): T | undefined {
@@ -293,11 +294,7 @@ export class Informer<T extends KubeObject> {
   private unindex(key: string, object: T): void {
     for (const [name, fn] of this.indexers) {
       const entries = this.indexes.get(name);
-      for (const value of fn(object)) {
-        const keys = entries?.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) entries?.delete(value);
-      }
+      if (entries) for (const value of fn(object)) removeFromIndex(entries, value, key);
     }
   }
 
@@ -307,10 +304,29 @@ export class Informer<T extends KubeObject> {
   }
 }
 
-function addToIndex(entries: Map<string, Set<string>>, value: string, key: string): void {
-  let keys = entries.get(value);
-  if (!keys) entries.set(value, (keys = new Set()));
-  keys.add(key);
+/**
+ * An index value's keys: most values (a VMID, a dependency) belong to one object, and a Set for
+ * each would cost about 200 bytes more per cached object than the key alone.
+ */
+type IndexEntry = string | Set<string>;
+
+function addToIndex(entries: Map<string, IndexEntry>, value: string, key: string): void {
+  const entry = entries.get(value);
+  if (entry === undefined) entries.set(value, key);
+  else if (typeof entry === 'string') {
+    if (entry !== key) entries.set(value, new Set([entry, key]));
+  } else entry.add(key);
+}
+
+function removeFromIndex(entries: Map<string, IndexEntry>, value: string, key: string): void {
+  const entry = entries.get(value);
+  if (entry === undefined) return;
+  if (typeof entry === 'string') {
+    if (entry === key) entries.delete(value);
+    return;
+  }
+  entry.delete(key);
+  if (entry.size === 1) entries.set(value, entry.values().next().value as string);
 }
 
 /**
