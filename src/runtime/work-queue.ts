@@ -1,4 +1,5 @@
 import type { Clock } from './clock.ts';
+import { DelayedKeys } from './delayed-keys.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
 /** What the queue reports; metrics.ts implements it per controller. */
@@ -39,7 +40,7 @@ export class WorkQueue {
   private readonly addedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
   /** Delayed adds: the earliest due time wins, like client-go's waiting heap. */
-  private readonly delayed = new Map<string, { due: number; cancel: () => void }>();
+  private readonly delayed: DelayedKeys;
   private readonly waiters: Array<(key: string | undefined) => void> = [];
   private shuttingDown = false;
 
@@ -47,6 +48,7 @@ export class WorkQueue {
     this.clock = options.clock;
     this.rateLimiter = options.rateLimiter;
     this.observer = options.observer;
+    this.delayed = new DelayedKeys(options.clock, (key) => this.add(key));
   }
 
   get length(): number {
@@ -80,20 +82,12 @@ export class WorkQueue {
    */
   addAfter(key: string, ms: number, replace = false): void {
     if (this.shuttingDown) return;
-    const pending = this.delayed.get(key);
-    if (replace && pending) {
-      pending.cancel();
-      this.delayed.delete(key);
-    }
+    if (replace) this.delayed.delete(key);
     if (ms <= 0) return this.add(key);
     const due = this.clock.now() + ms;
-    if (!replace && pending && pending.due <= due) return;
-    if (!replace) pending?.cancel();
-    const cancel = this.clock.schedule(() => {
-      this.delayed.delete(key);
-      this.add(key);
-    }, ms);
-    this.delayed.set(key, { due, cancel });
+    const pending = this.delayed.dueOf(key);
+    if (pending !== undefined && pending <= due) return;
+    this.delayed.set(key, due);
   }
 
   /**
@@ -138,7 +132,6 @@ export class WorkQueue {
   /** Stops accepting keys, drops the ones not yet taken and releases every waiting worker. */
   shutDown(): void {
     this.shuttingDown = true;
-    for (const { cancel } of this.delayed.values()) cancel();
     this.delayed.clear();
     this.ready = [];
     this.head = 0;

@@ -3,6 +3,7 @@ import { ItemBackoff, itemBackoffPolicy } from '../../../src/runtime/backoff.ts'
 import { defaultRateLimiter } from '../../../src/runtime/rate-limiter.ts';
 import { WorkQueue } from '../../../src/runtime/work-queue.ts';
 import { FakeClock } from './fake-clock.ts';
+import { retainedBytes } from './retained-heap.ts';
 
 function queueWith(clock: FakeClock): WorkQueue {
   return new WorkQueue({
@@ -50,6 +51,43 @@ describe('runtime: work queue', () => {
     await clock.advance(1);
     assert.equal(queue.length, 1);
     assert.equal(clock.pending, 0, 'superseded timers were left behind');
+  });
+
+  it('waits for any number of delayed adds behind one timer, handing each key over once, in due order', async () => {
+    const clock = new FakeClock();
+    const queue = queueWith(clock);
+    const order = Array.from({ length: 1_000 }, (_, i) => (i * 7919) % 1_000);
+    for (const i of order) queue.addAfter(`k${i}`, 1_000 + Math.floor(i / 2));
+    assert.equal(clock.pending, 1, 'a timer per key');
+    queue.addAfter('k0', 5_000); // later than pending: kept at its earlier time
+    queue.addAfter('k999', 100, true); // replaced by an earlier one
+    queue.addAfter('k998', 9_000, true); // replaced by a later one
+    await clock.advance(1_500);
+    assert.equal(queue.length, 999);
+    const taken: string[] = [];
+    while (queue.length) taken.push((await queue.get())!);
+    // Equal due times (i / 2 rounded down) in the order they were added, as timers fire.
+    const expected = [...order].filter((i) => i !== 999 && i !== 998).sort((a, b) => Math.floor(a / 2) - Math.floor(b / 2) || order.indexOf(a) - order.indexOf(b));
+    assert.deepEqual(taken, ['k999', ...expected.map((i) => `k${i}`)]);
+    assert.ok(queue.holds('k998'));
+    assert.equal(clock.pending, 1);
+    await clock.advance(9_000);
+    assert.equal(queue.length, 1);
+    assert.equal(clock.pending, 0);
+  });
+
+  it('keeps no trace of a wake-up moved earlier again and again', async () => {
+    const clock = new FakeClock();
+    const queue = queueWith(clock);
+    const retained = await retainedBytes(() => {
+      // Each one due before the last: the superseded ones never come to the top of the heap.
+      for (let i = 0; i < 200_000; i++) queue.addAfter('guard', 230_000 - i, true);
+      return queue;
+    });
+    // One key and its entry; 200,000 superseded entries kept until due would be about 10 MB.
+    assert.ok(retained < 100_000, `the queue keeps ${retained} bytes`);
+    await clock.advance(30_001);
+    assert.equal(queue.length, 1);
   });
 
   it('lets a later answer replace a pending delayed add, earlier or not', async () => {
