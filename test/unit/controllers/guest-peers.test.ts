@@ -58,6 +58,18 @@ describe('GuestPeers', () => {
     await containers.informer.stop();
     await vms.informer.stop();
   });
+  it('indexes nothing for an object without a spec or a hypervisor, and keeps its cache running', async () => {
+    const bare = { apiVersion: 'hypervisor.phoenix.io/v1alpha1', kind: 'PhoenixLXC', metadata: { name: 'bare', namespace: 'ns', resourceVersion: '1' } } as KubeObject;
+    const containers = await fedCache<KubeObject>(phoenixLxcs, [bare, guest('PhoenixLXC', 'no-ref', { vmid: 7, hypervisorRef: undefined })]);
+    const vms = await fedCache<KubeObject>(phoenixVms, []);
+    const peers = new GuestPeers(containers.informer, vms.informer);
+    indexDependencies(containers.informer);
+    containers.emit('ADDED', guest('PhoenixLXC', 'later', { vmid: 7 }));
+    assert.deepEqual(names(peers.holding('pve', 7)), ['later']);
+    assert.deepEqual(names(dependentsOf(containers.informer, bare)), []);
+    await containers.informer.stop();
+    await vms.informer.stop();
+  });
 });
 
 describe('dependentsOf', () => {
