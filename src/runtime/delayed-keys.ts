@@ -10,7 +10,8 @@ interface Entry {
 const before = (a: Entry, b: Entry) => a.due < b.due || (a.due === b.due && a.seq < b.seq);
 
 /**
- * Keys each due at a time, handed to `fire` when it comes, behind a single timer (client-go's
+ * Keys each due at a time (on the clock's `elapsed()`, which never steps: a wall clock set back
+ * would hold every key back as long), handed to `fire` when it comes, behind a single timer (client-go's
  * waiting heap). A timer per key cost about 400 bytes each (the Timeout, its closure and context,
  * and the async context frame it keeps): 4 MiB with 10,000 objects waiting for their next look.
  */
@@ -73,12 +74,12 @@ export class DelayedKeys {
     const cancel = this.#clock.schedule(() => {
       this.#timer = undefined;
       this.#run();
-    }, next.due - this.#clock.now());
+    }, next.due - this.#clock.elapsed());
     this.#timer = { due: next.due, cancel };
   }
 
   #run(): void {
-    const now = this.#clock.now();
+    const now = this.#clock.elapsed();
     for (let next = this.#heap[0]; next && next.due <= now; next = this.#heap[0]) {
       this.#pop();
       if (this.#current.get(next.key) !== next) continue;

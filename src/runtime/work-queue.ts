@@ -83,8 +83,9 @@ export class WorkQueue {
   addAfter(key: string, ms: number, replace = false): void {
     if (this.shuttingDown) return;
     if (replace) this.delayed.delete(key);
-    if (ms <= 0) return this.add(key);
-    const due = this.clock.now() + ms;
+    // Not `ms <= 0`: a NaN delay would be a due time no heap can order.
+    if (!(ms > 0)) return this.add(key);
+    const due = this.clock.elapsed() + ms;
     const pending = this.delayed.dueOf(key);
     if (pending !== undefined && pending <= due) return;
     this.delayed.set(key, due);

@@ -14,6 +14,10 @@ export class FakeClock implements Clock {
     return this.current;
   }
 
+  elapsed(): number {
+    return this.current;
+  }
+
   schedule(fn: () => void, ms: number): () => void {
     const timer = { due: this.current + Math.max(0, ms), seq: this.seq++, fn };
     this.timers.push(timer);
