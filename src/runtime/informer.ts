@@ -86,10 +86,20 @@ export class Informer<T extends KubeObject> {
   /** Maintains an index (e.g. "which VMs use this Secret") so mapping watches need not scan. */
   addIndex(name: string, index: IndexFunction<T>): void {
     if (this.indexers.has(name)) throw new Error(`index ${name} already exists on ${this.label}`);
-    this.indexers.set(name, index);
+    // Index functions run inside the watch: one that threw on an object it did not expect would
+    // replay the same event for ever, and the cache would stop. That object is left out instead.
+    const safe: IndexFunction<T> = (object) => {
+      try {
+        return index(object);
+      } catch (err) {
+        this.log.warn('index function failed; the object is left out of the index', { index: name, object: objectKey(object), error: (err as Error).message });
+        return [];
+      }
+    };
+    this.indexers.set(name, safe);
     const entries = new Map<string, IndexEntry>();
     this.indexes.set(name, entries);
-    for (const [key, object] of this.store) for (const value of index(object)) addToIndex(entries, value, key);
+    for (const [key, object] of this.store) for (const value of safe(object)) addToIndex(entries, value, key);
   }
 
   /** Whether an index of this name is kept (controllers that share a cache declare theirs once). */

@@ -64,6 +64,7 @@ describe('GuestPeers', () => {
     const vms = await fedCache<KubeObject>(phoenixVms, []);
     const peers = new GuestPeers(containers.informer, vms.informer);
     indexDependencies(containers.informer);
+    containers.emit('ADDED', { ...bare, metadata: { ...bare.metadata, name: 'bare-too', resourceVersion: '2' } });
     containers.emit('ADDED', guest('PhoenixLXC', 'later', { vmid: 7 }));
     assert.deepEqual(names(peers.holding('pve', 7)), ['later']);
     assert.deepEqual(names(dependentsOf(containers.informer, bare)), []);

@@ -127,6 +127,16 @@ describe('runtime: informer recovery (scripted API, controllable clock)', () => 
     await informer.stop();
   });
 
+  it('leaves out of an index an object its function throws on, and goes on applying events', async () => {
+    const { informer, emit } = await fedCache<KubeObject>(resource, [thing('a', '1')]);
+    informer.addIndex('first-label', (o) => [Object.keys(o.metadata.labels!)[0]!]);
+    emit('ADDED', { metadata: { ...thing('b', '2').metadata, labels: { red: 'x' } } });
+    emit('MODIFIED', { metadata: { ...thing('a', '3').metadata, labels: { blue: 'x' } } });
+    assert.deepEqual(informer.list().map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort(), ['a@3', 'b@2']);
+    assert.deepEqual([informer.byIndex('first-label', 'red').length, informer.byIndex('first-label', 'blue').length], [1, 1]);
+    await informer.stop();
+  });
+
   it('costs an index value held by one object no more than its key', async () => {
     const count = 4_000;
     const { informer } = await fedCache<KubeObject>(resource, Array.from({ length: count }, (_, i) => thing(`g-${i}`, '1')));
