@@ -64,9 +64,7 @@ const indexValue = (kind: string | undefined, namespace: string | undefined, nam
  */
 export function indexDependencies<T extends KubeObject>(informer: Informer<T>): void {
   if (informer.hasIndex(dependencyIndex)) return;
-  // Runs inside the watch: an object without a spec (the CRD's admission is all that stops one) indexes nothing rather than stopping the cache.
-  informer.addIndex(dependencyIndex, (object) =>
-    object.spec ? dependenciesOf(object as unknown as WithDependencies).map((ref) => indexValue(ref.kind, ref.namespace, ref.name)) : []);
+  informer.addIndex(dependencyIndex, (object) => dependenciesOf(object as unknown as WithDependencies).map((ref) => indexValue(ref.kind, ref.namespace, ref.name)));
 }
 
 /** The objects of `informer` (indexed by indexDependencies) that depend on `dependency`, as a watch delivers it. */

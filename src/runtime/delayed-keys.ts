@@ -29,10 +29,6 @@ export class DelayedKeys {
     this.#fire = fire;
   }
 
-  get size(): number {
-    return this.#current.size;
-  }
-
   has(key: string): boolean {
     return this.#current.has(key);
   }

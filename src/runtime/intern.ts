@@ -8,7 +8,7 @@
  * so interning through it needs no pool of ours that could only grow. A string is internalized
  * when it becomes an object's property name; the name read back is the table's copy.
  */
-export function intern(value: string): string {
+function intern(value: string): string {
   if (value.length > maxInternedLength) return value;
   const holder = { [value]: 0 };
   for (const name in holder) return name;

@@ -38,23 +38,21 @@ export class GuestPeers {
   }
 }
 
-/** The indexes GuestPeers and the guest controllers' watches read; declared once per cache, by whichever controller sets up first. */
-export function indexGuests(cache: Informer<KubeObject>): void {
+/**
+ * The indexes GuestPeers and the guest controllers' watches read; declared once per cache, by
+ * whichever controller sets up first. An object they cannot read (no spec, which admission
+ * refuses) is left out by the informer (see addIndex).
+ */
+function indexGuests(cache: Informer<KubeObject>): void {
   if (cache.hasIndex(byVmid)) return;
-  // An index function runs inside the watch: one that threw on an object the API server let in
-  // (admission is the CRD's, and a CRD can be edited) would stop the cache, not just that object.
-  const hypervisorOf = (object: KubeObject) => (object as Partial<Guest>).spec?.hypervisorRef?.name;
   cache.addIndex(byVmid, (object) => {
-    const hypervisor = hypervisorOf(object);
-    return hypervisor === undefined ? [] : heldVmids(object as Guest).map((vmid) => `${hypervisor}/${vmid}`);
+    const guest = object as Guest;
+    return heldVmids(guest).map((vmid) => `${guest.spec.hypervisorRef.name}/${vmid}`);
   });
-  cache.addIndex(byHypervisor, (object) => {
-    const hypervisor = hypervisorOf(object);
-    return hypervisor === undefined ? [] : [hypervisor];
-  });
+  cache.addIndex(byHypervisor, (object) => [(object as Guest).spec.hypervisorRef.name]);
   cache.addIndex(startOrderedOn, (object) => {
-    const hypervisor = hypervisorOf(object);
-    return hypervisor === undefined || (object as Guest).spec.startup?.order === undefined ? [] : [hypervisor];
+    const guest = object as Guest;
+    return guest.spec.startup?.order === undefined ? [] : [guest.spec.hypervisorRef.name];
   });
 }
 
