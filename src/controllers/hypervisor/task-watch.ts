@@ -280,12 +280,11 @@ export class TaskWatch {
   }
 
   /**
-   * One read per node with a waiter due (`all`: every node with waiters); exported for tests,
-   * which drive ticks themselves.
+   * One read per node whose read is due by `dueBy` (`all`: every node with waiters); exported for
+   * tests, which drive ticks themselves.
    */
-  async tick(all = true): Promise<void> {
-    const now = this.#now();
-    const nodes = [...new Set([...this.#waiters.values()].map((w) => w.node))].filter((node) => all || this.#readAt(node) <= now);
+  async tick(all = true, dueBy = this.#now()): Promise<void> {
+    const nodes = [...new Set([...this.#waiters.values()].map((w) => w.node))].filter((node) => all || this.#readAt(node) <= dueBy);
     await Promise.all(nodes.map((node) => this.#readNode(node)));
   }
 
@@ -513,7 +512,9 @@ export class TaskWatch {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       this.#ticking = true;
-      void this.tick(false).finally(() => {
+      // Node's timers may fire a millisecond before Date.now() reaches their time: the read this
+      // timer was set for is due all the same, or it would take another timer (an empty tick) to make.
+      void this.tick(false, Math.max(this.#now(), at)).finally(() => {
         this.#ticking = false;
         this.#schedule();
       });

@@ -429,9 +429,9 @@ describe('waiting for tasks with one list per node per tick', () => {
     // Count the ticks the watch's own timer makes from here.
     const tick = watch.tick.bind(watch);
     let ticks = 0;
-    watch.tick = (all?: boolean) => {
+    watch.tick = (all?: boolean, dueBy?: number) => {
       ticks++;
-      return tick(all);
+      return tick(all, dueBy);
     };
     reads = 0;
     t = Date.now();
@@ -440,6 +440,29 @@ describe('waiting for tasks with one list per node per tick', () => {
     assert.ok(startEnd - t >= 250, `the start was put off to the clone's first look (seen after ${startEnd - t} ms, the clone after ${cloneEnd - t} ms)`);
     assert.ok(ticks <= reads + 2, `${ticks} ticks for ${reads} reads`);
     watch.close();
+  });
+
+  it('reads when its timer fires, though the clock shows less time passed than the timer waited (real timers)', async () => {
+    // Node's timers may fire a millisecond before Date.now() reaches their time; this clock stands
+    // still, so every firing is early by the whole wait.
+    let reads = 0;
+    let ticks = 0;
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const watch = new TaskWatch(async () => {
+      reads++;
+      settle();
+      return [{ upid: vzclone(1), status: 'RUNNING' }];
+    }, { tickMs: 20, now: () => 0 });
+    const tick = watch.tick.bind(watch);
+    watch.tick = (all?: boolean, dueBy?: number) => {
+      if (++ticks === 3) settle();
+      return tick(all, dueBy);
+    };
+    watch.watch(vzclone(1), 'pve', () => undefined);
+    await settled;
+    watch.close();
+    assert.deepEqual({ ticks, reads }, { ticks: 1, reads: 1 }, 'the first firing of the timer reads the node');
   });
 
   it('looks at the start of a guest of a known family when most of the family\'s starts have ended; other starts by their type', async () => {
