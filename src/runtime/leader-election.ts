@@ -155,12 +155,12 @@ export class LeaderElector {
       // A renewal that hangs must not outlive the deadline: race it against the remaining time.
       const remaining = this.renewDeadlineMs - (attemptStarted - lastRenew);
       const giveUp = new AbortController();
-      const renewed = await Promise.race([
-        this.tryAcquireOrRenew().catch(() => false),
-        delay(this.clock, Math.max(0, remaining), giveUp.signal).then(() => false),
+      const outcome = await Promise.race([
+        this.tryAcquireOrRenew().then((ok) => (ok ? 'renewed' : 'refused'), () => 'refused' as const),
+        delay(this.clock, Math.max(0, remaining), giveUp.signal).then(() => 'deadline' as const),
       ]);
       giveUp.abort();
-      if (renewed) {
+      if (outcome === 'renewed') {
         lastRenew = this.clock.now();
         continue;
       }
@@ -169,7 +169,9 @@ export class LeaderElector {
         this.log.error('leadership taken by another replica', { holder: this.current.spec.holderIdentity });
         return 'lost';
       }
-      if (this.clock.now() - lastRenew >= this.renewDeadlineMs) {
+      // The give-up timer firing is the deadline passing, though the clock may show a millisecond
+      // less (Node's timers can fire that early): waiting for the next retry would lead 2 s too long.
+      if (outcome === 'deadline' || this.clock.now() - lastRenew >= this.renewDeadlineMs) {
         this.leading = false;
         this.log.error('could not renew the lease before the deadline', { deadlineMs: this.renewDeadlineMs });
         return 'lost';

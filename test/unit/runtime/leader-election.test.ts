@@ -12,7 +12,7 @@ import { FakeClock, settle } from './fake-clock.ts';
 function leaseStore(notify = false) {
   let stored: KubeObject | undefined;
   let version = 0;
-  const state = { reachable: true };
+  const state = { reachable: true, hanging: false };
   const watchers = new Set<(event: { type: string; object: KubeObject }) => void>();
   const check = () => {
     if (!state.reachable) throw new Error('connect ECONNREFUSED');
@@ -31,6 +31,7 @@ function leaseStore(notify = false) {
     },
     replace: async (_r: unknown, object: KubeObject) => {
       check();
+      if (state.hanging) await new Promise(() => undefined);
       if (object.metadata.resourceVersion !== stored?.metadata.resourceVersion) throw new KubeApiError(409, 'Conflict', 'stale');
       stored = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++version) } };
       for (const watcher of watchers) watcher({ type: 'MODIFIED', object: structuredClone(stored) });
@@ -98,6 +99,28 @@ describe('runtime: leader election (controllable clock)', () => {
     assert.equal(a.isLeader, false);
     // The last good renewal was at most one retry period before the outage began.
     assert.ok(waited <= 10_000 && waited >= 8_000, `gave up ${waited} ms after the API became unreachable`);
+  });
+
+  it('gives up leadership at the renew deadline when renewals hang, though its timers fire a millisecond early', async () => {
+    // Node's timers run on libuv's loop time, which can be a millisecond ahead of Date.now().
+    class EarlyTimers extends FakeClock {
+      override schedule(fn: () => void, ms: number): () => void {
+        return super.schedule(fn, ms - 1);
+      }
+    }
+    const clock = new EarlyTimers();
+    const { client, state } = leaseStore();
+    const a = elector(client, clock, 'a');
+    const stop = new AbortController();
+    await a.acquire(stop.signal);
+    let outcome: string | undefined;
+    void a.hold(stop.signal).then((o) => (outcome = o));
+    await clock.advance(10_000);
+    state.hanging = true;
+    const waited = await advanceUntil(clock, () => outcome !== undefined, 30_000);
+    assert.equal(outcome, 'lost');
+    // The last good renewal was at most one retry period (2 s) before the renewals began to hang.
+    assert.ok(waited <= 10_000, `gave up ${waited} ms after renewals began to hang`);
   });
 
   it('hands over at once on release', async () => {
