@@ -12,6 +12,8 @@ interface Sleeper {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+const longestTimerMs = 2 ** 31 - 1;
+
 export class SimClock {
   readonly mode: ClockMode;
   #speed: number;
@@ -102,8 +104,9 @@ export class SimClock {
   #arm(s: Sleeper): void {
     if (s.timer) clearTimeout(s.timer);
     if (this.mode === 'manual') return;
-    const realMs = Math.max(0, Math.ceil((s.due - this.now()) / this.#speed));
-    // Timers may fire a little early against performance.now(); re-arm until due.
+    // At most setTimeout's longest delay (a longer one fires after 1 ms, and would re-arm every
+    // millisecond); timers may also fire a little early against performance.now(): re-arm until due.
+    const realMs = Math.min(longestTimerMs, Math.max(0, Math.ceil((s.due - this.now()) / this.#speed)));
     s.timer = setTimeout(() => {
       if (s.due <= this.now()) this.#wake();
       else this.#arm(s);
