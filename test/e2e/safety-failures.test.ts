@@ -55,10 +55,18 @@ describe('safety: failures, backoff and readiness (real API server + simulator)'
       assert.ok(attempts >= 2 && attempts <= 3, `${attempts} create attempts in 20 s`);
       const named = reasons.filter((r) => r === 'TaskFailed').length;
       assert.ok(named >= reasons.length * 0.9, `Ready named the failure in only ${named} of ${reasons.length} polls: ${[...new Set(reasons)].join(', ')}`);
-      const o = await env.custom.getNamespacedCustomObject({ ...G, plural: 'phoenixlxcs', namespace: env.namespace, name: 'doomed' }) as any;
+      // Status counts every failed attempt once its task has failed, and says when the next is
+      // due: 5 s after the first failure, doubling, with up to 10% added (the CRD's description),
+      // counted here from the end of the last task on the simulator's clock.
+      const o = await waitCondition(env, 'phoenixlxcs', 'doomed', (x) => x.status?.retry?.attempts === creates() - before, 'every failed attempt in status');
       assert.match(condition(o, 'Ready')?.message ?? '', /simulated: storage is broken/);
       assert.equal(o.status.retry.operation, 'create');
-      assert.ok(Date.parse(o.status.retry.nextAttemptTime) > Date.now() - 1000, 'the next attempt time is not recorded');
+      const failures = o.status.retry.attempts as number;
+      const last = env.sim.admin.tasks().filter((t) => t.type === 'vzcreate' && t.id === '4400').sort((a, b) => a.endsAt - b.endsAt).at(-1)!;
+      const lastEndedAt = Date.now() - (env.sim.clock.now() - last.endsAt) / env.sim.clock.speed;
+      const backoff = Date.parse(o.status.retry.nextAttemptTime) - lastEndedAt;
+      const expected = 5_000 * 2 ** (failures - 1);
+      assert.ok(backoff >= expected - 100 && backoff <= expected * 1.1 + 5_000, `the next attempt is due ${Math.round(backoff)} ms after failure ${failures}, not ${expected} ms`);
     } finally {
       env.sim.admin.clearFaults('task-failure');
     }
