@@ -58,6 +58,21 @@ async function advanceUntil(clock: FakeClock, done: () => boolean, limitMs: numb
   return clock.now() - start;
 }
 
+/** Leads for 10 s, then breaks renewals; says how long after that it stopped holding, and why. */
+async function leadUntilRenewalsBreak(clock: FakeClock, breakRenewals: (state: { reachable: boolean; hanging: boolean }) => void) {
+  const { client, state } = leaseStore();
+  const a = elector(client, clock, 'a');
+  const stop = new AbortController();
+  await a.acquire(stop.signal);
+  let outcome: string | undefined;
+  void a.hold(stop.signal).then((o) => (outcome = o));
+  await clock.advance(10_000);
+  assert.equal(outcome, undefined);
+  breakRenewals(state);
+  const waited = await advanceUntil(clock, () => outcome !== undefined, 30_000);
+  return { outcome, waited, isLeader: a.isLeader };
+}
+
 describe('runtime: leader election (controllable clock)', () => {
   it('lets one of two candidates lead, and the other take over 15 s after the last renewal', async () => {
     const clock = new FakeClock();
@@ -84,19 +99,9 @@ describe('runtime: leader election (controllable clock)', () => {
   });
 
   it('gives up leadership when it cannot renew for the whole renew deadline', async () => {
-    const clock = new FakeClock();
-    const { client, state } = leaseStore();
-    const a = elector(client, clock, 'a');
-    const stop = new AbortController();
-    await a.acquire(stop.signal);
-    let outcome: string | undefined;
-    void a.hold(stop.signal).then((o) => (outcome = o));
-    await clock.advance(10_000);
-    assert.equal(outcome, undefined);
-    state.reachable = false;
-    const waited = await advanceUntil(clock, () => outcome !== undefined, 30_000);
+    const { outcome, waited, isLeader } = await leadUntilRenewalsBreak(new FakeClock(), (state) => (state.reachable = false));
     assert.equal(outcome, 'lost');
-    assert.equal(a.isLeader, false);
+    assert.equal(isLeader, false);
     // The last good renewal was at most one retry period before the outage began.
     assert.ok(waited <= 10_000 && waited >= 8_000, `gave up ${waited} ms after the API became unreachable`);
   });
@@ -108,16 +113,7 @@ describe('runtime: leader election (controllable clock)', () => {
         return super.schedule(fn, ms - 1);
       }
     }
-    const clock = new EarlyTimers();
-    const { client, state } = leaseStore();
-    const a = elector(client, clock, 'a');
-    const stop = new AbortController();
-    await a.acquire(stop.signal);
-    let outcome: string | undefined;
-    void a.hold(stop.signal).then((o) => (outcome = o));
-    await clock.advance(10_000);
-    state.hanging = true;
-    const waited = await advanceUntil(clock, () => outcome !== undefined, 30_000);
+    const { outcome, waited } = await leadUntilRenewalsBreak(new EarlyTimers(), (state) => (state.hanging = true));
     assert.equal(outcome, 'lost');
     // The last good renewal was at most one retry period (2 s) before the renewals began to hang.
     assert.ok(waited <= 10_000, `gave up ${waited} ms after renewals began to hang`);
